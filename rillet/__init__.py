@@ -1,0 +1,89 @@
+"""rillet: typed, cached, recoverable workflows that run from ``pip install``.
+
+The public surface is ``__all__``. Names are imported on first access, so
+``import rillet`` is cheap and has no side effects.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS: dict[str, str] = {
+    "task": "rillet.sdk._task",
+    "dynamic": "rillet.sdk._task",
+    "Task": "rillet.sdk._task",
+    "workflow": "rillet.sdk._workflow",
+    "Workflow": "rillet.sdk._workflow",
+    "map_task": "rillet.sdk._map",
+    "conditional": "rillet.sdk._conditional",
+    "Resources": "rillet.sdk._resources",
+    "Cache": "rillet.sdk._resources",
+    "current_context": "rillet.engine._context",
+    "ExecutionContext": "rillet.engine._context",
+    "FailureInfo": "rillet.engine._records",
+    "File": "rillet.types._files",
+    "Directory": "rillet.types._files",
+    "RecoverableError": "rillet.errors",
+    "RilletError": "rillet.errors",
+    "CompileError": "rillet.errors",
+    "TypeMismatchError": "rillet.errors",
+    "DefinitionError": "rillet.errors",
+    "UserCodeError": "rillet.errors",
+}
+
+__all__ = [
+    "Cache",
+    "CompileError",
+    "DefinitionError",
+    "Directory",
+    "ExecutionContext",
+    "FailureInfo",
+    "File",
+    "RecoverableError",
+    "Resources",
+    "RilletError",
+    "Task",
+    "TypeMismatchError",
+    "UserCodeError",
+    "Workflow",
+    "conditional",
+    "current_context",
+    "dynamic",
+    "map_task",
+    "task",
+    "workflow",
+]
+
+if TYPE_CHECKING:
+    from rillet.engine._context import ExecutionContext, current_context
+    from rillet.engine._records import FailureInfo
+    from rillet.errors import (
+        CompileError,
+        DefinitionError,
+        RecoverableError,
+        RilletError,
+        TypeMismatchError,
+        UserCodeError,
+    )
+    from rillet.sdk._conditional import conditional
+    from rillet.sdk._map import map_task
+    from rillet.sdk._resources import Cache, Resources
+    from rillet.sdk._task import Task, dynamic, task
+    from rillet.sdk._workflow import Workflow, workflow
+    from rillet.types._files import Directory, File
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'rillet' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

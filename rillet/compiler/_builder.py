@@ -1,0 +1,455 @@
+"""Compiles a workflow body into a WorkflowSpec by running it once with promises.
+
+While a body runs, this thread's ``ACTIVE.builder`` is set, and entity calls
+(tasks, workflows, map tasks, dynamics) add nodes instead of running. Every type
+or binding mistake is raised here, before anything runs. No execution, no I/O.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import typing
+from typing import Any, Callable, Protocol
+
+from rillet.compiler._interface import MISSING, Interface, where
+from rillet.compiler._promise import ConditionExpr, Promise, user_location
+from rillet.compiler._spec import (
+    CONST,
+    DICT,
+    INPUT,
+    LIST,
+    NODE,
+    Binding,
+    Case,
+    MapSpec,
+    Node,
+    WorkflowSpec,
+)
+from rillet.errors import CompileError, TypeMismatchError
+from rillet.types._compat import (
+    NoneType,
+    check_value,
+    is_compatible,
+    normalize,
+    type_name,
+    value_type_name,
+)
+
+
+class Entity(Protocol):
+    """What the compiler needs of a task, workflow or dynamic."""
+
+    name: str
+    short_name: str
+    interface: Interface
+    node_kind: str
+
+
+class _Active(threading.local):
+    builder: Builder | None = None
+
+
+ACTIVE = _Active()
+
+
+def binding_of_promise(p: Promise) -> Binding:
+    if p.node_id is None:
+        return Binding(kind=INPUT, ref=p.output, type=p.type)
+    return Binding(kind=NODE, ref=p.node_id, output=p.output, type=p.type)
+
+
+def const_binding(value: Any, tp: Any = None) -> Binding:
+    return Binding(kind=CONST, value=value, type=tp if tp is not None else type(value))
+
+
+def _has_promise(value: Any) -> bool:
+    if isinstance(value, Promise):
+        return True
+    if isinstance(value, (list, tuple)):
+        return any(_has_promise(v) for v in value)
+    if isinstance(value, dict):
+        return any(_has_promise(v) for v in value.values())
+    return False
+
+
+class _OpenCase:
+    __slots__ = ("condition", "nodes")
+
+    def __init__(self, condition: Any) -> None:
+        self.condition = condition
+        self.nodes: list[Node] = []
+
+
+class Builder:
+    """Collects the nodes of one workflow body."""
+
+    def __init__(self, name: str, location: str) -> None:
+        self.name = name
+        self.location = location
+        self.nodes: list[Node] = []
+        self.counts: dict[str, int] = {}
+        self.cases: list[_OpenCase] = []
+        self.open_conditionals: list[str] = []
+
+    # -- node ids -----------------------------------------------------------
+    def new_id(self, short: str) -> str:
+        k = self.counts.get(short)
+        if k is None:
+            self.counts[short] = 1
+            return short
+        self.counts[short] = k + 1
+        return f"{short}-{k}"
+
+    def add(self, node: Node) -> None:
+        (self.cases[-1].nodes if self.cases else self.nodes).append(node)
+
+    # -- binding ------------------------------------------------------------
+    def bind(self, value: Any, expected: Any, node_id: str, input_name: str) -> Binding:
+        if isinstance(value, Promise):
+            if value.type is NoneType:
+                raise CompileError.at(
+                    user_location(),
+                    f"node '{node_id}' input '{input_name}': {value.describe()} has no value "
+                    "(the task returns None)",
+                )
+            if not is_compatible(value.type, expected):
+                raise TypeMismatchError.for_binding(
+                    user_location(), node_id, input_name, type_name(expected),
+                    f"{type_name(value.type)} from {value.describe()}",
+                )
+            return binding_of_promise(value)
+        if isinstance(value, ConditionExpr):
+            raise CompileError.at(
+                user_location(),
+                f"node '{node_id}' input '{input_name}': a condition is not a value",
+                "Use conditional(...).if_(cond) to branch on it.",
+            )
+        if isinstance(value, (list, tuple, dict)) and _has_promise(value):
+            return self._bind_collection(value, expected, node_id, input_name)
+        if not check_value(value, expected):
+            raise TypeMismatchError.for_binding(
+                user_location(), node_id, input_name, type_name(expected),
+                f"{value_type_name(value)} ({value!r:.60})",
+            )
+        return Binding(kind=CONST, value=value, type=expected)
+
+    def _bind_collection(
+        self, value: Any, expected: Any, node_id: str, input_name: str
+    ) -> Binding:
+        expected = normalize(expected)
+        origin = typing.get_origin(expected)
+        args = typing.get_args(expected)
+        if isinstance(value, dict):
+            if origin is not dict and expected is not Any:
+                raise TypeMismatchError.for_binding(
+                    user_location(), node_id, input_name, type_name(expected), "a dict"
+                )
+            vt = args[1] if args else Any
+            keys = tuple(str(k) for k in value)
+            items = tuple(self.bind(v, vt, node_id, f"{input_name}[{k!r}]") for k, v in value.items())
+            return Binding(kind=DICT, keys=keys, items=items, type=expected)
+        if origin not in (list, tuple) and expected is not Any:
+            raise TypeMismatchError.for_binding(
+                user_location(), node_id, input_name, type_name(expected), "a list"
+            )
+        if origin is tuple and args and not (len(args) == 2 and args[1] is Ellipsis):
+            if len(args) != len(value):
+                raise TypeMismatchError.for_binding(
+                    user_location(), node_id, input_name, type_name(expected),
+                    f"a tuple of {len(value)} items",
+                )
+            item_types = list(args)
+        else:
+            item_types = [args[0] if args else Any] * len(value)
+        items = tuple(
+            self.bind(v, t, node_id, f"{input_name}[{i}]")
+            for i, (v, t) in enumerate(zip(value, item_types, strict=True))
+        )
+        return Binding(kind=LIST, items=items, type=expected)
+
+    def bind_inputs(
+        self, entity_name: str, iface: Interface, args: tuple[Any, ...], kwargs: dict[str, Any],
+        node_id: str, skip: tuple[str, ...] = (),
+    ) -> dict[str, Binding]:
+        if len(args) > len(iface.positional):
+            raise CompileError.at(
+                user_location(),
+                f"node '{node_id}' ({entity_name}) takes {len(iface.positional)} positional "
+                f"inputs but {len(args)} were given",
+            )
+        given: dict[str, Any] = dict(zip(iface.positional, args))
+        for key, value in kwargs.items():
+            if key in given:
+                raise CompileError.at(
+                    user_location(), f"node '{node_id}' ({entity_name}): input '{key}' given twice"
+                )
+            given[key] = value
+        bindings: dict[str, Binding] = {}
+        for key, value in given.items():
+            expected = iface.inputs.get(key, MISSING)
+            if expected is MISSING:
+                known = ", ".join(iface.inputs) or "none"
+                raise CompileError.at(
+                    user_location(),
+                    f"node '{node_id}' ({entity_name}) has no input '{key}' (its inputs: {known})",
+                )
+            bindings[key] = self.bind(value, expected, node_id, key)
+        for key, tp in iface.inputs.items():
+            if key in bindings or key in skip:
+                continue
+            if key in iface.defaults:
+                bindings[key] = Binding(kind=CONST, value=iface.defaults[key], type=tp)
+            else:
+                raise CompileError.at(
+                    user_location(),
+                    f"node '{node_id}' ({entity_name}) is missing required input '{key}' "
+                    f"({type_name(tp)})",
+                    f"Pass it as {key}=...",
+                )
+        return bindings
+
+    # -- adding nodes -------------------------------------------------------
+    def call(self, entity: Entity, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        node_id = self.new_id(entity.short_name)
+        iface = entity.interface
+        inputs = self.bind_inputs(entity.name, iface, args, kwargs, node_id)
+        return self._emit(
+            Node(
+                id=node_id,
+                kind=entity.node_kind,
+                entity=entity,
+                entity_name=entity.name,
+                inputs=inputs,
+                outputs=iface.outputs,
+                upstream=_upstream(inputs),
+            ),
+            iface.output_tuple,
+        )
+
+    def call_map(
+        self,
+        task: Entity,
+        fixed: dict[str, Any],
+        kwargs: dict[str, Any],
+        concurrency: int | None,
+        min_success_ratio: float,
+        outputs: dict[str, Any],
+    ) -> Any:
+        node_id = self.new_id(f"map-{task.short_name}")
+        iface = task.interface
+        inputs: dict[str, Binding] = {}
+        for key, value in fixed.items():
+            if key not in iface.inputs:
+                raise CompileError.at(
+                    user_location(), f"map over '{task.name}': partial binds unknown input '{key}'"
+                )
+            inputs[key] = self.bind(value, iface.inputs[key], node_id, key)
+        for key, value in kwargs.items():
+            if key not in iface.inputs or key in fixed:
+                known = ", ".join(k for k in iface.inputs if k not in fixed)
+                raise CompileError.at(
+                    user_location(),
+                    f"node '{node_id}' maps over no input '{key}' (mappable inputs: {known})",
+                )
+            inputs[key] = self.bind(value, list[iface.inputs[key]], node_id, key)  # type: ignore[name-defined]
+        if not kwargs:
+            raise CompileError.at(user_location(), f"node '{node_id}': give a list to map over")
+        for key, tp in iface.inputs.items():
+            if key not in inputs:
+                if key in iface.defaults:
+                    inputs[key] = Binding(kind=CONST, value=iface.defaults[key], type=tp)
+                else:
+                    raise CompileError.at(
+                        user_location(),
+                        f"node '{node_id}' is missing input '{key}' of '{task.name}'",
+                        "Map over it or bind it with functools.partial.",
+                    )
+        node = Node(
+            id=node_id,
+            kind="map",
+            entity=task,
+            entity_name=task.name,
+            inputs=inputs,
+            outputs=outputs,
+            upstream=_upstream(inputs),
+            map=MapSpec(
+                mapped=tuple(kwargs), concurrency=concurrency, min_success_ratio=min_success_ratio
+            ),
+        )
+        return self._emit(node, None)
+
+    def _emit(self, node: Node, output_tuple: type | None) -> Any:
+        self.add(node)
+        outs = node.outputs
+        if not outs:
+            return None
+        if output_tuple is not None:
+            return output_tuple(*(Promise(node.id, k, t) for k, t in outs.items()))
+        ((name, tp),) = outs.items()
+        return Promise(node.id, name, tp)
+
+    # -- conditionals -------------------------------------------------------
+    def open_case(self, condition: Any) -> None:
+        self.cases.append(_OpenCase(condition))
+
+    def close_case(self) -> list[Node]:
+        return self.cases.pop().nodes
+
+    def add_branch(self, name: str, cases: list[Case], outputs: dict[str, Any]) -> Node:
+        node_id = self.new_id(name)
+        inner: set[str] = set()
+        deps: list[str] = []
+        for case in cases:
+            for n in _walk(case.nodes):
+                inner.add(n.id)
+        for case in cases:
+            if case.condition is not None:
+                deps.extend(_condition_upstream(case.condition))
+            for n in case.nodes:
+                deps.extend(n.upstream)
+            for b in case.outputs.values():
+                deps.extend(b.upstream())
+        upstream = tuple(dict.fromkeys(d for d in deps if d not in inner))
+        node = Node(
+            id=node_id, kind="branch", entity=None, entity_name=f"conditional:{name}",
+            inputs={}, outputs=outputs, upstream=upstream, cases=tuple(cases),
+            where=user_location(),
+        )
+        self.add(node)
+        return node
+
+
+def _walk(nodes: tuple[Node, ...] | list[Node]) -> list[Node]:
+    out: list[Node] = []
+    for n in nodes:
+        out.append(n)
+        for case in n.cases:
+            out.extend(_walk(case.nodes))
+    return out
+
+
+def _condition_upstream(cond: Any) -> list[str]:
+    if hasattr(cond, "left") and hasattr(cond, "right") and hasattr(cond, "op"):
+        left, right = cond.left, cond.right
+        out: list[str] = []
+        for side in (left, right):
+            if isinstance(side, Binding):
+                out.extend(side.upstream())
+            else:
+                out.extend(_condition_upstream(side))
+        return out
+    return []
+
+
+def _upstream(inputs: dict[str, Binding]) -> tuple[str, ...]:
+    ups: list[str] = []
+    for b in inputs.values():
+        if b.kind == NODE:
+            ups.append(b.ref)
+        elif b.kind in (LIST, DICT):
+            ups.extend(b.upstream())
+    if len(ups) > 1:
+        return tuple(dict.fromkeys(ups))
+    return tuple(ups)
+
+
+def bind_outputs(
+    builder: Builder, name: str, iface: Interface, result: Any, location: str
+) -> dict[str, Binding]:
+    """Bind what a workflow body returned to its declared outputs."""
+    outs = iface.outputs
+    if not outs:
+        if result is not None and not isinstance(result, Promise):
+            raise CompileError.at(
+                location, f"workflow '{name}' declares no output but returns {type(result).__name__}",
+                "Annotate the return type.",
+            )
+        return {}
+    if len(outs) == 1 and iface.output_tuple is None:
+        ((oname, tp),) = outs.items()
+        return {oname: _bind_output(builder, name, oname, tp, result, location)}
+    if not isinstance(result, tuple) or len(result) != len(outs):
+        raise CompileError.at(
+            location,
+            f"workflow '{name}' declares {len(outs)} outputs ({', '.join(outs)}) but returns "
+            f"{type(result).__name__}",
+        )
+    return {
+        oname: _bind_output(builder, name, oname, tp, value, location)
+        for (oname, tp), value in zip(outs.items(), result, strict=True)
+    }
+
+
+def _bind_output(
+    builder: Builder, name: str, oname: str, tp: Any, value: Any, location: str
+) -> Binding:
+    if isinstance(value, Promise) and not is_compatible(value.type, tp):
+        raise TypeMismatchError(
+            f"{location}: workflow '{name}' output '{oname}' is declared {type_name(tp)} "
+            f"but returns {type_name(value.type)} from {value.describe()}"
+        )
+    try:
+        return builder.bind(value, tp, f"<{name} outputs>", oname)
+    except TypeMismatchError as exc:
+        raise TypeMismatchError(
+            f"{location}: workflow '{name}' output '{oname}' is declared {type_name(tp)} "
+            f"but the body returns {value_type_name(value)} ({exc})"
+        ) from None
+
+
+def compile_body(
+    name: str,
+    fn: Callable[..., Any],
+    iface: Interface,
+    inputs: dict[str, Any] | None = None,
+) -> WorkflowSpec:
+    """Run ``fn`` once with promises (or, for a dynamic, with ``inputs`` values)."""
+    location = where(fn)
+    builder = Builder(name, location)
+    if inputs is None:
+        args = {k: Promise(None, k, t) for k, t in iface.inputs.items()}
+    else:
+        args = inputs
+    previous = ACTIVE.builder
+    ACTIVE.builder = builder
+    try:
+        result = fn(**args)
+    finally:
+        ACTIVE.builder = previous
+    if builder.cases or builder.open_conditionals:
+        raise CompileError.at(
+            location,
+            f"workflow '{name}': conditional '{(builder.open_conditionals or ['?'])[-1]}' "
+            "is not finished",
+            "End it with .else_().then(...) or .else_().fail(...).",
+        )
+    outputs = bind_outputs(builder, name, iface, result, location)
+    if inputs is not None:  # a dynamic's sub-DAG: its inputs are already constants
+        iface = dataclasses.replace(iface, inputs={}, defaults={}, positional=())
+    return WorkflowSpec(
+        name=name, interface=iface, nodes=tuple(builder.nodes), outputs=outputs, where=location
+    )
+
+
+def current_builder() -> Builder | None:
+    return ACTIVE.builder
+
+
+def map_outputs(task: Entity, min_success_ratio: float) -> dict[str, Any]:
+    outs = task.interface.outputs
+    if len(outs) > 1:
+        raise CompileError.at(
+            user_location(),
+            f"map_task over '{task.name}': the task has {len(outs)} outputs; map tasks take "
+            "a task with one output",
+        )
+    if not outs:
+        return {}
+    ((_, tp),) = outs.items()
+    if min_success_ratio < 1.0:
+        return {"o0": list[typing.Optional[tp]]}  # type: ignore[valid-type]  # noqa: UP045
+    return {"o0": list[tp]}  # type: ignore[valid-type]
+
+
+__all__ = ["ACTIVE", "Builder", "MapSpec", "compile_body", "current_builder"]

@@ -1,0 +1,107 @@
+"""A task's or workflow's typed interface, read once from its signature.
+
+It must not run user code beyond reading annotations, and never imports heavy
+libraries (annotations that name pandas types are already-imported objects).
+"""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from rillet.errors import DefinitionError
+from rillet.types._compat import NoneType, normalize, type_name
+
+
+class _Missing:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Any = _Missing()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Interface:
+    """Inputs (in declaration order, with defaults) and outputs (named) of an entity."""
+
+    inputs: dict[str, Any]
+    defaults: dict[str, Any]
+    outputs: dict[str, Any]
+    output_tuple: type | None  # the NamedTuple class when outputs are named
+    positional: tuple[str, ...]
+
+    def describe(self) -> str:
+        ins = ", ".join(f"{k}: {type_name(v)}" for k, v in self.inputs.items())
+        outs = ", ".join(f"{k}: {type_name(v)}" for k, v in self.outputs.items())
+        return f"({ins}) -> ({outs})"
+
+
+def where(fn: Callable[..., Any]) -> str:
+    """``file:line`` of a function's definition, for messages."""
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return getattr(fn, "__qualname__", repr(fn))
+    return f"{code.co_filename}:{code.co_firstlineno}"
+
+
+def is_namedtuple(tp: Any) -> bool:
+    return (
+        isinstance(tp, type)
+        and issubclass(tp, tuple)
+        and hasattr(tp, "_fields")
+        and hasattr(tp, "__annotations__")
+    )
+
+
+def read_interface(fn: Callable[..., Any], kind: str) -> Interface:
+    """Build the interface of ``fn``; every input must be annotated."""
+    name = getattr(fn, "__qualname__", repr(fn))
+    try:
+        hints = typing.get_type_hints(fn, include_extras=False)
+    except Exception as exc:
+        raise DefinitionError(
+            f"{where(fn)}: {kind} '{name}' has annotations that cannot be resolved: {exc}"
+        ) from None
+    sig = inspect.signature(fn)
+    inputs: dict[str, Any] = {}
+    defaults: dict[str, Any] = {}
+    positional: list[str] = []
+    for pname, param in sig.parameters.items():
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            raise DefinitionError(
+                f"{where(fn)}: {kind} '{name}' takes *{pname}; declare every input by name"
+            )
+        if pname not in hints:
+            raise DefinitionError(
+                f"{where(fn)}: {kind} '{name}' input '{pname}' has no type annotation; "
+                f"annotate it, e.g. '{pname}: int'"
+            )
+        inputs[pname] = normalize(hints[pname])
+        if param.default is not param.empty:
+            defaults[pname] = param.default
+        if param.kind is not param.KEYWORD_ONLY:
+            positional.append(pname)
+    ret = hints.get("return", NoneType)
+    ret = normalize(ret)
+    outputs: dict[str, Any]
+    output_tuple: type | None = None
+    if ret is NoneType:
+        outputs = {}
+    elif is_namedtuple(ret):
+        output_tuple = ret
+        nt_hints = typing.get_type_hints(ret)
+        outputs = {f: normalize(nt_hints.get(f, Any)) for f in ret._fields}
+    else:
+        outputs = {"o0": ret}
+    return Interface(
+        inputs=inputs,
+        defaults=defaults,
+        outputs=outputs,
+        output_tuple=output_tuple,
+        positional=tuple(positional),
+    )

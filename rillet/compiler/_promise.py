@@ -1,0 +1,169 @@
+"""Promises: the placeholders a workflow body handles instead of values.
+
+A promise stands for a workflow input or one output of a node. It refuses to be
+used as a Python value (``if p:``, ``len(p)``, ``p + 1``) with a CompileError, and
+its comparisons build conditions for ``conditional``. No execution happens here.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any, NoReturn
+
+from rillet.compiler._spec import BoolOp, Comparison, Condition
+from rillet.errors import CompileError
+from rillet.types._compat import type_name
+
+_PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def user_location() -> str:
+    """``file:line`` of the innermost frame outside rillet (for error messages only)."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if not os.path.abspath(filename).startswith(_PKG_DIR + os.sep):
+            return f"{filename}:{frame.f_lineno}"
+        frame = frame.f_back  # type: ignore[assignment]
+    return "<unknown>"
+
+
+class Promise:
+    """One future value inside a workflow body."""
+
+    __slots__ = ("node_id", "output", "type")
+
+    def __init__(self, node_id: str | None, output: str, tp: Any) -> None:
+        self.node_id = node_id  # None: a workflow input named ``output``
+        self.output = output
+        self.type = tp
+
+    def describe(self) -> str:
+        if self.node_id is None:
+            return f"workflow input '{self.output}'"
+        return f"output '{self.output}' of node '{self.node_id}'"
+
+    def __repr__(self) -> str:
+        return f"Promise({self.describe()}: {type_name(self.type)})"
+
+    def _misuse(self, what: str) -> NoReturn:
+        raise CompileError.at(
+            user_location(),
+            f"{self.describe()} is a promise, not a value: it cannot be {what} "
+            "inside a workflow body",
+            "Pass it to a task, or use conditional() to branch on it.",
+        )
+
+    def __bool__(self) -> bool:
+        self._misuse("used as a bool (if/and/or/not)")
+
+    def __len__(self) -> int:
+        self._misuse("passed to len()")
+
+    def __iter__(self) -> Any:
+        self._misuse("iterated or unpacked")
+
+    def __getitem__(self, key: Any) -> Any:
+        self._misuse("indexed")
+
+    def __index__(self) -> int:
+        self._misuse("used as an index")
+
+    def __int__(self) -> int:
+        self._misuse("converted with int()")
+
+    def __float__(self) -> float:
+        self._misuse("converted with float()")
+
+    def __str__(self) -> str:
+        self._misuse("converted with str() or formatted")
+
+    def __format__(self, spec: str) -> str:
+        self._misuse("formatted into a string")
+
+    def __contains__(self, item: Any) -> bool:
+        self._misuse("tested with 'in'")
+
+    def _arith(self, other: Any) -> Any:
+        self._misuse("used in arithmetic")
+
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _arith
+    __truediv__ = __rtruediv__ = __floordiv__ = __rfloordiv__ = __mod__ = __pow__ = _arith
+    __neg__ = __pos__ = __abs__ = _arith  # type: ignore[assignment]
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def _cmp(self, op: str, other: Any) -> ConditionExpr:
+        return ConditionExpr(Comparison(left=_operand(self), op=op, right=_operand(other)))
+
+    def __eq__(self, other: Any) -> ConditionExpr:  # type: ignore[override]
+        return self._cmp("==", other)
+
+    def __ne__(self, other: Any) -> ConditionExpr:  # type: ignore[override]
+        return self._cmp("!=", other)
+
+    def __lt__(self, other: Any) -> ConditionExpr:
+        return self._cmp("<", other)
+
+    def __le__(self, other: Any) -> ConditionExpr:
+        return self._cmp("<=", other)
+
+    def __gt__(self, other: Any) -> ConditionExpr:
+        return self._cmp(">", other)
+
+    def __ge__(self, other: Any) -> ConditionExpr:
+        return self._cmp(">=", other)
+
+    def is_true(self) -> ConditionExpr:
+        return self._cmp("==", True)
+
+    def is_false(self) -> ConditionExpr:
+        return self._cmp("==", False)
+
+
+def _operand(value: Any) -> Any:
+    from rillet.compiler._builder import binding_of_promise, const_binding
+
+    if isinstance(value, Promise):
+        return binding_of_promise(value)
+    if isinstance(value, ConditionExpr):
+        raise CompileError.at(user_location(), "a condition cannot be compared with a value")
+    return const_binding(value)
+
+
+class ConditionExpr:
+    """A boolean expression over promises, for ``conditional().if_()``."""
+
+    __slots__ = ("condition",)
+
+    def __init__(self, condition: Condition) -> None:
+        self.condition = condition
+
+    def __and__(self, other: ConditionExpr) -> ConditionExpr:
+        return ConditionExpr(BoolOp(op="and", left=self.condition, right=_cond(other)))
+
+    def __or__(self, other: ConditionExpr) -> ConditionExpr:
+        return ConditionExpr(BoolOp(op="or", left=self.condition, right=_cond(other)))
+
+    def __bool__(self) -> bool:
+        raise CompileError.at(
+            user_location(),
+            "a comparison of promises cannot be used as a Python bool (if/and/or/not, "
+            "or a chained comparison like a < b < c)",
+            "Use conditional(...).if_(cond) and combine conditions with & and |.",
+        )
+
+    def __repr__(self) -> str:
+        return f"ConditionExpr({self.condition!r})"
+
+
+def _cond(value: Any) -> Condition:
+    if isinstance(value, ConditionExpr):
+        return value.condition
+    raise CompileError.at(
+        user_location(),
+        f"& and | combine conditions, got {type(value).__name__}",
+        "Wrap each side in parentheses: (a > 1) & (b < 2).",
+    )

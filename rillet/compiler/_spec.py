@@ -1,0 +1,112 @@
+"""The compiled form of a workflow (the IR): WorkflowSpec, Node, Binding, conditions.
+
+Plain frozen data. Nodes hold a reference to their entity (task or workflow
+object) for running in memory; the JSON form names entities instead. This module
+builds nothing and runs nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from rillet.compiler._interface import Interface
+
+# Binding kinds
+INPUT = "input"  # a workflow input:   ref = input name
+NODE = "node"  # an upstream output: ref = node id, output = output name
+CONST = "const"  # a constant:         value
+LIST = "list"  # a list of bindings: items
+DICT = "dict"  # a dict of bindings: keys, items
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Binding:
+    """Where one input's value comes from."""
+
+    kind: str
+    ref: str = ""
+    output: str = ""
+    value: Any = None
+    type: Any = None
+    items: tuple[Binding, ...] = ()
+    keys: tuple[str, ...] = ()
+
+    def upstream(self) -> list[str]:
+        if self.kind == NODE:
+            return [self.ref]
+        if self.kind in (LIST, DICT):
+            out: list[str] = []
+            for item in self.items:
+                out.extend(item.upstream())
+            return out
+        return []
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Comparison:
+    left: Binding
+    op: str  # == != < <= > >=
+    right: Binding
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BoolOp:
+    op: str  # "and" | "or"
+    left: Condition
+    right: Condition
+
+
+Condition = Comparison | BoolOp
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Case:
+    """One arm of a branch node: run ``nodes`` and take ``outputs``, or fail."""
+
+    condition: Condition | None  # None: the else arm
+    nodes: tuple[Node, ...]
+    outputs: dict[str, Binding]
+    fail: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MapSpec:
+    mapped: tuple[str, ...]  # inputs that receive one element each
+    concurrency: int | None
+    min_success_ratio: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Node:
+    """One step of the DAG."""
+
+    id: str
+    kind: str  # task | workflow | map | branch | dynamic
+    entity: Any  # the Task / Workflow object, or None for a branch
+    entity_name: str
+    inputs: dict[str, Binding]
+    outputs: dict[str, Any]
+    upstream: tuple[str, ...]
+    map: MapSpec | None = None
+    cases: tuple[Case, ...] = ()
+    where: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WorkflowSpec:
+    """A compiled workflow: nodes in a topological order, and its output bindings."""
+
+    name: str
+    interface: Interface
+    nodes: tuple[Node, ...]
+    outputs: dict[str, Binding]
+    on_failure: Node | None = None
+    where: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def node(self, node_id: str) -> Node:
+        for n in self.nodes:
+            if n.id == node_id:
+                return n
+        raise KeyError(node_id)

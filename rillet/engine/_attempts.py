@@ -1,0 +1,80 @@
+"""Running one task call in memory with its retries and timeout.
+
+Used by direct calls (and by the inline executor). A task without retries or a
+timeout never comes here: it is called as a plain function.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from typing import Any, Callable
+
+from rillet.engine._context import STATE
+from rillet.errors import DefinitionError, TaskTimeoutError
+
+
+def call_with_timeout(fn: Callable[..., Any], kwargs: dict[str, Any], seconds: float) -> Any:
+    """Call ``fn(**kwargs)``, raising TaskTimeoutError after ``seconds``.
+
+    In the main thread a timer signal interrupts the call. Elsewhere the call
+    runs in a helper thread that is abandoned on timeout (in memory nothing can
+    kill a thread; the process executor kills the attempt's process instead).
+    """
+    name = getattr(fn, "__qualname__", repr(fn))
+    if threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer"):
+
+        def on_alarm(signum: int, frame: Any) -> None:
+            raise TaskTimeoutError(f"task '{name}' ran past its timeout of {seconds:g}s")
+
+        previous = signal.signal(signal.SIGALRM, on_alarm)
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+        try:
+            return fn(**kwargs)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+    box: dict[str, Any] = {}
+    sink, node_id, attempt = STATE.sink, STATE.node_id, STATE.attempt
+
+    def target() -> None:
+        STATE.sink, STATE.node_id, STATE.attempt = sink, node_id, attempt
+        try:
+            box["value"] = fn(**kwargs)
+        except BaseException as exc:
+            box["error"] = exc
+
+    worker = threading.Thread(target=target, daemon=True, name=f"rillet-timeout-{name}")
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        raise TaskTimeoutError(f"task '{name}' ran past its timeout of {seconds:g}s")
+    if "error" in box:
+        raise box["error"]
+    return box.get("value")
+
+
+def attempt_runner(
+    fn: Callable[..., Any], retries: int, timeout: float | None
+) -> Callable[..., Any]:
+    """Wrap ``fn`` so that a call makes up to ``retries + 1`` attempts."""
+
+    def run(**kwargs: Any) -> Any:
+        attempt = 1
+        while True:
+            STATE.attempt = attempt
+            try:
+                if timeout is not None:
+                    return call_with_timeout(fn, kwargs, timeout)
+                return fn(**kwargs)
+            except DefinitionError:
+                raise
+            except Exception:
+                if attempt > retries:
+                    raise
+                attempt += 1
+            finally:
+                STATE.attempt = 1
+
+    run.__qualname__ = getattr(fn, "__qualname__", "task")
+    return run

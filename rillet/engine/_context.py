@@ -1,0 +1,145 @@
+"""The per-thread record of which execution, node and attempt is running now.
+
+Runners set three attributes before each node; ``current_context()`` builds the
+user-facing :class:`ExecutionContext` from them only when a task asks. Nothing
+here does I/O except the sink the runner installed.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+from typing import Any, Protocol
+
+from rillet.errors import RilletError
+
+
+class RunSink(Protocol):
+    """Where a running execution keeps checkpoints, params and metrics."""
+
+    execution_id: str
+
+    def checkpoint_read(self, node_id: str) -> bytes | None: ...
+
+    def checkpoint_write(self, node_id: str, data: bytes) -> None: ...
+
+    def log_param(self, node_id: str, attempt: int, key: str, value: Any) -> None: ...
+
+    def log_metric(
+        self, node_id: str, attempt: int, key: str, value: float, step: int | None
+    ) -> None: ...
+
+    def working_root(self) -> str: ...
+
+
+class MemorySink:
+    """The sink of a direct (in-memory) call: nothing leaves the process."""
+
+    def __init__(self, execution_id: str = "local") -> None:
+        self.execution_id = execution_id
+        self.checkpoints: dict[str, bytes] = {}
+        self.params: dict[str, dict[str, Any]] = {}
+        self.metrics: dict[str, list[tuple[str, float, int | None]]] = {}
+        self._root: str | None = None
+
+    def checkpoint_read(self, node_id: str) -> bytes | None:
+        return self.checkpoints.get(node_id)
+
+    def checkpoint_write(self, node_id: str, data: bytes) -> None:
+        self.checkpoints[node_id] = bytes(data)
+
+    def log_param(self, node_id: str, attempt: int, key: str, value: Any) -> None:
+        self.params.setdefault(node_id, {})[key] = value
+
+    def log_metric(
+        self, node_id: str, attempt: int, key: str, value: float, step: int | None
+    ) -> None:
+        self.metrics.setdefault(node_id, []).append((key, float(value), step))
+
+    def working_root(self) -> str:
+        if self._root is None:
+            self._root = tempfile.mkdtemp(prefix="rillet-")
+        return self._root
+
+
+class _State(threading.local):
+    sink: RunSink | None = None
+    node_id: str = ""
+    attempt: int = 1
+
+
+STATE = _State()
+
+
+class Checkpoint:
+    """Bytes kept per node across its attempts (and, when durable, across a recovery)."""
+
+    __slots__ = ("_node_id", "_sink")
+
+    def __init__(self, sink: RunSink, node_id: str) -> None:
+        self._sink = sink
+        self._node_id = node_id
+
+    def read(self) -> bytes | None:
+        return self._sink.checkpoint_read(self._node_id)
+
+    def write(self, data: bytes) -> None:
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"checkpoint.write() takes bytes, got {type(data).__name__}")
+        self._sink.checkpoint_write(self._node_id, bytes(data))
+
+
+class ExecutionContext:
+    """What a running task may ask about itself (``rillet.current_context()``)."""
+
+    __slots__ = ("_workdir", "attempt", "checkpoint", "execution_id", "node_id", "sink")
+
+    def __init__(self, sink: RunSink, node_id: str, attempt: int) -> None:
+        self.sink = sink
+        self.execution_id = sink.execution_id
+        self.node_id = node_id
+        self.attempt = attempt
+        self.checkpoint = Checkpoint(sink, node_id)
+        self._workdir: str | None = None
+
+    @property
+    def working_directory(self) -> str:
+        if self._workdir is None:
+            path = os.path.join(
+                self.sink.working_root(), self.node_id.replace("/", "_"), str(self.attempt)
+            )
+            os.makedirs(path, exist_ok=True)
+            self._workdir = path
+        return self._workdir
+
+    def log_param(self, key: str, value: Any) -> None:
+        self.sink.log_param(self.node_id, self.attempt, str(key), value)
+
+    def log_metric(self, key: str, value: float, step: int | None = None) -> None:
+        self.sink.log_metric(self.node_id, self.attempt, str(key), float(value), step)
+
+    def __repr__(self) -> str:
+        return (
+            f"ExecutionContext(execution_id={self.execution_id!r}, node_id={self.node_id!r}, "
+            f"attempt={self.attempt})"
+        )
+
+
+_DETACHED = MemorySink("detached")
+
+
+def current_context() -> ExecutionContext:
+    """The context of the task running in this thread.
+
+    Outside any run (a task called directly as a plain function) it returns a
+    detached in-memory context, so task code can call it unconditionally.
+    """
+    sink = STATE.sink
+    if sink is None:
+        return ExecutionContext(_DETACHED, STATE.node_id or "detached", STATE.attempt)
+    return ExecutionContext(sink, STATE.node_id, STATE.attempt)
+
+
+class ContextError(RilletError):
+    """Misuse of the execution context."""

@@ -1,0 +1,392 @@
+"""The direct runner: walks a compiled plan in memory and returns plain values.
+
+This is what ``wf(x=1)`` does. Values are passed by reference through an array
+of slots; nothing is copied, hashed, serialized or written. A plan is built once
+per WorkflowSpec. Nothing here touches a store.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Any, Callable
+
+from rillet.compiler._spec import (
+    CONST,
+    DICT,
+    INPUT,
+    LIST,
+    NODE,
+    Binding,
+    BoolOp,
+    Comparison,
+    Node,
+    WorkflowSpec,
+)
+from rillet.engine._attempts import attempt_runner
+from rillet.engine._context import STATE, MemorySink, RunSink
+from rillet.engine._records import FailureInfo
+from rillet.errors import RilletError, UserCodeError
+
+Getter = Callable[[list[Any]], Any]
+_OPS: dict[str, Callable[[Any, Any], bool]] = {
+    "==": operator.eq, "!=": operator.ne, "<": operator.lt,
+    "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+}
+
+
+class NodeFailed(Exception):
+    """Internal: a node of a direct run failed; carries the node id."""
+
+    def __init__(self, node_id: str, error: BaseException) -> None:
+        super().__init__(node_id)
+        self.node_id = node_id
+        self.error = error
+
+
+def task_callable(entity: Any) -> Callable[..., Any]:
+    """The function to call for one attempt-managed task invocation."""
+    retries = getattr(entity, "retries", 0)
+    timeout = getattr(entity, "timeout_seconds", None)
+    if not retries and timeout is None:
+        return entity.fn  # type: ignore[no-any-return]
+    return attempt_runner(entity.fn, retries, timeout)
+
+
+class _Slots:
+    """Assigns a slot index to each workflow input and node output."""
+
+    def __init__(self) -> None:
+        self.index: dict[tuple[str | None, str], int] = {}
+
+    def get(self, node: str | None, output: str) -> int:
+        key = (node, output)
+        slot = self.index.get(key)
+        if slot is None:
+            slot = self.index[key] = len(self.index)
+        return slot
+
+
+def _getter(b: Binding, slots: _Slots) -> Getter:
+    if b.kind == CONST:
+        value = b.value
+        return lambda vals: value
+    if b.kind == INPUT:
+        i = slots.get(None, b.ref)
+        return lambda vals: vals[i]
+    if b.kind == NODE:
+        i = slots.get(b.ref, b.output)
+        return lambda vals: vals[i]
+    getters = [_getter(item, slots) for item in b.items]
+    if b.kind == LIST:
+        as_tuple = getattr(b.type, "__origin__", None) is tuple
+        if as_tuple:
+            return lambda vals: tuple(g(vals) for g in getters)
+        return lambda vals: [g(vals) for g in getters]
+    if b.kind == DICT:
+        keys = b.keys
+        return lambda vals: {k: g(vals) for k, g in zip(keys, getters, strict=True)}
+    raise RilletError(f"unknown binding kind {b.kind!r}")
+
+
+class _Args:
+    """How to assemble one node's keyword arguments from the slots."""
+
+    __slots__ = ("consts", "computed", "refs")
+
+    def __init__(self, inputs: dict[str, Binding], slots: _Slots) -> None:
+        self.consts: dict[str, Any] = {}
+        self.refs: list[tuple[str, int]] = []
+        self.computed: list[tuple[str, Getter]] = []
+        for name, b in inputs.items():
+            if b.kind == CONST:
+                self.consts[name] = b.value
+            elif b.kind == INPUT:
+                self.refs.append((name, slots.get(None, b.ref)))
+            elif b.kind == NODE:
+                self.refs.append((name, slots.get(b.ref, b.output)))
+            else:
+                self.computed.append((name, _getter(b, slots)))
+
+    def build(self, vals: list[Any]) -> dict[str, Any]:
+        kw = self.consts.copy()
+        for name, slot in self.refs:
+            kw[name] = vals[slot]
+        for name, get in self.computed:
+            kw[name] = get(vals)
+        return kw
+
+
+class Step:
+    __slots__ = ("args", "node", "node_id", "out_slots")
+
+    def __init__(self, node: Node, slots: _Slots) -> None:
+        self.node = node
+        self.node_id = node.id
+        self.args = _Args(node.inputs, slots)
+        self.out_slots = [slots.get(node.id, name) for name in node.outputs]
+
+    def run(self, vals: list[Any], sink: RunSink) -> None:
+        raise NotImplementedError
+
+    def store(self, vals: list[Any], result: Any) -> None:
+        slots = self.out_slots
+        if len(slots) == 1:
+            vals[slots[0]] = result
+        elif slots:
+            for slot, value in zip(slots, result, strict=True):
+                vals[slot] = value
+
+
+class TaskStep(Step):
+    __slots__ = ("call",)
+
+    def __init__(self, node: Node, slots: _Slots) -> None:
+        super().__init__(node, slots)
+        self.call = task_callable(node.entity)
+
+    def run(self, vals: list[Any], sink: RunSink) -> None:
+        STATE.node_id = self.node_id
+        result = self.call(**self.args.build(vals))
+        slots = self.out_slots
+        if len(slots) == 1:
+            vals[slots[0]] = result
+        elif slots:
+            self.store(vals, result)
+
+
+class MapStep(Step):
+    __slots__ = ("call", "mapped", "ratio")
+
+    def __init__(self, node: Node, slots: _Slots) -> None:
+        super().__init__(node, slots)
+        assert node.map is not None
+        self.call = task_callable(node.entity)
+        self.mapped = node.map.mapped
+        self.ratio = node.map.min_success_ratio
+
+    def run(self, vals: list[Any], sink: RunSink) -> None:
+        STATE.node_id = self.node_id
+        kw = self.args.build(vals)
+        result = run_map(self.node_id, self.call, kw, self.mapped, self.ratio)
+        if self.out_slots:
+            vals[self.out_slots[0]] = result
+
+
+def run_map(
+    node_id: str,
+    call: Callable[..., Any],
+    kw: dict[str, Any],
+    mapped: tuple[str, ...],
+    ratio: float,
+) -> list[Any]:
+    """Call ``call`` once per element of the mapped inputs (a tight loop)."""
+    columns = [kw.pop(name) for name in mapped]
+    n = len(columns[0])
+    for name, col in zip(mapped, columns, strict=True):
+        if len(col) != n:
+            raise UserCodeError(
+                f"map node '{node_id}': mapped inputs have different lengths "
+                f"({mapped[0]}: {n}, {name}: {len(col)})",
+                node_id=node_id,
+            )
+    if ratio >= 1.0:
+        if len(mapped) == 1:
+            name = mapped[0]
+            if kw:
+                return [call(**kw, **{name: v}) for v in columns[0]]
+            return [call(**{name: v}) for v in columns[0]]
+        return [call(**kw, **dict(zip(mapped, row, strict=True))) for row in zip(*columns)]
+    out: list[Any] = []
+    failed = 0
+    first_error: BaseException | None = None
+    for row in zip(*columns):
+        try:
+            out.append(call(**kw, **dict(zip(mapped, row, strict=True))))
+        except Exception as exc:
+            failed += 1
+            first_error = first_error or exc
+            out.append(None)
+    check_map_ratio(node_id, n, failed, ratio, first_error)
+    return out
+
+
+def check_map_ratio(
+    node_id: str, total: int, failed: int, ratio: float, first_error: BaseException | None
+) -> None:
+    if total and (total - failed) / total < ratio:
+        detail = f"; first error: {type(first_error).__name__}: {first_error}" if first_error else ""
+        raise UserCodeError(
+            f"map node '{node_id}': {failed} of {total} elements failed, below "
+            f"min_success_ratio {ratio:g}{detail}",
+            node_id=node_id,
+        ) from first_error
+
+
+class SubworkflowStep(Step):
+    __slots__ = ("entity",)
+
+    def __init__(self, node: Node, slots: _Slots) -> None:
+        super().__init__(node, slots)
+        self.entity = node.entity
+
+    def run(self, vals: list[Any], sink: RunSink) -> None:
+        kw = self.args.build(vals)
+        spec = self.spec(kw)
+        outputs = run_plan(plan_for(spec), kw, sink)
+        STATE.node_id = self.node_id
+        for slot, name in zip(self.out_slots, self.node.outputs, strict=True):
+            vals[slot] = outputs[name]
+
+    def spec(self, kw: dict[str, Any]) -> WorkflowSpec:
+        return self.entity.spec  # type: ignore[no-any-return]
+
+
+class DynamicStep(SubworkflowStep):
+    __slots__ = ()
+
+    def spec(self, kw: dict[str, Any]) -> WorkflowSpec:
+        STATE.node_id = self.node_id
+        return self.entity.compile_with(kw)  # type: ignore[no-any-return]
+
+
+class BranchStep(Step):
+    __slots__ = ("arms",)
+
+    def __init__(self, node: Node, slots: _Slots) -> None:
+        super().__init__(node, slots)
+        self.arms: list[tuple[Callable[[list[Any]], bool] | None, list[Step], list[Getter], str | None]] = []
+        for case in node.cases:
+            test = _condition(case.condition, slots) if case.condition is not None else None
+            steps = [make_step(n, slots) for n in case.nodes]
+            getters = [_getter(case.outputs[name], slots) for name in node.outputs] if case.fail is None else []
+            self.arms.append((test, steps, getters, case.fail))
+
+    def run(self, vals: list[Any], sink: RunSink) -> None:
+        for test, steps, getters, fail in self.arms:
+            if test is None or test(vals):
+                if fail is not None:
+                    raise UserCodeError(
+                        f"conditional '{self.node_id}' failed: {fail}", node_id=self.node_id
+                    )
+                for step in steps:
+                    try:
+                        step.run(vals, sink)
+                    except NodeFailed:
+                        raise
+                    except BaseException as exc:
+                        raise NodeFailed(step.node_id, exc) from exc
+                for slot, get in zip(self.out_slots, getters, strict=True):
+                    vals[slot] = get(vals)
+                return
+        raise UserCodeError(
+            f"conditional '{self.node_id}': no condition matched and there is no else_()",
+            node_id=self.node_id,
+        )
+
+
+def _condition(cond: Any, slots: _Slots) -> Callable[[list[Any]], bool]:
+    if isinstance(cond, Comparison):
+        left, right, op = _getter(cond.left, slots), _getter(cond.right, slots), _OPS[cond.op]
+        return lambda vals: bool(op(left(vals), right(vals)))
+    assert isinstance(cond, BoolOp)
+    a, b = _condition(cond.left, slots), _condition(cond.right, slots)
+    if cond.op == "and":
+        return lambda vals: a(vals) and b(vals)
+    return lambda vals: a(vals) or b(vals)
+
+
+_STEP_KINDS: dict[str, type[Step]] = {
+    "task": TaskStep,
+    "map": MapStep,
+    "workflow": SubworkflowStep,
+    "dynamic": DynamicStep,
+    "branch": BranchStep,
+}
+
+
+def make_step(node: Node, slots: _Slots) -> Step:
+    return _STEP_KINDS[node.kind](node, slots)
+
+
+class Plan:
+    """A WorkflowSpec prepared for direct runs."""
+
+    __slots__ = ("input_slots", "n_slots", "on_failure", "output_getters", "spec", "steps")
+
+    def __init__(self, spec: WorkflowSpec) -> None:
+        slots = _Slots()
+        self.spec = spec
+        self.input_slots = [(name, slots.get(None, name)) for name in spec.interface.inputs]
+        self.steps = [make_step(n, slots) for n in spec.nodes]
+        self.output_getters = [(name, _getter(b, slots)) for name, b in spec.outputs.items()]
+        self.on_failure = spec.on_failure
+        self.n_slots = len(slots.index)
+
+
+_PLANS: dict[int, tuple[WorkflowSpec, Plan]] = {}
+
+
+def plan_for(spec: WorkflowSpec) -> Plan:
+    hit = _PLANS.get(id(spec))
+    if hit is not None and hit[0] is spec:
+        return hit[1]
+    plan = Plan(spec)
+    if len(_PLANS) > 4096:
+        _PLANS.clear()
+    _PLANS[id(spec)] = (spec, plan)
+    return plan
+
+
+def run_plan(plan: Plan, inputs: dict[str, Any], sink: RunSink) -> dict[str, Any]:
+    vals: list[Any] = [None] * plan.n_slots
+    for name, slot in plan.input_slots:
+        vals[slot] = inputs[name]
+    step: Step | None = None
+    try:
+        for step in plan.steps:
+            step.run(vals, sink)
+    except NodeFailed as failed:
+        _fail(plan, inputs, sink, failed.node_id, failed.error)
+    except BaseException as exc:
+        if step is None or isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            raise
+        _fail(plan, inputs, sink, step.node_id, exc)
+    return {name: get(vals) for name, get in plan.output_getters}
+
+
+def _fail(
+    plan: Plan, inputs: dict[str, Any], sink: RunSink, node_id: str, error: BaseException
+) -> None:
+    info = FailureInfo(node_id=node_id, error_type=type(error).__name__, message=str(error))
+    handler = plan.on_failure
+    if handler is not None:
+        kw: dict[str, Any] = {}
+        for name, b in handler.inputs.items():
+            if b.kind == INPUT:
+                kw[name] = inputs[b.ref]
+            elif b.kind == "error":
+                kw[name] = info
+            elif b.kind == CONST:
+                kw[name] = b.value
+        STATE.node_id = handler.id
+        handler.entity.fn(**kw)
+    if isinstance(error, UserCodeError):
+        raise error
+    raise UserCodeError(
+        f"workflow '{plan.spec.name}' failed at node '{node_id}': "
+        f"{type(error).__name__}: {error}",
+        node_id=node_id,
+    ) from error
+
+
+def run_direct(spec: WorkflowSpec, inputs: dict[str, Any]) -> dict[str, Any]:
+    """Run a compiled workflow in memory; the entry point of ``wf(...)``."""
+    previous = STATE.sink
+    previous_node = STATE.node_id
+    sink = previous if previous is not None else MemorySink()
+    STATE.sink = sink
+    try:
+        return run_plan(plan_for(spec), inputs, sink)
+    finally:
+        STATE.sink = previous
+        STATE.node_id = previous_node

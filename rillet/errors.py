@@ -1,0 +1,98 @@
+"""The one exception tree of rillet.
+
+Every error rillet raises on purpose is one of these; user code's own exceptions
+are wrapped in :class:`UserCodeError` with ``__cause__`` kept. This module imports
+nothing from the rest of the package.
+
+::
+
+    RilletError
+    ├── DefinitionError                 a task or workflow is defined wrongly
+    │   ├── CompileError                the DAG cannot be built (unbound input, bool(promise), ...)
+    │   └── TypeMismatchError           (also TypeError) a value or output has the wrong type
+    ├── UserCodeError                   the user's task raised; .execution_id, .node_id, __cause__
+    ├── StoreError                      the metadata or artifact store refused
+    │   ├── NotFound
+    │   ├── AlreadyExists
+    │   └── Conflict
+    ├── ExecutorError                   an executor could not run an attempt (killed, timed out, ...)
+    │   └── TaskTimeoutError            (also TimeoutError) an attempt ran past its timeout
+    └── AuthError
+
+    RecoverableError                    raised by user code to ask for a retry
+"""
+
+from __future__ import annotations
+
+
+class RilletError(Exception):
+    """Root of every error rillet raises on purpose."""
+
+
+class DefinitionError(RilletError):
+    """A task, workflow or launch plan is defined wrongly; never retried."""
+
+
+class CompileError(DefinitionError):
+    """A workflow body cannot be compiled into a DAG."""
+
+    @classmethod
+    def at(cls, where: str, what: str, fix: str = "") -> CompileError:
+        message = f"{where}: {what}" if where else what
+        return cls(f"{message}. {fix}" if fix else message)
+
+
+class TypeMismatchError(DefinitionError, TypeError):
+    """A value, binding or output does not have the declared type."""
+
+    @classmethod
+    def for_binding(
+        cls, where: str, node: str, input_name: str, expected: str, got: str
+    ) -> TypeMismatchError:
+        prefix = f"{where}: " if where else ""
+        return cls(
+            f"{prefix}node '{node}' input '{input_name}' expects {expected}, got {got}"
+        )
+
+
+class UserCodeError(RilletError):
+    """The user's task code raised; the original exception is ``__cause__``."""
+
+    def __init__(
+        self, message: str, *, execution_id: str | None = None, node_id: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.execution_id = execution_id
+        self.node_id = node_id
+
+
+class StoreError(RilletError):
+    """The metadata or artifact store refused an operation."""
+
+
+class NotFound(StoreError, LookupError):
+    """A record that was asked for does not exist."""
+
+
+class AlreadyExists(StoreError):
+    """A record with this identity exists already."""
+
+
+class Conflict(StoreError):
+    """A record exists with different content, or a concurrent writer won."""
+
+
+class ExecutorError(RilletError):
+    """An executor could not run or finish an attempt."""
+
+
+class TaskTimeoutError(ExecutorError, TimeoutError):
+    """An attempt ran past its task's timeout and was stopped."""
+
+
+class AuthError(RilletError):
+    """Missing or insufficient credentials."""
+
+
+class RecoverableError(Exception):
+    """Raise from a task to ask for another attempt (within the task's ``retries``)."""

@@ -1,0 +1,140 @@
+"""``conditional``: if/elif/else branches inside a workflow body.
+
+``conditional("pick").if_(c).then(a(...)).elif_(d).then(b(...)).else_().then(e(...))``
+adds one branch node whose arms hold the nodes created inside each ``then``.
+Only the arm whose condition holds runs; the others are skipped.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rillet.compiler._builder import Builder, current_builder
+from rillet.compiler._promise import ConditionExpr, Promise, user_location
+from rillet.compiler._spec import Binding, Case
+from rillet.errors import CompileError
+from rillet.types._compat import is_compatible, type_name
+
+
+class ConditionalSection:
+    """The conditional being written; arms are added in order."""
+
+    def __init__(self, name: str) -> None:
+        builder = current_builder()
+        if builder is None:
+            raise CompileError.at(
+                user_location(), f"conditional('{name}') is only allowed inside a workflow body"
+            )
+        self.name = name
+        self.builder: Builder = builder
+        self.cases: list[Case] = []
+        self.types: dict[str, Any] | None = None
+        self.output_tuple: type | None = None
+        self.open = False
+        builder.open_conditionals.append(name)
+
+    def _open(self, expr: ConditionExpr | None) -> _Arm:
+        if self.open:
+            raise CompileError.at(
+                user_location(), f"conditional '{self.name}': the previous arm has no .then()"
+            )
+        if expr is not None and not isinstance(expr, ConditionExpr):
+            raise CompileError.at(
+                user_location(),
+                f"conditional '{self.name}': if_/elif_ take a comparison of promises "
+                f"(e.g. x > 0.5), got {type(expr).__name__}",
+            )
+        self.open = True
+        self.builder.open_case(expr.condition if expr is not None else None)
+        return _Arm(self, expr is None)
+
+    def if_(self, expr: ConditionExpr) -> _Arm:
+        if self.cases:
+            raise CompileError.at(user_location(), f"conditional '{self.name}': if_ used twice")
+        return self._open(expr)
+
+    def elif_(self, expr: ConditionExpr) -> _Arm:
+        if not self.cases:
+            raise CompileError.at(
+                user_location(), f"conditional '{self.name}': elif_ before if_"
+            )
+        return self._open(expr)
+
+    def else_(self) -> _Arm:
+        if not self.cases:
+            raise CompileError.at(user_location(), f"conditional '{self.name}': else_ before if_")
+        return self._open(None)
+
+    def _close(self, condition: Any, result: Any, fail: str | None, last: bool) -> Any:
+        nodes = self.builder.close_case()
+        self.open = False
+        outputs: dict[str, Binding] = {}
+        if fail is None:
+            outputs = self._bind_result(result)
+        self.cases.append(Case(condition=condition, nodes=tuple(nodes), outputs=outputs, fail=fail))
+        if not last:
+            return self
+        self.builder.open_conditionals.remove(self.name)
+        types = self.types or {}
+        node = self.builder.add_branch(self.name, self.cases, types)
+        if not types:
+            return None
+        if self.output_tuple is not None:
+            return self.output_tuple(*(Promise(node.id, k, t) for k, t in types.items()))
+        ((oname, tp),) = types.items()
+        return Promise(node.id, oname, tp)
+
+    def _bind_result(self, result: Any) -> dict[str, Binding]:
+        where = user_location()
+        if result is None:
+            named: dict[str, Any] = {}
+        elif isinstance(result, tuple) and hasattr(result, "_fields"):
+            named = dict(zip(result._fields, result, strict=True))
+            self.output_tuple = self.output_tuple or type(result)
+        else:
+            named = {"o0": result}
+        types = {k: (v.type if isinstance(v, Promise) else type(v)) for k, v in named.items()}
+        if self.types is None:
+            self.types = types
+        elif list(types) != list(self.types) or not all(
+            is_compatible(types[k], self.types[k]) and is_compatible(self.types[k], types[k])
+            for k in types
+        ):
+            def show(t: dict[str, Any]) -> str:
+                return ", ".join(f"{k}: {type_name(v)}" for k, v in t.items()) or "nothing"
+
+            raise CompileError.at(
+                where,
+                f"conditional '{self.name}': arm {len(self.cases) + 1} returns ({show(types)}) "
+                f"but the first arm returns ({show(self.types)})",
+                "Every arm must produce outputs of the same names and types.",
+            )
+        return {
+            k: self.builder.bind(v, self.types[k], f"conditional:{self.name}", k)
+            for k, v in named.items()
+        }
+
+
+class _Arm:
+    __slots__ = ("is_else", "section")
+
+    def __init__(self, section: ConditionalSection, is_else: bool) -> None:
+        self.section = section
+        self.is_else = is_else
+
+    def then(self, result: Any) -> Any:
+        """What this arm produces: a task call's promise(s), or None."""
+        case_condition = self.section.builder.cases[-1].condition
+        return self.section._close(case_condition, result, None, self.is_else)
+
+    def fail(self, message: str) -> Any:
+        """Fail the workflow with ``message`` when this arm is taken."""
+        case_condition = self.section.builder.cases[-1].condition
+        if self.section.types is None:
+            self.section.types = {}
+        return self.section._close(case_condition, None, str(message), self.is_else)
+
+
+def conditional(name: str) -> ConditionalSection:
+    """Start an if/elif/else section named ``name`` inside a workflow body."""
+    return ConditionalSection(name)

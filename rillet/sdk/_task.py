@@ -1,0 +1,206 @@
+"""``@task`` and ``@dynamic``: typed units of work.
+
+A Task keeps the user's function and its declarations. Called inside a workflow
+body it adds a node (through the compiler's active builder); called anywhere
+else it runs the function. It never touches a store.
+"""
+
+from __future__ import annotations
+
+import functools
+from datetime import timedelta
+from typing import Any, Callable, Generic, ParamSpec, TypeVar, overload
+
+from rillet.compiler._builder import ACTIVE, compile_body
+from rillet.compiler._interface import Interface, read_interface
+from rillet.compiler._spec import WorkflowSpec
+from rillet.engine._direct import run_direct, task_callable
+from rillet.errors import DefinitionError
+from rillet.sdk._resources import Cache, Resources
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _timeout_seconds(timeout: timedelta | float | int | None, name: str) -> float | None:
+    if timeout is None:
+        return None
+    seconds = timeout.total_seconds() if isinstance(timeout, timedelta) else float(timeout)
+    if seconds <= 0:
+        raise DefinitionError(f"task '{name}': timeout must be positive, got {timeout!r}")
+    return seconds
+
+
+def _cache_of(cache: bool | Cache | None, version: str | None, serialize: bool) -> Cache | None:
+    if isinstance(cache, Cache):
+        return cache
+    if cache:
+        return Cache(version=version, serialize=serialize)
+    return None
+
+
+class Task(Generic[P, R]):
+    """A typed function that becomes a node when called inside a workflow."""
+
+    node_kind = "task"
+
+    def __init__(
+        self,
+        fn: Callable[P, R],
+        *,
+        cache: Cache | None = None,
+        retries: int = 0,
+        timeout: timedelta | float | int | None = None,
+        requests: Resources | None = None,
+        limits: Resources | None = None,
+    ) -> None:
+        if not callable(fn):
+            raise DefinitionError(f"@task needs a function, got {type(fn).__name__}")
+        self.fn = fn
+        functools.update_wrapper(self, fn)  # type: ignore[arg-type]
+        self.name = f"{fn.__module__}:{fn.__qualname__}"
+        self.short_name = fn.__name__
+        if not isinstance(retries, int) or isinstance(retries, bool) or retries < 0:
+            raise DefinitionError(f"task '{self.name}': retries must be an int >= 0, got {retries!r}")
+        for label, res in (("requests", requests), ("limits", limits)):
+            if res is not None and not isinstance(res, Resources):
+                raise DefinitionError(
+                    f"task '{self.name}': {label} must be Resources(...), got {type(res).__name__}"
+                )
+        self.cache = cache
+        self.retries = retries
+        self.timeout_seconds = _timeout_seconds(timeout, self.name)
+        self.requests = requests
+        self.limits = limits
+        self._interface: Interface | None = None
+        self._call: Callable[..., Any] | None = None
+
+    @property
+    def interface(self) -> Interface:
+        iface = self._interface
+        if iface is None:
+            iface = self._interface = read_interface(self.fn, self.node_kind)
+            if self.cache is not None:
+                unknown = [i for i in self.cache.ignored_inputs if i not in iface.inputs]
+                if unknown:
+                    raise DefinitionError(
+                        f"task '{self.name}': Cache(ignored_inputs=...) names unknown "
+                        f"input(s) {', '.join(unknown)}"
+                    )
+        return iface
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        builder = ACTIVE.builder
+        if builder is not None:
+            return builder.call(self, args, kwargs)  # type: ignore[no-any-return]
+        call = self._call
+        if call is None:
+            call = self._call = self._direct_callable()
+        if args:
+            kwargs = {**dict(zip(self.interface.positional, args)), **kwargs}  # type: ignore[assignment]
+        return call(**kwargs)  # type: ignore[no-any-return]
+
+    def _direct_callable(self) -> Callable[..., Any]:
+        return task_callable(self)
+
+    def __repr__(self) -> str:
+        return f"Task({self.name})"
+
+
+class Dynamic(Task[P, R]):
+    """A task whose body runs at execution time and returns promises of a sub-DAG."""
+
+    node_kind = "dynamic"
+
+    def compile_with(self, inputs: dict[str, Any]) -> WorkflowSpec:
+        """Run the body with real input values, compiling the sub-DAG it builds."""
+        return compile_body(self.name, self.fn, self.interface, inputs=inputs)
+
+    def _direct_callable(self) -> Callable[..., Any]:
+        def run(**kwargs: Any) -> Any:
+            iface = self.interface
+            values = {**iface.defaults, **kwargs}
+            outputs = run_direct(self.compile_with(values), {})
+            return _pack(iface, outputs)
+
+        return run
+
+
+def _pack(iface: Interface, outputs: dict[str, Any]) -> Any:
+    if not iface.outputs:
+        return None
+    if iface.output_tuple is not None:
+        return iface.output_tuple(*(outputs[k] for k in iface.outputs))
+    return outputs["o0"]
+
+
+@overload
+def task(fn: Callable[P, R], /) -> Task[P, R]: ...
+
+
+@overload
+def task(
+    *,
+    cache: bool | Cache = False,
+    cache_version: str | None = None,
+    cache_serialize: bool = False,
+    retries: int = 0,
+    timeout: timedelta | float | int | None = None,
+    requests: Resources | None = None,
+    limits: Resources | None = None,
+) -> Callable[[Callable[P, R]], Task[P, R]]: ...
+
+
+def task(
+    fn: Callable[P, R] | None = None,
+    /,
+    *,
+    cache: bool | Cache = False,
+    cache_version: str | None = None,
+    cache_serialize: bool = False,
+    retries: int = 0,
+    timeout: timedelta | float | int | None = None,
+    requests: Resources | None = None,
+    limits: Resources | None = None,
+) -> Task[P, R] | Callable[[Callable[P, R]], Task[P, R]]:
+    """Declare a task: ``@task`` or ``@task(cache=True, retries=2, ...)``."""
+
+    def wrap(f: Callable[P, R]) -> Task[P, R]:
+        return Task(
+            f,
+            cache=_cache_of(cache, cache_version, cache_serialize),
+            retries=retries,
+            timeout=timeout,
+            requests=requests,
+            limits=limits,
+        )
+
+    return wrap(fn) if fn is not None else wrap
+
+
+@overload
+def dynamic(fn: Callable[P, R], /) -> Dynamic[P, R]: ...
+
+
+@overload
+def dynamic(
+    *, retries: int = 0, timeout: timedelta | float | int | None = None,
+    requests: Resources | None = None, limits: Resources | None = None,
+) -> Callable[[Callable[P, R]], Dynamic[P, R]]: ...
+
+
+def dynamic(
+    fn: Callable[P, R] | None = None,
+    /,
+    *,
+    retries: int = 0,
+    timeout: timedelta | float | int | None = None,
+    requests: Resources | None = None,
+    limits: Resources | None = None,
+) -> Dynamic[P, R] | Callable[[Callable[P, R]], Dynamic[P, R]]:
+    """Declare a dynamic workflow: its body runs at execution time with real inputs."""
+
+    def wrap(f: Callable[P, R]) -> Dynamic[P, R]:
+        return Dynamic(f, retries=retries, timeout=timeout, requests=requests, limits=limits)
+
+    return wrap(fn) if fn is not None else wrap

@@ -1,0 +1,141 @@
+"""``@workflow``: a typed DAG of tasks, compiled when the decorator runs.
+
+Called inside another workflow it becomes a subworkflow node; called anywhere
+else it runs in memory through the direct runner and returns plain values.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable, Generic, ParamSpec, TypeVar, overload
+
+from rillet.compiler._builder import ACTIVE, compile_body
+from rillet.compiler._interface import Interface, read_interface, where
+from rillet.compiler._spec import CONST, INPUT, Binding, Node, WorkflowSpec
+from rillet.engine._direct import run_direct
+from rillet.engine._records import FailureInfo
+from rillet.errors import CompileError, DefinitionError, TypeMismatchError
+from rillet.sdk._task import Task, _pack
+from rillet.types._compat import check_value, is_compatible, type_name, value_type_name
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class Workflow(Generic[P, R]):
+    """A compiled workflow. ``.spec`` is its WorkflowSpec."""
+
+    node_kind = "workflow"
+
+    def __init__(self, fn: Callable[P, R], *, on_failure: Task[..., Any] | None = None) -> None:
+        self.fn = fn
+        functools.update_wrapper(self, fn)  # type: ignore[arg-type]
+        self.name = f"{fn.__module__}:{fn.__qualname__}"
+        self.short_name = fn.__name__
+        self.interface: Interface = read_interface(fn, "workflow")
+        spec = compile_body(self.name, fn, self.interface)
+        if on_failure is not None:
+            handler = _failure_node(self.name, fn, self.interface, on_failure)
+            spec = WorkflowSpec(
+                name=spec.name, interface=spec.interface, nodes=spec.nodes,
+                outputs=spec.outputs, on_failure=handler, where=spec.where,
+            )
+        self.spec: WorkflowSpec = spec
+        self.on_failure = on_failure
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        builder = ACTIVE.builder
+        if builder is not None:
+            return builder.call(self, args, kwargs)  # type: ignore[no-any-return]
+        inputs = self.resolve_inputs(args, kwargs)
+        return _pack(self.interface, run_direct(self.spec, inputs))  # type: ignore[no-any-return]
+
+    def resolve_inputs(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        """Map call arguments to inputs, filling defaults; bad ones fail clearly."""
+        iface = self.interface
+        if len(args) > len(iface.positional):
+            raise DefinitionError(
+                f"workflow '{self.name}' takes {len(iface.positional)} positional inputs, "
+                f"got {len(args)}"
+            )
+        inputs = dict(zip(iface.positional, args))
+        inputs.update(kwargs)
+        for key, value in inputs.items():
+            tp = iface.inputs.get(key)
+            if tp is None and key not in iface.inputs:
+                raise DefinitionError(
+                    f"workflow '{self.name}' has no input '{key}' "
+                    f"(its inputs: {', '.join(iface.inputs) or 'none'})"
+                )
+            if not check_value(value, tp):
+                raise TypeMismatchError(
+                    f"workflow '{self.name}' input '{key}' expects {type_name(tp)}, "
+                    f"got {value_type_name(value)} ({value!r:.60})"
+                )
+        for key in iface.inputs:
+            if key not in inputs:
+                if key not in iface.defaults:
+                    raise DefinitionError(
+                        f"workflow '{self.name}' is missing required input '{key}' "
+                        f"({type_name(iface.inputs[key])})"
+                    )
+                inputs[key] = iface.defaults[key]
+        return inputs
+
+    def __repr__(self) -> str:
+        return f"Workflow({self.name})"
+
+
+def _failure_node(
+    wf_name: str, fn: Callable[..., Any], iface: Interface, handler: Task[..., Any]
+) -> Node:
+    if not isinstance(handler, Task):
+        raise DefinitionError(
+            f"{where(fn)}: workflow '{wf_name}': on_failure must be a @task, "
+            f"got {type(handler).__name__}"
+        )
+    inputs: dict[str, Binding] = {}
+    for name, tp in handler.interface.inputs.items():
+        if name in iface.inputs:
+            if not is_compatible(iface.inputs[name], tp):
+                raise TypeMismatchError(
+                    f"{where(fn)}: workflow '{wf_name}': on_failure handler "
+                    f"'{handler.name}' input '{name}' expects {type_name(tp)}, the workflow "
+                    f"input is {type_name(iface.inputs[name])}"
+                )
+            inputs[name] = Binding(kind=INPUT, ref=name, type=tp)
+        elif name == "error" and is_compatible(FailureInfo, tp):
+            inputs[name] = Binding(kind="error", type=tp)
+        elif name in handler.interface.defaults:
+            inputs[name] = Binding(kind=CONST, value=handler.interface.defaults[name], type=tp)
+        else:
+            raise CompileError(
+                f"{where(fn)}: workflow '{wf_name}': on_failure handler '{handler.name}' "
+                f"input '{name}' is neither a workflow input "
+                f"({', '.join(iface.inputs) or 'none'}) nor 'error: FailureInfo'"
+            )
+    return Node(
+        id="on_failure", kind="task", entity=handler, entity_name=handler.name,
+        inputs=inputs, outputs=handler.interface.outputs, upstream=(),
+    )
+
+
+@overload
+def workflow(fn: Callable[P, R], /) -> Workflow[P, R]: ...
+
+
+@overload
+def workflow(
+    *, on_failure: Task[..., Any] | None = None
+) -> Callable[[Callable[P, R]], Workflow[P, R]]: ...
+
+
+def workflow(
+    fn: Callable[P, R] | None = None, /, *, on_failure: Task[..., Any] | None = None
+) -> Workflow[P, R] | Callable[[Callable[P, R]], Workflow[P, R]]:
+    """Declare a workflow; its body is compiled now, so mistakes fail here."""
+
+    def wrap(f: Callable[P, R]) -> Workflow[P, R]:
+        return Workflow(f, on_failure=on_failure)
+
+    return wrap(fn) if fn is not None else wrap

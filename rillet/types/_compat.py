@@ -1,0 +1,161 @@
+"""Compile-time type rules: which declared type may feed which, and readable names.
+
+Works on Python type annotations only; it never looks at values' serialized form
+and imports nothing heavy. The rules are written down in ``docs/types.md``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import enum
+import functools
+import types
+import typing
+from typing import Any, Union
+
+NoneType = type(None)
+_UNION_ORIGINS: tuple[Any, ...] = (Union, types.UnionType)
+
+
+def normalize(tp: Any) -> Any:
+    """Return a canonical form: ``X | None`` becomes ``Optional[X]``, ``None`` NoneType."""
+    if tp is None:
+        return NoneType
+    origin = typing.get_origin(tp)
+    if origin is types.UnionType:
+        return Union[tuple(normalize(a) for a in typing.get_args(tp))]  # noqa: UP007
+    return tp
+
+
+def _parts(tp: Any) -> tuple[Any, tuple[Any, ...]]:
+    tp = normalize(tp)
+    origin = typing.get_origin(tp)
+    if origin is None:
+        if tp in (list, dict, tuple, set):
+            return tp, ()
+        return tp, ()
+    if origin is typing.Annotated:
+        return _parts(typing.get_args(tp)[0])
+    return origin, tuple(normalize(a) for a in typing.get_args(tp))
+
+
+def is_union(tp: Any) -> bool:
+    return typing.get_origin(normalize(tp)) in _UNION_ORIGINS
+
+
+def union_members(tp: Any) -> tuple[Any, ...]:
+    return tuple(normalize(a) for a in typing.get_args(normalize(tp)))
+
+
+@functools.lru_cache(maxsize=4096)
+def is_compatible(src: Any, dst: Any) -> bool:
+    """True when an output declared ``src`` may feed an input declared ``dst``."""
+    if src is dst or src == dst:
+        return True
+    if dst is Any or src is Any:
+        return True
+    if is_union(dst):
+        members = union_members(dst)
+        if is_union(src):
+            return all(any(is_compatible(s, d) for d in members) for s in union_members(src))
+        return any(is_compatible(src, d) for d in members)
+    if is_union(src):
+        return False
+    if src is int and dst is float:
+        return True
+    s_origin, s_args = _parts(src)
+    d_origin, d_args = _parts(dst)
+    if s_origin in (list, dict, tuple, set) or d_origin in (list, dict, tuple, set):
+        if s_origin is not d_origin:
+            return False
+        if not s_args or not d_args:
+            return True  # a bare ``list`` carries no element type
+        if s_origin is tuple:
+            return len(s_args) == len(d_args) and all(
+                a == b or b is Any or a is Any for a, b in zip(s_args, d_args, strict=True)
+            )
+        # Containers are invariant in their element types.
+        return all(a == b or b is Any or a is Any for a, b in zip(s_args, d_args, strict=True))
+    if isinstance(src, type) and isinstance(dst, type):
+        if src is bool and dst is not bool:
+            return dst is object
+        return issubclass(src, dst)
+    return False
+
+
+def type_name(tp: Any) -> str:
+    """A short readable name for messages: ``list[int]``, ``float | None``."""
+    tp = normalize(tp)
+    if tp is NoneType:
+        return "None"
+    if tp is Any:
+        return "Any"
+    if is_union(tp):
+        return " | ".join(type_name(a) for a in union_members(tp))
+    origin = typing.get_origin(tp)
+    if origin is not None:
+        args = ", ".join("..." if a is Ellipsis else type_name(a) for a in typing.get_args(tp))
+        oname = getattr(origin, "__name__", str(origin))
+        return f"{oname}[{args}]"
+    if isinstance(tp, type):
+        return tp.__name__ if tp.__module__ in ("builtins", "__main__") else tp.__qualname__
+    return repr(tp)
+
+
+def value_type_name(value: Any) -> str:
+    if isinstance(value, list) and value:
+        return f"list[{type(value[0]).__name__}]"
+    return "None" if value is None else type(value).__name__
+
+
+def check_value(value: Any, tp: Any) -> bool:
+    """True when a Python value may be passed where ``tp`` is declared."""
+    tp = normalize(tp)
+    if tp is Any or tp is object:
+        return True
+    if tp is NoneType:
+        return value is None
+    if tp is float:
+        return (isinstance(value, (int, float)) and not isinstance(value, bool)) or _is_np_float(
+            value
+        )
+    if tp is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if tp in (str, bool, bytes):
+        return isinstance(value, tp)
+    if is_union(tp):
+        return any(check_value(value, m) for m in union_members(tp))
+    origin, args = _parts(tp)
+    if origin is list:
+        return isinstance(value, list) and (
+            not args or all(check_value(v, args[0]) for v in value)
+        )
+    if origin is dict:
+        return isinstance(value, dict) and (
+            not args
+            or all(check_value(k, args[0]) and check_value(v, args[1]) for k, v in value.items())
+        )
+    if origin is tuple:
+        if not isinstance(value, tuple):
+            return False
+        if not args:
+            return True
+        if len(args) == 2 and args[1] is Ellipsis:
+            return all(check_value(v, args[0]) for v in value)
+        return len(args) == len(value) and all(
+            check_value(v, a) for v, a in zip(value, args, strict=True)
+        )
+    if origin is set:
+        return isinstance(value, (set, frozenset))
+    if isinstance(tp, type):
+        if tp in (datetime.datetime, datetime.date, datetime.timedelta):
+            return isinstance(value, tp)
+        if issubclass(tp, enum.Enum) or dataclasses.is_dataclass(tp):
+            return isinstance(value, tp)
+        return isinstance(value, tp)
+    return True
+
+
+def _is_np_float(value: Any) -> bool:
+    return type(value).__module__ == "numpy" and "float" in type(value).__name__
