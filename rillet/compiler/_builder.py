@@ -54,9 +54,14 @@ ACTIVE = _Active()
 
 
 def binding_of_promise(p: Promise) -> Binding:
-    if p.node_id is None:
-        return Binding(kind=INPUT, ref=p.output, type=p.type)
-    return Binding(kind=NODE, ref=p.node_id, output=p.output, type=p.type)
+    b: Binding | None = p.binding
+    if b is None:
+        if p.node_id is None:
+            b = Binding(kind=INPUT, ref=p.output, type=p.type)
+        else:
+            b = Binding(kind=NODE, ref=p.node_id, output=p.output, type=p.type)
+        p.binding = b
+    return b
 
 
 def const_binding(value: Any, tp: Any = None) -> Binding:
@@ -172,6 +177,10 @@ class Builder:
         self, entity_name: str, iface: Interface, args: tuple[Any, ...], kwargs: dict[str, Any],
         node_id: str, skip: tuple[str, ...] = (),
     ) -> dict[str, Binding]:
+        if not args and not skip and len(kwargs) == len(iface.inputs):
+            fast = self._bind_all_promises(iface, kwargs, node_id)
+            if fast is not None:
+                return fast
         if len(args) > len(iface.positional):
             raise CompileError.at(
                 user_location(),
@@ -208,6 +217,18 @@ class Builder:
                     f"Pass it as {key}=...",
                 )
         return bindings
+
+    def _bind_all_promises(
+        self, iface: Interface, kwargs: dict[str, Any], node_id: str
+    ) -> dict[str, Binding] | None:
+        # The common case: every input given by name as a promise of the exact type.
+        out: dict[str, Binding] = {}
+        inputs = iface.inputs
+        for key, value in kwargs.items():
+            if type(value) is not Promise or inputs.get(key, MISSING) is not value.type:
+                return None
+            out[key] = binding_of_promise(value)
+        return out
 
     # -- adding nodes -------------------------------------------------------
     def call(self, entity: Entity, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -343,6 +364,10 @@ def _condition_upstream(cond: Any) -> list[str]:
 
 
 def _upstream(inputs: dict[str, Binding]) -> tuple[str, ...]:
+    if len(inputs) == 1:
+        (b,) = inputs.values()
+        if b.kind == NODE:
+            return (b.ref,)
     ups: list[str] = []
     for b in inputs.values():
         if b.kind == NODE:

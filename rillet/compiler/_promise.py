@@ -32,12 +32,13 @@ def user_location() -> str:
 class Promise:
     """One future value inside a workflow body."""
 
-    __slots__ = ("node_id", "output", "type")
+    __slots__ = ("binding", "node_id", "output", "type")
 
     def __init__(self, node_id: str | None, output: str, tp: Any) -> None:
         self.node_id = node_id  # None: a workflow input named ``output``
         self.output = output
         self.type = tp
+        self.binding: Any = None  # the Binding, made once on first use
 
     def describe(self) -> str:
         if self.node_id is None:

@@ -1,11 +1,49 @@
-"""Runtime records users see: FailureInfo (given to a failure handler).
+"""Records the durable engine writes and reads: executions, nodes, attempts,
+artifacts, cache entries, params and metrics; and the states they move through.
 
-Plain frozen data; no I/O.
+Plain frozen data shared by the engine, the stores and the CLI. No I/O here.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class ExecutionStatus(str, enum.Enum):
+    QUEUED = "QUEUED"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    ABORTED = "ABORTED"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class NodeStatus(str, enum.Enum):
+    QUEUED = "QUEUED"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    CACHED = "CACHED"
+    SKIPPED = "SKIPPED"
+    RECOVERED = "RECOVERED"
+    ABORTED = "ABORTED"
+    TIMED_OUT = "TIMED_OUT"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+DONE_OK = frozenset({NodeStatus.SUCCEEDED, NodeStatus.CACHED, NodeStatus.RECOVERED})
+TERMINAL_NODE = DONE_OK | {
+    NodeStatus.FAILED, NodeStatus.SKIPPED, NodeStatus.ABORTED, NodeStatus.TIMED_OUT
+}
+TERMINAL_EXECUTION = frozenset(
+    {ExecutionStatus.SUCCEEDED, ExecutionStatus.FAILED, ExecutionStatus.ABORTED}
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -15,3 +53,132 @@ class FailureInfo:
     node_id: str
     error_type: str
     message: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExecutionRecord:
+    """One execution of a workflow. ``inputs``/``outputs`` map names to artifact hashes."""
+
+    id: str
+    workflow: str  # module:qualname
+    source: str  # the file (or module) the workflow was loaded from
+    spec_hash: str
+    status: ExecutionStatus
+    inputs: dict[str, str]
+    outputs: dict[str, str] | None = None
+    error: str | None = None
+    parent_id: str | None = None  # the execution this one recovers
+    executor: str = ""
+    created_at: float = 0.0
+    started_at: float | None = None
+    ended_at: float | None = None
+    owner_host: str = ""
+    owner_pid: int = 0
+    owner_started: float = 0.0  # the owner process's start time (to tell pid reuse)
+    heartbeat_at: float | None = None
+    checkpoint_scope: str = ""  # shared by an execution and its recoveries
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NodeRecord:
+    """One node of one execution. ``inputs``/``outputs`` map names to artifact hashes."""
+
+    execution_id: str
+    node_id: str
+    task: str  # module:qualname of the task ('' for branches and joins)
+    kind: str
+    status: NodeStatus
+    attempts: int = 0
+    inputs: dict[str, str] = field(default_factory=dict)
+    outputs: dict[str, str] = field(default_factory=dict)
+    cache_key: str | None = None
+    code_hash: str | None = None
+    source_execution: str | None = None  # for CACHED / RECOVERED: where the value came from
+    source_node: str | None = None
+    started_at: float | None = None
+    ended_at: float | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AttemptRecord:
+    execution_id: str
+    node_id: str
+    attempt: int  # from 1
+    status: NodeStatus
+    executor: str
+    started_at: float
+    ended_at: float | None = None
+    error_type: str | None = None
+    error_message: str | None = None
+    traceback: str | None = None
+    logs: str = ""
+    pid: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ArtifactRecord:
+    """A stored value, by content hash. Small values are ``inline`` JSON text."""
+
+    hash: str
+    format: str
+    type: dict[str, Any]
+    size: int
+    uri: str | None = None
+    inline: str | None = None
+    created_at: float = 0.0
+    purged: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CacheEntry:
+    key: str
+    task: str
+    cache_version: str  # the explicit cache_version, or 'code:<code hash>'
+    code_parts: dict[str, str]
+    input_hashes: dict[str, str]
+    outputs: dict[str, str]
+    execution_id: str
+    node_id: str
+    created_at: float
+    last_used_at: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ParamRecord:
+    execution_id: str
+    node_id: str
+    attempt: int
+    key: str
+    value: Any
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MetricRecord:
+    execution_id: str
+    node_id: str
+    attempt: int
+    key: str
+    value: float
+    step: int | None
+    timestamp: float
+
+
+@dataclass(slots=True)
+class Batch:
+    """Everything one engine step writes, applied by the store in ONE transaction."""
+
+    executions: list[ExecutionRecord] = field(default_factory=list)
+    nodes: list[NodeRecord] = field(default_factory=list)
+    attempts: list[AttemptRecord] = field(default_factory=list)
+    artifacts: list[ArtifactRecord] = field(default_factory=list)
+    cache_entries: list[CacheEntry] = field(default_factory=list)
+    cache_hits: list[str] = field(default_factory=list)  # keys whose last_used_at to bump
+    params: list[ParamRecord] = field(default_factory=list)
+    metrics: list[MetricRecord] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(
+            self.executions or self.nodes or self.attempts or self.artifacts
+            or self.cache_entries or self.cache_hits or self.params or self.metrics
+        )

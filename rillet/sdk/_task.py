@@ -15,6 +15,7 @@ from rillet.compiler._builder import ACTIVE, compile_body
 from rillet.compiler._interface import Interface, read_interface
 from rillet.compiler._spec import WorkflowSpec
 from rillet.engine._direct import run_direct, task_callable
+from rillet.engine._loading import reduce_entity
 from rillet.errors import DefinitionError
 from rillet.sdk._resources import Cache, Resources
 
@@ -102,6 +103,9 @@ class Task(Generic[P, R]):
 
     def _direct_callable(self) -> Callable[..., Any]:
         return task_callable(self)
+
+    def __reduce__(self) -> Any:
+        return reduce_entity(self)
 
     def __repr__(self) -> str:
         return f"Task({self.name})"

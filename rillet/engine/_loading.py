@@ -1,0 +1,82 @@
+"""Loading user code: a workflow file given on the command line, and finding a
+task again by its identity (module, qualname, file) in another process.
+
+It imports user code and nothing else; it never runs a workflow.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import sys
+from types import ModuleType
+from typing import Any
+
+from rillet.errors import DefinitionError
+
+
+def module_name_for(path: str) -> str:
+    stem = os.path.splitext(os.path.basename(path))[0]
+    return stem if stem.isidentifier() else "rillet_user_" + "".join(
+        c if c.isalnum() else "_" for c in stem
+    )
+
+
+def load_file(path: str) -> ModuleType:
+    """Import a user's ``.py`` file as a module named after it (like ``python file.py``
+    would put its folder on ``sys.path``). Loading the same file twice returns the same
+    module."""
+    full = os.path.abspath(path)
+    if not os.path.isfile(full):
+        raise DefinitionError(f"{path}: no such file")
+    name = module_name_for(full)
+    existing = sys.modules.get(name)
+    if existing is not None and os.path.abspath(getattr(existing, "__file__", "") or "") == full:
+        return existing
+    folder = os.path.dirname(full)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    spec = importlib.util.spec_from_file_location(name, full)
+    if spec is None or spec.loader is None:
+        raise DefinitionError(f"{path}: cannot be imported as Python")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(name, None)
+        raise
+    return module
+
+
+def resolve(module: str, qualname: str, file: str | None) -> Any:
+    """Find an object again by module and qualname (loading ``file`` if needed)."""
+    mod = sys.modules.get(module)
+    if mod is None:
+        if file and os.path.isfile(file) and module_name_for(file) == module:
+            mod = load_file(file)
+        else:
+            mod = importlib.import_module(module)
+    obj: Any = mod
+    for part in qualname.split("."):
+        if part == "<locals>":
+            raise DefinitionError(
+                f"{module}:{qualname} is defined inside a function; define tasks at module level "
+                "to run them in worker processes"
+            )
+        obj = getattr(obj, part)
+    return obj
+
+
+def _restore(module: str, qualname: str, file: str | None) -> Any:
+    return resolve(module, qualname, file)
+
+
+def reduce_entity(entity: Any) -> tuple[Any, tuple[str, str, str | None]]:
+    """``__reduce__`` for tasks and workflows: pickled by identity, not by value."""
+    fn = entity.fn
+    module = fn.__module__
+    mod = sys.modules.get(module)
+    file = getattr(mod, "__file__", None) if mod is not None else None
+    return _restore, (module, fn.__qualname__, file)

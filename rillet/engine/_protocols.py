@@ -1,0 +1,145 @@
+"""The seams of the durable engine: MetadataStore, ArtifactStore and Executor.
+
+Small Protocols; the engine depends only on these. Implementations live in
+``rillet.store``, ``rillet.artifacts`` and ``rillet.executors`` (plus in-memory
+ones for tests). Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from rillet.engine._records import (
+    ArtifactRecord,
+    AttemptRecord,
+    Batch,
+    CacheEntry,
+    ExecutionRecord,
+    MetricRecord,
+    NodeRecord,
+    ParamRecord,
+)
+
+
+class MetadataStore(Protocol):
+    """Durable records of executions, nodes, attempts, artifacts, cache and metrics."""
+
+    def apply(self, batch: Batch) -> None:
+        """Write everything in ``batch`` in one transaction (upserts by identity)."""
+
+    def get_execution(self, execution_id: str) -> ExecutionRecord:
+        """Raise ``NotFound`` when absent. A unique prefix of the id is accepted."""
+
+    def list_executions(self, limit: int = 100) -> list[ExecutionRecord]:
+        """Newest first."""
+
+    def nodes(self, execution_id: str) -> list[NodeRecord]: ...
+
+    def attempts(self, execution_id: str, node_id: str | None = None) -> list[AttemptRecord]: ...
+
+    def params(self, execution_id: str) -> list[ParamRecord]: ...
+
+    def metrics(self, execution_id: str) -> list[MetricRecord]: ...
+
+    def artifacts(self, hashes: list[str]) -> dict[str, ArtifactRecord]: ...
+
+    def find_artifacts(self, hash_prefix: str) -> list[ArtifactRecord]: ...
+
+    def producers(self, artifact_hash: str) -> list[NodeRecord]:
+        """Node executions that output this artifact (first producer first)."""
+
+    def consumers(self, artifact_hash: str) -> list[NodeRecord]:
+        """Node executions that took this artifact as an input."""
+
+    def cache_entries(self, tasks: list[str]) -> dict[str, CacheEntry]:
+        """Every cache entry of these tasks, by key (one query)."""
+
+    def cache_list(self, task: str | None = None) -> list[CacheEntry]: ...
+
+    def cache_clear(self, task: str | None = None) -> int:
+        """Delete entries (of one task, or all); return how many."""
+
+    def reserve(self, key: str, owner: str, stale_after: float) -> str | None:
+        """Take the serialize lock of a cache key; return None if taken, else the
+        previous owner ('' when new). A lock older than ``stale_after`` s is taken over."""
+
+    def release(self, key: str, owner: str) -> None: ...
+
+    def heartbeat(self, execution_id: str, at: float) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class ArtifactStore(Protocol):
+    """Bytes by content hash (and checkpoints by path), under one root."""
+
+    def put(self, digest: str, data: bytes) -> str:
+        """Store ``data`` under its hash; return its URI. Idempotent."""
+
+    def get(self, uri: str) -> bytes:
+        """Raise ``NotFound`` when absent; refuse a URI outside the store."""
+
+    def delete(self, uri: str) -> None: ...
+
+    def size(self) -> int:
+        """Bytes used by stored values."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AttemptJob:
+    """One attempt of one node, handed to an executor."""
+
+    execution_id: str
+    node_id: str
+    attempt: int
+    task: Any  # the Task object (pickled by reference: module + qualname + file)
+    inputs: dict[str, Any]  # python values
+    timeout: float | None = None
+    cpu: float = 0.0
+    mem: int = 0
+    gpu: int = 0
+    mapped: tuple[str, ...] = ()  # non-empty for a map node
+    min_success_ratio: float = 1.0
+    concurrency: int | None = None
+    checkpoint_path: str = ""  # a local file holding this node's checkpoint
+    workdir: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AttemptResult:
+    execution_id: str
+    node_id: str
+    attempt: int
+    ok: bool
+    outputs: Any = None  # the task's return value (the list of results for a map)
+    error_type: str | None = None
+    error_message: str | None = None
+    traceback: str | None = None
+    timed_out: bool = False
+    retryable: bool = True  # False for our own definition/type errors
+    logs: str = ""
+    started_at: float = 0.0
+    ended_at: float = 0.0
+    pid: int | None = None
+    params: list[tuple[str, Any]] = field(default_factory=list)
+    metrics: list[tuple[str, float, int | None, float]] = field(default_factory=list)
+
+
+class Executor(Protocol):
+    """Runs attempts; results come back in completion order."""
+
+    name: str
+
+    def capacity(self) -> tuple[float, int, int]:
+        """(cpu cores, memory bytes, gpus) this executor may use."""
+
+    def submit(self, job: AttemptJob) -> bool:
+        """Start ``job`` if resources and slots allow; return False to be asked later."""
+
+    def wait(self, timeout: float | None) -> list[AttemptResult]:
+        """Block until at least one attempt finished (or ``timeout``); return finished ones."""
+
+    def running(self) -> int: ...
+
+    def shutdown(self) -> None: ...
