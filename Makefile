@@ -20,8 +20,25 @@ test: $(BIN)/python
 	$(BIN)/lint-imports
 	$(BIN)/pytest -q
 
+# Peers for `bench`, each in a venv of its own under .bench/ (never a rillet dependency).
+# A peer that fails to install is reported and skipped; benchmarks are not tests.
+BENCH_PEERS := flytekit:flytekit~=1.16.0 hamilton:sf-hamilton~=1.90.0
+
 bench: $(BIN)/python
 	$(BIN)/pip install -q -e '.[dev]'
+	@for spec in $(BENCH_PEERS); do \
+	  name=$${spec%%:*}; req=$${spec#*:}; dir=.bench/$$name; \
+	  [ -f $$dir/.installed ] && continue; \
+	  echo "bench: installing $$req into $$dir (log: $$dir.log)"; \
+	  mkdir -p .bench; rm -rf $$dir; \
+	  if $(PY) -m venv $$dir >$$dir.log 2>&1 \
+	     && $$dir/bin/python -m pip install -q "$$req" >>$$dir.log 2>&1; then \
+	    touch $$dir/.installed; \
+	  else \
+	    echo "bench: could not install $$req, $$name is skipped (see $$dir.log):"; \
+	    grep -v '^WARNING: Location' $$dir.log | tail -3; \
+	  fi; \
+	done
 	$(BIN)/python benchmarks/overhead.py --peers
 
 clean:
