@@ -15,7 +15,7 @@ nothing from the rest of the package.
     │   ├── NotFound
     │   ├── AlreadyExists
     │   └── Conflict
-    ├── ExecutorError                   an executor could not run an attempt (killed, timed out, ...)
+    ├── ExecutorError                   an executor could not run an attempt (killed, timed out)
     │   └── TaskTimeoutError            (also TimeoutError) an attempt ran past its timeout
     └── AuthError
 
@@ -52,6 +52,16 @@ class TypeMismatchError(DefinitionError, TypeError):
         prefix = f"{where}: " if where else ""
         return cls(
             f"{prefix}node '{node}' input '{input_name}' expects {expected}, got {got}"
+        )
+
+    @classmethod
+    def for_comparison(
+        cls, where: str, left: str, left_type: str, op: str, right: str, right_type: str
+    ) -> TypeMismatchError:
+        prefix = f"{where}: " if where else ""
+        return cls(
+            f"{prefix}cannot compare {left} ({left_type}) {op} {right} ({right_type}): "
+            "the types do not match. Compare with a value of the promise's type"
         )
 
 

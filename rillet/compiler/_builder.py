@@ -10,7 +10,8 @@ from __future__ import annotations
 import dataclasses
 import threading
 import typing
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from rillet.compiler._interface import MISSING, Interface, where
 from rillet.compiler._promise import ConditionExpr, Promise, user_location
@@ -51,6 +52,7 @@ class _Active(threading.local):
 
 
 ACTIVE = _Active()
+FAILURE_NODE_ID = "on_failure"  # the id of a workflow's failure handler node
 
 
 def binding_of_promise(p: Promise) -> Binding:
@@ -78,7 +80,7 @@ def _has_promise(value: Any) -> bool:
     return False
 
 
-class _OpenCase:
+class OpenCase:
     __slots__ = ("condition", "nodes")
 
     def __init__(self, condition: Any) -> None:
@@ -94,24 +96,44 @@ class Builder:
         self.location = location
         self.nodes: list[Node] = []
         self.counts: dict[str, int] = {}
-        self.cases: list[_OpenCase] = []
+        self.cases: list[OpenCase] = []
         self.open_conditionals: list[str] = []
+        # Nodes made inside a closed conditional arm -> the conditional's name.
+        self.hidden: dict[str, str] = {}
+        self.issued: set[str] = {FAILURE_NODE_ID}
 
     # -- node ids -----------------------------------------------------------
     def new_id(self, short: str) -> str:
-        k = self.counts.get(short)
-        if k is None:
-            self.counts[short] = 1
-            return short
+        """``short``, then ``short-1``, ``short-2``...; never an id given out before."""
+        k = self.counts.get(short, 0)
+        node_id = f"{short}-{k}" if k else short
+        while node_id in self.issued:
+            k += 1
+            node_id = f"{short}-{k}"
         self.counts[short] = k + 1
-        return f"{short}-{k}"
+        self.issued.add(node_id)
+        return node_id
 
     def add(self, node: Node) -> None:
         (self.cases[-1].nodes if self.cases else self.nodes).append(node)
 
+    def check_visible(self, value: Promise, node_id: str, input_name: str) -> None:
+        """Refuse a promise made inside a conditional arm that has been closed."""
+        name = self.hidden.get(value.node_id or "")
+        if name is not None:
+            target = f"node '{node_id}' input '{input_name}'" if input_name else node_id
+            raise CompileError.at(
+                user_location(),
+                f"{target}: {value.describe()} is made inside an arm of conditional "
+                f"'{name}' and exists only there",
+                "Return it from the arm with .then(...) and use the conditional's output.",
+            )
+
     # -- binding ------------------------------------------------------------
     def bind(self, value: Any, expected: Any, node_id: str, input_name: str) -> Binding:
         if isinstance(value, Promise):
+            if self.hidden:
+                self.check_visible(value, node_id, input_name)
             if value.type is NoneType:
                 raise CompileError.at(
                     user_location(),
@@ -152,7 +174,9 @@ class Builder:
                 )
             vt = args[1] if args else Any
             keys = tuple(str(k) for k in value)
-            items = tuple(self.bind(v, vt, node_id, f"{input_name}[{k!r}]") for k, v in value.items())
+            items = tuple(
+                self.bind(v, vt, node_id, f"{input_name}[{k!r}]") for k, v in value.items()
+            )
             return Binding(kind=DICT, keys=keys, items=items, type=expected)
         if origin not in (list, tuple) and expected is not Any:
             raise TypeMismatchError.for_binding(
@@ -187,7 +211,7 @@ class Builder:
                 f"node '{node_id}' ({entity_name}) takes {len(iface.positional)} positional "
                 f"inputs but {len(args)} were given",
             )
-        given: dict[str, Any] = dict(zip(iface.positional, args))
+        given: dict[str, Any] = dict(zip(iface.positional, args, strict=False))
         for key, value in kwargs.items():
             if key in given:
                 raise CompileError.at(
@@ -224,8 +248,11 @@ class Builder:
         # The common case: every input given by name as a promise of the exact type.
         out: dict[str, Binding] = {}
         inputs = iface.inputs
+        hidden = self.hidden
         for key, value in kwargs.items():
             if type(value) is not Promise or inputs.get(key, MISSING) is not value.type:
+                return None
+            if hidden and value.node_id in hidden:
                 return None
             out[key] = binding_of_promise(value)
         return out
@@ -273,7 +300,7 @@ class Builder:
                     user_location(),
                     f"node '{node_id}' maps over no input '{key}' (mappable inputs: {known})",
                 )
-            inputs[key] = self.bind(value, list[iface.inputs[key]], node_id, key)  # type: ignore[name-defined]
+            inputs[key] = self.bind(value, _mapped_type(value, iface.inputs[key]), node_id, key)
         if not kwargs:
             raise CompileError.at(user_location(), f"node '{node_id}': give a list to map over")
         for key, tp in iface.inputs.items():
@@ -311,11 +338,18 @@ class Builder:
         return Promise(node.id, name, tp)
 
     # -- conditionals -------------------------------------------------------
-    def open_case(self, condition: Any) -> None:
-        self.cases.append(_OpenCase(condition))
+    def open_case(self, condition: Any) -> OpenCase:
+        case = OpenCase(condition)
+        self.cases.append(case)
+        return case
 
     def close_case(self) -> list[Node]:
         return self.cases.pop().nodes
+
+    def hide(self, nodes: list[Node] | tuple[Node, ...], conditional_name: str) -> None:
+        """Nodes of a closed arm: their promises may not be used outside it."""
+        for n in _walk(nodes):
+            self.hidden[n.id] = conditional_name
 
     def add_branch(self, name: str, cases: list[Case], outputs: dict[str, Any]) -> Node:
         node_id = self.new_id(name)
@@ -339,6 +373,16 @@ class Builder:
         )
         self.add(node)
         return node
+
+
+def _mapped_type(value: Any, item_type: Any) -> Any:
+    """The list type a mapped input must have: ``list[item_type]``, or a list of
+    items that may feed ``item_type`` (a ``list[int]`` maps into a float input)."""
+    if isinstance(value, Promise) and typing.get_origin(value.type) is list:
+        args = typing.get_args(value.type)
+        if args and is_compatible(args[0], item_type):
+            return value.type
+    return list[item_type]  # type: ignore[valid-type]
 
 
 def _walk(nodes: tuple[Node, ...] | list[Node]) -> list[Node]:
@@ -387,7 +431,8 @@ def bind_outputs(
     if not outs:
         if result is not None and not isinstance(result, Promise):
             raise CompileError.at(
-                location, f"workflow '{name}' declares no output but returns {type(result).__name__}",
+                location,
+                f"workflow '{name}' declares no output but returns {type(result).__name__}",
                 "Annotate the return type.",
             )
         return {}
@@ -432,10 +477,9 @@ def compile_body(
     """Run ``fn`` once with promises (or, for a dynamic, with ``inputs`` values)."""
     location = where(fn)
     builder = Builder(name, location)
-    if inputs is None:
-        args = {k: Promise(None, k, t) for k, t in iface.inputs.items()}
-    else:
-        args = inputs
+    args = inputs if inputs is not None else {
+        k: Promise(None, k, t) for k, t in iface.inputs.items()
+    }
     previous = ACTIVE.builder
     ACTIVE.builder = builder
     try:

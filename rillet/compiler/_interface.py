@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import inspect
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from rillet.errors import DefinitionError
 from rillet.types._compat import NoneType, normalize, type_name

@@ -11,9 +11,9 @@ import os
 import sys
 from typing import Any, NoReturn
 
-from rillet.compiler._spec import BoolOp, Comparison, Condition
-from rillet.errors import CompileError
-from rillet.types._compat import type_name
+from rillet.compiler._spec import Binding, BoolOp, Comparison, Condition
+from rillet.errors import CompileError, TypeMismatchError
+from rillet.types._compat import is_compatible, type_name
 
 _PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -48,12 +48,14 @@ class Promise:
     def __repr__(self) -> str:
         return f"Promise({self.describe()}: {type_name(self.type)})"
 
-    def _misuse(self, what: str) -> NoReturn:
+    def _misuse(
+        self, what: str, fix: str = "Pass it to a task, or use conditional() to branch on it."
+    ) -> NoReturn:
         raise CompileError.at(
             user_location(),
             f"{self.describe()} is a promise, not a value: it cannot be {what} "
             "inside a workflow body",
-            "Pass it to a task, or use conditional() to branch on it.",
+            fix,
         )
 
     def __bool__(self) -> bool:
@@ -86,18 +88,33 @@ class Promise:
     def __contains__(self, item: Any) -> bool:
         self._misuse("tested with 'in'")
 
-    def _arith(self, other: Any) -> Any:
+    def _arith(self, other: Any = None) -> Any:
         self._misuse("used in arithmetic")
 
     __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _arith
     __truediv__ = __rtruediv__ = __floordiv__ = __rfloordiv__ = __mod__ = __pow__ = _arith
-    __neg__ = __pos__ = __abs__ = _arith  # type: ignore[assignment]
+    __rmod__ = __rpow__ = __neg__ = __pos__ = __abs__ = _arith
+
+    def _bitwise(self, other: Any = None) -> Any:
+        self._misuse(
+            "combined with &, |, ^ or ~",
+            "Compare it first, with each comparison in parentheses: (a > 1) & (b < 2).",
+        )
+
+    __and__ = __rand__ = __or__ = __ror__ = __xor__ = __rxor__ = __invert__ = _bitwise
 
     def __hash__(self) -> int:
         return id(self)
 
     def _cmp(self, op: str, other: Any) -> ConditionExpr:
-        return ConditionExpr(Comparison(left=_operand(self), op=op, right=_operand(other)))
+        left, right = _operand(self), _operand(other)
+        if not _comparable(left.type, right.type):
+            raise TypeMismatchError.for_comparison(
+                user_location(), self.describe(), type_name(self.type), op,
+                other.describe() if isinstance(other, Promise) else f"{other!r:.60}",
+                type_name(right.type),
+            )
+        return ConditionExpr(Comparison(left=left, op=op, right=right))
 
     def __eq__(self, other: Any) -> ConditionExpr:  # type: ignore[override]
         return self._cmp("==", other)
@@ -124,10 +141,23 @@ class Promise:
         return self._cmp("==", False)
 
 
-def _operand(value: Any) -> Any:
-    from rillet.compiler._builder import binding_of_promise, const_binding
+_NUMBERS = (int, float, bool)
+
+
+def _comparable(a: Any, b: Any) -> bool:
+    """Whether values declared ``a`` and ``b`` may be compared in a condition."""
+    if a in _NUMBERS and b in _NUMBERS:
+        return True
+    return is_compatible(a, b) or is_compatible(b, a)
+
+
+def _operand(value: Any) -> Binding:
+    from rillet.compiler._builder import binding_of_promise, const_binding, current_builder
 
     if isinstance(value, Promise):
+        builder = current_builder()
+        if builder is not None and builder.hidden:
+            builder.check_visible(value, "a condition", "")
         return binding_of_promise(value)
     if isinstance(value, ConditionExpr):
         raise CompileError.at(user_location(), "a condition cannot be compared with a value")
@@ -147,6 +177,12 @@ class ConditionExpr:
 
     def __or__(self, other: ConditionExpr) -> ConditionExpr:
         return ConditionExpr(BoolOp(op="or", left=self.condition, right=_cond(other)))
+
+    def __rand__(self, other: Any) -> ConditionExpr:
+        return ConditionExpr(BoolOp(op="and", left=_cond(other), right=self.condition))
+
+    def __ror__(self, other: Any) -> ConditionExpr:
+        return ConditionExpr(BoolOp(op="or", left=_cond(other), right=self.condition))
 
     def __bool__(self) -> bool:
         raise CompileError.at(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rillet.compiler._builder import Builder, current_builder
+from rillet.compiler._builder import Builder, OpenCase, current_builder
 from rillet.compiler._promise import ConditionExpr, Promise, user_location
 from rillet.compiler._spec import Binding, Case
 from rillet.errors import CompileError
@@ -31,13 +31,20 @@ class ConditionalSection:
         self.types: dict[str, Any] | None = None
         self.output_tuple: type | None = None
         self.open = False
+        self.done = False
         builder.open_conditionals.append(name)
 
-    def _open(self, expr: ConditionExpr | None) -> _Arm:
+    def _check_closed(self) -> None:
         if self.open:
             raise CompileError.at(
                 user_location(), f"conditional '{self.name}': the previous arm has no .then()"
             )
+        if self.done:
+            raise CompileError.at(
+                user_location(), f"conditional '{self.name}' is finished: it has an else_() arm"
+            )
+
+    def _open(self, expr: ConditionExpr | None) -> _Arm:
         if expr is not None and not isinstance(expr, ConditionExpr):
             raise CompileError.at(
                 user_location(),
@@ -45,15 +52,17 @@ class ConditionalSection:
                 f"(e.g. x > 0.5), got {type(expr).__name__}",
             )
         self.open = True
-        self.builder.open_case(expr.condition if expr is not None else None)
-        return _Arm(self, expr is None)
+        case = self.builder.open_case(expr.condition if expr is not None else None)
+        return _Arm(self, expr is None, case)
 
     def if_(self, expr: ConditionExpr) -> _Arm:
+        self._check_closed()
         if self.cases:
             raise CompileError.at(user_location(), f"conditional '{self.name}': if_ used twice")
         return self._open(expr)
 
     def elif_(self, expr: ConditionExpr) -> _Arm:
+        self._check_closed()
         if not self.cases:
             raise CompileError.at(
                 user_location(), f"conditional '{self.name}': elif_ before if_"
@@ -61,19 +70,35 @@ class ConditionalSection:
         return self._open(expr)
 
     def else_(self) -> _Arm:
+        self._check_closed()
         if not self.cases:
             raise CompileError.at(user_location(), f"conditional '{self.name}': else_ before if_")
         return self._open(None)
 
-    def _close(self, condition: Any, result: Any, fail: str | None, last: bool) -> Any:
+    def _close(self, arm: _Arm, result: Any, fail: str | None) -> Any:
+        if arm.done:
+            raise CompileError.at(
+                user_location(), f"conditional '{self.name}': this arm has its .then() already"
+            )
+        if isinstance(result, ConditionalSection) or self.builder.cases[-1] is not arm.case:
+            inner = self.builder.open_conditionals[-1]
+            raise CompileError.at(
+                user_location(),
+                f"conditional '{inner}' inside an arm of conditional '{self.name}' is not finished",
+                "End it with .else_().then(...) or .else_().fail(...).",
+            )
+        arm.done = True
+        condition, last = arm.case.condition, arm.is_else
         nodes = self.builder.close_case()
         self.open = False
         outputs: dict[str, Binding] = {}
         if fail is None:
             outputs = self._bind_result(result)
+        self.builder.hide(nodes, self.name)
         self.cases.append(Case(condition=condition, nodes=tuple(nodes), outputs=outputs, fail=fail))
         if not last:
             return self
+        self.done = True
         self.builder.open_conditionals.remove(self.name)
         types = self.types or {}
         node = self.builder.add_branch(self.name, self.cases, types)
@@ -93,7 +118,9 @@ class ConditionalSection:
             self.output_tuple = self.output_tuple or type(result)
         else:
             named = {"o0": result}
-        types = {k: (v.type if isinstance(v, Promise) else type(v)) for k, v in named.items()}
+        types: dict[str, Any] = {
+            k: (v.type if isinstance(v, Promise) else type(v)) for k, v in named.items()
+        }
         if self.types is None:
             self.types = types
         elif list(types) != list(self.types) or not all(
@@ -116,23 +143,21 @@ class ConditionalSection:
 
 
 class _Arm:
-    __slots__ = ("is_else", "section")
+    __slots__ = ("case", "done", "is_else", "section")
 
-    def __init__(self, section: ConditionalSection, is_else: bool) -> None:
+    def __init__(self, section: ConditionalSection, is_else: bool, case: OpenCase) -> None:
         self.section = section
         self.is_else = is_else
+        self.case = case
+        self.done = False
 
     def then(self, result: Any) -> Any:
         """What this arm produces: a task call's promise(s), or None."""
-        case_condition = self.section.builder.cases[-1].condition
-        return self.section._close(case_condition, result, None, self.is_else)
+        return self.section._close(self, result, None)
 
     def fail(self, message: str) -> Any:
         """Fail the workflow with ``message`` when this arm is taken."""
-        case_condition = self.section.builder.cases[-1].condition
-        if self.section.types is None:
-            self.section.types = {}
-        return self.section._close(case_condition, None, str(message), self.is_else)
+        return self.section._close(self, None, str(message))
 
 
 def conditional(name: str) -> ConditionalSection:

@@ -25,7 +25,9 @@ def parse_cpu(value: str | int | float | None) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool):
-        raise DefinitionError(f"Resources(cpu={value!r}): give a number of cores like '2' or '500m'")
+        raise DefinitionError(
+            f"Resources(cpu={value!r}): give a number of cores like '2' or '500m'"
+        )
     if isinstance(value, (int, float)):
         if value <= 0:
             raise DefinitionError(f"Resources(cpu={value!r}): must be positive")

@@ -7,9 +7,10 @@ else it runs in memory through the direct runner and returns plain values.
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, Generic, ParamSpec, TypeVar, overload
+from collections.abc import Callable
+from typing import Any, Generic, ParamSpec, TypeVar, overload
 
-from rillet.compiler._builder import ACTIVE, compile_body
+from rillet.compiler._builder import ACTIVE, FAILURE_NODE_ID, compile_body
 from rillet.compiler._interface import Interface, read_interface, where
 from rillet.compiler._spec import CONST, INPUT, Binding, Node, WorkflowSpec
 from rillet.engine._direct import run_direct
@@ -58,7 +59,7 @@ class Workflow(Generic[P, R]):
                 f"workflow '{self.name}' takes {len(iface.positional)} positional inputs, "
                 f"got {len(args)}"
             )
-        inputs = dict(zip(iface.positional, args))
+        inputs = dict(zip(iface.positional, args, strict=False))
         inputs.update(kwargs)
         for key, value in inputs.items():
             tp = iface.inputs.get(key)
@@ -115,7 +116,7 @@ def _failure_node(
                 f"({', '.join(iface.inputs) or 'none'}) nor 'error: FailureInfo'"
             )
     return Node(
-        id="on_failure", kind="task", entity=handler, entity_name=handler.name,
+        id=FAILURE_NODE_ID, kind="task", entity=handler, entity_name=handler.name,
         inputs=inputs, outputs=handler.interface.outputs, upstream=(),
     )
 

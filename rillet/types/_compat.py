@@ -24,7 +24,7 @@ def normalize(tp: Any) -> Any:
         return NoneType
     origin = typing.get_origin(tp)
     if origin is types.UnionType:
-        return Union[tuple(normalize(a) for a in typing.get_args(tp))]  # noqa: UP007
+        return Union[tuple(normalize(a) for a in typing.get_args(tp))]
     return tp
 
 
