@@ -32,10 +32,22 @@ _EXPORTS: dict[str, str] = {
     "TypeMismatchError": "rillet.errors",
     "DefinitionError": "rillet.errors",
     "UserCodeError": "rillet.errors",
+    "LaunchPlan": "rillet.sdk._launchplan",
+    "CronSchedule": "rillet.sdk._launchplan",
+    "FixedRate": "rillet.sdk._launchplan",
+    "run": "rillet.sdk._run",
+    "recover": "rillet.sdk._run",
+    "Execution": "rillet.engine._views",
+    "NodeExecution": "rillet.engine._views",
 }
 
 __all__ = [
     "Cache",
+    "CronSchedule",
+    "Execution",
+    "FixedRate",
+    "LaunchPlan",
+    "NodeExecution",
     "CompileError",
     "DefinitionError",
     "Directory",
@@ -53,6 +65,8 @@ __all__ = [
     "current_context",
     "dynamic",
     "map_task",
+    "recover",
+    "run",
     "task",
     "workflow",
 ]
@@ -68,7 +82,10 @@ if TYPE_CHECKING:
         TypeMismatchError,
         UserCodeError,
     )
+    from rillet.engine._views import Execution, NodeExecution
     from rillet.sdk._conditional import conditional
+    from rillet.sdk._launchplan import CronSchedule, FixedRate, LaunchPlan
+    from rillet.sdk._run import recover, run
     from rillet.sdk._map import map_task
     from rillet.sdk._resources import Cache, Resources
     from rillet.sdk._task import Task, dynamic, task

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import signal
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from rillet.engine._context import STATE
 from rillet.errors import DefinitionError, TaskTimeoutError

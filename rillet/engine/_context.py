@@ -67,6 +67,7 @@ class _State(threading.local):
     sink: RunSink | None = None
     node_id: str = ""
     attempt: int = 1
+    prefix: str = ""  # "sub/" while the nodes of subworkflow (or dynamic) node "sub" run
 
 
 STATE = _State()
@@ -135,10 +136,11 @@ def current_context() -> ExecutionContext:
     Outside any run (a task called directly as a plain function) it returns a
     detached in-memory context, so task code can call it unconditionally.
     """
-    sink = STATE.sink
+    state = STATE
+    sink = state.sink
     if sink is None:
-        return ExecutionContext(_DETACHED, STATE.node_id or "detached", STATE.attempt)
-    return ExecutionContext(sink, STATE.node_id, STATE.attempt)
+        return ExecutionContext(_DETACHED, state.node_id or "detached", state.attempt)
+    return ExecutionContext(sink, state.prefix + state.node_id, state.attempt)
 
 
 class ContextError(RilletError):

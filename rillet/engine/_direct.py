@@ -8,7 +8,8 @@ per WorkflowSpec. Nothing here touches a store.
 from __future__ import annotations
 
 import operator
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from rillet.compiler._spec import (
     CONST,
@@ -91,7 +92,7 @@ def _getter(b: Binding, slots: _Slots) -> Getter:
 class _Args:
     """How to assemble one node's keyword arguments from the slots."""
 
-    __slots__ = ("consts", "computed", "refs")
+    __slots__ = ("computed", "consts", "refs")
 
     def __init__(self, inputs: dict[str, Binding], slots: _Slots) -> None:
         self.consts: dict[str, Any] = {}

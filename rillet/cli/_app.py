@@ -1,0 +1,167 @@
+"""``rillet`` commands: run, recover, and the group that holds the others.
+
+Exit codes: 0 the execution succeeded (or a listing), 1 it failed, 2 a usage or
+compile error (the message on stderr).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any, NoReturn
+
+import click
+
+from rillet.errors import DefinitionError, RilletError, StoreError
+
+CONTEXT = {"help_option_names": ["-h", "--help"]}
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def home_of(ctx: click.Context, home: str | None) -> str | None:
+    if home:
+        return home
+    root = ctx.find_root()
+    return root.obj.get("home") if root.obj else None
+
+
+@click.group(context_settings=CONTEXT)
+@click.option("--home", type=click.Path(file_okay=False), default=None,
+              help="The rillet home (default: $RILLET_HOME or ./.rillet).")
+@click.version_option(package_name="rillet")
+@click.pass_context
+def cli(ctx: click.Context, home: str | None) -> None:
+    """rillet: typed, cached, recoverable workflows."""
+    ctx.obj = {"home": home}
+
+
+def _workflows(module: Any) -> dict[str, Any]:
+    from rillet.sdk._workflow import Workflow
+
+    return {name: obj for name, obj in vars(module).items() if isinstance(obj, Workflow)}
+
+
+def load_target(target: str) -> tuple[Any, dict[str, Any], str | None]:
+    """Load ``FILE.py[:WORKFLOW]``; compile errors exit 2 with one line."""
+    from rillet.engine._loading import load_file
+
+    path, _, name = target.partition(":")
+    if not path.endswith(".py"):
+        fail(f"{target}: expected FILE.py or FILE.py:WORKFLOW")
+    try:
+        module = load_file(path)
+    except RilletError as exc:
+        fail(str(exc))
+    except SyntaxError as exc:
+        fail(f"{exc.filename}:{exc.lineno}: {exc.msg}")
+    return module, _workflows(module), name or None
+
+
+def pick_workflow(target: str) -> Any:
+    module, found, name = load_target(target)
+    if name is None:
+        for wf_name in sorted(found):
+            click.echo(wf_name)
+        sys.exit(0)
+    if name not in found:
+        known = ", ".join(sorted(found)) or "none"
+        fail(f"{target}: no workflow named '{name}' in {module.__file__} (workflows: {known})")
+    return found[name]
+
+
+def report(execution: Any, as_json: bool) -> NoReturn:
+    from rillet.cli._output import jsonable, print_json
+
+    outputs: dict[str, Any] = {}
+    records = execution._store.artifacts(list((execution.record.outputs or {}).values()))
+    if execution.record.outputs:
+        for name, value in execution.outputs.items():
+            outputs[name] = jsonable(value, records.get(execution.record.outputs[name]))
+    status = execution.status.value
+    if as_json:
+        body: dict[str, Any] = {"execution_id": execution.id, "status": status, "outputs": outputs}
+        if execution.error:
+            body["error"] = execution.error
+        print_json(body)
+    else:
+        click.echo(f"execution {execution.id} {status}")
+        for name, value in outputs.items():
+            click.echo(f"{name} = {value}")
+        if execution.error:
+            click.echo(f"error: {execution.error}", err=True)
+    sys.exit(0 if status == "SUCCEEDED" else 1)
+
+
+@cli.command(context_settings={**CONTEXT, "ignore_unknown_options": True,
+                               "allow_extra_args": True})
+@click.argument("target")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--executor", type=click.Choice(["inline", "processes"]), default="processes")
+@click.option("--max-parallel", type=int, default=None)
+@click.option("--home", type=click.Path(file_okay=False), default=None)
+@click.pass_context
+def run(ctx: click.Context, target: str, as_json: bool, executor: str,
+        max_parallel: int | None, home: str | None) -> None:
+    """Run FILE.py:WORKFLOW [--INPUT VALUE ...]; FILE.py alone lists its workflows."""
+    from rillet.cli._inputs import parse_inputs, split_args
+    from rillet.cli._progress import Progress
+    from rillet.sdk._run import run as run_workflow
+
+    wf = pick_workflow(target)
+    try:
+        inputs = parse_inputs(split_args(list(ctx.args)), wf.interface.inputs, wf.short_name)
+        wf.resolve_inputs((), inputs)
+    except DefinitionError as exc:
+        fail(str(exc))
+    try:
+        with Progress() as progress:
+            execution = run_workflow(wf, home=home_of(ctx, home), executor=executor,
+                                     max_parallel=max_parallel, observer=progress, **inputs)
+    except (DefinitionError, StoreError) as exc:
+        fail(str(exc))
+    report(execution, as_json)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("execution_id")
+@click.option("--from", "from_nodes", multiple=True, help="Re-run this node and what follows.")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--executor", type=click.Choice(["inline", "processes"]), default="processes")
+@click.option("--max-parallel", type=int, default=None)
+@click.option("--home", type=click.Path(file_okay=False), default=None)
+@click.pass_context
+def recover(ctx: click.Context, execution_id: str, from_nodes: tuple[str, ...], as_json: bool,
+            executor: str, max_parallel: int | None, home: str | None) -> None:
+    """Start a new execution reusing what EXECUTION_ID finished."""
+    from rillet.cli._progress import Progress
+    from rillet.sdk._run import recover as recover_execution
+
+    try:
+        with Progress() as progress:
+            execution = recover_execution(execution_id, home=home_of(ctx, home),
+                                          from_nodes=from_nodes, executor=executor,
+                                          max_parallel=max_parallel, observer=progress)
+    except RilletError as exc:
+        fail(str(exc))
+    report(execution, as_json)
+
+
+def open_store(ctx: click.Context, home: str | None) -> Any:
+    from rillet.store._home import Home
+
+    path = home_of(ctx, home)
+    try:
+        if path is not None and not os.path.isdir(path) or path is None and not os.path.isdir(
+                os.environ.get("RILLET_HOME", ".rillet")):
+            fail(f"no rillet home at {path or os.environ.get('RILLET_HOME', '.rillet')}")
+        return Home.open(path, create=False)
+    except StoreError as exc:
+        fail(str(exc))
+
+
+from rillet.cli import _inspect as _inspect  # noqa: E402  (registers commands)
+from rillet.cli import _cache as _cache  # noqa: E402

@@ -1,0 +1,106 @@
+"""``rillet cache list|clear|explain`` and ``rillet prune``."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from rillet.cli._app import CONTEXT, cli, fail, home_of, open_store, pick_workflow
+from rillet.errors import DefinitionError, RilletError
+
+
+@cli.group(context_settings=CONTEXT)
+def cache() -> None:
+    """Inspect and clear the task cache."""
+
+
+@cache.command("list", context_settings=CONTEXT)
+@click.argument("task", required=False)
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--home", type=click.Path(file_okay=False), default=None)
+@click.pass_context
+def cache_list(ctx: click.Context, task: str | None, as_json: bool, home: str | None) -> None:
+    """Cache entries (of one task, or all)."""
+    from rillet.cli._output import print_json, table, when
+
+    h = open_store(ctx, home)
+    entries = h.store.cache_list(task)
+    if as_json:
+        print_json([{"key": e.key, "task": e.task, "cache_version": e.cache_version,
+                     "execution_id": e.execution_id, "node_id": e.node_id,
+                     "outputs": e.outputs, "created_at": e.created_at,
+                     "last_used_at": e.last_used_at} for e in entries])
+        return
+    rows = [[e.key[:12], e.task, e.cache_version[:20], f"{e.execution_id}:{e.node_id}",
+             when(e.last_used_at)] for e in entries]
+    click.echo(table(rows, ["KEY", "TASK", "VERSION", "FROM", "LAST USED"]))
+
+
+@cache.command("clear", context_settings=CONTEXT)
+@click.argument("task", required=False)
+@click.option("--home", type=click.Path(file_okay=False), default=None)
+@click.pass_context
+def cache_clear(ctx: click.Context, task: str | None, home: str | None) -> None:
+    """Delete cache entries (of one task, or all)."""
+    h = open_store(ctx, home)
+    removed = h.store.cache_clear(task)
+    click.echo(f"removed {removed} cache entr{'y' if removed == 1 else 'ies'}")
+
+
+@cache.command("explain", context_settings={**CONTEXT, "ignore_unknown_options": True,
+                                             "allow_extra_args": True})
+@click.argument("target")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--home", type=click.Path(file_okay=False), default=None)
+@click.pass_context
+def cache_explain(ctx: click.Context, target: str, as_json: bool, home: str | None) -> None:
+    """Say, before a run, which nodes of FILE.py:WORKFLOW will hit the cache and why not."""
+    from rillet.cli._inputs import parse_inputs, split_args
+    from rillet.cli._output import print_json, table
+    from rillet.engine._explain import explain
+
+    wf = pick_workflow(target)
+    try:
+        raw = parse_inputs(split_args(list(ctx.args)), wf.interface.inputs, wf.short_name)
+        inputs = wf.resolve_inputs((), raw)
+    except DefinitionError as exc:
+        fail(str(exc))
+    h = open_store(ctx, home)
+    try:
+        result = explain(h.store, wf, inputs)
+    except RilletError as exc:
+        fail(str(exc))
+    if as_json:
+        print_json({"workflow": wf.name, "nodes": [e.to_json() for e in result]})
+        return
+    click.echo(table([[e.node_id, e.status, e.reason] for e in result],
+                     ["NODE", "CACHE", "WHY"]))
+
+
+@cli.command(context_settings=CONTEXT)
+@click.option("--older-than", default=None, help="Purge values of executions older than AGE "
+              "(e.g. 30d, 12h, 10m, 0s).")
+@click.option("--max-size", default=None, help="Evict least recently used cache entries until "
+              "stored values fit in SIZE (e.g. 500M, 2G).")
+@click.option("--dry-run", is_flag=True, help="Only print what would be freed.")
+@click.option("--home", type=click.Path(file_okay=False), default=None)
+@click.pass_context
+def prune(ctx: click.Context, older_than: str | None, max_size: str | None, dry_run: bool,
+          home: str | None) -> None:
+    """Free stored values nothing kept refers to."""
+    from rillet.store._prune import parse_age, parse_size, prune_home
+
+    if older_than is None and max_size is None:
+        fail("give --older-than AGE and/or --max-size SIZE")
+    try:
+        age = parse_age(older_than) if older_than is not None else None
+        size = parse_size(max_size) if max_size is not None else None
+    except ValueError as exc:
+        fail(str(exc))
+    h = open_store(ctx, home_of(ctx, home))
+    report = prune_home(h, older_than=age, max_size=size, dry_run=dry_run)
+    verb = "would free" if dry_run else "freed"
+    sys.stdout.write(
+        f"{verb} {report.freed_bytes} bytes: {report.purged_artifacts} stored values of "
+        f"{report.executions} executions, {report.evicted_entries} cache entries\n")

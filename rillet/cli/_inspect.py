@@ -1,0 +1,142 @@
+"""``rillet executions``, ``rillet logs`` and ``rillet lineage``: reading what ran."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from rillet.cli._app import CONTEXT, cli, fail, open_store
+from rillet.errors import NotFound, StoreError
+
+
+@cli.group(context_settings=CONTEXT)
+def executions() -> None:
+    """List and show executions."""
+
+
+@executions.command("list", context_settings=CONTEXT)
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--limit", type=int, default=50)
+@click.option("--home", type=click.Path(file_okay=False), default=None)
+@click.pass_context
+def list_executions(ctx: click.Context, as_json: bool, limit: int, home: str | None) -> None:
+    """The newest executions first."""
+    from rillet.cli._output import print_json, seconds, table, when
+    from rillet.engine._reaper import reap
+
+    h = open_store(ctx, home)
+    records = reap(h.store, h.store.list_executions(limit))
+    if as_json:
+        print_json([{
+            "execution_id": r.id, "workflow": r.workflow, "status": r.status.value,
+            "created_at": r.created_at, "ended_at": r.ended_at, "parent_id": r.parent_id,
+            "error": r.error} for r in records])
+        return
+    rows = [[r.id, r.workflow, r.status.value, when(r.created_at),
+             seconds(r.started_at, r.ended_at)] for r in records]
+    click.echo(table(rows, ["EXECUTION", "WORKFLOW", "STATUS", "CREATED", "DURATION"]))
+
+
+@executions.command("show", context_settings=CONTEXT)
+@click.argument("execution_id")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--home", type=click.Path(file_okay=False), default=None)
+@click.pass_context
+def show_execution(ctx: click.Context, execution_id: str, as_json: bool,
+                   home: str | None) -> None:
+    """One execution with its nodes: state, attempts, duration, cache source."""
+    from rillet.cli._output import node_json, print_json, seconds, table
+    from rillet.engine._reaper import reap
+
+    h = open_store(ctx, home)
+    try:
+        (record,) = reap(h.store, [h.store.get_execution(execution_id)])
+    except StoreError as exc:
+        fail(str(exc))
+    nodes = h.store.nodes(record.id)
+    params: dict[str, dict[str, Any]] = {}
+    for p in h.store.params(record.id):
+        params.setdefault(p.node_id, {})[p.key] = p.value
+    metrics: dict[str, list[dict[str, Any]]] = {}
+    for m in h.store.metrics(record.id):
+        metrics.setdefault(m.node_id, []).append(
+            {"key": m.key, "value": m.value, "step": m.step, "attempt": m.attempt})
+    if as_json:
+        print_json({
+            "execution_id": record.id, "workflow": record.workflow, "source": record.source,
+            "status": record.status.value, "parent_id": record.parent_id,
+            "error": record.error, "inputs": record.inputs, "outputs": record.outputs,
+            "created_at": record.created_at, "started_at": record.started_at,
+            "ended_at": record.ended_at,
+            "nodes": [node_json(n, params.get(n.node_id, {}), metrics.get(n.node_id, []))
+                      for n in nodes],
+        })
+        return
+    click.echo(f"execution {record.id}  {record.workflow}  {record.status.value}")
+    if record.parent_id:
+        click.echo(f"recovers {record.parent_id}")
+    if record.error:
+        click.echo(f"error: {record.error}")
+    rows = []
+    for n in nodes:
+        source = f"{n.source_execution}:{n.source_node}" if n.source_execution else ""
+        rows.append([n.node_id, n.status.value, str(n.attempts),
+                     seconds(n.started_at, n.ended_at), source])
+    click.echo(table(rows, ["NODE", "STATUS", "ATTEMPTS", "DURATION", "FROM"]))
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("execution_id")
+@click.argument("node_id")
+@click.option("--attempt", type=int, default=None, help="Attempt number, from 1 (default: last).")
+@click.option("--home", type=click.Path(file_okay=False), default=None)
+@click.pass_context
+def logs(ctx: click.Context, execution_id: str, node_id: str, attempt: int | None,
+         home: str | None) -> None:
+    """The captured stdout and stderr of one attempt of a node."""
+    h = open_store(ctx, home)
+    try:
+        record = h.store.get_execution(execution_id)
+    except StoreError as exc:
+        fail(str(exc))
+    attempts = h.store.attempts(record.id, node_id)
+    if not attempts:
+        known = ", ".join(sorted({n.node_id for n in h.store.nodes(record.id)}))
+        fail(f"execution {record.id} has no attempts of node '{node_id}' (nodes: {known})")
+    attempts.sort(key=lambda a: a.attempt)
+    chosen = attempts[-1] if attempt is None else next(
+        (a for a in attempts if a.attempt == attempt), None)
+    if chosen is None:
+        fail(f"node '{node_id}' has attempts 1..{attempts[-1].attempt}, not {attempt}")
+    sys.stdout.write(chosen.logs)
+    if chosen.traceback:
+        sys.stderr.write(chosen.traceback)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("ref")
+@click.option("--upstream", "direction", flag_value="upstream", default=True,
+              help="Where it came from (default).")
+@click.option("--downstream", "direction", flag_value="downstream", help="What used it.")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--home", type=click.Path(file_okay=False), default=None)
+@click.pass_context
+def lineage(ctx: click.Context, ref: str, direction: str, as_json: bool,
+            home: str | None) -> None:
+    """Walk lineage from REF: an execution id, EXEC:NODE, or an artifact hash prefix."""
+    from rillet.cli._output import print_json
+    from rillet.engine._lineage import render, resolve_ref, walk
+
+    h = open_store(ctx, home)
+    try:
+        hashes = resolve_ref(h.store, ref)
+    except NotFound as exc:
+        fail(str(exc))
+    tree = walk(h.store, hashes, upstream=direction == "upstream")
+    if as_json:
+        print_json({"ref": ref, "direction": direction, "artifacts": tree})
+    else:
+        for line in render(tree, upstream=direction == "upstream"):
+            click.echo(line)

@@ -1,0 +1,97 @@
+"""How results look on the command line: JSON forms of values and records,
+and short human tables. Results go to stdout; diagnostics to stderr.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import enum
+import json
+import sys
+import time
+from typing import Any
+
+from rillet.engine._records import ArtifactRecord, NodeRecord
+
+_PLAIN = (str, int, float, bool, type(None))
+
+
+def jsonable(value: Any, record: ArtifactRecord | None = None) -> Any:
+    """A JSON form of a value; values without one become ``{"type", "uri", "hash"}``."""
+    if isinstance(value, _PLAIN):
+        if isinstance(value, float) and value != value:
+            return "NaN"
+        return value
+    if isinstance(value, enum.Enum):
+        return jsonable(value.value)
+    if isinstance(value, (datetime.datetime, datetime.date)):
+        return value.isoformat()
+    if isinstance(value, datetime.timedelta):
+        return value.total_seconds()
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, dict) and all(isinstance(k, (str, int, float, bool)) for k in value):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if hasattr(value, "model_dump") and type(value).__module__ != "builtins":
+        try:
+            return value.model_dump(mode="json")
+        except Exception:
+            pass
+    return opaque(record, value)
+
+
+def opaque(record: ArtifactRecord | None, value: Any = None) -> dict[str, Any]:
+    kind = record.type.get("kind") if record is not None else type(value).__name__
+    return {
+        "type": kind,
+        "uri": record.uri if record is not None else None,
+        "hash": record.hash if record is not None else None,
+    }
+
+
+def print_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, indent=2, default=str) + "\n")
+
+
+def when(ts: float | None) -> str:
+    if ts is None:
+        return "-"
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
+
+
+def seconds(start: float | None, end: float | None) -> str:
+    if start is None or end is None:
+        return "-"
+    return f"{end - start:.3f}s"
+
+
+def node_json(n: NodeRecord, params: dict[str, Any], metrics: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "node_id": n.node_id,
+        "task": n.task,
+        "kind": n.kind,
+        "status": n.status.value,
+        "attempts": n.attempts,
+        "started_at": n.started_at,
+        "ended_at": n.ended_at,
+        "duration": (n.ended_at - n.started_at) if n.started_at and n.ended_at else None,
+        "cache_key": n.cache_key,
+        "source_execution": n.source_execution,
+        "source_node": n.source_node,
+        "inputs": n.inputs,
+        "outputs": n.outputs,
+        "error": n.error,
+        "params": params,
+        "metrics": metrics,
+    }
+
+
+def table(rows: list[list[str]], header: list[str]) -> str:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(str(c).ljust(w) for c, w in zip(header, widths, strict=True)).rstrip()]
+    for r in rows:
+        lines.append("  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+    return "\n".join(lines)

@@ -1,0 +1,162 @@
+"""``cache explain``: which nodes of a workflow will hit the cache, and why the
+others will not, predicted before a run and writing nothing.
+
+Walks the compiled nodes in order with the same key rules as the engine;
+downstream keys are predicted through upstream hits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from rillet.compiler._spec import CONST, DICT, INPUT, LIST, NODE, Binding, Node, WorkflowSpec
+from rillet.engine._cachekey import cache_key, code_hash_of, keyed_inputs, task_version
+from rillet.engine._graph import remap
+from rillet.engine._protocols import MetadataStore
+from rillet.engine._records import CacheEntry
+
+HIT, MISS, NOT_CACHED, UNKNOWN = "HIT", "MISS", "NOT CACHED", "UNKNOWN"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Explanation:
+    node_id: str
+    task: str
+    status: str
+    reason: str = ""
+    source_execution: str | None = None
+    source_node: str | None = None
+    changed: list[dict[str, str]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"node_id": self.node_id, "task": self.task, "status": self.status,
+                "reason": self.reason, "source_execution": self.source_execution,
+                "source_node": self.source_node, "changed": self.changed}
+
+
+class _Explainer:
+    def __init__(self, store: MetadataStore, spec: WorkflowSpec, inputs: dict[str, Any]) -> None:
+        from rillet.types._literal import content_hash
+
+        self.store = store
+        self.hash = content_hash
+        self.out: list[Explanation] = []
+        self.known: dict[tuple[str, str], str] = {}  # (node, output) -> hash
+        self.input_hashes = {k: content_hash(inputs[k], tp)
+                             for k, tp in spec.interface.inputs.items()}
+        self.entries: dict[str, list[CacheEntry]] = {}
+
+    def entries_of(self, task: str) -> list[CacheEntry]:
+        found = self.entries.get(task)
+        if found is None:
+            found = self.entries[task] = self.store.cache_list(task)
+        return found
+
+    def binding_hash(self, b: Binding) -> str | None:
+        if b.kind == CONST:
+            return str(self.hash(b.value, b.type))
+        if b.kind == INPUT:
+            return self.input_hashes.get(b.ref)
+        if b.kind == NODE:
+            return self.known.get((b.ref, b.output))
+        if b.kind in (LIST, DICT):
+            return None  # needs the values themselves; treated as unknown
+        return None
+
+    def walk(self, nodes: tuple[Node, ...], prefix: str, imap: dict[str, Binding] | None) -> None:
+        for n in nodes:
+            nid = prefix + n.id
+            inputs = {k: remap(b, prefix, imap) for k, b in n.inputs.items()}
+            if n.kind == "workflow":
+                self.walk(n.entity.spec.nodes, nid + "/", inputs)
+                for name, b in n.entity.spec.outputs.items():
+                    h = self.binding_hash(remap(b, nid + "/", inputs))
+                    if h is not None:
+                        self.known[(nid, name)] = h
+                continue
+            if n.kind in ("branch", "dynamic"):
+                self.out.append(Explanation(
+                    node_id=nid, task=n.entity_name, status=UNKNOWN,
+                    reason="decided at run time (conditional or dynamic); its nodes are not "
+                           "predicted"))
+                continue
+            self.explain_task(n, nid, inputs)
+
+    def explain_task(self, n: Node, nid: str, inputs: dict[str, Binding]) -> None:
+        task = n.entity
+        if task.cache is None:
+            self.out.append(Explanation(node_id=nid, task=task.name, status=NOT_CACHED,
+                                        reason="the task has no cache"))
+            return
+        hashes: dict[str, str] = {}
+        for k, b in inputs.items():
+            h = self.binding_hash(b)
+            if h is None:
+                ups = ", ".join(sorted(set(b.upstream()))) or k
+                self.out.append(Explanation(
+                    node_id=nid, task=task.name, status=UNKNOWN,
+                    reason=f"input '{k}' depends on {ups}, which will run"))
+                return
+            hashes[k] = h
+        version, parts = task_version(task)
+        name = task.name + ("#map" if n.kind == "map" else "")
+        key = cache_key(name, version, keyed_inputs(task, hashes))
+        entries = self.entries_of(task.name)
+        hit = next((e for e in entries if e.key == key), None)
+        if hit is not None:
+            for out_name, h in hit.outputs.items():
+                self.known[(nid, out_name)] = h
+            self.out.append(Explanation(
+                node_id=nid, task=task.name, status=HIT,
+                reason=f"cached by execution {hit.execution_id} node {hit.node_id}",
+                source_execution=hit.execution_id, source_node=hit.node_id))
+            return
+        self.out.append(self.miss(nid, task, version, parts, keyed_inputs(task, hashes),
+                                  entries))
+
+    def miss(self, nid: str, task: Any, version: str, parts: dict[str, str],
+             hashes: dict[str, str], entries: list[CacheEntry]) -> Explanation:
+        if not entries:
+            return Explanation(node_id=nid, task=task.name, status=MISS,
+                               reason="no cache entry for this task yet")
+        same_inputs = [e for e in entries if e.input_hashes == hashes]
+        if same_inputs:
+            old = max(same_inputs, key=lambda e: e.created_at)
+            if not version.startswith("code:") or not old.cache_version.startswith("code:"):
+                return Explanation(
+                    node_id=nid, task=task.name, status=MISS,
+                    reason=f"cache version changed ({old.cache_version} -> {version})")
+            return self.code_changed(nid, task, old, parts)
+        same_version = [e for e in entries if e.cache_version == version] or entries
+        closest = max(same_version, key=lambda e: sum(
+            1 for k, v in hashes.items() if e.input_hashes.get(k) == v))
+        differing = sorted(k for k in set(hashes) | set(closest.input_hashes)
+                           if hashes.get(k) != closest.input_hashes.get(k))
+        return Explanation(
+            node_id=nid, task=task.name, status=MISS,
+            reason=f"no entry for these inputs; input(s) {', '.join(differing)} differ from the "
+                   f"closest entry (execution {closest.execution_id} node {closest.node_id})",
+            source_execution=closest.execution_id, source_node=closest.node_id)
+
+    def code_changed(self, nid: str, task: Any, old: CacheEntry,
+                     parts: dict[str, str]) -> Explanation:
+        from rillet.compiler._codehash import changed_parts
+
+        files = dict(code_hash_of(task).files)
+        changed = [{"name": name, "file": files.get(name, ""),
+                    "change": "added" if name not in old.code_parts else
+                    "removed" if name not in parts else "changed"}
+                   for name in changed_parts(old.code_parts, parts)]
+        shown = ", ".join(f"{c['name']} ({c['change']}" + (f", {c['file']})" if c["file"] else ")")
+                          for c in changed) or "the task's interface"
+        return Explanation(node_id=nid, task=task.name, status=MISS,
+                           reason=f"code changed: {shown}", changed=changed,
+                           source_execution=old.execution_id, source_node=old.node_id)
+
+
+def explain(store: MetadataStore, workflow: Any, inputs: dict[str, Any]) -> list[Explanation]:
+    """Predict, node by node, what a run of ``workflow(**inputs)`` would take from the cache."""
+    ex = _Explainer(store, workflow.spec, inputs)
+    ex.walk(workflow.spec.nodes, "", None)
+    return ex.out

@@ -1,0 +1,93 @@
+"""Walking lineage: from an artifact to the node executions that produced it and
+their inputs (upstream), or to the node executions that used it (downstream).
+
+Reads through the MetadataStore protocol only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rillet.engine._protocols import MetadataStore
+from rillet.engine._records import NodeRecord
+from rillet.errors import NotFound
+
+
+def resolve_ref(store: MetadataStore, ref: str) -> list[str]:
+    """Artifact hashes named by ``ref``: ``EXEC``, ``EXEC:NODE`` or a hash prefix."""
+    if ":" in ref:
+        exec_ref, node_id = ref.split(":", 1)
+        execution = store.get_execution(exec_ref)
+        for n in store.nodes(execution.id):
+            if n.node_id == node_id:
+                return list(n.outputs.values())
+        raise NotFound(f"execution {execution.id} has no node '{node_id}'")
+    try:
+        execution = store.get_execution(ref)
+    except NotFound:
+        found = store.find_artifacts(ref)
+        if not found:
+            raise NotFound(
+                f"'{ref}' is neither an execution id, EXEC:NODE, nor an artifact hash prefix"
+            ) from None
+        if len(found) > 1:
+            raise NotFound(f"artifact prefix '{ref}' is ambiguous ({len(found)} artifacts)")
+        return [found[0].hash]
+    return list((execution.outputs or {}).values())
+
+
+def _node(n: NodeRecord) -> dict[str, Any]:
+    return {"execution_id": n.execution_id, "node_id": n.node_id, "task": n.task,
+            "status": n.status.value}
+
+
+def walk(store: MetadataStore, hashes: list[str], upstream: bool,
+         max_depth: int = 50) -> list[dict[str, Any]]:
+    """A tree of dicts: each artifact with its producers (upstream) or consumers."""
+    records = store.artifacts(hashes)
+    seen: set[str] = set()
+
+    def visit(h: str, depth: int) -> dict[str, Any]:
+        rec = records.get(h) or store.artifacts([h]).get(h)
+        item: dict[str, Any] = {"hash": h, "type": rec.type.get("kind") if rec else None,
+                                "size": rec.size if rec else None, "uri": rec.uri if rec else None}
+        if h in seen or depth >= max_depth:
+            item["repeat"] = True
+            return item
+        seen.add(h)
+        if upstream:
+            producers = store.producers(h)
+            item["produced_by"] = [
+                {**_node(p), "inputs": {name: visit(ih, depth + 1)
+                                        for name, ih in p.inputs.items()}}
+                for p in producers[:1]
+            ]
+        else:
+            item["used_by"] = [
+                {**_node(c), "outputs": {name: visit(oh, depth + 1)
+                                         for name, oh in c.outputs.items()}}
+                for c in store.consumers(h)
+            ]
+        return item
+
+    return [visit(h, 0) for h in hashes]
+
+
+def render(tree: list[dict[str, Any]], upstream: bool) -> list[str]:
+    lines: list[str] = []
+
+    def art(item: dict[str, Any], indent: str) -> None:
+        lines.append(f"{indent}artifact {item['hash'][:12]} ({item.get('type')})"
+                     + (" …" if item.get("repeat") else ""))
+        for node in item.get("produced_by" if upstream else "used_by", []):
+            arrow = "<-" if upstream else "->"
+            lines.append(f"{indent}  {arrow} {node['execution_id']}:{node['node_id']} "
+                         f"[{node['task']}] {node['status']}")
+            children = node.get("inputs" if upstream else "outputs", {})
+            for name, child in children.items():
+                lines.append(f"{indent}     {name}:")
+                art(child, indent + "       ")
+
+    for item in tree:
+        art(item, "")
+    return lines

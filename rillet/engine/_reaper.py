@@ -1,0 +1,69 @@
+"""Finding executions whose owner process is gone, and marking them FAILED.
+
+A RUNNING execution records its owner (host, pid, process start time) and a
+heartbeat. On this host an owner is gone when its process no longer exists (or
+the pid was reused); elsewhere when the heartbeat is older than a limit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import socket
+import time
+
+from rillet.engine._protocols import MetadataStore
+from rillet.engine._records import (
+    Batch,
+    ExecutionRecord,
+    ExecutionStatus,
+    NodeStatus,
+)
+
+CRASH_REASON = "the process running it ended without recording a result"
+REMOTE_HEARTBEAT_LIMIT = 60.0
+
+
+def owner_alive(record: ExecutionRecord, now: float | None = None) -> bool:
+    if record.owner_host == socket.gethostname():
+        import psutil
+
+        try:
+            proc = psutil.Process(record.owner_pid)
+            return abs(proc.create_time() - record.owner_started) < 1.0 and proc.status() not in (
+                psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            return False
+    beat = record.heartbeat_at or record.started_at or 0.0
+    return ((now or time.time()) - beat) < REMOTE_HEARTBEAT_LIMIT
+
+
+def reap(store: MetadataStore, records: list[ExecutionRecord]) -> list[ExecutionRecord]:
+    """Mark crashed RUNNING executions FAILED; return the records, updated."""
+    out: list[ExecutionRecord] = []
+    for record in records:
+        if record.status in (ExecutionStatus.RUNNING, ExecutionStatus.QUEUED) and record.owner_pid \
+                and not owner_alive(record):
+            record = mark_crashed(store, record)
+        out.append(record)
+    return out
+
+
+def mark_crashed(store: MetadataStore, record: ExecutionRecord) -> ExecutionRecord:
+    now = time.time()
+    batch = Batch()
+    for node in store.nodes(record.id):
+        if node.status in (NodeStatus.RUNNING, NodeStatus.QUEUED):
+            batch.nodes.append(dataclasses.replace(
+                node, status=NodeStatus.FAILED if node.status is NodeStatus.RUNNING
+                else NodeStatus.ABORTED, ended_at=now,
+                error=CRASH_REASON if node.status is NodeStatus.RUNNING else None))
+    for attempt in store.attempts(record.id):
+        if attempt.status is NodeStatus.RUNNING:
+            batch.attempts.append(dataclasses.replace(
+                attempt, status=NodeStatus.FAILED, ended_at=now, error_type="Crashed",
+                error_message=CRASH_REASON))
+    updated = dataclasses.replace(record, status=ExecutionStatus.FAILED, ended_at=now,
+                                  error=CRASH_REASON)
+    batch.executions.append(updated)
+    store.apply(batch)
+    return updated

@@ -1,0 +1,165 @@
+"""``rillet.run()`` and ``rillet.recover()``: durable executions from Python.
+
+Wires a home (metadata store + artifact store), an executor and the engine
+together. The CLI calls these same functions.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import sys
+from typing import Any
+
+from rillet.compiler._spec import Node, WorkflowSpec
+from rillet.engine._durable import Engine, Observer, Reuse
+from rillet.engine._loading import load_file, resolve
+from rillet.engine._protocols import Executor
+from rillet.engine._reaper import reap
+from rillet.engine._records import ExecutionStatus
+from rillet.engine._values import ValueStore
+from rillet.engine._views import Execution
+from rillet.errors import DefinitionError, RilletError
+
+_EXECUTORS: dict[tuple[str, int | None], Executor] = {}
+
+
+def make_executor(kind: str, max_parallel: int | None = None) -> Executor:
+    """A warm executor, reused by later runs in this process."""
+    key = (kind, max_parallel)
+    ex = _EXECUTORS.get(key)
+    if ex is not None:
+        return ex
+    if kind == "inline":
+        from rillet.executors._inline import InlineExecutor
+
+        ex = InlineExecutor()
+    elif kind == "processes":
+        from rillet.executors._processes import ProcessExecutor
+
+        ex = ProcessExecutor(max_parallel=max_parallel)
+    else:
+        raise DefinitionError(f"unknown executor {kind!r}; use 'inline' or 'processes'")
+    _EXECUTORS[key] = ex
+    return ex
+
+
+@atexit.register
+def _shutdown_executors() -> None:
+    for ex in _EXECUTORS.values():
+        try:
+            ex.shutdown()
+        except Exception:
+            pass
+    _EXECUTORS.clear()
+
+
+def _walk(spec: WorkflowSpec) -> list[Node]:
+    out: list[Node] = []
+
+    def visit(nodes: tuple[Node, ...]) -> None:
+        for n in nodes:
+            out.append(n)
+            if n.kind == "workflow":
+                visit(n.entity.spec.nodes)
+            for case in n.cases:
+                visit(case.nodes)
+
+    visit(spec.nodes)
+    return out
+
+
+def check_resources(spec: WorkflowSpec) -> None:
+    """Refuse, before anything starts, a task asking for more than the whole capacity."""
+    from rillet.executors._capacity import machine_capacity
+
+    cpu, mem, gpu = machine_capacity()
+    for node in _walk(spec):
+        task = node.entity
+        req = getattr(task, "requests", None)
+        if req is None:
+            continue
+        for label, asked, have in (("cpu", req.cpu_cores, cpu), ("mem", req.mem_bytes, mem),
+                                   ("gpu", req.gpu_count, gpu)):
+            if asked and asked > have:
+                raise DefinitionError(
+                    f"task '{task.name}' (node '{node.id}') requests {label}={getattr(req, label)}"
+                    f" but this machine's capacity is {label}={_show(label, have)}; lower the "
+                    "request or run on a bigger machine"
+                )
+
+
+def _show(label: str, value: float) -> str:
+    if label == "mem":
+        return f"{value / 2**30:.1f}Gi"
+    return f"{value:g}"
+
+
+def source_of(workflow: Any) -> str:
+    mod = sys.modules.get(workflow.fn.__module__)
+    file = getattr(mod, "__file__", None)
+    return os.path.abspath(file) if file else workflow.fn.__module__
+
+
+def _open_home(home: str | None) -> Any:
+    from rillet.store._home import Home
+
+    return Home.open(home)
+
+
+def _engine(h: Any, executor: str, max_parallel: int | None,
+            observer: Observer | None) -> Engine:
+    return Engine(store=h.store, artifacts=h.artifacts,
+                  executor=make_executor(executor, max_parallel),
+                  checkpoint_path=h.checkpoint_path, work_dir=h.work_dir, observer=observer)
+
+
+def run(workflow: Any, *, home: str | None = None, executor: str = "processes",
+        max_parallel: int | None = None, observer: Observer | None = None,
+        **inputs: Any) -> Execution:
+    """Run ``workflow`` durably in a home (default ``$RILLET_HOME`` or ``./.rillet``)."""
+    if not hasattr(workflow, "spec"):
+        raise DefinitionError(f"rillet.run() needs a @workflow, got {type(workflow).__name__}")
+    values = workflow.resolve_inputs((), inputs)
+    check_resources(workflow.spec)
+    h = _open_home(home)
+    engine = _engine(h, executor, max_parallel, observer)
+    record = engine.execute(workflow, values, source=source_of(workflow))
+    return Execution(record, h.store, ValueStore(h.store, h.artifacts), workflow)
+
+
+def load_workflow(workflow_name: str, source: str) -> Any:
+    module, _, qualname = workflow_name.partition(":")
+    if source.endswith(".py") and os.path.isfile(source):
+        load_file(source)
+    return resolve(module, qualname, source if source.endswith(".py") else None)
+
+
+def recover(execution_id: str, *, home: str | None = None, from_nodes: tuple[str, ...] = (),
+            executor: str = "processes", max_parallel: int | None = None,
+            observer: Observer | None = None, workflow: Any = None) -> Execution:
+    """Start a new execution that reuses what ``execution_id`` finished (see DESIGN.md)."""
+    h = _open_home(home)
+    store = h.store
+    (old,) = reap(store, [store.get_execution(execution_id)])
+    if old.status in (ExecutionStatus.RUNNING, ExecutionStatus.QUEUED):
+        raise RilletError(
+            f"execution {old.id} is still {old.status.value} (owner pid {old.owner_pid} on "
+            f"{old.owner_host}); wait for it or stop it before recovering"
+        )
+    wf = workflow if workflow is not None else load_workflow(old.workflow, old.source)
+    values = ValueStore(store, h.artifacts)
+    types = wf.interface.inputs
+    inputs = {name: values.load(digest, types.get(name)) for name, digest in old.inputs.items()}
+    nodes = {n.node_id: n for n in store.nodes(old.id)}
+    unknown = [n for n in from_nodes if n not in nodes]
+    if unknown:
+        raise DefinitionError(
+            f"execution {old.id} has no node {', '.join(map(repr, unknown))} "
+            f"(its nodes: {', '.join(sorted(nodes))})"
+        )
+    check_resources(wf.spec)
+    engine = _engine(h, executor, max_parallel, observer)
+    reuse = Reuse(execution_id=old.id, nodes=nodes, rerun=frozenset(from_nodes))
+    record = engine.execute(wf, inputs, source=old.source, reuse=reuse, parent=old)
+    return Execution(record, store, values, wf)
