@@ -234,6 +234,21 @@ def process_overhead(
     }
 
 
+def cached_bytecode_env(env: dict[str, str] | None = None) -> dict[str, str]:
+    """``env`` (default: this process's) with Python's bytecode cache on, kept in ``.bench/``.
+
+    A pip-installed package is byte-compiled, so a user's process does not compile
+    source on import. Some machines set ``PYTHONDONTWRITEBYTECODE`` (every process
+    then recompiles every module) or have read-only trees; timing processes under
+    this env (after one warm-up run) measures what a user sees, without writing
+    ``__pycache__`` folders into the repository.
+    """
+    out = dict(os.environ if env is None else env)
+    out.pop("PYTHONDONTWRITEBYTECODE", None)
+    out["PYTHONPYCACHEPREFIX"] = str(REPO_ROOT / ".bench" / "pycache")
+    return out
+
+
 def _run(
     argv: Sequence[str],
     cwd: str | os.PathLike[str] | None,
