@@ -1,0 +1,50 @@
+"""The inline executor: runs each attempt in this process, one at a time.
+
+For tests and debugging (a breakpoint in a task just works). ``submit`` only
+queues; ``wait`` runs the next queued attempt and returns its result. Output is
+captured at the Python level (``sys.stdout``/``sys.stderr``), so what C code or
+a subprocess writes is not in the attempt's logs. It keeps no resources apart.
+"""
+
+from __future__ import annotations
+
+import collections
+import time
+
+from rillet.engine._protocols import AttemptJob, AttemptResult
+from rillet.executors._capacity import machine_capacity
+from rillet.executors._run import run_attempt
+
+
+class InlineExecutor:
+    """Executor that runs attempts in the calling thread, in submission order."""
+
+    name = "inline"
+
+    def __init__(self) -> None:
+        self._queue: collections.deque[AttemptJob] = collections.deque()
+        self._capacity: tuple[float, int, int] | None = None
+
+    def capacity(self) -> tuple[float, int, int]:
+        if self._capacity is None:
+            self._capacity = machine_capacity()
+        return self._capacity
+
+    def submit(self, job: AttemptJob) -> bool:
+        self._queue.append(job)
+        return True
+
+    def wait(self, timeout: float | None) -> list[AttemptResult]:
+        if not self._queue:
+            if timeout:
+                time.sleep(timeout)
+            return []
+        job = self._queue.popleft()
+        return [run_attempt(job, capture="sys")]
+
+    def running(self) -> int:
+        """Submitted attempts whose result ``wait`` has not returned yet."""
+        return len(self._queue)
+
+    def shutdown(self) -> None:
+        self._queue.clear()

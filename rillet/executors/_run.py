@@ -1,0 +1,334 @@
+"""Running ONE attempt in the current process: the context sink, output capture,
+the timeout and the error report that every executor shares.
+
+It never retries (the engine does), never schedules and never writes the store:
+checkpoints go to the attempt's local file, params and metrics come back in the
+:class:`AttemptResult`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+import rillet
+from rillet.engine._attempts import call_with_timeout
+from rillet.engine._context import STATE
+from rillet.engine._direct import run_map
+from rillet.engine._protocols import AttemptJob, AttemptResult
+from rillet.errors import DefinitionError, TaskTimeoutError
+
+LOG_LIMIT = 4 << 20  # bytes of captured output kept per attempt (head and tail)
+_RILLET_DIR = os.path.dirname(os.path.abspath(rillet.__file__)) + os.sep
+
+
+class FileSink:
+    """The RunSink of one attempt: checkpoint in a local file, params and metrics in memory."""
+
+    def __init__(self, job: AttemptJob) -> None:
+        self.execution_id = job.execution_id
+        self.path = job.checkpoint_path
+        self.workdir = job.workdir
+        self.params: list[tuple[str, Any]] = []
+        self.metrics: list[tuple[str, float, int | None, float]] = []
+        self._memory: bytes | None = None  # when the job names no checkpoint file
+
+    def checkpoint_read(self, node_id: str) -> bytes | None:
+        if not self.path:
+            return self._memory
+        try:
+            with open(self.path, "rb") as f:
+                return f.read()
+        except FileNotFoundError:
+            return None
+
+    def checkpoint_write(self, node_id: str, data: bytes) -> None:
+        if not self.path:
+            self._memory = bytes(data)
+            return
+        folder = os.path.dirname(os.path.abspath(self.path))
+        os.makedirs(folder, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".checkpoint-", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+
+    def log_param(self, node_id: str, attempt: int, key: str, value: Any) -> None:
+        self.params.append((key, value))
+
+    def log_metric(
+        self, node_id: str, attempt: int, key: str, value: float, step: int | None
+    ) -> None:
+        self.metrics.append((key, float(value), step, time.time()))
+
+    def working_root(self) -> str:
+        if not self.workdir:
+            self.workdir = tempfile.mkdtemp(prefix="rillet-")
+        return self.workdir
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkOutcome:
+    """The outputs of one chunk of a map with ``min_success_ratio`` < 1: a value per
+    element (None where it failed), how many failed, and the first error as
+    (type name, message, traceback)."""
+
+    values: list[Any]
+    failed: int
+    first_error: tuple[str, str, str] | None
+
+
+def run_attempt(
+    job: AttemptJob,
+    *,
+    capture: str,
+    apply_timeout: bool = True,
+    log_path: str | None = None,
+    collect_failures: bool = False,
+) -> AttemptResult:
+    """Run one attempt of ``job`` here and report it; never raises for the task's errors.
+
+    ``capture="fd"`` redirects file descriptors 1 and 2 (C code and subprocesses
+    included) to ``log_path`` or a temporary file; ``capture="sys"`` tees
+    ``sys.stdout``/``sys.stderr`` (Python-level output only). ``apply_timeout=False``
+    leaves the timeout to the caller (the process pool kills the worker instead).
+    ``collect_failures`` runs a map chunk element by element and returns a
+    :class:`ChunkOutcome` as the outputs.
+    """
+    if capture not in ("fd", "sys"):
+        raise ValueError(f"capture must be 'fd' or 'sys', got {capture!r}")
+    sink = FileSink(job)
+    state = STATE
+    saved = state.sink, state.node_id, state.attempt, state.prefix
+    # job.node_id is the full id (a subworkflow's prefix included)
+    state.sink, state.node_id, state.attempt, state.prefix = sink, job.node_id, job.attempt, ""
+    logs: list[str] = []
+    started = time.time()
+    error: BaseException | None = None
+    outputs: Any = None
+    try:
+        with _capture(capture, log_path, logs):
+            try:
+                call = _make_call(job, collect_failures)
+                timeout = job.timeout if apply_timeout else None
+                outputs = call_with_timeout(call, {}, timeout) if timeout else call()
+            except (Exception, SystemExit) as exc:
+                error = exc
+    finally:
+        state.sink, state.node_id, state.attempt, state.prefix = saved
+    ended = time.time()
+    base: dict[str, Any] = dict(
+        execution_id=job.execution_id, node_id=job.node_id, attempt=job.attempt,
+        logs=logs[0] if logs else "", started_at=started, ended_at=ended, pid=os.getpid(),
+        params=sink.params, metrics=sink.metrics,
+    )
+    if error is None:
+        return AttemptResult(ok=True, outputs=outputs, **base)
+    return AttemptResult(ok=False, **error_fields(error), **base)
+
+
+def error_fields(error: BaseException) -> dict[str, Any]:
+    """``error_type``, ``error_message``, ``traceback``, ``timed_out``, ``retryable``."""
+    return dict(
+        error_type=type(error).__name__,
+        error_message=str(error),
+        traceback=format_error(error),
+        timed_out=isinstance(error, TaskTimeoutError),
+        retryable=not isinstance(error, DefinitionError),
+    )
+
+
+def format_error(error: BaseException) -> str:
+    """The traceback of ``error``, starting at the first frame outside rillet."""
+    tb = error.__traceback__
+    while (
+        tb is not None and tb.tb_next is not None
+        and tb.tb_frame.f_code.co_filename.startswith(_RILLET_DIR)
+    ):
+        tb = tb.tb_next
+    return "".join(traceback.format_exception(type(error), error, tb))
+
+
+def _make_call(job: AttemptJob, collect_failures: bool) -> Callable[[], Any]:
+    fn = job.task.fn
+    name = getattr(fn, "__qualname__", "task")
+    if not job.mapped:
+
+        def call() -> Any:
+            return fn(**job.inputs)
+
+    elif collect_failures:
+
+        def call() -> Any:
+            return map_collecting(fn, dict(job.inputs), job.mapped)
+
+    else:
+
+        def call() -> Any:
+            return run_map(job.node_id, fn, dict(job.inputs), job.mapped, job.min_success_ratio)
+
+    call.__qualname__ = name
+    return call
+
+
+def map_collecting(
+    fn: Callable[..., Any], kw: dict[str, Any], mapped: tuple[str, ...]
+) -> ChunkOutcome:
+    """Call ``fn`` per element, keeping None (and counting) where it raises."""
+    columns = [kw.pop(name) for name in mapped]
+    values: list[Any] = []
+    failed = 0
+    first: tuple[str, str, str] | None = None
+    for row in zip(*columns, strict=True):
+        try:
+            values.append(fn(**kw, **dict(zip(mapped, row, strict=True))))
+        except Exception as exc:
+            failed += 1
+            values.append(None)
+            if first is None:
+                first = (type(exc).__name__, str(exc), format_error(exc))
+    return ChunkOutcome(values, failed, first)
+
+
+# --- output capture ------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _capture(mode: str, log_path: str | None, out: list[str]) -> Iterator[None]:
+    if mode == "sys":
+        with _capture_sys(out):
+            yield
+    else:
+        with _capture_fd(log_path, out):
+            yield
+
+
+class Tee(io.TextIOBase):
+    """A text stream that keeps what is written and passes it on to ``target``."""
+
+    def __init__(self, target: TextIO | None, buffer: io.StringIO) -> None:
+        self._target = target
+        self._buffer = buffer
+
+    def write(self, s: str) -> int:
+        self._buffer.write(s)
+        if self._target is not None:
+            with contextlib.suppress(Exception):
+                self._target.write(s)
+        return len(s)
+
+    def flush(self) -> None:
+        if self._target is not None:
+            with contextlib.suppress(Exception):
+                self._target.flush()
+
+    def writable(self) -> bool:
+        return True
+
+    def isatty(self) -> bool:
+        return False
+
+    def fileno(self) -> int:
+        if self._target is None:
+            raise io.UnsupportedOperation("fileno")
+        return self._target.fileno()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self._target, "encoding", None) or "utf-8"
+
+
+@contextlib.contextmanager
+def _capture_sys(out: list[str]) -> Iterator[None]:
+    buffer = io.StringIO()
+    saved = sys.stdout, sys.stderr
+    sys.stdout = Tee(saved[0], buffer)
+    sys.stderr = Tee(saved[1], buffer)
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = saved
+        out.append(clip(buffer.getvalue()))
+
+
+@contextlib.contextmanager
+def _capture_fd(log_path: str | None, out: list[str]) -> Iterator[None]:
+    _flush()
+    log = open(log_path, "w+b") if log_path else tempfile.TemporaryFile()  # noqa: SIM115
+    saved = os.dup(1), os.dup(2)
+    streams = sys.stdout, sys.stderr
+    try:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        # Python-level output goes through fds 1 and 2 as well, whatever sys.stdout was.
+        sys.stdout, sys.stderr = fd_stream(1), fd_stream(2)
+        try:
+            yield
+        finally:
+            _flush()
+            sys.stdout, sys.stderr = streams
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+        out.append(read_log(log))
+    finally:
+        os.close(saved[0])
+        os.close(saved[1])
+        log.close()
+
+
+def fd_stream(fd: int) -> TextIO:
+    """A line-buffered text stream writing to file descriptor ``fd`` (left open)."""
+    return io.TextIOWrapper(
+        io.FileIO(fd, "w", closefd=False), encoding="utf-8", errors="backslashreplace",
+        line_buffering=True,
+    )
+
+
+def read_log(f: Any) -> str:
+    """The (clipped) text of an open binary log file."""
+    size = f.seek(0, os.SEEK_END)
+    if size <= LOG_LIMIT:
+        f.seek(0)
+        return str(f.read().decode("utf-8", "replace"))
+    head = LOG_LIMIT // 4
+    f.seek(0)
+    first = f.read(head)
+    f.seek(size - (LOG_LIMIT - head))
+    last = f.read()
+    return _join_clipped(first.decode("utf-8", "replace"), size - len(first) - len(last),
+                         last.decode("utf-8", "replace"))
+
+
+def clip(text: str) -> str:
+    """Keep the head and the tail of a log longer than LOG_LIMIT characters."""
+    if len(text) <= LOG_LIMIT:
+        return text
+    head = LOG_LIMIT // 4
+    tail = LOG_LIMIT - head
+    return _join_clipped(text[:head], len(text) - LOG_LIMIT, text[-tail:])
+
+
+def _join_clipped(first: str, cut: int, last: str) -> str:
+    return f"{first}\n[... rillet: {cut} characters of output left out ...]\n{last}"
+
+
+def _flush() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None:
+            with contextlib.suppress(Exception):
+                stream.flush()
