@@ -66,14 +66,26 @@ class TypeMismatchError(DefinitionError, TypeError):
 
 
 class UserCodeError(RilletError):
-    """The user's task code raised; the original exception is ``__cause__``."""
+    """The user's task code raised; the original exception is ``__cause__``.
+
+    ``node_id`` is the node that failed (``sub/inc`` inside subworkflow node
+    ``sub``); ``error_type`` and ``error_message`` describe the original error.
+    """
 
     def __init__(
-        self, message: str, *, execution_id: str | None = None, node_id: str | None = None
+        self,
+        message: str,
+        *,
+        execution_id: str | None = None,
+        node_id: str | None = None,
+        error_type: str | None = None,
+        error_message: str | None = None,
     ) -> None:
         super().__init__(message)
         self.execution_id = execution_id
         self.node_id = node_id
+        self.error_type = error_type
+        self.error_message = error_message
 
 
 class StoreError(RilletError):

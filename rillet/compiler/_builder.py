@@ -43,8 +43,10 @@ class Entity(Protocol):
 
     name: str
     short_name: str
-    interface: Interface
     node_kind: str
+
+    @property
+    def interface(self) -> Interface: ...
 
 
 class _Active(threading.local):

@@ -59,6 +59,34 @@ def is_namedtuple(tp: Any) -> bool:
     )
 
 
+def input_names(fn: Callable[..., Any], kind: str) -> tuple[str, ...] | None:
+    """The input names of ``fn``, checked without resolving any annotation.
+
+    Cheap enough for decoration time: a missing annotation or a ``*args`` fails
+    where the function is defined, even when its annotations name classes that
+    are defined later in the module. None when ``fn`` is not a plain function.
+    """
+    code = getattr(fn, "__code__", None)
+    annotations = getattr(fn, "__annotations__", None)
+    if code is None or not isinstance(annotations, dict):
+        return None
+    name = getattr(fn, "__qualname__", repr(fn))
+    count = code.co_argcount + code.co_kwonlyargcount
+    names: tuple[str, ...] = code.co_varnames[:count]
+    if code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS):
+        star = code.co_varnames[count]
+        raise DefinitionError(
+            f"{where(fn)}: {kind} '{name}' takes *{star}; declare every input by name"
+        )
+    for pname in names:
+        if pname not in annotations:
+            raise DefinitionError(
+                f"{where(fn)}: {kind} '{name}' input '{pname}' has no type annotation; "
+                f"annotate it, e.g. '{pname}: int'"
+            )
+    return names
+
+
 def read_interface(fn: Callable[..., Any], kind: str) -> Interface:
     """Build the interface of ``fn``; every input must be annotated."""
     name = getattr(fn, "__qualname__", repr(fn))

@@ -26,7 +26,7 @@ from rillet.compiler._spec import (
 from rillet.engine._attempts import attempt_runner
 from rillet.engine._context import STATE, MemorySink, RunSink
 from rillet.engine._records import FailureInfo
-from rillet.errors import RilletError, UserCodeError
+from rillet.errors import DefinitionError, RilletError, UserCodeError
 
 Getter = Callable[[list[Any]], Any]
 _OPS: dict[str, Callable[[Any, Any], bool]] = {
@@ -196,11 +196,12 @@ def run_map(
             if kw:
                 return [call(**kw, **{name: v}) for v in columns[0]]
             return [call(**{name: v}) for v in columns[0]]
-        return [call(**kw, **dict(zip(mapped, row, strict=True))) for row in zip(*columns)]
+        rows = zip(*columns, strict=True)
+        return [call(**kw, **dict(zip(mapped, row, strict=True))) for row in rows]
     out: list[Any] = []
     failed = 0
     first_error: BaseException | None = None
-    for row in zip(*columns):
+    for row in zip(*columns, strict=True):
         try:
             out.append(call(**kw, **dict(zip(mapped, row, strict=True))))
         except Exception as exc:
@@ -215,7 +216,9 @@ def check_map_ratio(
     node_id: str, total: int, failed: int, ratio: float, first_error: BaseException | None
 ) -> None:
     if total and (total - failed) / total < ratio:
-        detail = f"; first error: {type(first_error).__name__}: {first_error}" if first_error else ""
+        detail = (
+            f"; first error: {type(first_error).__name__}: {first_error}" if first_error else ""
+        )
         raise UserCodeError(
             f"map node '{node_id}': {failed} of {total} elements failed, below "
             f"min_success_ratio {ratio:g}{detail}",
@@ -224,6 +227,8 @@ def check_map_ratio(
 
 
 class SubworkflowStep(Step):
+    """Runs a subworkflow's plan; its nodes run as ``<this node id>/<their id>``."""
+
     __slots__ = ("entity",)
 
     def __init__(self, node: Node, slots: _Slots) -> None:
@@ -231,23 +236,50 @@ class SubworkflowStep(Step):
         self.entity = node.entity
 
     def run(self, vals: list[Any], sink: RunSink) -> None:
-        kw = self.args.build(vals)
-        spec = self.spec(kw)
-        outputs = run_plan(plan_for(spec), kw, sink)
+        outputs = self.invoke(self.args.build(vals), sink)
         STATE.node_id = self.node_id
         for slot, name in zip(self.out_slots, self.node.outputs, strict=True):
             vals[slot] = outputs[name]
 
-    def spec(self, kw: dict[str, Any]) -> WorkflowSpec:
-        return self.entity.spec  # type: ignore[no-any-return]
+    def invoke(self, kw: dict[str, Any], sink: RunSink) -> dict[str, Any]:
+        return self.run_sub(self.entity.spec, kw, sink)
+
+    def run_sub(self, spec: WorkflowSpec, kw: dict[str, Any], sink: RunSink) -> dict[str, Any]:
+        state = STATE
+        prefix = state.prefix
+        state.prefix = f"{prefix}{self.node_id}/"
+        try:
+            return run_plan(plan_for(spec), kw, sink)
+        finally:
+            state.prefix = prefix
 
 
 class DynamicStep(SubworkflowStep):
-    __slots__ = ()
+    """Compiles a dynamic's body with the real inputs, then runs the sub-DAG it built.
 
-    def spec(self, kw: dict[str, Any]) -> WorkflowSpec:
-        STATE.node_id = self.node_id
-        return self.entity.compile_with(kw)  # type: ignore[no-any-return]
+    Both happen inside one attempt, so the dynamic's ``retries`` and ``timeout``
+    cover them; a compile error is never retried.
+    """
+
+    __slots__ = ("retries", "timeout")
+
+    def __init__(self, node: Node, slots: _Slots) -> None:
+        super().__init__(node, slots)
+        self.retries: int = getattr(self.entity, "retries", 0)
+        self.timeout: float | None = getattr(self.entity, "timeout_seconds", None)
+
+    def invoke(self, kw: dict[str, Any], sink: RunSink) -> dict[str, Any]:
+        def once(**inputs: Any) -> dict[str, Any]:
+            STATE.node_id = self.node_id
+            return self.run_sub(self.entity.compile_with(inputs), inputs, sink)
+
+        if not self.retries and self.timeout is None:
+            return once(**kw)
+        once.__qualname__ = self.entity.fn.__qualname__
+        return attempt_runner(once, self.retries, self.timeout)(**kw)  # type: ignore[no-any-return]
+
+
+_Arm = tuple[Callable[[list[Any]], bool] | None, list[Step], list[Getter], str | None]
 
 
 class BranchStep(Step):
@@ -255,11 +287,15 @@ class BranchStep(Step):
 
     def __init__(self, node: Node, slots: _Slots) -> None:
         super().__init__(node, slots)
-        self.arms: list[tuple[Callable[[list[Any]], bool] | None, list[Step], list[Getter], str | None]] = []
+        self.arms: list[_Arm] = []
         for case in node.cases:
             test = _condition(case.condition, slots) if case.condition is not None else None
             steps = [make_step(n, slots) for n in case.nodes]
-            getters = [_getter(case.outputs[name], slots) for name in node.outputs] if case.fail is None else []
+            getters = (
+                [_getter(case.outputs[name], slots) for name in node.outputs]
+                if case.fail is None
+                else []
+            )
             self.arms.append((test, steps, getters, case.fail))
 
     def run(self, vals: list[Any], sink: RunSink) -> None:
@@ -274,7 +310,7 @@ class BranchStep(Step):
                         step.run(vals, sink)
                     except NodeFailed:
                         raise
-                    except BaseException as exc:
+                    except Exception as exc:
                         raise NodeFailed(step.node_id, exc) from exc
                 for slot, get in zip(self.out_slots, getters, strict=True):
                     vals[slot] = get(vals)
@@ -347,47 +383,109 @@ def run_plan(plan: Plan, inputs: dict[str, Any], sink: RunSink) -> dict[str, Any
         for step in plan.steps:
             step.run(vals, sink)
     except NodeFailed as failed:
-        _fail(plan, inputs, sink, failed.node_id, failed.error)
-    except BaseException as exc:
-        if step is None or isinstance(exc, (KeyboardInterrupt, SystemExit)):
+        _fail(plan, inputs, failed.node_id, failed.error)
+    except Exception as exc:
+        if step is None:
             raise
-        _fail(plan, inputs, sink, step.node_id, exc)
+        _fail(plan, inputs, step.node_id, exc)
     return {name: get(vals) for name, get in plan.output_getters}
 
 
-def _fail(
-    plan: Plan, inputs: dict[str, Any], sink: RunSink, node_id: str, error: BaseException
+def _fail(plan: Plan, inputs: dict[str, Any], node_id: str, error: BaseException) -> None:
+    """Run the failure handler, then raise: a DefinitionError (a dynamic's body did
+    not compile) as it is, anything else as a UserCodeError naming the node."""
+    raised: BaseException
+    cause: BaseException | None = None
+    if isinstance(error, UserCodeError) and error.error_type is not None:
+        raised = error  # a nested run failed and said where already
+        info = FailureInfo(
+            node_id=error.node_id or node_id,
+            error_type=error.error_type,
+            message=error.error_message or "",
+        )
+    else:
+        qualified = STATE.prefix + node_id
+        etype = type(error).__name__
+        message = str(error)
+        info = FailureInfo(node_id=qualified, error_type=etype, message=message)
+        if isinstance(error, DefinitionError):
+            raised = error
+        elif isinstance(error, UserCodeError):  # raised by the node itself: a map, a fail()
+            error.node_id, error.error_type, error.error_message = qualified, etype, message
+            raised = error
+        else:
+            raised = UserCodeError(
+                f"workflow '{plan.spec.name}' failed at node '{qualified}': {etype}: {message}",
+                node_id=qualified,
+                error_type=etype,
+                error_message=message,
+            )
+            cause = error
+    if plan.on_failure is not None:
+        _run_handler(plan.on_failure, inputs, info, raised)
+    if cause is not None:
+        raise raised from cause
+    raise raised
+
+
+def _run_handler(
+    handler: Node, inputs: dict[str, Any], info: FailureInfo, raised: BaseException
 ) -> None:
-    info = FailureInfo(node_id=node_id, error_type=type(error).__name__, message=str(error))
-    handler = plan.on_failure
-    if handler is not None:
-        kw: dict[str, Any] = {}
-        for name, b in handler.inputs.items():
-            if b.kind == INPUT:
-                kw[name] = inputs[b.ref]
-            elif b.kind == "error":
-                kw[name] = info
-            elif b.kind == CONST:
-                kw[name] = b.value
-        STATE.node_id = handler.id
+    kw: dict[str, Any] = {}
+    for name, b in handler.inputs.items():
+        if b.kind == INPUT:
+            kw[name] = inputs[b.ref]
+        elif b.kind == "error":
+            kw[name] = info
+        elif b.kind == CONST:
+            kw[name] = b.value
+    state = STATE
+    node_id = state.node_id
+    state.node_id = handler.id
+    try:
         handler.entity.fn(**kw)
-    if isinstance(error, UserCodeError):
-        raise error
-    raise UserCodeError(
-        f"workflow '{plan.spec.name}' failed at node '{node_id}': "
-        f"{type(error).__name__}: {error}",
-        node_id=node_id,
-    ) from error
+    except Exception as exc:
+        # The workflow's failure is what the caller needs; keep the handler's as a note.
+        add_note = getattr(raised, "add_note", None)
+        if add_note is not None:
+            add_note(
+                f"the on_failure handler '{handler.entity_name}' failed too: "
+                f"{type(exc).__name__}: {exc}"
+            )
+    finally:
+        state.node_id = node_id
+
+
+def run_detached(node_id: str, call: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+    """Call a task outside any run (``inc(x=1)`` from Python) with a context of its own.
+
+    Inside a run (a task calling another task) the caller's context is kept.
+    """
+    state = STATE
+    if state.sink is not None:
+        return call(*args, **kwargs)
+    state.sink, state.node_id = MemorySink(), node_id
+    try:
+        return call(*args, **kwargs)
+    finally:
+        state.sink, state.node_id = None, ""
 
 
 def run_direct(spec: WorkflowSpec, inputs: dict[str, Any]) -> dict[str, Any]:
-    """Run a compiled workflow in memory; the entry point of ``wf(...)``."""
-    previous = STATE.sink
-    previous_node = STATE.node_id
-    sink = previous if previous is not None else MemorySink()
-    STATE.sink = sink
+    """Run a compiled workflow in memory; the entry point of ``wf(...)``.
+
+    Called from inside a running task, the workflow's nodes run as that task's
+    children (``<task node>/<node>``) in the same context, like a subworkflow.
+    """
+    state = STATE
+    previous, node_id, prefix, attempt = state.sink, state.node_id, state.prefix, state.attempt
+    if previous is None:
+        sink: RunSink = MemorySink()
+    else:
+        sink = previous
+        state.prefix = f"{prefix}{node_id}/" if node_id else prefix
+    state.sink = sink
     try:
         return run_plan(plan_for(spec), inputs, sink)
     finally:
-        STATE.sink = previous
-        STATE.node_id = previous_node
+        state.sink, state.node_id, state.prefix, state.attempt = previous, node_id, prefix, attempt

@@ -11,7 +11,7 @@ from typing import Any
 
 from rillet.compiler._builder import ACTIVE, map_outputs
 from rillet.compiler._promise import user_location
-from rillet.engine._direct import run_map, task_callable
+from rillet.engine._direct import run_detached, run_map, task_callable
 from rillet.errors import CompileError, DefinitionError
 from rillet.sdk._task import Task
 
@@ -69,8 +69,9 @@ class MapTask:
         kw = {k: v for k, v in iface.defaults.items() if k not in kwargs}
         kw.update(self.fixed)
         kw.update(kwargs)
-        return run_map(
-            self.name, task_callable(self.task), kw, tuple(kwargs), self.min_success_ratio
+        return run_detached(
+            f"map-{self.task.short_name}", run_map, self.name, task_callable(self.task), kw,
+            tuple(kwargs), self.min_success_ratio,
         )
 
 

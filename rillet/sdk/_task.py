@@ -8,13 +8,15 @@ else it runs the function. It never touches a store.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, Callable, Generic, ParamSpec, TypeVar, overload
+from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 from rillet.compiler._builder import ACTIVE, compile_body
-from rillet.compiler._interface import Interface, read_interface
+from rillet.compiler._interface import Interface, input_names, read_interface, where
 from rillet.compiler._spec import WorkflowSpec
-from rillet.engine._direct import run_direct, task_callable
+from rillet.engine._attempts import attempt_runner
+from rillet.engine._direct import run_detached, run_direct, task_callable
 from rillet.engine._loading import reduce_entity
 from rillet.errors import DefinitionError
 from rillet.sdk._resources import Cache, Resources
@@ -26,18 +28,36 @@ R = TypeVar("R")
 def _timeout_seconds(timeout: timedelta | float | int | None, name: str) -> float | None:
     if timeout is None:
         return None
-    seconds = timeout.total_seconds() if isinstance(timeout, timedelta) else float(timeout)
-    if seconds <= 0:
+    if isinstance(timeout, timedelta):
+        seconds = timeout.total_seconds()
+    elif isinstance(timeout, (int, float)) and not isinstance(timeout, bool):
+        seconds = float(timeout)
+    else:
+        raise DefinitionError(
+            f"task '{name}': timeout must be a timedelta or a number of seconds, got {timeout!r}"
+        )
+    if not seconds > 0:
         raise DefinitionError(f"task '{name}': timeout must be positive, got {timeout!r}")
     return seconds
 
 
 def _cache_of(cache: bool | Cache | None, version: str | None, serialize: bool) -> Cache | None:
     if isinstance(cache, Cache):
+        if version is not None or serialize:
+            raise DefinitionError(
+                "@task(cache=Cache(...)) takes the version and serialize inside Cache(...), "
+                "not as cache_version= or cache_serialize="
+            )
         return cache
-    if cache:
+    if cache is True:
         return Cache(version=version, serialize=serialize)
-    return None
+    if cache is False or cache is None:
+        if version is not None or serialize:
+            raise DefinitionError(
+                "@task(cache_version=...) or cache_serialize=True needs cache=True"
+            )
+        return None
+    raise DefinitionError(f"@task(cache=...) takes True, False or Cache(...), got {cache!r}")
 
 
 class Task(Generic[P, R]):
@@ -62,7 +82,17 @@ class Task(Generic[P, R]):
         self.name = f"{fn.__module__}:{fn.__qualname__}"
         self.short_name = fn.__name__
         if not isinstance(retries, int) or isinstance(retries, bool) or retries < 0:
-            raise DefinitionError(f"task '{self.name}': retries must be an int >= 0, got {retries!r}")
+            raise DefinitionError(
+                f"task '{self.name}': retries must be an int >= 0, got {retries!r}"
+            )
+        names = input_names(fn, self.node_kind)
+        if cache is not None and names is not None:
+            unknown = [i for i in cache.ignored_inputs if i not in names]
+            if unknown:
+                raise DefinitionError(
+                    f"{where(fn)}: task '{self.name}': Cache(ignored_inputs=...) names unknown "
+                    f"input(s) {', '.join(unknown)} (its inputs: {', '.join(names) or 'none'})"
+                )
         for label, res in (("requests", requests), ("limits", limits)):
             if res is not None and not isinstance(res, Resources):
                 raise DefinitionError(
@@ -98,8 +128,22 @@ class Task(Generic[P, R]):
         if call is None:
             call = self._call = self._direct_callable()
         if args:
-            kwargs = {**dict(zip(self.interface.positional, args)), **kwargs}  # type: ignore[assignment]
-        return call(**kwargs)  # type: ignore[no-any-return]
+            kwargs = self._by_name(args, kwargs)  # type: ignore[assignment]
+        return run_detached(self.short_name, call, **kwargs)  # type: ignore[no-any-return]
+
+    def _by_name(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        positional = self.interface.positional
+        if len(args) > len(positional):
+            raise TypeError(
+                f"{self.node_kind} '{self.name}' takes {len(positional)} positional inputs "
+                f"but {len(args)} were given"
+            )
+        given = dict(zip(positional, args, strict=False))
+        for key in kwargs:
+            if key in given:
+                raise TypeError(f"{self.node_kind} '{self.name}' got input '{key}' twice")
+        given.update(kwargs)
+        return given
 
     def _direct_callable(self) -> Callable[..., Any]:
         return task_callable(self)
@@ -127,7 +171,10 @@ class Dynamic(Task[P, R]):
             outputs = run_direct(self.compile_with(values), {})
             return _pack(iface, outputs)
 
-        return run
+        run.__qualname__ = self.fn.__qualname__
+        if not self.retries and self.timeout_seconds is None:
+            return run
+        return attempt_runner(run, self.retries, self.timeout_seconds)
 
 
 def _pack(iface: Interface, outputs: dict[str, Any]) -> Any:

@@ -60,6 +60,9 @@ class Workflow(Generic[P, R]):
                 f"got {len(args)}"
             )
         inputs = dict(zip(iface.positional, args, strict=False))
+        for key in kwargs:
+            if key in inputs:
+                raise DefinitionError(f"workflow '{self.name}' got input '{key}' twice")
         inputs.update(kwargs)
         for key, value in inputs.items():
             tp = iface.inputs.get(key)

@@ -4,8 +4,6 @@ Each offending line carries a ``# <- name`` marker; ``line_of(name)`` finds it, 
 the tests check that the message points at the exact line of the mistake.
 """
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import NamedTuple, Optional, Union
 
