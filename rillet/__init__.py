@@ -32,6 +32,7 @@ _EXPORTS: dict[str, str] = {
     "TypeMismatchError": "rillet.errors",
     "DefinitionError": "rillet.errors",
     "UserCodeError": "rillet.errors",
+    "TaskTimeoutError": "rillet.errors",
     "LaunchPlan": "rillet.sdk._launchplan",
     "CronSchedule": "rillet.sdk._launchplan",
     "FixedRate": "rillet.sdk._launchplan",
@@ -58,6 +59,7 @@ __all__ = [
     "Resources",
     "RilletError",
     "Task",
+    "TaskTimeoutError",
     "TypeMismatchError",
     "UserCodeError",
     "Workflow",
@@ -79,6 +81,7 @@ if TYPE_CHECKING:
         DefinitionError,
         RecoverableError,
         RilletError,
+        TaskTimeoutError,
         TypeMismatchError,
         UserCodeError,
     )
