@@ -372,6 +372,8 @@ class ProcessExecutor:
         """Stop every worker (killing running attempts); safe to call again."""
         self._pool.close()
         self._attempts.clear()
+        self._ready.clear()
+        self._payloads.clear()
         self._used_cpu, self._used_mem = 0.0, 0
         self._gpus_ready = False
 
@@ -473,12 +475,25 @@ class ProcessExecutor:
         try:
             worker.conn.send_bytes(payload)
         except OSError:
-            self._on_death(worker)
+            if fresh:
+                self._on_death(worker)
+                return
+            # It died while idle; the job never reached it: a fresh worker takes it.
+            worker.piece = None
+            self._pool.workers.remove(worker)
+            worker.kill()
+            self._send(piece, payload, fresh=True)
             return
         self._payloads[id(piece)] = payload
 
     def _take_worker(self, gpus: str | None) -> _Worker:
-        idle = [w for w in self._pool.workers if w.piece is None]
+        idle = []
+        for w in [w for w in self._pool.workers if w.piece is None]:
+            if w.exited():  # died while idle (OOM killer, a stray kill): not the job's fault
+                self._pool.workers.remove(w)
+                w.kill()
+            else:
+                idle.append(w)
         if gpus is not None:
             same = [w for w in idle if w.gpus == gpus] or [w for w in idle if w.gpus is None]
             if same:

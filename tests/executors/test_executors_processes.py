@@ -304,3 +304,16 @@ def test_workers_go_when_the_parent_is_killed(tmp_path: Path) -> None:
     finally:
         proc.kill()
         proc.stdout.close()
+
+
+def test_a_worker_that_died_while_idle_does_not_fail_the_next_job(tmp_path: Path) -> None:
+    executor = ProcessExecutor(max_parallel=1)
+    try:
+        pid = t.run_one(executor, t.job(t.whoami, tmp_path)).outputs
+        os.kill(pid, 9)
+        assert eventually_gone(pid)
+        time.sleep(0.5)  # until it is reported ended (its threads are gone too)
+        r = t.run_one(executor, t.job(t.whoami, tmp_path))
+        assert r.ok and r.outputs != pid
+    finally:
+        executor.shutdown()
