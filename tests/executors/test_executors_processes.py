@@ -247,6 +247,9 @@ def test_shutdown_stops_workers_and_can_be_repeated(tmp_path: Path) -> None:
     executor.shutdown()
     assert executor.worker_pids() == [] and executor.running() == 0
     assert all(eventually_gone(pid) for pid in pids)
+    r = t.run_one(executor, t.job(t.whoami, tmp_path))  # usable again, with fresh workers
+    assert r.ok and r.outputs not in pids
+    executor.shutdown()
 
 
 def test_no_workers_outlive_the_program_and_main_tasks_work(tmp_path: Path) -> None:
@@ -317,3 +320,12 @@ def test_a_worker_that_died_while_idle_does_not_fail_the_next_job(tmp_path: Path
         assert r.ok and r.outputs != pid
     finally:
         executor.shutdown()
+
+
+def test_inputs_that_cannot_be_sent_fail_the_attempt(pool, tmp_path: Path) -> None:
+    import threading
+
+    r = t.run_one(pool, t.job(t.inc, tmp_path, inputs={"x": threading.Lock()}))
+    assert not r.ok and not r.retryable and "cannot be sent to a worker" in r.error_message
+    assert pool.running() == 0
+    assert t.run_one(pool, t.job(t.inc, tmp_path, inputs={"x": 1})).outputs == 2

@@ -1,0 +1,264 @@
+"""One worker process of the process executor: the loop it runs (child side),
+and the parent's handles on it and on the pool (start, kill, liveness, logs).
+
+It runs what it is sent and nothing else: admission, deadlines and map
+splitting belong to ``_processes``.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import dataclasses
+import multiprocessing
+import multiprocessing.connection
+import os
+import pickle
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import time
+import weakref
+from typing import Any
+
+from rillet.errors import ExecutorError
+from rillet.executors._run import error_fields, fd_stream, read_log, run_attempt
+
+STOP = b""
+
+
+def dumps(obj: Any) -> bytes:
+    """Pickle by value where plain pickle cannot (lambdas, local classes)."""
+    try:
+        return pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:
+        import cloudpickle
+
+        return bytes(cloudpickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+# --- the child side ------------------------------------------------------------
+
+
+def worker_main(conn: multiprocessing.connection.Connection, parent: int, log_path: str) -> None:
+    """Loop of one worker process: receive a job, run it, send back the result.
+
+    A message is ``(job, collect_failures, env)``; the reply is ``("result",
+    AttemptResult)`` or ``("stale", error fields)`` when the job cannot be loaded
+    here (the worker was forked before the task or a class of its inputs existed).
+    """
+    with contextlib.suppress(OSError):
+        os.setpgid(0, 0)  # a group of its own: a timeout kills the task's children too
+    sys.stdout, sys.stderr = fd_stream(1), fd_stream(2)  # not the parent's replacements
+    with contextlib.suppress(Exception):
+        import faulthandler
+
+        faulthandler.enable(file=sys.stderr)  # a crash prints its traceback into the log
+    threading.Thread(target=_watch_parent, args=(parent, log_path), daemon=True).start()
+    while True:
+        try:
+            data = conn.recv_bytes()
+        except (EOFError, OSError):
+            return
+        if data == STOP:
+            return
+        reply = _serve(data, log_path)
+        try:
+            conn.send_bytes(reply)
+        except OSError:
+            return
+
+
+def _serve(data: bytes, log_path: str) -> bytes:
+    try:
+        job, collect, env = pickle.loads(data)
+    except BaseException as exc:
+        return dumps(("stale", error_fields(exc)))
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        result = run_attempt(
+            job, capture="fd", apply_timeout=False, log_path=log_path, collect_failures=collect
+        )
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    try:
+        return dumps(("result", result))
+    except Exception as exc:
+        fields = error_fields(exc)
+        fields["error_message"] = (
+            f"the outputs of task '{getattr(job.task, 'name', job.task)}' cannot be sent back "
+            f"from the worker process: {exc}"
+        )
+        fields["retryable"] = False
+        failed = dataclasses.replace(result, ok=False, outputs=None, **fields)
+        return dumps(("result", failed))
+
+
+def _watch_parent(parent: int, log_path: str) -> None:
+    """End the worker (and its task's children) soon after its parent is gone."""
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    shutil.rmtree(os.path.dirname(log_path), ignore_errors=True)
+    with contextlib.suppress(OSError):
+        if os.getpgid(0) == os.getpid():
+            os.killpg(0, signal.SIGKILL)
+    os._exit(1)
+
+
+# --- the parent side -----------------------------------------------------------
+
+
+class Worker:
+    """The parent's handle on one worker process."""
+
+    __slots__ = ("conn", "gpus", "log_path", "pid", "piece", "process")
+
+    def __init__(self, process: Any, conn: multiprocessing.connection.Connection, log: str) -> None:
+        self.process = process
+        self.conn = conn
+        self.pid: int = process.pid
+        self.log_path = log
+        self.piece: Any = None  # the work it runs now (None: idle)
+        self.gpus: str | None = None  # CUDA_VISIBLE_DEVICES of its last GPU job
+
+    def unreaped(self) -> bool:
+        """True while the worker's pid (and so its process group id) cannot be reused."""
+        popen = getattr(self.process, "_popen", None)  # multiprocessing's, set by start()
+        return popen is not None and popen.returncode is None
+
+    def exited(self) -> bool:
+        """Whether the worker ended, without reaping it (its group can still be killed)."""
+        try:
+            return os.waitid(os.P_PID, self.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+        except (AttributeError, ChildProcessError, OSError):
+            return not self.process.is_alive()
+
+    def exit_description(self) -> str:
+        code = self.process.exitcode
+        if code is not None and code < 0:
+            with contextlib.suppress(ValueError):
+                return f"killed by signal {signal.Signals(-code).name}"
+        return f"exit code {code}"
+
+    def kill(self) -> None:
+        """SIGKILL the worker's process group (the task's children with it) and reap it."""
+        if self.unreaped():
+            with contextlib.suppress(OSError):
+                os.killpg(self.pid, signal.SIGKILL)
+            with contextlib.suppress(OSError):
+                os.kill(self.pid, signal.SIGKILL)
+        self.process.join(5)
+        self.conn.close()
+
+    def stop(self) -> None:
+        """Ask an idle worker to end, and kill it if it does not."""
+        with contextlib.suppress(OSError):
+            self.conn.send_bytes(STOP)
+        self.process.join(2)
+        self.kill()
+
+    def partial_log(self) -> str:
+        """What the current (or last) attempt on this worker printed so far."""
+        try:
+            with open(self.log_path, "rb") as f:
+                return read_log(f)
+        except OSError:
+            return ""
+
+
+class Pool:
+    """The worker processes of one executor; closing is safe to repeat and runs at exit."""
+
+    def __init__(self) -> None:
+        self.workers: list[Worker] = []
+        self.owner = os.getpid()
+        self.tmpdir: str | None = None
+        self.serial = 0
+
+    def spawn(self) -> Worker:
+        """Fork a new worker (it inherits every module loaded so far)."""
+        try:
+            ctx = multiprocessing.get_context("fork")
+        except ValueError:
+            raise ExecutorError(
+                "the processes executor needs the 'fork' start method (Linux, macOS); "
+                "use the inline executor on this platform"
+            ) from None
+        if self.tmpdir is None:
+            self.tmpdir = tempfile.mkdtemp(prefix="rillet-workers-")
+            _LIVE_POOLS.add(self)
+            _register_atexit()
+        self.serial += 1
+        log_path = os.path.join(self.tmpdir, f"worker-{self.serial}.log")
+        parent_conn, child_conn = ctx.Pipe(duplex=True)
+        for stream in (sys.stdout, sys.stderr):  # else the child writes them out again
+            with contextlib.suppress(Exception):
+                if stream is not None:
+                    stream.flush()
+        process = ctx.Process(  # type: ignore[attr-defined]
+            target=worker_main, args=(child_conn, os.getpid(), log_path),
+            name=f"rillet-worker-{self.serial}",
+        )
+        process.start()
+        child_conn.close()
+        pid = process.pid
+        if pid is None:  # pragma: no cover - start() always sets it
+            raise ExecutorError("could not start a worker process")
+        with contextlib.suppress(OSError):
+            os.setpgid(pid, pid)  # also here: no window before the child's own call
+        worker = Worker(process, parent_conn, log_path)
+        self.workers.append(worker)
+        return worker
+
+    def drop(self, worker: Worker) -> None:
+        """Take ``worker`` out of the pool and end it (killing what it runs)."""
+        if worker in self.workers:
+            self.workers.remove(worker)
+        if worker.piece is None and not worker.exited():
+            worker.stop()
+        else:
+            worker.kill()
+
+    def close(self) -> None:
+        if os.getpid() != self.owner:
+            return
+        workers, self.workers = self.workers, []
+        for w in workers:
+            if w.piece is None:
+                with contextlib.suppress(OSError):
+                    w.conn.send_bytes(STOP)
+            else:
+                w.kill()
+        for w in workers:
+            w.process.join(2)
+            w.kill()
+        if self.tmpdir is not None:
+            shutil.rmtree(self.tmpdir, ignore_errors=True)
+            self.tmpdir = None
+
+
+_LIVE_POOLS: weakref.WeakSet[Pool] = weakref.WeakSet()
+_ATEXIT = threading.Lock()
+_atexit_registered = False
+
+
+def _close_live_pools() -> None:
+    for pool in list(_LIVE_POOLS):
+        pool.close()
+
+
+def _register_atexit() -> None:
+    # Registered after multiprocessing's own exit hook, so it runs before that hook
+    # joins (and would wait forever on) our still-running workers.
+    global _atexit_registered
+    with _ATEXIT:
+        if not _atexit_registered:
+            atexit.register(_close_live_pools)
+            _atexit_registered = True
