@@ -31,6 +31,7 @@ from rillet.errors import CompileError, TypeMismatchError
 from rillet.types._compat import (
     NoneType,
     check_value,
+    coerce,
     is_compatible,
     normalize,
     type_name,
@@ -161,7 +162,7 @@ class Builder:
                 user_location(), node_id, input_name, type_name(expected),
                 f"{value_type_name(value)} ({value!r:.60})",
             )
-        return Binding(kind=CONST, value=value, type=expected)
+        return Binding(kind=CONST, value=coerce(value, expected), type=expected)
 
     def _bind_collection(
         self, value: Any, expected: Any, node_id: str, input_name: str

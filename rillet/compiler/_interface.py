@@ -12,8 +12,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from rillet.errors import DefinitionError
-from rillet.types._compat import NoneType, normalize, type_name
+from rillet.errors import DefinitionError, TypeMismatchError
+from rillet.types._compat import (
+    NoneType,
+    check_value,
+    coerce,
+    normalize,
+    type_name,
+    value_type_name,
+)
 
 
 class _Missing:
@@ -40,6 +47,10 @@ class Interface:
         ins = ", ".join(f"{k}: {type_name(v)}" for k, v in self.inputs.items())
         outs = ", ".join(f"{k}: {type_name(v)}" for k, v in self.outputs.items())
         return f"({ins}) -> ({outs})"
+
+
+class UnresolvedAnnotations(DefinitionError):
+    """An annotation names something that does not exist (yet)."""
 
 
 def where(fn: Callable[..., Any]) -> str:
@@ -93,7 +104,7 @@ def read_interface(fn: Callable[..., Any], kind: str) -> Interface:
     try:
         hints = typing.get_type_hints(fn, include_extras=False)
     except Exception as exc:
-        raise DefinitionError(
+        raise UnresolvedAnnotations(
             f"{where(fn)}: {kind} '{name}' has annotations that cannot be resolved: {exc}"
         ) from None
     sig = inspect.signature(fn)
@@ -110,9 +121,15 @@ def read_interface(fn: Callable[..., Any], kind: str) -> Interface:
                 f"{where(fn)}: {kind} '{name}' input '{pname}' has no type annotation; "
                 f"annotate it, e.g. '{pname}: int'"
             )
-        inputs[pname] = normalize(hints[pname])
+        tp = inputs[pname] = normalize(hints[pname])
         if param.default is not param.empty:
-            defaults[pname] = param.default
+            if not check_value(param.default, tp):
+                raise TypeMismatchError(
+                    f"{where(fn)}: {kind} '{name}' input '{pname}' is declared {type_name(tp)} "
+                    f"but its default is {value_type_name(param.default)} "
+                    f"({param.default!r:.60})"
+                )
+            defaults[pname] = coerce(param.default, tp)
         if param.kind is not param.KEYWORD_ONLY:
             positional.append(pname)
     ret = hints.get("return", NoneType)

@@ -8,6 +8,7 @@ per WorkflowSpec. Nothing here touches a store.
 from __future__ import annotations
 
 import operator
+import typing
 from collections.abc import Callable
 from typing import Any
 
@@ -67,17 +68,40 @@ class _Slots:
         return slot
 
 
-def _getter(b: Binding, slots: _Slots) -> Getter:
+_FLOATS = (float, typing.Optional[float])  # noqa: UP045
+_INTS = (int, typing.Optional[int])  # noqa: UP045
+
+
+def _to_float(b: Binding, declared: Any) -> bool:
+    """Whether an int value bound here must become a float (the one implicit conversion)."""
+    return b.kind in (INPUT, NODE) and b.type in _INTS and declared in _FLOATS
+
+
+def _as_float(value: Any) -> Any:
+    return float(value) if type(value) is int else value
+
+
+def _item_types(b: Binding) -> list[Any]:
+    args = typing.get_args(b.type)
+    if b.kind == DICT:
+        return [args[1] if len(args) == 2 else None] * len(b.items)
+    if typing.get_origin(b.type) is tuple and not (len(args) == 2 and args[1] is Ellipsis):
+        return list(args) if len(args) == len(b.items) else [None] * len(b.items)
+    return [args[0] if args else None] * len(b.items)
+
+
+def _getter(b: Binding, slots: _Slots, declared: Any = None) -> Getter:
     if b.kind == CONST:
         value = b.value
         return lambda vals: value
-    if b.kind == INPUT:
-        i = slots.get(None, b.ref)
+    if b.kind == INPUT or b.kind == NODE:
+        i = slots.get(None, b.ref) if b.kind == INPUT else slots.get(b.ref, b.output)
+        if _to_float(b, declared):
+            return lambda vals: _as_float(vals[i])
         return lambda vals: vals[i]
-    if b.kind == NODE:
-        i = slots.get(b.ref, b.output)
-        return lambda vals: vals[i]
-    getters = [_getter(item, slots) for item in b.items]
+    getters = [
+        _getter(item, slots, tp) for item, tp in zip(b.items, _item_types(b), strict=True)
+    ]
     if b.kind == LIST:
         as_tuple = getattr(b.type, "__origin__", None) is tuple
         if as_tuple:
@@ -94,13 +118,15 @@ class _Args:
 
     __slots__ = ("computed", "consts", "refs")
 
-    def __init__(self, inputs: dict[str, Binding], slots: _Slots) -> None:
+    def __init__(self, inputs: dict[str, Binding], slots: _Slots, declared: dict[str, Any]) -> None:
         self.consts: dict[str, Any] = {}
         self.refs: list[tuple[str, int]] = []
         self.computed: list[tuple[str, Getter]] = []
         for name, b in inputs.items():
             if b.kind == CONST:
                 self.consts[name] = b.value
+            elif _to_float(b, declared.get(name)):
+                self.computed.append((name, _getter(b, slots, declared[name])))
             elif b.kind == INPUT:
                 self.refs.append((name, slots.get(None, b.ref)))
             elif b.kind == NODE:
@@ -117,13 +143,23 @@ class _Args:
         return kw
 
 
+def _declared_inputs(node: Node) -> dict[str, Any]:
+    """The input types a node's entity declares (mapped inputs left out: they are lists)."""
+    interface = getattr(node.entity, "interface", None)
+    if interface is None:
+        return {}
+    if node.map is not None:
+        return {k: t for k, t in interface.inputs.items() if k not in node.map.mapped}
+    return interface.inputs  # type: ignore[no-any-return]
+
+
 class Step:
     __slots__ = ("args", "node", "node_id", "out_slots")
 
     def __init__(self, node: Node, slots: _Slots) -> None:
         self.node = node
         self.node_id = node.id
-        self.args = _Args(node.inputs, slots)
+        self.args = _Args(node.inputs, slots, _declared_inputs(node))
         self.out_slots = [slots.get(node.id, name) for name in node.outputs]
 
     def run(self, vals: list[Any], sink: RunSink) -> None:
@@ -355,7 +391,10 @@ class Plan:
         self.spec = spec
         self.input_slots = [(name, slots.get(None, name)) for name in spec.interface.inputs]
         self.steps = [make_step(n, slots) for n in spec.nodes]
-        self.output_getters = [(name, _getter(b, slots)) for name, b in spec.outputs.items()]
+        declared = spec.interface.outputs
+        self.output_getters = [
+            (name, _getter(b, slots, declared.get(name))) for name, b in spec.outputs.items()
+        ]
         self.on_failure = spec.on_failure
         self.n_slots = len(slots.index)
 

@@ -13,7 +13,13 @@ from datetime import timedelta
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 from rillet.compiler._builder import ACTIVE, compile_body
-from rillet.compiler._interface import Interface, input_names, read_interface, where
+from rillet.compiler._interface import (
+    Interface,
+    UnresolvedAnnotations,
+    input_names,
+    read_interface,
+    where,
+)
 from rillet.compiler._spec import WorkflowSpec
 from rillet.engine._attempts import attempt_runner
 from rillet.engine._direct import run_detached, run_direct, task_callable
@@ -105,12 +111,17 @@ class Task(Generic[P, R]):
         self.limits = limits
         self._interface: Interface | None = None
         self._call: Callable[..., Any] | None = None
+        if names is not None:
+            try:  # read now, so that a wrong default or annotation fails at decoration
+                self._interface = read_interface(fn, self.node_kind)
+            except UnresolvedAnnotations:
+                pass  # it names a class defined later in the module: read on first use
 
     @property
     def interface(self) -> Interface:
         iface = self._interface
         if iface is None:
-            iface = self._interface = read_interface(self.fn, self.node_kind)
+            iface = read_interface(self.fn, self.node_kind)
             if self.cache is not None:
                 unknown = [i for i in self.cache.ignored_inputs if i not in iface.inputs]
                 if unknown:
@@ -118,6 +129,7 @@ class Task(Generic[P, R]):
                         f"task '{self.name}': Cache(ignored_inputs=...) names unknown "
                         f"input(s) {', '.join(unknown)}"
                     )
+            self._interface = iface
         return iface
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:

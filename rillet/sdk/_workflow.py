@@ -17,7 +17,7 @@ from rillet.engine._direct import run_direct
 from rillet.engine._records import FailureInfo
 from rillet.errors import CompileError, DefinitionError, TypeMismatchError
 from rillet.sdk._task import Task, _pack
-from rillet.types._compat import check_value, is_compatible, type_name, value_type_name
+from rillet.types._compat import check_value, coerce, is_compatible, type_name, value_type_name
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -76,6 +76,7 @@ class Workflow(Generic[P, R]):
                     f"workflow '{self.name}' input '{key}' expects {type_name(tp)}, "
                     f"got {value_type_name(value)} ({value!r:.60})"
                 )
+            inputs[key] = coerce(value, tp)
         for key in iface.inputs:
             if key not in inputs:
                 if key not in iface.defaults:

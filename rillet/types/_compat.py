@@ -157,5 +157,52 @@ def check_value(value: Any, tp: Any) -> bool:
     return True
 
 
+@functools.lru_cache(maxsize=1024)
+def _has_float(tp: Any) -> bool:
+    tp = normalize(tp)
+    if tp is float:
+        return True
+    return any(_has_float(a) for a in typing.get_args(tp) if a is not Ellipsis)
+
+
+def coerce(value: Any, tp: Any) -> Any:
+    """``value`` with the ints that stand where ``tp`` declares a float made floats.
+
+    This is the one implicit conversion (an int may feed a float). The value is
+    returned as it is, not copied, unless something in it changes.
+    """
+    try:
+        if not _has_float(tp):
+            return value
+    except TypeError:  # an unhashable annotation
+        return value
+    return _coerce(value, normalize(tp))
+
+
+def _coerce(value: Any, tp: Any) -> Any:
+    if tp is float:
+        return float(value) if type(value) is int else value
+    if is_union(tp):
+        if type(value) is int and float in union_members(tp) and int not in union_members(tp):
+            return float(value)
+        return value
+    origin, args = _parts(tp)
+    if not args:
+        return value
+    if origin is list and type(value) is list:
+        out = [_coerce(v, args[0]) for v in value]
+        return value if all(a is b for a, b in zip(out, value, strict=True)) else out
+    if origin is dict and type(value) is dict:
+        items = {k: _coerce(v, args[1]) for k, v in value.items()}
+        return value if all(items[k] is v for k, v in value.items()) else items
+    if origin is tuple and type(value) is tuple:
+        types_ = [args[0]] * len(value) if len(args) == 2 and args[1] is Ellipsis else args
+        if len(types_) != len(value):
+            return value
+        tup = tuple(_coerce(v, t) for v, t in zip(value, types_, strict=True))
+        return value if all(a is b for a, b in zip(tup, value, strict=True)) else tup
+    return value
+
+
 def _is_np_float(value: Any) -> bool:
     return type(value).__module__ == "numpy" and "float" in type(value).__name__

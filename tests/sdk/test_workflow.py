@@ -264,3 +264,77 @@ def test_the_body_runs_once_at_definition() -> None:
     wf(n=1)
     wf(n=2)
     assert runs == [1]
+
+
+def test_an_int_fed_to_a_float_input_arrives_as_a_float() -> None:
+    @task
+    def show(x: float) -> str:
+        return repr(x)
+
+    @task
+    def show_maybe(x: float | None) -> str:
+        return repr(x)
+
+    @task
+    def show_all(xs: list[float]) -> str:
+        return repr(xs)
+
+    @task
+    def count(n: int) -> int:
+        return n
+
+    @workflow
+    def wf(i: int, f: float, fs: list[float]) -> list[str]:
+        return [
+            show(x=i),
+            show(x=f),
+            show(x=count(n=i)),
+            show(x=2),
+            show_maybe(x=count(n=i)),
+            show_all(xs=[i, 2, count(n=i)]),
+            show_all(xs=[1, 2]),
+            show_all(xs=fs),
+        ]
+
+    assert wf(i=1, f=2, fs=[3, 4.5]) == [
+        "1.0", "2.0", "1.0", "2.0", "1.0", "[1.0, 2.0, 1.0]", "[1.0, 2.0]", "[3.0, 4.5]",
+    ]
+
+    @workflow
+    def out(i: int) -> float:
+        return count(n=i)
+
+    assert repr(out(i=3)) == "3.0"
+
+
+def test_other_values_are_not_converted_or_copied() -> None:
+    @task
+    def ident(xs: list[int]) -> list[int]:
+        return xs
+
+    @workflow
+    def wf(xs: list[int]) -> list[int]:
+        return ident(xs=xs)
+
+    data = [1, 2]
+    assert wf(xs=data) is data
+
+
+def test_defaults_are_type_checked_at_decoration() -> None:
+    with pytest.raises(TypeMismatchError, match="input 'n' is declared int but its default is str"):
+
+        @task
+        def bad(n: int = "3") -> int:  # type: ignore[assignment]
+            return n
+
+    with pytest.raises(TypeMismatchError, match="declared int but its default is None"):
+
+        @workflow
+        def bad_wf(n: int = None) -> int:  # type: ignore[assignment]  # noqa: RUF013
+            return n
+
+    @workflow
+    def ok(lr: float = 1) -> float:
+        return lr
+
+    assert repr(ok()) == "1.0"
