@@ -1,0 +1,204 @@
+"""``MemoryMetadataStore``: the ``MetadataStore`` in dicts, for tests and for
+embedding the durable engine without a disk.
+
+It behaves as ``SqlMetadataStore`` does (same orderings, same refusals, params
+round-tripped through JSON); the shared contract suite holds both to it. A
+batch is checked before anything is written, so a refused batch leaves nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+import time
+from typing import Any
+
+from rillet.engine._records import (
+    ArtifactRecord,
+    AttemptRecord,
+    Batch,
+    CacheEntry,
+    ExecutionRecord,
+    MetricRecord,
+    NodeRecord,
+    ParamRecord,
+)
+from rillet.errors import Conflict, NotFound, StoreError
+from rillet.store._sql import _ambiguous, param_json
+
+_NodeKey = tuple[str, str]
+
+
+class MemoryMetadataStore:
+    """Records in dicts; thread-safe; forgets everything when dropped."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._executions: dict[str, ExecutionRecord] = {}
+        self._nodes: dict[_NodeKey, NodeRecord] = {}
+        self._seq: dict[_NodeKey, int] = {}
+        self._attempts: dict[tuple[str, str, int], AttemptRecord] = {}
+        self._artifacts: dict[str, ArtifactRecord] = {}
+        self._cache: dict[str, CacheEntry] = {}
+        self._locks: dict[str, tuple[str, float]] = {}
+        self._params: dict[tuple[str, str, int, str], ParamRecord] = {}
+        self._metrics: list[MetricRecord] = []
+
+    # -- writes ------------------------------------------------------------------------
+    def apply(self, batch: Batch) -> None:
+        with self._lock:
+            self._check(batch)
+            for e in batch.executions:
+                self._executions[e.id] = e
+            for art in batch.artifacts:
+                old = self._artifacts.get(art.hash)
+                if old is not None and old.created_at != art.created_at:
+                    art = dataclasses.replace(art, created_at=old.created_at)
+                self._artifacts[art.hash] = art
+            seq = time.time_ns()
+            for i, n in enumerate(batch.nodes):
+                key = (n.execution_id, n.node_id)
+                self._seq.setdefault(key, seq + i)
+                self._nodes[key] = n
+            for a in batch.attempts:
+                self._attempts[(a.execution_id, a.node_id, a.attempt)] = a
+            for c in batch.cache_entries:
+                self._cache[c.key] = c
+            now = time.time()
+            for hit in batch.cache_hits:
+                entry = self._cache.get(hit)
+                if entry is not None:
+                    self._cache[hit] = dataclasses.replace(entry, last_used_at=now)
+            for p in batch.params:
+                value = json.loads(param_json(p.value))
+                self._params[(p.execution_id, p.node_id, p.attempt, p.key)] = (
+                    dataclasses.replace(p, value=value))
+            for m in batch.metrics:
+                self._metrics.append(dataclasses.replace(m, value=float(m.value)))
+
+    def _check(self, batch: Batch) -> None:
+        """Refuse what the SQL schema's foreign keys refuse, before writing anything."""
+        executions = set(self._executions) | {e.id for e in batch.executions}
+        for n in batch.nodes:
+            if n.execution_id not in executions:
+                raise Conflict(f"node {n.node_id!r} refers to unknown execution "
+                               f"{n.execution_id!r}")
+        nodes = set(self._nodes) | {(n.execution_id, n.node_id) for n in batch.nodes}
+        children: list[Any] = [*batch.attempts, *batch.params, *batch.metrics]
+        for r in children:
+            if (r.execution_id, r.node_id) not in nodes:
+                raise Conflict(f"{type(r).__name__} refers to unknown node "
+                               f"{r.node_id!r} of execution {r.execution_id!r}")
+
+    def heartbeat(self, execution_id: str, at: float) -> None:
+        with self._lock:
+            record = self._executions.get(execution_id)
+            if record is None:
+                raise NotFound(f"no execution {execution_id!r} in memory")
+            self._executions[execution_id] = dataclasses.replace(record, heartbeat_at=at)
+
+    def reserve(self, key: str, owner: str, stale_after: float) -> str | None:
+        now = time.time()
+        with self._lock:
+            held = self._locks.get(key)
+            if held is None:
+                self._locks[key] = (owner, now)
+                return ""
+            previous, taken_at = held
+            if previous != owner and now - taken_at < stale_after:
+                return None
+            self._locks[key] = (owner, now)
+            return previous
+
+    def release(self, key: str, owner: str) -> None:
+        with self._lock:
+            held = self._locks.get(key)
+            if held is not None and held[0] == owner:
+                del self._locks[key]
+
+    def cache_clear(self, task: str | None = None) -> int:
+        with self._lock:
+            doomed = [k for k, c in self._cache.items() if task is None or c.task == task]
+            for k in doomed:
+                del self._cache[k]
+            return len(doomed)
+
+    # -- reads -------------------------------------------------------------------------
+    def get_execution(self, execution_id: str) -> ExecutionRecord:
+        with self._lock:
+            record = self._executions.get(execution_id)
+            if record is not None:
+                return record
+            ids = sorted(i for i in self._executions if execution_id and i.startswith(execution_id))
+        if not ids:
+            raise NotFound(f"no execution {execution_id!r} (see `rillet executions list`)")
+        if len(ids) > 1:
+            raise StoreError(_ambiguous(execution_id, ids))
+        return self._executions[ids[0]]
+
+    def list_executions(self, limit: int = 100) -> list[ExecutionRecord]:
+        with self._lock:
+            records = sorted(self._executions.values(), key=lambda e: (e.created_at, e.id),
+                             reverse=True)
+        return records[:max(limit, 0)]
+
+    def nodes(self, execution_id: str) -> list[NodeRecord]:
+        with self._lock:
+            keys = [k for k in self._nodes if k[0] == execution_id]
+            keys.sort(key=lambda k: (self._seq[k], k[1]))
+            return [self._nodes[k] for k in keys]
+
+    def attempts(self, execution_id: str, node_id: str | None = None) -> list[AttemptRecord]:
+        with self._lock:
+            found = [a for a in self._attempts.values() if a.execution_id == execution_id
+                     and (node_id is None or a.node_id == node_id)]
+        if node_id is None:
+            return sorted(found, key=lambda a: (a.started_at, a.node_id, a.attempt))
+        return sorted(found, key=lambda a: a.attempt)
+
+    def params(self, execution_id: str) -> list[ParamRecord]:
+        with self._lock:
+            return [p for k, p in sorted(self._params.items()) if k[0] == execution_id]
+
+    def metrics(self, execution_id: str) -> list[MetricRecord]:
+        with self._lock:
+            return [m for m in self._metrics if m.execution_id == execution_id]
+
+    def artifacts(self, hashes: list[str]) -> dict[str, ArtifactRecord]:
+        with self._lock:
+            return {h: self._artifacts[h] for h in hashes if h in self._artifacts}
+
+    def find_artifacts(self, hash_prefix: str) -> list[ArtifactRecord]:
+        with self._lock:
+            return [a for h, a in sorted(self._artifacts.items()) if h.startswith(hash_prefix)]
+
+    def producers(self, artifact_hash: str) -> list[NodeRecord]:
+        return self._lineage(artifact_hash, outputs=True)
+
+    def consumers(self, artifact_hash: str) -> list[NodeRecord]:
+        return self._lineage(artifact_hash, outputs=False)
+
+    def _lineage(self, digest: str, outputs: bool) -> list[NodeRecord]:
+        with self._lock:
+            found = [(k, n) for k, n in self._nodes.items()
+                     if digest in (n.outputs if outputs else n.inputs).values()]
+            found.sort(key=lambda kn: (kn[1].ended_at is None, kn[1].ended_at or 0.0,
+                                       self._seq[kn[0]], kn[0]))
+        return [n for _, n in found]
+
+    def cache_entries(self, tasks: list[str]) -> dict[str, CacheEntry]:
+        wanted = set(tasks)
+        with self._lock:
+            return {k: c for k, c in self._cache.items() if c.task in wanted}
+
+    def cache_list(self, task: str | None = None) -> list[CacheEntry]:
+        with self._lock:
+            found = [c for c in self._cache.values() if task is None or c.task == task]
+        return sorted(found, key=lambda c: (c.task, c.created_at, c.key))
+
+    def close(self) -> None:
+        pass
+
+    def __repr__(self) -> str:
+        return "MemoryMetadataStore()"

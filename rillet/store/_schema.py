@@ -1,0 +1,255 @@
+"""The metadata schema as SQLAlchemy Core tables: the one source of truth for
+Alembic migrations, ``create_all`` and the frozen SQLite DDL in ``_ddl.py``.
+
+Imports SQLAlchemy, so nothing on the path of opening a home or running an
+execution imports this module. Columns map 1:1 to the records in
+``rillet.engine._records`` (dict fields as JSON text, enums as their string).
+
+Regenerate ``_ddl.py`` after a change: ``python -m rillet.store._schema``.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+)
+
+# Tables written on every engine step are WITHOUT ROWID on SQLite: the primary
+# key is the table, so each commit dirties fewer pages (about 10 us of ~50 us).
+WITHOUT_ROWID: dict[str, Any] = {"sqlite_with_rowid": False}
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "pk": "pk_%(table_name)s",
+        "fk": "fk_%(table_name)s_%(referred_table_name)s",
+    }
+)
+
+executions = Table(
+    "executions", metadata,
+    Column("id", String, primary_key=True),
+    Column("workflow", String, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("spec_hash", String, nullable=False),
+    Column("status", String, nullable=False),
+    Column("inputs", Text, nullable=False),  # JSON: name -> artifact hash
+    Column("outputs", Text),  # JSON or NULL
+    Column("error", Text),
+    Column("parent_id", String),
+    Column("executor", String, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("started_at", Float),
+    Column("ended_at", Float),
+    Column("owner_host", String, nullable=False),
+    Column("owner_pid", Integer, nullable=False),
+    Column("owner_started", Float, nullable=False),
+    Column("heartbeat_at", Float),
+    Column("checkpoint_scope", String, nullable=False),
+    Index(None, "created_at"),
+)
+
+node_executions = Table(
+    "node_executions", metadata,
+    Column("execution_id", String, nullable=False),
+    Column("node_id", String, nullable=False),
+    Column("task", String, nullable=False),
+    Column("kind", String, nullable=False),
+    Column("status", String, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("inputs", Text, nullable=False),  # JSON: name -> artifact hash
+    Column("outputs", Text, nullable=False),
+    Column("cache_key", String),
+    Column("code_hash", String),
+    Column("source_execution", String),
+    Column("source_node", String),
+    Column("started_at", Float),
+    Column("ended_at", Float),
+    Column("error", Text),
+    # Not in NodeRecord: when the node was first recorded (ns), for a stable order.
+    Column("seq", BigInteger, nullable=False),
+    PrimaryKeyConstraint("execution_id", "node_id"),
+    ForeignKeyConstraint(["execution_id"], ["executions.id"], ondelete="CASCADE"),
+    **WITHOUT_ROWID,
+)
+
+attempts = Table(
+    "attempts", metadata,
+    Column("execution_id", String, nullable=False),
+    Column("node_id", String, nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("status", String, nullable=False),
+    Column("executor", String, nullable=False),
+    Column("started_at", Float, nullable=False),
+    Column("ended_at", Float),
+    Column("error_type", String),
+    Column("error_message", Text),
+    Column("traceback", Text),
+    Column("logs", Text, nullable=False),  # captured stdout and stderr
+    Column("pid", Integer),
+    PrimaryKeyConstraint("execution_id", "node_id", "attempt"),
+    ForeignKeyConstraint(
+        ["execution_id", "node_id"],
+        ["node_executions.execution_id", "node_executions.node_id"],
+        ondelete="CASCADE",
+    ),
+    **WITHOUT_ROWID,
+)
+
+artifacts = Table(
+    "artifacts", metadata,
+    Column("hash", String, primary_key=True),
+    Column("format", String, nullable=False),
+    Column("type", Text, nullable=False),  # JSON type descriptor
+    Column("size", BigInteger, nullable=False),
+    Column("uri", Text),
+    Column("inline", Text),  # JSON text of a small value
+    Column("created_at", Float, nullable=False),
+    Column("purged", Boolean, nullable=False),
+    **WITHOUT_ROWID,
+)
+
+# Lineage both ways: which nodes read (direction 'in') or wrote ('out') an artifact.
+# A derived index of the nodes' own ``inputs``/``outputs`` (which answer "what did
+# this node read and write"), kept in step by the store; so it is keyed by hash
+# alone, and each engine step dirties one page of it instead of three.
+node_io = Table(
+    "node_io", metadata,
+    Column("hash", String, nullable=False),
+    Column("direction", String(3), nullable=False),  # 'in' | 'out'
+    Column("execution_id", String, nullable=False),
+    Column("node_id", String, nullable=False),
+    Column("name", String, nullable=False),
+    PrimaryKeyConstraint("hash", "direction", "execution_id", "node_id", "name"),
+    **WITHOUT_ROWID,
+)
+
+cache_entries = Table(
+    "cache_entries", metadata,
+    Column("key", String, primary_key=True),
+    Column("task", String, nullable=False),
+    Column("cache_version", String, nullable=False),
+    Column("code_parts", Text, nullable=False),  # JSON
+    Column("input_hashes", Text, nullable=False),  # JSON
+    Column("outputs", Text, nullable=False),  # JSON
+    Column("execution_id", String, nullable=False),
+    Column("node_id", String, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("last_used_at", Float, nullable=False),
+    Index(None, "task"),
+)
+
+cache_locks = Table(
+    "cache_locks", metadata,
+    Column("key", String, primary_key=True),
+    Column("owner", String, nullable=False),
+    Column("taken_at", Float, nullable=False),
+    **WITHOUT_ROWID,
+)
+
+params = Table(
+    "params", metadata,
+    Column("execution_id", String, nullable=False),
+    Column("node_id", String, nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("key", String, nullable=False),
+    Column("value", Text, nullable=False),  # JSON
+    PrimaryKeyConstraint("execution_id", "node_id", "attempt", "key"),
+    ForeignKeyConstraint(
+        ["execution_id", "node_id"],
+        ["node_executions.execution_id", "node_executions.node_id"],
+        ondelete="CASCADE",
+    ),
+    **WITHOUT_ROWID,
+)
+
+metrics = Table(
+    "metrics", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("execution_id", String, nullable=False),
+    Column("node_id", String, nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("key", String, nullable=False),
+    Column("value", Float, nullable=False),
+    Column("step", Integer),
+    Column("timestamp", Float, nullable=False),
+    ForeignKeyConstraint(
+        ["execution_id", "node_id"],
+        ["node_executions.execution_id", "node_executions.node_id"],
+        ondelete="CASCADE",
+    ),
+    Index(None, "execution_id", "node_id"),
+)
+
+# Room for later: small settings and facts about this store (key -> JSON text).
+meta = Table(
+    "meta", metadata,
+    Column("key", String, primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+
+def sqlite_ddl() -> tuple[str, ...]:
+    """The CREATE TABLE / CREATE INDEX statements of the head schema for SQLite."""
+    from sqlalchemy.dialects import sqlite
+    from sqlalchemy.schema import CreateIndex, CreateTable
+
+    dialect = sqlite.dialect()
+    out: list[str] = []
+    for table in metadata.sorted_tables:
+        out.append(" ".join(str(CreateTable(table).compile(dialect=dialect)).split()))
+        for index in sorted(table.indexes, key=lambda i: str(i.name)):
+            out.append(" ".join(str(CreateIndex(index).compile(dialect=dialect)).split()))
+    return tuple(out)
+
+
+def render_ddl_module() -> str:
+    """The text of ``_ddl.py`` for the head schema."""
+    from rillet.store._ddl import HEAD, REVISIONS
+
+    lines = [
+        '"""The head schema as SQLite DDL, frozen from ``_schema.py`` so that creating a',
+        "home imports neither SQLAlchemy nor Alembic. Generated by",
+        "``python -m rillet.store._schema``; do not edit the statements by hand (a test",
+        'keeps them equal to ``_schema.sqlite_ddl()``)."""',
+        "",
+        "# ruff: noqa: E501",
+        "from __future__ import annotations",
+        "",
+        "# Alembic revisions of rillet/store/migrations, oldest first (a test checks them).",
+        f"REVISIONS: tuple[str, ...] = {REVISIONS!r}",
+        f"HEAD = {HEAD!r}",
+        "",
+        "ALEMBIC_VERSION_DDL = (",
+        '    "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "',
+        '    "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))"',
+        ")",
+        "",
+        "SQLITE_DDL: tuple[str, ...] = (",
+    ]
+    for statement in sqlite_ddl():
+        lines.append(f"    {statement!r},")
+    lines.append(")")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":  # pragma: no cover - a maintenance command
+    import pathlib
+
+    target = pathlib.Path(__file__).with_name("_ddl.py")
+    target.write_text(render_ddl_module())
+    sys.stdout.write(f"wrote {target}\n")

@@ -1,0 +1,449 @@
+"""``SqlMetadataStore``: the engine's records in SQL, on SQLite (stdlib driver)
+or any SQLAlchemy URL.
+
+Statements are plain SQL text built once at import from the record fields and
+run as prepared statements by the driver (the ``sqlite3`` module caches them
+per connection); no ORM, no per-call statement compilation. This module only
+maps records to rows and back; connections live in ``_db``, the schema in
+``_schema`` / ``_ddl``, and it never imports SQLAlchemy itself.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from rillet.engine._records import (
+    ArtifactRecord,
+    AttemptRecord,
+    Batch,
+    CacheEntry,
+    ExecutionRecord,
+    ExecutionStatus,
+    MetricRecord,
+    NodeRecord,
+    NodeStatus,
+    ParamRecord,
+)
+from rillet.errors import NotFound, StoreError
+from rillet.store._db import Database, open_database
+
+_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_decode = json.loads
+_CHUNK = 500  # bound parameters per IN (...) query
+_TOP = "\U0010ffff"  # sorts after every character: [p, p + _TOP) holds the ids starting with p
+
+
+def _dumps(d: dict[str, Any]) -> str:
+    return _encode(d) if d else "{}"
+
+
+def _loads(text: str) -> Any:
+    return _decode(text) if text != "{}" else {}
+
+
+def _q(names: Iterable[str]) -> str:
+    return ", ".join(f'"{n}"' for n in names)
+
+
+def _upsert(table: str, cols: tuple[str, ...], key: tuple[str, ...],
+            keep: tuple[str, ...] = ()) -> str:
+    sets = ", ".join(f'"{c}" = excluded."{c}"' for c in cols if c not in key + keep)
+    marks = ", ".join("?" * len(cols))
+    return (f"INSERT INTO {table} ({_q(cols)}) VALUES ({marks}) "
+            f"ON CONFLICT ({_q(key)}) DO UPDATE SET {sets}")
+
+
+EXEC_COLS = (
+    "id", "workflow", "source", "spec_hash", "status", "inputs", "outputs", "error",
+    "parent_id", "executor", "created_at", "started_at", "ended_at", "owner_host",
+    "owner_pid", "owner_started", "heartbeat_at", "checkpoint_scope",
+)
+NODE_COLS = (
+    "execution_id", "node_id", "task", "kind", "status", "attempts", "inputs", "outputs",
+    "cache_key", "code_hash", "source_execution", "source_node", "started_at", "ended_at",
+    "error",
+)
+ATTEMPT_COLS = (
+    "execution_id", "node_id", "attempt", "status", "executor", "started_at", "ended_at",
+    "error_type", "error_message", "traceback", "logs", "pid",
+)
+ARTIFACT_COLS = ("hash", "format", "type", "size", "uri", "inline", "created_at", "purged")
+CACHE_COLS = (
+    "key", "task", "cache_version", "code_parts", "input_hashes", "outputs", "execution_id",
+    "node_id", "created_at", "last_used_at",
+)
+PARAM_COLS = ("execution_id", "node_id", "attempt", "key", "value")
+METRIC_COLS = ("execution_id", "node_id", "attempt", "key", "value", "step", "timestamp")
+
+UPSERT_EXECUTION = _upsert("executions", EXEC_COLS, ("id",))
+UPSERT_NODE = _upsert("node_executions", (*NODE_COLS, "seq"), ("execution_id", "node_id"),
+                      keep=("seq",))
+UPSERT_ATTEMPT = _upsert("attempts", ATTEMPT_COLS, ("execution_id", "node_id", "attempt"))
+UPSERT_ARTIFACT = _upsert("artifacts", ARTIFACT_COLS, ("hash",), keep=("created_at",))
+UPSERT_CACHE = _upsert("cache_entries", CACHE_COLS, ("key",))
+UPSERT_PARAM = _upsert("params", PARAM_COLS, ("execution_id", "node_id", "attempt", "key"))
+INSERT_METRIC = f"INSERT INTO metrics ({_q(METRIC_COLS)}) VALUES ({', '.join('?' * 7)})"
+SELECT_NODE_IO = ("SELECT inputs, outputs FROM node_executions "
+                  "WHERE execution_id = ? AND node_id = ?")
+_IO_KEY = "hash = ? AND direction = ? AND execution_id = ? AND node_id = ? AND name = ?"
+DELETE_IO = f"DELETE FROM node_io WHERE {_IO_KEY}"
+INSERT_IO = ("INSERT INTO node_io (hash, direction, execution_id, node_id, name) "
+             "VALUES (?, ?, ?, ?, ?)")
+TOUCH_CACHE = 'UPDATE cache_entries SET last_used_at = ? WHERE "key" = ?'
+
+SELECT_EXECUTION = f"SELECT {_q(EXEC_COLS)} FROM executions"
+SELECT_NODE = f"SELECT {_q('n.' + c for c in NODE_COLS)} FROM node_executions n".replace(
+    '"n.', 'n."')
+SELECT_ATTEMPT = f"SELECT {_q(ATTEMPT_COLS)} FROM attempts"
+SELECT_ARTIFACT = f"SELECT {_q(ARTIFACT_COLS)} FROM artifacts"
+SELECT_CACHE = f"SELECT {_q(CACHE_COLS)} FROM cache_entries"
+LINEAGE = (
+    f"{SELECT_NODE} WHERE (n.execution_id, n.node_id) IN "
+    "(SELECT execution_id, node_id FROM node_io WHERE hash = ? AND direction = ?) "
+    "ORDER BY n.ended_at IS NULL, n.ended_at, n.seq, n.execution_id, n.node_id"
+)
+
+
+# -- records <-> rows -----------------------------------------------------------------
+
+def _execution_row(e: ExecutionRecord) -> tuple[Any, ...]:
+    return (
+        e.id, e.workflow, e.source, e.spec_hash, str(e.status), _dumps(e.inputs),
+        None if e.outputs is None else _dumps(e.outputs), e.error, e.parent_id, e.executor,
+        e.created_at, e.started_at, e.ended_at, e.owner_host, e.owner_pid, e.owner_started,
+        e.heartbeat_at, e.checkpoint_scope,
+    )
+
+
+def _execution(r: tuple[Any, ...]) -> ExecutionRecord:
+    return ExecutionRecord(
+        id=r[0], workflow=r[1], source=r[2], spec_hash=r[3], status=ExecutionStatus(r[4]),
+        inputs=_loads(r[5]), outputs=None if r[6] is None else _loads(r[6]), error=r[7],
+        parent_id=r[8], executor=r[9], created_at=r[10], started_at=r[11], ended_at=r[12],
+        owner_host=r[13], owner_pid=r[14], owner_started=r[15], heartbeat_at=r[16],
+        checkpoint_scope=r[17],
+    )
+
+
+def _node_row(n: NodeRecord, seq: int) -> tuple[Any, ...]:
+    return (
+        n.execution_id, n.node_id, n.task, n.kind, str(n.status), n.attempts,
+        _dumps(n.inputs), _dumps(n.outputs), n.cache_key, n.code_hash, n.source_execution,
+        n.source_node, n.started_at, n.ended_at, n.error, seq,
+    )
+
+
+def _node(r: tuple[Any, ...]) -> NodeRecord:
+    return NodeRecord(
+        execution_id=r[0], node_id=r[1], task=r[2], kind=r[3], status=NodeStatus(r[4]),
+        attempts=r[5], inputs=_loads(r[6]), outputs=_loads(r[7]), cache_key=r[8],
+        code_hash=r[9], source_execution=r[10], source_node=r[11], started_at=r[12],
+        ended_at=r[13], error=r[14],
+    )
+
+
+def _attempt_row(a: AttemptRecord) -> tuple[Any, ...]:
+    return (
+        a.execution_id, a.node_id, a.attempt, str(a.status), a.executor, a.started_at,
+        a.ended_at, a.error_type, a.error_message, a.traceback, a.logs, a.pid,
+    )
+
+
+def _attempt(r: tuple[Any, ...]) -> AttemptRecord:
+    return AttemptRecord(
+        execution_id=r[0], node_id=r[1], attempt=r[2], status=NodeStatus(r[3]),
+        executor=r[4], started_at=r[5], ended_at=r[6], error_type=r[7], error_message=r[8],
+        traceback=r[9], logs=r[10], pid=r[11],
+    )
+
+
+def _artifact_row(a: ArtifactRecord) -> tuple[Any, ...]:
+    return (a.hash, a.format, _dumps(a.type), a.size, a.uri, a.inline, a.created_at,
+            bool(a.purged))
+
+
+def _artifact(r: tuple[Any, ...]) -> ArtifactRecord:
+    return ArtifactRecord(hash=r[0], format=r[1], type=_loads(r[2]), size=r[3], uri=r[4],
+                          inline=r[5], created_at=r[6], purged=bool(r[7]))
+
+
+def _cache_row(c: CacheEntry) -> tuple[Any, ...]:
+    return (c.key, c.task, c.cache_version, _dumps(c.code_parts), _dumps(c.input_hashes),
+            _dumps(c.outputs), c.execution_id, c.node_id, c.created_at, c.last_used_at)
+
+
+def _cache(r: tuple[Any, ...]) -> CacheEntry:
+    return CacheEntry(key=r[0], task=r[1], cache_version=r[2], code_parts=_loads(r[3]),
+                      input_hashes=_loads(r[4]), outputs=_loads(r[5]), execution_id=r[6],
+                      node_id=r[7], created_at=r[8], last_used_at=r[9])
+
+
+def param_json(value: Any) -> str:
+    """A param's value as JSON; what JSON cannot hold is kept as its ``str``."""
+    return json.dumps(value, default=str, separators=(",", ":"), ensure_ascii=False)
+
+
+def _io(inputs: dict[str, str], outputs: dict[str, str]) -> dict[tuple[str, str], str]:
+    rows = {("in", k): v for k, v in inputs.items()}
+    for k, v in outputs.items():
+        rows["out", k] = v
+    return rows
+
+
+def _last(nodes: list[NodeRecord]) -> dict[tuple[str, str], NodeRecord]:
+    """The last record of each node in ``nodes`` (a batch may hold several)."""
+    last: dict[tuple[str, str], NodeRecord] = {}
+    for n in nodes:
+        last[(n.execution_id, n.node_id)] = n
+    return last
+
+
+def _write_io(c: Any, last: dict[tuple[str, str], NodeRecord],
+              before: dict[tuple[str, str], dict[tuple[str, str], str]]) -> None:
+    """Make the lineage rows of each node match its last record, touching only rows
+    that changed (a node going RUNNING -> SUCCEEDED only adds its outputs)."""
+    doomed: list[tuple[str, ...]] = []
+    added: list[tuple[str, ...]] = []
+    for (eid, nid), n in last.items():
+        want = _io(n.inputs, n.outputs)
+        have = before.get((eid, nid), {})
+        if have == want:
+            continue
+        for (d, k), v in have.items():
+            if want.get((d, k)) != v:
+                doomed.append((v, d, eid, nid, k))
+        for (d, k), v in want.items():
+            if have.get((d, k)) != v:
+                added.append((v, d, eid, nid, k))
+    if doomed:
+        _many(c, DELETE_IO, doomed)
+    if added:
+        _many(c, INSERT_IO, added)
+
+
+def _stored_io(c: Any, keys: Iterable[tuple[str, str]]
+               ) -> dict[tuple[str, str], dict[tuple[str, str], str]]:
+    """The io of these nodes as stored now (from their own inputs/outputs columns)."""
+    out: dict[tuple[str, str], dict[tuple[str, str], str]] = {}
+    for key in keys:
+        row = c.execute(SELECT_NODE_IO, key).fetchone()
+        if row is not None and (row[0] != "{}" or row[1] != "{}"):
+            out[key] = _io(_loads(row[0]), _loads(row[1]))
+    return out
+
+
+class SqlMetadataStore:
+    """The engine's ``MetadataStore`` on SQL.
+
+    ``url`` is ``sqlite:///PATH`` (stdlib ``sqlite3``, the fast path of the embedded
+    home) or any SQLAlchemy URL. An empty database gets the head schema; an older
+    rillet schema is upgraded with Alembic; a foreign or newer one is refused.
+    """
+
+    def __init__(self, url: str) -> None:
+        from rillet.store._migrate import ensure_schema
+
+        db = open_database(url)
+        try:
+            ensure_schema(db, url)
+        except BaseException:
+            db.close()
+            raise
+        self._db: Database = db
+        self.url = url
+
+    @classmethod
+    def from_database(cls, db: Database) -> SqlMetadataStore:
+        """Wrap a database whose schema is already at head (as ``Home`` checks it)."""
+        store = cls.__new__(cls)
+        store._db = db
+        store.url = db.url
+        return store
+
+    # -- writes ------------------------------------------------------------------------
+    def apply(self, batch: Batch) -> None:
+        """Write ``batch`` in one transaction: executemany upserts, table by table."""
+        with self._db.write() as c:
+            if batch.executions:
+                _many(c, UPSERT_EXECUTION, [_execution_row(e) for e in batch.executions])
+            if batch.artifacts:
+                _many(c, UPSERT_ARTIFACT, [_artifact_row(a) for a in batch.artifacts])
+            if batch.nodes:
+                last = _last(batch.nodes)
+                before = _stored_io(c, last)
+                seq = time.time_ns()
+                _many(c, UPSERT_NODE,
+                      [_node_row(n, seq + i) for i, n in enumerate(batch.nodes)])
+                _write_io(c, last, before)
+            if batch.attempts:
+                _many(c, UPSERT_ATTEMPT, [_attempt_row(a) for a in batch.attempts])
+            if batch.cache_entries:
+                _many(c, UPSERT_CACHE, [_cache_row(e) for e in batch.cache_entries])
+            if batch.cache_hits:
+                now = time.time()
+                _many(c, TOUCH_CACHE, [(now, key) for key in batch.cache_hits])
+            if batch.params:
+                _many(c, UPSERT_PARAM, [
+                    (p.execution_id, p.node_id, p.attempt, p.key, param_json(p.value))
+                    for p in batch.params
+                ])
+            if batch.metrics:
+                _many(c, INSERT_METRIC, [
+                    (m.execution_id, m.node_id, m.attempt, m.key, float(m.value), m.step,
+                     m.timestamp) for m in batch.metrics
+                ])
+
+    def heartbeat(self, execution_id: str, at: float) -> None:
+        with self._db.write() as c:
+            cursor = c.execute("UPDATE executions SET heartbeat_at = ? WHERE id = ?",
+                               (at, execution_id))
+            if cursor.rowcount == 0:
+                raise NotFound(f"no execution {execution_id!r} in {self.url}")
+
+    def reserve(self, key: str, owner: str, stale_after: float) -> str | None:
+        """Take the serialize lock of ``key``: '' when it was free, the previous owner
+        when it was stale (or already ours), None when somebody else holds it."""
+        now = time.time()
+        with self._db.write() as c:
+            row = c.execute('SELECT owner, taken_at FROM cache_locks WHERE "key" = ?',
+                            (key,)).fetchone()
+            if row is None:
+                c.execute('INSERT INTO cache_locks ("key", owner, taken_at) VALUES (?, ?, ?)',
+                          (key, owner, now))
+                return ""
+            previous, taken_at = row
+            if previous != owner and now - taken_at < stale_after:
+                return None
+            c.execute('UPDATE cache_locks SET owner = ?, taken_at = ? WHERE "key" = ?',
+                      (owner, now, key))
+            return str(previous)
+
+    def release(self, key: str, owner: str) -> None:
+        with self._db.write() as c:
+            c.execute('DELETE FROM cache_locks WHERE "key" = ? AND owner = ?', (key, owner))
+
+    def cache_clear(self, task: str | None = None) -> int:
+        with self._db.write() as c:
+            if task is None:
+                cursor = c.execute("DELETE FROM cache_entries")
+            else:
+                cursor = c.execute("DELETE FROM cache_entries WHERE task = ?", (task,))
+            return int(cursor.rowcount)
+
+    # -- reads -------------------------------------------------------------------------
+    def get_execution(self, execution_id: str) -> ExecutionRecord:
+        read = self._db.read
+        rows = read(f"{SELECT_EXECUTION} WHERE id = ?", (execution_id,))
+        if not rows and execution_id:
+            rows = read(f"{SELECT_EXECUTION} WHERE id >= ? AND id < ? ORDER BY id LIMIT 6",
+                        (execution_id, execution_id + _TOP))
+        if not rows:
+            raise NotFound(f"no execution {execution_id!r} (see `rillet executions list`)")
+        if len(rows) > 1:
+            raise StoreError(_ambiguous(execution_id, [r[0] for r in rows]))
+        return _execution(rows[0])
+
+    def list_executions(self, limit: int = 100) -> list[ExecutionRecord]:
+        rows = self._db.read(
+            f"{SELECT_EXECUTION} ORDER BY created_at DESC, id DESC LIMIT ?", (limit,))
+        return [_execution(r) for r in rows]
+
+    def nodes(self, execution_id: str) -> list[NodeRecord]:
+        rows = self._db.read(
+            f"{SELECT_NODE} WHERE n.execution_id = ? ORDER BY n.seq, n.node_id",
+            (execution_id,))
+        return [_node(r) for r in rows]
+
+    def attempts(self, execution_id: str, node_id: str | None = None) -> list[AttemptRecord]:
+        if node_id is None:
+            rows = self._db.read(
+                f"{SELECT_ATTEMPT} WHERE execution_id = ? "
+                "ORDER BY started_at, node_id, attempt", (execution_id,))
+        else:
+            rows = self._db.read(
+                f"{SELECT_ATTEMPT} WHERE execution_id = ? AND node_id = ? ORDER BY attempt",
+                (execution_id, node_id))
+        return [_attempt(r) for r in rows]
+
+    def params(self, execution_id: str) -> list[ParamRecord]:
+        rows = self._db.read(
+            f"SELECT {_q(PARAM_COLS)} FROM params WHERE execution_id = ? "
+            'ORDER BY node_id, attempt, "key"', (execution_id,))
+        return [ParamRecord(execution_id=r[0], node_id=r[1], attempt=r[2], key=r[3],
+                            value=_decode(r[4])) for r in rows]
+
+    def metrics(self, execution_id: str) -> list[MetricRecord]:
+        rows = self._db.read(
+            f"SELECT {_q(METRIC_COLS)} FROM metrics WHERE execution_id = ? ORDER BY id",
+            (execution_id,))
+        return [MetricRecord(execution_id=r[0], node_id=r[1], attempt=r[2], key=r[3],
+                             value=r[4], step=r[5], timestamp=r[6]) for r in rows]
+
+    def artifacts(self, hashes: list[str]) -> dict[str, ArtifactRecord]:
+        out: dict[str, ArtifactRecord] = {}
+        for chunk in _chunks(list(dict.fromkeys(hashes))):
+            marks = ", ".join("?" * len(chunk))
+            for r in self._db.read(f"{SELECT_ARTIFACT} WHERE hash IN ({marks})", chunk):
+                out[r[0]] = _artifact(r)
+        return out
+
+    def find_artifacts(self, hash_prefix: str) -> list[ArtifactRecord]:
+        rows = self._db.read(f"{SELECT_ARTIFACT} WHERE hash >= ? AND hash < ? ORDER BY hash",
+                             (hash_prefix, hash_prefix + _TOP))
+        return [_artifact(r) for r in rows]
+
+    def producers(self, artifact_hash: str) -> list[NodeRecord]:
+        return [_node(r) for r in self._db.read(LINEAGE, (artifact_hash, "out"))]
+
+    def consumers(self, artifact_hash: str) -> list[NodeRecord]:
+        return [_node(r) for r in self._db.read(LINEAGE, (artifact_hash, "in"))]
+
+    def cache_entries(self, tasks: list[str]) -> dict[str, CacheEntry]:
+        out: dict[str, CacheEntry] = {}
+        for chunk in _chunks(list(dict.fromkeys(tasks))):
+            marks = ", ".join("?" * len(chunk))
+            for r in self._db.read(f"{SELECT_CACHE} WHERE task IN ({marks})", chunk):
+                out[r[0]] = _cache(r)
+        return out
+
+    def cache_list(self, task: str | None = None) -> list[CacheEntry]:
+        order = ' ORDER BY task, created_at, "key"'
+        if task is None:
+            rows = self._db.read(SELECT_CACHE + order)
+        else:
+            rows = self._db.read(f"{SELECT_CACHE} WHERE task = ?{order}", (task,))
+        return [_cache(r) for r in rows]
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> SqlMetadataStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"SqlMetadataStore({self.url!r})"
+
+
+def _many(c: Any, sql: str, rows: list[Any]) -> None:
+    if len(rows) == 1:
+        c.execute(sql, rows[0])
+    else:
+        c.executemany(sql, rows)
+
+
+def _chunks(items: list[str]) -> Iterable[list[str]]:
+    for i in range(0, len(items), _CHUNK):
+        yield items[i:i + _CHUNK]
+
+
+def _ambiguous(prefix: str, ids: list[str]) -> str:
+    shown = ", ".join(ids[:5])
+    more = ", ..." if len(ids) > 5 else ""
+    return (f"execution id prefix {prefix!r} is ambiguous: it matches {shown}{more}; "
+            "give more characters")
