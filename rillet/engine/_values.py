@@ -61,10 +61,10 @@ class ValueStore:
         if digest not in self._known:
             self._known.add(digest)
             uri = None
-            inline = None
             if lit.blob is not None:
                 uri = self.artifacts.put(digest, lit.blob)
-            else:
+            inline = None
+            if lit.blob is None or lit.inline is not None:  # File/Directory keep their name
                 inline = json.dumps(lit.inline, separators=(",", ":"))
             record = ArtifactRecord(
                 hash=digest, format=lit.format, type=describe(tp), size=lit.size,
