@@ -78,11 +78,14 @@ def _serve(data: bytes, log_path: str) -> bytes:
         return dumps(("stale", error_fields(exc)))
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
+    cwd = os.getcwd()
     try:
         result = run_attempt(
             job, capture="fd", apply_timeout=False, log_path=log_path, collect_failures=collect
         )
     finally:
+        with contextlib.suppress(OSError):
+            os.chdir(cwd)  # a task's chdir does not leak into the next attempt
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)

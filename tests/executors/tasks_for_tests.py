@@ -162,3 +162,14 @@ def run_one(executor: Any, j: AttemptJob, limit: float = 60.0) -> AttemptResult:
 @task
 def element_pid(x: int) -> int:
     return os.getpid()
+
+
+@task
+def moves_away(to: str) -> str:
+    os.chdir(to)
+    return os.getcwd()
+
+
+@task
+def where() -> str:
+    return os.getcwd()

@@ -329,3 +329,12 @@ def test_inputs_that_cannot_be_sent_fail_the_attempt(pool, tmp_path: Path) -> No
     assert not r.ok and not r.retryable and "cannot be sent to a worker" in r.error_message
     assert pool.running() == 0
     assert t.run_one(pool, t.job(t.inc, tmp_path, inputs={"x": 1})).outputs == 2
+
+
+def test_a_task_changing_directory_does_not_move_the_next(tmp_path: Path) -> None:
+    executor = ProcessExecutor(max_parallel=1)
+    try:
+        assert t.run_one(executor, t.job(t.moves_away, tmp_path, inputs={"to": str(tmp_path)}))
+        assert t.run_one(executor, t.job(t.where, tmp_path)).outputs == os.getcwd()
+    finally:
+        executor.shutdown()
