@@ -432,10 +432,11 @@ def bind_outputs(
     """Bind what a workflow body returned to its declared outputs."""
     outs = iface.outputs
     if not outs:
-        if result is not None and not isinstance(result, Promise):
+        if result is not None:
+            what = result.describe() if isinstance(result, Promise) else type(result).__name__
             raise CompileError.at(
                 location,
-                f"workflow '{name}' declares no output but returns {type(result).__name__}",
+                f"workflow '{name}' declares no output but returns {what}",
                 "Annotate the return type.",
             )
         return {}
@@ -447,6 +448,14 @@ def bind_outputs(
             location,
             f"workflow '{name}' declares {len(outs)} outputs ({', '.join(outs)}) but returns "
             f"{type(result).__name__}",
+        )
+    fields = getattr(result, "_fields", None)
+    if fields is not None and tuple(fields) != tuple(outs):
+        raise CompileError.at(
+            location,
+            f"workflow '{name}' declares outputs ({', '.join(outs)}) but returns "
+            f"{type(result).__name__} ({', '.join(fields)})",
+            "Return the declared NamedTuple, or a plain tuple in its order.",
         )
     return {
         oname: _bind_output(builder, name, oname, tp, value, location)

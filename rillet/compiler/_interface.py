@@ -82,6 +82,7 @@ def input_names(fn: Callable[..., Any], kind: str) -> tuple[str, ...] | None:
     if code is None or not isinstance(annotations, dict):
         return None
     name = getattr(fn, "__qualname__", repr(fn))
+    _check_plain(fn, kind, name, code)
     count = code.co_argcount + code.co_kwonlyargcount
     names: tuple[str, ...] = code.co_varnames[:count]
     if code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS):
@@ -98,9 +99,34 @@ def input_names(fn: Callable[..., Any], kind: str) -> tuple[str, ...] | None:
     return names
 
 
+_NOT_PLAIN = (
+    inspect.CO_COROUTINE
+    | inspect.CO_ASYNC_GENERATOR
+    | inspect.CO_ITERABLE_COROUTINE
+    | inspect.CO_GENERATOR
+)
+
+
+def _check_plain(fn: Callable[..., Any], kind: str, name: str, code: Any) -> None:
+    """Refuse what the runners cannot call as ``fn(**inputs)`` and get a value from."""
+    if code is None:
+        return
+    if code.co_flags & _NOT_PLAIN:
+        raise DefinitionError(
+            f"{where(fn)}: {kind} '{name}' is an async or generator function; declare it "
+            "with a plain 'def' that returns its outputs"
+        )
+    if code.co_posonlyargcount:
+        raise DefinitionError(
+            f"{where(fn)}: {kind} '{name}' has positional-only inputs (before '/'); "
+            "inputs are passed by name"
+        )
+
+
 def read_interface(fn: Callable[..., Any], kind: str) -> Interface:
     """Build the interface of ``fn``; every input must be annotated."""
     name = getattr(fn, "__qualname__", repr(fn))
+    _check_plain(fn, kind, name, getattr(fn, "__code__", None))
     try:
         hints = typing.get_type_hints(fn, include_extras=False)
     except Exception as exc:

@@ -108,7 +108,7 @@ class ExecutionContext:
     def working_directory(self) -> str:
         if self._workdir is None:
             path = os.path.join(
-                self.sink.working_root(), self.node_id.replace("/", "_"), str(self.attempt)
+                self.sink.working_root(), *self.node_id.split("/"), str(self.attempt)
             )
             os.makedirs(path, exist_ok=True)
             self._workdir = path

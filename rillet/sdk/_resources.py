@@ -120,5 +120,10 @@ class Cache:
             object.__setattr__(self, "ignored_inputs", (self.ignored_inputs,))
         else:
             object.__setattr__(self, "ignored_inputs", tuple(self.ignored_inputs))
+        for item in self.ignored_inputs:
+            if not isinstance(item, str):
+                raise DefinitionError(
+                    f"Cache(ignored_inputs={self.ignored_inputs!r}): give input names (str)"
+                )
         if self.version is not None and not isinstance(self.version, str):
             raise DefinitionError(f"Cache(version={self.version!r}): the version must be a str")

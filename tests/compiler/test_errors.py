@@ -651,3 +651,31 @@ def test_errors_are_definition_errors_and_nothing_ran() -> None:
             return add(x=record(n=n), y="x")
 
     assert calls == []
+
+
+def test_workflow_without_return_annotation_returning_a_promise() -> None:
+    with pytest.raises(CompileError, match="declares no output but returns output 'o0' of node"):
+
+        @workflow
+        def wf(n: int):  # type: ignore[no-untyped-def]
+            return add(x=n, y=n)
+
+
+def test_workflow_returning_another_named_tuple() -> None:
+    class Other(NamedTuple):
+        b: str
+        a: int
+
+    with pytest.raises(CompileError, match=r"declares outputs \(a, b\) but returns Other \(b, a\)"):
+
+        @workflow
+        def wf(n: int) -> Pair:
+            p = pair(n=n)
+            return Other(b=p.b, a=p.a)
+
+    @workflow
+    def plain_tuple(n: int) -> Pair:
+        p = pair(n=n)
+        return (p.a, p.b)  # type: ignore[return-value]
+
+    assert plain_tuple(n=2) == Pair(a=2, b="2")

@@ -187,3 +187,26 @@ def test_log_param_and_log_metric_can_be_called_anywhere() -> None:
 
     assert wf(lr=0.1) == 0.1
     assert train(lr=0.2) == 0.2
+
+
+def test_working_directory_of_a_nested_node() -> None:
+    @task
+    def workdir() -> str:
+        return current_context().working_directory
+
+    @task
+    def sub_workdir() -> str:  # a name that must not collide with sub/workdir
+        return current_context().working_directory
+
+    @workflow
+    def sub() -> str:
+        return workdir()
+
+    @workflow
+    def wf() -> list[str]:
+        return [sub(), sub_workdir()]
+
+    nested, flat = wf()
+    assert nested.endswith(os.path.join("sub", "workdir", "1"))
+    assert flat.endswith(os.path.join("sub_workdir", "1"))
+    assert os.path.dirname(os.path.dirname(nested)) != os.path.dirname(flat)

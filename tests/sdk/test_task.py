@@ -248,3 +248,36 @@ def test_a_task_is_usable_after_being_used_in_a_workflow() -> None:
 
     assert wf(x=3) == 12
     assert double(x=3) == 6
+
+
+def test_async_and_generator_functions_are_refused() -> None:
+    with pytest.raises(DefinitionError, match="async or generator function"):
+
+        @task
+        async def fetch(x: int) -> int:
+            return x
+
+    with pytest.raises(DefinitionError, match="async or generator function"):
+
+        @task
+        def gen(x: int) -> int:  # type: ignore[misc]
+            yield x
+
+    with pytest.raises(DefinitionError, match="async or generator function"):
+
+        @workflow
+        async def wf(x: int) -> int:
+            return x
+
+
+def test_positional_only_inputs_are_refused() -> None:
+    with pytest.raises(DefinitionError, match="positional-only inputs"):
+
+        @task
+        def f(x: int, /) -> int:
+            return x
+
+
+def test_ignored_inputs_must_be_names() -> None:
+    with pytest.raises(DefinitionError, match="give input names"):
+        Cache(ignored_inputs=(1,))  # type: ignore[arg-type]
