@@ -103,7 +103,7 @@ class Graph:
         for d in self.dependents.pop(node_id, ()):
             node = self.nodes[d]
             node.deps.discard(node_id)
-            if not node.deps and node.status is NodeStatus.QUEUED:
+            if not node.deps and node.status in (NodeStatus.QUEUED, NodeStatus.RUNNING):
                 self.ready.append(d)
 
     def expand(self, nodes: tuple[Node, ...], prefix: str,

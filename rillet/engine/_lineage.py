@@ -46,8 +46,16 @@ def walk(store: MetadataStore, hashes: list[str], upstream: bool,
     """A tree of dicts: each artifact with its producers (upstream) or consumers."""
     records = store.artifacts(hashes)
     seen: set[str] = set()
+    execution_inputs: dict[str, set[str]] = {}
 
-    def visit(h: str, depth: int) -> dict[str, Any]:
+    def inputs_of(execution_id: str) -> set[str]:
+        found = execution_inputs.get(execution_id)
+        if found is None:
+            found = execution_inputs[execution_id] = set(
+                store.get_execution(execution_id).inputs.values())
+        return found
+
+    def visit(h: str, depth: int, within: str | None = None) -> dict[str, Any]:
         rec = records.get(h) or store.artifacts([h]).get(h)
         item: dict[str, Any] = {"hash": h, "type": rec.type.get("kind") if rec else None,
                                 "size": rec.size if rec else None, "uri": rec.uri if rec else None}
@@ -57,9 +65,18 @@ def walk(store: MetadataStore, hashes: list[str], upstream: bool,
         seen.add(h)
         if upstream:
             producers = store.producers(h)
+            if within is not None:  # the producer inside the same execution, if any
+                local = [p for p in producers if p.execution_id == within]
+                if h in inputs_of(within):
+                    local = []
+                if not local:
+                    item["workflow_input_of"] = within
+                producers = local
             item["produced_by"] = [
-                {**_node(p), "inputs": {name: visit(ih, depth + 1)
-                                        for name, ih in p.inputs.items()}}
+                {**_node(p), "source_execution": p.source_execution,
+                 "source_node": p.source_node,
+                 "inputs": {name: visit(ih, depth + 1, p.execution_id)
+                            for name, ih in p.inputs.items()}}
                 for p in producers[:1]
             ]
         else:
@@ -78,7 +95,9 @@ def render(tree: list[dict[str, Any]], upstream: bool) -> list[str]:
 
     def art(item: dict[str, Any], indent: str) -> None:
         lines.append(f"{indent}artifact {item['hash'][:12]} ({item.get('type')})"
-                     + (" …" if item.get("repeat") else ""))
+                     + (" …" if item.get("repeat") else "")
+                     + (f" = input of execution {item['workflow_input_of']}"
+                        if item.get("workflow_input_of") else ""))
         for node in item.get("produced_by" if upstream else "used_by", []):
             arrow = "<-" if upstream else "->"
             lines.append(f"{indent}  {arrow} {node['execution_id']}:{node['node_id']} "
