@@ -206,3 +206,25 @@ def test_the_handler_input_types_must_match() -> None:
         @workflow(on_failure=typed)
         def wf(n: int) -> int:
             return inc(x=n)
+
+
+def test_a_subworkflows_handler_runs_then_the_parents() -> None:
+    @task
+    def inner_handler(error: FailureInfo) -> None:
+        HANDLED.append(("inner", error.node_id))
+
+    @task
+    def outer_handler(error: FailureInfo) -> None:
+        HANDLED.append(("outer", error.node_id))
+
+    @workflow(on_failure=inner_handler)
+    def sub(n: int) -> int:
+        return explode(x=n)
+
+    @workflow(on_failure=outer_handler)
+    def outer(n: int) -> int:
+        return sub(n=n)
+
+    with pytest.raises(UserCodeError):
+        outer(n=1)
+    assert HANDLED == [("inner", "sub/explode"), ("outer", "sub/explode")]
