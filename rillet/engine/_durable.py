@@ -132,6 +132,8 @@ class _Run:
         self.cache: dict[str, CacheEntry] = {}
         self.versions: dict[str, tuple[str, dict[str, str]]] = {}
         self.tainted: set[str] = set()
+        self.digests: dict[str, str] = {}
+        self._workdir: str | None = None
         host, pid, started = owner_identity()
         now = time.time()
         scope = parent.checkpoint_scope if parent is not None else execution_id
@@ -270,7 +272,7 @@ class _Run:
             min_success_ratio=node.spec.map.min_success_ratio if node.spec.map else 1.0,
             concurrency=node.spec.map.concurrency if node.spec.map else None,
             checkpoint_path=self.engine.checkpoint_path(self.record.checkpoint_scope, node.id),
-            workdir=self.engine.work_dir(self.id),
+            workdir=self.workdir(),
         )
         if not self.executor.submit(job):
             return False
@@ -287,11 +289,20 @@ class _Run:
         ))
         return True
 
+    def workdir(self) -> str:
+        if self._workdir is None:
+            self._workdir = self.engine.work_dir(self.id)
+        return self._workdir
+
     def _code_digest(self, task: Any) -> str:
-        try:
-            return str(code_hash_of(task).digest)
-        except Exception:  # code without source: recovery then always re-runs it
-            return ""
+        digest = self.digests.get(task.name)
+        if digest is None:
+            try:
+                digest = str(code_hash_of(task).digest)
+            except Exception:  # code without source: recovery then always re-runs it
+                digest = ""
+            self.digests[task.name] = digest
+        return digest
 
     def _version(self, task: Any) -> tuple[str, dict[str, str]]:
         v = self.versions.get(task.name)
@@ -338,7 +349,6 @@ class _Run:
         return True
 
     def _take_outputs(self, node: RNode, hashes: dict[str, str]) -> None:
-        self.values.preload_records(list(hashes.values()))
         self.outputs[node.id] = {
             name: self.values.ref(hashes[name], tp) for name, tp in node.outputs.items()
         }

@@ -1,0 +1,187 @@
+"""``Home``: the embedded home folder (``.rillet/``) that holds the SQLite
+metadata store, the artifact folder, checkpoints and working directories.
+
+Opening a home imports neither SQLAlchemy nor Alembic nor fsspec (it is on the
+path of every ``rillet run``). A folder that is not a rillet home, or that a
+newer rillet wrote, is refused and never modified.
+
+Layout::
+
+    home.json      {"format": "rillet-home", "schema": "<alembic revision>"}
+    rillet.db      SQLite metadata store (WAL)
+    artifacts/     value bytes by content hash (ab/cdef…)
+    checkpoints/   <scope>/<node id>: one file per node, kept across attempts
+    work/          <execution id>/: scratch folders of tasks
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+from rillet.artifacts._folder import FolderArtifactStore
+from rillet.errors import NotFound, StoreError
+from rillet.store._db import SqliteDatabase
+from rillet.store._ddl import HEAD
+from rillet.store._migrate import check_known, ensure_schema
+from rillet.store._sql import SqlMetadataStore
+
+MARKER = "home.json"
+DATABASE = "rillet.db"
+FORMAT = "rillet-home"
+FOLDERS = ("artifacts", "checkpoints", "work")
+_TMP_PREFIX = f".{MARKER}."  # temp files of a marker being written
+
+
+class Home:
+    """An opened home. Use :meth:`open`; close it (or use ``with``) when done."""
+
+    def __init__(self, path: str, db: SqliteDatabase) -> None:
+        self.path = path
+        self._db = db
+        self._store: SqlMetadataStore | None = None
+        self._artifacts: FolderArtifactStore | None = None
+        self._made: set[str] = set()
+
+    @classmethod
+    def open(cls, path: str | None = None, create: bool = True) -> Home:
+        """Open the home at ``path`` (default ``$RILLET_HOME``, else ``./.rillet``).
+
+        A missing or empty folder becomes a new home when ``create`` is true;
+        concurrent creators all succeed.
+        """
+        path = os.path.abspath(path or os.environ.get("RILLET_HOME") or ".rillet")
+        if not _has_marker(path, create):
+            _write_marker(path, HEAD)
+        marker_schema = _read_marker(path)
+        db_path = os.path.join(path, DATABASE)
+        db = SqliteDatabase(db_path)
+        try:
+            found = ensure_schema(db, db_path)
+        except BaseException:
+            db.close()
+            raise
+        if marker_schema != HEAD or (found and found != HEAD):
+            _write_marker(path, HEAD)
+        for folder in FOLDERS:
+            os.makedirs(os.path.join(path, folder), exist_ok=True)
+        return cls(path, db)
+
+    @property
+    def db_path(self) -> str:
+        return os.path.join(self.path, DATABASE)
+
+    @property
+    def url(self) -> str:
+        return f"sqlite:///{self.db_path}"
+
+    @property
+    def store(self) -> SqlMetadataStore:
+        if self._store is None:
+            self._store = SqlMetadataStore.from_database(self._db)
+        return self._store
+
+    @property
+    def artifacts(self) -> FolderArtifactStore:
+        if self._artifacts is None:
+            self._artifacts = FolderArtifactStore(os.path.join(self.path, "artifacts"))
+        return self._artifacts
+
+    def checkpoint_path(self, scope: str, node_id: str) -> str:
+        """The checkpoint file of ``node_id`` in ``scope`` (its folder exists; the file
+        may not). Node ids with ``/`` are quoted into one file name."""
+        folder = os.path.join(self.path, "checkpoints", _safe_name(scope))
+        if folder not in self._made:
+            os.makedirs(folder, exist_ok=True)
+            self._made.add(folder)
+        return os.path.join(folder, _safe_name(node_id))
+
+    def work_dir(self, execution_id: str) -> str:
+        """A scratch folder for ``execution_id`` (created)."""
+        folder = os.path.join(self.path, "work", _safe_name(execution_id))
+        os.makedirs(folder, exist_ok=True)
+        return folder
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Home:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Home({self.path!r})"
+
+
+def _has_marker(path: str, create: bool) -> bool:
+    """True for a home; False for a folder to make into one; raise otherwise."""
+    try:
+        entries = os.listdir(path)
+    except FileNotFoundError:
+        entries = None
+    except NotADirectoryError:
+        raise StoreError(f"{path} is a file, not a rillet home folder; "
+                         "choose another --home") from None
+    except OSError as exc:
+        raise StoreError(f"cannot read the rillet home {path}: {exc.strerror}") from None
+    if entries is not None and MARKER in entries:
+        return True
+    # The marker is written first, so a folder being created by another process
+    # holds nothing but marker temp files until the marker appears.
+    if entries and any(not e.startswith(_TMP_PREFIX) for e in entries):
+        raise StoreError(
+            f"{path} is not a rillet home: the folder is not empty and has no {MARKER}; "
+            "refusing to use or change it (choose an empty or new folder with --home)")
+    if not create:
+        raise NotFound(f"no rillet home at {path} (run `rillet run` to create one, "
+                       "or pass --home)")
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"cannot create the rillet home {path}: {exc.strerror}") from None
+    return False
+
+
+def _read_marker(path: str) -> str:
+    """The schema revision the marker names; raise for a foreign or newer marker."""
+    marker = os.path.join(path, MARKER)
+    try:
+        with open(marker, "rb") as f:
+            data = json.loads(f.read())
+    except (OSError, ValueError) as exc:
+        raise StoreError(f"{marker} is unreadable or corrupt ({exc}); "
+                         "refusing to use this folder as a rillet home") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise StoreError(f"{marker} is not a rillet home marker (expected format "
+                         f"{FORMAT!r}); refusing to use this folder")
+    schema = data.get("schema")
+    if not isinstance(schema, str):
+        raise StoreError(f"{marker} names no schema revision; refusing to use this folder")
+    check_known(schema, path)
+    return schema
+
+
+def _write_marker(path: str, schema: str) -> None:
+    """Write the marker atomically (temp file + rename): readers see all of it or none."""
+    tmp = os.path.join(path, f"{_TMP_PREFIX}{os.urandom(8).hex()}")
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump({"format": FORMAT, "schema": schema}, f)
+            f.write("\n")
+        os.replace(tmp, os.path.join(path, MARKER))
+    except OSError as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise StoreError(f"cannot write {MARKER} in {path}: {exc.strerror}") from None
+
+
+def _safe_name(name: str) -> str:
+    """One path component for an id: '/' and other separators quoted, never '.' or '..'."""
+    if not name:
+        raise StoreError("an empty id cannot name a checkpoint or a work folder")
+    safe = name.replace("%", "%25").replace("/", "%2F").replace("\\", "%5C").replace("\0", "%00")
+    return safe.replace(".", "%2E") if safe in (".", "..") else safe
