@@ -400,6 +400,7 @@ class ProcessExecutor:
         worker.piece = None
         if worker in self._pool.workers:
             self._pool.workers.remove(worker)
+        logs = worker.partial_log()
         worker.kill()
         if piece is None:
             return
@@ -410,7 +411,7 @@ class ProcessExecutor:
         )
         self._piece_done(piece, attempt.result(
             ok=False, error_type="WorkerDied", error_message=message, traceback=message,
-            logs=worker.partial_log(), pid=worker.pid,
+            logs=logs, pid=worker.pid,
         ))
         self._replace()
 

@@ -98,13 +98,13 @@ def run_attempt(
     *,
     capture: str,
     apply_timeout: bool = True,
-    log_path: str | None = None,
+    log_fd: int | None = None,
     collect_failures: bool = False,
 ) -> AttemptResult:
     """Run one attempt of ``job`` here and report it; never raises for the task's errors.
 
     ``capture="fd"`` redirects file descriptors 1 and 2 (C code and subprocesses
-    included) to ``log_path`` or a temporary file; ``capture="sys"`` tees
+    included) to the file open as ``log_fd`` or a temporary file; ``capture="sys"`` tees
     ``sys.stdout``/``sys.stderr`` (Python-level output only). ``apply_timeout=False``
     leaves the timeout to the caller (the process pool kills the worker instead).
     ``collect_failures`` runs a map chunk element by element and returns a
@@ -122,7 +122,7 @@ def run_attempt(
     error: BaseException | None = None
     outputs: Any = None
     try:
-        with _capture(capture, log_path, logs):
+        with _capture(capture, log_fd, logs):
             try:
                 call = _make_call(job, collect_failures)
                 timeout = job.timeout if apply_timeout else None
@@ -209,12 +209,12 @@ def map_collecting(
 
 
 @contextlib.contextmanager
-def _capture(mode: str, log_path: str | None, out: list[str]) -> Iterator[None]:
+def _capture(mode: str, log_fd: int | None, out: list[str]) -> Iterator[None]:
     if mode == "sys":
         with _capture_sys(out):
             yield
     else:
-        with _capture_fd(log_path, out):
+        with _capture_fd(log_fd, out):
             yield
 
 
@@ -267,14 +267,18 @@ def _capture_sys(out: list[str]) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _capture_fd(log_path: str | None, out: list[str]) -> Iterator[None]:
+def _capture_fd(log_fd: int | None, out: list[str]) -> Iterator[None]:
     _flush()
-    log = open(log_path, "w+b") if log_path else tempfile.TemporaryFile()  # noqa: SIM115
+    log = tempfile.TemporaryFile() if log_fd is None else None  # noqa: SIM115
+    fd = log.fileno() if log is not None else log_fd
+    assert fd is not None
+    os.ftruncate(fd, 0)
+    os.lseek(fd, 0, os.SEEK_SET)
     saved = os.dup(1), os.dup(2)
     streams = sys.stdout, sys.stderr
     try:
-        os.dup2(log.fileno(), 1)
-        os.dup2(log.fileno(), 2)
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
         # Python-level output goes through fds 1 and 2 as well, whatever sys.stdout was.
         sys.stdout, sys.stderr = fd_stream(1), fd_stream(2)
         try:
@@ -284,11 +288,12 @@ def _capture_fd(log_path: str | None, out: list[str]) -> Iterator[None]:
             sys.stdout, sys.stderr = streams
             os.dup2(saved[0], 1)
             os.dup2(saved[1], 2)
-        out.append(read_log(log))
+        out.append(read_log(fd))
     finally:
         os.close(saved[0])
         os.close(saved[1])
-        log.close()
+        if log is not None:
+            log.close()
 
 
 def fd_stream(fd: int) -> TextIO:
@@ -299,19 +304,16 @@ def fd_stream(fd: int) -> TextIO:
     )
 
 
-def read_log(f: Any) -> str:
-    """The (clipped) text of an open binary log file."""
-    size = f.seek(0, os.SEEK_END)
+def read_log(fd: int) -> str:
+    """The (clipped) text of the log file open as ``fd``; its offset is left alone."""
+    size = os.fstat(fd).st_size
     if size <= LOG_LIMIT:
-        f.seek(0)
-        return str(f.read().decode("utf-8", "replace"))
+        return os.pread(fd, size, 0).decode("utf-8", "replace")
     head = LOG_LIMIT // 4
-    f.seek(0)
-    first = f.read(head)
-    f.seek(size - (LOG_LIMIT - head))
-    last = f.read()
-    return _join_clipped(first.decode("utf-8", "replace"), size - len(first) - len(last),
-                         last.decode("utf-8", "replace"))
+    tail = LOG_LIMIT - head
+    first = os.pread(fd, head, 0).decode("utf-8", "replace")
+    last = os.pread(fd, tail, size - tail).decode("utf-8", "replace")
+    return _join_clipped(first, size - head - tail, last)
 
 
 def clip(text: str) -> str:

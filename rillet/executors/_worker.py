@@ -14,14 +14,13 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import pickle
-import shutil
 import signal
 import sys
 import tempfile
 import threading
 import time
 import weakref
-from typing import Any
+from typing import IO, Any
 
 from rillet.errors import ExecutorError
 from rillet.executors._run import error_fields, fd_stream, read_log, run_attempt
@@ -42,7 +41,7 @@ def dumps(obj: Any) -> bytes:
 # --- the child side ------------------------------------------------------------
 
 
-def worker_main(conn: multiprocessing.connection.Connection, parent: int, log_path: str) -> None:
+def worker_main(conn: multiprocessing.connection.Connection, parent: int, log_fd: int) -> None:
     """Loop of one worker process: receive a job, run it, send back the result.
 
     A message is ``(job, collect_failures, env)``; the reply is ``("result",
@@ -56,7 +55,7 @@ def worker_main(conn: multiprocessing.connection.Connection, parent: int, log_pa
         import faulthandler
 
         faulthandler.enable(file=sys.stderr)  # a crash prints its traceback into the log
-    threading.Thread(target=_watch_parent, args=(parent, log_path), daemon=True).start()
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
     while True:
         try:
             data = conn.recv_bytes()
@@ -64,14 +63,14 @@ def worker_main(conn: multiprocessing.connection.Connection, parent: int, log_pa
             return
         if data == STOP:
             return
-        reply = _serve(data, log_path)
+        reply = _serve(data, log_fd)
         try:
             conn.send_bytes(reply)
         except OSError:
             return
 
 
-def _serve(data: bytes, log_path: str) -> bytes:
+def _serve(data: bytes, log_fd: int) -> bytes:
     try:
         job, collect, env = pickle.loads(data)
     except BaseException as exc:
@@ -81,7 +80,7 @@ def _serve(data: bytes, log_path: str) -> bytes:
     cwd = os.getcwd()
     try:
         result = run_attempt(
-            job, capture="fd", apply_timeout=False, log_path=log_path, collect_failures=collect
+            job, capture="fd", apply_timeout=False, log_fd=log_fd, collect_failures=collect
         )
     finally:
         with contextlib.suppress(OSError):
@@ -104,11 +103,10 @@ def _serve(data: bytes, log_path: str) -> bytes:
         return dumps(("result", failed))
 
 
-def _watch_parent(parent: int, log_path: str) -> None:
+def _watch_parent(parent: int) -> None:
     """End the worker (and its task's children) soon after its parent is gone."""
     while os.getppid() == parent:
         time.sleep(0.5)
-    shutil.rmtree(os.path.dirname(log_path), ignore_errors=True)
     with contextlib.suppress(OSError):
         if os.getpgid(0) == os.getpid():
             os.killpg(0, signal.SIGKILL)
@@ -121,13 +119,15 @@ def _watch_parent(parent: int, log_path: str) -> None:
 class Worker:
     """The parent's handle on one worker process."""
 
-    __slots__ = ("conn", "gpus", "log_path", "pid", "piece", "process")
+    __slots__ = ("conn", "gpus", "log", "pid", "piece", "process")
 
-    def __init__(self, process: Any, conn: multiprocessing.connection.Connection, log: str) -> None:
+    def __init__(
+        self, process: Any, conn: multiprocessing.connection.Connection, log: IO[bytes]
+    ) -> None:
         self.process = process
         self.conn = conn
         self.pid: int = process.pid
-        self.log_path = log
+        self.log = log  # unlinked: nothing is left on disk whatever ends the worker
         self.piece: Any = None  # the work it runs now (None: idle)
         self.gpus: str | None = None  # CUDA_VISIBLE_DEVICES of its last GPU job
 
@@ -159,6 +159,7 @@ class Worker:
                 os.kill(self.pid, signal.SIGKILL)
         self.process.join(5)
         self.conn.close()
+        self.log.close()
 
     def stop(self) -> None:
         """Ask an idle worker to end, and kill it if it does not."""
@@ -170,9 +171,8 @@ class Worker:
     def partial_log(self) -> str:
         """What the current (or last) attempt on this worker printed so far."""
         try:
-            with open(self.log_path, "rb") as f:
-                return read_log(f)
-        except OSError:
+            return read_log(self.log.fileno())
+        except (OSError, ValueError):
             return ""
 
 
@@ -182,7 +182,6 @@ class Pool:
     def __init__(self) -> None:
         self.workers: list[Worker] = []
         self.owner = os.getpid()
-        self.tmpdir: str | None = None
         self.serial = 0
 
     def spawn(self) -> Worker:
@@ -194,19 +193,17 @@ class Pool:
                 "the processes executor needs the 'fork' start method (Linux, macOS); "
                 "use the inline executor on this platform"
             ) from None
-        if self.tmpdir is None:
-            self.tmpdir = tempfile.mkdtemp(prefix="rillet-workers-")
-            _LIVE_POOLS.add(self)
-            _register_atexit()
+        _LIVE_POOLS.add(self)
+        _register_atexit()
         self.serial += 1
-        log_path = os.path.join(self.tmpdir, f"worker-{self.serial}.log")
+        log = tempfile.TemporaryFile(prefix="rillet-worker-")  # noqa: SIM115 - Worker closes it
         parent_conn, child_conn = ctx.Pipe(duplex=True)
         for stream in (sys.stdout, sys.stderr):  # else the child writes them out again
             with contextlib.suppress(Exception):
                 if stream is not None:
                     stream.flush()
         process = ctx.Process(  # type: ignore[attr-defined]
-            target=worker_main, args=(child_conn, os.getpid(), log_path),
+            target=worker_main, args=(child_conn, os.getpid(), log.fileno()),
             name=f"rillet-worker-{self.serial}",
         )
         process.start()
@@ -216,7 +213,7 @@ class Pool:
             raise ExecutorError("could not start a worker process")
         with contextlib.suppress(OSError):
             os.setpgid(pid, pid)  # also here: no window before the child's own call
-        worker = Worker(process, parent_conn, log_path)
+        worker = Worker(process, parent_conn, log)
         self.workers.append(worker)
         return worker
 
@@ -242,9 +239,6 @@ class Pool:
         for w in workers:
             w.process.join(2)
             w.kill()
-        if self.tmpdir is not None:
-            shutil.rmtree(self.tmpdir, ignore_errors=True)
-            self.tmpdir = None
 
 
 _LIVE_POOLS: weakref.WeakSet[Pool] = weakref.WeakSet()
