@@ -170,6 +170,13 @@ class Builder:
         expected = normalize(expected)
         origin = typing.get_origin(expected)
         args = typing.get_args(expected)
+        if hasattr(value, "_fields"):
+            first = next(v for v in value if isinstance(v, Promise))
+            raise TypeMismatchError.for_binding(
+                user_location(), node_id, input_name, type_name(expected),
+                f"the named outputs of node '{first.node_id}' ({type(value).__name__}), "
+                f"which are separate values: pass one of them, e.g. .{value._fields[0]}",
+            )
         if isinstance(value, dict):
             if origin is not dict and expected is not Any:
                 raise TypeMismatchError.for_binding(

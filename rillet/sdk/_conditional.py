@@ -50,6 +50,9 @@ class ConditionalSection:
                 user_location(),
                 f"conditional '{self.name}': if_/elif_ take a comparison of promises "
                 f"(e.g. x > 0.5), got {type(expr).__name__}",
+                "In a @dynamic body the inputs are values: branch with a plain 'if'."
+                if isinstance(expr, bool)
+                else "",
             )
         self.open = True
         case = self.builder.open_case(expr.condition if expr is not None else None)
@@ -118,9 +121,7 @@ class ConditionalSection:
             self.output_tuple = self.output_tuple or type(result)
         else:
             named = {"o0": result}
-        types: dict[str, Any] = {
-            k: (v.type if isinstance(v, Promise) else type(v)) for k, v in named.items()
-        }
+        types: dict[str, Any] = {k: _type_of(v) for k, v in named.items()}
         if self.types is None:
             self.types = types
         elif list(types) != list(self.types) or not all(
@@ -140,6 +141,20 @@ class ConditionalSection:
             k: self.builder.bind(v, self.types[k], f"conditional:{self.name}", k)
             for k, v in named.items()
         }
+
+
+def _type_of(value: Any) -> Any:
+    """The type an arm's result has: a promise's, or a list/dict/tuple of them."""
+    if isinstance(value, Promise):
+        return value.type
+    if isinstance(value, (list, dict)) and value:
+        items = list(value.values()) if isinstance(value, dict) else value
+        kinds = list(dict.fromkeys(_type_of(v) for v in items))
+        item = kinds[0] if len(kinds) == 1 else Any
+        return dict[str, item] if isinstance(value, dict) else list[item]  # type: ignore[valid-type]
+    if type(value) is tuple:
+        return tuple[tuple(_type_of(v) for v in value)]  # type: ignore[misc]
+    return type(value)
 
 
 class _Arm:

@@ -679,3 +679,19 @@ def test_workflow_returning_another_named_tuple() -> None:
         return (p.a, p.b)  # type: ignore[return-value]
 
     assert plain_tuple(n=2) == Pair(a=2, b="2")
+
+
+def test_passing_all_named_outputs_as_one_value() -> None:
+    @task
+    def use(p: Pair) -> int:
+        return p.a
+
+    with pytest.raises(TypeMismatchError) as info:
+
+        @workflow
+        def wf(n: int) -> int:
+            return use(p=pair(n=n))  # <- whole-tuple
+
+    message = str(info.value)
+    assert message.startswith(line_of("whole-tuple"))
+    assert "named outputs of node 'pair' (Pair), which are separate values" in message

@@ -315,3 +315,18 @@ def test_a_conditional_named_like_a_node_gets_a_fresh_id() -> None:
     inner = [n.id for c in wf.spec.nodes[1].cases for n in c.nodes]
     assert inner == ["double-1", "negate"]
     assert wf(x=1) == 4
+
+
+def test_arms_returning_lists_of_promises() -> None:
+    @workflow
+    def wf(x: int) -> list[int]:
+        return (
+            conditional("c")
+            .if_(x > 0)
+            .then([double(x=x), negate(x=x)])
+            .else_()
+            .then([negate(x=x), 0])
+        )
+
+    assert wf(x=2) == [4, -2]
+    assert wf(x=-2) == [2, 0]

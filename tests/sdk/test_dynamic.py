@@ -180,3 +180,18 @@ def test_a_dynamic_returning_a_constant() -> None:
         return const(k=k)
 
     assert wf(k=3) == [0, 1, 2]
+
+
+def test_a_conditional_in_a_dynamic_body_says_to_use_if() -> None:
+    from rillet import conditional
+
+    @dynamic
+    def d(k: int) -> int:
+        return conditional("c").if_(k > 3).then(square(x=k)).else_().then(square(x=0))
+
+    @workflow
+    def wf(k: int) -> int:
+        return d(k=k)
+
+    with pytest.raises(CompileError, match="plain 'if'"):
+        wf(k=5)
