@@ -76,6 +76,7 @@ __all__ = [
 if TYPE_CHECKING:
     from rillet.engine._context import ExecutionContext, current_context
     from rillet.engine._records import FailureInfo
+    from rillet.engine._views import Execution, NodeExecution
     from rillet.errors import (
         CompileError,
         DefinitionError,
@@ -85,12 +86,11 @@ if TYPE_CHECKING:
         TypeMismatchError,
         UserCodeError,
     )
-    from rillet.engine._views import Execution, NodeExecution
     from rillet.sdk._conditional import conditional
     from rillet.sdk._launchplan import CronSchedule, FixedRate, LaunchPlan
-    from rillet.sdk._run import recover, run
     from rillet.sdk._map import map_task
     from rillet.sdk._resources import Cache, Resources
+    from rillet.sdk._run import recover, run
     from rillet.sdk._task import Task, dynamic, task
     from rillet.sdk._workflow import Workflow, workflow
     from rillet.types._files import Directory, File

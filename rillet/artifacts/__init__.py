@@ -1,0 +1,1 @@
+"""Artifact stores: bytes by content hash (a local folder; any fsspec URL)."""

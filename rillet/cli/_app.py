@@ -155,13 +155,13 @@ def open_store(ctx: click.Context, home: str | None) -> Any:
 
     path = home_of(ctx, home)
     try:
-        if path is not None and not os.path.isdir(path) or path is None and not os.path.isdir(
-                os.environ.get("RILLET_HOME", ".rillet")):
+        if (path is not None and not os.path.isdir(path)) or (path is None and not os.path.isdir(
+                os.environ.get("RILLET_HOME", ".rillet"))):
             fail(f"no rillet home at {path or os.environ.get('RILLET_HOME', '.rillet')}")
         return Home.open(path, create=False)
     except StoreError as exc:
         fail(str(exc))
 
 
-from rillet.cli import _inspect as _inspect  # noqa: E402  (registers commands)
 from rillet.cli import _cache as _cache  # noqa: E402
+from rillet.cli import _inspect as _inspect  # noqa: E402  (registers commands)

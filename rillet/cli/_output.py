@@ -68,7 +68,9 @@ def seconds(start: float | None, end: float | None) -> str:
     return f"{end - start:.3f}s"
 
 
-def node_json(n: NodeRecord, params: dict[str, Any], metrics: list[dict[str, Any]]) -> dict[str, Any]:
+def node_json(
+    n: NodeRecord, params: dict[str, Any], metrics: list[dict[str, Any]]
+) -> dict[str, Any]:
     return {
         "node_id": n.node_id,
         "task": n.task,

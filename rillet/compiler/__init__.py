@@ -1,4 +1,1 @@
-"""The compiler: runs a workflow body with promises and produces a WorkflowSpec (the IR).
-
-It runs no task and does no I/O; it never imports the engine, a store or an executor.
-"""
+"""The compiler: a workflow body run once with promises becomes a WorkflowSpec (IR)."""

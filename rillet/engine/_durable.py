@@ -15,7 +15,8 @@ import os
 import socket
 import time
 import uuid
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from rillet.compiler._spec import CONST, DICT, INPUT, LIST, NODE, Binding, WorkflowSpec
 from rillet.engine._cachekey import cache_key, code_hash_of, keyed_inputs, task_version
@@ -259,9 +260,9 @@ class _Run:
                 meta["parts"] = parts
                 if self._try_cache(node, key):
                     return True
-                if task.cache.serialize and node.id not in self.held_locks:
-                    if not self._lock(node, key):
-                        return True  # waits for the holder's result
+                if (task.cache.serialize and node.id not in self.held_locks
+                        and not self._lock(node, key)):
+                    return True  # waits for the holder's result
         job = AttemptJob(
             execution_id=self.id, node_id=node.id, attempt=node.attempt + 1, task=task,
             inputs={k: v.get() for k, v in ins.items()},
@@ -624,17 +625,26 @@ class _Run:
                          checkpoint_path=self.engine.checkpoint_path(
                              self.record.checkpoint_scope, "on_failure"),
                          workdir=self.engine.work_dir(self.id))
-        from rillet.executors._run import run_attempt
-
-        r = run_attempt(job, capture="sys")
+        r = self._run_alone(job)
         status = NodeStatus.SUCCEEDED if r.ok else NodeStatus.FAILED
         self.batch.attempts.append(AttemptRecord(
             execution_id=self.id, node_id="on_failure", attempt=1, status=status,
-            executor="inline", started_at=r.started_at, ended_at=r.ended_at,
+            executor=self.executor.name, started_at=r.started_at, ended_at=r.ended_at,
             error_type=r.error_type, error_message=r.error_message, traceback=r.traceback,
             logs=r.logs, pid=r.pid))
         self._record_node(rnode, status, error=None if r.ok else f"{r.error_type}: "
                           f"{r.error_message}")
+
+    def _run_alone(self, job: AttemptJob) -> AttemptResult:
+        """Run one job on the executor when nothing else runs (the failure handler)."""
+        while not self.executor.submit(job):
+            for other in self.executor.wait(HEARTBEAT_EVERY):
+                self._on_result(other)
+        while True:
+            for r in self.executor.wait(HEARTBEAT_EVERY):
+                if r.node_id == job.node_id:
+                    return r
+                self._on_result(r)
 
     def _abort(self, why: str) -> None:
         now = time.time()

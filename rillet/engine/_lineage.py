@@ -31,7 +31,9 @@ def resolve_ref(store: MetadataStore, ref: str) -> list[str]:
                 f"'{ref}' is neither an execution id, EXEC:NODE, nor an artifact hash prefix"
             ) from None
         if len(found) > 1:
-            raise NotFound(f"artifact prefix '{ref}' is ambiguous ({len(found)} artifacts)")
+            raise NotFound(
+                f"artifact prefix '{ref}' is ambiguous ({len(found)} artifacts)"
+            ) from None
         return [found[0].hash]
     return list((execution.outputs or {}).values())
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from rillet.engine._protocols import ArtifactStore, MetadataStore
 from rillet.engine._records import ArtifactRecord

@@ -1,0 +1,1 @@
+"""Executors run task attempts: inline (this process) and processes (a warm pool)."""

@@ -43,7 +43,7 @@ def cpu_capacity() -> float:
 def memory_capacity() -> int:
     override = os.environ.get("RILLET_MEMORY")
     if override:
-        from rillet.sdk._resources import parse_mem
+        from rillet.types._quantities import parse_mem
 
         try:
             size = parse_mem(int(override) if override.strip().isdigit() else override)

@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-import rillet
 from rillet.engine._attempts import call_with_timeout
 from rillet.engine._context import STATE
 from rillet.engine._direct import run_map
@@ -27,7 +26,7 @@ from rillet.engine._protocols import AttemptJob, AttemptResult
 from rillet.errors import DefinitionError, TaskTimeoutError
 
 LOG_LIMIT = 4 << 20  # bytes of captured output kept per attempt (head and tail)
-_RILLET_DIR = os.path.dirname(os.path.abspath(rillet.__file__)) + os.sep
+_RILLET_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 
 class FileSink:

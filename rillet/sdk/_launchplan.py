@@ -47,7 +47,9 @@ class FixedRate:
 
     def __post_init__(self) -> None:
         if not isinstance(self.duration, timedelta) or self.duration.total_seconds() <= 0:
-            raise DefinitionError(f"FixedRate(duration={self.duration!r}): give a positive timedelta")
+            raise DefinitionError(
+                f"FixedRate(duration={self.duration!r}): give a positive timedelta"
+            )
 
     def next_after(self, when: datetime) -> datetime:
         return when + self.duration

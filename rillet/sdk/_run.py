@@ -98,7 +98,7 @@ def _show(label: str, value: float) -> str:
 def source_of(workflow: Any) -> str:
     mod = sys.modules.get(workflow.fn.__module__)
     file = getattr(mod, "__file__", None)
-    return os.path.abspath(file) if file else workflow.fn.__module__
+    return os.path.abspath(file) if file else str(workflow.fn.__module__)
 
 
 def _open_home(home: str | None) -> Any:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
@@ -68,8 +69,8 @@ def connect_sqlite(path: str) -> sqlite3.Connection:
 def tune_sqlite(conn: sqlite3.Connection) -> None:
     """WAL, synchronous=NORMAL, a 30 s busy timeout, foreign keys (per connection)."""
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-        conn.execute("PRAGMA journal_mode = WAL")
+    if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() not in ("wal", "memory"):
+        _switch_to_wal(conn)
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA temp_store = MEMORY")
@@ -78,6 +79,25 @@ def tune_sqlite(conn: sqlite3.Connection) -> None:
     # it cut the mean apply() by about a fifth. The WAL file is capped at 64 MB.
     conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")
     conn.execute("PRAGMA journal_size_limit = 67108864")
+
+
+def _switch_to_wal(conn: sqlite3.Connection) -> None:
+    """``PRAGMA journal_mode = WAL``, retried: the switch needs an exclusive lock and
+    SQLite answers "database is locked" at once, without waiting for the busy timeout,
+    while another process (say one creating the same home) holds the database."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    delay = 0.001
+    while True:
+        try:
+            if conn.execute("PRAGMA journal_mode = WAL").fetchone()[0].lower() == "wal":
+                return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+        if time.monotonic() > deadline:
+            raise sqlite3.OperationalError("database is locked (switching to WAL)")
+        time.sleep(delay)
+        delay = min(delay * 2, 0.05)
 
 
 def _translate(exc: Exception, url: str) -> StoreError:

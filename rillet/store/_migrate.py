@@ -25,21 +25,24 @@ def read_revision(db: Database, where: str) -> str | None:
     Raises ``StoreError`` for a database that is not rillet's, or that a newer
     rillet wrote; nothing is written either way.
     """
-    try:
-        rows = db.read("SELECT version_num FROM alembic_version")
-    except StoreError as exc:
+    for look in range(2):
         try:
-            tables = db.table_names()
-        except StoreError:
-            raise StoreError(
-                f"{where} is not a rillet metadata store ({_reason(exc)}); refusing to use it"
-            ) from None
-        if tables:
+            rows = db.read("SELECT version_num FROM alembic_version")
+            break
+        except StoreError as exc:
+            try:
+                tables = db.table_names()
+            except StoreError:
+                raise StoreError(f"{where} is not a rillet metadata store ({_reason(exc)}); "
+                                 "refusing to use it") from None
+            if not tables:
+                return None
+            if look == 0:  # a creator committed its tables (and alembic_version) just now
+                continue
             raise StoreError(
                 f"{where} is not a rillet metadata store: it has tables "
                 f"({', '.join(sorted(tables)[:5])}) but no alembic_version; refusing to use it"
             ) from None
-        return None
     if len(rows) != 1:
         raise StoreError(
             f"{where} has {len(rows)} rows in alembic_version (expected 1); refusing to use it"

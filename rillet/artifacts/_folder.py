@@ -1,0 +1,158 @@
+"""``FolderArtifactStore``: value bytes by content hash under one root folder.
+
+A local root (a path or ``file://``) uses plain ``os`` calls: no fsspec import
+on the path of a local run. Any other fsspec URL (``memory://``, ``s3://``, ...)
+goes through ``fsspec``, imported on first use. Layout: ``ab/cdef…`` for the
+sha256 hex ``abcdef…``; the URI returned by ``put`` is that key, relative to
+the root, so a home can be moved or copied. Nothing outside the root is ever
+read, written or deleted.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+from typing import Any
+
+from rillet.errors import NotFound, StoreError
+
+_DIGEST = re.compile(r"[0-9a-f]{8,128}")
+_TMP_SUFFIX = ".tmp"
+
+
+def _check_digest(digest: str) -> None:
+    if not isinstance(digest, str) or not _DIGEST.fullmatch(digest):
+        raise StoreError(
+            f"artifact digest {digest!r} is not a lowercase hex content hash; refusing to store it"
+        )
+
+
+class FolderArtifactStore:
+    """The ``ArtifactStore`` on a folder (local, or any fsspec URL)."""
+
+    def __init__(self, root: str) -> None:
+        if root.startswith("file://"):
+            root = root[len("file://"):]
+        self._remote = "://" in root
+        if self._remote:
+            self.root = root.rstrip("/")
+            self._fs: Any = None
+        else:
+            self.root = os.path.realpath(os.path.abspath(root))
+
+    # -- the protocol ------------------------------------------------------------------
+    def put(self, digest: str, data: bytes) -> str:
+        """Store ``data`` as ``ab/cdef…``; atomic (temp file + rename), idempotent."""
+        _check_digest(digest)
+        key = f"{digest[:2]}/{digest[2:]}"
+        if self._remote:
+            fs, path = self._filesystem(), f"{self._base()}/{key}"
+            if not fs.exists(path):
+                fs.pipe_file(path, bytes(data))  # object stores make a put atomic
+            return key
+        final = os.path.join(self.root, digest[:2], digest[2:])
+        if os.path.exists(final):
+            return key
+        folder = os.path.dirname(final)
+        os.makedirs(folder, exist_ok=True)
+        tmp = os.path.join(folder, f".{digest[2:]}.{os.urandom(8).hex()}{_TMP_SUFFIX}")
+        try:
+            with open(tmp, "wb") as f:
+                f.write(data)
+            os.replace(tmp, final)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+            raise
+        return key
+
+    def get(self, uri: str) -> bytes:
+        """The bytes at ``uri`` (a key from ``put``, or a path or URL inside the root)."""
+        path = self._resolve(uri)
+        try:
+            if self._remote:
+                return bytes(self._filesystem().cat_file(path))
+            with open(path, "rb") as f:
+                return f.read()
+        except FileNotFoundError:
+            raise NotFound(
+                f"artifact {uri!r} is not in the artifact store at {self.root}") from None
+        except IsADirectoryError:
+            raise NotFound(f"artifact {uri!r} in {self.root} is a folder, not a value") from None
+
+    def delete(self, uri: str) -> None:
+        """Remove the value at ``uri``; nothing happens when it is already gone."""
+        path = self._resolve(uri)
+        try:
+            if self._remote:
+                self._filesystem().rm_file(path)
+            else:
+                os.unlink(path)
+        except FileNotFoundError:
+            pass
+
+    def size(self) -> int:
+        """Bytes used by stored values (temporary files of unfinished writes excluded)."""
+        if self._remote:
+            fs = self._filesystem()
+            if not fs.exists(self._base()):
+                return 0
+            return sum(int(info.get("size") or 0)
+                       for info in fs.find(self._base(), detail=True).values())
+        return _folder_size(self.root)
+
+    # -- paths -------------------------------------------------------------------------
+    def _resolve(self, uri: str) -> str:
+        refused = StoreError(
+            f"artifact URI {uri!r} is outside the artifact store {self.root}; refusing it")
+        if not isinstance(uri, str) or not uri or "\x00" in uri:
+            raise refused
+        if self._remote:
+            base = self._base()
+            if "://" in uri:
+                if not uri.startswith(self.root + "/"):
+                    raise refused
+                uri = uri[len(self.root) + 1:]
+            key = posixpath.normpath(uri)
+            if key.startswith(("/", "..")) or key == ".":
+                raise refused
+            return f"{base}/{key}"
+        if uri.startswith("file://"):
+            uri = uri[len("file://"):]
+        elif "://" in uri:
+            raise refused
+        path = os.path.realpath(os.path.join(self.root, uri))  # an absolute uri stays as is
+        if not path.startswith(self.root + os.sep):
+            raise refused
+        return path
+
+    def _filesystem(self) -> Any:
+        if self._fs is None:
+            import fsspec
+
+            self._fs, self._path = fsspec.core.url_to_fs(self.root)
+        return self._fs
+
+    def _base(self) -> str:
+        self._filesystem()
+        return str(self._path).rstrip("/")
+
+    def __repr__(self) -> str:
+        return f"FolderArtifactStore({self.root!r})"
+
+
+def _folder_size(folder: str) -> int:
+    total = 0
+    try:
+        entries = list(os.scandir(folder))
+    except FileNotFoundError:
+        return 0
+    for entry in entries:
+        if entry.is_dir(follow_symlinks=False):
+            total += _folder_size(entry.path)
+        elif entry.is_file(follow_symlinks=False) and not entry.name.endswith(_TMP_SUFFIX):
+            total += entry.stat(follow_symlinks=False).st_size
+    return total

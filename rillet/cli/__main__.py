@@ -1,0 +1,3 @@
+from rillet.cli import main
+
+main()
