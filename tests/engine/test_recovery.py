@@ -1,0 +1,182 @@
+"""Recovery: a ``rillet run`` killed with SIGKILL half way, recovered from the
+command line; recovering succeeded and failed executions; checkpoints that
+outlive an execution; the failure handler of a durable run."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "workflows"))
+from marks import lines  # noqa: E402
+
+import rillet  # noqa: E402
+
+
+def wait_for_lines(path: Path, n: int, proc: Any, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while len(lines(str(path))) < n:
+        assert proc.poll() is None, f"rillet run ended early: {proc.communicate()}"
+        assert time.monotonic() < deadline, f"only {len(lines(str(path)))} lines in {path}"
+        time.sleep(0.01)
+
+
+def nodes_of(cli: Any, execution_id: str) -> dict[str, dict[str, Any]]:
+    shown = cli.ok("executions", "show", execution_id, "--json").json
+    return {n["node_id"]: n for n in shown["nodes"]}
+
+
+@pytest.mark.slow
+def test_sigkill_mid_run_then_recover_reuses_every_succeeded_node(cli, wf, load, tmp_path):
+    marker = tmp_path / "marker.txt"
+    proc = cli.start("run", wf("wf_fifty", "fifty"), "--marker", str(marker), "--delay", "0.1",
+                     "--json", "--executor", "processes")
+    wait_for_lines(marker, 15, proc)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+
+    # Whoever looks next finds the owner gone and marks the execution FAILED.
+    (listed,) = cli.ok("executions", "list", "--json").json
+    assert listed["status"] == "FAILED"
+    assert listed["error"] == "the process running it ended without recording a result"
+    killed_id = listed["execution_id"]
+    before = nodes_of(cli, killed_id)
+    assert len(before) == 50
+    succeeded = {n for n, rec in before.items() if rec["status"] == "SUCCEEDED"}
+    assert 10 <= len(succeeded) < 50, Counter(r["status"] for r in before.values())
+    assert not [n for n, r in before.items() if r["status"] in ("RUNNING", "QUEUED")]
+    # Workers that were mid-task may still finish it; let them, then freeze the marker.
+    time.sleep(0.3)
+    ran_before = Counter(lines(str(marker)))
+
+    rec = cli.ok("recover", killed_id, "--json", timeout=60)
+    body = rec.json
+    assert set(body) == {"execution_id", "status", "outputs"}
+    assert body["status"] == "SUCCEEDED"
+    assert body["execution_id"] != killed_id
+
+    # The outputs equal those of an uninterrupted run.
+    fifty = load("wf_fifty").fifty
+    whole = rillet.run(fifty, home=str(tmp_path / "other"), executor="inline", delay=0.0)
+    assert whole.status == "SUCCEEDED"
+    assert body["outputs"] == {"o0": whole.outputs["o0"]}
+
+    after = nodes_of(cli, body["execution_id"])
+    assert set(after) == set(before)
+    ran_after = Counter(lines(str(marker))) - ran_before
+    for node_id, rec_node in after.items():
+        if node_id in succeeded:
+            assert rec_node["status"] == "RECOVERED", node_id
+            assert rec_node["source_execution"] == killed_id
+            assert rec_node["source_node"] == node_id
+            assert ran_before[node_id] == 1 and ran_after[node_id] == 0, node_id
+        else:
+            assert rec_node["status"] == "SUCCEEDED", node_id
+            assert ran_after[node_id] == 1, node_id
+    shown = cli.ok("executions", "show", body["execution_id"], "--json").json
+    assert shown["parent_id"] == killed_id
+
+
+def test_recovering_a_succeeded_execution_copies_every_node(cli, wf, tmp_path):
+    marker = tmp_path / "marker.txt"
+    first = cli.ok("run", wf("wf_runs", "fixable"), "--flag", str(tmp_path / "no-flag"),
+                   "--marker", str(marker), "--json").json
+    assert first["status"] == "SUCCEEDED"
+    ran = lines(str(marker))
+    assert len(ran) == 5
+
+    started = time.monotonic()
+    again = cli.ok("recover", first["execution_id"], "--json").json
+    assert again["status"] == "SUCCEEDED"
+    assert again["outputs"] == first["outputs"]
+    assert time.monotonic() - started < 10
+    assert lines(str(marker)) == ran  # nothing ran again
+    nodes = nodes_of(cli, again["execution_id"])
+    assert {n["status"] for n in nodes.values()} == {"RECOVERED"}
+    assert all(n["source_execution"] == first["execution_id"] for n in nodes.values())
+
+
+@pytest.mark.parametrize("executor", ["inline", "processes"])
+def test_recovering_a_failed_execution_reruns_the_failed_node_and_what_follows(
+        load, home, tmp_path, executor):
+    fixable = load("wf_runs").fixable
+    flag, marker = tmp_path / "flag", tmp_path / "marker.txt"
+    flag.write_text("up")
+    failed = rillet.run(fixable, home=home, executor=executor, flag=str(flag),
+                        marker=str(marker))
+    assert failed.status == "FAILED"
+    assert "flaky" in failed.error and "flag" in failed.error
+    states = {n.id: n.status for n in failed.nodes}
+    assert states == {"source": "SUCCEEDED", "source-1": "SUCCEEDED", "flaky": "FAILED",
+                      "source-2": "ABORTED", "join": "ABORTED"}
+    before = Counter(lines(str(marker)))
+
+    flag.unlink()  # the world is fixed; the code is not touched
+    fixed = rillet.recover(failed.id, home=home, executor=executor)
+    assert fixed.status == "SUCCEEDED"
+    assert fixed.outputs == {"o0": ((1 + 1) * 10 + 1) + (100 + 1)}
+    states = {n.id: n.status for n in fixed.nodes}
+    ran = Counter(lines(str(marker))) - before
+    for node_id in ("source", "source-1"):  # succeeded before: copied
+        assert states[node_id] == "RECOVERED" and ran[node_id] == 0, node_id
+    for node_id in ("flaky", "source-2", "join"):  # the failed node and downstream
+        assert states[node_id] == "SUCCEEDED" and ran[node_id] == 1, node_id
+    assert fixed.record.parent_id == failed.id
+
+
+def test_recovering_a_failed_execution_without_a_fix_fails_again_at_the_same_node(
+        load, home, tmp_path):
+    fixable = load("wf_runs").fixable
+    flag, marker = tmp_path / "flag", tmp_path / "marker.txt"
+    flag.write_text("up")
+    failed = rillet.run(fixable, home=home, executor="inline", flag=str(flag),
+                        marker=str(marker))
+    again = rillet.recover(failed.id, home=home, executor="inline")
+    assert again.status == "FAILED"
+    states = {n.id: n.status for n in again.nodes}
+    assert states["source"] == "RECOVERED" and states["flaky"] == "FAILED"
+    assert Counter(lines(str(marker)))["source"] == 1
+
+
+def test_checkpoint_survives_a_recovery(load, home, tmp_path):
+    survives = load("wf_attempts").survives
+    marker = tmp_path / "marker.txt"
+    failed = rillet.run(survives, home=home, executor="processes", marker=str(marker))
+    assert failed.status == "FAILED"
+    recovered = rillet.recover(failed.id, home=home, executor="processes")
+    assert recovered.status == "SUCCEEDED"
+    assert recovered.outputs == {"o0": "progress of 2"}
+    assert lines(str(marker)) == [
+        f"{failed.id} attempt 1 found None",
+        f"{recovered.id} attempt 1 found b'progress of 2'",
+    ]
+    states = {n.id: n.status for n in recovered.nodes}
+    assert states == {"first": "RECOVERED", "once_saved": "SUCCEEDED"}
+
+
+@pytest.mark.parametrize("executor", ["inline", "processes"])
+def test_on_failure_runs_once_and_the_execution_still_fails(load, home, tmp_path, executor):
+    guarded = load("wf_runs").guarded
+    marker = tmp_path / "marker.txt"
+    execution = rillet.run(guarded, home=home, executor=executor, marker=str(marker), x=4)
+    assert execution.status == "FAILED"
+    assert "doomed 4" in execution.error
+    assert lines(str(marker)) == ["cleanup doomed ValueError doomed 4"]
+    states = {n.id: n.status for n in execution.nodes}
+    assert states["doomed"] == "FAILED"
+    assert states["on_failure"] == "SUCCEEDED"
+
+
+def test_recover_of_an_unknown_execution_is_a_usage_error(cli, wf):
+    cli.ok("run", wf("wf_cli", "named"), "--xs", "[1]")
+    r = cli("recover", "0123456789abcdef", "--json")
+    assert r.code == 2
+    assert r.out == ""
+    assert "0123456789abcdef" in r.err
