@@ -6,8 +6,10 @@ compile error (the message on stderr).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+from collections.abc import Iterator
 from typing import Any, NoReturn
 
 import click
@@ -73,14 +75,30 @@ def pick_workflow(target: str) -> Any:
     return found[name]
 
 
+@contextlib.contextmanager
+def task_output_to_stderr() -> Iterator[None]:
+    """While an execution runs, what tasks print (inline executor, failure handler,
+    subprocesses) goes to stderr, so stdout holds only the result."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def report(execution: Any, as_json: bool) -> NoReturn:
     from rillet.cli._output import jsonable, print_json
 
     outputs: dict[str, Any] = {}
     records = execution._store.artifacts(list((execution.record.outputs or {}).values()))
+    root = getattr(execution._values.artifacts, "root", None)
     if execution.record.outputs:
         for name, value in execution.outputs.items():
-            outputs[name] = jsonable(value, records.get(execution.record.outputs[name]))
+            outputs[name] = jsonable(value, records.get(execution.record.outputs[name]), root)
     status = execution.status.value
     if as_json:
         body: dict[str, Any] = {"execution_id": execution.id, "status": status, "outputs": outputs}
@@ -118,7 +136,7 @@ def run(ctx: click.Context, target: str, as_json: bool, executor: str,
     except DefinitionError as exc:
         fail(str(exc))
     try:
-        with Progress() as progress:
+        with task_output_to_stderr(), Progress() as progress:
             execution = run_workflow(wf, home=home_of(ctx, home), executor=executor,
                                      max_parallel=max_parallel, observer=progress, **inputs)
     except (DefinitionError, StoreError) as exc:
@@ -141,7 +159,7 @@ def recover(ctx: click.Context, execution_id: str, from_nodes: tuple[str, ...], 
     from rillet.sdk._run import recover as recover_execution
 
     try:
-        with Progress() as progress:
+        with task_output_to_stderr(), Progress() as progress:
             execution = recover_execution(execution_id, home=home_of(ctx, home),
                                           from_nodes=from_nodes, executor=executor,
                                           max_parallel=max_parallel, observer=progress)

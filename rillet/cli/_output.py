@@ -8,6 +8,7 @@ import dataclasses
 import datetime
 import enum
 import json
+import os
 import sys
 import time
 from typing import Any
@@ -17,8 +18,9 @@ from rillet.engine._records import ArtifactRecord, NodeRecord
 _PLAIN = (str, int, float, bool, type(None))
 
 
-def jsonable(value: Any, record: ArtifactRecord | None = None) -> Any:
-    """A JSON form of a value; values without one become ``{"type", "uri", "hash"}``."""
+def jsonable(value: Any, record: ArtifactRecord | None = None, root: str | None = None) -> Any:
+    """A JSON form of a value; values without one become ``{"type", "uri", "hash"}``,
+    the URI absolute when the artifact store's ``root`` is given."""
     if isinstance(value, _PLAIN):
         if isinstance(value, float) and value != value:
             return "NaN"
@@ -40,16 +42,26 @@ def jsonable(value: Any, record: ArtifactRecord | None = None) -> Any:
             return value.model_dump(mode="json")
         except Exception:
             pass
-    return opaque(record, value)
+    return opaque(record, value, root)
 
 
-def opaque(record: ArtifactRecord | None, value: Any = None) -> dict[str, Any]:
+def opaque(record: ArtifactRecord | None, value: Any = None,
+           root: str | None = None) -> dict[str, Any]:
     kind = record.type.get("kind") if record is not None else type(value).__name__
     return {
         "type": kind,
-        "uri": record.uri if record is not None else None,
+        "uri": absolute_uri(record.uri, root) if record is not None else None,
         "hash": record.hash if record is not None else None,
     }
+
+
+def absolute_uri(uri: str | None, root: str | None) -> str | None:
+    """Stores keep URIs relative to their root (a home can move); show them whole."""
+    if uri is None or root is None or "://" in uri:
+        return uri
+    if "://" in root:
+        return f"{root.rstrip('/')}/{uri}"
+    return "file://" + os.path.join(os.path.abspath(root), *uri.split("/"))
 
 
 def print_json(obj: Any) -> None:
