@@ -1,1 +1,18 @@
 """Artifact stores: bytes by content hash (a local folder; any fsspec URL)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rillet.artifacts._folder import FolderArtifactStore
+
+__all__ = ["FolderArtifactStore"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "FolderArtifactStore":
+        from rillet.artifacts._folder import FolderArtifactStore
+
+        return FolderArtifactStore
+    raise AttributeError(f"module 'rillet.artifacts' has no attribute {name!r}")

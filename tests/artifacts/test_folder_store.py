@@ -1,0 +1,116 @@
+"""FolderArtifactStore: content-addressed bytes under one root, local or fsspec."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+
+import pytest
+
+from rillet.artifacts import FolderArtifactStore
+from rillet.errors import NotFound, StoreError
+
+
+def digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@pytest.fixture(params=["local", "memory"])
+def store(request, tmp_path):
+    if request.param == "local":
+        return FolderArtifactStore(str(tmp_path / "artifacts"))
+    return FolderArtifactStore(f"memory://rillet-test-{uuid.uuid4().hex}/artifacts")
+
+
+def test_round_trip(store):
+    data = b"hello" * 1000
+    uri = store.put(digest(data), data)
+    h = digest(data)
+    assert uri == f"{h[:2]}/{h[2:]}"
+    assert store.get(uri) == data
+    assert store.size() == len(data)
+
+
+def test_put_is_idempotent(store):
+    data = b"same bytes"
+    first = store.put(digest(data), data)
+    assert store.put(digest(data), data) == first
+    assert store.size() == len(data)
+
+
+def test_get_missing_and_delete(store):
+    data = b"x"
+    uri = store.put(digest(data), data)
+    store.delete(uri)
+    store.delete(uri)  # already gone: fine
+    with pytest.raises(NotFound):
+        store.get(uri)
+    assert store.size() == 0
+
+
+@pytest.mark.parametrize("uri", [
+    "../outside", "ab/../../outside", "/etc/passwd", "file:///etc/passwd", "", ".",
+    "s3://bucket/ab/cd", "ab/\x00",
+])
+def test_refuses_uris_outside_the_root(store, uri):
+    with pytest.raises(StoreError, match="outside the artifact store"):
+        store.get(uri)
+    with pytest.raises(StoreError, match="outside the artifact store"):
+        store.delete(uri)
+
+
+@pytest.mark.parametrize("bad", ["../../../etc/x", "ABCDEF0123", "abc", "g" * 64, ""])
+def test_refuses_digests_that_are_not_hex_hashes(store, bad):
+    with pytest.raises(StoreError, match="not a lowercase hex"):
+        store.put(bad, b"data")
+
+
+def test_local_layout_is_atomic_and_accepts_paths_inside(tmp_path):
+    root = tmp_path / "artifacts"
+    store = FolderArtifactStore(str(root))
+    data = b"payload"
+    h = digest(data)
+    uri = store.put(h, data)
+    assert (root / h[:2] / h[2:]).read_bytes() == data
+    assert [p.name for p in (root / h[:2]).iterdir()] == [h[2:]]  # no temp files left
+    assert store.get(str(root / uri)) == data
+    assert store.get(f"file://{root / uri}") == data
+    mtime = os.stat(root / uri).st_mtime_ns
+    store.put(h, data)
+    assert os.stat(root / uri).st_mtime_ns == mtime  # not written again
+
+
+def test_local_refuses_a_link_out_of_the_root(tmp_path):
+    secret = tmp_path / "secret"
+    secret.write_bytes(b"secret")
+    store = FolderArtifactStore(str(tmp_path / "artifacts"))
+    (tmp_path / "artifacts" / "ab").mkdir(parents=True)
+    os.symlink(secret, tmp_path / "artifacts" / "ab" / "link")
+    with pytest.raises(StoreError, match="outside"):
+        store.get("ab/link")
+
+
+def test_local_size_ignores_unfinished_writes(tmp_path):
+    store = FolderArtifactStore(str(tmp_path))
+    store.put(digest(b"abc"), b"abc")
+    (tmp_path / "ab").mkdir(exist_ok=True)
+    (tmp_path / "ab" / ".cdef.123.tmp").write_bytes(b"partial" * 100)
+    assert store.size() == 3
+    assert FolderArtifactStore(str(tmp_path / "missing")).size() == 0
+
+
+def test_local_store_does_not_import_fsspec(tmp_path):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from rillet.artifacts import FolderArtifactStore\n"
+        f"s = FolderArtifactStore({str(tmp_path)!r})\n"
+        "u = s.put('ab' * 32, b'x'); s.get(u); s.size(); s.delete(u)\n"
+        "print('fsspec' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "False"
