@@ -1,0 +1,76 @@
+"""Many ``rillet run`` processes on one home at once: all succeed, none sees
+"database is locked", and a ``serialize=True`` value is computed once."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "workflows"))
+from marks import lines  # noqa: E402
+
+
+def finish(procs):
+    results = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=120)
+        assert "database is locked" not in err.lower(), err
+        assert proc.returncode == 0, f"exit {proc.returncode}\nstdout:\n{out}\nstderr:\n{err}"
+        results.append(json.loads(out))
+    return results
+
+
+def test_two_concurrent_runs_on_one_home(cli, wf):
+    procs = [cli.start("run", wf("wf_concurrency", "hundred"), "--seed", str(seed), "--json")
+             for seed in (1, 2)]
+    first, second = finish(procs)
+    assert first["status"] == second["status"] == "SUCCEEDED"
+    assert first["execution_id"] != second["execution_id"]
+    # 9 chains: (seed + c) + 10 increments each.
+    assert first["outputs"] == {"o0": sum(1 + c + 10 for c in range(9))}
+    assert second["outputs"] == {"o0": sum(2 + c + 10 for c in range(9))}
+    listed = cli.ok("executions", "list", "--json").json
+    assert {e["execution_id"]: e["status"] for e in listed} == {
+        first["execution_id"]: "SUCCEEDED", second["execution_id"]: "SUCCEEDED"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("executor", ["inline", "processes"])
+def test_ten_concurrent_executions_of_a_hundred_nodes(cli, wf, executor):
+    procs = [cli.start("run", wf("wf_concurrency", "hundred"), "--seed", str(seed), "--json",
+                       "--executor", executor)
+             for seed in range(10)]
+    results = finish(procs)
+    assert [r["status"] for r in results] == ["SUCCEEDED"] * 10
+    assert [r["outputs"]["o0"] for r in results] == [
+        sum(seed + c + 10 for c in range(9)) for seed in range(10)]
+    for r in results[:3]:
+        nodes = cli.ok("executions", "show", r["execution_id"], "--json").json["nodes"]
+        assert len(nodes) == 100
+        assert {n["status"] for n in nodes} == {"SUCCEEDED"}
+
+
+def test_serialize_computes_once_across_concurrent_runs(cli, wf, tmp_path):
+    marker = tmp_path / "marker.txt"
+    procs = [cli.start("run", wf("wf_concurrency", "once"), "--x", "5", "--marker", str(marker),
+                       "--seconds", "1.5", "--json") for _ in range(2)]
+    results = finish(procs)
+    assert [r["outputs"] for r in results] == [{"o0": 5000}] * 2
+    (computed,) = lines(str(marker))  # one computation, by one of the two
+    producer_id = computed.split()[0]
+    by_id = {r["execution_id"]: r for r in results}
+    assert producer_id in by_id and len(by_id) == 2
+    (waiter_id,) = set(by_id) - {producer_id}
+
+    producer = cli.ok("executions", "show", producer_id, "--json").json
+    waiter = cli.ok("executions", "show", waiter_id, "--json").json
+    (made,) = producer["nodes"]
+    (hit,) = waiter["nodes"]
+    assert made["status"] == "SUCCEEDED" and made["attempts"] == 1
+    assert hit["status"] == "CACHED" and hit["attempts"] == 0
+    assert (hit["source_execution"], hit["source_node"]) == (producer_id, "expensive")
+    # The two really overlapped: the waiter began before the value existed.
+    assert waiter["created_at"] < made["ended_at"]
