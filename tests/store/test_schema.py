@@ -1,0 +1,121 @@
+"""The schema is written three ways (SQLAlchemy tables, the frozen SQLite DDL that
+new homes use, the Alembic migrations); these tests keep them the same."""
+
+from __future__ import annotations
+
+import dataclasses
+import sqlite3
+
+import pytest
+from sqlalchemy import create_engine, inspect
+
+from rillet.engine._records import (
+    ArtifactRecord,
+    AttemptRecord,
+    CacheEntry,
+    ExecutionRecord,
+    MetricRecord,
+    NodeRecord,
+    ParamRecord,
+)
+from rillet.store import Home, SqlMetadataStore, _ddl, _schema, _sql
+from rillet.store._migrate import alembic_config, upgrade
+
+
+def describe(path) -> dict:
+    """Tables, columns, keys, indexes and rowid-ness of the SQLite database at ``path``."""
+    engine = create_engine(f"sqlite:///{path}")
+    insp = inspect(engine)
+    out = {}
+    for table in sorted(insp.get_table_names()):
+        out[table] = {
+            "columns": [(c["name"], str(c["type"]), c["nullable"], c.get("default"))
+                        for c in insp.get_columns(table)],
+            "pk": insp.get_pk_constraint(table),
+            "fks": sorted(
+                (f["name"], tuple(f["constrained_columns"]), f["referred_table"],
+                 tuple(f["referred_columns"]), tuple(sorted(f.get("options", {}).items())))
+                for f in insp.get_foreign_keys(table)),
+            "indexes": sorted((i["name"], tuple(i["column_names"]), i["unique"])
+                              for i in insp.get_indexes(table)),
+        }
+    engine.dispose()
+    conn = sqlite3.connect(path)
+    for name, sql in conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'"):
+        out[name]["without_rowid"] = "WITHOUT ROWID" in sql.upper()
+    conn.close()
+    return out
+
+
+@pytest.fixture
+def by_alembic(tmp_path):
+    path = tmp_path / "alembic.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+def test_frozen_ddl_matches_the_tables():
+    assert _ddl.SQLITE_DDL == _schema.sqlite_ddl(), (
+        "rillet/store/_ddl.py is stale: run `python -m rillet.store._schema`")
+    with open(_ddl.__file__) as f:
+        assert _schema.render_ddl_module() == f.read()
+
+
+def test_alembic_upgrade_head_equals_create_all_and_new_homes(tmp_path, by_alembic):
+    created = tmp_path / "create_all.db"
+    engine = create_engine(f"sqlite:///{created}")
+    _schema.metadata.create_all(engine)
+    engine.dispose()
+    with Home.open(str(tmp_path / "home")) as home:
+        home_db = home.db_path
+    SqlMetadataStore(f"sqlite+pysqlite:///{tmp_path / 'alchemy.db'}").close()
+
+    expected = describe(by_alembic)
+    assert set(expected) == {t.name for t in _schema.metadata.sorted_tables} | {
+        "alembic_version"}
+    without_version = {k: v for k, v in expected.items() if k != "alembic_version"}
+    assert describe(created) == without_version
+    assert describe(home_db) == expected
+    assert describe(tmp_path / "alchemy.db") == expected
+
+
+def test_alembic_sees_no_difference_between_migrations_and_tables(by_alembic):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    engine = create_engine(f"sqlite:///{by_alembic}")
+    with engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), _schema.metadata) == []
+        version = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+    engine.dispose()
+    assert version == _ddl.HEAD
+
+
+def test_revisions_list_matches_the_migrations():
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(alembic_config())
+    assert script.get_current_head() == _ddl.HEAD
+    oldest_first = [r.revision for r in script.walk_revisions()][::-1]
+    assert list(_ddl.REVISIONS) == oldest_first
+
+
+def test_upgrading_twice_is_a_no_op(tmp_path, by_alembic):
+    before = describe(by_alembic)
+    upgrade(f"sqlite:///{by_alembic}")
+    assert describe(by_alembic) == before
+
+
+@pytest.mark.parametrize("record, table, columns, extra", [
+    (ExecutionRecord, _schema.executions, _sql.EXEC_COLS, set()),
+    (NodeRecord, _schema.node_executions, _sql.NODE_COLS, {"seq"}),
+    (AttemptRecord, _schema.attempts, _sql.ATTEMPT_COLS, set()),
+    (ArtifactRecord, _schema.artifacts, _sql.ARTIFACT_COLS, set()),
+    (CacheEntry, _schema.cache_entries, _sql.CACHE_COLS, set()),
+    (ParamRecord, _schema.params, _sql.PARAM_COLS, set()),
+    (MetricRecord, _schema.metrics, _sql.METRIC_COLS, {"id"}),
+])
+def test_records_map_one_to_one_to_tables(record, table, columns, extra):
+    fields = tuple(f.name for f in dataclasses.fields(record))
+    assert columns == fields
+    assert {c.name for c in table.columns} == set(fields) | extra
