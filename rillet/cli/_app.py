@@ -60,7 +60,21 @@ def load_target(target: str) -> tuple[Any, dict[str, Any], str | None]:
         fail(str(exc))
     except SyntaxError as exc:
         fail(f"{exc.filename}:{exc.lineno}: {exc.msg}")
+    except Exception as exc:  # the user's module raised while being imported
+        fail(f"{_where(exc, path)}: importing {path} raised {type(exc).__name__}: {exc}")
     return module, _workflows(module), name or None
+
+
+def _where(exc: BaseException, path: str) -> str:
+    """``file:line`` of the last frame of ``path`` in the traceback of ``exc``."""
+    import traceback
+
+    full = os.path.abspath(path)
+    found = path
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if os.path.abspath(frame.filename) == full:
+            found = f"{full}:{frame.lineno}"
+    return found
 
 
 def pick_workflow(target: str) -> Any:
@@ -119,7 +133,8 @@ def report(execution: Any, as_json: bool) -> NoReturn:
 @click.argument("target")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--executor", type=click.Choice(["inline", "processes"]), default="processes")
-@click.option("--max-parallel", type=int, default=None)
+@click.option("--max-parallel", type=click.IntRange(min=1), default=None,
+              help="At most N attempts at once.")
 @click.option("--home", type=click.Path(file_okay=False), default=None)
 @click.pass_context
 def run(ctx: click.Context, target: str, as_json: bool, executor: str,
@@ -149,7 +164,8 @@ def run(ctx: click.Context, target: str, as_json: bool, executor: str,
 @click.option("--from", "from_nodes", multiple=True, help="Re-run this node and what follows.")
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--executor", type=click.Choice(["inline", "processes"]), default="processes")
-@click.option("--max-parallel", type=int, default=None)
+@click.option("--max-parallel", type=click.IntRange(min=1), default=None,
+              help="At most N attempts at once.")
 @click.option("--home", type=click.Path(file_okay=False), default=None)
 @click.pass_context
 def recover(ctx: click.Context, execution_id: str, from_nodes: tuple[str, ...], as_json: bool,

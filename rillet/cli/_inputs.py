@@ -52,8 +52,8 @@ def parse_inputs(raw: dict[str, str], inputs: dict[str, Any], workflow: str) -> 
                              f"(its inputs: {known})")
         try:
             parsed[key] = parse_value(text, inputs[key])
-        except InputError:
-            raise
+        except InputError as exc:
+            raise InputError(f"input --{key.replace('_', '-')}: {exc}") from None
         except Exception as exc:
             raise InputError(
                 f"input --{key.replace('_', '-')}: cannot read {text!r} as "
