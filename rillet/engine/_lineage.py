@@ -39,8 +39,10 @@ def resolve_ref(store: MetadataStore, ref: str) -> list[str]:
 
 
 def _node(n: NodeRecord) -> dict[str, Any]:
+    """A node execution in a lineage tree: which attempt of which task version."""
     return {"execution_id": n.execution_id, "node_id": n.node_id, "task": n.task,
-            "status": n.status.value}
+            "status": n.status.value, "attempt": n.attempts or None,
+            "code_hash": n.code_hash or None}
 
 
 def walk(store: MetadataStore, hashes: list[str], upstream: bool,
