@@ -68,7 +68,7 @@ def cache_explain(ctx: click.Context, target: str, as_json: bool, home: str | No
         fail(str(exc))
     h = open_store(ctx, home)
     try:
-        result = explain(h.store, wf, inputs)
+        result = explain(h.store, wf, inputs, h.artifacts)
     except RilletError as exc:
         fail(str(exc))
     if as_json:

@@ -13,10 +13,12 @@ from typing import Any
 from rillet.compiler._spec import CONST, DICT, INPUT, LIST, NODE, Binding, Node, WorkflowSpec
 from rillet.engine._cachekey import cache_key, code_hash_of, keyed_inputs, task_version
 from rillet.engine._graph import remap
-from rillet.engine._protocols import MetadataStore
+from rillet.engine._protocols import ArtifactStore, MetadataStore
 from rillet.engine._records import CacheEntry
+from rillet.errors import StoreError
 
 HIT, MISS, NOT_CACHED, UNKNOWN = "HIT", "MISS", "NOT CACHED", "UNKNOWN"
+_NONE: Any = object()  # a value that cannot be known before the run
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -36,11 +38,15 @@ class Explanation:
 
 
 class _Explainer:
-    def __init__(self, store: MetadataStore, spec: WorkflowSpec, inputs: dict[str, Any]) -> None:
+    def __init__(self, store: MetadataStore, spec: WorkflowSpec, inputs: dict[str, Any],
+                 artifacts: ArtifactStore | None) -> None:
+        from rillet.engine._values import ValueStore
         from rillet.types._literal import content_hash
 
         self.store = store
         self.hash = content_hash
+        self.values = ValueStore(store, artifacts) if artifacts is not None else None
+        self.inputs = inputs
         self.out: list[Explanation] = []
         self.known: dict[tuple[str, str], str] = {}  # (node, output) -> hash
         self.input_hashes = {k: content_hash(inputs[k], tp)
@@ -61,8 +67,40 @@ class _Explainer:
         if b.kind == NODE:
             return self.known.get((b.ref, b.output))
         if b.kind in (LIST, DICT):
-            return None  # needs the values themselves; treated as unknown
+            # The engine hashes a list (or dict) of promises from the values themselves:
+            # load the upstream values (reading only) and hash what the run would build.
+            value = self.binding_value(b)
+            return None if value is _NONE else str(self.hash(value, b.type))
         return None
+
+    def unknown_upstream(self, b: Binding) -> list[str]:
+        """The upstream nodes whose outputs ``b`` needs and that are not predicted."""
+        if b.kind == NODE:
+            return [] if (b.ref, b.output) in self.known else [b.ref]
+        return sorted({u for item in b.items for u in self.unknown_upstream(item)})
+
+    def binding_value(self, b: Binding) -> Any:
+        """The value a run would pass for ``b``, or ``_NONE`` when it is not known yet."""
+        if b.kind == CONST:
+            return b.value
+        if b.kind == INPUT:
+            return self.inputs[b.ref]
+        if b.kind == NODE:
+            digest = self.known.get((b.ref, b.output))
+            if digest is None or self.values is None:
+                return _NONE
+            try:
+                return self.values.load(digest, b.type)
+            except StoreError:  # pruned: the run cannot take it from the cache either
+                return _NONE
+        if b.kind in (LIST, DICT):
+            items = [self.binding_value(i) for i in b.items]
+            if any(i is _NONE for i in items):
+                return _NONE
+            if b.kind == DICT:
+                return dict(zip(b.keys, items, strict=True))
+            return tuple(items) if getattr(b.type, "__origin__", None) is tuple else items
+        return _NONE
 
     def walk(self, nodes: tuple[Node, ...], prefix: str, imap: dict[str, Binding] | None) -> None:
         for n in nodes:
@@ -93,7 +131,7 @@ class _Explainer:
         for k, b in inputs.items():
             h = self.binding_hash(b)
             if h is None:
-                ups = ", ".join(sorted(set(b.upstream()))) or k
+                ups = ", ".join(self.unknown_upstream(b)) or k
                 self.out.append(Explanation(
                     node_id=nid, task=task.name, status=UNKNOWN,
                     reason=f"input '{k}' depends on {ups}, which will run"))
@@ -148,15 +186,29 @@ class _Explainer:
                     "change": "added" if name not in old.code_parts else
                     "removed" if name not in parts else "changed"}
                    for name in changed_parts(old.code_parts, parts)]
-        shown = ", ".join(f"{c['name']} ({c['change']}" + (f", {c['file']})" if c["file"] else ")")
-                          for c in changed) or "the task's interface"
+        for c in changed:  # a distribution's part is its version: say which
+            if c["name"].startswith("dist:"):
+                c["from"] = old.code_parts.get(c["name"], "")
+                c["to"] = parts.get(c["name"], "")
+        shown = ", ".join(_shown(c) for c in changed) or "the task's interface"
         return Explanation(node_id=nid, task=task.name, status=MISS,
                            reason=f"code changed: {shown}", changed=changed,
                            source_execution=old.execution_id, source_node=old.node_id)
 
 
-def explain(store: MetadataStore, workflow: Any, inputs: dict[str, Any]) -> list[Explanation]:
-    """Predict, node by node, what a run of ``workflow(**inputs)`` would take from the cache."""
-    ex = _Explainer(store, workflow.spec, inputs)
+def _shown(c: dict[str, str]) -> str:
+    if "from" in c and c["change"] == "changed":
+        return f"{c['name']} ({c['from']} -> {c['to']})"
+    return f"{c['name']} ({c['change']}" + (f", {c['file']})" if c["file"] else ")")
+
+
+def explain(store: MetadataStore, workflow: Any, inputs: dict[str, Any],
+            artifacts: ArtifactStore | None = None) -> list[Explanation]:
+    """Predict, node by node, what a run of ``workflow(**inputs)`` would take from the cache.
+
+    With ``artifacts``, an input built from several upstream values (a list or dict of
+    promises) is predicted from those values, read from the store; without, it is UNKNOWN.
+    """
+    ex = _Explainer(store, workflow.spec, inputs, artifacts)
     ex.walk(workflow.spec.nodes, "", None)
     return ex.out
