@@ -197,6 +197,10 @@ def dist_version_test(tmp_path: Path, site: Path) -> None:
     body = r.run_json(target(r))
     assert r.statuses(body["execution_id"]) == {"uses_dep": "CACHED", "no_dep": "CACHED"}
     make_dist(site, "tinydep", "1.1", TINY_SOURCE)  # the same source, a new version
+    explained = r.explain(target(r))
+    assert explained["uses_dep"]["status"] == "MISS"
+    assert "dist:tinydep (1.0 -> 1.1)" in explained["uses_dep"]["reason"]
+    assert explained["no_dep"]["status"] == "HIT"
     body = r.run_json(target(r))
     nodes = {n["node_id"]: n for n in r.show(body["execution_id"])["nodes"]}
     assert nodes["uses_dep"]["status"] == "SUCCEEDED" and nodes["uses_dep"]["attempts"] == 1
