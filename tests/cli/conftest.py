@@ -62,6 +62,13 @@ class Cli:
         full = [*args, "--home", str(self.home)] if home else list(args)
         return run(full, self.cwd, timeout)
 
+    def raw(self, *args: str, env: dict[str, str] | None = None) -> Result:
+        """``rillet ARGS`` exactly as given (no ``--home``), with extra environment."""
+        proc = subprocess.run([sys.executable, "-m", "rillet.cli", *args], cwd=self.cwd,
+                              env=rillet_env(**(env or {})), capture_output=True, text=True,
+                              timeout=120)
+        return Result(list(args), proc.returncode, proc.stdout, proc.stderr)
+
     def ok(self, *args: str, timeout: float = 120) -> Result:
         r = self(*args, timeout=timeout)
         assert r.code == 0, str(r)

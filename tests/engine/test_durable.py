@@ -33,6 +33,12 @@ def test_run_returns_an_execution(load, home):
     assert os.path.isfile(os.path.join(home, "home.json"))
 
 
+def test_a_task_asking_for_more_than_the_machine_is_refused_before_starting(load, home):
+    with pytest.raises(rillet.DefinitionError, match=r"'wf_cli:greedy'.*cpu=64.*capacity"):
+        rillet.run(load("wf_cli").too_big, home=home, executor="inline")
+    assert not os.path.exists(home)
+
+
 def test_direct_call_writes_nothing(load, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert load("wf_cli").named(xs=[4, 5]) == (9, "2 items")

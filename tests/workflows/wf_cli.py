@@ -1,13 +1,11 @@
-"""Workflows for the command-line contract: typed inputs, named outputs, a
-DataFrame output, a task asking for more CPU than any machine here has, and a
-failing task."""
+"""Workflows for the command-line contract: typed inputs, named outputs, a task
+asking for more CPU than any machine here has, and a failing task. It imports
+nothing heavy, so each ``rillet`` process that loads it stays quick."""
 
 from __future__ import annotations
 
 import dataclasses
 from typing import NamedTuple
-
-import pandas as pd
 
 from rillet import Resources, task, workflow
 
@@ -45,16 +43,6 @@ def stats(xs: list[int]) -> Stats:
 @workflow
 def named(xs: list[int]) -> Stats:
     return stats(xs=xs)
-
-
-@task
-def frame(n: int) -> pd.DataFrame:
-    return pd.DataFrame({"i": list(range(n)), "sq": [i * i for i in range(n)]})
-
-
-@workflow
-def dataframe(n: int = 3) -> pd.DataFrame:
-    return frame(n=n)
 
 
 @task(requests=Resources(cpu="64"))
