@@ -134,6 +134,9 @@ class _Run:
         self.versions: dict[str, tuple[str, dict[str, str]]] = {}
         self.tainted: set[str] = set()
         self.digests: dict[str, str] = {}
+        # Nodes a recovery must run even if reusable or cached: those named by --from,
+        # and what lies inside them (a subworkflow's, dynamic's or branch's nodes).
+        self.forced: set[str] = set(reuse.rerun) if reuse is not None else set()
         self._workdir: str | None = None
         host, pid, started = owner_identity()
         now = time.time()
@@ -251,6 +254,8 @@ class _Run:
         if node.attempt == 0:
             if self._try_reuse(node, meta):
                 return True
+            if self.reuse is not None:  # what follows re-runs too, even if this one hits
+                self.tainted.add(node.id)
             if task.cache is not None and node.kind in ("task", "map"):
                 version, parts = self._version(task)
                 key = cache_key(task.name + ("#map" if node.kind == "map" else ""), version,
@@ -258,7 +263,7 @@ class _Run:
                 meta["cache_key"] = key
                 meta["version"] = version
                 meta["parts"] = parts
-                if self._try_cache(node, key):
+                if not self._forced(node.id) and self._try_cache(node, key):
                     return True
                 if (task.cache.serialize and node.id not in self.held_locks
                         and not self._lock(node, key)):
@@ -330,9 +335,22 @@ class _Run:
         self._done(node)
         return True
 
+    def _forced(self, node_id: str) -> bool:
+        """Named by ``--from``, or inside a subworkflow or dynamic so named."""
+        forced = self.forced
+        if not forced:
+            return False
+        head = node_id
+        while True:
+            if head in forced:
+                return True
+            if "/" not in head:
+                return False
+            head = head.rpartition("/")[0]
+
     def _try_reuse(self, node: RNode, meta: dict[str, Any]) -> bool:
         reuse = self.reuse
-        if reuse is None or node.id in reuse.rerun:
+        if reuse is None or self._forced(node.id):
             return False
         old = reuse.nodes.get(node.id)
         if old is None or old.status not in DONE_OK:
@@ -501,6 +519,8 @@ class _Run:
                 self.failure = (node.id, "ConditionalFailure", str(message))
             return
         added = self.graph.expand(chosen.nodes, node.prefix, node.input_map)
+        if self._forced(node.id):  # the arm's nodes live beside the branch, not inside
+            self.forced.update(n.id for n in added)
         self._load_cache(added)
         for n in added:
             self._record_node(n, NodeStatus.QUEUED)
