@@ -133,14 +133,14 @@ def lineage(ctx: click.Context, ref: str, direction: str, as_json: bool,
             home: str | None) -> None:
     """Walk lineage from REF: an execution id, EXEC:NODE, or an artifact hash prefix."""
     from rillet.cli._output import print_json
-    from rillet.engine._lineage import render, resolve_ref, walk
+    from rillet.engine._lineage import render, resolve_scoped, walk
 
     h = open_store(ctx, home)
     try:
-        hashes = resolve_ref(h.store, ref)
+        hashes, within = resolve_scoped(h.store, ref)
     except NotFound as exc:
         fail(str(exc))
-    tree = walk(h.store, hashes, upstream=direction == "upstream")
+    tree = walk(h.store, hashes, upstream=direction == "upstream", within=within)
     if as_json:
         print_json({"ref": ref, "direction": direction, "artifacts": tree})
     else:

@@ -15,12 +15,18 @@ from rillet.errors import NotFound
 
 def resolve_ref(store: MetadataStore, ref: str) -> list[str]:
     """Artifact hashes named by ``ref``: ``EXEC``, ``EXEC:NODE`` or a hash prefix."""
+    return resolve_scoped(store, ref)[0]
+
+
+def resolve_scoped(store: MetadataStore, ref: str) -> tuple[list[str], str | None]:
+    """The hashes named by ``ref`` and the execution it names (None for a hash prefix):
+    a walk from ``EXEC:NODE`` starts at that node, even when others made the same value."""
     if ":" in ref:
         exec_ref, node_id = ref.split(":", 1)
         execution = store.get_execution(exec_ref)
         for n in store.nodes(execution.id):
             if n.node_id == node_id:
-                return list(n.outputs.values())
+                return list(n.outputs.values()), execution.id
         raise NotFound(f"execution {execution.id} has no node '{node_id}'")
     try:
         execution = store.get_execution(ref)
@@ -32,10 +38,9 @@ def resolve_ref(store: MetadataStore, ref: str) -> list[str]:
             ) from None
         if len(found) > 1:
             raise NotFound(
-                f"artifact prefix '{ref}' is ambiguous ({len(found)} artifacts)"
-            ) from None
-        return [found[0].hash]
-    return list((execution.outputs or {}).values())
+                f"artifact prefix '{ref}' is ambiguous ({len(found)} artifacts)") from None
+        return [found[0].hash], None
+    return list((execution.outputs or {}).values()), execution.id
 
 
 def _node(n: NodeRecord) -> dict[str, Any]:
@@ -46,8 +51,11 @@ def _node(n: NodeRecord) -> dict[str, Any]:
 
 
 def walk(store: MetadataStore, hashes: list[str], upstream: bool,
-         max_depth: int = 50) -> list[dict[str, Any]]:
-    """A tree of dicts: each artifact with its producers (upstream) or consumers."""
+         max_depth: int = 50, within: str | None = None) -> list[dict[str, Any]]:
+    """A tree of dicts: each artifact with its producers (upstream) or consumers.
+
+    Upstream, the producer inside execution ``within`` comes first (a CACHED node
+    there links to the producing execution); otherwise the first producer."""
     records = store.artifacts(hashes)
     seen: set[str] = set()
     execution_inputs: dict[str, set[str]] = {}
@@ -91,7 +99,7 @@ def walk(store: MetadataStore, hashes: list[str], upstream: bool,
             ]
         return item
 
-    return [visit(h, 0) for h in hashes]
+    return [visit(h, 0, within) for h in hashes]
 
 
 def render(tree: list[dict[str, Any]], upstream: bool) -> list[str]:
