@@ -29,6 +29,7 @@ from rillet.engine._protocols import (
     Executor,
     MetadataStore,
 )
+from rillet.engine._reaper import reap_running
 from rillet.engine._records import (
     DONE_OK,
     AttemptRecord,
@@ -148,6 +149,7 @@ class _Run:
             owner_pid=pid, owner_started=started, heartbeat_at=now, checkpoint_scope=scope,
         )
         self.last_beat = now
+        self.last_holder_check = now
 
     # -- the loop -----------------------------------------------------------
     def go(self) -> ExecutionRecord:
@@ -395,6 +397,11 @@ class _Run:
             return
         names = sorted({self.graph.nodes[n].spec.entity.name for n in self.waiting_lock})  # type: ignore[union-attr]
         self.cache.update(self.store.cache_entries(names))
+        now = time.time()
+        if now - self.last_holder_check > HEARTBEAT_EVERY:
+            # A holder whose process died is marked FAILED and its locks freed.
+            self.last_holder_check = now
+            reap_running(self.store)
         for node_id, key in list(self.waiting_lock.items()):
             node = self.graph.nodes[node_id]
             if self._try_cache(node, key):
@@ -626,6 +633,13 @@ class _Run:
                 error=f"node '{node_id}' failed: {etype}: {message}")
         self.batch.executions.append(self.record)
         self._flush()
+        self._release_all_locks()
+
+    def _release_all_locks(self) -> None:
+        """Serialize locks still held (a node that took one over but never ran)."""
+        for node_id, key in list(self.held_locks.items()):
+            del self.held_locks[node_id]
+            self.store.release(key, f"{self.id}:{node_id}")
 
     def _run_failure_handler(self) -> None:
         handler = self.spec.on_failure
@@ -676,6 +690,7 @@ class _Run:
         self.batch.executions.append(self.record)
         try:
             self._flush()
+            self._release_all_locks()
         finally:
             self.executor.shutdown()
 

@@ -51,7 +51,8 @@ def reap(store: MetadataStore, records: list[ExecutionRecord]) -> list[Execution
 def mark_crashed(store: MetadataStore, record: ExecutionRecord) -> ExecutionRecord:
     now = time.time()
     batch = Batch()
-    for node in store.nodes(record.id):
+    nodes = store.nodes(record.id)
+    for node in nodes:
         if node.status in (NodeStatus.RUNNING, NodeStatus.QUEUED):
             batch.nodes.append(dataclasses.replace(
                 node, status=NodeStatus.FAILED if node.status is NodeStatus.RUNNING
@@ -66,4 +67,14 @@ def mark_crashed(store: MetadataStore, record: ExecutionRecord) -> ExecutionReco
                                   error=CRASH_REASON)
     batch.executions.append(updated)
     store.apply(batch)
+    # Free the serialize locks it held, so that waiters take over at once.
+    for node in nodes:
+        if node.cache_key and node.status in (NodeStatus.RUNNING, NodeStatus.QUEUED):
+            store.release(node.cache_key, f"{record.id}:{node.node_id}")
     return updated
+
+
+def reap_running(store: MetadataStore, limit: int = 500) -> list[ExecutionRecord]:
+    """Reap the newest ``limit`` executions that are still RUNNING or QUEUED."""
+    return reap(store, [r for r in store.list_executions(limit)
+                        if r.status in (ExecutionStatus.RUNNING, ExecutionStatus.QUEUED)])
