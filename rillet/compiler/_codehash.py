@@ -285,10 +285,33 @@ def _path_kind(path: str, module: str) -> str:
         kind = _DIST
     elif norm.startswith(_stdlib_roots()):
         kind = _STDLIB
+    elif _installed_beside(norm, module.partition(".")[0]):
+        kind = _DIST  # e.g. ``pip install --target DIR`` put on PYTHONPATH
     else:
         kind = _USER
     _path_kinds[path] = kind
     return kind
+
+
+def _installed_beside(path: str, top: str) -> bool:
+    """True when the folder holding package ``top`` also holds its ``*.dist-info``."""
+    if os.path.splitext(os.path.basename(path))[0] == top:  # a one-file module
+        root = os.path.dirname(path)
+    else:
+        folder = os.path.dirname(path)
+        while os.path.basename(folder) != top:
+            parent = os.path.dirname(folder)
+            if parent == folder:
+                return False
+            folder = parent
+        root = os.path.dirname(folder)
+    want = _normalize(top)
+    try:
+        entries = os.listdir(root)
+    except OSError:
+        return False
+    return any(e.endswith(".dist-info") and _normalize(e.split("-", 1)[0]) == want
+               for e in entries)
 
 
 def _stdlib_roots() -> tuple[str, ...]:

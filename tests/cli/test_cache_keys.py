@@ -214,10 +214,6 @@ def test_a_new_version_of_a_third_party_distribution_reruns_the_task(tmp_path: P
     dist_version_test(tmp_path, tmp_path / "env" / "lib" / "site-packages")
 
 
-@pytest.mark.xfail(strict=True, reason="a distribution installed outside a folder named "
-                   "site-packages (pip install --target DIR + PYTHONPATH=DIR) is hashed as "
-                   "the user's own code, so a version change with the same source is not seen "
-                   "(rillet/compiler/_codehash.py _path_kind)")
 def test_a_new_version_of_a_distribution_on_pythonpath_reruns_the_task(tmp_path: Path) -> None:
     """Installed with ``pip install --target vendor`` and put on ``PYTHONPATH``."""
     dist_version_test(tmp_path, tmp_path / "vendor")
