@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -74,3 +76,51 @@ def test_serialize_computes_once_across_concurrent_runs(cli, wf, tmp_path):
     assert (hit["source_execution"], hit["source_node"]) == (producer_id, "expensive")
     # The two really overlapped: the waiter began before the value existed.
     assert waiter["created_at"] < made["ended_at"]
+
+
+def wait_for_lines(path, n, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while len(lines(str(path))) < n:
+        assert time.monotonic() < deadline, f"fewer than {n} lines in {path}"
+        time.sleep(0.01)
+
+
+def test_serialize_a_waiter_takes_over_when_the_computation_fails(cli, wf, tmp_path):
+    marker, flag = tmp_path / "marker.txt", tmp_path / "flag"
+    flag.write_text("fail once")
+    args = ("run", wf("wf_concurrency", "once_fragile"), "--x", "3", "--marker", str(marker),
+            "--flag", str(flag), "--json")
+    holder = cli.start(*args)
+    wait_for_lines(marker, 1)
+    waiter = cli.start(*args)
+    out, err = holder.communicate(timeout=60)
+    assert holder.returncode == 1, err
+    assert json.loads(out)["status"] == "FAILED"
+    (result,) = finish([waiter])
+    assert result["status"] == "SUCCEEDED" and result["outputs"] == {"o0": 3000}
+    first, second = lines(str(marker))
+    assert second == f"{result['execution_id']} computes 3" != first
+    (node,) = cli.ok("executions", "show", result["execution_id"], "--json").json["nodes"]
+    assert node["status"] == "SUCCEEDED"  # it computed the value itself
+
+
+@pytest.mark.slow
+def test_serialize_a_waiter_takes_over_when_the_holder_is_killed(cli, wf, tmp_path):
+    marker = tmp_path / "marker.txt"
+    args = ("run", wf("wf_concurrency", "once"), "--x", "4", "--marker", str(marker),
+            "--seconds", "2", "--json")
+    holder = cli.start(*args)
+    wait_for_lines(marker, 1)
+    waiter = cli.start(*args)
+    time.sleep(0.5)
+    holder.send_signal(signal.SIGKILL)
+    holder.communicate(timeout=30)
+    started = time.monotonic()
+    (result,) = finish([waiter])
+    assert time.monotonic() - started < 30  # not the hour a lock is kept for
+    assert result["status"] == "SUCCEEDED" and result["outputs"] == {"o0": 4000}
+    assert lines(str(marker))[1:] == [f"{result['execution_id']} computes 4"]
+    # And the value is now cached for everybody.
+    third = cli.ok("run", *args[1:]).json
+    (node,) = cli.ok("executions", "show", third["execution_id"], "--json").json["nodes"]
+    assert (node["status"], node["source_execution"]) == ("CACHED", result["execution_id"])

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 from marks import mark
@@ -46,3 +47,20 @@ def expensive(x: int, marker: str, seconds: float) -> int:
 @workflow
 def once(x: int, marker: str, seconds: float = 1.5) -> int:
     return expensive(x=x, marker=marker, seconds=seconds)
+
+
+@task(cache=Cache(version="1", serialize=True, ignored_inputs=("marker", "flag", "seconds")))
+def fragile(x: int, marker: str, flag: str, seconds: float) -> int:
+    """Computes slowly; the first to find ``flag`` removes it and fails."""
+    mark(marker, f"{current_context().execution_id} computes {x}")
+    time.sleep(seconds)
+    try:
+        os.unlink(flag)
+    except FileNotFoundError:
+        return x * 1000
+    raise RuntimeError("the first computation fails")
+
+
+@workflow
+def once_fragile(x: int, marker: str, flag: str, seconds: float = 1.0) -> int:
+    return fragile(x=x, marker=marker, flag=flag, seconds=seconds)
