@@ -143,7 +143,8 @@ class _Run:
         now = time.time()
         scope = parent.checkpoint_scope if parent is not None else execution_id
         self.record = ExecutionRecord(
-            id=execution_id, workflow=workflow.name, source=source, spec_hash="",
+            id=execution_id, workflow=workflow.name, source=source,
+            spec_hash=_spec_hash(workflow.spec),
             status=ExecutionStatus.RUNNING, inputs={}, parent_id=parent.id if parent else None,
             executor=self.executor.name, created_at=now, started_at=now, owner_host=host,
             owner_pid=pid, owner_started=started, heartbeat_at=now, checkpoint_scope=scope,
@@ -693,6 +694,15 @@ class _Run:
             self._release_all_locks()
         finally:
             self.executor.shutdown()
+
+
+def _spec_hash(spec: WorkflowSpec) -> str:
+    from rillet.compiler._serialize import spec_hash
+
+    try:
+        return spec_hash(spec)
+    except Exception:  # a constant with no stable encoding: the execution still runs
+        return ""
 
 
 def _req(task: Any, attr: str, default: Any) -> Any:
