@@ -32,6 +32,8 @@ class RunSink(Protocol):
 
     def working_root(self) -> str: ...
 
+    def checkpoint_dir(self, node_id: str) -> str: ...
+
 
 class MemorySink:
     """The sink of a direct (in-memory) call: nothing leaves the process."""
@@ -56,6 +58,11 @@ class MemorySink:
         self, node_id: str, attempt: int, key: str, value: float, step: int | None
     ) -> None:
         self.metrics.setdefault(node_id, []).append((key, float(value), step))
+
+    def checkpoint_dir(self, node_id: str) -> str:
+        path = os.path.join(self.working_root(), ".checkpoints", *node_id.split("/"))
+        os.makedirs(path, exist_ok=True)
+        return path
 
     def working_root(self) -> str:
         if self._root is None:
@@ -84,6 +91,12 @@ class Checkpoint:
 
     def read(self) -> bytes | None:
         return self._sink.checkpoint_read(self._node_id)
+
+    @property
+    def directory(self) -> str:
+        """A folder kept for this node like the bytes are: across its attempts and,
+        in a durable run, across a recovery. Created on first access."""
+        return self._sink.checkpoint_dir(self._node_id)
 
     def write(self, data: bytes) -> None:
         if not isinstance(data, (bytes, bytearray, memoryview)):

@@ -75,6 +75,13 @@ class FileSink:
     ) -> None:
         self.metrics.append((key, float(value), step, time.time()))
 
+    def checkpoint_dir(self, node_id: str) -> str:
+        """The node's checkpoint folder: beside its checkpoint file, kept as it is."""
+        path = (self.path + ".d") if self.path else os.path.join(
+            self.working_root(), ".checkpoint")
+        os.makedirs(path, exist_ok=True)
+        return path
+
     def working_root(self) -> str:
         if not self.workdir:
             self.workdir = tempfile.mkdtemp(prefix="rillet-")
