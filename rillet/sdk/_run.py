@@ -129,10 +129,20 @@ def run(workflow: Any, *, home: str | None = None, executor: str = "processes",
 
 
 def load_workflow(workflow_name: str, source: str) -> Any:
+    """The workflow an execution ran, from its file as it is now (or its module)."""
     module, _, qualname = workflow_name.partition(":")
-    if source.endswith(".py") and os.path.isfile(source):
-        load_file(source)
-    return resolve(module, qualname, source if source.endswith(".py") else None)
+    is_file = source.endswith(".py")
+    try:
+        if is_file and os.path.isfile(source):
+            loaded = load_file(source)
+            if module != loaded.__name__:  # it ran as a script (__main__): look in the file
+                module = loaded.__name__
+        return resolve(module, qualname, source if is_file else None)
+    except (AttributeError, ImportError) as exc:
+        raise DefinitionError(
+            f"cannot find workflow '{qualname}' of {workflow_name} in {source}: "
+            f"{type(exc).__name__}: {exc}"
+        ) from None
 
 
 def recover(execution_id: str, *, home: str | None = None, from_nodes: tuple[str, ...] = (),
