@@ -180,3 +180,37 @@ def test_recover_of_an_unknown_execution_is_a_usage_error(cli, wf):
     assert r.code == 2
     assert r.out == ""
     assert "0123456789abcdef" in r.err
+
+
+def test_recover_an_execution_started_by_a_script(cli, wf, tmp_path):
+    import json
+    import subprocess
+
+    flag = tmp_path / "flag"
+    flag.write_text("up")
+    script = wf("wf_script")
+    p = subprocess.run([sys.executable, script, str(cli.home), str(flag)], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    started = json.loads(p.stdout)
+    assert started["status"] == "FAILED"
+    flag.unlink()
+    rec = cli("recover", started["execution_id"], "--json")
+    assert rec.code == 0, str(rec)
+    assert rec.json["status"] == "SUCCEEDED" and rec.json["outputs"] == {"o0": 4}
+    states = {n["node_id"]: n["status"] for n in
+              cli.ok("executions", "show", rec.json["execution_id"], "--json").json["nodes"]}
+    assert states == {"inc": "RECOVERED", "check": "SUCCEEDED"}
+
+
+def test_recover_when_the_workflow_is_gone_from_its_file(cli, tmp_path):
+    flow = tmp_path / "flow.py"
+    flow.write_text("from rillet import task, workflow\n\n\n@task\ndef one(x: int) -> int:\n"
+                    "    return x\n\n\n@workflow\ndef flow(x: int = 1) -> int:\n"
+                    "    return one(x=x)\n")
+    first = cli.ok("run", f"{flow}:flow", "--json").json
+    flow.write_text(flow.read_text().replace("def flow(", "def renamed("))
+    r = cli("recover", first["execution_id"], "--json")
+    assert r.code == 2, str(r)
+    assert "flow" in r.err and str(flow) in r.err and "Traceback" not in r.err
+    assert r.out == ""
