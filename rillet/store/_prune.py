@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +44,7 @@ class PruneReport:
     evicted_entries: int = 0
     freed_bytes: int = 0
     dry_run: bool = False
+    stored_bytes: int | None = None  # with max_size: what the stored files take after
     purged: list[str] = field(default_factory=list)
     evicted: list[str] = field(default_factory=list)
 
@@ -86,33 +88,38 @@ def prune_home(home: Any, *, older_than: float | None, max_size: int | None,
     doomed: set[str] = set()
     if older_than is not None:
         referenced = kept_exec_refs | entry_refs
+        old_refs: set[str] = set().union(*(by_exec.get(eid, set()) for eid in old))
+        any_refs: set[str] = set().union(*by_exec.values())
         for h, (_, _, purged, created) in artifacts.items():
             if purged or h in referenced:
                 continue
-            in_old = any(h in by_exec.get(eid, ()) for eid in old)
-            orphan_and_old = created < now - older_than and not any(
-                h in refs for refs in by_exec.values())
-            if in_old or orphan_and_old:
+            orphan_and_old = created < now - older_than and h not in any_refs
+            if h in old_refs or orphan_and_old:
                 doomed.add(h)
         report.executions = len(old)
     evict: list[str] = []
     if max_size is not None:
         stored = sum(size for h, (uri, size, purged, _) in artifacts.items()
                      if uri and not purged and h not in doomed)
-        remaining = dict(by_entry)
+        holders = Counter(h for refs in by_entry.values() for h in refs)  # entries per value
         order = [k for (k,) in db.read(
             'SELECT "key" FROM cache_entries ORDER BY last_used_at ASC')]
         for key in order:
             if stored <= max_size:
                 break
+            refs = by_entry.get(key, set()) - kept_exec_refs
+            if not any(artifacts[h][0] and not artifacts[h][2] and h not in doomed
+                       for h in refs if h in artifacts):
+                continue  # evicting it frees no stored file: a kept execution holds them
             evict.append(key)
-            refs = remaining.pop(key, set())
-            still = kept_exec_refs.union(*remaining.values()) if remaining else kept_exec_refs
-            for h in refs - still:
-                if h in artifacts and not artifacts[h][2] and h not in doomed:
+            holders.subtract(by_entry.get(key, set()))
+            for h in refs:
+                if holders[h] <= 0 and h in artifacts and not artifacts[h][2] \
+                        and h not in doomed:
                     doomed.add(h)
                     if artifacts[h][0]:
                         stored -= artifacts[h][1]
+        report.stored_bytes = stored
     report.purged = sorted(doomed)
     report.evicted = evict
     report.purged_artifacts = len(doomed)
