@@ -186,17 +186,17 @@ def flow(x: int = 2) -> list[int]:
 TINY_SOURCE = "def value(x):\n    return x * 7\n"
 
 
-def dist_version_test(tmp_path: Path, site: Path) -> None:
+def dist_version_test(tmp_path: Path, site: Path, record: bool = True) -> None:
     write(tmp_path / "flow.py", TINY_FLOW)
     r = Rillet(tmp_path / "home", tmp_path)
     r.pythonpath = [site]
-    make_dist(site, "tinydep", "1.0", TINY_SOURCE)
+    make_dist(site, "tinydep", "1.0", TINY_SOURCE, record)
     body = r.run_json(target(r))
     assert body["outputs"]["o0"] == [14, 3], body
     assert set(r.statuses(body["execution_id"]).values()) == {"SUCCEEDED"}
     body = r.run_json(target(r))
     assert r.statuses(body["execution_id"]) == {"uses_dep": "CACHED", "no_dep": "CACHED"}
-    make_dist(site, "tinydep", "1.1", TINY_SOURCE)  # the same source, a new version
+    make_dist(site, "tinydep", "1.1", TINY_SOURCE, record)  # the same source, a new version
     explained = r.explain(target(r))
     assert explained["uses_dep"]["status"] == "MISS"
     assert "dist:tinydep (1.0 -> 1.1)" in explained["uses_dep"]["reason"]
@@ -217,3 +217,13 @@ def test_a_new_version_of_a_third_party_distribution_reruns_the_task(tmp_path: P
 def test_a_new_version_of_a_distribution_on_pythonpath_reruns_the_task(tmp_path: Path) -> None:
     """Installed with ``pip install --target vendor`` and put on ``PYTHONPATH``."""
     dist_version_test(tmp_path, tmp_path / "vendor")
+
+
+@pytest.mark.xfail(strict=True, reason="a *.dist-info with METADATA only (no RECORD, no "
+                   "top_level.txt) is not matched to its module: the version is recorded as "
+                   "'unknown', so a version change is not seen (rillet/compiler/_codehash.py "
+                   "_dist_info_beside / _dists_providing)")
+def test_a_new_version_of_a_distribution_with_metadata_only_reruns_the_task(
+        tmp_path: Path) -> None:
+    """A hand-made ``dist-info`` (METADATA alone), beside the package on ``PYTHONPATH``."""
+    dist_version_test(tmp_path, tmp_path / "vendor", record=False)

@@ -109,10 +109,10 @@ class Rillet:
         return body
 
 
-def make_dist(root: Path, name: str, version: str, source: str) -> Path:
+def make_dist(root: Path, name: str, version: str, source: str, record: bool = True) -> Path:
     """An installed distribution ``name`` at ``version`` in ``root`` (the package and a
-    ``*.dist-info`` with METADATA and RECORD, as pip would leave them); the previous
-    version's ``dist-info`` is removed. Returns ``root``."""
+    ``*.dist-info`` with METADATA and, unless ``record`` is false, RECORD, as pip would
+    leave them); the previous version's ``dist-info`` is removed. Returns ``root``."""
     for old in root.glob(f"{name}-*.dist-info"):
         for f in old.iterdir():
             f.unlink()
@@ -122,5 +122,6 @@ def make_dist(root: Path, name: str, version: str, source: str) -> Path:
     info.mkdir(parents=True)
     (info / "METADATA").write_text(
         f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
-    (info / "RECORD").write_text(f"{name}/__init__.py,,\n{info.name}/METADATA,,\n")
+    if record:
+        (info / "RECORD").write_text(f"{name}/__init__.py,,\n{info.name}/METADATA,,\n")
     return root
