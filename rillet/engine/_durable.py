@@ -69,6 +69,7 @@ class Reuse:
     execution_id: str
     nodes: dict[str, NodeRecord]
     rerun: frozenset[str] = frozenset()
+    pruned: frozenset[str] = frozenset()  # output hashes whose values are no longer stored
 
 
 class Engine:
@@ -364,6 +365,8 @@ class _Run:
             return False
         if old.inputs != meta.get("inputs"):
             return False
+        if reuse.pruned and not reuse.pruned.isdisjoint(old.outputs.values()):
+            return False  # its value was pruned: compute it again
         self._take_outputs(node, old.outputs)
         src = (old.source_execution or reuse.execution_id, old.source_node or node.id)
         self._record_node(node, NodeStatus.RECOVERED, source=src)

@@ -19,7 +19,7 @@ from rillet.engine._reaper import reap
 from rillet.engine._records import ExecutionStatus
 from rillet.engine._values import ValueStore
 from rillet.engine._views import Execution
-from rillet.errors import DefinitionError, RilletError
+from rillet.errors import DefinitionError, RilletError, StoreError
 
 _EXECUTORS: dict[tuple[str, int | None], Executor] = {}
 
@@ -160,7 +160,13 @@ def recover(execution_id: str, *, home: str | None = None, from_nodes: tuple[str
     wf = workflow if workflow is not None else load_workflow(old.workflow, old.source)
     values = ValueStore(store, h.artifacts)
     types = wf.interface.inputs
-    inputs = {name: values.load(digest, types.get(name)) for name, digest in old.inputs.items()}
+    inputs: dict[str, Any] = {}
+    for name, digest in old.inputs.items():
+        try:
+            inputs[name] = values.load(digest, types.get(name))
+        except StoreError as exc:
+            raise StoreError(f"cannot recover execution {old.id}: its input '{name}': {exc}"
+                             ) from None
     nodes = {n.node_id: n for n in store.nodes(old.id)}
     unknown = [n for n in from_nodes if n not in nodes]
     if unknown:
@@ -170,6 +176,8 @@ def recover(execution_id: str, *, home: str | None = None, from_nodes: tuple[str
         )
     check_resources(wf.spec)
     engine = _engine(h, executor, max_parallel, observer)
-    reuse = Reuse(execution_id=old.id, nodes=nodes, rerun=frozenset(from_nodes))
+    outputs = [h for n in nodes.values() for h in n.outputs.values()]
+    pruned = frozenset(h for h, a in store.artifacts(outputs).items() if a.purged)
+    reuse = Reuse(execution_id=old.id, nodes=nodes, rerun=frozenset(from_nodes), pruned=pruned)
     record = engine.execute(wf, inputs, source=old.source, reuse=reuse, parent=old)
     return Execution(record, store, values, wf)
