@@ -143,7 +143,8 @@ def test_old_values_are_purged_and_what_is_referenced_is_kept(rillet: Rillet) ->
     assert o_old["summarize"] in str(lineage) and o_old["make"] in str(lineage)
     # recovering it says what is missing, in one line
     r = rillet("recover", old.id)
-    assert r.code == 2 and "pruned" in r.err and len(r.err.strip().splitlines()) == 1, str(r)
+    assert r.code == 2 and len(r.err.strip().splitlines()) == 1, str(r)
+    assert f"cannot recover execution {old.id}: its input 'tag'" in r.err and "pruned" in r.err
     # the cache entry still serves a new run of the old inputs
     body = rillet.run_json(target(rillet), "--tag", "a")
     assert body["status"] == "SUCCEEDED"
@@ -231,3 +232,39 @@ def test_bad_arguments_exit_2(rillet: Rillet) -> None:
     assert not (rillet.cwd / "nohome").exists()
 
 
+
+
+RANDOM = '''
+import random
+
+from rillet import task, workflow
+
+
+@task
+def draw(n: int) -> list[float]:
+    return [random.random() for _ in range(n)]
+
+
+@task
+def count(xs: list[float]) -> int:
+    return len(xs)
+
+
+@workflow
+def sample(n: int = 3000) -> int:
+    return count(xs=draw(n=n))
+'''
+
+
+def test_a_recovery_recomputes_what_was_pruned(rillet: Rillet) -> None:
+    """Same inputs, other values: the old execution's inputs stay (a kept one uses them),
+    its own values go; recovering it computes them again instead of failing."""
+    write(rillet.cwd / "sample.py", RANDOM)
+    wf = f"{rillet.cwd / 'sample.py'}:sample"
+    old = rillet.run_json(wf)["execution_id"]
+    rillet.run_json(wf)
+    backdate(rillet, old)
+    assert freed(rillet.ok("prune", "--older-than", "1d").out)[1] == 1
+    body = rillet.ok("recover", old, "--from", "count", "--json", "--executor", "inline").json
+    assert body["status"] == "SUCCEEDED" and body["outputs"]["o0"] == 3000
+    assert rillet.statuses(body["execution_id"]) == {"draw": "SUCCEEDED", "count": "SUCCEEDED"}
