@@ -105,14 +105,20 @@ def task_output_to_stderr() -> Iterator[None]:
 
 
 def report(execution: Any, as_json: bool) -> NoReturn:
-    from rillet.cli._output import jsonable, print_json
+    from rillet.cli._output import jsonable, opaque, print_json
 
     outputs: dict[str, Any] = {}
-    records = execution._store.artifacts(list((execution.record.outputs or {}).values()))
+    hashes: dict[str, str] = execution.record.outputs or {}
+    records = execution._store.artifacts(list(hashes.values()))
     root = getattr(execution._values.artifacts, "root", None)
-    if execution.record.outputs:
-        for name, value in execution.outputs.items():
-            outputs[name] = jsonable(value, records.get(execution.record.outputs[name]), root)
+    types = execution._workflow.interface.outputs if execution._workflow is not None else {}
+    for name, digest in hashes.items():
+        record = records.get(digest)
+        if record is not None and record.format != "json":  # shown by reference, never read
+            outputs[name] = opaque(record, root=root)
+        else:
+            value = execution._values.load(digest, types.get(name))
+            outputs[name] = jsonable(value, record, root)
     status = execution.status.value
     if as_json:
         body: dict[str, Any] = {"execution_id": execution.id, "status": status, "outputs": outputs}
