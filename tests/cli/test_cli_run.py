@@ -129,20 +129,25 @@ def test_what_tasks_print_never_reaches_stdout(cli, wf, executor, tmp_path):
     assert json.loads(guarded.out)["status"] == "FAILED"
 
 
-def test_a_dataframe_output_is_a_reference(cli, wf):
-    body = cli.ok("run", wf("wf_frames", "dataframe"), "--n", "4", "--json").json
-    out = body["outputs"]["o0"]
-    assert set(out) == {"type", "uri", "hash"}
-    assert out["type"] == "dataframe"
-    assert len(out["hash"]) == 64
-    path = urlparse(out["uri"]).path
-    assert out["uri"].startswith("file://") and os.path.isfile(path)
-    assert Path(path).resolve().is_relative_to(cli.home.resolve())
+def test_outputs_with_no_json_form_are_references(cli, wf):
+    import numpy as np
     import pandas as pd
 
-    frame = pd.read_parquet(path)
-    assert frame["sq"].tolist() == [0, 1, 4, 9]
-    assert path.endswith(f"{out['hash'][:2]}/{out['hash'][2:]}")  # content-addressed
+    for name, kind in (("dataframe", "dataframe"), ("array", "ndarray")):
+        body = cli.ok("run", wf("wf_frames", name), "--n", "4", "--json").json
+        out = body["outputs"]["o0"]
+        assert set(out) == {"type", "uri", "hash"}
+        assert out["type"] == kind
+        assert len(out["hash"]) == 64
+        assert out["uri"].startswith("file://")
+        path = urlparse(out["uri"]).path
+        assert os.path.isfile(path)
+        assert Path(path).resolve().is_relative_to(cli.home.resolve())
+        assert path.endswith(f"{out['hash'][:2]}/{out['hash'][2:]}")  # content-addressed
+        if kind == "dataframe":
+            assert pd.read_parquet(path)["sq"].tolist() == [0, 1, 4, 9]
+        else:
+            assert np.load(path).tolist() == [0, 1, 4, 9]
 
 
 def test_a_failed_execution_exits_1(cli, wf):

@@ -1,7 +1,8 @@
-"""A workflow whose output has no JSON form: a pandas DataFrame."""
+"""Workflows whose outputs have no JSON form: a pandas DataFrame, a numpy array."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from rillet import task, workflow
@@ -15,3 +16,13 @@ def frame(n: int) -> pd.DataFrame:
 @workflow
 def dataframe(n: int = 3) -> pd.DataFrame:
     return frame(n=n)
+
+
+@task
+def squares(n: int) -> np.ndarray:
+    return np.arange(n) ** 2
+
+
+@workflow
+def array(n: int = 3) -> np.ndarray:
+    return squares(n=n)
