@@ -118,7 +118,8 @@ def logs(ctx: click.Context, execution_id: str, node_id: str, attempt: int | Non
         fail(f"node '{node_id}' has attempts 1..{attempts[-1].attempt}, not {attempt}")
     sys.stdout.write(chosen.logs)
     if chosen.traceback:
-        sys.stderr.write(chosen.traceback)
+        sys.stderr.write(chosen.traceback if chosen.traceback.endswith("\n")
+                         else chosen.traceback + "\n")
 
 
 @cli.command(context_settings=CONTEXT)
