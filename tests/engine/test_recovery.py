@@ -37,6 +37,12 @@ def test_sigkill_mid_run_then_recover_reuses_every_succeeded_node(cli, wf, load,
     marker = tmp_path / "marker.txt"
     proc = cli.start("run", wf("wf_fifty", "fifty"), "--marker", str(marker), "--delay", "0.1",
                      "--json", "--executor", "processes")
+    wait_for_lines(marker, 5, proc)
+    # While its owner lives, the execution stays RUNNING and cannot be recovered.
+    (running,) = cli.ok("executions", "list", "--json").json
+    assert running["status"] == "RUNNING"
+    refused = cli("recover", running["execution_id"], "--json")
+    assert refused.code == 2 and "still RUNNING" in refused.err and refused.out == ""
     wait_for_lines(marker, 15, proc)
     proc.send_signal(signal.SIGKILL)
     proc.communicate(timeout=30)
