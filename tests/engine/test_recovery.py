@@ -220,3 +220,26 @@ def test_recover_when_the_workflow_is_gone_from_its_file(cli, tmp_path):
     assert r.code == 2, str(r)
     assert "flow" in r.err and str(flow) in r.err and "Traceback" not in r.err
     assert r.out == ""
+
+
+def test_a_failure_lets_running_nodes_finish_and_starts_no_new_one(load, home, tmp_path):
+    policy = load("wf_runs").policy
+    flag, marker = tmp_path / "flag", tmp_path / "marker.txt"
+    flag.write_text("up")
+    failed = rillet.run(policy, home=home, executor="processes", flag=str(flag),
+                        marker=str(marker), seconds=1.0)
+    assert failed.status == "FAILED"
+    states = {n.id: n.status for n in failed.nodes}
+    # `slow` was running when `flaky` failed: it finished and was recorded;
+    # `source`, released by it, never started.
+    assert states == {"slow": "SUCCEEDED", "flaky": "FAILED", "source": "ABORTED",
+                      "join": "ABORTED"}
+    assert sorted(lines(str(marker))) == ["flaky", "slow"]
+
+    flag.unlink()
+    fixed = rillet.recover(failed.id, home=home, executor="processes")
+    assert fixed.status == "SUCCEEDED" and fixed.outputs == {"o0": 6 + 10}
+    states = {n.id: n.status for n in fixed.nodes}
+    assert states == {"slow": "RECOVERED", "flaky": "SUCCEEDED", "source": "SUCCEEDED",
+                      "join": "SUCCEEDED"}
+    assert Counter(lines(str(marker)))["slow"] == 1

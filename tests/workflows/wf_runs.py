@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 
 from marks import mark
 
@@ -139,3 +140,18 @@ def doomed(x: int) -> int:
 @workflow(on_failure=cleanup)
 def guarded(marker: str, x: int = 1) -> int:
     return doomed(x=x)
+
+
+# -- the failure policy: running nodes finish and are recorded, no new node starts ----
+@task
+def slow(seconds: float, marker: str) -> int:
+    time.sleep(seconds)
+    mark(marker, current_context().node_id)
+    return 5
+
+
+@workflow
+def policy(flag: str, marker: str, seconds: float = 1.0) -> int:
+    s = slow(seconds=seconds, marker=marker)
+    f = flaky(x=1, flag=flag, marker=marker)
+    return join(a=source(x=s, marker=marker), b=f, marker=marker)
