@@ -31,8 +31,10 @@ def owner_alive(record: ExecutionRecord, now: float | None = None) -> bool:
             proc = psutil.Process(record.owner_pid)
             return abs(proc.create_time() - record.owner_started) < 1.0 and proc.status() not in (
                 psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD)
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
+        except psutil.NoSuchProcess:
             return False
+        except psutil.AccessDenied:
+            pass  # it exists but cannot be looked at (another user's): go by the heartbeat
     beat = record.heartbeat_at or record.started_at or 0.0
     return ((now or time.time()) - beat) < REMOTE_HEARTBEAT_LIMIT
 
@@ -41,11 +43,18 @@ def reap(store: MetadataStore, records: list[ExecutionRecord]) -> list[Execution
     """Mark crashed RUNNING executions FAILED; return the records, updated."""
     out: list[ExecutionRecord] = []
     for record in records:
-        if record.status in (ExecutionStatus.RUNNING, ExecutionStatus.QUEUED) and record.owner_pid \
-                and not owner_alive(record):
-            record = mark_crashed(store, record)
+        if _running(record) and record.owner_pid and not owner_alive(record):
+            # The owner may have recorded its result just before it ended, after
+            # ``record`` was read: read it again now that it writes no more.
+            record = store.get_execution(record.id)
+            if _running(record) and not owner_alive(record):
+                record = mark_crashed(store, record)
         out.append(record)
     return out
+
+
+def _running(record: ExecutionRecord) -> bool:
+    return record.status in (ExecutionStatus.RUNNING, ExecutionStatus.QUEUED)
 
 
 def mark_crashed(store: MetadataStore, record: ExecutionRecord) -> ExecutionRecord:
