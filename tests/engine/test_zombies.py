@@ -217,3 +217,58 @@ def test_a_live_owner_on_this_host_keeps_it_running_and_a_reused_pid_does_not(
             owner_started=me.create_time() - 1000, heartbeat_at=time.time())
     (listed,) = rillet.executions()
     assert listed["status"] == "FAILED" and listed["error"] == REASON
+
+
+# -- the reaper on its own, over the in-memory store ------------------------------------
+
+
+def dead_pid() -> tuple[int, float]:
+    """The pid and start time of a process that has ended."""
+    import subprocess
+
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    started = psutil.Process(proc.pid).create_time()
+    proc.wait()
+    return proc.pid, started
+
+
+def running_record(**owner: Any) -> Any:
+    from rillet.engine._records import ExecutionRecord, ExecutionStatus
+
+    now = time.time()
+    return ExecutionRecord(id="e1", workflow="m:wf", source="m.py", spec_hash="",
+                           status=ExecutionStatus.RUNNING, inputs={}, created_at=now,
+                           started_at=now, heartbeat_at=now, **owner)
+
+
+def test_the_reaper_never_overwrites_a_result_recorded_just_before_the_owner_ended() -> None:
+    from rillet.engine._reaper import reap
+    from rillet.engine._records import Batch, ExecutionStatus
+    from rillet.store._memory import MemoryMetadataStore
+
+    pid, started = dead_pid()
+    seen = running_record(owner_host=socket.gethostname(), owner_pid=pid, owner_started=started)
+    store = MemoryMetadataStore()
+    done = dataclasses.replace(seen, status=ExecutionStatus.SUCCEEDED, ended_at=time.time())
+    store.apply(Batch(executions=[done]))  # what the owner wrote after ``seen`` was read
+    (after,) = reap(store, [seen])
+    assert after.status is ExecutionStatus.SUCCEEDED
+    assert store.get_execution("e1").status is ExecutionStatus.SUCCEEDED
+    store.apply(Batch(executions=[seen]))  # and when it did not, it is reaped
+    (after,) = reap(store, [seen])
+    assert (after.status, after.error) == (ExecutionStatus.FAILED, REASON)
+    assert store.get_execution("e1").status is ExecutionStatus.FAILED
+
+
+def test_an_owner_that_cannot_be_looked_at_is_judged_by_its_heartbeat(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from rillet.engine._reaper import owner_alive
+
+    def denied(pid: int) -> Any:
+        raise psutil.AccessDenied(pid)
+
+    monkeypatch.setattr(psutil, "Process", denied)
+    here = {"owner_host": socket.gethostname(), "owner_pid": 1, "owner_started": 0.0}
+    assert owner_alive(running_record(**here))
+    old = dataclasses.replace(running_record(**here), heartbeat_at=time.time() - 3600)
+    assert not owner_alive(old)
