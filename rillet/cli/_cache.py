@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
@@ -25,7 +26,7 @@ def cache_list(ctx: click.Context, task: str | None, as_json: bool, home: str | 
     from rillet.cli._output import print_json, table, when
 
     h = open_store(ctx, home)
-    entries = h.store.cache_list(task)
+    entries = [e for name in task_names(h.store, task) for e in h.store.cache_list(name)]
     if as_json:
         print_json([{"key": e.key, "task": e.task, "cache_version": e.cache_version,
                      "execution_id": e.execution_id, "node_id": e.node_id,
@@ -44,8 +45,27 @@ def cache_list(ctx: click.Context, task: str | None, as_json: bool, home: str | 
 def cache_clear(ctx: click.Context, task: str | None, home: str | None) -> None:
     """Delete cache entries (of one task, or all)."""
     h = open_store(ctx, home)
-    removed = h.store.cache_clear(task)
+    names = task_names(h.store, task)
+    if len(names) > 1:
+        fail(f"'{task}' names several tasks ({', '.join(map(str, names))}); give one as "
+             "module:name")
+    removed = sum(h.store.cache_clear(name) for name in names)
     click.echo(f"removed {removed} cache entr{'y' if removed == 1 else 'ies'}")
+
+
+def task_names(store: Any, task: str | None) -> list[str | None]:
+    """The tasks named ``task``: a full ``module:qualname``, or just the function's name
+    (as a user types it). None means every task; an unknown name matches nothing."""
+    if task is None or ":" in task:
+        return [task]
+    known = sorted({e.task for e in store.cache_list(None)})
+    if task in known:
+        return [task]
+    found: list[str | None] = [n for n in known if n.rsplit(":", 1)[-1] == task]
+    if not found:
+        click.echo(f"no cache entries of task '{task}' (tasks with entries: "
+                   f"{', '.join(known) or 'none'})", err=True)
+    return found
 
 
 @cache.command("explain", context_settings={**CONTEXT, "ignore_unknown_options": True,
