@@ -168,6 +168,14 @@ def test_cache_list_and_clear(cli, wf, tmp_path):
     assert states == {"square": "SUCCEEDED", "plus": "CACHED"}
     assert lines(str(marker)) == ["square 2", "plus 4 2", "square 2"]
 
+    # The function's name alone, as a user types it, names the task too.
+    assert [e["task"] for e in cli.ok("cache", "list", "plus", "--json").json] == [
+        "wf_runs:plus"]
+    unknown = cli.ok("cache", "clear", "nothing_like_it")
+    assert "removed 0" in unknown.out and "wf_runs:plus" in unknown.err
+    assert "removed 1" in cli.ok("cache", "clear", "plus").out
+    assert [e["task"] for e in cli.ok("cache", "list", "--json").json] == ["wf_runs:square"]
+
     cli.ok("cache", "clear")
     assert cli.ok("cache", "list", "--json").json == []
     cli.ok("run", target, "--x", "2", "--marker", str(marker), "--json")
