@@ -45,6 +45,11 @@ def _dists_providing(top: str) -> dict[str, str]:
         return {"rillet": version if isinstance(version, str) else "unknown"}
     path = getattr(sys.modules.get(top), "__file__", None) or spec_path(top)
     head = os.path.abspath(path) if isinstance(path, str) else ""
+    root = _package_root(head, top) if head else None
+    if root is not None and os.path.basename(root) not in ("site-packages", "dist-packages"):
+        found = _dist_info_beside(root, top)  # e.g. ``pip install --target`` on PYTHONPATH
+        if found:
+            return found
     while head:
         head, tail = os.path.split(head)
         if tail in ("site-packages", "dist-packages"):
@@ -71,8 +76,11 @@ def _dist_info_beside(site: str, top: str) -> dict[str, str]:
         if declared is not None:
             provides = top in declared.split()
         else:
-            lines = (_read(os.path.join(info, "RECORD")) or "").splitlines()
-            provides = any(line.startswith((f"{top}/", f"{top}.")) for line in lines)
+            record = _read(os.path.join(info, "RECORD"))
+            lines = (record or "").splitlines()
+            # With neither file, the dist-info named after the module is its provider.
+            provides = record is None or any(
+                line.startswith((f"{top}/", f"{top}.")) for line in lines)
         if provides:
             headers = (_read(os.path.join(info, "METADATA")) or "").partition("\n\n")[0]
             fields = dict(line.partition(": ")[::2] for line in headers.splitlines())
@@ -107,18 +115,24 @@ def _read(path: str) -> str | None:
         return None
 
 
+def _package_root(path: str, top: str) -> str | None:
+    """The folder that holds package (or one-file module) ``top``, given a file in it."""
+    if os.path.splitext(os.path.basename(path))[0] == top:  # a one-file module
+        return os.path.dirname(path)
+    folder = os.path.dirname(path)
+    while os.path.basename(folder) != top:
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return None
+        folder = parent
+    return os.path.dirname(folder)
+
+
 def installed_beside(path: str, top: str) -> bool:
     """True when the folder holding package ``top`` also holds its ``*.dist-info``."""
-    if os.path.splitext(os.path.basename(path))[0] == top:  # a one-file module
-        root = os.path.dirname(path)
-    else:
-        folder = os.path.dirname(path)
-        while os.path.basename(folder) != top:
-            parent = os.path.dirname(folder)
-            if parent == folder:
-                return False
-            folder = parent
-        root = os.path.dirname(folder)
+    root = _package_root(path, top)
+    if root is None:
+        return False
     want = _normalize(top)
     try:
         entries = os.listdir(root)

@@ -219,10 +219,6 @@ def test_a_new_version_of_a_distribution_on_pythonpath_reruns_the_task(tmp_path:
     dist_version_test(tmp_path, tmp_path / "vendor")
 
 
-@pytest.mark.xfail(strict=True, reason="a *.dist-info with METADATA only (no RECORD, no "
-                   "top_level.txt) is not matched to its module: the version is recorded as "
-                   "'unknown', so a version change is not seen (rillet/compiler/_codehash.py "
-                   "_dist_info_beside / _dists_providing)")
 def test_a_new_version_of_a_distribution_with_metadata_only_reruns_the_task(
         tmp_path: Path) -> None:
     """A hand-made ``dist-info`` (METADATA alone), beside the package on ``PYTHONPATH``."""
