@@ -57,8 +57,13 @@ def parse_inputs(raw: dict[str, str], inputs: dict[str, Any], workflow: str) -> 
         except Exception as exc:
             raise InputError(
                 f"input --{key.replace('_', '-')}: cannot read {text!r} as "
-                f"{type_name(inputs[key])}: {exc}") from None
+                f"{type_name(inputs[key])}: {one_line(exc)}") from None
     return parsed
+
+
+def one_line(exc: Exception) -> str:
+    """A multi-line message (pydantic's) folded into one line."""
+    return "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
 
 
 def parse_value(text: str, tp: Any) -> Any:
