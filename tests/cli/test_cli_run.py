@@ -106,6 +106,23 @@ def test_bad_inputs_are_usage_errors_naming_the_input(cli, wf, args, words):
     assert not cli.home.exists()  # nothing was started
 
 
+@pytest.mark.parametrize("executor", ["inline", "processes"])
+def test_models_enums_datetimes_and_optionals(cli, wf, executor):
+    args = ["--cfg", '{"name": "a"}', "--color", "RED", "--when", "2024-01-02T03:04:05",
+            "--d", "90"]
+    r = cli.ok("run", wf("wf_kinds", "kinds"), *args, "--json", "--executor", executor)
+    assert r.json["outputs"] == {"o0": {"name": "a-red-2024-01-02T03:04:05-None-90.0",
+                                        "depth": 3}}
+    r = cli.ok("run", wf("wf_kinds", "kinds"), *args[:2], "--color", "blue", *args[4:],
+               "--maybe", "7", "--json", "--executor", executor)
+    assert r.json["outputs"]["o0"]["name"] == "a-blue-2024-01-02T03:04:05-7-90.0"
+    bad = cli("run", wf("wf_kinds", "kinds"), "--cfg", '{"nam": "a"}', *args[2:], "--json")
+    assert bad.code == 2, str(bad)
+    assert len(bad.err.strip().splitlines()) == 1 and "--cfg" in bad.err and "name" in bad.err
+    bad = cli("run", wf("wf_kinds", "kinds"), *args[:2], "--color", "GREEN", *args[4:])
+    assert bad.code == 2 and "RED" in bad.err and "BLUE" in bad.err
+
+
 # -- --json and exit codes -------------------------------------------------------------
 @pytest.mark.parametrize("executor", ["inline", "processes"])
 def test_json_is_one_object_with_o0(cli, wf, executor):
