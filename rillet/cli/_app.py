@@ -118,7 +118,8 @@ def report(execution: Any, as_json: bool) -> NoReturn:
             outputs[name] = opaque(record, root=root)
         else:
             value = execution._values.load(digest, types.get(name))
-            outputs[name] = jsonable(value, record, root)
+            outputs[name] = jsonable(value, record, root,
+                                     lambda h: execution._store.artifacts([h]).get(h))
     status = execution.status.value
     if as_json:
         body: dict[str, Any] = {"execution_id": execution.id, "status": status, "outputs": outputs}

@@ -11,6 +11,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 from rillet.engine._records import ArtifactRecord, NodeRecord
@@ -18,9 +19,14 @@ from rillet.engine._records import ArtifactRecord, NodeRecord
 _PLAIN = (str, int, float, bool, type(None))
 
 
-def jsonable(value: Any, record: ArtifactRecord | None = None, root: str | None = None) -> Any:
+Lookup = Callable[[str], ArtifactRecord | None]
+
+
+def jsonable(value: Any, record: ArtifactRecord | None = None, root: str | None = None,
+             lookup: Lookup | None = None) -> Any:
     """A JSON form of a value; values without one become ``{"type", "uri", "hash"}``,
-    the URI absolute when the artifact store's ``root`` is given."""
+    the URI absolute when the artifact store's ``root`` is given. ``record`` is the
+    value's own artifact; ``lookup`` finds those of values nested in it by hash."""
     if isinstance(value, _PLAIN):
         if isinstance(value, float) and value != value:
             return "NaN"
@@ -32,16 +38,19 @@ def jsonable(value: Any, record: ArtifactRecord | None = None, root: str | None 
     if isinstance(value, datetime.timedelta):
         return value.total_seconds()
     if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
+        return [jsonable(v, None, root, lookup) for v in value]
     if isinstance(value, dict) and all(isinstance(k, (str, int, float, bool)) for k in value):
-        return {str(k): jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v, None, root, lookup) for k, v in value.items()}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {f.name: jsonable(getattr(value, f.name), None, root, lookup)
+                for f in dataclasses.fields(value)}
     if hasattr(value, "model_dump") and type(value).__module__ != "builtins":
         try:
             return value.model_dump(mode="json")
         except Exception:
             pass
+    if record is None:
+        return nested_opaque(value, root, lookup)
     return opaque(record, value, root)
 
 
@@ -53,6 +62,22 @@ def opaque(record: ArtifactRecord | None, value: Any = None,
         "uri": absolute_uri(record.uri, root) if record is not None else None,
         "hash": record.hash if record is not None else None,
     }
+
+
+def nested_opaque(value: Any, root: str | None, lookup: Lookup | None) -> dict[str, Any]:
+    """A value without JSON form inside another (a File in a tuple): its content hash,
+    and its URI when it is also stored on its own (as some node's output)."""
+    from rillet.types._descriptor import describe
+    from rillet.types._literal import content_hash
+
+    try:
+        digest = content_hash(value, type(value))
+        kind = describe(type(value)).get("kind", type(value).__name__)
+    except Exception:
+        return opaque(None, value)
+    record = lookup(digest) if lookup is not None else None
+    uri = absolute_uri(record.uri, root) if record is not None else None
+    return {"type": kind, "uri": uri, "hash": digest}
 
 
 def absolute_uri(uri: str | None, root: str | None) -> str | None:
