@@ -1,7 +1,7 @@
 """``rillet recover EXEC_ID [--from NODE ...]`` (issue 8): a recovery reuses every node
 that succeeded unless its code changed since (the file as it is now) or it is named by
-``--from`` or lies downstream of one that re-runs; on succeeded, failed and crashed
-executions. Tasks append their name to ``marks.txt``, so what really ran is known."""
+``--from`` or lies downstream of one that re-runs; on succeeded, failed, aborted and
+crashed executions. Tasks append their name to ``marks.txt``, so what really ran is known."""
 
 from __future__ import annotations
 
@@ -239,6 +239,27 @@ def test_a_crashed_execution_recovers_from_a_node(rillet: Rillet) -> None:
     assert body["outputs"]["o0"] == 1050
     check(nodes, {"b", "c", "d", "inner/e"})  # c never finished: it runs again
     assert marks(rillet) == ["b", "c", "d", "e"]
+
+
+def test_an_aborted_execution_recovers(rillet: Rillet) -> None:
+    (rillet.cwd / "block").touch()
+    proc = rillet.start("run", target(rillet), "--executor", "processes")
+    try:
+        eid = wait_for(rillet, {"a": "SUCCEEDED", "b": "SUCCEEDED", "c": "RUNNING"})
+        os.kill(proc.pid, signal.SIGINT)  # Ctrl-C
+        proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    (rillet.cwd / "block").unlink()
+    (listed,) = rillet.executions()
+    assert listed["status"] == "ABORTED", listed
+    marks(rillet)
+    body, nodes = recover(rillet, eid)
+    assert body["outputs"]["o0"] == 1050
+    check(nodes, {"c", "d", "inner/e"})
+    assert marks(rillet) == ["c", "d", "e"]
 
 
 def test_from_a_conditional_reruns_the_arm_it_takes(rillet: Rillet) -> None:
