@@ -167,6 +167,22 @@ def test_outputs_with_no_json_form_are_references(cli, wf):
             assert np.load(path).tolist() == [0, 1, 4, 9]
 
 
+@pytest.mark.parametrize("executor", ["inline", "processes"])
+def test_file_and_directory_inputs_and_a_nested_file_output(cli, wf, tmp_path, executor):
+    (tmp_path / "in.txt").write_text("hello\n")
+    (tmp_path / "dd").mkdir()
+    for name in ("a", "b", "c"):
+        (tmp_path / "dd" / name).write_text(name)
+    body = cli.ok("run", wf("wf_files", "files"), "--f", "in.txt", "--d", "dd", "--json",
+                  "--executor", executor).json
+    stored, count = body["outputs"]["o0"]
+    assert count == 3
+    assert stored["type"] == "file" and len(stored["hash"]) == 64
+    assert Path(urlparse(stored["uri"]).path).read_text() == "HELLO\n"
+    missing = cli("run", wf("wf_files", "files"), "--f", "nope.txt", "--d", "dd")
+    assert missing.code == 2 and "--f" in missing.err and "nope.txt" in missing.err
+
+
 def test_a_failed_execution_exits_1(cli, wf):
     r = cli("run", wf("wf_cli", "failing"), "--x", "5", "--json")
     assert r.code == 1, str(r)
