@@ -183,6 +183,19 @@ def test_file_and_directory_inputs_and_a_nested_file_output(cli, wf, tmp_path, e
     assert missing.code == 2 and "--f" in missing.err and "nope.txt" in missing.err
 
 
+def test_a_dataframe_input_from_csv_or_parquet(cli, wf, tmp_path):
+    import pandas as pd
+
+    frame = pd.DataFrame({"x": [1.5, 2.5, 3.0]})
+    frame.to_csv(tmp_path / "f.csv", index=False)
+    frame.to_parquet(tmp_path / "f.parquet")
+    for name in ("f.csv", "f.parquet"):
+        body = cli.ok("run", wf("wf_frames", "column_sum"), "--df", name, "--json").json
+        assert body["outputs"] == {"o0": 7.0}
+    bad = cli("run", wf("wf_frames", "column_sum"), "--df", "f.txt")
+    assert bad.code == 2 and ".parquet or .csv" in bad.err
+
+
 def test_a_failed_execution_exits_1(cli, wf):
     r = cli("run", wf("wf_cli", "failing"), "--x", "5", "--json")
     assert r.code == 1, str(r)

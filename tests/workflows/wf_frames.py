@@ -26,3 +26,13 @@ def squares(n: int) -> np.ndarray:
 @workflow
 def array(n: int = 3) -> np.ndarray:
     return squares(n=n)
+
+
+@task
+def total_of(df: pd.DataFrame, column: str) -> float:
+    return float(df[column].sum())
+
+
+@workflow
+def column_sum(df: pd.DataFrame, column: str = "x") -> float:
+    return total_of(df=df, column=column)
