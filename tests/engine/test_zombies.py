@@ -80,7 +80,9 @@ def start_and_kill(r: Rillet) -> str:
             assert proc.poll() is None, proc.communicate()
             assert time.time() < deadline, "slow never started"
             time.sleep(0.05)
-        time.sleep(0.3)  # the engine records RUNNING before it dispatches: already done
+        while raw_node_status(r, "slow") != "RUNNING":  # recorded before it is killed
+            assert time.time() < deadline, "slow was never recorded RUNNING"
+            time.sleep(0.05)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
     finally:
@@ -101,6 +103,18 @@ def alive(pid: int) -> bool:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
+
+
+def raw_node_status(r: Rillet, node_id: str) -> str | None:
+    import sqlite3
+
+    db = sqlite3.connect(r.home / "rillet.db")
+    try:
+        row = db.execute("SELECT status FROM node_executions WHERE node_id = ?",
+                         (node_id,)).fetchone()
+        return None if row is None else str(row[0])
+    finally:
+        db.close()
 
 
 def raw_executions(r: Rillet) -> list[dict[str, Any]]:
