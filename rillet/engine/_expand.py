@@ -1,0 +1,92 @@
+"""Nodes that become other nodes when ready: a finished subworkflow, branch or
+dynamic is a join; a branch picks its arm; a dynamic compiles its sub-DAG.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rillet.compiler._spec import Binding
+from rillet.engine._direct import _OPS
+from rillet.engine._graph import RNode, binding_deps, remap, remap_condition
+from rillet.engine._records import (
+    NodeStatus,
+)
+from rillet.engine._runstate import RunState
+
+
+class Expansion(RunState):
+    """Joins, branches and dynamics of one execution."""
+
+    # -- joins, branches, dynamics --------------------------------------------
+    def _complete_join(self, node: RNode) -> None:
+        self.outputs[node.id] = {k: self.value_of(b) for k, b in node.out_bindings.items()}
+        deps = [d for b in node.out_bindings.values() for d in binding_deps(b)]
+        reused = bool(deps) and all(
+            self.graph.nodes[d].status is NodeStatus.RECOVERED for d in deps
+            if d in self.graph.nodes
+        )
+        if not reused:
+            self.tainted.add(node.id)
+        self._record_node(node, NodeStatus.RECOVERED if reused else NodeStatus.SUCCEEDED)
+        self._done(node)
+
+    def _expand_branch(self, node: RNode) -> None:
+        assert node.spec is not None
+        chosen = None
+        for case in node.spec.cases:
+            if case.condition is None or self._test(
+                    remap_condition(case.condition, node.prefix, node.input_map)):
+                chosen = case
+                break
+        for case in node.spec.cases:
+            if case is not chosen:
+                for skipped in case.nodes:
+                    self._record_skipped(node.prefix + skipped.id, skipped)
+        if chosen is None or chosen.fail is not None:
+            message = chosen.fail if chosen is not None else "no condition matched"
+            self._record_node(node, NodeStatus.FAILED, error=f"conditional failed: {message}")
+            if self.failure is None:
+                self.failure = (node.id, "ConditionalFailure", str(message))
+            return
+        added = self.graph.expand(chosen.nodes, node.prefix, node.input_map)
+        if self._forced(node.id):  # the arm's nodes live beside the branch, not inside
+            self.forced.update(n.id for n in added)
+        self._load_cache(added)
+        for n in added:
+            self._record_node(n, NodeStatus.QUEUED)
+        node.kind = "join"
+        node.out_bindings = {k: remap(b, node.prefix, node.input_map)
+                             for k, b in chosen.outputs.items()}
+        self.graph.rewait(node, [d for b in node.out_bindings.values() for d in binding_deps(b)])
+        self._record_node(node, NodeStatus.RUNNING)
+
+    def _test(self, cond: Any) -> bool:
+        if hasattr(cond, "left") and isinstance(cond.left, Binding):
+            return bool(_OPS[cond.op](self.value_of(cond.left).get(),
+                                      self.value_of(cond.right).get()))
+        if cond.op == "and":
+            return self._test(cond.left) and self._test(cond.right)
+        return self._test(cond.left) or self._test(cond.right)
+
+    def _expand_dynamic(self, node: RNode) -> None:
+        assert node.spec is not None
+        entity = node.spec.entity
+        kwargs = {k: self.value_of(b).get() for k, b in node.inputs.items()}
+        try:
+            sub = entity.compile_with(kwargs)
+        except Exception as exc:
+            self._record_node(node, NodeStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
+            if self.failure is None:
+                self.failure = (node.id, type(exc).__name__, str(exc))
+            return
+        prefix = node.id + "/"
+        added = self.graph.expand(sub.nodes, prefix, {})
+        self._load_cache(added)
+        for n in added:
+            self._record_node(n, NodeStatus.QUEUED)
+        node.kind = "join"
+        node.out_bindings = {k: remap(b, prefix, {}) for k, b in sub.outputs.items()}
+        self.tainted.add(node.id)
+        self.graph.rewait(node, [d for b in node.out_bindings.values() for d in binding_deps(b)])
+        self._record_node(node, NodeStatus.RUNNING)

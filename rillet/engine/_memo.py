@@ -1,0 +1,136 @@
+"""Taking a node's outputs instead of running it: from the cache (with the
+``serialize`` locks that make concurrent identical attempts compute once) or,
+in a recovery, from the execution being recovered. Writes only records.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from rillet.engine._cachekey import code_hash_of, task_version
+from rillet.engine._graph import RNode
+from rillet.engine._reaper import reap_running
+from rillet.engine._records import (
+    DONE_OK,
+    CacheEntry,
+    NodeStatus,
+)
+from rillet.engine._runstate import HEARTBEAT_EVERY, RunState, upstream_of
+
+
+class Memo(RunState):
+    """Cache hits, recovery reuse and serialize locks of one execution."""
+
+    def _code_digest(self, task: Any) -> str:
+        digest = self.digests.get(task.name)
+        if digest is None:
+            try:
+                digest = str(code_hash_of(task).digest)
+            except Exception:  # code without source: recovery then always re-runs it
+                digest = ""
+            self.digests[task.name] = digest
+        return digest
+
+    def _version(self, task: Any) -> tuple[str, dict[str, str]]:
+        v = self.versions.get(task.name)
+        if v is None:
+            v = self.versions[task.name] = task_version(task)
+        return v
+
+    def _try_cache(self, node: RNode, key: str) -> bool:
+        entry = self.cache.get(key)
+        if entry is None:
+            return False
+        self._take_outputs(node, entry.outputs)
+        self.batch.cache_hits.append(key)
+        self._record_node(node, NodeStatus.CACHED, source=(entry.execution_id, entry.node_id))
+        self._done(node)
+        return True
+
+    def _try_reuse(self, node: RNode, meta: dict[str, Any]) -> bool:
+        reuse = self.reuse
+        if reuse is None or self._forced(node.id):
+            return False
+        old = reuse.nodes.get(node.id)
+        if old is None or old.status not in DONE_OK:
+            return False
+        if old.code_hash != meta.get("code_hash") or not old.code_hash:
+            return False
+        if any(d in self.tainted for d in upstream_of(node)):
+            return False
+        if old.inputs != meta.get("inputs"):
+            return False
+        if reuse.pruned and not reuse.pruned.isdisjoint(old.outputs.values()):
+            return False  # its value was pruned: compute it again
+        self._take_outputs(node, old.outputs)
+        src = (old.source_execution or reuse.execution_id, old.source_node or node.id)
+        self._record_node(node, NodeStatus.RECOVERED, source=src)
+        self._done(node)
+        return True
+
+    # -- serialize locks ------------------------------------------------------
+    def _lock(self, node: RNode, key: str) -> bool:
+        owner = f"{self.id}:{node.id}"
+        stale = max(3600.0, 2 * (node.spec.entity.timeout_seconds or 0)) if node.spec else 3600.0
+        got = self.store.reserve(key, owner, stale)
+        if got is None:
+            self.waiting_lock[node.id] = key
+            return False
+        self.held_locks[node.id] = key
+        # Somebody may have finished it between our cache load and the lock.
+        self.cache.update(self.store.cache_entries([node.spec.entity.name]))  # type: ignore[union-attr]
+        if key in self.cache:
+            self.store.release(key, owner)
+            del self.held_locks[node.id]
+            self._try_cache(node, key)
+            return False
+        return True
+
+    def _recheck_locks(self) -> None:
+        if not self.waiting_lock:
+            return
+        names = sorted({self.graph.nodes[n].spec.entity.name for n in self.waiting_lock})  # type: ignore[union-attr]
+        self.cache.update(self.store.cache_entries(names))
+        now = time.time()
+        if now - self.last_holder_check > HEARTBEAT_EVERY:
+            # A holder whose process died is marked FAILED and its locks freed.
+            self.last_holder_check = now
+            reap_running(self.store)
+        for node_id, key in list(self.waiting_lock.items()):
+            node = self.graph.nodes[node_id]
+            if self._try_cache(node, key):
+                del self.waiting_lock[node_id]
+                continue
+            owner = f"{self.id}:{node_id}"
+            got = self.store.reserve(key, owner, 3600.0)
+            if got is not None:  # the holder gave up: this waiter takes over
+                del self.waiting_lock[node_id]
+                self.held_locks[node_id] = key
+                self.graph.ready.append(node_id)
+
+    def _write_cache(self, node: RNode, meta: dict[str, Any]) -> None:
+        key = meta.get("cache_key")
+        if key is None:
+            return
+        now = time.time()
+        entry = CacheEntry(
+            key=key, task=node.spec.entity.name, cache_version=meta["version"],  # type: ignore[union-attr]
+            code_parts=meta["parts"], input_hashes=meta["inputs"],
+            outputs={k: v.hash for k, v in self.outputs[node.id].items()},
+            execution_id=self.id, node_id=node.id, created_at=now, last_used_at=now,
+        )
+        self.cache[key] = entry
+        self.batch.cache_entries.append(entry)
+
+    def _release_lock(self, node: RNode) -> None:
+        key = self.held_locks.pop(node.id, None)
+        if key is not None:
+            self._flush()
+            self.store.release(key, f"{self.id}:{node.id}")
+
+    def _release_all_locks(self) -> None:
+        """Serialize locks still held (a node that took one over but never ran)."""
+        for node_id, key in list(self.held_locks.items()):
+            del self.held_locks[node_id]
+            self.store.release(key, f"{self.id}:{node_id}")

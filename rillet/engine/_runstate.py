@@ -1,0 +1,215 @@
+"""The state of one durable execution while the engine advances it, and the
+helpers every part of the engine shares: values of bindings, node records,
+flushing a batch to the store. No scheduling decisions are made here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import socket
+import time
+import uuid
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from rillet.compiler._spec import CONST, DICT, INPUT, LIST, NODE, Binding, WorkflowSpec
+from rillet.engine._graph import Graph, RNode, binding_deps
+from rillet.engine._records import (
+    Batch,
+    CacheEntry,
+    ExecutionRecord,
+    ExecutionStatus,
+    NodeRecord,
+    NodeStatus,
+)
+from rillet.engine._values import Value, ValueStore
+from rillet.errors import RilletError
+
+if TYPE_CHECKING:
+    from rillet.engine._durable import Engine
+
+Observer = Callable[[str, NodeStatus], None]
+HEARTBEAT_EVERY = 2.0
+SERIALIZE_POLL = 0.1
+
+
+def new_execution_id() -> str:
+    return uuid.uuid4().hex[:16]
+
+
+def owner_identity() -> tuple[str, int, float]:
+    import psutil
+
+    pid = os.getpid()
+    return socket.gethostname(), pid, psutil.Process(pid).create_time()
+
+
+@dataclasses.dataclass(slots=True, kw_only=True)
+class Reuse:
+    """What a recovery may copy: the old execution's finished nodes."""
+
+    execution_id: str
+    nodes: dict[str, NodeRecord]
+    rerun: frozenset[str] = frozenset()
+    pruned: frozenset[str] = frozenset()  # output hashes whose values are no longer stored
+
+
+def spec_hash_or_blank(spec: WorkflowSpec) -> str:
+    from rillet.compiler._serialize import spec_hash
+
+    try:
+        return spec_hash(spec)
+    except Exception:  # a constant with no stable encoding: the execution still runs
+        return ""
+
+
+def upstream_of(node: RNode) -> list[str]:
+    return [d for b in node.inputs.values() for d in binding_deps(b)]
+
+
+class RunState:
+    """What one execution holds while it runs (shared by the engine's parts)."""
+
+    def __init__(self, engine: Engine, workflow: Any, inputs: dict[str, Any], *, source: str,
+                 reuse: Reuse | None, parent: ExecutionRecord | None,
+                 execution_id: str) -> None:
+        self.engine = engine
+        self.store = engine.store
+        self.executor = engine.executor
+        self.workflow = workflow
+        self.spec: WorkflowSpec = workflow.spec
+        self.id = execution_id
+        self.values = ValueStore(engine.store, engine.artifacts)
+        self.graph = Graph()
+        self.batch = Batch()
+        self.reuse = reuse
+        self.outputs: dict[str, dict[str, Value]] = {}
+        self.inputs_raw = inputs
+        self.input_values: dict[str, Value] = {}
+        self.const_values: dict[int, Value] = {}
+        self.failure: tuple[str, str, str] | None = None
+        self.running: set[str] = set()
+        self.waiting_lock: dict[str, str] = {}  # node id -> cache key held by another
+        self.held_locks: dict[str, str] = {}  # node id -> cache key we hold
+        self.node_meta: dict[str, dict[str, Any]] = {}
+        self.cache: dict[str, CacheEntry] = {}
+        self.versions: dict[str, tuple[str, dict[str, str]]] = {}
+        self.tainted: set[str] = set()
+        self.digests: dict[str, str] = {}
+        # Nodes a recovery must run even if reusable or cached: those named by --from,
+        # and what lies inside them (a subworkflow's, dynamic's or branch's nodes).
+        self.forced: set[str] = set(reuse.rerun) if reuse is not None else set()
+        self._workdir: str | None = None
+        host, pid, started = owner_identity()
+        now = time.time()
+        scope = parent.checkpoint_scope if parent is not None else execution_id
+        self.record = ExecutionRecord(
+            id=execution_id, workflow=workflow.name, source=source,
+            spec_hash=spec_hash_or_blank(workflow.spec),
+            status=ExecutionStatus.RUNNING, inputs={}, parent_id=parent.id if parent else None,
+            executor=self.executor.name, created_at=now, started_at=now, owner_host=host,
+            owner_pid=pid, owner_started=started, heartbeat_at=now, checkpoint_scope=scope,
+        )
+        self.last_beat = now
+        self.last_holder_check = now
+
+    def workdir(self) -> str:
+        if self._workdir is None:
+            self._workdir = self.engine.work_dir(self.id)
+        return self._workdir
+
+    # -- values -------------------------------------------------------------
+    def value_of(self, b: Binding) -> Value:
+        kind = b.kind
+        if kind == NODE:
+            return self.outputs[b.ref][b.output]
+        if kind == INPUT:
+            return self.input_values[b.ref]
+        if kind == CONST:
+            v = self.const_values.get(id(b))
+            if v is None:
+                v = self.const_values[id(b)] = self.values.put(b.value, b.type)
+            return v
+        if kind == LIST:
+            items = [self.value_of(i).get() for i in b.items]
+            obj: Any = tuple(items) if getattr(b.type, "__origin__", None) is tuple else items
+            return self.values.put(obj, b.type)
+        if kind == DICT:
+            obj = {k: self.value_of(i).get() for k, i in zip(b.keys, b.items, strict=True)}
+            return self.values.put(obj, b.type)
+        if kind == "error":
+            raise RilletError("the error binding is only for on_failure handlers")
+        raise RilletError(f"unknown binding kind {kind!r}")
+
+    def _load_cache(self, nodes: list[RNode]) -> None:
+        names = sorted({
+            n.spec.entity.name for n in nodes
+            if n.spec is not None and n.kind in ("task", "map")
+            and getattr(n.spec.entity, "cache", None) is not None
+        } - {e.task for e in self.cache.values()})
+        if names:
+            self.cache.update(self.store.cache_entries(names))
+
+    # -- records --------------------------------------------------------------
+    def _record_node(self, node: RNode, status: NodeStatus, *, error: str | None = None,
+                     source: tuple[str, str] | None = None) -> None:
+        node.status = status
+        meta = self.node_meta.setdefault(node.id, {})
+        now = time.time()
+        if status in (NodeStatus.CACHED, NodeStatus.RECOVERED):
+            meta.setdefault("started_at", now)
+        ended = now if status not in (NodeStatus.QUEUED, NodeStatus.RUNNING) else None
+        outs = self.outputs.get(node.id)
+        task_name = node.spec.entity_name if node.spec is not None else ""
+        self.batch.nodes.append(NodeRecord(
+            execution_id=self.id, node_id=node.id, task=task_name, kind=node.kind,
+            status=status, attempts=node.attempt, inputs=meta.get("inputs", {}),
+            outputs={k: v.hash for k, v in outs.items()} if outs else {},
+            cache_key=meta.get("cache_key"), code_hash=meta.get("code_hash"),
+            source_execution=source[0] if source else None,
+            source_node=source[1] if source else None,
+            started_at=meta.get("started_at"), ended_at=ended, error=error,
+        ))
+        if self.engine.observer is not None:
+            self.engine.observer(node.id, status)
+
+    def _record_skipped(self, node_id: str, spec_node: Any) -> None:
+        self.batch.nodes.append(NodeRecord(
+            execution_id=self.id, node_id=node_id, task=spec_node.entity_name,
+            kind=spec_node.kind, status=NodeStatus.SKIPPED, ended_at=time.time(),
+        ))
+        if self.engine.observer is not None:
+            self.engine.observer(node_id, NodeStatus.SKIPPED)
+        for case in spec_node.cases:
+            for inner in case.nodes:
+                self._record_skipped(node_id.rsplit("/", 1)[0] + "/" + inner.id
+                                     if "/" in node_id else inner.id, inner)
+
+    def _flush(self) -> None:
+        batch = self.batch
+        batch.artifacts.extend(self.values.take_pending())
+        if batch:
+            self.batch = Batch()
+            self.store.apply(batch)
+
+    def _done(self, node: RNode) -> None:
+        self.graph.finished(node.id)
+
+    def _take_outputs(self, node: RNode, hashes: dict[str, str]) -> None:
+        self.outputs[node.id] = {
+            name: self.values.ref(hashes[name], tp) for name, tp in node.outputs.items()
+        }
+
+    def _forced(self, node_id: str) -> bool:
+        """Named by ``--from``, or inside a subworkflow or dynamic so named."""
+        forced = self.forced
+        if not forced:
+            return False
+        head = node_id
+        while True:
+            if head in forced:
+                return True
+            if "/" not in head:
+                return False
+            head = head.rpartition("/")[0]
