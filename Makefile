@@ -22,7 +22,7 @@ test: $(BIN)/python
 
 # Peers for `bench`, each in a venv of its own under .bench/ (never a rillet dependency).
 # A peer that fails to install is reported and skipped; benchmarks are not tests.
-BENCH_PEERS := flytekit:flytekit~=1.16.0 hamilton:sf-hamilton~=1.90.0
+BENCH_PEERS := flytekit:flytekit~=1.16.0 hamilton:sf-hamilton~=1.90.0 dbos:dbos~=3.4.0
 
 bench: $(BIN)/python
 	$(BIN)/pip install -q -e '.[dev]'
@@ -40,6 +40,7 @@ bench: $(BIN)/python
 	  fi; \
 	done
 	$(BIN)/python benchmarks/overhead.py --peers
+	$(BIN)/python benchmarks/durable.py --peers
 
 clean:
 	rm -rf $(VENV) .rillet .rillet-demo .bench

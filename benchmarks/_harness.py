@@ -193,14 +193,16 @@ def process_time(
     warmup: int = 1,
     cwd: str | os.PathLike[str] | None = None,
     env: dict[str, str] | None = None,
+    setup: Callable[[], object] | None = None,
 ) -> float:
     """Median wall seconds of running ``argv`` as a whole process (stdout discarded).
 
+    ``setup`` (untimed) runs before every run, e.g. to remove the state a run left.
     Raises ``subprocess.CalledProcessError`` (with the stderr) if the process fails.
     """
     for _ in range(warmup):
-        _run(argv, cwd, env)
-    return statistics.median(_run(argv, cwd, env) for _ in range(rounds))
+        _run(argv, cwd, env, setup)
+    return statistics.median(_run(argv, cwd, env, setup) for _ in range(rounds))
 
 
 def process_overhead(
@@ -211,18 +213,20 @@ def process_overhead(
     warmup: int = 1,
     cwd: str | os.PathLike[str] | None = None,
     env: dict[str, str] | None = None,
+    setup: Callable[[], object] | None = None,
 ) -> dict[str, float]:
     """Process wall time of ``argv`` and of ``baseline``, interleaved, medians (seconds).
 
     Returns ``{"seconds", "baseline_seconds", "added_seconds"}``; ``added_seconds``
-    is the median of the per-round differences.
+    is the median of the per-round differences. ``setup`` (untimed) runs before
+    every run of ``argv``, e.g. to give each run a new rillet home.
     """
     for _ in range(warmup):
-        _run(argv, cwd, env)
+        _run(argv, cwd, env, setup)
         _run(baseline, cwd, env)
     cands, bases, diffs = [], [], []
     for _ in range(rounds):
-        c = _run(argv, cwd, env)
+        c = _run(argv, cwd, env, setup)
         b = _run(baseline, cwd, env)
         cands.append(c)
         bases.append(b)
@@ -253,7 +257,10 @@ def _run(
     argv: Sequence[str],
     cwd: str | os.PathLike[str] | None,
     env: dict[str, str] | None,
+    setup: Callable[[], object] | None = None,
 ) -> float:
+    if setup is not None:
+        setup()
     start = time.perf_counter()
     proc = subprocess.run(
         list(argv), cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
