@@ -23,7 +23,7 @@ _EXPORTS: dict[str, str] = {
     "Cache": "rillet.sdk._resources",
     "current_context": "rillet.engine._context",
     "ExecutionContext": "rillet.engine._context",
-    "FailureInfo": "rillet.engine._records",
+    "FailureInfo": "rillet.engine._failure",
     "File": "rillet.types._files",
     "Directory": "rillet.types._files",
     "RecoverableError": "rillet.errors",
@@ -75,7 +75,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from rillet.engine._context import ExecutionContext, current_context
-    from rillet.engine._records import FailureInfo
+    from rillet.engine._failure import FailureInfo
     from rillet.engine._views import Execution, NodeExecution
     from rillet.errors import (
         CompileError,

@@ -26,7 +26,7 @@ from rillet.compiler._spec import (
 )
 from rillet.engine._attempts import attempt_runner
 from rillet.engine._context import STATE, MemorySink, RunSink
-from rillet.engine._records import FailureInfo
+from rillet.engine._failure import FailureInfo
 from rillet.errors import DefinitionError, RilletError, UserCodeError
 
 Getter = Callable[[list[Any]], Any]

@@ -17,6 +17,7 @@ from typing import Any
 
 from rillet.engine._cachekey import cache_key, keyed_inputs
 from rillet.engine._expand import Expansion
+from rillet.engine._failure import FailureInfo
 from rillet.engine._graph import RNode
 from rillet.engine._memo import Memo
 from rillet.engine._protocols import (
@@ -30,7 +31,6 @@ from rillet.engine._records import (
     AttemptRecord,
     ExecutionRecord,
     ExecutionStatus,
-    FailureInfo,
     MetricRecord,
     NodeStatus,
     ParamRecord,
@@ -108,11 +108,11 @@ class _Run(Memo, Expansion):
     def _loop(self) -> None:
         while True:
             self._advance()
-            self._flush()
             if self.failure is not None:
                 self.waiting_lock.clear()
             if not self.running and not self.waiting_lock and not self._pending_dispatch():
-                break
+                break  # nothing was started: _finish commits this step with the end
+            self._flush()
             timeout = SERIALIZE_POLL if self.waiting_lock else HEARTBEAT_EVERY
             results = self.executor.wait(timeout) if self.running else self._sleep(timeout)
             for result in results:

@@ -47,15 +47,6 @@ TERMINAL_EXECUTION = frozenset(
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class FailureInfo:
-    """What a workflow's ``on_failure`` handler learns about the failure."""
-
-    node_id: str
-    error_type: str
-    message: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
 class ExecutionRecord:
     """One execution of a workflow. ``inputs``/``outputs`` map names to artifact hashes."""
 

@@ -191,6 +191,10 @@ class RunState:
         batch.artifacts.extend(self.values.take_pending())
         if batch:
             self.batch = Batch()
+            if len(batch.nodes) > 1:  # a node that moved twice in one step: its last state
+                last = {n.node_id: n for n in batch.nodes}
+                if len(last) < len(batch.nodes):
+                    batch.nodes = list(last.values())
             self.store.apply(batch)
 
     def _done(self, node: RNode) -> None:

@@ -14,7 +14,7 @@ from rillet.compiler._builder import ACTIVE, FAILURE_NODE_ID, compile_body
 from rillet.compiler._interface import Interface, read_interface, where
 from rillet.compiler._spec import CONST, INPUT, Binding, Node, WorkflowSpec
 from rillet.engine._direct import run_direct
-from rillet.engine._records import FailureInfo
+from rillet.engine._failure import FailureInfo
 from rillet.errors import CompileError, DefinitionError, TypeMismatchError
 from rillet.sdk._task import Task, _pack
 from rillet.types._compat import check_value, coerce, is_compatible, type_name, value_type_name

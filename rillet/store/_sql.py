@@ -175,8 +175,15 @@ def _cache_row(c: CacheEntry) -> tuple[Any, ...]:
             _dumps(c.outputs), c.execution_id, c.node_id, c.created_at, c.last_used_at)
 
 
-def _cache(r: tuple[Any, ...]) -> CacheEntry:
-    return CacheEntry(key=r[0], task=r[1], cache_version=r[2], code_parts=_loads(r[3]),
+def _cache(r: tuple[Any, ...], parts: dict[str, Any] | None = None) -> CacheEntry:
+    # Entries of one task version share their code parts: decode that text once.
+    if parts is not None:
+        code_parts = parts.get(r[3])
+        if code_parts is None:
+            code_parts = parts[r[3]] = _loads(r[3])
+    else:
+        code_parts = _loads(r[3])
+    return CacheEntry(key=r[0], task=r[1], cache_version=r[2], code_parts=code_parts,
                       input_hashes=_loads(r[4]), outputs=_loads(r[5]), execution_id=r[6],
                       node_id=r[7], created_at=r[8], last_used_at=r[9])
 
@@ -254,6 +261,7 @@ class SqlMetadataStore:
             raise
         self._db: Database = db
         self.url = url
+        self._io_seen: dict[tuple[str, str], dict[tuple[str, str], str]] = {}
 
     @classmethod
     def from_database(cls, db: Database) -> SqlMetadataStore:
@@ -261,11 +269,13 @@ class SqlMetadataStore:
         store = cls.__new__(cls)
         store._db = db
         store.url = db.url
+        store._io_seen = {}
         return store
 
     # -- writes ------------------------------------------------------------------------
     def apply(self, batch: Batch) -> None:
         """Write ``batch`` in one transaction: executemany upserts, table by table."""
+        last: dict[tuple[str, str], NodeRecord] = {}
         with self._db.write() as c:
             if batch.executions:
                 _many(c, UPSERT_EXECUTION, [_execution_row(e) for e in batch.executions])
@@ -273,7 +283,9 @@ class SqlMetadataStore:
                 _many(c, UPSERT_ARTIFACT, [_artifact_row(a) for a in batch.artifacts])
             if batch.nodes:
                 last = _last(batch.nodes)
-                before = _stored_io(c, last)
+                seen = self._io_seen
+                before = _stored_io(c, [k for k in last if k not in seen])
+                before.update({k: seen[k] for k in last if k in seen})
                 seq = time.time_ns()
                 _many(c, UPSERT_NODE,
                       [_node_row(n, seq + i) for i, n in enumerate(batch.nodes)])
@@ -295,6 +307,11 @@ class SqlMetadataStore:
                     (m.execution_id, m.node_id, m.attempt, m.key, float(m.value), m.step,
                      m.timestamp) for m in batch.metrics
                 ])
+        if last:  # committed: remember the lineage rows, so the next batch need not read them
+            if len(self._io_seen) > 100_000:
+                self._io_seen.clear()
+            for key, n in last.items():
+                self._io_seen[key] = _io(n.inputs, n.outputs)
 
     def heartbeat(self, execution_id: str, at: float) -> None:
         with self._db.write() as c:
@@ -403,10 +420,11 @@ class SqlMetadataStore:
 
     def cache_entries(self, tasks: list[str]) -> dict[str, CacheEntry]:
         out: dict[str, CacheEntry] = {}
+        parts: dict[str, Any] = {}
         for chunk in _chunks(list(dict.fromkeys(tasks))):
             marks = ", ".join("?" * len(chunk))
             for r in self._db.read(f"{SELECT_CACHE} WHERE task IN ({marks})", chunk):
-                out[r[0]] = _cache(r)
+                out[r[0]] = _cache(r, parts)
         return out
 
     def cache_list(self, task: str | None = None) -> list[CacheEntry]:
@@ -415,7 +433,8 @@ class SqlMetadataStore:
             rows = self._db.read(SELECT_CACHE + order)
         else:
             rows = self._db.read(f"{SELECT_CACHE} WHERE task = ?{order}", (task,))
-        return [_cache(r) for r in rows]
+        parts: dict[str, Any] = {}
+        return [_cache(r, parts) for r in rows]
 
     def close(self) -> None:
         self._db.close()
