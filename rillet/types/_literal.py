@@ -3,7 +3,7 @@ content hash.
 
 The declared type drives both ways: a codec built once per type turns a value
 into a JSON-able "plain" form (or a blob in its own format) and rebuilds it. Leaf
-codecs live in ``_hashing.py``; containers, classes, Optional, Union and Any are
+codecs live in ``_codecs.py``; containers, classes, Optional, Union and Any are
 here. Importing this module imports no heavy library, and it never touches a store.
 """
 
@@ -20,9 +20,7 @@ from typing import Any
 
 from rillet.errors import StoreError, TypeMismatchError
 
-from ._descriptor import TypeInfo, classify, import_class, import_name
-from ._files import Directory, File
-from ._hashing import (
+from ._codecs import (
     BinaryCodec,
     BoolCodec,
     BytesCodec,
@@ -50,6 +48,8 @@ from ._hashing import (
     sha256_hex,
     show,
 )
+from ._descriptor import TypeInfo, classify, import_class, import_name
+from ._files import Directory, File
 
 __all__ = [
     "Literal",
