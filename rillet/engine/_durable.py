@@ -97,7 +97,7 @@ class _Run(Memo, Expansion):
         added = self.graph.expand(self.spec.nodes, "", None)
         self._load_cache(added)
         for node in added:
-            self._record_node(node, NodeStatus.QUEUED)
+            self._queued(node)
         try:
             self._loop()
         except KeyboardInterrupt:

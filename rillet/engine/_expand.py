@@ -54,7 +54,7 @@ class Expansion(RunState):
             self.forced.update(n.id for n in added)
         self._load_cache(added)
         for n in added:
-            self._record_node(n, NodeStatus.QUEUED)
+            self._queued(n)
         node.kind = "join"
         node.out_bindings = {k: remap(b, node.prefix, node.input_map)
                              for k, b in chosen.outputs.items()}
@@ -84,7 +84,7 @@ class Expansion(RunState):
         added = self.graph.expand(sub.nodes, prefix, {})
         self._load_cache(added)
         for n in added:
-            self._record_node(n, NodeStatus.QUEUED)
+            self._queued(n)
         node.kind = "join"
         node.out_bindings = {k: remap(b, prefix, {}) for k, b in sub.outputs.items()}
         self.tainted.add(node.id)

@@ -96,6 +96,7 @@ class RunState:
         self.cache: dict[str, CacheEntry] = {}
         self.versions: dict[str, tuple[str, dict[str, str]]] = {}
         self.tainted: set[str] = set()
+        self.unrecorded: dict[str, RNode] = {}  # new nodes whose QUEUED is not written
         self.digests: dict[str, str] = {}
         # Nodes a recovery must run even if reusable or cached: those named by --from,
         # and what lies inside them (a subworkflow's, dynamic's or branch's nodes).
@@ -152,8 +153,17 @@ class RunState:
             self.cache.update(self.store.cache_entries(names))
 
     # -- records --------------------------------------------------------------
+    def _queued(self, node: RNode) -> None:
+        """A new node: its QUEUED record is written with the next flush, unless it has
+        moved on by then (a cache hit in the same step records only CACHED)."""
+        node.status = NodeStatus.QUEUED
+        self.unrecorded[node.id] = node
+        if self.engine.observer is not None:
+            self.engine.observer(node.id, NodeStatus.QUEUED)
+
     def _record_node(self, node: RNode, status: NodeStatus, *, error: str | None = None,
                      source: tuple[str, str] | None = None) -> None:
+        self.unrecorded.pop(node.id, None)
         node.status = status
         meta = self.node_meta.setdefault(node.id, {})
         now = time.time()
@@ -187,6 +197,11 @@ class RunState:
                                      if "/" in node_id else inner.id, inner)
 
     def _flush(self) -> None:
+        if self.unrecorded:
+            waiting = [n for n in self.unrecorded.values() if n.status is NodeStatus.QUEUED]
+            self.unrecorded = {}
+            for node in waiting:
+                self._record_node(node, NodeStatus.QUEUED)
         batch = self.batch
         batch.artifacts.extend(self.values.take_pending())
         if batch:

@@ -71,14 +71,15 @@ def _walk(spec: WorkflowSpec) -> list[Node]:
 
 def check_resources(spec: WorkflowSpec) -> None:
     """Refuse, before anything starts, a task asking for more than the whole capacity."""
+    asking = [n for n in _walk(spec) if getattr(n.entity, "requests", None) is not None]
+    if not asking:
+        return  # nothing declared: the machine's capacity need not even be read
     from rillet.executors._capacity import machine_capacity
 
     cpu, mem, gpu = machine_capacity()
-    for node in _walk(spec):
+    for node in asking:
         task = node.entity
-        req = getattr(task, "requests", None)
-        if req is None:
-            continue
+        req = task.requests
         for label, asked, have in (("cpu", req.cpu_cores, cpu), ("mem", req.mem_bytes, mem),
                                    ("gpu", req.gpu_count, gpu)):
             if asked and asked > have:

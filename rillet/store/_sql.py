@@ -86,13 +86,10 @@ UPSERT_ARTIFACT = _upsert("artifacts", ARTIFACT_COLS, ("hash",), keep=("created_
 UPSERT_CACHE = _upsert("cache_entries", CACHE_COLS, ("key",))
 UPSERT_PARAM = _upsert("params", PARAM_COLS, ("execution_id", "node_id", "attempt", "key"))
 INSERT_METRIC = f"INSERT INTO metrics ({_q(METRIC_COLS)}) VALUES ({', '.join('?' * 7)})"
-SELECT_NODE_IO = ("SELECT inputs, outputs FROM node_executions "
-                  "WHERE execution_id = ? AND node_id = ?")
 _IO_KEY = "hash = ? AND direction = ? AND execution_id = ? AND node_id = ? AND name = ?"
 DELETE_IO = f"DELETE FROM node_io WHERE {_IO_KEY}"
 INSERT_IO = ("INSERT INTO node_io (hash, direction, execution_id, node_id, name) "
              "VALUES (?, ?, ?, ?, ?)")
-TOUCH_CACHE = 'UPDATE cache_entries SET last_used_at = ? WHERE "key" = ?'
 
 SELECT_EXECUTION = f"SELECT {_q(EXEC_COLS)} FROM executions"
 SELECT_NODE = f"SELECT {_q('n.' + c for c in NODE_COLS)} FROM node_executions n".replace(
@@ -233,12 +230,21 @@ def _write_io(c: Any, last: dict[tuple[str, str], NodeRecord],
 
 def _stored_io(c: Any, keys: Iterable[tuple[str, str]]
                ) -> dict[tuple[str, str], dict[tuple[str, str], str]]:
-    """The io of these nodes as stored now (from their own inputs/outputs columns)."""
+    """The io of these nodes as stored now (from their own inputs/outputs columns),
+    read with one query per execution and chunk of node ids."""
+    by_execution: dict[str, list[str]] = {}
+    for eid, nid in keys:
+        by_execution.setdefault(eid, []).append(nid)
     out: dict[tuple[str, str], dict[tuple[str, str], str]] = {}
-    for key in keys:
-        row = c.execute(SELECT_NODE_IO, key).fetchone()
-        if row is not None and (row[0] != "{}" or row[1] != "{}"):
-            out[key] = _io(_loads(row[0]), _loads(row[1]))
+    for eid, nids in by_execution.items():
+        for chunk in _chunks(nids):
+            marks = ", ".join("?" * len(chunk))
+            rows = c.execute(
+                "SELECT node_id, inputs, outputs FROM node_executions "
+                f"WHERE execution_id = ? AND node_id IN ({marks})", [eid, *chunk]).fetchall()
+            for nid, inputs, outputs in rows:
+                if inputs != "{}" or outputs != "{}":
+                    out[(eid, nid)] = _io(_loads(inputs), _loads(outputs))
     return out
 
 
@@ -296,7 +302,10 @@ class SqlMetadataStore:
                 _many(c, UPSERT_CACHE, [_cache_row(e) for e in batch.cache_entries])
             if batch.cache_hits:
                 now = time.time()
-                _many(c, TOUCH_CACHE, [(now, key) for key in batch.cache_hits])
+                for chunk in _chunks(list(dict.fromkeys(batch.cache_hits))):
+                    marks = ", ".join("?" * len(chunk))
+                    c.execute(f'UPDATE cache_entries SET last_used_at = ? WHERE "key" IN ({marks})',
+                              [now, *chunk])
             if batch.params:
                 _many(c, UPSERT_PARAM, [
                     (p.execution_id, p.node_id, p.attempt, p.key, param_json(p.value))
