@@ -5,31 +5,16 @@ folder, so that every run sees the file as it is now."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
 import textwrap
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-
-@dataclass
-class Result:
-    args: list[str]
-    code: int
-    out: str
-    err: str
-
-    @property
-    def json(self) -> Any:
-        return json.loads(self.out)
-
-    def __str__(self) -> str:
-        return (f"rillet {' '.join(self.args)} -> {self.code}\n"
-                f"stdout:\n{self.out}\nstderr:\n{self.err}")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from clikit import Result  # noqa: E402
 
 
 def write(path: Path, text: str) -> Path:

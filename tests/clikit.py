@@ -1,5 +1,5 @@
-"""Fixtures of the command-line tests: ``rillet`` run as a real subprocess on a
-real home in a temporary folder, and the workflow files in ``tests/workflows``."""
+"""Running ``rillet`` as a real subprocess on a real home, for the end-to-end tests
+(shared by ``tests/conftest.py`` and the issue-8 helpers)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-WORKFLOWS = Path(__file__).resolve().parent.parent / "workflows"
+WORKFLOWS = Path(__file__).resolve().parent / "workflows"
 
 
 @dataclass
@@ -76,19 +74,3 @@ class Cli:
 
     def start(self, *args: str) -> subprocess.Popen[str]:
         return start([*args, "--home", str(self.home)], self.cwd)
-
-
-@pytest.fixture
-def cli(tmp_path: Path) -> Cli:
-    return Cli(tmp_path / "home", tmp_path)
-
-
-@pytest.fixture
-def wf() -> Any:
-    """``wf("wf_cli", "typed")`` -> the CLI target ``/abs/path/wf_cli.py:typed``."""
-
-    def target(file: str, name: str | None = None) -> str:
-        path = str(WORKFLOWS / f"{file}.py")
-        return f"{path}:{name}" if name else path
-
-    return target

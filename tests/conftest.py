@@ -1,0 +1,27 @@
+"""Fixtures shared by every test folder: ``rillet`` run as a real subprocess on a
+real home in a temporary folder (``cli``), and the workflow files in
+``tests/workflows`` (``wf``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from clikit import WORKFLOWS, Cli
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Cli:
+    return Cli(tmp_path / "home", tmp_path)
+
+
+@pytest.fixture
+def wf() -> Any:
+    """``wf("wf_cli", "typed")`` -> the CLI target ``/abs/path/wf_cli.py:typed``."""
+
+    def target(file: str, name: str | None = None) -> str:
+        path = str(WORKFLOWS / f"{file}.py")
+        return f"{path}:{name}" if name else path
+
+    return target
