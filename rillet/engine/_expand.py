@@ -58,7 +58,7 @@ class Expansion(RunState):
         node.kind = "join"
         node.out_bindings = {k: remap(b, node.prefix, node.input_map)
                              for k, b in chosen.outputs.items()}
-        self.graph.rewait(node, [d for b in node.out_bindings.values() for d in binding_deps(b)])
+        self.graph.wait(node, [d for b in node.out_bindings.values() for d in binding_deps(b)])
         self._record_node(node, NodeStatus.RUNNING)
 
     def _test(self, cond: Any) -> bool:
@@ -88,5 +88,5 @@ class Expansion(RunState):
         node.kind = "join"
         node.out_bindings = {k: remap(b, prefix, {}) for k, b in sub.outputs.items()}
         self.tainted.add(node.id)
-        self.graph.rewait(node, [d for b in node.out_bindings.values() for d in binding_deps(b)])
+        self.graph.wait(node, [d for b in node.out_bindings.values() for d in binding_deps(b)])
         self._record_node(node, NodeStatus.RUNNING)

@@ -85,12 +85,7 @@ class Graph:
 
     def add(self, node: RNode, upstream: list[str]) -> None:
         self.nodes[node.id] = node
-        pending = {u for u in upstream if not self._done(u)}
-        node.deps = pending
-        for u in pending:
-            self.dependents.setdefault(u, []).append(node.id)
-        if not pending:
-            self.ready.append(node.id)
+        self.wait(node, upstream)
 
     def _done(self, node_id: str) -> bool:
         n = self.nodes.get(node_id)
@@ -145,8 +140,9 @@ class Graph:
                 added.append(node)
         return added
 
-    def rewait(self, node: RNode, upstream: list[str]) -> None:
-        """Make an expanded node (branch, dynamic) wait for its new inner nodes."""
+    def wait(self, node: RNode, upstream: list[str]) -> None:
+        """Make ``node`` wait for ``upstream`` (a new node, or an expanded branch or
+        dynamic waiting for its inner nodes); ready at once when they are done."""
         pending = {u for u in upstream if not self._done(u)}
         node.deps = pending
         for u in pending:
