@@ -1,6 +1,6 @@
 """Time ``SqlMetadataStore.apply`` in a home on this machine (a script, not a test).
 
-    .venv/bin/python tests/store/bench_apply.py [N]
+    .venv/bin/python benchmarks/store_apply.py [N]
 
 typical batch: 1 node upsert (1 input, 1 output: 2 lineage rows), 1 attempt
 upsert and 1 artifact record, in one transaction.
