@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 import click
 
@@ -49,6 +48,7 @@ def show_execution(ctx: click.Context, execution_id: str, as_json: bool,
     """One execution with its nodes: state, attempts, duration, cache source."""
     from rillet.cli._output import node_json, print_json, seconds, table
     from rillet.engine._reaper import reap
+    from rillet.engine._views import params_and_metrics
 
     h = open_store(ctx, home)
     try:
@@ -56,13 +56,7 @@ def show_execution(ctx: click.Context, execution_id: str, as_json: bool,
     except StoreError as exc:
         fail(str(exc))
     nodes = h.store.nodes(record.id)
-    params: dict[str, dict[str, Any]] = {}
-    for p in h.store.params(record.id):
-        params.setdefault(p.node_id, {})[p.key] = p.value
-    metrics: dict[str, list[dict[str, Any]]] = {}
-    for m in h.store.metrics(record.id):
-        metrics.setdefault(m.node_id, []).append(
-            {"key": m.key, "value": m.value, "step": m.step, "attempt": m.attempt})
+    params, metrics = params_and_metrics(h.store, record.id)
     if as_json:
         print_json({
             "execution_id": record.id, "workflow": record.workflow, "source": record.source,

@@ -34,6 +34,21 @@ class NodeExecution:
         return self.ended_at - self.started_at
 
 
+def params_and_metrics(
+    store: MetadataStore, execution_id: str
+) -> tuple[dict[str, dict[str, Any]], dict[str, list[dict[str, Any]]]]:
+    """The params and metrics of an execution, by node id."""
+    params: dict[str, dict[str, Any]] = {}
+    for p in store.params(execution_id):
+        params.setdefault(p.node_id, {})[p.key] = p.value
+    metrics: dict[str, list[dict[str, Any]]] = {}
+    for m in store.metrics(execution_id):
+        metrics.setdefault(m.node_id, []).append(
+            {"key": m.key, "value": m.value, "step": m.step, "attempt": m.attempt,
+             "timestamp": m.timestamp})
+    return params, metrics
+
+
 class Execution:
     """One execution of a workflow, as recorded."""
 
@@ -69,14 +84,7 @@ class Execution:
 
     @property
     def nodes(self) -> list[NodeExecution]:
-        params: dict[str, dict[str, Any]] = {}
-        for p in self._store.params(self.id):
-            params.setdefault(p.node_id, {})[p.key] = p.value
-        metrics: dict[str, list[dict[str, Any]]] = {}
-        for m in self._store.metrics(self.id):
-            metrics.setdefault(m.node_id, []).append(
-                {"key": m.key, "value": m.value, "step": m.step, "attempt": m.attempt,
-                 "timestamp": m.timestamp})
+        params, metrics = params_and_metrics(self._store, self.id)
         return [
             NodeExecution(
                 id=n.node_id, task=n.task, kind=n.kind, status=n.status, attempts=n.attempts,
