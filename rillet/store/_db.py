@@ -22,14 +22,6 @@ BUSY_TIMEOUT_MS = 30_000
 WAL_AUTOCHECKPOINT_PAGES = 4000
 
 
-class Cursor(Protocol):
-    """What a write transaction hands its caller."""
-
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
-
-    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> Any: ...
-
-
 class Database(Protocol):
     url: str
 
