@@ -12,7 +12,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
 
@@ -90,6 +90,22 @@ def _switch_to_wal(conn: sqlite3.Connection) -> None:
             raise sqlite3.OperationalError("database is locked (switching to WAL)")
         time.sleep(delay)
         delay = min(delay * 2, 0.05)
+
+
+def begin_immediate(engine: Any, on_connect: Callable[[Any], None]) -> None:
+    """The pysqlite recipe from the SQLAlchemy docs for a SQLAlchemy SQLite engine:
+    the driver's own transaction handling off (``on_connect`` then sets the
+    connection up) and ``BEGIN IMMEDIATE`` on every begin, so writers queue."""
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None
+        on_connect(dbapi_conn)
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _translate(exc: Exception, url: str) -> StoreError:
@@ -191,7 +207,7 @@ class AlchemyDatabase:
     """
 
     def __init__(self, url: str) -> None:
-        from sqlalchemy import create_engine, event
+        from sqlalchemy import create_engine
 
         self.url = url
         try:
@@ -201,15 +217,7 @@ class AlchemyDatabase:
         self._sqlite = self._engine.dialect.name == "sqlite"
         self._format = self._engine.dialect.paramstyle in ("format", "pyformat")
         if self._sqlite:
-            # The pysqlite recipe from the SQLAlchemy docs: we emit BEGIN ourselves.
-            @event.listens_for(self._engine, "connect")
-            def _connect(dbapi_conn: Any, _record: Any) -> None:
-                dbapi_conn.isolation_level = None
-                tune_sqlite(dbapi_conn)
-
-            @event.listens_for(self._engine, "begin")
-            def _begin(conn: Any) -> None:
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            begin_immediate(self._engine, tune_sqlite)
 
     def prepare(self) -> None:
         pass
@@ -223,20 +231,17 @@ class AlchemyDatabase:
             raise _translate(exc, self.url) from exc
 
     def create_schema(self) -> bool:
-        from sqlalchemy import inspect, text
+        from sqlalchemy import inspect
 
-        from rillet.store._ddl import HEAD
+        from rillet.store._ddl import ALEMBIC_VERSION_DDL, HEAD
         from rillet.store._schema import metadata
 
         with self.write() as cursor:
-            conn = cursor._conn
-            if inspect(conn).get_table_names():
+            if inspect(cursor._conn).get_table_names():
                 return False
-            metadata.create_all(conn)
-            conn.execute(text(
-                "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
-                "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))"))
-            conn.execute(text("INSERT INTO alembic_version (version_num) VALUES (:v)"), {"v": HEAD})
+            metadata.create_all(cursor._conn)
+            cursor.execute(ALEMBIC_VERSION_DDL)
+            cursor.execute("INSERT INTO alembic_version (version_num) VALUES (?)", (HEAD,))
         return True
 
     def _sql(self, sql: str) -> str:

@@ -96,20 +96,13 @@ def upgrade(url: str, revision: str = "head") -> None:
     """Upgrade the database at ``url`` in one transaction (BEGIN IMMEDIATE on SQLite,
     so that concurrent upgraders queue and the later ones find nothing to do)."""
     from alembic import command
-    from sqlalchemy import create_engine, event
+    from sqlalchemy import create_engine
+
+    from rillet.store._db import BUSY_TIMEOUT_MS, begin_immediate
 
     engine = create_engine(url)
     if engine.dialect.name == "sqlite":
-
-        @event.listens_for(engine, "connect")
-        def _connect(dbapi_conn: Any, _record: Any) -> None:
-            dbapi_conn.isolation_level = None
-            dbapi_conn.execute("PRAGMA busy_timeout = 30000")
-
-        @event.listens_for(engine, "begin")
-        def _begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-
+        begin_immediate(engine, lambda c: c.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}"))
     try:
         with engine.begin() as conn:
             command.upgrade(alembic_config(connection=conn), revision)
