@@ -1,7 +1,7 @@
 """Running one task call in memory with its retries and timeout.
 
 Used by direct calls (and by the inline executor). A task without retries or a
-timeout never comes here: it is called as a plain function.
+timeout is called as a plain function: ``attempt_runner`` hands it back unwrapped.
 """
 
 from __future__ import annotations
@@ -74,7 +74,10 @@ def _call_with_alarm(
 def attempt_runner(
     fn: Callable[..., Any], retries: int, timeout: float | None
 ) -> Callable[..., Any]:
-    """Wrap ``fn`` so that a call makes up to ``retries + 1`` attempts."""
+    """Wrap ``fn`` so that a call makes up to ``retries + 1`` attempts (``fn`` itself
+    when there is nothing to wrap: no retries and no timeout)."""
+    if not retries and timeout is None:
+        return fn
 
     def run(**kwargs: Any) -> Any:
         state = STATE

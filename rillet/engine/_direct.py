@@ -47,11 +47,9 @@ class NodeFailed(Exception):
 
 def task_callable(entity: Any) -> Callable[..., Any]:
     """The function to call for one attempt-managed task invocation."""
-    retries = getattr(entity, "retries", 0)
-    timeout = getattr(entity, "timeout_seconds", None)
-    if not retries and timeout is None:
-        return entity.fn  # type: ignore[no-any-return]
-    return attempt_runner(entity.fn, retries, timeout)
+    return attempt_runner(
+        entity.fn, getattr(entity, "retries", 0), getattr(entity, "timeout_seconds", None)
+    )
 
 
 class _Slots:
@@ -309,8 +307,6 @@ class DynamicStep(SubworkflowStep):
             STATE.node_id = self.node_id
             return self.run_sub(self.entity.compile_with(inputs), inputs, sink)
 
-        if not self.retries and self.timeout is None:
-            return once(**kw)
         once.__qualname__ = self.entity.fn.__qualname__
         return attempt_runner(once, self.retries, self.timeout)(**kw)  # type: ignore[no-any-return]
 

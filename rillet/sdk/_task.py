@@ -184,8 +184,6 @@ class Dynamic(Task[P, R]):
             return _pack(iface, outputs)
 
         run.__qualname__ = self.fn.__qualname__
-        if not self.retries and self.timeout_seconds is None:
-            return run
         return attempt_runner(run, self.retries, self.timeout_seconds)
 
 
