@@ -6,9 +6,7 @@ and imports nothing heavy. The rules are written down in ``docs/types.md``.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
-import enum
 import functools
 import types
 import typing
@@ -110,7 +108,9 @@ def value_type_name(value: Any) -> str:
 
 
 def check_value(value: Any, tp: Any) -> bool:
-    """True when a Python value may be passed where ``tp`` is declared."""
+    """True when a Python value may be passed where ``tp`` is declared: an int is
+    accepted for a float (and a numpy float), a bool is not an int, a datetime is not
+    a date, list/dict/tuple/set items are checked, Any accepts anything."""
     tp = normalize(tp)
     if tp is Any or tp is object:
         return True
@@ -122,8 +122,8 @@ def check_value(value: Any, tp: Any) -> bool:
         )
     if tp is int:
         return isinstance(value, int) and not isinstance(value, bool)
-    if tp in (str, bool, bytes):
-        return isinstance(value, tp)
+    if tp is datetime.date:
+        return isinstance(value, datetime.date) and not isinstance(value, datetime.datetime)
     if is_union(tp):
         return any(check_value(value, m) for m in union_members(tp))
     origin, args = _parts(tp)
@@ -146,13 +146,11 @@ def check_value(value: Any, tp: Any) -> bool:
         return len(args) == len(value) and all(
             check_value(v, a) for v, a in zip(value, args, strict=True)
         )
-    if origin is set:
-        return isinstance(value, (set, frozenset))
+    if origin in (set, frozenset):
+        return isinstance(value, (set, frozenset)) and (
+            not args or all(check_value(v, args[0]) for v in value)
+        )
     if isinstance(tp, type):
-        if tp in (datetime.datetime, datetime.date, datetime.timedelta):
-            return isinstance(value, tp)
-        if issubclass(tp, enum.Enum) or dataclasses.is_dataclass(tp):
-            return isinstance(value, tp)
         return isinstance(value, tp)
     return True
 

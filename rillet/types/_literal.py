@@ -54,7 +54,6 @@ from ._files import Directory, File
 __all__ = [
     "Literal",
     "PickleFallbackWarning",
-    "check_value",
     "content_hash",
     "decode",
     "decode_literal",
@@ -156,12 +155,6 @@ def content_hash(value: Any, tp: Any) -> str:
         return writer.hexdigest()
     data = _dump(store.to_plain(value), store, value)
     return sha256_hex(json_header(store.tag), data)
-
-
-def check_value(value: Any, tp: Any) -> bool:
-    """True when ``value`` is of declared type ``tp``: an int is accepted for a float,
-    a bool is not an int, list/dict/tuple/set items are checked, Any accepts anything."""
-    return _codec_for(tp).check(value, False)
 
 
 # -- helpers of the public functions ------------------------------------------------------

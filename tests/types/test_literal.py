@@ -1,4 +1,4 @@
-"""encode / decode / check_value: every supported type round-trips exactly."""
+"""encode / decode: every supported type round-trips exactly."""
 
 from __future__ import annotations
 
@@ -23,7 +23,6 @@ from rillet.errors import StoreError, TypeMismatchError
 from rillet.types._literal import (
     Literal,
     PickleFallbackWarning,
-    check_value,
     content_hash,
     decode,
     decode_literal,
@@ -450,49 +449,6 @@ def test_decode_refuses_a_format_the_type_cannot_read() -> None:
 def test_decode_of_a_blob_format_needs_a_loader() -> None:
     with pytest.raises(StoreError):
         decode("parquet", None, None, pd.DataFrame)
-
-
-# -- check_value ---------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("value", "tp", "ok"),
-    [
-        (1, int, True),
-        (True, int, False),
-        (1, float, True),
-        (1.0, int, False),
-        (True, bool, True),
-        (None, Optional[int], True),  # noqa: UP045
-        (1, Optional[int], True),  # noqa: UP045
-        ("a", Optional[int], False),  # noqa: UP045
-        ("a", Union[int, str], True),  # noqa: UP007
-        (b"a", Union[int, str], False),  # noqa: UP007
-        ([1, 2], list[int], True),
-        ([1, "2"], list[int], False),
-        ([1, 2], list[float], True),
-        ((1, 2), list[int], False),
-        ({"a": 1}, dict[str, int], True),
-        ({"a": "1"}, dict[str, int], False),
-        ({1: 1}, dict[str, int], False),
-        ((1, "a"), tuple[int, str], True),
-        ((1, 2), tuple[int, str], False),
-        ((1, 2, 3), tuple[int, ...], True),
-        ({1}, set[int], True),
-        (Color.RED, Color, True),
-        ("r", Color, False),
-        (Point(1, 2.0), Point, True),
-        (object(), Any, True),
-        (None, Any, True),
-        (_frame(), pd.DataFrame, True),
-        (np.zeros(1), pd.DataFrame, False),
-        (dt.datetime(2020, 1, 1), dt.date, False),
-        (dt.date(2020, 1, 1), dt.date, True),
-    ],
-    ids=lambda x: repr(x)[:30],
-)
-def test_check_value(value: Any, tp: Any, ok: bool) -> None:
-    assert check_value(value, tp) is ok
 
 
 # -- lazy imports --------------------------------------------------------------------------
