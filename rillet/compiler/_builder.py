@@ -370,7 +370,7 @@ class Builder:
                 inner.add(n.id)
         for case in cases:
             if case.condition is not None:
-                deps.extend(_condition_upstream(case.condition))
+                deps.extend(case.condition.upstream())
             for n in case.nodes:
                 deps.extend(n.upstream)
             for b in case.outputs.values():
@@ -402,19 +402,6 @@ def _walk(nodes: tuple[Node, ...] | list[Node]) -> list[Node]:
         for case in n.cases:
             out.extend(_walk(case.nodes))
     return out
-
-
-def _condition_upstream(cond: Any) -> list[str]:
-    if hasattr(cond, "left") and hasattr(cond, "right") and hasattr(cond, "op"):
-        left, right = cond.left, cond.right
-        out: list[str] = []
-        for side in (left, right):
-            if isinstance(side, Binding):
-                out.extend(side.upstream())
-            else:
-                out.extend(_condition_upstream(side))
-        return out
-    return []
 
 
 def _upstream(inputs: dict[str, Binding]) -> tuple[str, ...]:

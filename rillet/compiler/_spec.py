@@ -49,12 +49,18 @@ class Comparison:
     op: str  # == != < <= > >=
     right: Binding
 
+    def upstream(self) -> list[str]:
+        return self.left.upstream() + self.right.upstream()
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BoolOp:
     op: str  # "and" | "or"
     left: Condition
     right: Condition
+
+    def upstream(self) -> list[str]:
+        return self.left.upstream() + self.right.upstream()
 
 
 Condition = Comparison | BoolOp
