@@ -206,13 +206,16 @@ def _last(nodes: list[NodeRecord]) -> dict[tuple[str, str], NodeRecord]:
 
 
 def _write_io(c: Any, last: dict[tuple[str, str], NodeRecord],
-              before: dict[tuple[str, str], dict[tuple[str, str], str]]) -> None:
+              before: dict[tuple[str, str], dict[tuple[str, str], str]]
+              ) -> dict[tuple[str, str], dict[tuple[str, str], str]]:
     """Make the lineage rows of each node match its last record, touching only rows
-    that changed (a node going RUNNING -> SUCCEEDED only adds its outputs)."""
+    that changed (a node going RUNNING -> SUCCEEDED only adds its outputs); return
+    each node's rows as they now are."""
+    now: dict[tuple[str, str], dict[tuple[str, str], str]] = {}
     doomed: list[tuple[str, ...]] = []
     added: list[tuple[str, ...]] = []
     for (eid, nid), n in last.items():
-        want = _io(n.inputs, n.outputs)
+        want = now[(eid, nid)] = _io(n.inputs, n.outputs)
         have = before.get((eid, nid), {})
         if have == want:
             continue
@@ -226,6 +229,7 @@ def _write_io(c: Any, last: dict[tuple[str, str], NodeRecord],
         _many(c, DELETE_IO, doomed)
     if added:
         _many(c, INSERT_IO, added)
+    return now
 
 
 def _stored_io(c: Any, keys: Iterable[tuple[str, str]]
@@ -281,7 +285,7 @@ class SqlMetadataStore:
     # -- writes ------------------------------------------------------------------------
     def apply(self, batch: Batch) -> None:
         """Write ``batch`` in one transaction: executemany upserts, table by table."""
-        last: dict[tuple[str, str], NodeRecord] = {}
+        io: dict[tuple[str, str], dict[tuple[str, str], str]] = {}
         with self._db.write() as c:
             if batch.executions:
                 _many(c, UPSERT_EXECUTION, [_execution_row(e) for e in batch.executions])
@@ -295,7 +299,7 @@ class SqlMetadataStore:
                 seq = time.time_ns()
                 _many(c, UPSERT_NODE,
                       [_node_row(n, seq + i) for i, n in enumerate(batch.nodes)])
-                _write_io(c, last, before)
+                io = _write_io(c, last, before)
             if batch.attempts:
                 _many(c, UPSERT_ATTEMPT, [_attempt_row(a) for a in batch.attempts])
             if batch.cache_entries:
@@ -316,11 +320,10 @@ class SqlMetadataStore:
                     (m.execution_id, m.node_id, m.attempt, m.key, float(m.value), m.step,
                      m.timestamp) for m in batch.metrics
                 ])
-        if last:  # committed: remember the lineage rows, so the next batch need not read them
+        if io:  # committed: remember the lineage rows, so the next batch need not read them
             if len(self._io_seen) > 100_000:
                 self._io_seen.clear()
-            for key, n in last.items():
-                self._io_seen[key] = _io(n.inputs, n.outputs)
+            self._io_seen.update(io)
 
     def heartbeat(self, execution_id: str, at: float) -> None:
         with self._db.write() as c:
