@@ -339,13 +339,7 @@ class Builder:
 
     def _emit(self, node: Node, output_tuple: type | None) -> Any:
         self.add(node)
-        outs = node.outputs
-        if not outs:
-            return None
-        if output_tuple is not None:
-            return output_tuple(*(Promise(node.id, k, t) for k, t in outs.items()))
-        ((name, tp),) = outs.items()
-        return Promise(node.id, name, tp)
+        return promises(node.id, node.outputs, output_tuple)
 
     # -- conditionals -------------------------------------------------------
     def open_case(self, condition: Any) -> OpenCase:
@@ -383,6 +377,16 @@ class Builder:
         )
         self.add(node)
         return node
+
+
+def promises(node_id: str, outputs: dict[str, Any], output_tuple: type | None) -> Any:
+    """What a call returns in a body: None, one promise, or the NamedTuple of them."""
+    if not outputs:
+        return None
+    if output_tuple is not None:
+        return output_tuple(*(Promise(node_id, k, t) for k, t in outputs.items()))
+    ((name, tp),) = outputs.items()
+    return Promise(node_id, name, tp)
 
 
 def _mapped_type(value: Any, item_type: Any) -> Any:

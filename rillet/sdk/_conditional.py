@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rillet.compiler._builder import Builder, OpenCase, current_builder
+from rillet.compiler._builder import Builder, OpenCase, current_builder, promises
 from rillet.compiler._promise import ConditionExpr, Promise, user_location
 from rillet.compiler._spec import Binding, Case
 from rillet.errors import CompileError
@@ -103,14 +103,8 @@ class ConditionalSection:
             return self
         self.done = True
         self.builder.open_conditionals.remove(self.name)
-        types = self.types or {}
-        node = self.builder.add_branch(self.name, self.cases, types)
-        if not types:
-            return None
-        if self.output_tuple is not None:
-            return self.output_tuple(*(Promise(node.id, k, t) for k, t in types.items()))
-        ((oname, tp),) = types.items()
-        return Promise(node.id, oname, tp)
+        node = self.builder.add_branch(self.name, self.cases, self.types or {})
+        return promises(node.id, node.outputs, self.output_tuple)
 
     def _bind_result(self, result: Any) -> dict[str, Binding]:
         where = user_location()
