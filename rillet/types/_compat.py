@@ -30,8 +30,6 @@ def _parts(tp: Any) -> tuple[Any, tuple[Any, ...]]:
     tp = normalize(tp)
     origin = typing.get_origin(tp)
     if origin is None:
-        if tp in (list, dict, tuple, set):
-            return tp, ()
         return tp, ()
     if origin is typing.Annotated:
         return _parts(typing.get_args(tp)[0])
@@ -69,12 +67,10 @@ def is_compatible(src: Any, dst: Any) -> bool:
             return False
         if not s_args or not d_args:
             return True  # a bare ``list`` carries no element type
-        if s_origin is tuple:
-            return len(s_args) == len(d_args) and all(
-                a == b or b is Any or a is Any for a, b in zip(s_args, d_args, strict=True)
-            )
         # Containers are invariant in their element types.
-        return all(a == b or b is Any or a is Any for a, b in zip(s_args, d_args, strict=True))
+        return len(s_args) == len(d_args) and all(
+            a == b or b is Any or a is Any for a, b in zip(s_args, d_args, strict=True)
+        )
     if isinstance(src, type) and isinstance(dst, type):
         if src is bool and dst is not bool:
             return dst is object
