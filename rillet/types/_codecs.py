@@ -466,25 +466,64 @@ class BinaryCodec(Codec):
 
 
 class DataFrameCodec(BinaryCodec):
+    """pandas.DataFrame as parquet."""
+
     __slots__ = ()
     fmt = "parquet"
 
     def write(self, v: Any, sink: Sink) -> None:
-        write_dataframe(v, sink)
+        """Parquet with one chunk per column and fixed writer options, and an index
+        equal to 0..n-1 written as a RangeIndex, so that equal frames built
+        differently give equal bytes."""
+        import pandas as pd
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        index = v.index
+        if (
+            not isinstance(index, (pd.RangeIndex, pd.MultiIndex))
+            and index.name is None
+            and index.dtype.kind in "iu"
+            and index.equals(pd.RangeIndex(len(index)))
+        ):
+            v = v.set_axis(pd.RangeIndex(len(index)), axis=0)
+        table = pa.Table.from_pandas(v, preserve_index=None)
+        pq.write_table(
+            table.combine_chunks(),
+            sink,
+            compression="snappy",
+            use_dictionary=True,
+            write_statistics=True,
+            row_group_size=1 << 20,
+        )
 
     def read(self, meta: Any, loader: Callable[[], bytes], workdir: str | None) -> Any:
-        return read_dataframe(loader())
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        return pq.read_table(pa.BufferReader(loader())).to_pandas()
 
 
 class NdarrayCodec(BinaryCodec):
+    """numpy.ndarray as npy."""
+
     __slots__ = ()
     fmt = "npy"
 
     def write(self, v: Any, sink: Sink) -> None:
-        write_ndarray(v, sink)
+        """npy, C-ordered, so the bytes depend on dtype, shape and values only (object
+        arrays are pickled inside the npy, as numpy does)."""
+        import numpy as np
+
+        array = np.asarray(v)
+        if not array.flags.c_contiguous:
+            array = np.ascontiguousarray(array)  # (it would make a 0-d array 1-d)
+        np.lib.format.write_array(sink, array, allow_pickle=array.dtype.hasobject)
 
     def read(self, meta: Any, loader: Callable[[], bytes], workdir: str | None) -> Any:
-        return read_ndarray(loader())
+        import numpy as np
+
+        return np.lib.format.read_array(io.BytesIO(loader()), allow_pickle=True)
 
 
 class ContentCodec(BinaryCodec):
@@ -531,59 +570,3 @@ class PickleCodec(BinaryCodec):
 
     def read(self, meta: Any, loader: Callable[[], bytes], workdir: str | None) -> Any:
         return pickle_loads(loader())
-
-
-# -- pandas.DataFrame <-> parquet, numpy.ndarray <-> npy --------------------------------
-
-
-def write_dataframe(df: Any, sink: Sink) -> None:
-    """Write ``df`` as parquet with one chunk per column and fixed writer options, and
-    an index equal to 0..n-1 written as a RangeIndex, so that equal frames built
-    differently give equal bytes.
-    """
-    import pandas as pd
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    index = df.index
-    if (
-        not isinstance(index, (pd.RangeIndex, pd.MultiIndex))
-        and index.name is None
-        and index.dtype.kind in "iu"
-        and index.equals(pd.RangeIndex(len(index)))
-    ):
-        df = df.set_axis(pd.RangeIndex(len(index)), axis=0)
-    table = pa.Table.from_pandas(df, preserve_index=None)
-    pq.write_table(
-        table.combine_chunks(),
-        sink,
-        compression="snappy",
-        use_dictionary=True,
-        write_statistics=True,
-        row_group_size=1 << 20,
-    )
-
-
-def read_dataframe(data: bytes) -> Any:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    return pq.read_table(pa.BufferReader(data)).to_pandas()
-
-
-def write_ndarray(arr: Any, sink: Sink) -> None:
-    """Write ``arr`` in npy format, C-ordered, so the bytes depend on dtype, shape and
-    values only (object arrays are pickled inside the npy, as numpy does).
-    """
-    import numpy as np
-
-    array = np.asarray(arr)
-    if not array.flags.c_contiguous:
-        array = np.ascontiguousarray(array)  # (it would make a 0-d array 1-d)
-    np.lib.format.write_array(sink, array, allow_pickle=array.dtype.hasobject)
-
-
-def read_ndarray(data: bytes) -> Any:
-    import numpy as np
-
-    return np.lib.format.read_array(io.BytesIO(data), allow_pickle=True)
