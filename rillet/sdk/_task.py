@@ -66,6 +66,17 @@ def _cache_of(cache: bool | Cache | None, version: str | None, serialize: bool) 
     raise DefinitionError(f"@task(cache=...) takes True, False or Cache(...), got {cache!r}")
 
 
+def _check_ignored_inputs(
+    fn: Callable[..., Any], name: str, cache: Cache, inputs: tuple[str, ...]
+) -> None:
+    unknown = [i for i in cache.ignored_inputs if i not in inputs]
+    if unknown:
+        raise DefinitionError(
+            f"{where(fn)}: task '{name}': Cache(ignored_inputs=...) names unknown "
+            f"input(s) {', '.join(unknown)} (its inputs: {', '.join(inputs) or 'none'})"
+        )
+
+
 class Task(Generic[P, R]):
     """A typed function that becomes a node when called inside a workflow."""
 
@@ -93,12 +104,7 @@ class Task(Generic[P, R]):
             )
         names = input_names(fn, self.node_kind)
         if cache is not None and names is not None:
-            unknown = [i for i in cache.ignored_inputs if i not in names]
-            if unknown:
-                raise DefinitionError(
-                    f"{where(fn)}: task '{self.name}': Cache(ignored_inputs=...) names unknown "
-                    f"input(s) {', '.join(unknown)} (its inputs: {', '.join(names) or 'none'})"
-                )
+            _check_ignored_inputs(fn, self.name, cache, names)
         for label, res in (("requests", requests), ("limits", limits)):
             if res is not None and not isinstance(res, Resources):
                 raise DefinitionError(
@@ -123,12 +129,7 @@ class Task(Generic[P, R]):
         if iface is None:
             iface = read_interface(self.fn, self.node_kind)
             if self.cache is not None:
-                unknown = [i for i in self.cache.ignored_inputs if i not in iface.inputs]
-                if unknown:
-                    raise DefinitionError(
-                        f"task '{self.name}': Cache(ignored_inputs=...) names unknown "
-                        f"input(s) {', '.join(unknown)}"
-                    )
+                _check_ignored_inputs(self.fn, self.name, self.cache, tuple(iface.inputs))
             self._interface = iface
         return iface
 
