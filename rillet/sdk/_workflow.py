@@ -6,6 +6,7 @@ else it runs in memory through the direct runner and returns plain values.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable
 from typing import Any, Generic, ParamSpec, TypeVar, overload
@@ -37,10 +38,7 @@ class Workflow(Generic[P, R]):
         spec = compile_body(self.name, fn, self.interface)
         if on_failure is not None:
             handler = _failure_node(self.name, fn, self.interface, on_failure)
-            spec = WorkflowSpec(
-                name=spec.name, interface=spec.interface, nodes=spec.nodes,
-                outputs=spec.outputs, on_failure=handler, where=spec.where,
-            )
+            spec = dataclasses.replace(spec, on_failure=handler)
         self.spec: WorkflowSpec = spec
         self.on_failure = on_failure
 
