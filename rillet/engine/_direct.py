@@ -163,14 +163,6 @@ class Step:
     def run(self, vals: list[Any], sink: RunSink) -> None:
         raise NotImplementedError
 
-    def store(self, vals: list[Any], result: Any) -> None:
-        slots = self.out_slots
-        if len(slots) == 1:
-            vals[slots[0]] = result
-        elif slots:
-            for slot, value in zip(slots, result, strict=True):
-                vals[slot] = value
-
 
 class TaskStep(Step):
     __slots__ = ("call",)
@@ -186,7 +178,8 @@ class TaskStep(Step):
         if len(slots) == 1:
             vals[slots[0]] = result
         elif slots:
-            self.store(vals, result)
+            for slot, value in zip(slots, result, strict=True):
+                vals[slot] = value
 
 
 class MapStep(Step):
