@@ -12,8 +12,6 @@ import tempfile
 import threading
 from typing import Any, Protocol
 
-from rillet.errors import RilletError
-
 
 class RunSink(Protocol):
     """Where a running execution keeps checkpoints, params and metrics."""
@@ -154,7 +152,3 @@ def current_context() -> ExecutionContext:
     if sink is None:
         return ExecutionContext(_DETACHED, state.node_id or "detached", state.attempt)
     return ExecutionContext(sink, state.prefix + state.node_id, state.attempt)
-
-
-class ContextError(RilletError):
-    """Misuse of the execution context."""
