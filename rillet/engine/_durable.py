@@ -229,12 +229,7 @@ class _Run(Memo, Expansion):
                                         error_message=str(exc), retryable=False)
         status = NodeStatus.SUCCEEDED if r.ok else (
             NodeStatus.TIMED_OUT if r.timed_out else NodeStatus.FAILED)
-        self.batch.attempts.append(AttemptRecord(
-            execution_id=self.id, node_id=node.id, attempt=r.attempt, status=status,
-            executor=self.executor.name, started_at=r.started_at or meta["attempt_started"],
-            ended_at=r.ended_at or time.time(), error_type=r.error_type,
-            error_message=r.error_message, traceback=r.traceback, logs=r.logs, pid=r.pid,
-        ))
+        self._attempt_ended(r, status, meta["attempt_started"])
         if r.ok:
             self._record_node(node, NodeStatus.SUCCEEDED)
             self._write_cache(node, meta)
@@ -251,6 +246,14 @@ class _Run(Memo, Expansion):
         self._record_node(node, status, error=message)
         if self.failure is None:
             self.failure = (node.id, r.error_type or "Error", r.error_message or "")
+
+    def _attempt_ended(self, r: AttemptResult, status: NodeStatus, started: float) -> None:
+        self.batch.attempts.append(AttemptRecord(
+            execution_id=self.id, node_id=r.node_id, attempt=r.attempt, status=status,
+            executor=self.executor.name, started_at=r.started_at or started,
+            ended_at=r.ended_at or time.time(), error_type=r.error_type,
+            error_message=r.error_message, traceback=r.traceback, logs=r.logs, pid=r.pid,
+        ))
 
     def _store_outputs(self, node: RNode, result: Any) -> None:
         outs = node.outputs
@@ -304,19 +307,16 @@ class _Run(Memo, Expansion):
         rnode = RNode(id="on_failure", kind="task", spec=handler, inputs={}, outputs={})
         self.graph.nodes[rnode.id] = rnode
         rnode.attempt = 1
-        self.node_meta["on_failure"] = {"started_at": time.time()}
+        started = time.time()
+        self.node_meta["on_failure"] = {"started_at": started}
         job = AttemptJob(execution_id=self.id, node_id="on_failure", attempt=1,
                          task=handler.entity, inputs=kw,
                          checkpoint_path=self.engine.checkpoint_path(
                              self.record.checkpoint_scope, "on_failure"),
-                         workdir=self.engine.work_dir(self.id))
+                         workdir=self.workdir())
         r = self._run_alone(job)
         status = NodeStatus.SUCCEEDED if r.ok else NodeStatus.FAILED
-        self.batch.attempts.append(AttemptRecord(
-            execution_id=self.id, node_id="on_failure", attempt=1, status=status,
-            executor=self.executor.name, started_at=r.started_at, ended_at=r.ended_at,
-            error_type=r.error_type, error_message=r.error_message, traceback=r.traceback,
-            logs=r.logs, pid=r.pid))
+        self._attempt_ended(r, status, started)
         self._record_node(rnode, status, error=None if r.ok else f"{r.error_type}: "
                           f"{r.error_message}")
 

@@ -42,7 +42,7 @@ class Expansion(RunState):
         for case in node.spec.cases:
             if case is not chosen:
                 for skipped in case.nodes:
-                    self._record_skipped(node.prefix + skipped.id, skipped)
+                    self._record_skipped(node.prefix, skipped)
         if chosen is None or chosen.fail is not None:
             message = chosen.fail if chosen is not None else "no condition matched"
             self._record_node(node, NodeStatus.FAILED, error=f"conditional failed: {message}")

@@ -85,5 +85,4 @@ def mark_crashed(store: MetadataStore, record: ExecutionRecord) -> ExecutionReco
 
 def reap_running(store: MetadataStore, limit: int = 500) -> list[ExecutionRecord]:
     """Reap the newest ``limit`` executions that are still RUNNING or QUEUED."""
-    return reap(store, [r for r in store.list_executions(limit)
-                        if r.status in (ExecutionStatus.RUNNING, ExecutionStatus.QUEUED)])
+    return reap(store, [r for r in store.list_executions(limit) if _running(r)])

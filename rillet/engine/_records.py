@@ -38,12 +38,7 @@ class NodeStatus(str, enum.Enum):
 
 
 DONE_OK = frozenset({NodeStatus.SUCCEEDED, NodeStatus.CACHED, NodeStatus.RECOVERED})
-TERMINAL_NODE = DONE_OK | {
-    NodeStatus.FAILED, NodeStatus.SKIPPED, NodeStatus.ABORTED, NodeStatus.TIMED_OUT
-}
-TERMINAL_EXECUTION = frozenset(
-    {ExecutionStatus.SUCCEEDED, ExecutionStatus.FAILED, ExecutionStatus.ABORTED}
-)
+
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -77,7 +77,6 @@ class RunState:
         self.engine = engine
         self.store = engine.store
         self.executor = engine.executor
-        self.workflow = workflow
         self.spec: WorkflowSpec = workflow.spec
         self.id = execution_id
         self.values = ValueStore(engine.store, engine.artifacts)
@@ -87,7 +86,8 @@ class RunState:
         self.outputs: dict[str, dict[str, Value]] = {}
         self.inputs_raw = inputs
         self.input_values: dict[str, Value] = {}
-        self.const_values: dict[int, Value] = {}
+        # Values of constant and composite bindings, made once per binding object.
+        self.bound_values: dict[int, Value] = {}
         self.failure: tuple[str, str, str] | None = None
         self.running: set[str] = set()
         self.waiting_lock: dict[str, str] = {}  # node id -> cache key held by another
@@ -127,21 +127,22 @@ class RunState:
             return self.outputs[b.ref][b.output]
         if kind == INPUT:
             return self.input_values[b.ref]
-        if kind == CONST:
-            v = self.const_values.get(id(b))
-            if v is None:
-                v = self.const_values[id(b)] = self.values.put(b.value, b.type)
+        v = self.bound_values.get(id(b))
+        if v is not None:  # a binding lives as long as its node: its id stays its own
             return v
-        if kind == LIST:
+        if kind == CONST:
+            obj: Any = b.value
+        elif kind == LIST:
             items = [self.value_of(i).get() for i in b.items]
-            obj: Any = tuple(items) if getattr(b.type, "__origin__", None) is tuple else items
-            return self.values.put(obj, b.type)
-        if kind == DICT:
+            obj = tuple(items) if getattr(b.type, "__origin__", None) is tuple else items
+        elif kind == DICT:
             obj = {k: self.value_of(i).get() for k, i in zip(b.keys, b.items, strict=True)}
-            return self.values.put(obj, b.type)
-        if kind == "error":
+        elif kind == "error":
             raise RilletError("the error binding is only for on_failure handlers")
-        raise RilletError(f"unknown binding kind {kind!r}")
+        else:
+            raise RilletError(f"unknown binding kind {kind!r}")
+        v = self.bound_values[id(b)] = self.values.put(obj, b.type)
+        return v
 
     def _load_cache(self, nodes: list[RNode]) -> None:
         names = sorted({
@@ -184,17 +185,18 @@ class RunState:
         if self.engine.observer is not None:
             self.engine.observer(node.id, status)
 
-    def _record_skipped(self, node_id: str, spec_node: Any) -> None:
+    def _record_skipped(self, prefix: str, spec_node: Any) -> None:
+        """A node of an arm not taken, and the nodes of its own arms, as SKIPPED."""
+        node_id = prefix + spec_node.id
         self.batch.nodes.append(NodeRecord(
             execution_id=self.id, node_id=node_id, task=spec_node.entity_name,
             kind=spec_node.kind, status=NodeStatus.SKIPPED, ended_at=time.time(),
         ))
         if self.engine.observer is not None:
             self.engine.observer(node_id, NodeStatus.SKIPPED)
-        for case in spec_node.cases:
+        for case in spec_node.cases:  # a nested branch's arms live beside it
             for inner in case.nodes:
-                self._record_skipped(node_id.rsplit("/", 1)[0] + "/" + inner.id
-                                     if "/" in node_id else inner.id, inner)
+                self._record_skipped(prefix, inner)
 
     def _flush(self) -> None:
         if self.unrecorded:

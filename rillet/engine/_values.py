@@ -83,11 +83,6 @@ class ValueStore:
         """A value known by hash only; loaded from the store on first ``get()``."""
         return Value(digest, tp, source=lambda: self.load(digest, tp))
 
-    def preload_records(self, hashes: list[str]) -> None:
-        missing = [h for h in hashes if h not in self._records]
-        if missing:
-            self._records.update(self.store.artifacts(missing))
-
     def load(self, digest: str, tp: Any) -> Any:
         from rillet.types._literal import decode
 
