@@ -149,6 +149,13 @@ def test_is_true_and_is_false() -> None:
 
     assert wf(x=2) == 4 and wf(x=-2) == 2
 
+    @workflow
+    def wf_false(x: int) -> int:
+        p = positive(x=x)
+        return conditional("c").if_(p.is_false()).then(double(x=x)).else_().then(negate(x=x))
+
+    assert wf_false(x=-2) == -4 and wf_false(x=2) == -2
+
 
 def test_condition_on_an_upstream_node_is_upstream_of_the_branch() -> None:
     @workflow
