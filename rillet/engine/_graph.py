@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rillet.compiler._spec import DICT, INPUT, LIST, NODE, Binding, BoolOp, Comparison, Node
-from rillet.engine._records import NodeStatus
+from rillet.engine._records import DONE_OK, NodeStatus
 
 
 def remap(b: Binding, prefix: str, inputs: dict[str, Binding] | None) -> Binding:
@@ -89,9 +89,7 @@ class Graph:
 
     def _done(self, node_id: str) -> bool:
         n = self.nodes.get(node_id)
-        return n is not None and n.status in (
-            NodeStatus.SUCCEEDED, NodeStatus.CACHED, NodeStatus.RECOVERED
-        )
+        return n is not None and n.status in DONE_OK
 
     def finished(self, node_id: str) -> None:
         """Release the dependents of a node that produced its outputs."""

@@ -40,7 +40,6 @@ class NodeStatus(str, enum.Enum):
 DONE_OK = frozenset({NodeStatus.SUCCEEDED, NodeStatus.CACHED, NodeStatus.RECOVERED})
 
 
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ExecutionRecord:
     """One execution of a workflow. ``inputs``/``outputs`` map names to artifact hashes."""
