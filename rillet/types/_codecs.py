@@ -60,50 +60,6 @@ def sha256_hex(header: bytes, data: bytes) -> str:
     return h.hexdigest()
 
 
-class HashWriter:
-    """A write-only file object that hashes what is written to it instead of keeping it.
-
-    Has what pyarrow, numpy and tarfile ask of a file they write to.
-    """
-
-    __slots__ = ("_h", "_n")
-
-    def __init__(self, header: bytes = b"") -> None:
-        self._h = hashlib.sha256(header)
-        self._n = 0
-
-    def write(self, data: bytes, /) -> int:
-        self._h.update(data)
-        n = memoryview(data).nbytes
-        self._n += n
-        return n
-
-    def tell(self) -> int:
-        return self._n
-
-    def flush(self) -> None:
-        pass
-
-    def writable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return False
-
-    def readable(self) -> bool:
-        return False
-
-    @property
-    def closed(self) -> bool:
-        return False
-
-    def close(self) -> None:
-        pass
-
-    def hexdigest(self) -> str:
-        return self._h.hexdigest()
-
-
 def show(value: Any) -> str:
     """A short description of a value for error messages."""
     try:

@@ -27,6 +27,50 @@ class Sink(Protocol):
     def write(self, data: bytes, /) -> int: ...
 
 
+class HashWriter:
+    """A write-only file object that hashes what is written to it instead of keeping it.
+
+    Has what pyarrow, numpy and tarfile ask of a file they write to.
+    """
+
+    __slots__ = ("_h", "_n")
+
+    def __init__(self, header: bytes = b"") -> None:
+        self._h = hashlib.sha256(header)
+        self._n = 0
+
+    def write(self, data: bytes, /) -> int:
+        self._h.update(data)
+        n = memoryview(data).nbytes
+        self._n += n
+        return n
+
+    def tell(self) -> int:
+        return self._n
+
+    def flush(self) -> None:
+        pass
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def readable(self) -> bool:
+        return False
+
+    @property
+    def closed(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        pass
+
+    def hexdigest(self) -> str:
+        return self._h.hexdigest()
+
+
 class _Content(os.PathLike[str]):
     """What File and Directory share: a local path, or a loader to fetch one from."""
 
@@ -99,9 +143,9 @@ class _Content(os.PathLike[str]):
         raise NotImplementedError
 
     def _digest(self) -> str:
-        digest = hashlib.sha256()
-        self.write_content(_Digest(digest))
-        return digest.hexdigest()
+        writer = HashWriter()
+        self.write_content(writer)
+        return writer.hexdigest()
 
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
@@ -161,19 +205,6 @@ class Directory(_Content):
 
     def _write_local(self, path: str, sink: Sink) -> None:
         archive_directory(path, sink)
-
-
-class _Digest:
-    """A Sink that feeds a hash."""
-
-    __slots__ = ("_h",)
-
-    def __init__(self, h: Any) -> None:
-        self._h = h
-
-    def write(self, data: bytes, /) -> int:
-        self._h.update(data)
-        return len(data)
 
 
 def _same(a: str, b: str) -> bool:

@@ -30,7 +30,6 @@ from ._codecs import (
     EnumCodec,
     FileCodec,
     FloatCodec,
-    HashWriter,
     IntCodec,
     LiteralCodec,
     NdarrayCodec,
@@ -49,7 +48,7 @@ from ._codecs import (
     show,
 )
 from ._descriptor import TypeInfo, classify, import_class, import_name
-from ._files import Directory, File
+from ._files import Directory, File, HashWriter
 
 __all__ = [
     "Literal",
