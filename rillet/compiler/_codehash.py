@@ -470,10 +470,8 @@ class _Collector:
                 if path is not None and path.endswith(".py"):
                     self._edge(_ModuleFile(top, path))
             return
-        if attr is None:
-            self.follow(loaded, attrs, _Scope(module, vars(loaded)), module)
-        else:
-            self.follow(loaded, (attr, *attrs), _Scope(module, vars(loaded)), module)
+        chain = attrs if attr is None else (attr, *attrs)
+        self.follow(loaded, chain, _Scope(module, vars(loaded)), module)
 
     def resolve(
         self, value: object, *, scope: _Scope | None = None, name: str | None = None, depth: int = 0
@@ -560,18 +558,17 @@ class _Collector:
                 self.follow(scope.namespace[root], attrs, scope, root)
 
     def _module(self, module: ModuleType) -> None:
-        kind, top = _module_kind(module.__name__)
-        if kind == _DIST:
-            self.parts.update(dist_parts(top))
-        elif kind == _USER:
+        if self._module_name(module.__name__) == _USER:
             path = getattr(module, "__file__", None)
             if isinstance(path, str):
                 self._edge(_ModuleFile(module.__name__, path))
 
-    def _module_name(self, name: str) -> None:
+    def _module_name(self, name: str) -> str:
+        """Record the distribution that provides module ``name``, if any; its kind."""
         kind, top = _module_kind(name)
         if kind == _DIST:
             self.parts.update(dist_parts(top))
+        return kind
 
     def _edge(self, obj: object) -> None:
         key = _node_key(obj)
