@@ -10,12 +10,16 @@ override each. It only reads; it never reserves anything.
 from __future__ import annotations
 
 import functools
-import math
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
+from typing import TypeVar
 
 from rillet.errors import ExecutorError
+from rillet.types._quantities import parse_cpu, parse_gpu, parse_mem
+
+_T = TypeVar("_T")
 
 _CGROUP_ROOT = "/sys/fs/cgroup"
 _NO_LIMIT = 1 << 60  # cgroup v1 writes ~2**63 for "unlimited"
@@ -29,7 +33,7 @@ def machine_capacity() -> tuple[float, int, int]:
 def cpu_capacity() -> float:
     override = os.environ.get("RILLET_CPUS")
     if override:
-        return _positive_float("RILLET_CPUS", override)
+        return _override("RILLET_CPUS", override, parse_cpu)
     try:
         cores = float(len(os.sched_getaffinity(0)))
     except (AttributeError, OSError):
@@ -43,14 +47,7 @@ def cpu_capacity() -> float:
 def memory_capacity() -> int:
     override = os.environ.get("RILLET_MEMORY")
     if override:
-        from rillet.types._quantities import parse_mem
-
-        try:
-            size = parse_mem(int(override) if override.strip().isdigit() else override)
-        except Exception as exc:
-            raise ExecutorError(f"RILLET_MEMORY={override!r}: {exc}") from None
-        assert size is not None
-        return size
+        return _override("RILLET_MEMORY", override, parse_mem)
     import psutil
 
     total = int(psutil.virtual_memory().total)
@@ -66,11 +63,7 @@ def gpu_ids() -> list[str]:
     """The GPUs this process may use, as ``CUDA_VISIBLE_DEVICES`` entries."""
     override = os.environ.get("RILLET_GPUS")
     if override:
-        try:
-            count = int(override)
-        except ValueError:
-            raise ExecutorError(f"RILLET_GPUS={override!r}: give a whole number") from None
-        return [str(i) for i in range(max(count, 0))]
+        return [str(i) for i in range(_override("RILLET_GPUS", override, parse_gpu))]
     visible = os.environ.get("CUDA_VISIBLE_DEVICES")
     if visible is not None:
         return _parse_visible(visible)
@@ -101,13 +94,13 @@ def _nvidia_smi_count() -> int:
     return sum(1 for line in out.splitlines() if line.startswith("GPU "))
 
 
-def _positive_float(name: str, text: str) -> float:
+def _override(name: str, text: str, parse: Callable[[str], _T | None]) -> _T:
+    """``text`` of the environment variable ``name`` read as a resource quantity."""
     try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not value > 0 or math.isinf(value):
-        raise ExecutorError(f"{name}={text!r}: give a positive number of cores")
+        value = parse(text)
+    except Exception as exc:
+        raise ExecutorError(f"{name}={text!r}: {exc}") from None
+    assert value is not None  # the parsers return None only for None
     return value
 
 
