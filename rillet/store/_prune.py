@@ -49,20 +49,20 @@ class PruneReport:
     evicted: list[str] = field(default_factory=list)
 
 
-def _refs(db: Any) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
-    """(hashes referenced per execution, hashes referenced per cache entry)."""
-    by_exec: dict[str, set[str]] = {}
-    for h, eid in db.read("SELECT hash, execution_id FROM node_io"):
-        by_exec.setdefault(eid, set()).add(h)
-    for eid, inputs, outputs in db.read("SELECT id, inputs, outputs FROM executions"):
-        refs = by_exec.setdefault(eid, set())
+_OLD = "created_at < ? AND status NOT IN ('RUNNING', 'QUEUED')"  # executions older than AGE
+
+
+def _execution_refs(db: Any, where: str, params: tuple[Any, ...]) -> set[str]:
+    """The hashes that the executions matching ``where`` refer to: their nodes'
+    lineage rows and their own inputs and outputs."""
+    refs = {h for (h,) in db.read(
+        f"SELECT DISTINCT hash FROM node_io WHERE execution_id {where}", params)}
+    for inputs, outputs in db.read(
+            f"SELECT inputs, outputs FROM executions WHERE id {where}", params):
         refs.update(json.loads(inputs).values())
         if outputs:
             refs.update(json.loads(outputs).values())
-    by_entry: dict[str, set[str]] = {}
-    for key, outputs in db.read('SELECT "key", outputs FROM cache_entries'):
-        by_entry[key] = set(json.loads(outputs).values())
-    return by_exec, by_entry
+    return refs
 
 
 def prune_home(home: Any, *, older_than: float | None, max_size: int | None,
@@ -70,52 +70,45 @@ def prune_home(home: Any, *, older_than: float | None, max_size: int | None,
     db = home.store._db
     report = PruneReport(dry_run=dry_run)
     now = time.time()
-    by_exec, by_entry = _refs(db)
-    artifacts = {h: (uri, int(size), bool(purged), created)
-                 for h, uri, size, purged, created in
-                 db.read("SELECT hash, uri, size, purged, created_at FROM artifacts")}
-    old: set[str] = set()
-    if older_than is not None:
-        cutoff = now - older_than
-        old = {eid for eid, created, status in
-               db.read("SELECT id, created_at, status FROM executions")
-               if created < cutoff and status not in ("RUNNING", "QUEUED")}
-    kept_exec_refs: set[str] = set()
-    for eid, refs in by_exec.items():
-        if eid not in old:
-            kept_exec_refs |= refs
-    entry_refs: set[str] = set().union(*by_entry.values()) if by_entry else set()
+    # Values not purged yet: hash -> (uri, size, created_at).
+    artifacts = {h: (uri, int(size), created) for h, uri, size, created in
+                 db.read("SELECT hash, uri, size, created_at FROM artifacts WHERE NOT purged")}
+    # Cache entries, least recently used first: key -> hashes of its outputs.
+    by_entry = {key: set(json.loads(outputs).values()) for key, outputs in db.read(
+        'SELECT "key", outputs FROM cache_entries ORDER BY last_used_at ASC')}
+    entry_refs: set[str] = set().union(*by_entry.values())
     doomed: set[str] = set()
-    if older_than is not None:
+    if older_than is None:
+        kept_exec_refs = _execution_refs(db, "IS NOT NULL", ())
+    else:
+        cutoff = (now - older_than,)
+        old = f"IN (SELECT id FROM executions WHERE {_OLD})"
+        kept_exec_refs = _execution_refs(db, f"NOT {old}", cutoff)
+        old_refs = _execution_refs(db, old, cutoff)
+        any_refs = kept_exec_refs | old_refs
         referenced = kept_exec_refs | entry_refs
-        old_refs: set[str] = set().union(*(by_exec.get(eid, set()) for eid in old))
-        any_refs: set[str] = set().union(*by_exec.values())
-        for h, (_, _, purged, created) in artifacts.items():
-            if purged or h in referenced:
+        for h, (_, _, created) in artifacts.items():
+            if h in referenced:
                 continue
-            orphan_and_old = created < now - older_than and h not in any_refs
-            if h in old_refs or orphan_and_old:
+            if h in old_refs or (created < cutoff[0] and h not in any_refs):
                 doomed.add(h)
-        report.executions = len(old)
+        report.executions = db.read(f"SELECT count(*) FROM executions WHERE {_OLD}",
+                                    cutoff)[0][0]
     evict: list[str] = []
     if max_size is not None:
-        stored = sum(size for h, (uri, size, purged, _) in artifacts.items()
-                     if uri and not purged and h not in doomed)
+        stored = sum(size for h, (uri, size, _) in artifacts.items()
+                     if uri and h not in doomed)
         holders = Counter(h for refs in by_entry.values() for h in refs)  # entries per value
-        order = [k for (k,) in db.read(
-            'SELECT "key" FROM cache_entries ORDER BY last_used_at ASC')]
-        for key in order:
+        for key, outputs in by_entry.items():
             if stored <= max_size:
                 break
-            refs = by_entry.get(key, set()) - kept_exec_refs
-            if not any(artifacts[h][0] and not artifacts[h][2] and h not in doomed
-                       for h in refs if h in artifacts):
+            refs = outputs - kept_exec_refs
+            if not any(artifacts[h][0] and h not in doomed for h in refs if h in artifacts):
                 continue  # evicting it frees no stored file: a kept execution holds them
             evict.append(key)
-            holders.subtract(by_entry.get(key, set()))
+            holders.subtract(outputs)
             for h in refs:
-                if holders[h] <= 0 and h in artifacts and not artifacts[h][2] \
-                        and h not in doomed:
+                if holders[h] <= 0 and h in artifacts and h not in doomed:
                     doomed.add(h)
                     if artifacts[h][0]:
                         stored -= artifacts[h][1]
