@@ -71,4 +71,7 @@ def test_gpus_without_cuda_visible_devices_ask_nvidia_smi(monkeypatch: pytest.Mo
     except FileNotFoundError:
         pass
     assert machine_capacity()[2] == expected
-    assert _capacity._nvidia_smi_count.cache_info().currsize == 1  # asked once, then cached
+    asked = _capacity._nvidia_smi_count.cache_info().misses
+    assert machine_capacity()[2] == expected
+    assert _capacity._nvidia_smi_count.cache_info().currsize == 1
+    assert _capacity._nvidia_smi_count.cache_info().misses == asked  # asked once, then cached

@@ -334,7 +334,8 @@ def test_inputs_that_cannot_be_sent_fail_the_attempt(pool, tmp_path: Path) -> No
 def test_a_task_changing_directory_does_not_move_the_next(tmp_path: Path) -> None:
     executor = ProcessExecutor(max_parallel=1)
     try:
-        assert t.run_one(executor, t.job(t.moves_away, tmp_path, inputs={"to": str(tmp_path)}))
+        moved = t.run_one(executor, t.job(t.moves_away, tmp_path, inputs={"to": str(tmp_path)}))
+        assert moved.ok and moved.outputs == os.path.realpath(tmp_path)
         assert t.run_one(executor, t.job(t.where, tmp_path)).outputs == os.getcwd()
     finally:
         executor.shutdown()
