@@ -4,6 +4,7 @@ and GPU counts. Pure functions; errors are DefinitionErrors naming the text."""
 from __future__ import annotations
 
 import re
+from typing import TypeVar
 
 from rillet.errors import DefinitionError
 
@@ -15,6 +16,16 @@ _MEM_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgtKMGT]i?)?\s*$")
 _CPU_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)(m?)\s*$")
 
 
+_N = TypeVar("_N", int, float)
+
+
+def _positive(field: str, value: object, n: _N) -> _N:
+    """``n``, the quantity ``value`` gives; a DefinitionError when it is not above zero."""
+    if n <= 0:
+        raise DefinitionError(f"Resources({field}={value!r}): must be positive")
+    return n
+
+
 def parse_cpu(value: str | int | float | None) -> float | None:
     """``"500m"`` -> 0.5, ``"2"`` -> 2.0."""
     if value is None:
@@ -24,19 +35,14 @@ def parse_cpu(value: str | int | float | None) -> float | None:
             f"Resources(cpu={value!r}): give a number of cores like '2' or '500m'"
         )
     if isinstance(value, (int, float)):
-        if value <= 0:
-            raise DefinitionError(f"Resources(cpu={value!r}): must be positive")
-        return float(value)
+        return _positive("cpu", value, float(value))
     match = _CPU_RE.match(str(value))
     if not match:
         raise DefinitionError(
             f"Resources(cpu={value!r}): not a CPU quantity; use cores like '2' or '0.5', "
             "or millicores like '500m'"
         )
-    cores = float(match.group(1)) / (1000.0 if match.group(2) else 1.0)
-    if cores <= 0:
-        raise DefinitionError(f"Resources(cpu={value!r}): must be positive")
-    return cores
+    return _positive("cpu", value, float(match.group(1)) / (1000.0 if match.group(2) else 1.0))
 
 
 def parse_mem(value: str | int | None) -> int | None:
@@ -46,19 +52,14 @@ def parse_mem(value: str | int | None) -> int | None:
     if isinstance(value, bool):
         raise DefinitionError(f"Resources(mem={value!r}): give a size like '512Mi' or '2Gi'")
     if isinstance(value, int):
-        if value <= 0:
-            raise DefinitionError(f"Resources(mem={value!r}): must be positive")
-        return value
+        return _positive("mem", value, value)
     match = _MEM_RE.match(str(value))
     if not match:
         raise DefinitionError(
             f"Resources(mem={value!r}): not a memory quantity; use e.g. '512Mi', '2Gi' or '1G'"
         )
     unit = (match.group(2) or "").lower()
-    size = int(float(match.group(1)) * _MEM_UNITS[unit])
-    if size <= 0:
-        raise DefinitionError(f"Resources(mem={value!r}): must be positive")
-    return size
+    return _positive("mem", value, int(float(match.group(1)) * _MEM_UNITS[unit]))
 
 
 def parse_gpu(value: str | int | None) -> int | None:
