@@ -108,18 +108,13 @@ def report(execution: Any, as_json: bool) -> NoReturn:
     from rillet.cli._output import jsonable, opaque, print_json
 
     outputs: dict[str, Any] = {}
-    hashes: dict[str, str] = execution.record.outputs or {}
-    records = execution._store.artifacts(list(hashes.values()))
-    root = getattr(execution._values.artifacts, "root", None)
-    types = execution._workflow.interface.outputs if execution._workflow is not None else {}
-    for name, digest in hashes.items():
-        record = records.get(digest)
+    root = execution.artifact_root
+    for name, record in execution.output_artifacts().items():
         if record is not None and record.format != "json":  # shown by reference, never read
             outputs[name] = opaque(record, root=root)
         else:
-            value = execution._values.load(digest, types.get(name))
-            outputs[name] = jsonable(value, record, root,
-                                     lambda h: execution._store.artifacts([h]).get(h))
+            outputs[name] = jsonable(execution.output(name), record, root,
+                                     execution.artifact)
     status = execution.status.value
     if as_json:
         body: dict[str, Any] = {"execution_id": execution.id, "status": status, "outputs": outputs}
@@ -194,12 +189,8 @@ def recover(ctx: click.Context, execution_id: str, from_nodes: tuple[str, ...], 
 def open_store(ctx: click.Context, home: str | None) -> Any:
     from rillet.store._home import Home
 
-    path = home_of(ctx, home)
-    try:
-        if (path is not None and not os.path.isdir(path)) or (path is None and not os.path.isdir(
-                os.environ.get("RILLET_HOME", ".rillet"))):
-            fail(f"no rillet home at {path or os.environ.get('RILLET_HOME', '.rillet')}")
-        return Home.open(path, create=False)
+    try:  # a missing or empty folder is "no rillet home", and is not created
+        return Home.open(home_of(ctx, home), create=False)
     except StoreError as exc:
         fail(str(exc))
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rillet.engine._protocols import MetadataStore
-from rillet.engine._records import ExecutionRecord, ExecutionStatus, NodeStatus
+from rillet.engine._records import ArtifactRecord, ExecutionRecord, ExecutionStatus, NodeStatus
 from rillet.engine._values import ValueStore
 
 
@@ -75,12 +75,29 @@ class Execution:
     @property
     def outputs(self) -> dict[str, Any]:
         if self._outputs is None:
-            hashes = self.record.outputs or {}
-            types = self._workflow.interface.outputs if self._workflow is not None else {}
-            self._outputs = {
-                name: self._values.load(h, types.get(name)) for name, h in hashes.items()
-            }
+            self._outputs = {name: self.output(name) for name in self.record.outputs or {}}
         return self._outputs
+
+    def output(self, name: str) -> Any:
+        """One output's value, loaded from the store (decoded by the declared type)."""
+        if self._outputs is not None and name in self._outputs:
+            return self._outputs[name]
+        types = self._workflow.interface.outputs if self._workflow is not None else {}
+        return self._values.load((self.record.outputs or {})[name], types.get(name))
+
+    def output_artifacts(self) -> dict[str, ArtifactRecord | None]:
+        """Each output's artifact record (None if the store has none), read at once."""
+        hashes = self.record.outputs or {}
+        found = self._store.artifacts(list(hashes.values()))
+        return {name: found.get(digest) for name, digest in hashes.items()}
+
+    def artifact(self, digest: str) -> ArtifactRecord | None:
+        return self._store.artifacts([digest]).get(digest)
+
+    @property
+    def artifact_root(self) -> str | None:
+        """The artifact store's root, when it is a local folder (for file:// URIs)."""
+        return getattr(self._values.artifacts, "root", None)
 
     @property
     def nodes(self) -> list[NodeExecution]:
