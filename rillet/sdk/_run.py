@@ -177,8 +177,8 @@ def recover(execution_id: str, *, home: str | None = None, from_nodes: tuple[str
         )
     check_resources(wf.spec)
     engine = _engine(h, executor, max_parallel, observer)
-    outputs = [h for n in nodes.values() for h in n.outputs.values()]
-    pruned = frozenset(h for h, a in store.artifacts(outputs).items() if a.purged)
+    produced = [digest for n in nodes.values() for digest in n.outputs.values()]
+    pruned = frozenset(d for d, a in store.artifacts(produced).items() if a.purged)
     reuse = Reuse(execution_id=old.id, nodes=nodes, rerun=frozenset(from_nodes), pruned=pruned)
     record = engine.execute(wf, inputs, source=old.source, reuse=reuse, parent=old)
     return Execution(record, store, values, wf)
