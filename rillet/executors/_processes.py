@@ -58,8 +58,8 @@ class _Attempt:
         self.collect = self.is_map and job.min_success_ratio < 1.0
         self.concurrency = (job.concurrency or workers) if self.is_map else 1
         self.spread = max(1, min(self.concurrency, workers))  # chunks running at once
-        self.fixed = {k: v for k, v in job.inputs.items() if k not in job.mapped}
         self.columns = [_as_list(job.inputs[name]) for name in job.mapped]
+        self.fixed = b""  # the map's unmapped inputs, pickled once for all its chunks
         self.total = len(self.columns[0]) if self.columns else 1
         self.next_start = 0
         self.done: dict[int, AttemptResult] = {}  # chunk results by start index
@@ -79,13 +79,18 @@ class _Attempt:
         self.next_start += size
         return start, start + size
 
-    def chunk_job(self, start: int, stop: int) -> AttemptJob:
+    def message(self, start: int, stop: int, env: dict[str, str]) -> bytes:
+        """What a worker is sent: ``(job, pickled fixed inputs, collect, env)``."""
+        job = self.job
         if not self.is_map:
-            return self.job
-        inputs = dict(self.fixed)
-        for name, column in zip(self.job.mapped, self.columns, strict=True):
-            inputs[name] = column[start:stop]
-        return dataclasses.replace(self.job, inputs=inputs)
+            return dumps((job, b"", False, env))
+        if not self.fixed and len(job.inputs) > len(job.mapped):
+            self.fixed = dumps({k: v for k, v in job.inputs.items() if k not in job.mapped})
+        inputs = {
+            name: column[start:stop]
+            for name, column in zip(job.mapped, self.columns, strict=True)
+        }
+        return dumps((dataclasses.replace(job, inputs=inputs), self.fixed, self.collect, env))
 
     def add_chunk(self, start: int, result: AttemptResult) -> bool:
         """Record one chunk's result; True when the map has its final result."""
@@ -317,7 +322,7 @@ class ProcessExecutor:
         attempt.pieces.add(piece)
         env = {"CUDA_VISIBLE_DEVICES": ",".join(gpus)} if gpus else {}
         try:
-            piece.payload = dumps((attempt.chunk_job(*span), attempt.collect, env))
+            piece.payload = attempt.message(*span, env)
         except Exception as exc:
             fields = error_fields(exc)
             fields["error_message"] = (

@@ -44,7 +44,8 @@ def dumps(obj: Any) -> bytes:
 def worker_main(conn: multiprocessing.connection.Connection, parent: int, log_fd: int) -> None:
     """Loop of one worker process: receive a job, run it, send back the result.
 
-    A message is ``(job, collect_failures, env)``; the reply is ``("result",
+    A message is ``(job, fixed, collect_failures, env)``, ``fixed`` being a map's
+    unmapped inputs pickled once for all its chunks (or ``b""``); the reply is ``("result",
     AttemptResult)`` or ``("stale", error fields)`` when the job cannot be loaded
     here (the worker was forked before the task or a class of its inputs existed).
     """
@@ -72,7 +73,9 @@ def worker_main(conn: multiprocessing.connection.Connection, parent: int, log_fd
 
 def _serve(data: bytes, log_fd: int) -> bytes:
     try:
-        job, collect, env = pickle.loads(data)
+        job, fixed, collect, env = pickle.loads(data)
+        if fixed:
+            job = dataclasses.replace(job, inputs={**pickle.loads(fixed), **job.inputs})
     except BaseException as exc:
         return dumps(("stale", error_fields(exc)))
     saved = {k: os.environ.get(k) for k in env}

@@ -173,3 +173,18 @@ def moves_away(to: str) -> str:
 @task
 def where() -> str:
     return os.getcwd()
+
+
+class CountsPickles:
+    """A fixed input that counts how often the parent pickles it."""
+
+    pickled = 0
+
+    def __reduce__(self) -> tuple[type, tuple[()]]:
+        CountsPickles.pickled += 1
+        return CountsPickles, ()
+
+
+@task
+def ignores_fixed(x: int, fixed: Any) -> int:
+    return x

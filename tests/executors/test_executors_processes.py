@@ -180,6 +180,15 @@ def test_map_is_split_over_workers(pool, tmp_path: Path) -> None:
     assert len(set(one.outputs)) == 1
 
 
+def test_fixed_inputs_of_a_map_are_pickled_once(pool, tmp_path: Path) -> None:
+    t.CountsPickles.pickled = 0
+    r = t.run_one(pool, t.job(t.ignores_fixed, tmp_path,
+                              inputs={"x": list(range(200)), "fixed": t.CountsPickles()},
+                              mapped=("x",)))
+    assert r.ok and r.outputs == list(range(200)) and r.pid is None  # several chunks
+    assert t.CountsPickles.pickled == 1
+
+
 def test_map_overhead_per_element_is_small(pool, tmp_path: Path) -> None:
     xs = list(range(1000))
     t.run_one(pool, t.job(t.inc, tmp_path, inputs={"x": xs}, mapped=("x",)))  # warm up
