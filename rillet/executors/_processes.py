@@ -286,7 +286,7 @@ class ProcessExecutor:
         return self._free_gpus
 
     def _lengths_agree(self, job: AttemptJob) -> bool:
-        lengths = [(name, len(_as_list(job.inputs[name]))) for name in job.mapped]
+        lengths = [(name, len(job.inputs[name])) for name in job.mapped]  # sized, as run_map needs
         bad = [(name, n) for name, n in lengths if n != lengths[0][1]]
         if not bad:
             return True
