@@ -57,6 +57,7 @@ def worker_main(conn: multiprocessing.connection.Connection, parent: int, log_fd
 
         faulthandler.enable(file=sys.stderr)  # a crash prints its traceback into the log
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    cwd = os.getcwd()  # each attempt starts here, whatever the one before did
     while True:
         try:
             data = conn.recv_bytes()
@@ -64,14 +65,14 @@ def worker_main(conn: multiprocessing.connection.Connection, parent: int, log_fd
             return
         if data == STOP:
             return
-        reply = _serve(data, log_fd)
+        reply = _serve(data, log_fd, cwd)
         try:
             conn.send_bytes(reply)
         except OSError:
             return
 
 
-def _serve(data: bytes, log_fd: int) -> bytes:
+def _serve(data: bytes, log_fd: int, cwd: str) -> bytes:
     try:
         job, fixed, collect, env = pickle.loads(data)
         if fixed:
@@ -80,7 +81,6 @@ def _serve(data: bytes, log_fd: int) -> bytes:
         return dumps(("stale", error_fields(exc)))
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
-    cwd = os.getcwd()
     try:
         result = run_attempt(
             job, capture="fd", apply_timeout=False, log_fd=log_fd, collect_failures=collect
