@@ -302,12 +302,19 @@ def _capture_fd(log_fd: int | None, out: list[str]) -> Iterator[None]:
             log.close()
 
 
+_FD_STREAMS: dict[int, TextIO] = {}
+
+
 def fd_stream(fd: int) -> TextIO:
-    """A line-buffered text stream writing to file descriptor ``fd`` (left open)."""
-    return io.TextIOWrapper(
-        io.FileIO(fd, "w", closefd=False), encoding="utf-8", errors="backslashreplace",
-        line_buffering=True,
-    )
+    """A line-buffered text stream writing to file descriptor ``fd`` (left open); made
+    once per process and fd (again if a task closed it), not once per attempt."""
+    stream = _FD_STREAMS.get(fd)
+    if stream is None or stream.closed:
+        stream = _FD_STREAMS[fd] = io.TextIOWrapper(
+            io.FileIO(fd, "w", closefd=False), encoding="utf-8", errors="backslashreplace",
+            line_buffering=True,
+        )
+    return stream
 
 
 def read_log(fd: int) -> str:
