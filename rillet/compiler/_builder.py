@@ -26,6 +26,7 @@ from rillet.compiler._spec import (
     MapSpec,
     Node,
     WorkflowSpec,
+    walk,
 )
 from rillet.errors import CompileError, TypeMismatchError
 from rillet.types._compat import (
@@ -352,7 +353,7 @@ class Builder:
 
     def hide(self, nodes: list[Node] | tuple[Node, ...], conditional_name: str) -> None:
         """Nodes of a closed arm: their promises may not be used outside it."""
-        for n in _walk(nodes):
+        for n in walk(nodes, subworkflows=False):
             self.hidden[n.id] = conditional_name
 
     def add_branch(self, name: str, cases: list[Case], outputs: dict[str, Any]) -> Node:
@@ -360,7 +361,7 @@ class Builder:
         inner: set[str] = set()
         deps: list[str] = []
         for case in cases:
-            for n in _walk(case.nodes):
+            for n in walk(case.nodes, subworkflows=False):
                 inner.add(n.id)
         for case in cases:
             if case.condition is not None:
@@ -397,15 +398,6 @@ def _mapped_type(value: Any, item_type: Any) -> Any:
         if args and is_compatible(args[0], item_type):
             return value.type
     return list[item_type]  # type: ignore[valid-type]
-
-
-def _walk(nodes: tuple[Node, ...] | list[Node]) -> list[Node]:
-    out: list[Node] = []
-    for n in nodes:
-        out.append(n)
-        for case in n.cases:
-            out.extend(_walk(case.nodes))
-    return out
 
 
 def _upstream(inputs: dict[str, Binding]) -> tuple[str, ...]:

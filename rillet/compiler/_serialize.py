@@ -13,7 +13,17 @@ import hashlib
 import json
 from typing import Any
 
-from rillet.compiler._spec import CONST, DICT, LIST, Binding, BoolOp, Comparison, Node, WorkflowSpec
+from rillet.compiler._spec import (
+    CONST,
+    DICT,
+    LIST,
+    Binding,
+    BoolOp,
+    Comparison,
+    Node,
+    WorkflowSpec,
+    walk,
+)
 
 
 def _type(tp: Any) -> Any:
@@ -98,18 +108,8 @@ def spec_json(spec: WorkflowSpec) -> dict[str, Any]:
 
 
 def _tasks(spec: WorkflowSpec) -> dict[str, Any]:
-    found: dict[str, Any] = {}
-
-    def visit(nodes: tuple[Node, ...]) -> None:
-        for n in nodes:
-            if n.kind in ("task", "map", "dynamic"):
-                found[n.entity_name] = n.entity
-            elif n.kind == "workflow":
-                visit(n.entity.spec.nodes)
-            for case in n.cases:
-                visit(case.nodes)
-
-    visit(spec.nodes)
+    found = {n.entity_name: n.entity for n in walk(spec.nodes)
+             if n.kind in ("task", "map", "dynamic")}
     if spec.on_failure is not None:
         found[spec.on_failure.entity_name] = spec.on_failure.entity
     return found

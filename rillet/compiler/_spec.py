@@ -7,6 +7,8 @@ builds nothing and runs nothing.
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,6 +67,21 @@ class BoolOp:
 
 Condition = Comparison | BoolOp
 
+# What each comparison operator of a condition means.
+OPS: dict[str, Callable[[Any, Any], bool]] = {
+    "==": operator.eq, "!=": operator.ne, "<": operator.lt,
+    "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+}
+
+
+def holds(cond: Condition, value: Callable[[Binding], Any]) -> bool:
+    """Whether ``cond`` is true, ``value`` giving each binding's value."""
+    if isinstance(cond, Comparison):
+        return bool(OPS[cond.op](value(cond.left), value(cond.right)))
+    if cond.op == "and":
+        return holds(cond.left, value) and holds(cond.right, value)
+    return holds(cond.left, value) or holds(cond.right, value)
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Case:
@@ -116,3 +133,14 @@ class WorkflowSpec:
             if n.id == node_id:
                 return n
         raise KeyError(node_id)
+
+
+def walk(nodes: tuple[Node, ...] | list[Node], *, subworkflows: bool = True) -> Iterator[Node]:
+    """Every node in ``nodes``, with the nodes of their branch arms and (unless
+    ``subworkflows`` is false) of the subworkflows they call, depth first."""
+    for n in nodes:
+        yield n
+        if subworkflows and n.kind == "workflow":
+            yield from walk(n.entity.spec.nodes)
+        for case in n.cases:
+            yield from walk(case.nodes, subworkflows=subworkflows)

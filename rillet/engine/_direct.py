@@ -7,7 +7,6 @@ per WorkflowSpec. Nothing here touches a store.
 
 from __future__ import annotations
 
-import operator
 import typing
 from collections.abc import Callable
 from typing import Any
@@ -18,6 +17,7 @@ from rillet.compiler._spec import (
     INPUT,
     LIST,
     NODE,
+    OPS,
     Binding,
     BoolOp,
     Comparison,
@@ -30,10 +30,6 @@ from rillet.engine._failure import FailureInfo
 from rillet.errors import DefinitionError, RilletError, UserCodeError
 
 Getter = Callable[[list[Any]], Any]
-_OPS: dict[str, Callable[[Any, Any], bool]] = {
-    "==": operator.eq, "!=": operator.ne, "<": operator.lt,
-    "<=": operator.le, ">": operator.gt, ">=": operator.ge,
-}
 
 
 class NodeFailed(Exception):
@@ -348,7 +344,7 @@ class BranchStep(Step):
 
 def _condition(cond: Any, slots: _Slots) -> Callable[[list[Any]], bool]:
     if isinstance(cond, Comparison):
-        left, right, op = _getter(cond.left, slots), _getter(cond.right, slots), _OPS[cond.op]
+        left, right, op = _getter(cond.left, slots), _getter(cond.right, slots), OPS[cond.op]
         return lambda vals: bool(op(left(vals), right(vals)))
     assert isinstance(cond, BoolOp)
     a, b = _condition(cond.left, slots), _condition(cond.right, slots)

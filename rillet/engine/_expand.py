@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rillet.compiler._spec import Binding
-from rillet.engine._direct import _OPS
+from rillet.compiler._spec import holds
 from rillet.engine._graph import RNode, binding_deps, remap, remap_condition
 from rillet.engine._records import (
     NodeStatus,
@@ -62,12 +61,7 @@ class Expansion(RunState):
         self._record_node(node, NodeStatus.RUNNING)
 
     def _test(self, cond: Any) -> bool:
-        if hasattr(cond, "left") and isinstance(cond.left, Binding):
-            return bool(_OPS[cond.op](self.value_of(cond.left).get(),
-                                      self.value_of(cond.right).get()))
-        if cond.op == "and":
-            return self._test(cond.left) and self._test(cond.right)
-        return self._test(cond.left) or self._test(cond.right)
+        return holds(cond, lambda b: self.value_of(b).get())
 
     def _expand_dynamic(self, node: RNode) -> None:
         assert node.spec is not None

@@ -45,12 +45,6 @@ def binding_deps(b: Binding) -> list[str]:
     return b.upstream()
 
 
-def condition_deps(c: Any) -> list[str]:
-    if isinstance(c, Comparison):
-        return c.left.upstream() + c.right.upstream()
-    return condition_deps(c.left) + condition_deps(c.right)
-
-
 @dataclass(slots=True, kw_only=True)
 class RNode:
     """A node of the runtime graph.
@@ -130,8 +124,8 @@ class Graph:
                 deps: list[str] = []
                 for case in n.cases:
                     if case.condition is not None:
-                        deps.extend(condition_deps(remap_condition(case.condition, prefix,
-                                                                   input_map)))
+                        deps.extend(remap_condition(case.condition, prefix,
+                                                    input_map).upstream())
                 node = RNode(id=nid, kind="branch", spec=n, inputs={}, outputs=n.outputs,
                              prefix=prefix, input_map=input_map)
                 self.add(node, deps)

@@ -11,7 +11,7 @@ import os
 import sys
 from typing import Any
 
-from rillet.compiler._spec import Node, WorkflowSpec
+from rillet.compiler._spec import WorkflowSpec, walk
 from rillet.engine._durable import Engine, Observer, Reuse
 from rillet.engine._loading import load_file, resolve
 from rillet.engine._protocols import Executor
@@ -54,24 +54,9 @@ def _shutdown_executors() -> None:
     _EXECUTORS.clear()
 
 
-def _walk(spec: WorkflowSpec) -> list[Node]:
-    out: list[Node] = []
-
-    def visit(nodes: tuple[Node, ...]) -> None:
-        for n in nodes:
-            out.append(n)
-            if n.kind == "workflow":
-                visit(n.entity.spec.nodes)
-            for case in n.cases:
-                visit(case.nodes)
-
-    visit(spec.nodes)
-    return out
-
-
 def check_resources(spec: WorkflowSpec) -> None:
     """Refuse, before anything starts, a task asking for more than the whole capacity."""
-    asking = [n for n in _walk(spec) if getattr(n.entity, "requests", None) is not None]
+    asking = [n for n in walk(spec.nodes) if getattr(n.entity, "requests", None) is not None]
     if not asking:
         return  # nothing declared: the machine's capacity need not even be read
     from rillet.executors._capacity import machine_capacity
