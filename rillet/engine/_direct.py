@@ -204,15 +204,11 @@ def run_map(
     ratio: float,
 ) -> list[Any]:
     """Call ``call`` once per element of the mapped inputs (a tight loop)."""
+    problem = unequal_lengths(node_id, kw, mapped)
+    if problem is not None:
+        raise UserCodeError(problem, node_id=node_id)
     columns = [kw.pop(name) for name in mapped]
     n = len(columns[0])
-    for name, col in zip(mapped, columns, strict=True):
-        if len(col) != n:
-            raise UserCodeError(
-                f"map node '{node_id}': mapped inputs have different lengths "
-                f"({mapped[0]}: {n}, {name}: {len(col)})",
-                node_id=node_id,
-            )
     if ratio >= 1.0:
         if len(mapped) == 1:
             name = mapped[0]
@@ -221,6 +217,30 @@ def run_map(
             return [call(**{name: v}) for v in columns[0]]
         rows = zip(*columns, strict=True)
         return [call(**kw, **dict(zip(mapped, row, strict=True))) for row in rows]
+    out, failed, first_error = map_tolerant(call, kw, mapped, columns)
+    check_map_ratio(node_id, n, failed, ratio, first_error)
+    return out
+
+
+def unequal_lengths(node_id: str, kw: dict[str, Any], mapped: tuple[str, ...]) -> str | None:
+    """The error message when the mapped inputs differ in length, else None."""
+    n = len(kw[mapped[0]])
+    for name in mapped[1:]:
+        if len(kw[name]) != n:
+            return (f"map node '{node_id}': mapped inputs have different lengths "
+                    f"({mapped[0]}: {n}, {name}: {len(kw[name])})")
+    return None
+
+
+def map_tolerant(
+    call: Callable[..., Any], kw: dict[str, Any], mapped: tuple[str, ...],
+    columns: list[Any] | None = None,
+) -> tuple[list[Any], int, BaseException | None]:
+    """Call ``call`` per element, keeping None where it raises: (values, how many failed,
+    the first error). ``kw`` holds the fixed inputs (and the mapped ones, unless
+    ``columns`` gives them)."""
+    if columns is None:
+        columns = [kw.pop(name) for name in mapped]
     out: list[Any] = []
     failed = 0
     first_error: BaseException | None = None
@@ -231,8 +251,7 @@ def run_map(
             failed += 1
             first_error = first_error or exc
             out.append(None)
-    check_map_ratio(node_id, n, failed, ratio, first_error)
-    return out
+    return out, failed, first_error
 
 
 def check_map_ratio(

@@ -19,7 +19,7 @@ import time
 import weakref
 from typing import Any
 
-from rillet.engine._direct import check_map_ratio
+from rillet.engine._direct import check_map_ratio, unequal_lengths
 from rillet.engine._protocols import AttemptJob, AttemptResult
 from rillet.errors import ExecutorError, TaskTimeoutError, UserCodeError
 from rillet.executors._capacity import gpu_ids, machine_capacity
@@ -286,14 +286,9 @@ class ProcessExecutor:
         return self._free_gpus
 
     def _lengths_agree(self, job: AttemptJob) -> bool:
-        lengths = [(name, len(job.inputs[name])) for name in job.mapped]  # sized, as run_map needs
-        bad = [(name, n) for name, n in lengths if n != lengths[0][1]]
-        if not bad:
+        message = unequal_lengths(job.node_id, job.inputs, job.mapped)
+        if message is None:
             return True
-        message = (
-            f"map node '{job.node_id}': mapped inputs have different lengths "
-            f"({lengths[0][0]}: {lengths[0][1]}, {bad[0][0]}: {bad[0][1]})"
-        )
         self._ready.append(_Attempt(job, 1).result(
             ok=False, error_type="UserCodeError", error_message=message, traceback=message,
             retryable=False,

@@ -21,7 +21,7 @@ from typing import Any, TextIO
 
 from rillet.engine._attempts import call_with_timeout
 from rillet.engine._context import STATE
-from rillet.engine._direct import run_map
+from rillet.engine._direct import map_tolerant, run_map
 from rillet.engine._protocols import AttemptJob, AttemptResult
 from rillet.errors import DefinitionError, TaskTimeoutError
 
@@ -196,18 +196,8 @@ def map_collecting(
     fn: Callable[..., Any], kw: dict[str, Any], mapped: tuple[str, ...]
 ) -> ChunkOutcome:
     """Call ``fn`` per element, keeping None (and counting) where it raises."""
-    columns = [kw.pop(name) for name in mapped]
-    values: list[Any] = []
-    failed = 0
-    first: tuple[str, str, str] | None = None
-    for row in zip(*columns, strict=True):
-        try:
-            values.append(fn(**kw, **dict(zip(mapped, row, strict=True))))
-        except Exception as exc:
-            failed += 1
-            values.append(None)
-            if first is None:
-                first = (type(exc).__name__, str(exc), format_error(exc))
+    values, failed, error = map_tolerant(fn, kw, mapped)
+    first = (type(error).__name__, str(error), format_error(error)) if error else None
     return ChunkOutcome(values, failed, first)
 
 
