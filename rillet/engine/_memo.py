@@ -77,12 +77,17 @@ class Memo(RunState):
         if got is None:
             self.waiting_lock[node.id] = key
             return False
+        return self._hold(node, key)
+
+    def _hold(self, node: RNode, key: str) -> bool:
+        """We just took the lock of ``key``: True when this node must compute the
+        value, False when the previous holder finished it before we took the lock
+        (our cache read was older than its release), which is then taken as a hit."""
         self.held_locks[node.id] = key
-        # Somebody may have finished it between our cache load and the lock.
         self.cache.update(self.store.cache_entries([node.spec.entity.name]))  # type: ignore[union-attr]
         if key in self.cache:
-            self.store.release(key, owner)
             del self.held_locks[node.id]
+            self.store.release(key, f"{self.id}:{node.id}")
             self._try_cache(node, key)
             return False
         return True
@@ -104,10 +109,10 @@ class Memo(RunState):
                 continue
             owner = f"{self.id}:{node_id}"
             got = self.store.reserve(key, owner, 3600.0)
-            if got is not None:  # the holder gave up: this waiter takes over
+            if got is not None:  # the lock is free: a hit, or the holder gave up
                 del self.waiting_lock[node_id]
-                self.held_locks[node_id] = key
-                self.graph.ready.append(node_id)
+                if self._hold(node, key):  # it gave up: this waiter takes over
+                    self.graph.ready.append(node_id)
 
     def _write_cache(self, node: RNode, meta: dict[str, Any]) -> None:
         key = meta.get("cache_key")

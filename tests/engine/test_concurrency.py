@@ -14,6 +14,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "workflows"))
 from marks import lines  # noqa: E402
 
+import rillet  # noqa: E402
+
 
 def finish(procs):
     results = []
@@ -124,3 +126,48 @@ def test_serialize_a_waiter_takes_over_when_the_holder_is_killed(cli, wf, tmp_pa
     third = cli.ok("run", *args[1:]).json
     (node,) = cli.ok("executions", "show", third["execution_id"], "--json").json["nodes"]
     assert (node["status"], node["source_execution"]) == ("CACHED", result["execution_id"])
+
+
+class _LateLockStore:
+    """A store seen by a waiter whose cache read came just before the holder committed
+    its value: the first lock is refused, and cache entries stay unseen until the next
+    lock is granted (a holder writes its entry before it releases its lock)."""
+
+    def __init__(self, store):
+        self._store, self._hidden, self._reserves = store, True, 0
+
+    def __getattr__(self, name):
+        return getattr(self._store, name)
+
+    def cache_entries(self, tasks):
+        return {} if self._hidden else self._store.cache_entries(tasks)
+
+    def reserve(self, key, owner, stale_after):
+        self._reserves += 1
+        if self._reserves == 1:
+            return None  # somebody else holds it
+        got = self._store.reserve(key, owner, stale_after)
+        self._hidden = False
+        return got
+
+
+def test_serialize_a_waiter_granted_the_lock_after_the_value_exists_takes_the_hit(load, home,
+                                                                                   tmp_path):
+    from rillet.engine._durable import Engine
+    from rillet.sdk._run import make_executor, source_of
+    from rillet.store._home import Home
+
+    marker = tmp_path / "marker.txt"
+    mod = load("wf_concurrency")
+    first = rillet.run(mod.once, home=home, executor="inline", x=7, marker=str(marker),
+                       seconds=0.0)
+    h = Home.open(home)
+    engine = Engine(store=_LateLockStore(h.store), artifacts=h.artifacts,
+                    executor=make_executor("inline"), checkpoint_path=h.checkpoint_path,
+                    work_dir=h.work_dir)
+    record = engine.execute(mod.once, {"x": 7, "marker": str(marker), "seconds": 0.0},
+                            source=source_of(mod.once))
+    assert record.status.value == "SUCCEEDED"
+    (node,) = h.store.nodes(record.id)
+    assert (node.status.value, node.source_execution) == ("CACHED", first.id)
+    assert len(lines(str(marker))) == 1  # computed once, by the first run
