@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from rillet.store._home import Home
+
 
 def node_map(cli, execution_id):
     shown = cli.ok("executions", "show", execution_id, "--json").json
@@ -164,9 +166,36 @@ def test_lineage_of_a_cached_node_points_at_the_producer(cli, wf, tmp_path):
     assert square["node_id"] == "square" and square["source_execution"] == first
 
 
-@pytest.mark.parametrize("ref", ["zzzz", "{eid}:nope", "0"])
+@pytest.mark.parametrize("ref", ["zzzz", "{eid}:nope"])
 def test_lineage_of_an_unknown_ref_is_a_usage_error(cli, wf, ref):
     eid = cli.ok("run", wf("wf_runs", "pipeline"), "--json").json["execution_id"]
     r = cli("lineage", ref.format(eid=eid))
     assert r.code == 2, str(r)
     assert r.out == ""
+    assert "neither an execution id" in r.err or "has no node 'nope'" in r.err, r.err
+
+
+def test_lineage_of_an_absent_or_ambiguous_hash_prefix_is_a_usage_error(cli, wf):
+    """Runs until two artifacts share a first hex digit that starts no execution id
+    (sixteen digits: a few runs make enough artifacts), then asks for that digit."""
+    store = Home.open(str(cli.home)).store
+    eids: list[str] = []
+    for n in range(1, 13):
+        eids.append(cli.ok("run", wf("wf_runs", "pipeline"), "--n", str(n),
+                           "--json").json["execution_id"])
+        hashes = [a.hash for a in store.find_artifacts("")]
+        firsts = [h[0] for h in hashes]
+        shared = sorted(c for c in set(firsts) if firsts.count(c) > 1
+                        and not any(e.startswith(c) for e in eids))
+        if shared:
+            break
+    assert shared, (firsts, eids)
+    r = cli("lineage", shared[0])
+    assert (r.code, r.out) == (2, ""), str(r)
+    assert f"artifact prefix '{shared[0]}' is ambiguous" in r.err, r.err
+    taken = hashes + eids
+    absent = next(p for p in (f"{i:04x}" for i in range(1 << 16))
+                  if not any(t.startswith(p) for t in taken))
+    r = cli("lineage", absent)
+    assert (r.code, r.out) == (2, ""), str(r)
+    assert f"'{absent}' is neither an execution id" in r.err, r.err
