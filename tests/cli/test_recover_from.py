@@ -243,7 +243,7 @@ def test_a_crashed_execution_recovers_from_a_node(rillet: Rillet) -> None:
 
 def test_an_aborted_execution_recovers(rillet: Rillet) -> None:
     (rillet.cwd / "block").touch()
-    proc = rillet.start("run", target(rillet), "--executor", "processes")
+    proc = rillet.start("run", target(rillet), "--executor", "processes", ctrl_c=True)
     try:
         eid = wait_for(rillet, {"a": "SUCCEEDED", "b": "SUCCEEDED", "c": "RUNNING"})
         os.kill(proc.pid, signal.SIGINT)  # Ctrl-C

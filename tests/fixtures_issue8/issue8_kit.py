@@ -6,6 +6,7 @@ folder, so that every run sees the file as it is now."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -34,6 +35,10 @@ def edit(path: Path, old: str, new: str) -> Path:
     return write(path, text.replace(old, new))
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Rillet:
     """``rillet("run", ...)`` runs the CLI with ``--home`` set to this test's home,
     in ``cwd``, with ``PYTHONPATH`` when given."""
@@ -50,11 +55,13 @@ class Rillet:
             env["PYTHONPATH"] = os.pathsep.join(str(p) for p in self.pythonpath)
         return env
 
-    def start(self, *args: str) -> subprocess.Popen[str]:
+    def start(self, *args: str, ctrl_c: bool = False) -> subprocess.Popen[str]:
+        """With ``ctrl_c``, SIGINT is made to act as Ctrl-C in the child even when the
+        tests run in a background job (which starts its children with SIGINT ignored)."""
         return subprocess.Popen(
             [sys.executable, "-m", "rillet.cli", *args, "--home", str(self.home)],
             cwd=self.cwd, env=self.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True)
+            text=True, preexec_fn=_default_sigint if ctrl_c else None)
 
     def __call__(self, *args: str, timeout: float = 120) -> Result:
         proc = self.start(*args)
