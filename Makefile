@@ -2,7 +2,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test bench lint clean
+.PHONY: demo test postgresql bench lint clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -13,12 +13,24 @@ demo: $(BIN)/python
 	$(BIN)/python examples/hello.py
 	cd examples && ../$(BIN)/rillet run --home ../.rillet-demo hello.py:hello_world --name demo
 
-test: $(BIN)/python
+test: $(BIN)/python postgresql
 	$(BIN)/pip install -q -e '.[dev]'
 	$(BIN)/ruff check rillet tests examples benchmarks
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/pytest -q
+
+# The store tests start a real PostgreSQL server (tests/pgserver.py): Debian's
+# postgresql, installed here when missing, without a default cluster (no server of its own).
+postgresql:
+	@if ! command -v pg_ctl >/dev/null && ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then \
+	  echo "test: installing Debian's postgresql for the store tests"; \
+	  sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$sudo mkdir -p /etc/postgresql-common/createcluster.d; \
+	  echo "create_main_cluster = false" | $$sudo tee /etc/postgresql-common/createcluster.d/rillet-tests.conf >/dev/null; \
+	  $$sudo apt-get update -qq && \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >/dev/null; \
+	fi
 
 # Peers for `bench`, each in a venv of its own under .bench/ (never a rillet dependency).
 # A peer that fails to install is reported and skipped; benchmarks are not tests.

@@ -336,19 +336,25 @@ class SqlMetadataStore:
         """Take the serialize lock of ``key``: '' when it was free, the previous owner
         when it was stale (or already ours), None when somebody else holds it."""
         now = time.time()
+        # Race-free without table locks (PostgreSQL runs these in READ COMMITTED):
+        # the insert takes a free lock atomically, and a stale one is taken over by a
+        # compare-and-swap on (owner, taken_at) that only one of several takers wins.
         with self._db.write() as c:
+            taken = c.execute('INSERT INTO cache_locks ("key", owner, taken_at) VALUES (?, ?, ?) '
+                              'ON CONFLICT ("key") DO NOTHING', (key, owner, now))
+            if taken.rowcount == 1:
+                return ""
             row = c.execute('SELECT owner, taken_at FROM cache_locks WHERE "key" = ?',
                             (key,)).fetchone()
             if row is None:
-                c.execute('INSERT INTO cache_locks ("key", owner, taken_at) VALUES (?, ?, ?)',
-                          (key, owner, now))
-                return ""
+                return None  # released just now: the next poll takes it
             previous, taken_at = row
             if previous != owner and now - taken_at < stale_after:
                 return None
-            c.execute('UPDATE cache_locks SET owner = ?, taken_at = ? WHERE "key" = ?',
-                      (owner, now, key))
-            return str(previous)
+            swapped = c.execute('UPDATE cache_locks SET owner = ?, taken_at = ? '
+                                'WHERE "key" = ? AND owner = ? AND taken_at = ?',
+                                (owner, now, key, previous, taken_at))
+            return str(previous) if swapped.rowcount == 1 else None
 
     def release(self, key: str, owner: str) -> None:
         with self._db.write() as c:

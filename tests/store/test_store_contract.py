@@ -1,10 +1,13 @@
 """The MetadataStore contract, run against every implementation: SQLite through the
-stdlib driver (the home's), SQLite through SQLAlchemy, and the in-memory store."""
+stdlib driver (the home's), SQLite through SQLAlchemy, PostgreSQL (a real server,
+started by ``tests/pgserver.py``) and the in-memory store."""
 
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -26,12 +29,14 @@ from rillet.store import MemoryMetadataStore, SqlMetadataStore
 H1, H2, H3 = "a1" * 32, "b2" * 32, "c3" * 32
 
 
-@pytest.fixture(params=["sqlite", "sqlalchemy", "memory"])
+@pytest.fixture(params=["sqlite", "sqlalchemy", "postgresql", "memory"])
 def store(request, tmp_path):
     if request.param == "sqlite":
         s = SqlMetadataStore(f"sqlite:///{tmp_path / 'store.db'}")
     elif request.param == "sqlalchemy":
         s = SqlMetadataStore(f"sqlite+pysqlite:///{tmp_path / 'store.db'}")
+    elif request.param == "postgresql":
+        s = SqlMetadataStore(request.getfixturevalue("pg_url"))
     else:
         s = MemoryMetadataStore()
     yield s
@@ -269,6 +274,38 @@ def test_reserve_takes_over_a_stale_lock(store):
     assert store.reserve("k", "third", 60.0) is None
     store.release("k", "crashed")  # the old owner lost it
     assert store.reserve("k", "third", 60.0) is None
+
+
+def _race(handles, take):
+    """``take(handle, i)`` in one thread per handle, all released at once."""
+    barrier = threading.Barrier(len(handles))
+
+    def run(i):
+        barrier.wait()
+        return take(handles[i], i)
+
+    with ThreadPoolExecutor(len(handles)) as pool:
+        return list(pool.map(run, range(len(handles))))
+
+
+def test_reserve_has_one_winner_among_concurrent_takers(store):
+    """Six handles on one database (separate connections for SQL stores) take the same
+    free lock, then the same stale lock, at once: exactly one wins each time."""
+    others = [SqlMetadataStore(store.url) if isinstance(store, SqlMetadataStore) else store
+              for _ in range(5)]
+    handles = [store, *others]
+    try:
+        for round_ in range(5):
+            got = _race(handles, lambda h, i, k=f"free{round_}": h.reserve(k, f"o{i}", 60.0))
+            assert (got.count(""), got.count(None)) == (1, 5), got
+        store.reserve("stale", "crashed", 60.0)
+        time.sleep(0.6)
+        got = _race(handles, lambda h, i: h.reserve("stale", f"o{i}", 0.5))
+        assert (got.count("crashed"), got.count(None)) == (1, 5), got
+    finally:
+        for h in others:
+            if h is not store:
+                h.close()
 
 
 # -- params and metrics ---------------------------------------------------------------

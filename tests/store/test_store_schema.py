@@ -18,6 +18,7 @@ from rillet.engine._records import (
     NodeRecord,
     ParamRecord,
 )
+from rillet.errors import StoreError
 from rillet.store import Home, SqlMetadataStore, _ddl, _schema, _sql
 from rillet.store._migrate import alembic_config, upgrade
 
@@ -119,3 +120,54 @@ def test_records_map_one_to_one_to_tables(record, table, columns, extra):
     fields = tuple(f.name for f in dataclasses.fields(record))
     assert columns == fields
     assert {c.name for c in table.columns} == set(fields) | extra
+
+
+# -- PostgreSQL: the same schema, the same refusals --------------------------------------
+
+def _pg_state(url):
+    """What Alembic sees between the tables and the database, the revision, the tables."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), _schema.metadata)
+            version = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+            tables = sorted(inspect(conn).get_table_names())
+    finally:
+        engine.dispose()
+    return diff, version, tables
+
+
+def test_postgresql_gets_the_same_schema_from_alembic_and_from_a_new_store(pg_server):
+    by_alembic, by_store = pg_server.url(), pg_server.url()
+    upgrade(by_alembic)
+    SqlMetadataStore(by_store).close()
+    tables = sorted([t.name for t in _schema.metadata.sorted_tables] + ["alembic_version"])
+    assert _pg_state(by_alembic) == ([], _ddl.HEAD, tables)
+    assert _pg_state(by_store) == ([], _ddl.HEAD, tables)
+    upgrade(by_alembic)  # a second upgrade changes nothing
+    assert _pg_state(by_alembic) == ([], _ddl.HEAD, tables)
+
+
+def test_postgresql_database_of_a_newer_rillet_is_refused_untouched(pg_url):
+    SqlMetadataStore(pg_url).close()
+    engine = create_engine(pg_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = 'f00dfeed'")
+    engine.dispose()
+    with pytest.raises(StoreError, match="newer rillet .*'f00dfeed'.*Nothing was changed"):
+        SqlMetadataStore(pg_url)
+    diff, version, _ = _pg_state(pg_url)
+    assert (diff, version) == ([], "f00dfeed")
+
+
+def test_postgresql_database_that_is_not_rillets_is_refused_untouched(pg_url):
+    engine = create_engine(pg_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE customers (id INTEGER PRIMARY KEY)")
+    with pytest.raises(StoreError, match="not a rillet metadata store.*customers"):
+        SqlMetadataStore(pg_url)
+    assert inspect(engine).get_table_names() == ["customers"]
+    engine.dispose()
