@@ -73,6 +73,11 @@ class Memo(RunState):
     def _lock(self, node: RNode, key: str) -> bool:
         owner = f"{self.id}:{node.id}"
         stale = max(3600.0, 2 * (node.spec.entity.timeout_seconds or 0)) if node.spec else 3600.0
+        # Committed before the lock is taken: should this process die holding it, the
+        # reaper finds the execution's owner and this node's key, and frees it at once
+        # instead of leaving waiters to the stale limit.
+        self._record_node(node, NodeStatus.QUEUED)
+        self._flush()
         got = self.store.reserve(key, owner, stale)
         if got is None:
             self.waiting_lock[node.id] = key

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 import time
@@ -171,3 +172,41 @@ def test_serialize_a_waiter_granted_the_lock_after_the_value_exists_takes_the_hi
     (node,) = h.store.nodes(record.id)
     assert (node.status.value, node.source_execution) == ("CACHED", first.id)
     assert len(lines(str(marker))) == 1  # computed once, by the first run
+
+
+class _LockWitness:
+    """A store that writes down, when a serialize lock is taken, what the store then
+    knows of the taker: its execution's owner and the node's cache key."""
+
+    def __init__(self, store):
+        self._store, self.seen = store, []
+
+    def __getattr__(self, name):
+        return getattr(self._store, name)
+
+    def reserve(self, key, owner, stale_after):
+        execution_id, node_id = owner.split(":", 1)
+        record = self._store.get_execution(execution_id)
+        nodes = {n.node_id: n for n in self._store.nodes(execution_id)}
+        self.seen.append((record.status.value, record.owner_pid,
+                          nodes[node_id].cache_key if node_id in nodes else None, key))
+        return self._store.reserve(key, owner, stale_after)
+
+
+def test_a_serialize_lock_is_taken_only_once_its_taker_is_on_record(load, home, tmp_path):
+    """So that the reaper can free it if the taker dies before it records anything
+    more (waiters would otherwise wait for the one-hour stale limit)."""
+    from rillet.engine._durable import Engine
+    from rillet.sdk._run import make_executor, source_of
+    from rillet.store._home import Home
+
+    mod = load("wf_concurrency")
+    h = Home.open(home)
+    witness = _LockWitness(h.store)
+    engine = Engine(store=witness, artifacts=h.artifacts, executor=make_executor("inline"),
+                    checkpoint_path=h.checkpoint_path, work_dir=h.work_dir)
+    record = engine.execute(mod.once, {"x": 2, "marker": str(tmp_path / "m"), "seconds": 0.0},
+                            source=source_of(mod.once))
+    assert record.status.value == "SUCCEEDED"
+    ((status, pid, recorded_key, key),) = witness.seen
+    assert (status, pid, recorded_key) == ("RUNNING", os.getpid(), key)
