@@ -67,6 +67,10 @@ def _execution_refs(db: Any, where: str, params: tuple[Any, ...]) -> set[str]:
 
 def prune_home(home: Any, *, older_than: float | None, max_size: int | None,
                dry_run: bool = False) -> PruneReport:
+    from rillet.engine._reaper import reap_running
+
+    # An execution whose process died is FAILED, not RUNNING: old ones are pruned too.
+    reap_running(home.store)
     db = home.store._db
     report = PruneReport(dry_run=dry_run)
     now = time.time()

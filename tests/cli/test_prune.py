@@ -6,7 +6,9 @@ a kept execution or a kept cache entry references is removed."""
 from __future__ import annotations
 
 import re
+import socket
 import sqlite3
+import subprocess
 import sys
 from pathlib import Path
 
@@ -149,6 +151,26 @@ def test_old_values_are_purged_and_what_is_referenced_is_kept(rillet: Rillet) ->
     body = rillet.run_json(target(rillet), "--tag", "a")
     assert body["status"] == "SUCCEEDED"
     assert rillet.statuses(body["execution_id"])["summarize"] == "CACHED"
+
+
+def test_an_old_execution_whose_process_died_is_reaped_then_pruned(rillet: Rillet) -> None:
+    old = run(rillet, "a")
+    made = outputs(rillet, old)["make"]
+    assert made in stored(rillet)
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    db = sqlite3.connect(rillet.home / "rillet.db")
+    with db:  # as if its `rillet run` had been killed two days ago, mid-execution
+        db.execute("UPDATE executions SET status = 'RUNNING', ended_at = NULL, "
+                   "owner_host = ?, owner_pid = ?, owner_started = 1.0 WHERE id = ?",
+                   (socket.gethostname(), dead.pid, old))
+    db.close()
+    backdate(rillet, old)
+    res = rillet.ok("prune", "--older-than", "1d")
+    assert freed(res.out)[2] == 1  # counted among the old executions, not kept as running
+    shown = rillet.show(old)
+    assert shown["status"] == "FAILED" and "ended without recording" in shown["error"], shown
+    assert made not in stored(rillet)
 
 
 def blob_size_floor(n: int) -> int:
