@@ -12,7 +12,6 @@ from __future__ import annotations
 import ast
 import copy
 import itertools
-import os
 import sys
 import threading
 from collections import deque
@@ -29,6 +28,7 @@ from types import (
 )
 from typing import Any, Final
 
+from rillet.compiler._codekinds import DIST, USER, forget_kinds, module_kind, path_kind
 from rillet.compiler._codesource import (
     DEFS,
     canon,
@@ -47,19 +47,14 @@ from rillet.compiler._codesource import (
 from rillet.compiler._distributions import (
     dist_parts,
     forget_distributions,
-    installed_beside,
     spec_path,
 )
 
 __all__ = ["CodeHash", "changed_parts", "code_hash"]
 
 _FORMAT: Final = "rillet-codehash-1"
-_USER: Final = "user"
-_STDLIB: Final = "stdlib"
-_DIST: Final = "dist"
 _MAX_DEPTH: Final = 6
 _MAX_ITEMS: Final = 256
-_STDLIB_NAMES: Final = sys.stdlib_module_names | set(sys.builtin_module_names)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -102,15 +97,12 @@ def changed_parts(old: Mapping[str, str], new: Mapping[str, str]) -> list[str]:
 
 def _reset_caches() -> None:
     """Forget every memoized hash, parsed file and distribution lookup (for tests)."""
-    global _stdlib_dirs
     with _lock:
         _memo.clear()
         _nodes.clear()
-        _module_kinds.clear()
-        _path_kinds.clear()
+        forget_kinds()
         forget_sources()
         forget_distributions()
-        _stdlib_dirs = None
         import importlib
 
         importlib.invalidate_caches()
@@ -121,9 +113,6 @@ def _reset_caches() -> None:
 _lock = threading.RLock()
 _memo: dict[tuple[int, str], tuple[object, CodeHash]] = {}
 _nodes: dict[object, tuple[object, _Node]] = {}
-_module_kinds: dict[str, tuple[str, str]] = {}
-_path_kinds: dict[str, str] = {}
-_stdlib_dirs: tuple[str, ...] | None = None
 
 
 class _Node:
@@ -225,69 +214,6 @@ def _node(obj: object) -> _Node:
     return node
 
 
-# -- what is user code -----------------------------------------------------------------
-
-
-def _module_kind(name: str) -> tuple[str, str]:
-    """``(kind, top-level name)`` of the module called ``name``."""
-    hit = _module_kinds.get(name)
-    if hit is None:
-        hit = _module_kinds[name] = _classify_module(name)
-    return hit
-
-
-def _classify_module(name: str) -> tuple[str, str]:
-    top = name.partition(".")[0]
-    if top == "rillet":
-        return _DIST, top
-    module = sys.modules.get(name) or sys.modules.get(top)
-    path = getattr(module, "__file__", None)
-    if not isinstance(path, str):
-        search = list(getattr(module, "__path__", None) or ())
-        path = search[0] if search and isinstance(search[0], str) else None
-    if path is None and module is None and top != "__main__":
-        path = spec_path(top)
-    if path is not None:
-        return _path_kind(path, name), top
-    if top in _STDLIB_NAMES:
-        return _STDLIB, top
-    return _USER, top
-
-
-def _path_kind(path: str, module: str) -> str:
-    if path.startswith("<"):  # "<string>", "<stdin>", "<frozen os>": no file to look at
-        frozen = path.startswith("<frozen")
-        return _STDLIB if frozen or module.partition(".")[0] in _STDLIB_NAMES else _USER
-    hit = _path_kinds.get(path)
-    if hit is not None:
-        return hit
-    norm = os.path.normcase(os.path.abspath(path))
-    segments = norm.split(os.sep)
-    if "site-packages" in segments or "dist-packages" in segments:
-        kind = _DIST
-    elif norm.startswith(_stdlib_roots()):
-        kind = _STDLIB
-    elif installed_beside(norm, module.partition(".")[0]):
-        kind = _DIST  # e.g. ``pip install --target DIR`` put on PYTHONPATH
-    else:
-        kind = _USER
-    _path_kinds[path] = kind
-    return kind
-
-
-def _stdlib_roots() -> tuple[str, ...]:
-    """The standard library's folders: where ``os`` lives (lib-dynload is inside it)."""
-    global _stdlib_dirs
-    if _stdlib_dirs is None:
-        found = {os.path.dirname(os.__file__)}
-        sysconfig = sys.modules.get("sysconfig")  # asked only if loaded: it is slow to start
-        if sysconfig is not None:
-            found.update(sysconfig.get_paths().get(k, "") for k in ("stdlib", "platstdlib"))
-        norm = (os.path.normcase(os.path.abspath(p)) for p in sorted(found) if p)
-        _stdlib_dirs = tuple(p + os.sep for p in norm)
-    return _stdlib_dirs
-
-
 # -- nodes -----------------------------------------------------------------------------
 
 
@@ -297,10 +223,10 @@ def _function_node(fn: FunctionType) -> _Node:
     module = glb.get("__name__") or fn.__module__ or "__main__"
     if module.partition(".")[0] == "rillet":
         return _Node(key=None, parts=dist_parts("rillet"))
-    kind = _path_kind(code.co_filename, module)
-    if kind != _USER:
+    kind = path_kind(code.co_filename, module)
+    if kind != USER:
         top = module.partition(".")[0]
-        return _Node(key=None, parts=dist_parts(top) if kind == _DIST else {})
+        return _Node(key=None, parts=dist_parts(top) if kind == DIST else {})
     qualname = getattr(code, "co_qualname", fn.__qualname__)
     collector = _Collector(_Scope(module, glb))
     tree = function_tree(fn)
@@ -324,9 +250,9 @@ def _function_node(fn: FunctionType) -> _Node:
 
 def _class_node(cls: type) -> _Node:
     module = cls.__module__ if isinstance(cls.__module__, str) else "__main__"
-    kind, top = _module_kind(module)
-    if kind != _USER:
-        return _Node(key=None, parts=dist_parts(top) if kind == _DIST else {})
+    kind, top = module_kind(module)
+    if kind != USER:
+        return _Node(key=None, parts=dist_parts(top) if kind == DIST else {})
     functions = _class_functions(cls)
     mod = sys.modules.get(module)
     namespace: Mapping[str, Any] = getattr(mod, "__dict__", None) or (
@@ -449,7 +375,7 @@ class _Collector:
     def follow(self, value: object, attrs: tuple[str, ...], scope: _Scope, name: str) -> None:
         """Resolve ``name.attr1.attr2...`` through user modules, then record the value."""
         for attr in attrs:
-            if not isinstance(value, ModuleType) or _module_kind(value.__name__)[0] != _USER:
+            if not isinstance(value, ModuleType) or module_kind(value.__name__)[0] != USER:
                 break
             inner = vars(value).get(attr, _MISSING)
             if inner is _MISSING:
@@ -462,10 +388,10 @@ class _Collector:
     def _follow_import(self, module: str, attr: str | None, attrs: tuple[str, ...]) -> None:
         loaded = sys.modules.get(module)
         if loaded is None:
-            kind, top = _module_kind(module)
-            if kind == _DIST:
+            kind, top = module_kind(module)
+            if kind == DIST:
                 self.parts.update(dist_parts(top))
-            elif kind == _USER and module == top:
+            elif kind == USER and module == top:
                 path = spec_path(top)
                 if path is not None and path.endswith(".py"):
                     self._edge(_ModuleFile(top, path))
@@ -558,15 +484,15 @@ class _Collector:
                 self.follow(scope.namespace[root], attrs, scope, root)
 
     def _module(self, module: ModuleType) -> None:
-        if self._module_name(module.__name__) == _USER:
+        if self._module_name(module.__name__) == USER:
             path = getattr(module, "__file__", None)
             if isinstance(path, str):
                 self._edge(_ModuleFile(module.__name__, path))
 
     def _module_name(self, name: str) -> str:
         """Record the distribution that provides module ``name``, if any; its kind."""
-        kind, top = _module_kind(name)
-        if kind == _DIST:
+        kind, top = module_kind(name)
+        if kind == DIST:
             self.parts.update(dist_parts(top))
         return kind
 
