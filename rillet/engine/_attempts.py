@@ -48,6 +48,11 @@ def call_with_timeout(fn: Callable[..., Any], kwargs: dict[str, Any], seconds: f
     return box.get("value")
 
 
+class _Expired(BaseException):
+    """Raised by the timer inside the task: not an ``Exception``, so that a task's own
+    ``except Exception`` does not swallow its timeout (it becomes TaskTimeoutError)."""
+
+
 def _call_with_alarm(
     fn: Callable[..., Any], kwargs: dict[str, Any], seconds: float, name: str
 ) -> Any:
@@ -57,12 +62,14 @@ def _call_with_alarm(
     started = time.monotonic()
 
     def on_alarm(signum: int, frame: Any) -> None:
-        raise TaskTimeoutError(f"task '{name}' ran past its timeout of {seconds:g}s")
+        raise _Expired
 
     previous = signal.signal(signal.SIGALRM, on_alarm)
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         return fn(**kwargs)
+    except _Expired:
+        raise TaskTimeoutError(f"task '{name}' ran past its timeout of {seconds:g}s") from None
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)

@@ -265,6 +265,22 @@ def test_call_with_timeout_restores_the_signal_handler_and_an_enclosing_timer() 
         signal.signal(signal.SIGALRM, previous_handler)
 
 
+def test_a_task_that_catches_every_exception_still_times_out() -> None:
+    swallowed: list[Exception] = []
+
+    def stubborn() -> str:
+        for _ in range(100):  # 5 s if the timeout were swallowed
+            try:
+                time.sleep(0.05)
+            except Exception as exc:  # what many tasks do around a flaky call
+                swallowed.append(exc)
+        return "ran to the end"
+
+    with pytest.raises(TaskTimeoutError, match="ran past its timeout of 0.2s"):
+        call_with_timeout(stubborn, {}, 0.2)
+    assert swallowed == []
+
+
 def test_an_enclosing_timer_due_sooner_is_left_to_fire() -> None:
     fired: list[int] = []
 
