@@ -73,13 +73,20 @@ class _State(threading.local):
     node_id: str = ""
     attempt: int = 1
     prefix: str = ""  # "sub/" while the nodes of subworkflow (or dynamic) node "sub" run
+    element: int = -1  # the index of the map element running, -1 outside maps
 
 
 STATE = _State()
 
 
+def element_key(node_id: str, element: int) -> str:
+    """Whose checkpoint and working folder: the node, or one element of a map node."""
+    return node_id if element < 0 else f"{node_id}[{element}]"
+
+
 class Checkpoint:
-    """Bytes kept per node across its attempts (and, when durable, across a recovery)."""
+    """Bytes kept per node (per element of a map node) across its attempts and, when
+    durable, across a recovery."""
 
     __slots__ = ("_node_id", "_sink")
 
@@ -105,21 +112,25 @@ class Checkpoint:
 class ExecutionContext:
     """What a running task may ask about itself (``rillet.current_context()``)."""
 
-    __slots__ = ("_workdir", "attempt", "checkpoint", "execution_id", "node_id", "sink")
+    __slots__ = ("_key", "_workdir", "attempt", "checkpoint", "execution_id", "map_index",
+                 "node_id", "sink")
 
-    def __init__(self, sink: RunSink, node_id: str, attempt: int) -> None:
+    def __init__(self, sink: RunSink, node_id: str, attempt: int, element: int = -1) -> None:
         self.sink = sink
         self.execution_id = sink.execution_id
         self.node_id = node_id
         self.attempt = attempt
-        self.checkpoint = Checkpoint(sink, node_id)
+        self.map_index: int | None = element if element >= 0 else None
+        self._key = element_key(node_id, element)
+        self.checkpoint = Checkpoint(sink, self._key)
         self._workdir: str | None = None
 
     @property
     def working_directory(self) -> str:
+        """A scratch folder of this attempt (of this element, in a map node)."""
         if self._workdir is None:
             path = os.path.join(
-                self.sink.working_root(), *self.node_id.split("/"), str(self.attempt)
+                self.sink.working_root(), *self._key.split("/"), str(self.attempt)
             )
             os.makedirs(path, exist_ok=True)
             self._workdir = path
@@ -151,4 +162,4 @@ def current_context() -> ExecutionContext:
     sink = state.sink
     if sink is None:
         return ExecutionContext(_DETACHED, state.node_id or "detached", state.attempt)
-    return ExecutionContext(sink, state.prefix + state.node_id, state.attempt)
+    return ExecutionContext(sink, state.prefix + state.node_id, state.attempt, state.element)

@@ -202,24 +202,32 @@ def run_map(
     kw: dict[str, Any],
     mapped: tuple[str, ...],
     ratio: float,
+    offset: int = 0,
 ) -> list[Any]:
-    """Call ``call`` once per element of the mapped inputs (a tight loop)."""
+    """Call ``call`` once per element of the mapped inputs (a tight loop). Each call
+    runs with ``STATE.element`` set to its index (``offset`` + its place here, for a
+    chunk of a larger map), so that elements keep checkpoints of their own."""
     problem = unequal_lengths(node_id, kw, mapped)
     if problem is not None:
         raise UserCodeError(problem, node_id=node_id)
     columns = [kw.pop(name) for name in mapped]
     n = len(columns[0])
-    if ratio >= 1.0:
+    if ratio < 1.0:
+        out, failed, first_error = map_tolerant(call, kw, mapped, columns, offset)
+        check_map_ratio(node_id, n, failed, ratio, first_error)
+        return out
+    state = STATE
+    try:
         if len(mapped) == 1:
             name = mapped[0]
             if kw:
-                return [call(**kw, **{name: v}) for v in columns[0]]
-            return [call(**{name: v}) for v in columns[0]]
-        rows = zip(*columns, strict=True)
-        return [call(**kw, **dict(zip(mapped, row, strict=True))) for row in rows]
-    out, failed, first_error = map_tolerant(call, kw, mapped, columns)
-    check_map_ratio(node_id, n, failed, ratio, first_error)
-    return out
+                return [call(**kw, **{name: v})
+                        for state.element, v in enumerate(columns[0], offset)]
+            return [call(**{name: v}) for state.element, v in enumerate(columns[0], offset)]
+        rows = enumerate(zip(*columns, strict=True), offset)
+        return [call(**kw, **dict(zip(mapped, row, strict=True))) for state.element, row in rows]
+    finally:
+        state.element = -1
 
 
 def unequal_lengths(node_id: str, kw: dict[str, Any], mapped: tuple[str, ...]) -> str | None:
@@ -234,23 +242,27 @@ def unequal_lengths(node_id: str, kw: dict[str, Any], mapped: tuple[str, ...]) -
 
 def map_tolerant(
     call: Callable[..., Any], kw: dict[str, Any], mapped: tuple[str, ...],
-    columns: list[Any] | None = None,
+    columns: list[Any] | None = None, offset: int = 0,
 ) -> tuple[list[Any], int, BaseException | None]:
     """Call ``call`` per element, keeping None where it raises: (values, how many failed,
     the first error). ``kw`` holds the fixed inputs (and the mapped ones, unless
-    ``columns`` gives them)."""
+    ``columns`` gives them); ``STATE.element`` is set as in :func:`run_map`."""
     if columns is None:
         columns = [kw.pop(name) for name in mapped]
     out: list[Any] = []
     failed = 0
     first_error: BaseException | None = None
-    for row in zip(*columns, strict=True):
-        try:
-            out.append(call(**kw, **dict(zip(mapped, row, strict=True))))
-        except Exception as exc:
-            failed += 1
-            first_error = first_error or exc
-            out.append(None)
+    state = STATE
+    try:
+        for state.element, row in enumerate(zip(*columns, strict=True), offset):
+            try:
+                out.append(call(**kw, **dict(zip(mapped, row, strict=True))))
+            except Exception as exc:
+                failed += 1
+                first_error = first_error or exc
+                out.append(None)
+    finally:
+        state.element = -1
     return out, failed, first_error
 
 

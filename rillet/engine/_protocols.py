@@ -100,6 +100,7 @@ class AttemptJob:
     mem: int = 0
     gpu: int = 0
     mapped: tuple[str, ...] = ()  # non-empty for a map node
+    map_offset: int = 0  # a chunk of a map: the index of its first element in the whole map
     min_success_ratio: float = 1.0
     concurrency: int | None = None
     checkpoint_path: str = ""  # a local file holding this node's checkpoint

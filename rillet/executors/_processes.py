@@ -90,7 +90,8 @@ class _Attempt:
             name: column[start:stop]
             for name, column in zip(job.mapped, self.columns, strict=True)
         }
-        return dumps((dataclasses.replace(job, inputs=inputs), self.fixed, self.collect, env))
+        chunk = dataclasses.replace(job, inputs=inputs, map_offset=start)
+        return dumps((chunk, self.fixed, self.collect, env))
 
     def add_chunk(self, start: int, result: AttemptResult) -> bool:
         """Record one chunk's result; True when the map has its final result."""

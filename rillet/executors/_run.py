@@ -34,26 +34,32 @@ class FileSink:
 
     def __init__(self, job: AttemptJob) -> None:
         self.execution_id = job.execution_id
+        self.node_id = job.node_id
         self.path = job.checkpoint_path
         self.workdir = job.workdir
         self.params: list[tuple[str, Any]] = []
         self.metrics: list[tuple[str, float, int | None, float]] = []
-        self._memory: bytes | None = None  # when the job names no checkpoint file
+        self._memory: dict[str, bytes] = {}  # when the job names no checkpoint file
+
+    def _file(self, key: str) -> str:
+        """The checkpoint file of ``key``: the node's, or ``FILE[i]`` for map element i."""
+        return self.path + key[len(self.node_id):] if key.startswith(self.node_id) else self.path
 
     def checkpoint_read(self, node_id: str) -> bytes | None:
         if not self.path:
-            return self._memory
+            return self._memory.get(node_id)
         try:
-            with open(self.path, "rb") as f:
+            with open(self._file(node_id), "rb") as f:
                 return f.read()
         except FileNotFoundError:
             return None
 
     def checkpoint_write(self, node_id: str, data: bytes) -> None:
         if not self.path:
-            self._memory = bytes(data)
+            self._memory[node_id] = bytes(data)
             return
-        folder = os.path.dirname(os.path.abspath(self.path))
+        path = self._file(node_id)
+        folder = os.path.dirname(os.path.abspath(path))
         os.makedirs(folder, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".checkpoint-", suffix=".tmp")
         try:
@@ -61,7 +67,7 @@ class FileSink:
                 f.write(data)
                 f.flush()
                 os.fsync(f.fileno())
-            os.replace(tmp, self.path)
+            os.replace(tmp, path)
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
@@ -77,8 +83,8 @@ class FileSink:
 
     def checkpoint_dir(self, node_id: str) -> str:
         """The node's checkpoint folder: beside its checkpoint file, kept as it is."""
-        path = (self.path + ".d") if self.path else os.path.join(
-            self.working_root(), ".checkpoint")
+        path = (self._file(node_id) + ".d") if self.path else os.path.join(
+            self.working_root(), ".checkpoint", *node_id.split("/"))
         os.makedirs(path, exist_ok=True)
         return path
 
@@ -181,22 +187,23 @@ def _make_call(job: AttemptJob, collect_failures: bool) -> Callable[[], Any]:
     elif collect_failures:
 
         def call() -> Any:
-            return map_collecting(fn, dict(job.inputs), job.mapped)
+            return map_collecting(fn, dict(job.inputs), job.mapped, job.map_offset)
 
     else:
 
         def call() -> Any:
-            return run_map(job.node_id, fn, dict(job.inputs), job.mapped, job.min_success_ratio)
+            return run_map(job.node_id, fn, dict(job.inputs), job.mapped, job.min_success_ratio,
+                           job.map_offset)
 
     call.__qualname__ = name
     return call
 
 
 def map_collecting(
-    fn: Callable[..., Any], kw: dict[str, Any], mapped: tuple[str, ...]
+    fn: Callable[..., Any], kw: dict[str, Any], mapped: tuple[str, ...], offset: int = 0
 ) -> ChunkOutcome:
     """Call ``fn`` per element, keeping None (and counting) where it raises."""
-    values, failed, error = map_tolerant(fn, kw, mapped)
+    values, failed, error = map_tolerant(fn, kw, mapped, None, offset)
     first = (type(error).__name__, str(error), format_error(error)) if error else None
     return ChunkOutcome(values, failed, first)
 
