@@ -70,6 +70,8 @@ class UserCodeError(RilletError):
 
     ``node_id`` is the node that failed (``sub/inc`` inside subworkflow node
     ``sub``); ``error_type`` and ``error_message`` describe the original error.
+    ``retryable`` is False for an error that another attempt would meet again
+    (a map whose inputs have different lengths).
     """
 
     def __init__(
@@ -80,12 +82,14 @@ class UserCodeError(RilletError):
         node_id: str | None = None,
         error_type: str | None = None,
         error_message: str | None = None,
+        retryable: bool = True,
     ) -> None:
         super().__init__(message)
         self.execution_id = execution_id
         self.node_id = node_id
         self.error_type = error_type
         self.error_message = error_message
+        self.retryable = retryable
 
 
 class StoreError(RilletError):

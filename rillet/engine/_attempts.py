@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from rillet.engine._context import STATE
-from rillet.errors import DefinitionError, TaskTimeoutError
+from rillet.errors import DefinitionError, TaskTimeoutError, UserCodeError
 
 
 def call_with_timeout(fn: Callable[..., Any], kwargs: dict[str, Any], seconds: float) -> Any:
@@ -99,8 +99,8 @@ def attempt_runner(
                     return fn(**kwargs)
                 except DefinitionError:
                     raise  # a type or compile error: another attempt would fail the same way
-                except Exception:
-                    if attempt > retries:
+                except Exception as exc:
+                    if attempt > retries or (isinstance(exc, UserCodeError) and not exc.retryable):
                         raise
                     attempt += 1
         finally:

@@ -209,7 +209,7 @@ def run_map(
     chunk of a larger map), so that elements keep checkpoints of their own."""
     problem = unequal_lengths(node_id, kw, mapped)
     if problem is not None:
-        raise UserCodeError(problem, node_id=node_id)
+        raise UserCodeError(problem, node_id=node_id, retryable=False)
     columns = [kw.pop(name) for name in mapped]
     n = len(columns[0])
     if ratio < 1.0:

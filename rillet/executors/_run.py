@@ -23,7 +23,7 @@ from rillet.engine._attempts import call_with_timeout
 from rillet.engine._context import STATE
 from rillet.engine._direct import map_tolerant, run_map
 from rillet.engine._protocols import AttemptJob, AttemptResult
-from rillet.errors import DefinitionError, TaskTimeoutError
+from rillet.errors import DefinitionError, TaskTimeoutError, UserCodeError
 
 LOG_LIMIT = 4 << 20  # bytes of captured output kept per attempt (head and tail)
 _RILLET_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
@@ -161,7 +161,8 @@ def error_fields(error: BaseException) -> dict[str, Any]:
         error_message=str(error),
         traceback=format_error(error),
         timed_out=isinstance(error, TaskTimeoutError),
-        retryable=not isinstance(error, DefinitionError),
+        retryable=not isinstance(error, DefinitionError) and not (
+            isinstance(error, UserCodeError) and not error.retryable),
     )
 
 

@@ -39,3 +39,14 @@ def test_outside_a_map_the_index_is_none(load):
     from rillet import current_context
 
     assert current_context().map_index is None
+
+
+@pytest.mark.parametrize("executor", ["inline", "processes"])
+def test_a_map_over_inputs_of_different_lengths_fails_once_without_retries(
+        load, home, executor):
+    execution = rillet.run(load("wf_mapckpt").pairs, home=home, executor=executor,
+                           xs=[1, 2], ys=[1])
+    assert execution.status == "FAILED"
+    (node,) = execution.nodes
+    assert node.attempts == 1  # the task allows 3; another would meet the same inputs
+    assert "different lengths" in node.error

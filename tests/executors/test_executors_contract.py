@@ -108,6 +108,7 @@ def test_map_with_unequal_lengths_fails(executor, tmp_path: Path) -> None:
         executor, t.job(t.add, tmp_path, inputs={"x": [1, 2], "y": [1]}, mapped=("x", "y"))
     )
     assert not r.ok and r.error_type == "UserCodeError" and "different lengths" in r.error_message
+    assert not r.retryable  # another attempt would meet the same inputs
 
 
 def test_map_element_failure_fails_the_map(executor, tmp_path: Path) -> None:

@@ -24,3 +24,13 @@ def saves(xs: list[int]) -> list[str]:
 @workflow
 def saves_tolerant(xs: list[int]) -> list[str | None]:
     return map_task(step, min_success_ratio=0.5)(x=xs)
+
+
+@task(retries=2)
+def add(x: int, y: int) -> int:
+    return x + y
+
+
+@workflow
+def pairs(xs: list[int], ys: list[int]) -> list[int]:
+    return map_task(add)(x=xs, y=ys)
