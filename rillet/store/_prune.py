@@ -13,7 +13,11 @@ import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rillet.engine._protocols import ArtifactStore
+    from rillet.store._sql import SqlMetadataStore
 
 _AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
 _AGE_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -67,11 +71,21 @@ def _execution_refs(db: Any, where: str, params: tuple[Any, ...]) -> set[str]:
 
 def prune_home(home: Any, *, older_than: float | None, max_size: int | None,
                dry_run: bool = False) -> PruneReport:
+    """Prune the values of a home (see :func:`prune`)."""
+    return prune(home.store, home.artifacts, older_than=older_than, max_size=max_size,
+                 dry_run=dry_run)
+
+
+def prune(store: SqlMetadataStore, blobs: ArtifactStore, *, older_than: float | None,
+          max_size: int | None, dry_run: bool = False) -> PruneReport:
+    """Purge values older than ``older_than`` seconds that nothing kept refers to, then
+    evict least recently used cache entries until the stored values fit ``max_size``.
+    ``blobs`` holds the values' bytes."""
     from rillet.engine._reaper import reap_running
 
     # An execution whose process died is FAILED, not RUNNING: old ones are pruned too.
-    reap_running(home.store)
-    db = home.store._db
+    reap_running(store)
+    db = store.database
     report = PruneReport(dry_run=dry_run)
     now = time.time()
     # Values not purged yet: hash -> (uri, size, created_at).
@@ -133,5 +147,5 @@ def prune_home(home: Any, *, older_than: float | None, max_size: int | None,
     for h in doomed:  # bytes go after the records say so: a crash leaves no dangling ref
         uri = artifacts[h][0]
         if uri:
-            home.artifacts.delete(uri)
+            blobs.delete(uri)
     return report

@@ -273,6 +273,11 @@ class SqlMetadataStore:
         self.url = url
         self._io_seen: dict[tuple[str, str], dict[tuple[str, str], str]] = {}
 
+    @property
+    def database(self) -> Database:
+        """The connection the store runs its SQL on (for ``_prune``'s set queries)."""
+        return self._db
+
     @classmethod
     def from_database(cls, db: Database) -> SqlMetadataStore:
         """Wrap a database whose schema is already at head (as ``Home`` checks it)."""

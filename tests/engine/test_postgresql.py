@@ -112,3 +112,32 @@ def test_serialize_computes_once_across_concurrent_executions(load, pg_url, tmp_
     finally:
         for s in stores:
             s.close()
+
+
+def test_prune_purges_what_only_an_old_execution_refers_to(load, pg_store, tmp_path):
+    from sqlalchemy import create_engine
+
+    from rillet.store._prune import prune
+
+    mod = load("wf_runs")
+    engine = engine_on(pg_store, tmp_path, InlineExecutor())
+    old = run(engine, mod.pipeline, n=4, k=3)
+    new = run(engine, mod.pipeline, n=5, k=3)
+    db = create_engine(pg_store.url)
+    with db.begin() as conn:  # as if it had run two days ago
+        conn.exec_driver_sql("UPDATE executions SET created_at = created_at - 172800 "
+                             "WHERE id = %s", (old.id,))
+    db.dispose()
+    only_old = set(old.inputs.values()) - set(new.inputs.values())
+    only_old |= {h for n in pg_store.nodes(old.id) for h in n.outputs.values()}
+    kept = set(new.inputs.values()) | {h for n in pg_store.nodes(new.id)
+                                       for h in n.outputs.values()}
+    only_old -= kept
+    assert only_old and kept
+
+    report = prune(pg_store, engine.artifacts, older_than=86400.0, max_size=None)
+    assert report.executions == 1
+    assert set(report.purged) == only_old
+    purged = {h: pg_store.find_artifacts(h)[0].purged for h in only_old | kept}
+    assert purged == {h: h in only_old for h in only_old | kept}
+    assert pg_store.get_execution(old.id).status == "SUCCEEDED"  # the record stays
