@@ -94,6 +94,12 @@ class FolderArtifactStore:
         except FileNotFoundError:
             pass
 
+    def exists(self, uri: str) -> bool:
+        path = self._resolve(uri)
+        if self._remote:
+            return bool(self._filesystem().exists(path))
+        return os.path.isfile(path)
+
     def size(self) -> int:
         """Bytes used by stored values (temporary files of unfinished writes excluded)."""
         if self._remote:

@@ -82,6 +82,9 @@ class ArtifactStore(Protocol):
 
     def delete(self, uri: str) -> None: ...
 
+    def exists(self, uri: str) -> bool:
+        """Whether the bytes at ``uri`` are there."""
+
     def size(self) -> int:
         """Bytes used by stored values."""
 

@@ -213,6 +213,8 @@ class RunState:
                 if len(last) < len(batch.nodes):
                     batch.nodes = list(last.values())
             self.store.apply(batch)
+            if batch.artifacts:
+                self.values.confirm_stored()
 
     def _done(self, node: RNode) -> None:
         self.graph.finished(node.id)

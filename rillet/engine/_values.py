@@ -51,6 +51,7 @@ class ValueStore:
         self.pending: list[ArtifactRecord] = []
         self._known: set[str] = set()
         self._records: dict[str, ArtifactRecord] = {}
+        self._unconfirmed: dict[str, tuple[str, Any, Any]] = {}  # digest -> (uri, obj, tp)
 
     def put(self, obj: Any, tp: Any) -> Value:
         """Encode ``obj`` once, write its bytes if large, queue its record."""
@@ -64,6 +65,7 @@ class ValueStore:
             uri = None
             if lit.blob is not None:
                 uri = self.artifacts.put(digest, lit.blob)
+                self._unconfirmed[digest] = (uri, obj, tp)
             inline = None
             if lit.blob is None or lit.inline is not None:  # File/Directory keep their name
                 inline = json.dumps(lit.inline, separators=(",", ":"))
@@ -78,6 +80,22 @@ class ValueStore:
     def take_pending(self) -> list[ArtifactRecord]:
         out, self.pending = self.pending, []
         return out
+
+    def confirm_stored(self) -> None:
+        """Call once the records taken by :meth:`take_pending` are committed: bytes that
+        a concurrent ``rillet prune`` removed between our write (or our finding them
+        there) and our commit are written again. Prune removes bytes inside its own
+        write transaction, so after our commit it can no longer take them."""
+        if not self._unconfirmed:
+            return
+        unconfirmed, self._unconfirmed = self._unconfirmed, {}
+        for digest, (uri, obj, tp) in unconfirmed.items():
+            if not self.artifacts.exists(uri):
+                from rillet.types._literal import encode
+
+                blob = encode(obj, tp).blob
+                assert blob is not None
+                self.artifacts.put(digest, blob)
 
     def ref(self, digest: str, tp: Any) -> Value:
         """A value known by hash only; loaded from the store on first ``get()``."""

@@ -12,6 +12,7 @@ import json
 import re
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -56,12 +57,20 @@ class PruneReport:
 _OLD = "created_at < ? AND status NOT IN ('RUNNING', 'QUEUED')"  # executions older than AGE
 
 
-def _execution_refs(db: Any, where: str, params: tuple[Any, ...]) -> set[str]:
+Query = Callable[[str, tuple[Any, ...]], list[tuple[Any, ...]]]
+
+# On PostgreSQL a transaction does not keep other writers out by itself (on SQLite
+# BEGIN IMMEDIATE does): these locks let readers in and writers wait.
+_PG_LOCK = ("LOCK TABLE artifacts, node_io, executions, cache_entries "
+            "IN SHARE ROW EXCLUSIVE MODE")
+
+
+def _execution_refs(query: Query, where: str, params: tuple[Any, ...]) -> set[str]:
     """The hashes that the executions matching ``where`` refer to: their nodes'
     lineage rows and their own inputs and outputs."""
-    refs = {h for (h,) in db.read(
+    refs = {h for (h,) in query(
         f"SELECT DISTINCT hash FROM node_io WHERE execution_id {where}", params)}
-    for inputs, outputs in db.read(
+    for inputs, outputs in query(
             f"SELECT inputs, outputs FROM executions WHERE id {where}", params):
         refs.update(json.loads(inputs).values())
         if outputs:
@@ -80,29 +89,66 @@ def prune(store: SqlMetadataStore, blobs: ArtifactStore, *, older_than: float | 
           max_size: int | None, dry_run: bool = False) -> PruneReport:
     """Purge values older than ``older_than`` seconds that nothing kept refers to, then
     evict least recently used cache entries until the stored values fit ``max_size``.
-    ``blobs`` holds the values' bytes."""
+    ``blobs`` holds the values' bytes.
+
+    Everything happens in one write transaction, bytes removed included: an execution
+    that records a value before it sees the value kept; one that records it after finds
+    the bytes gone once it has committed, and writes them again (``ValueStore``). A
+    crash in the middle leaves records unpurged whose bytes are gone, of values that
+    nothing kept refers to; the next prune purges them.
+    """
     from rillet.engine._reaper import reap_running
 
     # An execution whose process died is FAILED, not RUNNING: old ones are pruned too.
     reap_running(store)
     db = store.database
     report = PruneReport(dry_run=dry_run)
+    with db.write() as c:
+        if store.url.startswith("postgresql"):
+            c.execute(_PG_LOCK)
+
+        def query(sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+            return list(c.execute(sql, params).fetchall())
+
+        artifacts, doomed, evict = _plan(query, report, older_than, max_size)
+        report.purged = sorted(doomed)
+        report.evicted = evict
+        report.purged_artifacts = len(doomed)
+        report.evicted_entries = len(evict)
+        report.freed_bytes = sum(artifacts[h][1] for h in doomed)
+        if dry_run or (not doomed and not evict):
+            return report
+        if evict:
+            c.executemany('DELETE FROM cache_entries WHERE "key" = ?', [(k,) for k in evict])
+        if doomed:
+            c.executemany("UPDATE artifacts SET purged = ?, inline = NULL WHERE hash = ?",
+                          [(True, h) for h in doomed])
+        for h in doomed:
+            uri = artifacts[h][0]
+            if uri:
+                blobs.delete(uri)
+    return report
+
+
+def _plan(query: Query, report: PruneReport, older_than: float | None,
+          max_size: int | None) -> tuple[dict[str, tuple[Any, int, float]], set[str], list[str]]:
+    """(unpurged values by hash: (uri, size, created_at), the hashes to purge, the
+    cache entries to evict), from the records as ``query`` reads them."""
     now = time.time()
-    # Values not purged yet: hash -> (uri, size, created_at).
     artifacts = {h: (uri, int(size), created) for h, uri, size, created in
-                 db.read("SELECT hash, uri, size, created_at FROM artifacts WHERE NOT purged")}
+                 query("SELECT hash, uri, size, created_at FROM artifacts WHERE NOT purged", ())}
     # Cache entries, least recently used first: key -> hashes of its outputs.
-    by_entry = {key: set(json.loads(outputs).values()) for key, outputs in db.read(
-        'SELECT "key", outputs FROM cache_entries ORDER BY last_used_at ASC')}
+    by_entry = {key: set(json.loads(outputs).values()) for key, outputs in query(
+        'SELECT "key", outputs FROM cache_entries ORDER BY last_used_at ASC', ())}
     entry_refs: set[str] = set().union(*by_entry.values())
     doomed: set[str] = set()
     if older_than is None:
-        kept_exec_refs = _execution_refs(db, "IS NOT NULL", ())
+        kept_exec_refs = _execution_refs(query, "IS NOT NULL", ())
     else:
         cutoff = (now - older_than,)
         old = f"IN (SELECT id FROM executions WHERE {_OLD})"
-        kept_exec_refs = _execution_refs(db, f"NOT {old}", cutoff)
-        old_refs = _execution_refs(db, old, cutoff)
+        kept_exec_refs = _execution_refs(query, f"NOT {old}", cutoff)
+        old_refs = _execution_refs(query, old, cutoff)
         any_refs = kept_exec_refs | old_refs
         referenced = kept_exec_refs | entry_refs
         for h, (_, _, created) in artifacts.items():
@@ -110,8 +156,8 @@ def prune(store: SqlMetadataStore, blobs: ArtifactStore, *, older_than: float | 
                 continue
             if h in old_refs or (created < cutoff[0] and h not in any_refs):
                 doomed.add(h)
-        report.executions = db.read(f"SELECT count(*) FROM executions WHERE {_OLD}",
-                                    cutoff)[0][0]
+        report.executions = query(f"SELECT count(*) FROM executions WHERE {_OLD}",
+                                  cutoff)[0][0]
     evict: list[str] = []
     if max_size is not None:
         stored = sum(size for h, (uri, size, _) in artifacts.items()
@@ -131,21 +177,4 @@ def prune(store: SqlMetadataStore, blobs: ArtifactStore, *, older_than: float | 
                     if artifacts[h][0]:
                         stored -= artifacts[h][1]
         report.stored_bytes = stored
-    report.purged = sorted(doomed)
-    report.evicted = evict
-    report.purged_artifacts = len(doomed)
-    report.evicted_entries = len(evict)
-    report.freed_bytes = sum(artifacts[h][1] for h in doomed)
-    if dry_run or (not doomed and not evict):
-        return report
-    with db.write() as c:
-        if evict:
-            c.executemany('DELETE FROM cache_entries WHERE "key" = ?', [(k,) for k in evict])
-        if doomed:
-            c.executemany("UPDATE artifacts SET purged = ?, inline = NULL WHERE hash = ?",
-                          [(True, h) for h in doomed])
-    for h in doomed:  # bytes go after the records say so: a crash leaves no dangling ref
-        uri = artifacts[h][0]
-        if uri:
-            blobs.delete(uri)
-    return report
+    return artifacts, doomed, evict

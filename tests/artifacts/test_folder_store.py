@@ -42,7 +42,9 @@ def test_put_is_idempotent(store):
 def test_get_missing_and_delete(store):
     data = b"x"
     uri = store.put(digest(data), data)
+    assert store.exists(uri)
     store.delete(uri)
+    assert not store.exists(uri)
     store.delete(uri)  # already gone: fine
     with pytest.raises(NotFound):
         store.get(uri)
@@ -58,6 +60,8 @@ def test_refuses_uris_outside_the_root(store, uri):
         store.get(uri)
     with pytest.raises(StoreError, match="outside the artifact store"):
         store.delete(uri)
+    with pytest.raises(StoreError, match="outside the artifact store"):
+        store.exists(uri)
 
 
 @pytest.mark.parametrize("bad", ["../../../etc/x", "ABCDEF0123", "abc", "g" * 64, ""])
