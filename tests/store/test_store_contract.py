@@ -299,8 +299,8 @@ def test_reserve_has_one_winner_among_concurrent_takers(store):
             got = _race(handles, lambda h, i, k=f"free{round_}": h.reserve(k, f"o{i}", 60.0))
             assert (got.count(""), got.count(None)) == (1, 5), got
         store.reserve("stale", "crashed", 60.0)
-        time.sleep(0.6)
-        got = _race(handles, lambda h, i: h.reserve("stale", f"o{i}", 0.5))
+        time.sleep(1.1)  # stale after 1 s: the winner's own lock stays fresh for 1 s
+        got = _race(handles, lambda h, i: h.reserve("stale", f"o{i}", 1.0))
         assert (got.count("crashed"), got.count(None)) == (1, 5), got
     finally:
         for h in others:
