@@ -37,6 +37,7 @@ from rillet.engine._records import (
 )
 from rillet.engine._runstate import (
     HEARTBEAT_EVERY,
+    HEARTBEATS,
     SERIALIZE_POLL,
     Observer,
     Reuse,
@@ -99,7 +100,14 @@ class _Run(Memo, Expansion):
         for node in added:
             self._queued(node)
         try:
-            self._loop()
+            if getattr(self.executor, "runs_in_this_thread", False):
+                HEARTBEATS.add(self.store, self.id)
+                try:
+                    self._loop()
+                finally:
+                    HEARTBEATS.remove(self.id)
+            else:  # the loop wakes at least every HEARTBEAT_EVERY and beats itself
+                self._loop()
         except KeyboardInterrupt:
             self._abort("interrupted")
             raise

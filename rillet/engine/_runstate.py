@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -32,6 +33,52 @@ if TYPE_CHECKING:
 Observer = Callable[[str, NodeStatus], None]
 HEARTBEAT_EVERY = 2.0
 SERIALIZE_POLL = 0.1
+
+
+class Heartbeats:
+    """Beats for the executions of this process whose engine loop may be blocked for
+    long: an executor that runs tasks in the engine's thread (inline) returns only when
+    the task does, and without beats a long inline task looks, from another host, like
+    a dead owner. One thread serves them all; it starts with the first and ends when
+    none is left (starting a thread per execution cost about 1 ms per run)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._live: dict[str, Any] = {}  # execution id -> its store
+        self._thread: threading.Thread | None = None
+        self._wake = threading.Event()
+
+    def add(self, store: Any, execution_id: str) -> None:
+        with self._lock:
+            self._live[execution_id] = store
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._beat, daemon=True,
+                                                name="rillet-heartbeats")
+                self._thread.start()
+        self._wake.set()  # a new interval (tests shorten HEARTBEAT_EVERY) counts now
+
+    def remove(self, execution_id: str) -> None:
+        with self._lock:
+            self._live.pop(execution_id, None)
+
+    def _beat(self) -> None:
+        while True:
+            self._wake.wait(HEARTBEAT_EVERY)
+            self._wake.clear()
+            with self._lock:
+                live = list(self._live.items())
+                if not live:
+                    self._thread = None
+                    return
+            now = time.time()
+            for execution_id, store in live:
+                try:
+                    store.heartbeat(execution_id, now)
+                except RilletError:  # not recorded yet, or the store is busy: next time
+                    pass
+
+
+HEARTBEATS = Heartbeats()
 
 
 def new_execution_id() -> str:

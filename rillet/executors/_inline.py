@@ -20,6 +20,7 @@ class InlineExecutor:
     """Executor that runs attempts in the calling thread, in submission order."""
 
     name = "inline"
+    runs_in_this_thread = True  # the engine beats from a thread while a task runs
 
     def __init__(self) -> None:
         self._queue: collections.deque[AttemptJob] = collections.deque()

@@ -286,3 +286,16 @@ def test_an_owner_that_cannot_be_looked_at_is_judged_by_its_heartbeat(
     assert owner_alive(running_record(**here))
     old = dataclasses.replace(running_record(**here), heartbeat_at=time.time() - 3600)
     assert not owner_alive(old)
+
+
+def test_a_long_inline_task_does_not_stop_the_heartbeat(load, home, monkeypatch):
+    """The inline executor runs a task in the engine's own thread: a thread of the
+    engine keeps beating meanwhile, so another host does not take it for dead."""
+    import rillet
+    from rillet.engine import _runstate
+
+    monkeypatch.setattr(_runstate, "HEARTBEAT_EVERY", 0.1)
+    execution = rillet.run(load("wf_beat").beats, home=home, executor="inline", where=home,
+                           seconds=1.0)
+    assert execution.status == "SUCCEEDED"
+    assert execution.outputs["o0"] >= 0.5  # beats went on while the task slept for 1 s
