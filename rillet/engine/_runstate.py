@@ -76,6 +76,10 @@ class Heartbeats:
                     store.heartbeat(execution_id, now)
                 except RilletError:  # not recorded yet, or the store is busy: next time
                     pass
+            # Hold no store while waiting: a store kept alive by this (daemon) thread is
+            # never closed at exit, and its last WAL checkpoint would fall to whichever
+            # process closes the database next (a read-only command, say).
+            del live, store
 
 
 HEARTBEATS = Heartbeats()
