@@ -22,6 +22,7 @@ from rillet.engine._records import (
     ExecutionRecord,
     MetricRecord,
     NodeRecord,
+    NodeStatus,
     ParamRecord,
 )
 from rillet.errors import Conflict, NotFound, StoreError
@@ -182,7 +183,7 @@ class MemoryMetadataStore:
     def _lineage(self, digest: str, outputs: bool) -> list[NodeRecord]:
         with self._lock:
             found = [(k, n) for k, n in self._nodes.items()
-                     if digest in (n.outputs if outputs else n.inputs).values()]
+                     if digest in (n.outputs if outputs else _used(n)).values()]
             found.sort(key=lambda kn: (kn[1].ended_at is None, kn[1].ended_at or 0.0,
                                        self._seq[kn[0]], kn[0]))
         return [n for _, n in found]
@@ -202,3 +203,8 @@ class MemoryMetadataStore:
 
     def __repr__(self) -> str:
         return "MemoryMetadataStore()"
+
+
+def _used(node: NodeRecord) -> dict[str, str]:
+    """The inputs a node used: none for a CACHED or RECOVERED node (it computed nothing)."""
+    return {} if node.status in (NodeStatus.CACHED, NodeStatus.RECOVERED) else node.inputs

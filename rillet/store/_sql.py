@@ -190,7 +190,17 @@ def param_json(value: Any) -> str:
     return json.dumps(value, default=str, separators=(",", ":"), ensure_ascii=False)
 
 
-def _io(inputs: dict[str, str], outputs: dict[str, str]) -> dict[tuple[str, str], str]:
+_REUSED = frozenset({str(NodeStatus.CACHED), str(NodeStatus.RECOVERED)})
+
+
+def _io(status: str, inputs: dict[str, str], outputs: dict[str, str]
+        ) -> dict[tuple[str, str], str]:
+    """A node's lineage rows. A CACHED or RECOVERED node computed nothing, so it did not
+    use its inputs: it has its 'out' rows only (the node that made the value has the
+    'in' rows), which also spares the hash-keyed table half of a cached re-run's
+    scattered inserts."""
+    if status in _REUSED:
+        return {("out", k): v for k, v in outputs.items()}
     rows = {("in", k): v for k, v in inputs.items()}
     for k, v in outputs.items():
         rows["out", k] = v
@@ -215,7 +225,7 @@ def _write_io(c: Any, last: dict[tuple[str, str], NodeRecord],
     doomed: list[tuple[str, ...]] = []
     added: list[tuple[str, ...]] = []
     for (eid, nid), n in last.items():
-        want = now[(eid, nid)] = _io(n.inputs, n.outputs)
+        want = now[(eid, nid)] = _io(str(n.status), n.inputs, n.outputs)
         have = before.get((eid, nid), {})
         if have == want:
             continue
@@ -244,11 +254,11 @@ def _stored_io(c: Any, keys: Iterable[tuple[str, str]]
         for chunk in _chunks(nids):
             marks = ", ".join("?" * len(chunk))
             rows = c.execute(
-                "SELECT node_id, inputs, outputs FROM node_executions "
+                "SELECT node_id, status, inputs, outputs FROM node_executions "
                 f"WHERE execution_id = ? AND node_id IN ({marks})", [eid, *chunk]).fetchall()
-            for nid, inputs, outputs in rows:
+            for nid, status, inputs, outputs in rows:
                 if inputs != "{}" or outputs != "{}":
-                    out[(eid, nid)] = _io(_loads(inputs), _loads(outputs))
+                    out[(eid, nid)] = _io(status, _loads(inputs), _loads(outputs))
     return out
 
 

@@ -215,6 +215,26 @@ def test_lineage_both_ways(store):
     assert [n.node_id for n in store.consumers(H3)] == ["train"]
 
 
+def test_a_cached_or_recovered_node_produced_its_value_but_used_nothing(store):
+    """It computed nothing: it is among the producers of its outputs (with its source),
+    not among the consumers of its inputs; when it runs for real, it is."""
+    store.apply(Batch(executions=[execution(), execution("e2")], nodes=[
+        node("fit", inputs={"data": H1}, outputs={"o0": H2}, status=NodeStatus.SUCCEEDED,
+             ended_at=1.0),
+        node("fit", eid="e2", inputs={"data": H1}, outputs={"o0": H2},
+             status=NodeStatus.CACHED, source_execution="e1", source_node="fit", ended_at=2.0),
+    ]))
+    assert [(n.execution_id, n.status) for n in store.producers(H2)] == [
+        ("e1", NodeStatus.SUCCEEDED), ("e2", NodeStatus.CACHED)]
+    assert [n.execution_id for n in store.consumers(H1)] == ["e1"]
+    store.apply(Batch(nodes=[node("fit", eid="e2", inputs={"data": H1}, outputs={"o0": H2},
+                                  status=NodeStatus.RECOVERED, ended_at=3.0)]))
+    assert [n.execution_id for n in store.consumers(H1)] == ["e1"]
+    store.apply(Batch(nodes=[node("fit", eid="e2", inputs={"data": H1}, outputs={"o0": H2},
+                                  status=NodeStatus.SUCCEEDED, ended_at=4.0)]))
+    assert [n.execution_id for n in store.consumers(H1)] == ["e1", "e2"]
+
+
 def test_lineage_same_node_twice_in_one_batch(store):
     store.apply(Batch(executions=[execution()], nodes=[
         node("n", inputs={"x": H1}, status=NodeStatus.RUNNING),
