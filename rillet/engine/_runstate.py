@@ -46,7 +46,6 @@ class Heartbeats:
         self._lock = threading.Lock()
         self._live: dict[str, Any] = {}  # execution id -> its store
         self._thread: threading.Thread | None = None
-        self._wake = threading.Event()
 
     def add(self, store: Any, execution_id: str) -> None:
         with self._lock:
@@ -55,7 +54,6 @@ class Heartbeats:
                 self._thread = threading.Thread(target=self._beat, daemon=True,
                                                 name="rillet-heartbeats")
                 self._thread.start()
-        self._wake.set()  # a new interval (tests shorten HEARTBEAT_EVERY) counts now
 
     def remove(self, execution_id: str) -> None:
         with self._lock:
@@ -63,8 +61,7 @@ class Heartbeats:
 
     def _beat(self) -> None:
         while True:
-            self._wake.wait(HEARTBEAT_EVERY)
-            self._wake.clear()
+            time.sleep(HEARTBEAT_EVERY)
             with self._lock:
                 live = list(self._live.items())
                 if not live:

@@ -292,9 +292,10 @@ def test_a_long_inline_task_does_not_stop_the_heartbeat(load, home, monkeypatch)
     """The inline executor runs a task in the engine's own thread: a thread of the
     engine keeps beating meanwhile, so another host does not take it for dead."""
     import rillet
-    from rillet.engine import _runstate
+    from rillet.engine import _durable, _runstate
 
     monkeypatch.setattr(_runstate, "HEARTBEAT_EVERY", 0.1)
+    monkeypatch.setattr(_durable, "HEARTBEATS", _runstate.Heartbeats())  # a fresh thread
     execution = rillet.run(load("wf_beat").beats, home=home, executor="inline", where=home,
                            seconds=1.0)
     assert execution.status == "SUCCEEDED"
