@@ -91,9 +91,10 @@ def prune(store: SqlMetadataStore, blobs: ArtifactStore, *, older_than: float | 
     evict least recently used cache entries until the stored values fit ``max_size``.
     ``blobs`` holds the values' bytes.
 
-    Everything happens in one write transaction, bytes removed included: an execution
-    that records a value before it sees the value kept; one that records it after finds
-    the bytes gone once it has committed, and writes them again (``ValueStore``). A
+    Everything happens in one write transaction, bytes removed included: a value that
+    an execution recorded before that transaction is referenced, so it is kept; one
+    recorded after it finds, once its commit is done, that the bytes are gone, and
+    writes them again (``ValueStore.confirm_stored``). A
     crash in the middle leaves records unpurged whose bytes are gone, of values that
     nothing kept refers to; the next prune purges them.
     """
