@@ -59,8 +59,6 @@ _OLD = "created_at < ? AND status NOT IN ('RUNNING', 'QUEUED')"  # executions ol
 
 Query = Callable[[str, tuple[Any, ...]], list[tuple[Any, ...]]]
 
-# On PostgreSQL a transaction does not keep other writers out by itself (on SQLite
-# BEGIN IMMEDIATE does): these locks let readers in and writers wait.
 _PG_LOCK = ("LOCK TABLE artifacts, node_io, executions, cache_entries "
             "IN SHARE ROW EXCLUSIVE MODE")
 
@@ -85,18 +83,24 @@ def prune_home(home: Any, *, older_than: float | None, max_size: int | None,
                  dry_run=dry_run)
 
 
+_DELETE_CHUNK = 500  # values whose bytes one short transaction removes
+
+
 def prune(store: SqlMetadataStore, blobs: ArtifactStore, *, older_than: float | None,
           max_size: int | None, dry_run: bool = False) -> PruneReport:
     """Purge values older than ``older_than`` seconds that nothing kept refers to, then
     evict least recently used cache entries until the stored values fit ``max_size``.
     ``blobs`` holds the values' bytes.
 
-    Everything happens in one write transaction, bytes removed included: a value that
-    an execution recorded before that transaction is referenced, so it is kept; one
-    recorded after it finds, once its commit is done, that the bytes are gone, and
-    writes them again (``ValueStore.confirm_stored``). A
-    crash in the middle leaves records unpurged whose bytes are gone, of values that
-    nothing kept refers to; the next prune purges them.
+    Running executions: one write transaction reads what is referenced and marks the
+    values purged (a value recorded before it is referenced, so kept). Then short
+    transactions, a chunk of values each, remove the bytes of those still marked
+    purged: an execution that recorded a value again in between has unmarked it, and
+    one that records it after its bytes went finds them gone once its commit is done
+    and writes them again (``ValueStore.confirm_stored``). Removing bytes, the slow part
+    of a large prune, never keeps writers waiting for more than one chunk. A crash
+    between the two leaves
+    purged values whose bytes are still there (space, never a dangling reference).
     """
     from rillet.engine._reaper import reap_running
 
@@ -105,8 +109,7 @@ def prune(store: SqlMetadataStore, blobs: ArtifactStore, *, older_than: float | 
     db = store.database
     report = PruneReport(dry_run=dry_run)
     with db.write() as c:
-        if store.url.startswith("postgresql"):
-            c.execute(_PG_LOCK)
+        _lock_out_writers(store, c)
 
         def query(sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
             return list(c.execute(sql, params).fetchall())
@@ -124,11 +127,24 @@ def prune(store: SqlMetadataStore, blobs: ArtifactStore, *, older_than: float | 
         if doomed:
             c.executemany("UPDATE artifacts SET purged = ?, inline = NULL WHERE hash = ?",
                           [(True, h) for h in doomed])
-        for h in doomed:
-            uri = artifacts[h][0]
-            if uri:
-                blobs.delete(uri)
+    files = sorted(h for h in doomed if artifacts[h][0])
+    for i in range(0, len(files), _DELETE_CHUNK):
+        chunk = files[i:i + _DELETE_CHUNK]
+        with db.write() as c:
+            _lock_out_writers(store, c)
+            marks = ", ".join("?" * len(chunk))
+            still = c.execute(f"SELECT hash FROM artifacts WHERE purged AND hash IN ({marks})",
+                              chunk).fetchall()
+            for (h,) in still:
+                blobs.delete(artifacts[h][0])
     return report
+
+
+def _lock_out_writers(store: SqlMetadataStore, c: Any) -> None:
+    """On SQLite the write transaction (BEGIN IMMEDIATE) keeps other writers out; on
+    PostgreSQL these locks do, letting readers in."""
+    if store.url.startswith("postgresql"):
+        c.execute(_PG_LOCK)
 
 
 def _plan(query: Query, report: PruneReport, older_than: float | None,

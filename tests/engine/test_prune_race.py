@@ -58,3 +58,49 @@ def test_a_value_purged_while_an_execution_records_it_again_is_kept(load, home):
     assert not artifact.purged
     assert h.artifacts.exists(artifact.uri)  # the bytes are there again
     assert len(h.artifacts.get(artifact.uri)) == artifact.size
+
+
+class _StoreRecordingAgain:
+    """The store as prune sees it, where an execution records the purged value again
+    (as producing it anew does) after prune's purge and before its bytes are removed."""
+
+    def __init__(self, store, again) -> None:
+        self._store, self._again, self._writes = store, again, 0
+        self.database = self
+
+    def __getattr__(self, name):
+        return getattr(self._store, name)
+
+    def write(self):
+        self._writes += 1
+        if self._writes == 2:  # the purge is committed; the removal of bytes comes next
+            self._again()
+        return self._store.database.write()
+
+
+def test_a_value_recorded_again_between_purge_and_removal_keeps_its_bytes(load, home):
+    import dataclasses
+
+    from rillet.engine._records import Batch
+
+    mod = load("wf_big")
+    old = rillet.run(mod.make_big, home=home, executor="inline", n=3000)
+    db = sqlite3.connect(f"{home}/rillet.db")
+    with db:
+        db.execute("UPDATE executions SET created_at = created_at - ? WHERE id = ?",
+                   (2 * DAY, old.id))
+    db.close()
+    h = Home.open(home)
+    (digest,) = h.store.get_execution(old.id).outputs.values()
+    (record,) = h.store.find_artifacts(digest)
+
+    def again():
+        assert h.store.find_artifacts(digest)[0].purged  # prune has purged it
+        h.store.apply(Batch(artifacts=[dataclasses.replace(record, purged=False)]))
+
+    report = prune(_StoreRecordingAgain(h.store, again), h.artifacts, older_than=DAY,
+                   max_size=None)
+    assert digest in report.purged
+    (now,) = h.store.find_artifacts(digest)
+    assert not now.purged
+    assert h.artifacts.exists(now.uri)  # its bytes were not removed
