@@ -95,9 +95,7 @@ class OpenCase:
 class Builder:
     """Collects the nodes of one workflow body."""
 
-    def __init__(self, name: str, location: str) -> None:
-        self.name = name
-        self.location = location
+    def __init__(self) -> None:
         self.nodes: list[Node] = []
         self.counts: dict[str, int] = {}
         self.cases: list[OpenCase] = []
@@ -478,7 +476,7 @@ def compile_body(
 ) -> WorkflowSpec:
     """Run ``fn`` once with promises (or, for a dynamic, with ``inputs`` values)."""
     location = where(fn)
-    builder = Builder(name, location)
+    builder = Builder()
     args = inputs if inputs is not None else {
         k: Promise(None, k, t) for k, t in iface.inputs.items()
     }
