@@ -68,7 +68,7 @@ def test_json_is_deterministic_and_complete(tmp_path):
     data = spec_json(a)
     assert [n["kind"] for n in data["nodes"]] == ["task", "task", "map", "branch"]
     assert data["nodes"][1]["inputs"]["x"] == {"kind": "node", "ref": "inc", "output": "o0"}
-    assert data["defaults"]["n"]["value"] is not None
+    assert data["defaults"]["n"]["value"] == 3 and data["defaults"]["flag"]["value"] is False
     assert data["nodes"][3]["cases"][1]["condition"] is None
     assert json.loads(json.dumps(data)) == data
 
