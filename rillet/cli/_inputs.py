@@ -77,14 +77,13 @@ def parse_value(text: str, tp: Any) -> Any:
         members = union_members(tp)
         if text.lower() in ("none", "null") and type(None) in members:
             return None
-        errors = []
         for m in members:
             if m is type(None):
                 continue
             try:
                 return parse_value(text, m)
-            except Exception as exc:
-                errors.append(str(exc))
+            except Exception:
+                pass
         raise InputError(f"{text!r} is not a {type_name(tp)}")
     if tp is str:
         return text
