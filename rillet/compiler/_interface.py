@@ -86,17 +86,24 @@ def input_names(fn: Callable[..., Any], kind: str) -> tuple[str, ...] | None:
     count = code.co_argcount + code.co_kwonlyargcount
     names: tuple[str, ...] = code.co_varnames[:count]
     if code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS):
-        star = code.co_varnames[count]
-        raise DefinitionError(
-            f"{where(fn)}: {kind} '{name}' takes *{star}; declare every input by name"
-        )
+        raise _takes_star(fn, kind, name, code.co_varnames[count])
     for pname in names:
         if pname not in annotations:
-            raise DefinitionError(
-                f"{where(fn)}: {kind} '{name}' input '{pname}' has no type annotation; "
-                f"annotate it, e.g. '{pname}: int'"
-            )
+            raise _unannotated(fn, kind, name, pname)
     return names
+
+
+def _takes_star(fn: Callable[..., Any], kind: str, name: str, star: str) -> DefinitionError:
+    return DefinitionError(
+        f"{where(fn)}: {kind} '{name}' takes *{star}; declare every input by name"
+    )
+
+
+def _unannotated(fn: Callable[..., Any], kind: str, name: str, pname: str) -> DefinitionError:
+    return DefinitionError(
+        f"{where(fn)}: {kind} '{name}' input '{pname}' has no type annotation; "
+        f"annotate it, e.g. '{pname}: int'"
+    )
 
 
 _NOT_PLAIN = (
@@ -139,14 +146,9 @@ def read_interface(fn: Callable[..., Any], kind: str) -> Interface:
     positional: list[str] = []
     for pname, param in sig.parameters.items():
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
-            raise DefinitionError(
-                f"{where(fn)}: {kind} '{name}' takes *{pname}; declare every input by name"
-            )
+            raise _takes_star(fn, kind, name, pname)
         if pname not in hints:
-            raise DefinitionError(
-                f"{where(fn)}: {kind} '{name}' input '{pname}' has no type annotation; "
-                f"annotate it, e.g. '{pname}: int'"
-            )
+            raise _unannotated(fn, kind, name, pname)
         tp = inputs[pname] = normalize(hints[pname])
         if param.default is not param.empty:
             if not check_value(param.default, tp):
