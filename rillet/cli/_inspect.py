@@ -96,14 +96,15 @@ def logs(ctx: click.Context, execution_id: str, node_id: str, attempt: int | Non
     except StoreError as exc:
         fail(str(exc))
     attempts = h.store.attempts(record.id, node_id)
-    node = next((n for n in h.store.nodes(record.id) if n.node_id == node_id), None)
-    if not attempts and node is not None:
-        source = (f"; its value came from {node.source_execution}:{node.source_node}"
-                  if node.source_execution else "")
-        fail(f"node '{node_id}' of execution {record.id} is {node.status.value} and ran no "
-             f"attempt{source}", 1)
     if not attempts:
-        known = ", ".join(sorted({n.node_id for n in h.store.nodes(record.id)}))
+        nodes = h.store.nodes(record.id)
+        node = next((n for n in nodes if n.node_id == node_id), None)
+        if node is not None:
+            source = (f"; its value came from {node.source_execution}:{node.source_node}"
+                      if node.source_execution else "")
+            fail(f"node '{node_id}' of execution {record.id} is {node.status.value} and ran "
+                 f"no attempt{source}", 1)
+        known = ", ".join(sorted({n.node_id for n in nodes}))
         fail(f"execution {record.id} has no attempts of node '{node_id}' (nodes: {known})")
     attempts.sort(key=lambda a: a.attempt)
     chosen = attempts[-1] if attempt is None else next(
