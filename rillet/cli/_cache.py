@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from rillet.cli._app import CONTEXT, cli, fail, home_of, open_store, pick_workflow
+from rillet.cli._app import CONTEXT, cli, fail, open_store, pick_workflow
 from rillet.errors import DefinitionError, RilletError
 
 
@@ -118,7 +118,7 @@ def prune(ctx: click.Context, older_than: str | None, max_size: str | None, dry_
         size = parse_size(max_size) if max_size is not None else None
     except ValueError as exc:
         fail(str(exc))
-    h = open_store(ctx, home_of(ctx, home))
+    h = open_store(ctx, home)
     report = prune_home(h, older_than=age, max_size=size, dry_run=dry_run)
     verb = "would free" if dry_run else "freed"
     sys.stdout.write(
