@@ -11,6 +11,7 @@ import dataclasses
 import threading
 import typing
 from collections.abc import Callable
+from types import NoneType
 from typing import Any, Protocol
 
 from rillet.compiler._interface import MISSING, Interface, where
@@ -30,7 +31,6 @@ from rillet.compiler._spec import (
 )
 from rillet.errors import CompileError, TypeMismatchError
 from rillet.types._compat import (
-    NoneType,
     check_value,
     coerce,
     is_compatible,

@@ -10,11 +10,11 @@ import inspect
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import NoneType
 from typing import Any
 
 from rillet.errors import DefinitionError, TypeMismatchError
 from rillet.types._compat import (
-    NoneType,
     check_value,
     coerce,
     normalize,

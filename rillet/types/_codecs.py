@@ -21,13 +21,13 @@ import sys
 import threading
 import warnings
 from collections.abc import Callable
+from types import NoneType
 from typing import Any, ClassVar
 
 from rillet.errors import TypeMismatchError
 
 from ._files import Sink
 
-NoneType = type(None)
 _JSON_ENCODE = json.JSONEncoder(
     sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False
 ).encode

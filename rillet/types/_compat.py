@@ -10,9 +10,9 @@ import datetime
 import functools
 import types
 import typing
+from types import NoneType
 from typing import Any, Union
 
-NoneType = type(None)
 _UNION_ORIGINS: tuple[Any, ...] = (Union, types.UnionType)
 
 

@@ -18,13 +18,12 @@ import sys
 import types
 import typing
 import weakref
+from types import NoneType
 from typing import Any
 
 from rillet.errors import DefinitionError
 
 from ._files import Directory, File
-
-NoneType = type(None)
 
 _SCALARS: dict[Any, str] = {
     NoneType: "none",
