@@ -149,10 +149,9 @@ def run(ctx: click.Context, target: str, as_json: bool, executor: str,
     wf = pick_workflow(target)
     try:
         inputs = parse_inputs(split_args(list(ctx.args)), wf.interface.inputs, wf.short_name)
-        wf.resolve_inputs((), inputs)
     except DefinitionError as exc:
         fail(str(exc))
-    try:
+    try:  # run_workflow checks the inputs (missing, wrong type) before it opens the home
         with task_output_to_stderr(), Progress() as progress:
             execution = run_workflow(wf, home=home_of(ctx, home), executor=executor,
                                      max_parallel=max_parallel, observer=progress, **inputs)
