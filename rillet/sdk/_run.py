@@ -119,10 +119,8 @@ def load_workflow(workflow_name: str, source: str) -> Any:
     module, _, qualname = workflow_name.partition(":")
     is_file = source.endswith(".py")
     try:
-        if is_file and os.path.isfile(source):
-            loaded = load_file(source)
-            if module != loaded.__name__:  # it ran as a script (__main__): look in the file
-                module = loaded.__name__
+        if is_file and os.path.isfile(source):  # it may have run as a script (__main__)
+            module = load_file(source).__name__
         return resolve(module, qualname, source if is_file else None)
     except (AttributeError, ImportError) as exc:
         raise DefinitionError(
