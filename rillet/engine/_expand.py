@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from rillet.compiler._spec import holds
-from rillet.engine._graph import RNode, binding_deps, remap, remap_condition
+from rillet.engine._graph import RNode, deps_of, remap, remap_condition
 from rillet.engine._records import (
     NodeStatus,
 )
@@ -20,7 +20,7 @@ class Expansion(RunState):
     # -- joins, branches, dynamics --------------------------------------------
     def _complete_join(self, node: RNode) -> None:
         self.outputs[node.id] = {k: self.value_of(b) for k, b in node.out_bindings.items()}
-        deps = [d for b in node.out_bindings.values() for d in binding_deps(b)]
+        deps = deps_of(node.out_bindings)
         reused = bool(deps) and all(
             self.graph.nodes[d].status is NodeStatus.RECOVERED for d in deps
             if d in self.graph.nodes
@@ -57,7 +57,7 @@ class Expansion(RunState):
         node.kind = "join"
         node.out_bindings = {k: remap(b, node.prefix, node.input_map)
                              for k, b in chosen.outputs.items()}
-        self.graph.wait(node, [d for b in node.out_bindings.values() for d in binding_deps(b)])
+        self.graph.wait(node, deps_of(node.out_bindings))
         self._record_node(node, NodeStatus.RUNNING)
 
     def _test(self, cond: Any) -> bool:
@@ -82,5 +82,5 @@ class Expansion(RunState):
         node.kind = "join"
         node.out_bindings = {k: remap(b, prefix, {}) for k, b in sub.outputs.items()}
         self.tainted.add(node.id)
-        self.graph.wait(node, [d for b in node.out_bindings.values() for d in binding_deps(b)])
+        self.graph.wait(node, deps_of(node.out_bindings))
         self._record_node(node, NodeStatus.RUNNING)

@@ -41,8 +41,9 @@ def remap_condition(c: Any, prefix: str, inputs: dict[str, Binding] | None) -> A
                   right=remap_condition(c.right, prefix, inputs))
 
 
-def binding_deps(b: Binding) -> list[str]:
-    return b.upstream()
+def deps_of(bindings: dict[str, Binding]) -> list[str]:
+    """The ids of the nodes whose outputs ``bindings`` read."""
+    return [d for b in bindings.values() for d in b.upstream()]
 
 
 @dataclass(slots=True, kw_only=True)
@@ -65,8 +66,6 @@ class RNode:
     status: NodeStatus = NodeStatus.QUEUED
     attempt: int = 0
     out_bindings: dict[str, Binding] = field(default_factory=dict)  # for joins
-    expanded: bool = False
-    recorded: bool = False
 
 
 class Graph:
@@ -100,11 +99,10 @@ class Graph:
         for n in nodes:
             nid = prefix + n.id
             inputs = {k: remap(b, prefix, input_map) for k, b in n.inputs.items()}
-            upstream = [d for b in inputs.values() for d in binding_deps(b)]
-            if n.kind in ("task", "map"):
+            if n.kind in ("task", "map", "dynamic"):
                 node = RNode(id=nid, kind=n.kind, spec=n, inputs=inputs, outputs=n.outputs,
                              prefix=prefix, input_map=input_map)
-                self.add(node, upstream)
+                self.add(node, deps_of(inputs))
                 added.append(node)
             elif n.kind == "workflow":
                 sub = n.entity.spec
@@ -113,13 +111,8 @@ class Graph:
                 outs = {k: remap(b, nid + "/", inputs) for k, b in sub.outputs.items()}
                 join = RNode(id=nid, kind="join", spec=n, inputs={}, outputs=n.outputs,
                              out_bindings=outs, prefix=prefix, input_map=input_map)
-                self.add(join, [d for b in outs.values() for d in binding_deps(b)])
+                self.add(join, deps_of(outs))
                 added.append(join)
-            elif n.kind == "dynamic":
-                node = RNode(id=nid, kind="dynamic", spec=n, inputs=inputs, outputs=n.outputs,
-                             prefix=prefix, input_map=input_map)
-                self.add(node, upstream)
-                added.append(node)
             elif n.kind == "branch":
                 deps: list[str] = []
                 for case in n.cases:

@@ -9,14 +9,14 @@ import time
 from typing import Any
 
 from rillet.engine._cachekey import code_hash_of, task_version
-from rillet.engine._graph import RNode
+from rillet.engine._graph import RNode, deps_of
 from rillet.engine._reaper import reap_running
 from rillet.engine._records import (
     DONE_OK,
     CacheEntry,
     NodeStatus,
 )
-from rillet.engine._runstate import HEARTBEAT_EVERY, RunState, upstream_of
+from rillet.engine._runstate import HEARTBEAT_EVERY, RunState
 
 
 class Memo(RunState):
@@ -57,7 +57,7 @@ class Memo(RunState):
             return False
         if old.code_hash != meta.get("code_hash") or not old.code_hash:
             return False
-        if any(d in self.tainted for d in upstream_of(node)):
+        if any(d in self.tainted for d in deps_of(node.inputs)):
             return False
         if old.inputs != meta.get("inputs"):
             return False

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from rillet.compiler._spec import CONST, DICT, INPUT, LIST, NODE, Binding, WorkflowSpec
-from rillet.engine._graph import Graph, RNode, binding_deps
+from rillet.engine._graph import Graph, RNode
 from rillet.engine._records import (
     Batch,
     CacheEntry,
@@ -110,10 +110,6 @@ def spec_hash_or_blank(spec: WorkflowSpec) -> str:
         return spec_hash(spec)
     except Exception:  # a constant with no stable encoding: the execution still runs
         return ""
-
-
-def upstream_of(node: RNode) -> list[str]:
-    return [d for b in node.inputs.values() for d in binding_deps(b)]
 
 
 class RunState:
