@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from clikit import Result  # noqa: E402
+from clikit import Result, rillet_env  # noqa: E402
 
 
 def write(path: Path, text: str) -> Path:
@@ -49,7 +49,7 @@ class Rillet:
         self.pythonpath: list[Path] = []
 
     def env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("RILLET_")}
+        env = rillet_env()
         env.pop("PYTHONPATH", None)
         if self.pythonpath:
             env["PYTHONPATH"] = os.pathsep.join(str(p) for p in self.pythonpath)
