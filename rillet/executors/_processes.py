@@ -33,12 +33,11 @@ _EPS = 1e-9
 class _Piece:
     """One message in flight on a worker: a whole attempt or one chunk of a map."""
 
-    __slots__ = ("attempt", "gpu_ids", "payload", "resent", "start", "stop", "worker")
+    __slots__ = ("attempt", "gpu_ids", "payload", "resent", "start", "worker")
 
-    def __init__(self, attempt: _Attempt, start: int, stop: int, gpus: list[str]) -> None:
+    def __init__(self, attempt: _Attempt, start: int, gpus: list[str]) -> None:
         self.attempt = attempt
-        self.start = start
-        self.stop = stop
+        self.start = start  # the index of its first element (its chunk's key)
         self.gpu_ids = gpus
         self.payload = b""  # kept until the reply, to resend once if a worker is stale
         self.resent = False
@@ -314,7 +313,7 @@ class ProcessExecutor:
         gpus, free[: job.gpu] = free[: job.gpu], []
         self._used_cpu += job.cpu
         self._used_mem += job.mem
-        piece = _Piece(attempt, span[0], span[1], gpus)
+        piece = _Piece(attempt, span[0], gpus)
         attempt.pieces.add(piece)
         env = {"CUDA_VISIBLE_DEVICES": ",".join(gpus)} if gpus else {}
         try:
