@@ -16,8 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from rillet.store._sql import _chunks
+
 if TYPE_CHECKING:
     from rillet.engine._protocols import ArtifactStore
+    from rillet.store._home import Home
     from rillet.store._sql import SqlMetadataStore
 
 _AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
@@ -76,14 +79,11 @@ def _execution_refs(query: Query, where: str, params: tuple[Any, ...]) -> set[st
     return refs
 
 
-def prune_home(home: Any, *, older_than: float | None, max_size: int | None,
+def prune_home(home: Home, *, older_than: float | None, max_size: int | None,
                dry_run: bool = False) -> PruneReport:
     """Prune the values of a home (see :func:`prune`)."""
     return prune(home.store, home.artifacts, older_than=older_than, max_size=max_size,
                  dry_run=dry_run)
-
-
-_DELETE_CHUNK = 500  # values whose bytes one short transaction removes
 
 
 def prune(store: SqlMetadataStore, blobs: ArtifactStore, *, older_than: float | None,
@@ -127,9 +127,7 @@ def prune(store: SqlMetadataStore, blobs: ArtifactStore, *, older_than: float | 
         if doomed:
             c.executemany("UPDATE artifacts SET purged = ?, inline = NULL WHERE hash = ?",
                           [(True, h) for h in doomed])
-    files = sorted(h for h in doomed if artifacts[h][0])
-    for i in range(0, len(files), _DELETE_CHUNK):
-        chunk = files[i:i + _DELETE_CHUNK]
+    for chunk in _chunks(sorted(h for h in doomed if artifacts[h][0])):
         with db.write() as c:
             _lock_out_writers(store, c)
             marks = ", ".join("?" * len(chunk))
