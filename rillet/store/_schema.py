@@ -40,6 +40,16 @@ metadata = MetaData(
     }
 )
 
+
+def _node_foreign_key() -> ForeignKeyConstraint:
+    """The foreign key of a node's child rows (attempts, params, metrics)."""
+    return ForeignKeyConstraint(
+        ["execution_id", "node_id"],
+        ["node_executions.execution_id", "node_executions.node_id"],
+        ondelete="CASCADE",
+    )
+
+
 executions = Table(
     "executions", metadata,
     Column("id", String, primary_key=True),
@@ -102,11 +112,7 @@ attempts = Table(
     Column("logs", Text, nullable=False),  # captured stdout and stderr
     Column("pid", Integer),
     PrimaryKeyConstraint("execution_id", "node_id", "attempt"),
-    ForeignKeyConstraint(
-        ["execution_id", "node_id"],
-        ["node_executions.execution_id", "node_executions.node_id"],
-        ondelete="CASCADE",
-    ),
+    _node_foreign_key(),
     **WITHOUT_ROWID,
 )
 
@@ -169,11 +175,7 @@ params = Table(
     Column("key", String, nullable=False),
     Column("value", Text, nullable=False),  # JSON
     PrimaryKeyConstraint("execution_id", "node_id", "attempt", "key"),
-    ForeignKeyConstraint(
-        ["execution_id", "node_id"],
-        ["node_executions.execution_id", "node_executions.node_id"],
-        ondelete="CASCADE",
-    ),
+    _node_foreign_key(),
     **WITHOUT_ROWID,
 )
 
@@ -187,11 +189,7 @@ metrics = Table(
     Column("value", Float, nullable=False),
     Column("step", Integer),
     Column("timestamp", Float, nullable=False),
-    ForeignKeyConstraint(
-        ["execution_id", "node_id"],
-        ["node_executions.execution_id", "node_executions.node_id"],
-        ondelete="CASCADE",
-    ),
+    _node_foreign_key(),
     Index(None, "execution_id", "node_id"),
 )
 
