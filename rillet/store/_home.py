@@ -69,11 +69,11 @@ class Home:
 
     @property
     def db_path(self) -> str:
-        return os.path.join(self.path, DATABASE)
+        return self._db.path
 
     @property
     def url(self) -> str:
-        return f"sqlite:///{self.db_path}"
+        return self._db.url
 
     @property
     def store(self) -> SqlMetadataStore:
