@@ -70,15 +70,23 @@ class Memo(RunState):
         return True
 
     # -- serialize locks ------------------------------------------------------
+    def _owner(self, node_id: str) -> str:
+        return f"{self.id}:{node_id}"
+
+    @staticmethod
+    def _stale_after(node: RNode) -> float:
+        """How old a holder's lock may grow before a waiter takes it over: an hour, or
+        twice the task's timeout when that is longer."""
+        timeout = node.spec.entity.timeout_seconds if node.spec is not None else None
+        return max(3600.0, 2 * (timeout or 0))
+
     def _lock(self, node: RNode, key: str) -> bool:
-        owner = f"{self.id}:{node.id}"
-        stale = max(3600.0, 2 * (node.spec.entity.timeout_seconds or 0)) if node.spec else 3600.0
         # Committed before the lock is taken: should this process die holding it, the
         # reaper finds the execution's owner and this node's key, and frees it at once
         # instead of leaving waiters to the stale limit.
         self._record_node(node, NodeStatus.QUEUED)
         self._flush()
-        got = self.store.reserve(key, owner, stale)
+        got = self.store.reserve(key, self._owner(node.id), self._stale_after(node))
         if got is None:
             self.waiting_lock[node.id] = key
             return False
@@ -92,7 +100,7 @@ class Memo(RunState):
         self.cache.update(self.store.cache_entries([node.spec.entity.name]))  # type: ignore[union-attr]
         if key in self.cache:
             del self.held_locks[node.id]
-            self.store.release(key, f"{self.id}:{node.id}")
+            self.store.release(key, self._owner(node.id))
             self._try_cache(node, key)
             return False
         return True
@@ -112,8 +120,7 @@ class Memo(RunState):
             if self._try_cache(node, key):
                 del self.waiting_lock[node_id]
                 continue
-            owner = f"{self.id}:{node_id}"
-            got = self.store.reserve(key, owner, 3600.0)
+            got = self.store.reserve(key, self._owner(node_id), self._stale_after(node))
             if got is not None:  # the lock is free: a hit, or the holder gave up
                 del self.waiting_lock[node_id]
                 if self._hold(node, key):  # it gave up: this waiter takes over
@@ -137,10 +144,10 @@ class Memo(RunState):
         key = self.held_locks.pop(node.id, None)
         if key is not None:
             self._flush()
-            self.store.release(key, f"{self.id}:{node.id}")
+            self.store.release(key, self._owner(node.id))
 
     def _release_all_locks(self) -> None:
         """Serialize locks still held (a node that took one over but never ran)."""
         for node_id, key in list(self.held_locks.items()):
             del self.held_locks[node_id]
-            self.store.release(key, f"{self.id}:{node_id}")
+            self.store.release(key, self._owner(node_id))
