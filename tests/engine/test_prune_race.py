@@ -14,6 +14,15 @@ from rillet.store._prune import prune
 DAY = 86400.0
 
 
+def _age_two_days(home: str, execution_id: str) -> None:
+    """Make an execution look created two days ago, so that ``older_than=DAY`` prunes it."""
+    db = sqlite3.connect(f"{home}/rillet.db")
+    with db:
+        db.execute("UPDATE executions SET created_at = created_at - ? WHERE id = ?",
+                   (2 * DAY, execution_id))
+    db.close()
+
+
 class _PruneAfterPut:
     """Artifact folder that runs a prune right after the execution finds (or writes)
     the bytes of a value and before it commits the value's record: the window in which
@@ -39,11 +48,7 @@ class _PruneAfterPut:
 def test_a_value_purged_while_an_execution_records_it_again_is_kept(load, home):
     mod = load("wf_big")
     old = rillet.run(mod.make_big, home=home, executor="inline", n=2000)
-    db = sqlite3.connect(f"{home}/rillet.db")
-    with db:
-        db.execute("UPDATE executions SET created_at = created_at - ? WHERE id = ?",
-                   (2 * DAY, old.id))
-    db.close()
+    _age_two_days(home, old.id)
 
     h = Home.open(home)
     racing = _PruneAfterPut(h)
@@ -85,11 +90,7 @@ def test_a_value_recorded_again_between_purge_and_removal_keeps_its_bytes(load, 
 
     mod = load("wf_big")
     old = rillet.run(mod.make_big, home=home, executor="inline", n=3000)
-    db = sqlite3.connect(f"{home}/rillet.db")
-    with db:
-        db.execute("UPDATE executions SET created_at = created_at - ? WHERE id = ?",
-                   (2 * DAY, old.id))
-    db.close()
+    _age_two_days(home, old.id)
     h = Home.open(home)
     (digest,) = h.store.get_execution(old.id).outputs.values()
     (record,) = h.store.find_artifacts(digest)
