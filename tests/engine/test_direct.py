@@ -1,9 +1,11 @@
 """The direct runner: plans, slots, context state, sinks, failures and timeouts in memory."""
 
+import contextlib
 import signal
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -247,22 +249,30 @@ def test_map_ratio_check() -> None:
 # -- timeouts ---------------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def _enclosing_timer(handler: Any, seconds: float) -> Iterator[None]:
+    """A SIGALRM handler and timer of the caller's, as an enclosing timeout sets them;
+    the test's own are put back afterwards."""
+    previous_handler = signal.signal(signal.SIGALRM, handler)
+    previous_timer = signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, *previous_timer)
+        signal.signal(signal.SIGALRM, previous_handler)
+
+
 def test_call_with_timeout_restores_the_signal_handler_and_an_enclosing_timer() -> None:
     def handler(signum, frame):  # type: ignore[no-untyped-def]
         raise AssertionError("the enclosing timer fired")
 
-    previous_handler = signal.signal(signal.SIGALRM, handler)
-    previous_timer = signal.setitimer(signal.ITIMER_REAL, 30)
-    try:
+    with _enclosing_timer(handler, 30):
         assert call_with_timeout(lambda: "done", {}, 0.5) == "done"
         with pytest.raises(TaskTimeoutError):
             call_with_timeout(lambda: time.sleep(5), {}, 0.05)
         assert signal.getsignal(signal.SIGALRM) is handler
         delay, _ = signal.getitimer(signal.ITIMER_REAL)
         assert 25 < delay <= 30
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, *previous_timer)
-        signal.signal(signal.SIGALRM, previous_handler)
 
 
 def test_a_task_that_catches_every_exception_still_times_out() -> None:
@@ -288,15 +298,10 @@ def test_an_enclosing_timer_due_sooner_is_left_to_fire() -> None:
         fired.append(signum)
         raise TimeoutError("enclosing")
 
-    previous_handler = signal.signal(signal.SIGALRM, handler)
-    previous_timer = signal.setitimer(signal.ITIMER_REAL, 0.1)
-    try:
+    with _enclosing_timer(handler, 0.1):
         with pytest.raises(TimeoutError, match="enclosing"):
             call_with_timeout(lambda: time.sleep(5), {}, 10)
         assert fired == [signal.SIGALRM]
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, *previous_timer)
-        signal.signal(signal.SIGALRM, previous_handler)
 
 
 def test_attempt_runner_counts_attempts_and_restores_the_callers() -> None:
