@@ -178,7 +178,7 @@ def test_from_a_node_reruns_it_and_what_follows_on_a_succeeded_execution(
 
 def test_an_edited_helper_reruns_its_task_and_what_follows(rillet: Rillet) -> None:
     eid = run(rillet)
-    marks(rillet)
+    assert marks(rillet) == ["a", "b", "c", "d", "e"]
     edit(rillet.cwd / "flow.py", "def unrelated(x: int) -> int:\n    return x",
          "def unrelated(x: int) -> int:\n    return x + 0")
     _, nodes = recover(rillet, eid)
@@ -220,18 +220,26 @@ def wait_for(r: Rillet, want: dict[str, str]) -> str:
     raise AssertionError(f"the run never reached {want}")
 
 
-def test_a_crashed_execution_recovers_from_a_node(rillet: Rillet) -> None:
-    (rillet.cwd / "block").touch()
-    proc = rillet.start("run", target(rillet), "--executor", "processes")
+def stop_while_c_runs(r: Rillet, sig: signal.Signals) -> str:
+    """Run the flow, send ``sig`` to ``rillet run`` once a and b are done and c is
+    running; the execution's id."""
+    (r.cwd / "block").touch()
+    proc = r.start("run", target(r), "--executor", "processes",
+                   ctrl_c=sig is signal.SIGINT)
     try:
-        eid = wait_for(rillet, {"a": "SUCCEEDED", "b": "SUCCEEDED", "c": "RUNNING"})
-        os.kill(proc.pid, signal.SIGKILL)
+        eid = wait_for(r, {"a": "SUCCEEDED", "b": "SUCCEEDED", "c": "RUNNING"})
+        os.kill(proc.pid, sig)
         proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
-    (rillet.cwd / "block").unlink()
+    (r.cwd / "block").unlink()
+    return eid
+
+
+def test_a_crashed_execution_recovers_from_a_node(rillet: Rillet) -> None:
+    eid = stop_while_c_runs(rillet, signal.SIGKILL)
     (listed,) = rillet.executions()
     assert listed["status"] == "FAILED"
     assert marks(rillet) == ["a", "b", "c"]
@@ -242,20 +250,10 @@ def test_a_crashed_execution_recovers_from_a_node(rillet: Rillet) -> None:
 
 
 def test_an_aborted_execution_recovers(rillet: Rillet) -> None:
-    (rillet.cwd / "block").touch()
-    proc = rillet.start("run", target(rillet), "--executor", "processes", ctrl_c=True)
-    try:
-        eid = wait_for(rillet, {"a": "SUCCEEDED", "b": "SUCCEEDED", "c": "RUNNING"})
-        os.kill(proc.pid, signal.SIGINT)  # Ctrl-C
-        proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    (rillet.cwd / "block").unlink()
+    eid = stop_while_c_runs(rillet, signal.SIGINT)  # Ctrl-C
     (listed,) = rillet.executions()
     assert listed["status"] == "ABORTED", listed
-    marks(rillet)
+    assert marks(rillet) == ["a", "b", "c"]
     body, nodes = recover(rillet, eid)
     assert body["outputs"]["o0"] == 1050
     check(nodes, {"c", "d", "inner/e"})
