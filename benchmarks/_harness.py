@@ -9,6 +9,7 @@ over rounds; compare numbers as ratios within one run, never across runs.
 
 from __future__ import annotations
 
+import argparse
 import gc
 import json
 import math
@@ -402,3 +403,59 @@ def write_json(path: str | os.PathLike[str], data: dict[str, Any]) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
     return target
+
+
+# ------------------------------------------------------------------ scripts
+
+
+def script_args(
+    argv: list[str] | None,
+    doc: str,
+    *,
+    workloads: Sequence[str],
+    profiles: Sequence[str],
+    rounds: int,
+    peers: str,
+    results: str,
+    markdown: bool = False,
+) -> tuple[argparse.Namespace, list[str]]:
+    """The options every benchmark script takes, parsed; and the workloads chosen."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--peers", action="store_true", help=peers)
+    parser.add_argument(
+        "--workloads",
+        default=",".join(workloads),
+        help=f"comma-separated subset of {','.join(workloads)}",
+    )
+    parser.add_argument("--rounds", type=int, default=rounds, help="rounds of in-process timings")
+    parser.add_argument("--process-rounds", type=int, default=7, help="runs of each process")
+    parser.add_argument("--json", type=Path, default=RESULTS_DIR / results)
+    parser.add_argument(
+        "--profile",
+        choices=profiles,
+        action="append",
+        default=[],
+        help="print rillet's cProfile for this workload (repeatable)",
+    )
+    if markdown:
+        parser.add_argument("--markdown", action="store_true", help="also print a Markdown table")
+    args = parser.parse_args(argv)
+    names = [n.strip() for n in args.workloads.split(",") if n.strip()]
+    unknown = sorted(set(names) - set(workloads))
+    if unknown:
+        parser.error(f"unknown workloads {unknown}; choose from {list(workloads)}")
+    return args, names
+
+
+def print_machine(title: str, machine: dict[str, Any]) -> None:
+    print(
+        f"{title}: Python {machine['python']}, {machine['cpus']} CPUs, {machine['platform']}",
+        flush=True,
+    )
+
+
+def write_results(path: str | os.PathLike[str], data: dict[str, Any], rows: Sequence[Row]) -> None:
+    """Write ``data`` with the table's rows as JSON and say where."""
+    target = write_json(path, {**data, "rows": [{**vars(r), "status": r.status} for r in rows]})
+    shown = target.relative_to(REPO_ROOT) if target.is_relative_to(REPO_ROOT) else target
+    print(f"\nwrote {shown}")

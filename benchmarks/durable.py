@@ -37,7 +37,6 @@ after a ``pip install``. Results are printed as a table and written to
 
 from __future__ import annotations
 
-import argparse
 import cProfile
 import json
 import os
@@ -1002,37 +1001,12 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--child"]:
         return run_as_child(argv[1:])
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--peers", action="store_true", help="also run DBOS (.bench/dbos)")
-    parser.add_argument(
-        "--workloads",
-        default=",".join(WORKLOADS),
-        help=f"comma-separated subset of {','.join(WORKLOADS)}",
+    args, names = h.script_args(
+        argv, __doc__, workloads=WORKLOADS, profiles=PROFILES, rounds=5,
+        peers="also run DBOS (.bench/dbos)", results="durable.json", markdown=True,
     )
-    parser.add_argument("--rounds", type=int, default=5, help="rounds of in-process timings")
-    parser.add_argument("--process-rounds", type=int, default=7, help="runs of each process")
-    parser.add_argument("--json", type=Path, default=h.RESULTS_DIR / "durable.json")
-    parser.add_argument(
-        "--profile",
-        choices=PROFILES,
-        action="append",
-        default=[],
-        help="print rillet's cProfile for this workload (repeatable)",
-    )
-    parser.add_argument("--markdown", action="store_true", help="also print a Markdown table")
-    args = parser.parse_args(argv)
-
-    names = [n.strip() for n in args.workloads.split(",") if n.strip()]
-    unknown = sorted(set(names) - set(WORKLOADS))
-    if unknown:
-        parser.error(f"unknown workloads {unknown}; choose from {list(WORKLOADS)}")
-
     machine = h.machine_info()
-    print(
-        f"rillet durable benchmark: Python {machine['python']}, {machine['cpus']} CPUs, "
-        f"{machine['platform']}",
-        flush=True,
-    )
+    h.print_machine("rillet durable benchmark", machine)
     rillet = run_rillet(names, args.rounds, args.process_rounds)
     peer: dict[str, Any] | None = None
     if args.peers:
@@ -1067,10 +1041,8 @@ def main(argv: list[str] | None = None) -> int:
         "targets": TARGETS,
         "rillet": rillet,
         "peers": {PEER_NAME: peer} if peer else {},
-        "rows": [{**vars(r), "status": r.status} for r in rows],
     }
-    path = h.write_json(args.json, data)
-    print(f"\nwrote {path.relative_to(h.REPO_ROOT) if path.is_relative_to(h.REPO_ROOT) else path}")
+    h.write_results(args.json, data, rows)
     misses = [r.workload for r in rows if r.status == "MISS"]
     if misses:
         print(f"MISS: {', '.join(misses)}")

@@ -21,7 +21,6 @@ and written to ``benchmarks/results/overhead.json``.
 
 from __future__ import annotations
 
-import argparse
 import cProfile
 import io
 import os
@@ -346,36 +345,12 @@ def profile(workload: str, top: int = 25) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--peers", action="store_true", help="also run flytekit and Hamilton")
-    parser.add_argument(
-        "--workloads",
-        default=",".join(ALL_WORKLOADS),
-        help=f"comma-separated subset of {','.join(ALL_WORKLOADS)}",
+    args, names = h.script_args(
+        argv, __doc__, workloads=ALL_WORKLOADS, profiles=IN_PROCESS, rounds=3,
+        peers="also run flytekit and Hamilton", results="overhead.json",
     )
-    parser.add_argument("--rounds", type=int, default=3, help="rounds of in-process timings")
-    parser.add_argument("--process-rounds", type=int, default=7, help="runs of each process")
-    parser.add_argument("--json", type=Path, default=h.RESULTS_DIR / "overhead.json")
-    parser.add_argument(
-        "--profile",
-        choices=IN_PROCESS,
-        action="append",
-        default=[],
-        help="print rillet's cProfile for this workload (repeatable)",
-    )
-    args = parser.parse_args(argv)
-
-    names = [n.strip() for n in args.workloads.split(",") if n.strip()]
-    unknown = sorted(set(names) - set(ALL_WORKLOADS))
-    if unknown:
-        parser.error(f"unknown workloads {unknown}; choose from {list(ALL_WORKLOADS)}")
-
     machine = h.machine_info()
-    print(
-        f"rillet overhead benchmark: Python {machine['python']}, {machine['cpus']} CPUs, "
-        f"{machine['platform']}",
-        flush=True,
-    )
+    h.print_machine("rillet overhead benchmark", machine)
     rillet = run_rillet(names, args.rounds, args.process_rounds)
     peers: dict[str, dict[str, Any]] = {}
     if args.peers:
@@ -407,10 +382,8 @@ def main(argv: list[str] | None = None) -> int:
         "targets": TARGETS,
         "rillet": rillet,
         "peers": peers,
-        "rows": [{**vars(r), "status": r.status} for r in rows],
     }
-    path = h.write_json(args.json, data)
-    print(f"\nwrote {path.relative_to(h.REPO_ROOT) if path.is_relative_to(h.REPO_ROOT) else path}")
+    h.write_results(args.json, data, rows)
     return 0
 
 
