@@ -27,6 +27,37 @@ def wait_for_lines(path: Path, n: int, proc: Any, timeout: float = 30.0) -> None
         time.sleep(0.01)
 
 
+def wait_for_recorded(cli: Any, execution_id: str, n: int, proc: Any,
+                      timeout: float = 30.0) -> None:
+    """Until at least ``n`` nodes are recorded SUCCEEDED (what the marker says has run
+    may be ahead of what the store has, on a loaded machine)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        done = [r for r in nodes_of(cli, execution_id).values() if r["status"] == "SUCCEEDED"]
+        if len(done) >= n:
+            return
+        assert proc.poll() is None, f"rillet run ended early: {proc.communicate()}"
+        assert time.monotonic() < deadline, f"only {len(done)} nodes SUCCEEDED"
+        time.sleep(0.02)
+
+
+def wait_for_workers_to_end(marker: str, timeout: float = 30.0) -> None:
+    """Until no process of the killed run (its workers share its command line) is left."""
+    import psutil
+
+    deadline = time.monotonic() + timeout
+    while True:
+        left = []
+        for p in psutil.process_iter(["cmdline", "status"]):  # gone meanwhile: None
+            if (marker in " ".join(p.info["cmdline"] or ())
+                    and p.info["status"] not in (None, psutil.STATUS_ZOMBIE)):
+                left.append(p.pid)
+        if not left:
+            return
+        assert time.monotonic() < deadline, f"workers {left} of the killed run still alive"
+        time.sleep(0.05)
+
+
 def nodes_of(cli: Any, execution_id: str) -> dict[str, dict[str, Any]]:
     shown = cli.ok("executions", "show", execution_id, "--json").json
     return {n["node_id"]: n for n in shown["nodes"]}
@@ -43,7 +74,7 @@ def test_sigkill_mid_run_then_recover_reuses_every_succeeded_node(cli, wf, load,
     assert running["status"] == "RUNNING"
     refused = cli("recover", running["execution_id"], "--json")
     assert refused.code == 2 and "still RUNNING" in refused.err and refused.out == ""
-    wait_for_lines(marker, 15, proc)
+    wait_for_recorded(cli, running["execution_id"], 10, proc)
     proc.send_signal(signal.SIGKILL)
     proc.communicate(timeout=30)
     assert proc.returncode == -signal.SIGKILL
@@ -58,8 +89,9 @@ def test_sigkill_mid_run_then_recover_reuses_every_succeeded_node(cli, wf, load,
     succeeded = {n for n, rec in before.items() if rec["status"] == "SUCCEEDED"}
     assert 10 <= len(succeeded) < 50, Counter(r["status"] for r in before.values())
     assert not [n for n, r in before.items() if r["status"] in ("RUNNING", "QUEUED")]
-    # Workers that were mid-task may still finish it; let them, then freeze the marker.
-    time.sleep(0.3)
+    # Workers that were mid-task may still finish it; wait until they are gone (each
+    # ends itself once its parent is), then freeze the marker.
+    wait_for_workers_to_end(str(marker))
     ran_before = Counter(lines(str(marker)))
 
     rec = cli.ok("recover", killed_id, "--json", timeout=60)
