@@ -40,6 +40,7 @@ _EXPORTS: dict[str, str] = {
     "recover": "rillet.sdk._run",
     "Execution": "rillet.engine._views",
     "NodeExecution": "rillet.engine._views",
+    "models": "rillet.models",  # a module: ``from rillet import models``
 }
 
 __all__ = [
@@ -67,6 +68,7 @@ __all__ = [
     "current_context",
     "dynamic",
     "map_task",
+    "models",
     "recover",
     "run",
     "task",
@@ -74,6 +76,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from rillet import models
     from rillet.engine._context import ExecutionContext, current_context
     from rillet.engine._failure import FailureInfo
     from rillet.engine._views import Execution, NodeExecution
@@ -100,7 +103,8 @@ def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'rillet' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    found = importlib.import_module(module)
+    value = found if module == f"{__name__}.{name}" else getattr(found, name)
     globals()[name] = value
     return value
 

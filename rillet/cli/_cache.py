@@ -124,6 +124,9 @@ def prune(ctx: click.Context, older_than: str | None, max_size: str | None, dry_
     sys.stdout.write(
         f"{verb} {report.freed_bytes} bytes: {report.purged_artifacts} stored values of "
         f"{report.executions} executions, {report.evicted_entries} cache entries\n")
+    if report.kept_for_models:
+        click.echo(f"kept {len(report.kept_for_models)} stored values that registered model "
+                   "versions use (see `rillet models list`)", err=True)
     if size is not None and report.stored_bytes is not None and report.stored_bytes > size:
         click.echo(f"stored values {'would ' if dry_run else ''}still take "
                    f"{report.stored_bytes} bytes, over --max-size {max_size}: the rest is "

@@ -7,8 +7,8 @@ keeps them equal to ``_schema.sqlite_ddl()``)."""
 from __future__ import annotations
 
 # Alembic revisions of rillet/store/migrations, oldest first (a test checks them).
-REVISIONS: tuple[str, ...] = ('0001',)
-HEAD = '0001'
+REVISIONS: tuple[str, ...] = ('0001', '0002')
+HEAD = '0002'
 
 ALEMBIC_VERSION_DDL = (
     "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
@@ -23,6 +23,13 @@ SQLITE_DDL: tuple[str, ...] = (
     'CREATE TABLE executions ( id VARCHAR NOT NULL, workflow VARCHAR NOT NULL, source TEXT NOT NULL, spec_hash VARCHAR NOT NULL, status VARCHAR NOT NULL, inputs TEXT NOT NULL, outputs TEXT, error TEXT, parent_id VARCHAR, executor VARCHAR NOT NULL, created_at FLOAT NOT NULL, started_at FLOAT, ended_at FLOAT, owner_host VARCHAR NOT NULL, owner_pid INTEGER NOT NULL, owner_started FLOAT NOT NULL, heartbeat_at FLOAT, checkpoint_scope VARCHAR NOT NULL, CONSTRAINT pk_executions PRIMARY KEY (id) )',
     'CREATE INDEX ix_executions_created_at ON executions (created_at)',
     'CREATE TABLE meta ( "key" VARCHAR NOT NULL, value TEXT NOT NULL, CONSTRAINT pk_meta PRIMARY KEY ("key") )',
+    'CREATE TABLE model_aliases ( name VARCHAR NOT NULL, alias VARCHAR NOT NULL, version INTEGER NOT NULL, updated_at FLOAT NOT NULL, updated_by VARCHAR NOT NULL, CONSTRAINT pk_model_aliases PRIMARY KEY (name, alias) )',
+    'CREATE TABLE model_history ( id INTEGER NOT NULL, name VARCHAR NOT NULL, event VARCHAR NOT NULL, alias VARCHAR, version INTEGER, previous INTEGER, detail TEXT NOT NULL, at FLOAT NOT NULL, who VARCHAR NOT NULL, CONSTRAINT pk_model_history PRIMARY KEY (id) )',
+    'CREATE INDEX ix_model_history_name ON model_history (name)',
+    'CREATE TABLE model_requests ( id VARCHAR NOT NULL, at FLOAT NOT NULL, name VARCHAR NOT NULL, version INTEGER NOT NULL, route VARCHAR NOT NULL, status INTEGER NOT NULL, latency_ms FLOAT NOT NULL, input_hash VARCHAR, output_hash VARCHAR, input_body TEXT, output_body TEXT, CONSTRAINT pk_model_requests PRIMARY KEY (id) )',
+    'CREATE INDEX ix_model_requests_at ON model_requests (at)',
+    'CREATE TABLE model_versions ( name VARCHAR NOT NULL, version INTEGER NOT NULL, execution_id VARCHAR NOT NULL, node_id VARCHAR NOT NULL, output VARCHAR NOT NULL, hash VARCHAR NOT NULL, created_at FLOAT NOT NULL, created_by VARCHAR NOT NULL, CONSTRAINT pk_model_versions PRIMARY KEY (name, version) )',
+    'CREATE INDEX ix_model_versions_hash ON model_versions (hash)',
     'CREATE TABLE node_io ( hash VARCHAR NOT NULL, direction VARCHAR(3) NOT NULL, execution_id VARCHAR NOT NULL, node_id VARCHAR NOT NULL, name VARCHAR NOT NULL, CONSTRAINT pk_node_io PRIMARY KEY (hash, direction, execution_id, node_id, name) ) WITHOUT ROWID',
     'CREATE TABLE node_executions ( execution_id VARCHAR NOT NULL, node_id VARCHAR NOT NULL, task VARCHAR NOT NULL, kind VARCHAR NOT NULL, status VARCHAR NOT NULL, attempts INTEGER NOT NULL, inputs TEXT NOT NULL, outputs TEXT NOT NULL, cache_key VARCHAR, code_hash VARCHAR, source_execution VARCHAR, source_node VARCHAR, started_at FLOAT, ended_at FLOAT, error TEXT, seq BIGINT NOT NULL, CONSTRAINT pk_node_executions PRIMARY KEY (execution_id, node_id), CONSTRAINT fk_node_executions_executions FOREIGN KEY(execution_id) REFERENCES executions (id) ON DELETE CASCADE ) WITHOUT ROWID',
     'CREATE TABLE attempts ( execution_id VARCHAR NOT NULL, node_id VARCHAR NOT NULL, attempt INTEGER NOT NULL, status VARCHAR NOT NULL, executor VARCHAR NOT NULL, started_at FLOAT NOT NULL, ended_at FLOAT, error_type VARCHAR, error_message TEXT, traceback TEXT, logs TEXT NOT NULL, pid INTEGER, CONSTRAINT pk_attempts PRIMARY KEY (execution_id, node_id, attempt), CONSTRAINT fk_attempts_node_executions FOREIGN KEY(execution_id, node_id) REFERENCES node_executions (execution_id, node_id) ON DELETE CASCADE ) WITHOUT ROWID',

@@ -55,6 +55,7 @@ class PruneReport:
     stored_bytes: int | None = None  # with max_size: what the stored files take after
     purged: list[str] = field(default_factory=list)
     evicted: list[str] = field(default_factory=list)
+    kept_for_models: list[str] = field(default_factory=list)  # would go, but a model uses it
 
 
 _OLD = "created_at < ? AND status NOT IN ('RUNNING', 'QUEUED')"  # executions older than AGE
@@ -156,6 +157,8 @@ def _plan(query: Query, report: PruneReport, older_than: float | None,
     by_entry = {key: set(json.loads(outputs).values()) for key, outputs in query(
         'SELECT "key", outputs FROM cache_entries ORDER BY last_used_at ASC', ())}
     entry_refs: set[str] = set().union(*by_entry.values())
+    # A value that a registered model version uses is never removed.
+    model_refs = {h for (h,) in query("SELECT DISTINCT hash FROM model_versions", ())}
     doomed: set[str] = set()
     if older_than is None:
         kept_exec_refs = _execution_refs(query, "IS NOT NULL", ())
@@ -171,6 +174,8 @@ def _plan(query: Query, report: PruneReport, older_than: float | None,
                 continue
             if h in old_refs or (created < cutoff[0] and h not in any_refs):
                 doomed.add(h)
+        report.kept_for_models = sorted(doomed & model_refs)
+        doomed -= model_refs
         report.executions = query(f"SELECT count(*) FROM executions WHERE {_OLD}",
                                   cutoff)[0][0]
     evict: list[str] = []
@@ -181,7 +186,7 @@ def _plan(query: Query, report: PruneReport, older_than: float | None,
         for key, outputs in by_entry.items():
             if stored <= max_size:
                 break
-            refs = outputs - kept_exec_refs
+            refs = outputs - kept_exec_refs - model_refs
             if not any(artifacts[h][0] and h not in doomed for h in refs if h in artifacts):
                 continue  # evicting it frees no stored file: a kept execution holds them
             evict.append(key)

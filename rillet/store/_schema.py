@@ -201,6 +201,67 @@ meta = Table(
 )
 
 
+# -- models (revision 0002): the registry, its history, and served requests ----------
+
+# A model version points at a stored value (an output of a node of a succeeded
+# execution): no copy, so its lineage is that execution's. Numbered per name.
+model_versions = Table(
+    "model_versions", metadata,
+    Column("name", String, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("execution_id", String, nullable=False),
+    Column("node_id", String, nullable=False),
+    Column("output", String, nullable=False),
+    Column("hash", String, nullable=False),  # the artifact the version serves
+    Column("created_at", Float, nullable=False),
+    Column("created_by", String, nullable=False),
+    PrimaryKeyConstraint("name", "version"),
+    Index(None, "hash"),
+)
+
+model_aliases = Table(
+    "model_aliases", metadata,
+    Column("name", String, nullable=False),
+    Column("alias", String, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Column("updated_by", String, nullable=False),
+    PrimaryKeyConstraint("name", "alias"),
+)
+
+# Every registration, alias move and serving change, with who and when.
+model_history = Table(
+    "model_history", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String, nullable=False),
+    Column("event", String, nullable=False),  # register | alias | serve
+    Column("alias", String),
+    Column("version", Integer),
+    Column("previous", Integer),  # the version an alias pointed at before
+    Column("detail", Text, nullable=False),  # JSON
+    Column("at", Float, nullable=False),
+    Column("who", String, nullable=False),
+    Index(None, "name"),
+)
+
+# One row per served prediction (written in batches by the server).
+model_requests = Table(
+    "model_requests", metadata,
+    Column("id", String, primary_key=True),
+    Column("at", Float, nullable=False),
+    Column("name", String, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("route", String, nullable=False),  # how the version was chosen
+    Column("status", Integer, nullable=False),
+    Column("latency_ms", Float, nullable=False),
+    Column("input_hash", String),
+    Column("output_hash", String),
+    Column("input_body", Text),  # with --log-bodies
+    Column("output_body", Text),
+    Index(None, "at"),
+)
+
+
 def sqlite_ddl() -> tuple[str, ...]:
     """The CREATE TABLE / CREATE INDEX statements of the head schema for SQLite."""
     from sqlalchemy.dialects import sqlite

@@ -1,0 +1,162 @@
+"""The model registry (issue 17, point 2): versions numbered per name and immutable,
+pointing at stored values (no copy); aliases that move with every move in the history;
+one-line errors; prune keeps what a model version uses; the CLI over the same."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import train
+
+from rillet import models
+from rillet.errors import DefinitionError, NotFound, StoreError
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    return tmp_path / "home"
+
+
+def load(ref: str, home: Path) -> Any:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return models.load(ref, home=str(home))
+
+
+def test_versions_number_per_name_and_point_at_the_stored_value(wf_models: Any,
+                                                                home: Path) -> None:
+    a, b = train(wf_models, home, 2.0), train(wf_models, home, 3.0)
+    assert models.register("churn", execution=a.id, node="train", home=str(home)) == 1
+    assert models.register("churn", execution=b.id, node="train", alias="challenger",
+                           home=str(home)) == 2
+    assert models.register("other", execution=a.id, node="train", home=str(home)) == 1
+    found = models.versions("churn", home=str(home))
+    assert [v.version for v in found] == [1, 2]
+    v1, v2 = found
+    # The registry points at the execution's own output: same hash, no copy.
+    assert v1.hash == a.record.outputs["o0"] and v2.hash == b.record.outputs["o0"]
+    assert (v1.execution_id, v1.node_id, v1.output) == (a.id, "train", "o0")
+    assert v1.task.endswith(":train") and v1.workflow.endswith(":training")
+    assert set(v1.inputs) == {"n", "scale"} and v1.inputs == a.record.inputs
+    assert v2.aliases == ("challenger",) and v1.aliases == ()
+    db = sqlite3.connect(home / "rillet.db")
+    assert db.execute("SELECT count(*) FROM artifacts WHERE hash = ?",
+                      (v1.hash,)).fetchone() == (1,)
+    assert load("churn/1", home).scale == 2.0
+    assert load("churn", home).scale == 3.0  # the latest
+    assert load("churn@challenger", home).scale == 3.0
+
+
+def test_aliases_move_and_every_move_is_in_the_history(wf_models: Any, home: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    a, b = train(wf_models, home, 2.0), train(wf_models, home, 5.0)
+    monkeypatch.setenv("RILLET_USER", "alice")
+    models.register("churn", execution=a.id, node="train", alias="production", home=str(home))
+    models.register("churn", execution=b.id, node="train", home=str(home))
+    t0 = time.time()
+    monkeypatch.setenv("RILLET_USER", "bob")
+    assert models.set_alias("churn", "production", version=2, home=str(home)) == 1
+    assert load("churn@production", home).scale == 5.0
+    assert models.set_alias("churn", "production", version=1, home=str(home)) == 2  # rollback
+    assert load("churn@production", home).scale == 2.0
+    events = models.history("churn", home=str(home))
+    assert [(e.event, e.alias, e.version, e.previous, e.who) for e in events] == [
+        ("register", None, 1, None, "alice"),
+        ("alias", "production", 1, None, "alice"),
+        ("register", None, 2, None, "alice"),
+        ("alias", "production", 2, 1, "bob"),
+        ("alias", "production", 1, 2, "bob"),
+    ]
+    assert events[-1].at >= t0 and events[0].detail["execution_id"] == a.id
+    # Versions stay as registered: moving aliases changed none of them.
+    assert [v.hash for v in models.versions("churn", home=str(home))] == [
+        a.record.outputs["o0"], b.record.outputs["o0"]]
+
+
+def test_bad_references_are_one_line_errors(wf_models: Any, home: Path) -> None:
+    a = train(wf_models, home, 2.0)
+    models.register("churn", execution=a.id, node="train", home=str(home))
+    cases = [
+        (lambda: models.set_alias("churn", "prod", version=7, home=str(home)), NotFound,
+         "model 'churn' has no version 7 (versions: 1)"),
+        (lambda: models.register("churn", execution=a.id, node="nope", home=str(home)),
+         NotFound, "has no node 'nope' (nodes: load_data, train)"),
+        (lambda: models.register("churn", execution=a.id, node="train", output="o9",
+                                 home=str(home)), NotFound, "has no output 'o9' (outputs: o0)"),
+        (lambda: models.register("churn", execution="zzzz", node="train", home=str(home)),
+         NotFound, "no execution 'zzzz'"),
+        (lambda: models.load("churn@production", home=str(home)), NotFound,
+         "model 'churn' has no alias 'production' (aliases: none)"),
+        (lambda: models.load("nope/1", home=str(home)), NotFound, "no model named 'nope'"),
+        (lambda: models.set_alias("churn", "3", version=1, home=str(home)), DefinitionError,
+         "an alias cannot be a number"),
+        (lambda: models.load("churn/x", home=str(home)), DefinitionError, "churn/3"),
+    ]
+    for call, kind, text in cases:
+        with pytest.raises(kind) as info:
+            call()
+        assert text in str(info.value) and "\n" not in str(info.value)
+    # Nothing was written by the failed calls.
+    assert [e.event for e in models.history("churn", home=str(home))] == ["register"]
+
+
+def test_a_value_the_store_does_not_hold_is_not_registered(wf_models: Any, home: Path) -> None:
+    a = train(wf_models, home, 2.0)
+    digest = a.record.outputs["o0"]
+    db = sqlite3.connect(home / "rillet.db")
+    with db:
+        db.execute("UPDATE artifacts SET purged = 1 WHERE hash = ?", (digest,))
+    with pytest.raises(StoreError, match="was pruned; nothing was registered"):
+        models.register("churn", execution=a.id, node="train", home=str(home))
+    with db:
+        db.execute("DELETE FROM artifacts WHERE hash = ?", (digest,))
+    with pytest.raises(NotFound, match="is not in the store; nothing was registered"):
+        models.register("churn", execution=a.id, node="train", home=str(home))
+    assert db.execute("SELECT count(*) FROM model_versions").fetchone() == (0,)
+
+
+def test_prune_keeps_the_values_model_versions_use(wf_models: Any, home: Path, cli: Any) -> None:
+    a, b = train(wf_models, home, 2.0), train(wf_models, home, 7.0)
+    cli.home = home
+    models.register("churn", execution=a.id, node="train", home=str(home))
+    r = cli.ok("prune", "--older-than", "0s")
+    assert "kept 1 stored values that registered model versions use" in r.err
+    db = sqlite3.connect(home / "rillet.db")
+    purged = dict(db.execute("SELECT hash, purged FROM artifacts").fetchall())
+    assert purged[a.record.outputs["o0"]] == 0  # the model's value stays
+    assert purged[b.record.outputs["o0"]] == 1  # the unregistered one went
+    assert load("churn/1", home).scale == 2.0
+
+
+def test_cli_models_list_show_register_alias(wf_models: Any, home: Path, cli: Any) -> None:
+    cli.home = home
+    a, b = train(wf_models, home, 2.0), train(wf_models, home, 3.0)
+    assert cli.ok("models", "register", "churn", f"{a.id}:train").out.strip() == \
+        "registered churn version 1"
+    r = cli.ok("models", "register", "churn", f"{b.id}:train:o0", "--alias", "staging",
+               "--json")
+    assert r.json["version"] == 2 and r.json["aliases"] == ["staging"]
+    assert cli.ok("models", "alias", "churn", "staging", "1").out.strip() == \
+        "churn@staging -> 1 (was 2)"
+    listed = cli.ok("models", "list", "--json").json
+    assert listed == [{"name": "churn", "latest": 2, "versions": 2,
+                       "aliases": {"staging": 1}, "updated_at": listed[0]["updated_at"]}]
+    shown = cli.ok("models", "show", "churn", "--json").json
+    assert [v["version"] for v in shown["versions"]] == [1, 2]
+    assert [(e["event"], e["version"]) for e in shown["history"]] == [
+        ("register", 1), ("register", 2), ("alias", 2), ("alias", 1)]
+    text = cli.ok("models", "show", "churn").out
+    assert "staging -> 1 (was 2)" in text and f"{a.id}:train:o0" in text
+    bad = cli("models", "alias", "churn", "staging", "9")
+    assert bad.code == 2 and bad.err.strip() == \
+        "error: model 'churn' has no version 9 (versions: 1, 2)"
+    bad = cli("models", "register", "churn", "nocolon")
+    assert bad.code == 2 and "expected EXEC_ID:NODE" in bad.err
+    assert json.loads(cli.ok("models", "show", "churn", "--json").out)["history"][-1][
+        "who"]

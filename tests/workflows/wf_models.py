@@ -1,0 +1,53 @@
+"""Workflows for the model tests: raw data -> features -> a trained model whose
+``predict`` names its scale, so every answer tells which version produced it."""
+
+from __future__ import annotations
+
+from rillet import current_context, task, workflow
+
+
+class Scaler:
+    """``predict`` multiplies each row's sum by ``scale`` (rows: lists of floats)."""
+
+    def __init__(self, scale: float) -> None:
+        self.scale = scale
+
+    def predict(self, rows: list[list[float]]) -> list[float]:
+        return [self.scale * sum(row) for row in rows]
+
+
+class Echo:
+    """``predict`` returns its input (the benchmark's trivial model)."""
+
+    def predict(self, rows: list) -> list:
+        return rows
+
+
+@task
+def load_data(n: int) -> list[list[float]]:
+    return [[float(i), float(i + 1)] for i in range(n)]
+
+
+@task
+def train(data: list[list[float]], scale: float) -> Scaler:
+    ctx = current_context()
+    ctx.log_param("scale", scale)
+    for step in range(5):
+        ctx.log_metric("loss", 1.0 / (step + 1) / scale, step=step)
+    ctx.log_metric("rows", float(len(data)))
+    return Scaler(scale)
+
+
+@task
+def make_echo() -> Echo:
+    return Echo()
+
+
+@workflow
+def training(n: int = 4, scale: float = 1.0) -> Scaler:
+    return train(data=load_data(n=n), scale=scale)
+
+
+@workflow
+def echo() -> Echo:
+    return make_echo()
