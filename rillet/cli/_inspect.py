@@ -127,11 +127,16 @@ def logs(ctx: click.Context, execution_id: str, node_id: str, attempt: int | Non
 @click.pass_context
 def lineage(ctx: click.Context, ref: str, direction: str, as_json: bool,
             home: str | None) -> None:
-    """Walk lineage from REF: an execution id, EXEC:NODE, or an artifact hash prefix."""
+    """Walk lineage from REF: an execution id, EXEC:NODE, an artifact hash prefix, or
+    request:ID (a served prediction, back to the data its model was trained on)."""
     from rillet.cli._output import print_json
     from rillet.engine._lineage import render, resolve_scoped, walk
 
     h = open_store(ctx, home)
+    if ref.startswith("request:"):
+        from rillet.cli._models import request_lineage
+
+        return request_lineage(h, ref[len("request:"):], as_json)
     try:
         hashes, within = resolve_scoped(h.store, ref)
     except NotFound as exc:

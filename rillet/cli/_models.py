@@ -128,3 +128,121 @@ def alias_model(ctx: click.Context, name: str, alias: str, version: int,
         previous = r.set_alias(name, alias, version)
     was = f" (was {previous})" if previous is not None else ""
     click.echo(f"{name}@{alias} -> {version}{was}")
+
+
+def _parse_canary(text: str) -> tuple[str, str, float]:
+    ref, _, percent = text.rpartition(":")
+    if not ref or "@" not in ref:
+        fail(f"--canary {text}: expected NAME@ALIAS:PERCENT (e.g. churn@challenger:10)")
+    try:
+        share = float(percent)
+    except ValueError:
+        share = -1.0
+    if not 0 < share <= 100:
+        fail(f"--canary {text}: the percentage is a number in (0, 100], not {percent!r}")
+    name, _, alias = ref.partition("@")
+    return name, alias, share
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("ref", metavar="NAME@ALIAS")
+@click.option("--canary", default=None, metavar="NAME@ALIAS:PERCENT",
+              help="Send PERCENT of the requests to this alias.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=8480, show_default=True,
+              help="0 picks a free port (printed on stderr).")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Server processes.")
+@click.option("--log-bodies", is_flag=True, help="Keep request and answer bodies in the "
+              "request log (hashes are always kept).")
+@_home
+@click.pass_context
+def serve(ctx: click.Context, ref: str, canary: str | None, host: str, port: int, workers: int,
+          log_bodies: bool, home: str | None) -> None:
+    """Serve NAME@ALIAS over HTTP: POST /predict, GET /health, GET /metrics."""
+    import os
+
+    from rillet.cli._app import home_of
+    from rillet.models._registry import parse_ref
+    from rillet.models._serving import ServeConfig, ServingApp
+
+    try:
+        name, alias, _ = parse_ref(ref)
+    except RilletError as exc:
+        fail(str(exc))
+    if alias is None:
+        fail(f"{ref}: serve a model by alias, NAME@ALIAS (e.g. churn@production)")
+    c_name, c_alias, percent = _parse_canary(canary) if canary else (None, None, 0.0)
+    path = os.path.abspath(home_of(ctx, home) or os.environ.get("RILLET_HOME") or ".rillet")
+    config = ServeConfig(home=path, name=name, alias=alias, canary_name=c_name,
+                         canary_alias=c_alias, canary_percent=percent, log_bodies=log_bodies)
+    with _registry(ctx, home) as r:
+        detail: dict[str, Any] = {"alias": alias, "version": r.alias_version(name, alias),
+                                  "host": host, "port": port, "workers": workers}
+        if c_name and c_alias:
+            detail.update(canary=f"{c_name}@{c_alias}", canary_version=r.alias_version(
+                c_name, c_alias), canary_percent=percent)
+        app = None
+        if workers == 1:  # load here: a model that cannot load is a one-line error
+            app = ServingApp(config)
+            app.start()
+        r.record_serving(name, detail)
+    _run_uvicorn(app, config, host, port, workers, detail)
+
+
+def _run_uvicorn(app: Any, config: Any, host: str, port: int, workers: int,
+                 detail: dict[str, Any]) -> None:
+    import os
+    import socket
+    import tempfile
+
+    try:
+        import uvicorn
+    except ImportError:
+        fail("rillet serve needs the serve extra: pip install 'rillet[serve]'")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        fail(f"cannot listen on {host}:{port}: {exc.strerror}")
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    bound = sock.getsockname()[1]
+    canary = (f", canary {detail['canary']} (version {detail['canary_version']}) "
+              f"{detail['canary_percent']:g}%") if "canary" in detail else ""
+    click.echo(f"serving {config.name}@{config.alias} (version {detail['version']}){canary} "
+               f"on http://{host}:{bound} ({workers} worker{'s' if workers > 1 else ''})",
+               err=True)
+    options: dict[str, Any] = {"log_level": "warning", "access_log": False, "lifespan": "on",
+                               "timeout_graceful_shutdown": 5, "backlog": 2048}
+    if app is not None:
+        server = uvicorn.Server(uvicorn.Config(app, **options))
+        server.run(sockets=[sock])
+        return
+    from uvicorn.supervisors import Multiprocess
+
+    os.environ["RILLET_SERVE_CONFIG"] = config.to_env()
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="rillet-metrics-")
+    cfg = uvicorn.Config("rillet.models._serving:app_from_env", factory=True, workers=workers,
+                         **options)
+    Multiprocess(cfg, sockets=[sock]).run()
+
+
+def request_lineage(h: Any, request_id: str, as_json: bool) -> None:
+    """``rillet lineage request:ID``: from a served prediction to its training data."""
+    from rillet.cli._output import print_json
+    from rillet.models._lineage import render, request_lineage
+    from rillet.models._registry import Registry
+
+    try:
+        result = request_lineage(Registry(h.store, h.artifacts), request_id)
+    except RilletError as exc:
+        fail(str(exc))
+    if as_json:
+        print_json({"ref": f"request:{request_id}", "direction": "upstream", **result})
+    else:
+        for line in render(result):
+            click.echo(line)
