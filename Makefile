@@ -9,7 +9,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install -q --upgrade pip
 
 demo: $(BIN)/python
-	$(BIN)/pip install -q -e .
+	$(BIN)/pip install -q -e '.[data]'
 	$(BIN)/python examples/hello.py
 	cd examples && ../$(BIN)/rillet run --home ../.rillet-demo hello.py:hello_world --name demo
 

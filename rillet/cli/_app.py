@@ -61,8 +61,14 @@ def load_target(target: str) -> tuple[Any, dict[str, Any], str | None]:
     except SyntaxError as exc:
         fail(f"{exc.filename}:{exc.lineno}: {exc.msg}")
     except Exception as exc:  # the user's module raised while being imported
-        fail(f"{_where(exc, path)}: importing {path} raised {type(exc).__name__}: {exc}")
+        hint = ""
+        if isinstance(exc, ModuleNotFoundError) and exc.name in _DATA_EXTRA:
+            hint = " (it comes with the data extra: pip install 'rillet[data]')"
+        fail(f"{_where(exc, path)}: importing {path} raised {type(exc).__name__}: {exc}{hint}")
     return module, _workflows(module), name or None
+
+
+_DATA_EXTRA = frozenset({"pandas", "numpy", "pyarrow"})
 
 
 def _where(exc: BaseException, path: str) -> str:
@@ -152,7 +158,7 @@ def run(ctx: click.Context, target: str, as_json: bool, executor: str,
     except DefinitionError as exc:
         fail(str(exc))
     try:  # run_workflow checks the inputs (missing, wrong type) before it opens the home
-        with task_output_to_stderr(), Progress() as progress:
+        with interrupted(ctx, home), task_output_to_stderr(), Progress() as progress:
             execution = run_workflow(wf, home=home_of(ctx, home), executor=executor,
                                      max_parallel=max_parallel, observer=progress, **inputs)
     except (DefinitionError, StoreError) as exc:
@@ -160,7 +166,8 @@ def run(ctx: click.Context, target: str, as_json: bool, executor: str,
     report(execution, as_json)
 
 
-@cli.command(context_settings=CONTEXT)
+@cli.command(context_settings={**CONTEXT, "ignore_unknown_options": True,
+                               "allow_extra_args": True})
 @click.argument("execution_id")
 @click.option("--from", "from_nodes", multiple=True, help="Re-run this node and what follows.")
 @click.option("--json", "as_json", is_flag=True)
@@ -171,18 +178,44 @@ def run(ctx: click.Context, target: str, as_json: bool, executor: str,
 @click.pass_context
 def recover(ctx: click.Context, execution_id: str, from_nodes: tuple[str, ...], as_json: bool,
             executor: str, max_parallel: int | None, home: str | None) -> None:
-    """Start a new execution reusing what EXECUTION_ID finished."""
+    """Start a new execution reusing what EXECUTION_ID finished [--INPUT VALUE ...]
+    (inputs given again replace the recorded ones)."""
+    from rillet.cli._inputs import parse_inputs, split_args
     from rillet.cli._progress import Progress
     from rillet.sdk._run import recover as recover_execution
+    from rillet.sdk._run import recovered_workflow
 
     try:
-        with task_output_to_stderr(), Progress() as progress:
+        raw = split_args(list(ctx.args))
+        wf = given = None
+        if raw:  # typed by the workflow as it is now
+            wf = recovered_workflow(execution_id, home=home_of(ctx, home))
+            given = parse_inputs(raw, wf.interface.inputs, wf.short_name)
+        with interrupted(ctx, home), task_output_to_stderr(), Progress() as progress:
             execution = recover_execution(execution_id, home=home_of(ctx, home),
                                           from_nodes=from_nodes, executor=executor,
-                                          max_parallel=max_parallel, observer=progress)
+                                          max_parallel=max_parallel, observer=progress,
+                                          workflow=wf, inputs=given)
     except RilletError as exc:
         fail(str(exc))
     report(execution, as_json)
+
+
+@contextlib.contextmanager
+def interrupted(ctx: click.Context, home: str | None) -> Iterator[None]:
+    """Ctrl-C during an execution: say which execution was aborted and how to recover
+    it (exit 1)."""
+    try:
+        yield
+    except KeyboardInterrupt as exc:
+        execution_id = getattr(exc, "execution_id", None)
+        if execution_id is None:
+            raise
+        where = home_of(ctx, home)
+        option = f" --home {where}" if where else ""
+        click.echo(f"\ninterrupted: execution {execution_id} ABORTED; recover it with "
+                   f"`rillet recover {execution_id}{option}`", err=True)
+        sys.exit(1)
 
 
 def open_store(ctx: click.Context, home: str | None) -> Any:

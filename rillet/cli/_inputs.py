@@ -16,49 +16,86 @@ from typing import Any
 
 from rillet.errors import DefinitionError
 from rillet.types._compat import is_union, normalize, type_name, union_members
+from rillet.types._quantities import parse_duration
 
 
 class InputError(DefinitionError):
     """A command-line input could not be parsed."""
 
 
-def split_args(args: list[str]) -> dict[str, str]:
-    """``['--a', '1', '--b=2']`` -> ``{'a': '1', 'b': '2'}``; flags become 'true'."""
-    out: dict[str, str] = {}
+def split_args(args: list[str]) -> dict[str, list[str | None]]:
+    """``['--a', '1', '--b=2', '--a', '3', '--f']`` -> ``{'a': ['1', '3'], 'b': ['2'],
+    'f': [None]}``: every value given for each name, in order; None for a bare flag."""
+    out: dict[str, list[str | None]] = {}
     i = 0
     while i < len(args):
         arg = args[i]
         if not arg.startswith("--") or arg == "--":
             raise InputError(f"unexpected argument {arg!r}; give inputs as --NAME VALUE")
         key = arg[2:]
+        value: str | None
         if "=" in key:
             key, value = key.split("=", 1)
         elif i + 1 < len(args) and not args[i + 1].startswith("--"):
             value = args[i + 1]
             i += 1
         else:
-            value = "true"
-        out[key.replace("-", "_")] = value
+            value = None
+        out.setdefault(key.replace("-", "_"), []).append(value)
         i += 1
     return out
 
 
-def parse_inputs(raw: dict[str, str], inputs: dict[str, Any], workflow: str) -> dict[str, Any]:
+def parse_inputs(raw: dict[str, list[str | None]], inputs: dict[str, Any],
+                 workflow: str) -> dict[str, Any]:
+    """Typed values of the inputs given on a command line (as :func:`split_args` splits
+    them). A repeated input is refused unless it is a list, where each repeat adds an
+    element; a bare ``--NAME`` is ``true`` for a bool and a missing value otherwise."""
     parsed: dict[str, Any] = {}
-    for key, text in raw.items():
+    for key, texts in raw.items():
+        flag = "--" + key.replace("_", "-")
         if key not in inputs:
             known = ", ".join("--" + k.replace("_", "-") for k in inputs) or "none"
-            raise InputError(f"workflow '{workflow}' has no input --{key.replace('_', '-')} "
-                             f"(its inputs: {known})")
-        try:
-            parsed[key] = parse_value(text, inputs[key])
-        except InputError as exc:
-            raise InputError(f"input --{key.replace('_', '-')}: {exc}") from None
-        except Exception as exc:
-            raise InputError(
-                f"input --{key.replace('_', '-')}: cannot read {text!r} as "
-                f"{type_name(inputs[key])}: {one_line(exc)}") from None
+            raise InputError(f"workflow '{workflow}' has no input {flag} (its inputs: {known})")
+        tp = inputs[key]
+        element = list_element(tp)
+        if len(texts) > 1 and element is None:
+            shown = " ".join(f"{flag} {t}" if t is not None else flag for t in texts)
+            raise InputError(f"input {flag} is given {len(texts)} times ({shown}); it takes "
+                             f"one {type_name(tp)}: give it once")
+        if None in texts and normalize(tp) is not bool:
+            raise InputError(f"input {flag}: no value given; it needs a {type_name(tp)} "
+                             f"({flag} VALUE)")
+        if len(texts) > 1:
+            parsed[key] = [_parse_one(t or "", element, flag) for t in texts]
+        else:
+            parsed[key] = _parse_one(texts[0] if texts[0] is not None else "true", tp, flag)
     return parsed
+
+
+def _parse_one(text: str, tp: Any, flag: str) -> Any:
+    try:
+        return parse_value(text, tp)
+    except InputError as exc:
+        raise InputError(f"input {flag}: {exc}") from None
+    except Exception as exc:
+        hint = ""
+        if list_element(tp) is not None:
+            hint = "; give a JSON list, e.g. [1,2], or values separated by commas"
+        raise InputError(
+            f"input {flag}: cannot read {text!r} as {type_name(tp)}: {one_line(exc)}{hint}"
+        ) from None
+
+
+def list_element(tp: Any) -> Any:
+    """The element type when ``tp`` is a list (``Any`` for a bare ``list``), else None."""
+    tp = normalize(tp)
+    if tp is list:
+        return Any
+    if typing.get_origin(tp) is list:
+        args = typing.get_args(tp)
+        return args[0] if args else Any
+    return None
 
 
 def one_line(exc: Exception) -> str:
@@ -105,7 +142,10 @@ def parse_value(text: str, tp: Any) -> Any:
     if tp is datetime.date:
         return datetime.date.fromisoformat(text)
     if tp is datetime.timedelta:
-        return datetime.timedelta(seconds=float(text))
+        try:
+            return datetime.timedelta(seconds=parse_duration(text))
+        except ValueError as exc:
+            raise InputError(str(exc)) from None
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
         for member in tp:
             if text in (member.name, str(member.value)):
@@ -127,7 +167,16 @@ def parse_value(text: str, tp: Any) -> Any:
         if text.endswith(".csv"):
             return pd.read_csv(text)
         raise InputError(f"{text!r}: give a .parquet or .csv file for a DataFrame")
-    data = json.loads(text)
+    element = list_element(tp)
+    try:
+        data = json.loads(text)
+    except ValueError:
+        if element is None or text.lstrip().startswith(("[", "{")):
+            raise  # not a list, or JSON that is broken
+        # ``--xs 1,2`` (or a single ``--xs 1``): the elements, separated by commas
+        return [parse_value(part.strip(), element) for part in text.split(",")]
+    if element is not None and not isinstance(data, list):
+        return [parse_value(text, element)]  # one element given alone
     return from_json(data, tp)
 
 

@@ -17,7 +17,7 @@ def executions() -> None:
 
 @executions.command("list", context_settings=CONTEXT)
 @click.option("--json", "as_json", is_flag=True)
-@click.option("--limit", type=int, default=50)
+@click.option("--limit", type=click.IntRange(min=1), default=50, help="At most N (>= 1).")
 @click.option("--home", type=click.Path(file_okay=False), default=None)
 @click.pass_context
 def list_executions(ctx: click.Context, as_json: bool, limit: int, home: str | None) -> None:

@@ -39,6 +39,7 @@ from rillet.engine._runstate import (
     HEARTBEAT_EVERY,
     HEARTBEATS,
     SERIALIZE_POLL,
+    Interrupted,
     Observer,
     Reuse,
     new_execution_id,
@@ -46,7 +47,7 @@ from rillet.engine._runstate import (
 )
 from rillet.errors import ExecutorError
 
-__all__ = ["Engine", "Observer", "Reuse", "new_execution_id", "owner_identity"]
+__all__ = ["Engine", "Interrupted", "Observer", "Reuse", "new_execution_id", "owner_identity"]
 
 
 class Engine:
@@ -108,9 +109,11 @@ class _Run(Memo, Expansion):
                     HEARTBEATS.remove(self.id)
             else:  # the loop wakes at least every HEARTBEAT_EVERY and beats itself
                 self._loop()
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             self._abort("interrupted")
-            raise
+            if isinstance(exc, Interrupted):
+                raise
+            raise Interrupted(self.id) from exc
         return self.record
 
     def _loop(self) -> None:

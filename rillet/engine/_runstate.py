@@ -32,6 +32,16 @@ if TYPE_CHECKING:
 
 Observer = Callable[[str, NodeStatus], None]
 HEARTBEAT_EVERY = 2.0
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C stopped an execution: it is recorded ABORTED; ``execution_id`` names it
+    (so the command line can say how to recover it)."""
+
+    def __init__(self, execution_id: str) -> None:
+        super().__init__(execution_id)
+        self.execution_id = execution_id
+
 SERIALIZE_POLL = 0.1
 
 

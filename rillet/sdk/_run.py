@@ -19,7 +19,7 @@ from rillet.engine._reaper import reap
 from rillet.engine._records import ExecutionStatus
 from rillet.engine._values import ValueStore
 from rillet.engine._views import Execution
-from rillet.errors import DefinitionError, RilletError, StoreError
+from rillet.errors import DefinitionError, RilletError
 
 _EXECUTORS: dict[tuple[str, int | None], Executor] = {}
 
@@ -118,6 +118,10 @@ def load_workflow(workflow_name: str, source: str) -> Any:
     """The workflow an execution ran, from its file as it is now (or its module)."""
     module, _, qualname = workflow_name.partition(":")
     is_file = source.endswith(".py")
+    if is_file and not os.path.exists(source):
+        raise DefinitionError(
+            f"the file of workflow {workflow_name}, {source}, is gone (deleted or moved); "
+            "put it back to recover this execution")
     try:
         if is_file and os.path.isfile(source):  # it may have run as a script (__main__)
             module = load_file(source).__name__
@@ -129,10 +133,23 @@ def load_workflow(workflow_name: str, source: str) -> Any:
         ) from None
 
 
+def recovered_workflow(execution_id: str, *, home: str | None = None) -> Any:
+    """The workflow a recovery of ``execution_id`` would run (from its file as it is now)."""
+    h = _open_home(home)
+    old = h.store.get_execution(execution_id)
+    return load_workflow(old.workflow, old.source)
+
+
 def recover(execution_id: str, *, home: str | None = None, from_nodes: tuple[str, ...] = (),
             executor: str = "processes", max_parallel: int | None = None,
-            observer: Observer | None = None, workflow: Any = None) -> Execution:
-    """Start a new execution that reuses what ``execution_id`` finished (see DESIGN.md)."""
+            observer: Observer | None = None, workflow: Any = None,
+            inputs: dict[str, Any] | None = None) -> Execution:
+    """Start a new execution that reuses what ``execution_id`` finished (see DESIGN.md).
+
+    ``inputs`` supply inputs the workflow now requires, or override recorded ones; the
+    recorded inputs are checked against the workflow's interface as it is today."""
+    from rillet.sdk._recoverinputs import recovery_inputs
+
     h = _open_home(home)
     store = h.store
     (old,) = reap(store, [store.get_execution(execution_id)])
@@ -143,14 +160,7 @@ def recover(execution_id: str, *, home: str | None = None, from_nodes: tuple[str
         )
     wf = workflow if workflow is not None else load_workflow(old.workflow, old.source)
     values = ValueStore(store, h.artifacts)
-    types = wf.interface.inputs
-    inputs: dict[str, Any] = {}
-    for name, digest in old.inputs.items():
-        try:
-            inputs[name] = values.load(digest, types.get(name))
-        except StoreError as exc:
-            raise StoreError(f"cannot recover execution {old.id}: its input '{name}': {exc}"
-                             ) from None
+    resolved = recovery_inputs(old, wf, values, dict(inputs or {}))
     nodes = {n.node_id: n for n in store.nodes(old.id)}
     unknown = [n for n in from_nodes if n not in nodes]
     if unknown:
@@ -163,5 +173,5 @@ def recover(execution_id: str, *, home: str | None = None, from_nodes: tuple[str
     produced = [digest for n in nodes.values() for digest in n.outputs.values()]
     pruned = frozenset(d for d, a in store.artifacts(produced).items() if a.purged)
     reuse = Reuse(execution_id=old.id, nodes=nodes, rerun=frozenset(from_nodes), pruned=pruned)
-    record = engine.execute(wf, inputs, source=old.source, reuse=reuse, parent=old)
+    record = engine.execute(wf, resolved, source=old.source, reuse=reuse, parent=old)
     return Execution(record, store, values, wf)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 
 from rillet.artifacts._folder import FolderArtifactStore
 from rillet.errors import NotFound, StoreError
@@ -50,7 +51,9 @@ class Home:
         A missing or empty folder becomes a new home when ``create`` is true;
         concurrent creators all succeed.
         """
-        path = os.path.abspath(path or os.environ.get("RILLET_HOME") or ".rillet")
+        given = path or os.environ.get("RILLET_HOME") or ".rillet"
+        refuse_url(given)
+        path = os.path.abspath(given)
         if not _has_marker(path, create):
             _write_marker(path, HEAD)
         marker_schema = _read_marker(path)
@@ -113,6 +116,20 @@ class Home:
 
     def __repr__(self) -> str:
         return f"Home({self.path!r})"
+
+
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def refuse_url(home: str) -> None:
+    """A URL (``s3://…``, ``postgresql://…``) is not a home folder: refuse it in one line
+    instead of creating a local folder named after it."""
+    if _URL.match(home):
+        scheme = home.split("://", 1)[0]
+        raise StoreError(
+            f"--home {home}: a home is a local folder, not a {scheme}:// URL; give a folder "
+            "(e.g. --home ./.rillet). A shared store on PostgreSQL and S3 is served by "
+            "`rillet server --db URL --artifacts URL`")
 
 
 def _has_marker(path: str, create: bool) -> bool:

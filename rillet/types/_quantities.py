@@ -76,3 +76,29 @@ def parse_gpu(value: str | int | None) -> int | None:
     if count < 0:
         raise DefinitionError(f"Resources(gpu={value!r}): must not be negative")
     return count
+
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|[smhdw])", re.IGNORECASE)
+_DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in ``text``: a number of seconds (``90``, ``1.5``), units (``30m``, ``1h``,
+    ``2d``, ``1h30m``; s, m, h, d, w, ms) or ``[D day[s], ]HH:MM:SS`` (as ``str(timedelta)``
+    writes it). A ValueError, naming the text, otherwise."""
+    raw = text.strip()
+    try:
+        return float(raw)
+    except ValueError:
+        pass
+    compact = raw.replace(" ", "")
+    parts = _DURATION_PART.findall(compact)
+    if parts and "".join(n + u for n, u in parts).lower() == compact.lower():
+        return sum(float(n) * _DURATION_UNITS[u.lower()] for n, u in parts)
+    clock = re.fullmatch(r"(?:(\d+)\s+days?,\s*)?(\d+):(\d{1,2}):(\d{1,2}(?:\.\d+)?)", raw)
+    if clock:
+        days, hours, minutes, seconds = clock.groups()
+        return (int(days or 0) * 86400 + int(hours) * 3600 + int(minutes) * 60
+                + float(seconds))
+    raise ValueError(f"{text!r} is not a duration; give seconds (90) or units like 30m, 1h, "
+                     "2d, 1h30m")
