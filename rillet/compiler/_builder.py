@@ -14,7 +14,7 @@ from collections.abc import Callable
 from types import NoneType
 from typing import Any, Protocol
 
-from rillet.compiler._interface import MISSING, Interface, where
+from rillet.compiler._interface import MISSING, Interface, pack_outputs, where
 from rillet.compiler._promise import ConditionExpr, Promise, user_location
 from rillet.compiler._spec import (
     CONST,
@@ -383,7 +383,7 @@ def promises(node_id: str, outputs: dict[str, Any], output_tuple: type | None) -
     if not outputs:
         return None
     if output_tuple is not None:
-        return output_tuple(*(Promise(node_id, k, t) for k, t in outputs.items()))
+        return pack_outputs(output_tuple, [Promise(node_id, k, t) for k, t in outputs.items()])
     ((name, tp),) = outputs.items()
     return Promise(node_id, name, tp)
 

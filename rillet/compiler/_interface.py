@@ -40,7 +40,9 @@ class Interface:
     inputs: dict[str, Any]
     defaults: dict[str, Any]
     outputs: dict[str, Any]
-    output_tuple: type | None  # the NamedTuple class when outputs are named
+    # The NamedTuple class when outputs are named; ``tuple`` for a fixed-length tuple
+    # (outputs o0, o1, ...); None for one output or none.
+    output_tuple: type | None
     positional: tuple[str, ...]
 
     def describe(self) -> str:
@@ -68,6 +70,21 @@ def is_namedtuple(tp: Any) -> bool:
         and hasattr(tp, "_fields")
         and hasattr(tp, "__annotations__")
     )
+
+
+def _fixed_tuple(tp: Any) -> bool:
+    """``tuple[X, Y]`` (fixed length, at least one item): outputs o0, o1, ... as in flytekit."""
+    if typing.get_origin(tp) is not tuple:
+        return False
+    args = typing.get_args(tp)
+    return bool(args) and Ellipsis not in args and args != ((),)
+
+
+def pack_outputs(output_tuple: type, values: Any) -> Any:
+    """The NamedTuple or plain tuple of several outputs, from their values in order."""
+    if output_tuple is tuple:
+        return tuple(values)
+    return output_tuple(*values)
 
 
 def input_names(fn: Callable[..., Any], kind: str) -> tuple[str, ...] | None:
@@ -170,6 +187,9 @@ def read_interface(fn: Callable[..., Any], kind: str) -> Interface:
         output_tuple = ret
         nt_hints = typing.get_type_hints(ret)
         outputs = {f: normalize(nt_hints.get(f, Any)) for f in ret._fields}
+    elif _fixed_tuple(ret):
+        output_tuple = tuple
+        outputs = {f"o{i}": normalize(t) for i, t in enumerate(typing.get_args(ret))}
     else:
         outputs = {"o0": ret}
     return Interface(

@@ -113,6 +113,9 @@ class ConditionalSection:
         elif isinstance(result, tuple) and hasattr(result, "_fields"):
             named = dict(zip(result._fields, result, strict=True))
             self.output_tuple = self.output_tuple or type(result)
+        elif type(result) is tuple and result and all(isinstance(v, Promise) for v in result):
+            named = {f"o{i}": v for i, v in enumerate(result)}  # a task's tuple outputs
+            self.output_tuple = self.output_tuple or tuple
         else:
             named = {"o0": result}
         types: dict[str, Any] = {k: _type_of(v) for k, v in named.items()}

@@ -17,6 +17,7 @@ from rillet.compiler._interface import (
     Interface,
     UnresolvedAnnotations,
     input_names,
+    pack_outputs,
     read_interface,
     where,
 )
@@ -192,7 +193,7 @@ def _pack(iface: Interface, outputs: dict[str, Any]) -> Any:
     if not iface.outputs:
         return None
     if iface.output_tuple is not None:
-        return iface.output_tuple(*(outputs[k] for k in iface.outputs))
+        return pack_outputs(iface.output_tuple, [outputs[k] for k in iface.outputs])
     return outputs["o0"]
 
 

@@ -1,5 +1,6 @@
 """``@workflow``: named outputs, defaults, subworkflows and direct calls."""
 
+import typing
 from typing import NamedTuple
 
 import pytest
@@ -88,14 +89,41 @@ def test_a_workflow_may_return_a_named_tuple_of_a_task_directly() -> None:
     assert wf(n=4) == Split(train=[0, 1], test=[2, 3])
 
 
-def test_plain_tuple_output_is_one_output() -> None:
+def test_fixed_tuple_output_gives_o0_o1_as_in_flytekit() -> None:
     @workflow
     def wf(n: int) -> tuple[int, int]:
         xs = load(n=n)
         return (total(xs=xs), count(xs=xs))
 
-    assert list(wf.spec.outputs) == ["o0"]
+    assert list(wf.spec.outputs) == ["o0", "o1"]
     assert wf(n=3) == (3, 3)
+
+
+@task
+def pair(n: int) -> typing.Tuple[int, str]:  # noqa: UP006
+    return n + 1, f"n={n}"
+
+
+def test_a_task_tuple_output_unpacks_in_a_workflow() -> None:
+    assert list(pair.interface.outputs) == ["o0", "o1"]
+
+    @workflow
+    def wf(n: int) -> str:
+        a, b = pair(n=n)
+        c, _ = pair(n=a)
+        return b
+
+    assert wf(n=1) == "n=1"
+    assert [n.id for n in wf.spec.nodes] == ["pair", "pair-1"]
+
+
+def test_a_variadic_tuple_stays_one_output() -> None:
+    @task
+    def many(n: int) -> tuple[int, ...]:
+        return tuple(range(n))
+
+    assert list(many.interface.outputs) == ["o0"]
+    assert many(n=3) == (0, 1, 2)
 
 
 def test_list_and_dict_outputs_of_promises() -> None:
