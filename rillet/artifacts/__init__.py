@@ -7,7 +7,14 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from rillet.artifacts._folder import FolderArtifactStore
 
-__all__ = ["FolderArtifactStore"]
+__all__ = ["FolderArtifactStore", "fetch_url"]
+
+
+def fetch_url(url: str, target: str, recursive: bool) -> None:
+    """Fetch a URL (any fsspec protocol) to a local path: see ``_urls.fetch_url``."""
+    from rillet.artifacts._urls import fetch_url as fetch
+
+    fetch(url, target, recursive)
 
 
 def __getattr__(name: str) -> Any:

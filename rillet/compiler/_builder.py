@@ -15,7 +15,7 @@ from types import NoneType
 from typing import Any, Protocol
 
 from rillet.compiler._interface import MISSING, Interface, pack_outputs, where
-from rillet.compiler._promise import ConditionExpr, Promise, user_location
+from rillet.compiler._promise import ConditionExpr, Promise, VoidPromise, user_location
 from rillet.compiler._spec import (
     CONST,
     DICT,
@@ -103,6 +103,7 @@ class Builder:
         # Nodes made inside a closed conditional arm -> the conditional's name.
         self.hidden: dict[str, str] = {}
         self.issued: set[str] = {FAILURE_NODE_ID}
+        self.reordered = False  # set when ``>>`` added an edge: sort the nodes at the end
 
     # -- node ids -----------------------------------------------------------
     def new_id(self, short: str) -> str:
@@ -118,6 +119,41 @@ class Builder:
 
     def add(self, node: Node) -> None:
         (self.cases[-1].nodes if self.cases else self.nodes).append(node)
+
+    def add_upstream(self, node_id: str, before: list[str]) -> None:
+        """``before >> node_id``: the node waits for ``before`` without taking data."""
+        for nodes in (self.nodes, *(c.nodes for c in self.cases)):
+            for i, n in enumerate(nodes):
+                if n.id == node_id:
+                    extra = tuple(b for b in before if b not in n.upstream and b != node_id)
+                    if extra:
+                        nodes[i] = dataclasses.replace(n, upstream=n.upstream + extra)
+                        self.reordered = True
+                    return
+        raise CompileError.at(
+            user_location(), f">> names node '{node_id}', which is not in this workflow body"
+        )
+
+    def sorted_nodes(self) -> tuple[Node, ...]:
+        """The nodes in a topological order that keeps the body's order where it can."""
+        if not self.reordered:
+            return tuple(self.nodes)
+        ids = {n.id for n in self.nodes}
+        placed: set[str] = set()
+        out: list[Node] = []
+        pending = list(self.nodes)
+        while pending:
+            for i, n in enumerate(pending):
+                if all(u in placed or u not in ids for u in n.upstream):
+                    out.append(pending.pop(i))
+                    placed.add(n.id)
+                    break
+            else:
+                cycle = ", ".join(n.id for n in pending)
+                raise CompileError.at(
+                    user_location(), f"the nodes {cycle} wait for each other (a cycle of >>)"
+                )
+        return tuple(out)
 
     def check_visible(self, value: Promise, node_id: str, input_name: str) -> None:
         """Refuse a promise made inside a conditional arm that has been closed."""
@@ -379,9 +415,10 @@ class Builder:
 
 
 def promises(node_id: str, outputs: dict[str, Any], output_tuple: type | None) -> Any:
-    """What a call returns in a body: None, one promise, or the NamedTuple of them."""
+    """What a call returns in a body: a VoidPromise (no outputs, it orders with ``>>``),
+    one promise, or the (named) tuple of them."""
     if not outputs:
-        return None
+        return VoidPromise(node_id)
     if output_tuple is not None:
         return pack_outputs(output_tuple, [Promise(node_id, k, t) for k, t in outputs.items()])
     ((name, tp),) = outputs.items()
@@ -420,7 +457,7 @@ def bind_outputs(
     """Bind what a workflow body returned to its declared outputs."""
     outs = iface.outputs
     if not outs:
-        if result is not None:
+        if result is not None and not isinstance(result, VoidPromise):
             what = result.describe() if isinstance(result, Promise) else type(result).__name__
             raise CompileError.at(
                 location,
@@ -497,7 +534,7 @@ def compile_body(
     if inputs is not None:  # a dynamic's sub-DAG: its inputs are already constants
         iface = dataclasses.replace(iface, inputs={}, defaults={}, positional=())
     return WorkflowSpec(
-        name=name, interface=iface, nodes=tuple(builder.nodes), outputs=outputs, where=location
+        name=name, interface=iface, nodes=builder.sorted_nodes(), outputs=outputs, where=location
     )
 
 

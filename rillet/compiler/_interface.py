@@ -94,6 +94,7 @@ def input_names(fn: Callable[..., Any], kind: str) -> tuple[str, ...] | None:
     where the function is defined, even when its annotations name classes that
     are defined later in the module. None when ``fn`` is not a plain function.
     """
+    fn = unwrapped(fn)
     code = getattr(fn, "__code__", None)
     annotations = getattr(fn, "__annotations__", None)
     if code is None or not isinstance(annotations, dict):
@@ -147,8 +148,18 @@ def _check_plain(fn: Callable[..., Any], kind: str, name: str, code: Any) -> Non
         )
 
 
+def unwrapped(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The function a ``functools.wraps`` decorator wraps (its ``__wrapped__``), whose
+    signature is the interface; the wrapper is what runs."""
+    if getattr(fn, "__wrapped__", None) is None:
+        return fn
+    inner: Callable[..., Any] = inspect.unwrap(fn)
+    return inner
+
+
 def read_interface(fn: Callable[..., Any], kind: str) -> Interface:
     """Build the interface of ``fn``; every input must be annotated."""
+    fn = unwrapped(fn)
     name = getattr(fn, "__qualname__", repr(fn))
     _check_plain(fn, kind, name, getattr(fn, "__code__", None))
     try:

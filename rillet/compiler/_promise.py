@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
+from types import NoneType
 from typing import Any, NoReturn
 
 from rillet.compiler._spec import Binding, BoolOp, Comparison, Condition
@@ -80,10 +82,25 @@ class Promise:
         self._misuse("converted with float()")
 
     def __str__(self) -> str:
-        self._misuse("converted with str() or formatted")
+        return self._placeholder()
 
     def __format__(self, spec: str) -> str:
-        self._misuse("formatted into a string")
+        return self._placeholder()
+
+    def _placeholder(self) -> str:
+        """What ``print(p)`` or an f-string shows in a body (flytekit prints promises too)."""
+        text = f"<promise: {self.describe()}>"
+        warnings.warn(
+            f"{user_location()}: {text} is printed or formatted inside a workflow body, "
+            "where it has no value yet; print it inside a task to see the value",
+            PromiseFormattedWarning,
+            stacklevel=3,
+        )
+        return text
+
+    def __rshift__(self, other: Any) -> Any:
+        """``a >> b``: ``b``'s node runs after ``a``'s, with no data passed."""
+        return order(self, other)
 
     def __contains__(self, item: Any) -> bool:
         self._misuse("tested with 'in'")
@@ -139,6 +156,79 @@ class Promise:
 
     def is_false(self) -> ConditionExpr:
         return self._cmp("==", False)
+
+
+class PromiseFormattedWarning(UserWarning):
+    """A promise was printed or formatted in a workflow body: it shows a placeholder."""
+
+
+class VoidPromise(Promise):
+    """What calling an entity with no outputs returns in a body: it only orders (``>>``)."""
+
+    __slots__ = ()
+
+    def __init__(self, node_id: str) -> None:
+        super().__init__(node_id, "", NoneType)
+
+    def describe(self) -> str:
+        return f"node '{self.node_id}' (it has no outputs)"
+
+
+class NodeRef:
+    """A node of a body as ``create_node``/``add_entity`` give it: ``.outputs``,
+    its outputs as attributes (``node.o0``), and ``>>`` to order it."""
+
+    __slots__ = ("id", "outputs")
+
+    def __init__(self, node_id: str, outputs: dict[str, Promise]) -> None:
+        self.id = node_id
+        self.outputs = outputs
+
+    def __getattr__(self, name: str) -> Promise:
+        try:
+            return self.outputs[name]
+        except KeyError:
+            raise AttributeError(
+                f"node '{self.id}' has no output {name!r} (its outputs: "
+                f"{', '.join(self.outputs) or 'none'})"
+            ) from None
+
+    def __rshift__(self, other: Any) -> Any:
+        return order(self, other)
+
+    def __repr__(self) -> str:
+        return f"NodeRef({self.id!r})"
+
+
+def node_ids_of(value: Any) -> list[str]:
+    """The nodes a promise, a NodeRef, or a tuple of promises (several outputs) come from."""
+    if isinstance(value, NodeRef):
+        return [value.id]
+    if isinstance(value, Promise):
+        return [value.node_id] if value.node_id is not None else []
+    if isinstance(value, tuple):
+        return list(dict.fromkeys(i for v in value for i in node_ids_of(v)))
+    return []
+
+
+def order(before: Any, after: Any) -> Any:
+    """Record that the nodes of ``after`` run after those of ``before``; returns ``after``
+    so that ``a >> b >> c`` chains."""
+    from rillet.compiler._builder import current_builder
+
+    builder = current_builder()
+    firsts, thens = node_ids_of(before), node_ids_of(after)
+    if builder is None or not thens or not firsts:
+        if builder is not None:
+            raise CompileError.at(
+                user_location(),
+                f">> orders nodes; got {type(before).__name__} >> {type(after).__name__}",
+                "Use it between task calls or nodes: t1() >> t2().",
+            )
+        return after
+    for then in thens:
+        builder.add_upstream(then, firsts)
+    return after
 
 
 _NUMBERS = (int, float, bool)

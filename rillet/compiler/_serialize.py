@@ -16,6 +16,7 @@ from typing import Any
 from rillet.compiler._spec import (
     CONST,
     DICT,
+    FAIL_IMMEDIATELY,
     LIST,
     Binding,
     BoolOp,
@@ -104,6 +105,8 @@ def spec_json(spec: WorkflowSpec) -> dict[str, Any]:
         "nodes": [node_json(n) for n in spec.nodes],
         "output_bindings": {k: binding_json(b) for k, b in spec.outputs.items()},
         "on_failure": node_json(spec.on_failure) if spec.on_failure is not None else None,
+        **({"failure_policy": spec.failure_policy} if spec.failure_policy != FAIL_IMMEDIATELY
+           else {}),
     }
 
 

@@ -116,6 +116,12 @@ class Node:
     where: str = ""
 
 
+# Failure policies (flytekit's WorkflowFailurePolicy names): on a node's final failure,
+# start nothing more, or keep running every node that does not depend on a failed one.
+FAIL_IMMEDIATELY = "FAIL_IMMEDIATELY"
+FAIL_AFTER_EXECUTABLE_NODES_COMPLETE = "FAIL_AFTER_EXECUTABLE_NODES_COMPLETE"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class WorkflowSpec:
     """A compiled workflow: nodes in a topological order, and its output bindings."""
@@ -125,6 +131,7 @@ class WorkflowSpec:
     nodes: tuple[Node, ...]
     outputs: dict[str, Binding]
     on_failure: Node | None = None
+    failure_policy: str = FAIL_IMMEDIATELY
     where: str = ""
     meta: dict[str, Any] = field(default_factory=dict)
 

@@ -34,14 +34,27 @@ class RunSink(Protocol):
 
 
 class MemorySink:
-    """The sink of a direct (in-memory) call: nothing leaves the process."""
+    """The sink of a direct (in-memory) call: nothing leaves the process.
 
-    def __init__(self, execution_id: str = "local") -> None:
-        self.execution_id = execution_id
+    Each one is its own execution: its id (``local-<12 hex>``) is made when first
+    asked for, so a direct call that never asks pays nothing for it.
+    """
+
+    def __init__(self, execution_id: str | None = None) -> None:
+        self._execution_id = execution_id
         self.checkpoints: dict[str, bytes] = {}
         self.params: dict[str, dict[str, Any]] = {}
         self.metrics: dict[str, list[tuple[str, float, int | None]]] = {}
         self._root: str | None = None
+
+    @property
+    def execution_id(self) -> str:
+        eid = self._execution_id
+        if eid is None:
+            import uuid
+
+            eid = self._execution_id = f"local-{uuid.uuid4().hex[:12]}"
+        return eid
 
     def checkpoint_read(self, node_id: str) -> bytes | None:
         return self.checkpoints.get(node_id)

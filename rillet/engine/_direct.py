@@ -14,6 +14,7 @@ from typing import Any
 from rillet.compiler._spec import (
     CONST,
     DICT,
+    FAIL_AFTER_EXECUTABLE_NODES_COMPLETE,
     INPUT,
     LIST,
     NODE,
@@ -27,7 +28,8 @@ from rillet.compiler._spec import (
 from rillet.engine._attempts import attempt_runner
 from rillet.engine._context import STATE, MemorySink, RunSink
 from rillet.engine._failure import FailureInfo
-from rillet.errors import DefinitionError, RilletError, UserCodeError
+from rillet.errors import DefinitionError, RilletError, TypeMismatchError, UserCodeError
+from rillet.types._compat import check_value, type_name, value_type_name
 
 Getter = Callable[[list[Any]], Any]
 
@@ -160,16 +162,66 @@ class Step:
         raise NotImplementedError
 
 
+class OutputCheck:
+    """Checks that what a task returned has its declared output types; a mismatch is a
+    TypeMismatchError naming the task, the output and both types (never retried).
+
+    ``exact`` is the one class an output of a plain type has (``int``, ``str``...), so
+    that the common case costs one ``type(x) is exact`` test; None checks every value.
+    """
+
+    __slots__ = ("exact", "name", "outputs")
+
+    def __init__(self, entity: Any, outputs: dict[str, Any]) -> None:
+        self.name = getattr(entity, "name", repr(entity))
+        self.outputs = outputs
+        self.exact: Any = None
+        if len(outputs) == 1:
+            (tp,) = outputs.values()
+            if tp in _EXACT:
+                self.exact = tp
+
+    def __call__(self, result: Any) -> None:
+        outs = self.outputs
+        if not outs:
+            return
+        if len(outs) == 1:
+            ((name, tp),) = outs.items()
+            self._one(name, tp, result)
+            return
+        if not isinstance(result, tuple) or len(result) != len(outs):
+            raise TypeMismatchError(
+                f"task '{self.name}' declares {len(outs)} outputs ({', '.join(outs)}) but "
+                f"returned {value_type_name(result)} ({result!r:.60})"
+            )
+        for (name, tp), value in zip(outs.items(), result, strict=True):
+            self._one(name, tp, value)
+
+    def _one(self, name: str, tp: Any, value: Any) -> None:
+        if not check_value(value, tp):
+            raise TypeMismatchError(
+                f"task '{self.name}' output '{name}' is declared {type_name(tp)} but the task "
+                f"returned {value_type_name(value)} ({value!r:.60})"
+            )
+
+
+_EXACT = frozenset({int, str, bool, bytes, float})
+
+
 class TaskStep(Step):
-    __slots__ = ("call",)
+    __slots__ = ("call", "check", "exact")
 
     def __init__(self, node: Node, slots: _Slots) -> None:
         super().__init__(node, slots)
         self.call = task_callable(node.entity)
+        self.check = OutputCheck(node.entity, node.outputs)
+        self.exact = self.check.exact if node.outputs else type(None)
 
     def run(self, vals: list[Any], sink: RunSink) -> None:
         STATE.node_id = self.node_id
         result = self.call(**self.args.build(vals))
+        if type(result) is not self.exact:
+            self.check(result)
         slots = self.out_slots
         if len(slots) == 1:
             vals[slots[0]] = result
@@ -179,7 +231,7 @@ class TaskStep(Step):
 
 
 class MapStep(Step):
-    __slots__ = ("call", "mapped", "ratio")
+    __slots__ = ("call", "check", "mapped", "ratio")
 
     def __init__(self, node: Node, slots: _Slots) -> None:
         super().__init__(node, slots)
@@ -187,13 +239,26 @@ class MapStep(Step):
         self.call = task_callable(node.entity)
         self.mapped = node.map.mapped
         self.ratio = node.map.min_success_ratio
+        self.check = OutputCheck(node.entity, node.entity.interface.outputs)
 
     def run(self, vals: list[Any], sink: RunSink) -> None:
         STATE.node_id = self.node_id
         kw = self.args.build(vals)
         result = run_map(self.node_id, self.call, kw, self.mapped, self.ratio)
+        check_elements(self.check, result, self.ratio < 1.0)
         if self.out_slots:
             vals[self.out_slots[0]] = result
+
+
+def check_elements(check: OutputCheck, values: list[Any], tolerant: bool) -> None:
+    """The output check of a map's elements (None stands for a failed element when
+    ``tolerant``)."""
+    if not check.outputs:
+        return
+    exact = check.exact
+    for v in values:
+        if type(v) is not exact and not (tolerant and v is None):
+            check(v)
 
 
 def run_map(
@@ -400,7 +465,8 @@ def make_step(node: Node, slots: _Slots) -> Step:
 class Plan:
     """A WorkflowSpec prepared for direct runs."""
 
-    __slots__ = ("input_slots", "n_slots", "on_failure", "output_getters", "spec", "steps")
+    __slots__ = ("input_slots", "keep_going", "n_slots", "on_failure", "output_getters", "spec",
+                 "steps")
 
     def __init__(self, spec: WorkflowSpec) -> None:
         slots = _Slots()
@@ -412,6 +478,7 @@ class Plan:
             (name, _getter(b, slots, declared.get(name))) for name, b in spec.outputs.items()
         ]
         self.on_failure = spec.on_failure
+        self.keep_going = spec.failure_policy == FAIL_AFTER_EXECUTABLE_NODES_COMPLETE
         self.n_slots = len(slots.index)
 
 
@@ -438,12 +505,31 @@ def run_plan(plan: Plan, inputs: dict[str, Any], sink: RunSink) -> dict[str, Any
         for step in plan.steps:
             step.run(vals, sink)
     except NodeFailed as failed:
+        _finish_others(plan, step, vals, sink)
         _fail(plan, inputs, failed.node_id, failed.error)
     except Exception as exc:
         if step is None:
             raise
+        _finish_others(plan, step, vals, sink)
         _fail(plan, inputs, step.node_id, exc)
     return {name: get(vals) for name, get in plan.output_getters}
+
+
+def _finish_others(plan: Plan, failed: Step | None, vals: list[Any], sink: RunSink) -> None:
+    """Under FAIL_AFTER_EXECUTABLE_NODES_COMPLETE, run the nodes after ``failed`` that do
+    not depend on a failed node; their own failures are skipped past the same way."""
+    if not plan.keep_going or failed is None:
+        return
+    steps = plan.steps
+    dead = {failed.node_id}
+    for step in steps[steps.index(failed) + 1:]:
+        if any(u in dead for u in step.node.upstream):
+            dead.add(step.node_id)
+            continue
+        try:
+            step.run(vals, sink)
+        except Exception:
+            dead.add(step.node_id)
 
 
 def _fail(plan: Plan, inputs: dict[str, Any], node_id: str, error: BaseException) -> None:
@@ -498,7 +584,11 @@ def _run_handler(
     node_id = state.node_id
     state.node_id = handler.id
     try:
-        handler.entity.fn(**kw)
+        if handler.kind == "workflow":
+            run_plan(plan_for(handler.entity.spec), {**handler.entity.interface.defaults, **kw},
+                     MemorySink())
+        else:
+            handler.entity.fn(**kw)
     except Exception as exc:
         # The workflow's failure is what the caller needs; keep the handler's as a note.
         add_note = getattr(raised, "add_note", None)

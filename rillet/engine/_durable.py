@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from rillet.engine._cachekey import cache_key, keyed_inputs
+from rillet.engine._direct import OutputCheck
 from rillet.engine._expand import Expansion
 from rillet.engine._failure import FailureInfo
 from rillet.engine._graph import RNode
@@ -149,7 +150,7 @@ class _Run(Memo, Expansion):
         while graph.ready:
             node_id = graph.ready.pop(0)
             node = graph.nodes[node_id]
-            if self.failure is not None:
+            if self.failure is not None and not self.keep_going:
                 continue
             if node.kind == "join":
                 self._complete_join(node)
@@ -234,6 +235,8 @@ class _Run(Memo, Expansion):
                                                    step=step, timestamp=ts))
         if r.ok:
             try:
+                if node.kind == "task":  # the message names the task and both types
+                    OutputCheck(node.spec.entity, node.outputs)(r.outputs)  # type: ignore[union-attr]
                 self._store_outputs(node, r.outputs)
             except Exception as exc:  # the task returned something we cannot store
                 r = dataclasses.replace(r, ok=False, error_type=type(exc).__name__,
@@ -248,7 +251,8 @@ class _Run(Memo, Expansion):
             self._done(node)
             return
         task = node.spec.entity  # type: ignore[union-attr]
-        if r.retryable and r.attempt <= task.retries and self.failure is None:
+        if r.retryable and r.attempt <= task.retries and (
+                self.failure is None or self.keep_going):
             node.status = NodeStatus.QUEUED
             self.graph.ready.append(node.id)
             return

@@ -102,7 +102,7 @@ class Graph:
             if n.kind in ("task", "map", "dynamic"):
                 node = RNode(id=nid, kind=n.kind, spec=n, inputs=inputs, outputs=n.outputs,
                              prefix=prefix, input_map=input_map)
-                self.add(node, deps_of(inputs))
+                self.add(node, deps_of(inputs) + [prefix + u for u in n.upstream])
                 added.append(node)
             elif n.kind == "workflow":
                 sub = n.entity.spec
@@ -121,7 +121,7 @@ class Graph:
                                                     input_map).upstream())
                 node = RNode(id=nid, kind="branch", spec=n, inputs={}, outputs=n.outputs,
                              prefix=prefix, input_map=input_map)
-                self.add(node, deps)
+                self.add(node, deps + [prefix + u for u in n.upstream])
                 added.append(node)
         return added
 

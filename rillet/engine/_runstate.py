@@ -14,7 +14,16 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from rillet.compiler._spec import CONST, DICT, INPUT, LIST, NODE, Binding, WorkflowSpec
+from rillet.compiler._spec import (
+    CONST,
+    DICT,
+    FAIL_AFTER_EXECUTABLE_NODES_COMPLETE,
+    INPUT,
+    LIST,
+    NODE,
+    Binding,
+    WorkflowSpec,
+)
 from rillet.engine._graph import Graph, RNode
 from rillet.engine._records import (
     Batch,
@@ -143,6 +152,8 @@ class RunState:
         # Values of constant and composite bindings, made once per binding object.
         self.bound_values: dict[int, Value] = {}
         self.failure: tuple[str, str, str] | None = None
+        # FAIL_AFTER_EXECUTABLE_NODES_COMPLETE: after a failure, start what does not depend on it
+        self.keep_going = self.spec.failure_policy == FAIL_AFTER_EXECUTABLE_NODES_COMPLETE
         self.running: set[str] = set()
         self.waiting_lock: dict[str, str] = {}  # node id -> cache key held by another
         self.held_locks: dict[str, str] = {}  # node id -> cache key we hold

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from rillet.compiler._builder import Builder, OpenCase, current_builder, promises
-from rillet.compiler._promise import ConditionExpr, Promise, user_location
+from rillet.compiler._promise import ConditionExpr, Promise, VoidPromise, user_location
 from rillet.compiler._spec import Binding, Case
 from rillet.errors import CompileError
 from rillet.types._compat import is_compatible, type_name
@@ -108,7 +108,7 @@ class ConditionalSection:
 
     def _bind_result(self, result: Any) -> dict[str, Binding]:
         where = user_location()
-        if result is None:
+        if result is None or isinstance(result, VoidPromise):
             named: dict[str, Any] = {}
         elif isinstance(result, tuple) and hasattr(result, "_fields"):
             named = dict(zip(result._fields, result, strict=True))

@@ -20,14 +20,18 @@ class Resources:
     cpu: str | int | float | None = None
     mem: str | int | None = None
     gpu: str | int | None = None
+    ephemeral_storage: str | int | None = None  # local disk, as flytekit names it
     cpu_cores: float | None = field(init=False, default=None, compare=False)
     mem_bytes: int | None = field(init=False, default=None, compare=False)
     gpu_count: int | None = field(init=False, default=None, compare=False)
+    storage_bytes: int | None = field(init=False, default=None, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "cpu_cores", parse_cpu(self.cpu))
         object.__setattr__(self, "mem_bytes", parse_mem(self.mem))
         object.__setattr__(self, "gpu_count", parse_gpu(self.gpu))
+        storage = parse_mem(self.ephemeral_storage, "ephemeral_storage")
+        object.__setattr__(self, "storage_bytes", storage)
 
     def to_json(self) -> dict[str, Any]:
         return {"cpu": self.cpu_cores, "mem": self.mem_bytes, "gpu": self.gpu_count}

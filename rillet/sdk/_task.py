@@ -23,13 +23,24 @@ from rillet.compiler._interface import (
 )
 from rillet.compiler._spec import WorkflowSpec
 from rillet.engine._attempts import attempt_runner
-from rillet.engine._direct import run_detached, run_direct, task_callable
+from rillet.engine._direct import OutputCheck, run_detached, run_direct, task_callable
 from rillet.engine._loading import reduce_entity
 from rillet.errors import DefinitionError
+from rillet.sdk._environment import Environment, ImageSpec, environment_of
 from rillet.sdk._resources import Cache, Resources
+from rillet.types._files import set_url_fetcher
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+
+def _fetch_url(url: str, target: str, recursive: bool) -> None:
+    from rillet.artifacts import fetch_url
+
+    fetch_url(url, target, recursive)
+
+
+set_url_fetcher(_fetch_url)  # a File/Directory given as a URL is fetched through fsspec
 
 
 def _timeout_seconds(timeout: timedelta | float | int | None, name: str) -> float | None:
@@ -92,6 +103,8 @@ class Task(Generic[P, R]):
         timeout: timedelta | float | int | None = None,
         requests: Resources | None = None,
         limits: Resources | None = None,
+        environment: Environment | ImageSpec | None = None,
+        container_image: ImageSpec | Environment | str | None = None,
     ) -> None:
         if not callable(fn):
             raise DefinitionError(f"@task needs a function, got {type(fn).__name__}")
@@ -116,8 +129,17 @@ class Task(Generic[P, R]):
         self.timeout_seconds = _timeout_seconds(timeout, self.name)
         self.requests = requests
         self.limits = limits
+        if environment is not None and container_image is not None:
+            raise DefinitionError(
+                f"task '{self.name}': give environment= or container_image=, not both"
+            )
+        self.container_image = container_image  # recorded as given (an image name too)
+        self.environment = environment_of(
+            environment if environment is not None else container_image, self.name
+        )
         self._interface: Interface | None = None
         self._call: Callable[..., Any] | None = None
+        self._check: OutputCheck
         if names is not None:
             try:  # read now, so that a wrong default or annotation fails at decoration
                 self._interface = read_interface(fn, self.node_kind)
@@ -141,9 +163,14 @@ class Task(Generic[P, R]):
         call = self._call
         if call is None:
             call = self._call = self._direct_callable()
+            self._check = OutputCheck(self, self.interface.outputs)
         if args:
             kwargs = self._by_name(args, kwargs)  # type: ignore[assignment]
-        return run_detached(self.short_name, call, **kwargs)  # type: ignore[no-any-return]
+        result = run_detached(self.short_name, call, **kwargs)
+        check = self._check
+        if type(result) is not check.exact and check.outputs:
+            check(result)
+        return result  # type: ignore[no-any-return]
 
     def _by_name(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
         positional = self.interface.positional
@@ -194,7 +221,7 @@ def _pack(iface: Interface, outputs: dict[str, Any]) -> Any:
         return None
     if iface.output_tuple is not None:
         return pack_outputs(iface.output_tuple, [outputs[k] for k in iface.outputs])
-    return outputs["o0"]
+    return outputs[next(iter(iface.outputs))]
 
 
 @overload
@@ -211,6 +238,8 @@ def task(
     timeout: timedelta | float | int | None = None,
     requests: Resources | None = None,
     limits: Resources | None = None,
+    environment: Environment | ImageSpec | None = None,
+    container_image: ImageSpec | Environment | str | None = None,
 ) -> Callable[[Callable[P, R]], Task[P, R]]: ...
 
 
@@ -225,6 +254,8 @@ def task(
     timeout: timedelta | float | int | None = None,
     requests: Resources | None = None,
     limits: Resources | None = None,
+    environment: Environment | ImageSpec | None = None,
+    container_image: ImageSpec | Environment | str | None = None,
 ) -> Task[P, R] | Callable[[Callable[P, R]], Task[P, R]]:
     """Declare a task: ``@task`` or ``@task(cache=True, retries=2, ...)``."""
 
@@ -236,6 +267,8 @@ def task(
             timeout=timeout,
             requests=requests,
             limits=limits,
+            environment=environment,
+            container_image=container_image,
         )
 
     return wrap(fn) if fn is not None else wrap

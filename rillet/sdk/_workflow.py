@@ -7,13 +7,22 @@ else it runs in memory through the direct runner and returns plain values.
 from __future__ import annotations
 
 import dataclasses
+import enum
 import functools
 from collections.abc import Callable
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 from rillet.compiler._builder import ACTIVE, FAILURE_NODE_ID, compile_body
 from rillet.compiler._interface import Interface, read_interface, where
-from rillet.compiler._spec import CONST, INPUT, Binding, Node, WorkflowSpec
+from rillet.compiler._spec import (
+    CONST,
+    FAIL_AFTER_EXECUTABLE_NODES_COMPLETE,
+    FAIL_IMMEDIATELY,
+    INPUT,
+    Binding,
+    Node,
+    WorkflowSpec,
+)
 from rillet.engine._direct import run_direct
 from rillet.engine._failure import FailureInfo
 from rillet.errors import CompileError, DefinitionError, TypeMismatchError
@@ -24,12 +33,50 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+class WorkflowFailurePolicy(str, enum.Enum):
+    """What a workflow does when a node fails for good (flytekit's names).
+
+    ``FAIL_IMMEDIATELY`` (the default): start no new node. ``FAIL_AFTER_EXECUTABLE_NODES_COMPLETE``:
+    keep running every node that does not depend on a failed one, then fail.
+    """
+
+    FAIL_IMMEDIATELY = FAIL_IMMEDIATELY
+    FAIL_AFTER_EXECUTABLE_NODES_COMPLETE = FAIL_AFTER_EXECUTABLE_NODES_COMPLETE
+
+
+def _policy(value: Any, name: str) -> str:
+    try:
+        return WorkflowFailurePolicy(getattr(value, "value", value)).value
+    except ValueError:
+        choices = ", ".join(p.value for p in WorkflowFailurePolicy)
+        raise DefinitionError(
+            f"workflow '{name}': failure_policy must be one of {choices}, got {value!r}"
+        ) from None
+
+
 class Workflow(Generic[P, R]):
-    """A compiled workflow. ``.spec`` is its WorkflowSpec."""
+    """A compiled workflow. ``.spec`` is its WorkflowSpec.
+
+    ``Workflow("name")`` (a name instead of a function) is an imperative workflow, built
+    with ``add_workflow_input``, ``add_entity`` and ``add_workflow_output`` as in flytekit.
+    """
 
     node_kind = "workflow"
 
-    def __init__(self, fn: Callable[P, R], *, on_failure: Task[..., Any] | None = None) -> None:
+    def __new__(cls, fn: Any = None, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(fn, str) or (fn is None and "name" in kwargs):
+            from rillet.sdk._imperative import ImperativeWorkflow
+
+            return super().__new__(ImperativeWorkflow)
+        return super().__new__(cls)
+
+    def __init__(
+        self,
+        fn: Callable[P, R],
+        *,
+        on_failure: Task[..., Any] | Workflow[..., Any] | None = None,
+        failure_policy: WorkflowFailurePolicy | str = FAIL_IMMEDIATELY,
+    ) -> None:
         self.fn = fn
         functools.update_wrapper(self, fn)  # type: ignore[arg-type]
         self.name = f"{fn.__module__}:{fn.__qualname__}"
@@ -39,6 +86,9 @@ class Workflow(Generic[P, R]):
         if on_failure is not None:
             handler = _failure_node(self.name, fn, self.interface, on_failure)
             spec = dataclasses.replace(spec, on_failure=handler)
+        policy = _policy(failure_policy, self.name)
+        if policy != FAIL_IMMEDIATELY:
+            spec = dataclasses.replace(spec, failure_policy=policy)
         self.spec: WorkflowSpec = spec
         self.on_failure = on_failure
 
@@ -90,11 +140,11 @@ class Workflow(Generic[P, R]):
 
 
 def _failure_node(
-    wf_name: str, fn: Callable[..., Any], iface: Interface, handler: Task[..., Any]
+    wf_name: str, fn: Callable[..., Any], iface: Interface, handler: Any
 ) -> Node:
-    if not isinstance(handler, Task):
+    if not isinstance(handler, (Task, Workflow)):
         raise DefinitionError(
-            f"{where(fn)}: workflow '{wf_name}': on_failure must be a @task, "
+            f"{where(fn)}: workflow '{wf_name}': on_failure must be a @task or @workflow, "
             f"got {type(handler).__name__}"
         )
     inputs: dict[str, Binding] = {}
@@ -118,7 +168,7 @@ def _failure_node(
                 f"({', '.join(iface.inputs) or 'none'}) nor 'error: FailureInfo'"
             )
     return Node(
-        id=FAILURE_NODE_ID, kind="task", entity=handler, entity_name=handler.name,
+        id=FAILURE_NODE_ID, kind=handler.node_kind, entity=handler, entity_name=handler.name,
         inputs=inputs, outputs=handler.interface.outputs, upstream=(),
     )
 
@@ -129,16 +179,22 @@ def workflow(fn: Callable[P, R], /) -> Workflow[P, R]: ...
 
 @overload
 def workflow(
-    *, on_failure: Task[..., Any] | None = None
+    *,
+    on_failure: Task[..., Any] | Workflow[..., Any] | None = None,
+    failure_policy: WorkflowFailurePolicy | str = FAIL_IMMEDIATELY,
 ) -> Callable[[Callable[P, R]], Workflow[P, R]]: ...
 
 
 def workflow(
-    fn: Callable[P, R] | None = None, /, *, on_failure: Task[..., Any] | None = None
+    fn: Callable[P, R] | None = None,
+    /,
+    *,
+    on_failure: Task[..., Any] | Workflow[..., Any] | None = None,
+    failure_policy: WorkflowFailurePolicy | str = FAIL_IMMEDIATELY,
 ) -> Workflow[P, R] | Callable[[Callable[P, R]], Workflow[P, R]]:
     """Declare a workflow; its body is compiled now, so mistakes fail here."""
 
     def wrap(f: Callable[P, R]) -> Workflow[P, R]:
-        return Workflow(f, on_failure=on_failure)
+        return Workflow(f, on_failure=on_failure, failure_policy=failure_policy)
 
     return wrap(fn) if fn is not None else wrap

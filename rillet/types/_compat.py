@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import functools
+import os
 import types
 import typing
 from types import NoneType
@@ -147,8 +148,16 @@ def check_value(value: Any, tp: Any) -> bool:
             not args or all(check_value(v, args[0]) for v in value)
         )
     if isinstance(tp, type):
-        return isinstance(value, tp)
+        return isinstance(value, tp) or (
+            isinstance(value, (str, os.PathLike)) and tp in _content_types()
+        )
     return True
+
+
+def _content_types() -> tuple[type, ...]:
+    from rillet.types._files import Directory, File
+
+    return (File, Directory)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -165,6 +174,9 @@ def coerce(value: Any, tp: Any) -> Any:
     This is the one implicit conversion (an int may feed a float). The value is
     returned as it is, not copied, unless something in it changes.
     """
+    if isinstance(value, (str, os.PathLike)) and isinstance(tp, type) \
+            and tp in _content_types():
+        return tp(value)  # a path or URL where a File/Directory is declared
     try:
         if not _has_float(tp):
             return value

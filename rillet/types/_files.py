@@ -74,18 +74,40 @@ class HashWriter:
 class _Content(os.PathLike[str]):
     """What File and Directory share: a local path, or a loader to fetch one from."""
 
-    __slots__ = ("_loader", "_lock", "_name", "_path", "_workdir")
+    __slots__ = ("_loader", "_lock", "_name", "_path", "_url", "_workdir")
     _default_name = "content"
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __class_getitem__(cls, item: Any) -> Any:
+        """``File[csv]`` (flytekit's format parameter) is File: the format is not checked."""
+        return cls
+
+    @property
+    def url(self) -> str | None:
+        """The URL it was made from (``https://``, ``s3://``...), or None for a local path."""
+        return self._url
+
+    def download(self) -> str:
+        """The local path, fetched now if needed (flytekit's ``download()``)."""
+        return self.path
+
+    def __init__(self, path: str | os.PathLike[str], remote_path: str | None = None) -> None:
+        # remote_path (flytekit: where to upload) means nothing here: content goes to the store
         local = os.fspath(path)
         if not isinstance(local, str):
             raise TypeError(f"{type(self).__name__} takes a str path, got {type(local).__name__}")
+        if local.startswith("file://"):
+            local = local[len("file://"):]
+        self._url: str | None = None
         self._path: str | None = local
         self._name = os.path.basename(os.path.abspath(local)) or self._default_name
         self._loader: Callable[[], bytes] | None = None
         self._workdir: str | None = None
         self._lock: threading.Lock | None = None
+        if _is_url(local):  # http(s)://, s3://...: fetched on first access
+            self._url, self._path = local, None
+            self._name = _safe_name(local.rstrip("/").rsplit("/", 1)[-1].split("?")[0],
+                                    self._default_name)
+            self._lock = threading.Lock()
 
     @classmethod
     def _from_loader(
@@ -93,6 +115,7 @@ class _Content(os.PathLike[str]):
     ) -> _T:
         """One whose content is fetched by ``loader`` when its path is first asked for."""
         obj = cls.__new__(cls)
+        obj._url = None
         obj._path = None
         obj._name = _safe_name(name, cls._default_name)
         obj._loader = loader
@@ -117,24 +140,35 @@ class _Content(os.PathLike[str]):
         return self.path
 
     def _fetch(self) -> str:
-        assert self._lock is not None  # set by _from_loader, the only way to have no path
+        assert self._lock is not None  # set when there is no path yet
         with self._lock:
             if self._path is None:
                 import tempfile
 
-                assert self._loader is not None
                 root = tempfile.mkdtemp(prefix="rillet-", dir=self._workdir)
                 target = os.path.join(root, self._name)
-                self._materialize(self._loader(), target)
+                if self._url is not None:
+                    self._download(self._url, target)
+                else:
+                    assert self._loader is not None
+                    self._materialize(self._loader(), target)
                 self._path, self._loader = target, None
             return self._path
+
+    def _download(self, url: str, target: str) -> None:
+        plain_http = url.startswith(("http://", "https://")) and not isinstance(self, Directory)
+        fetch = _fetch_http if plain_http or _URL_FETCHER is None else _URL_FETCHER
+        try:
+            fetch(url, target, isinstance(self, Directory))
+        except Exception as exc:
+            raise OSError(f"{type(self).__name__}({url!r}): cannot fetch it: {exc}") from exc
 
     def _materialize(self, data: bytes, target: str) -> None:
         raise NotImplementedError
 
     def write_content(self, sink: Sink) -> None:
         """Write the stored form of the content (file bytes, or the archive) to ``sink``."""
-        if self._path is None and self._loader is not None:
+        if self._path is None and self._loader is not None and self._url is None:
             sink.write(self._loader())  # not fetched: the loader holds the stored form already
             return
         self._write_local(self.path, sink)
@@ -166,6 +200,8 @@ class _Content(os.PathLike[str]):
 
     def __repr__(self) -> str:
         if self._path is None:
+            if self._url is not None:
+                return f"{type(self).__name__}({self._url!r})"
             return f"{type(self).__name__}(<not fetched: {self._name!r}>)"
         return f"{type(self).__name__}({self._path!r})"
 
@@ -205,6 +241,38 @@ class Directory(_Content):
 
     def _write_local(self, path: str, sink: Sink) -> None:
         archive_directory(path, sink)
+
+
+_URL_FETCHER: Callable[[str, str, bool], None] | None = None
+
+
+def set_url_fetcher(fetch: Callable[[str, str, bool], None]) -> None:
+    """Install how URLs are fetched (``fetch(url, target, recursive)``); the sdk installs
+    fsspec's (s3://, gs://...). An http(s) file is always fetched with urllib."""
+    global _URL_FETCHER
+    _URL_FETCHER = fetch
+
+
+def _fetch_http(url: str, target: str, recursive: bool) -> None:
+    import shutil
+    import urllib.request
+
+    if recursive or not url.startswith(("http://", "https://")):
+        raise OSError("only http(s) files can be fetched without fsspec")
+    import urllib.error
+
+    try:
+        resp = urllib.request.urlopen(url, timeout=60)
+    except urllib.error.HTTPError as exc:
+        exc.close()  # it holds the response open
+        raise OSError(f"HTTP {exc.code} {exc.reason}") from None
+    with resp, builtins.open(target, "wb") as fh:
+        shutil.copyfileobj(resp, fh)
+
+
+def _is_url(text: str) -> bool:
+    scheme, sep, _ = text.partition("://")
+    return bool(sep) and scheme.isalnum() and len(scheme) > 1
 
 
 def _same(a: str, b: str) -> bool:

@@ -45,21 +45,21 @@ def parse_cpu(value: str | int | float | None) -> float | None:
     return _positive("cpu", value, float(match.group(1)) / (1000.0 if match.group(2) else 1.0))
 
 
-def parse_mem(value: str | int | None) -> int | None:
+def parse_mem(value: str | int | None, field: str = "mem") -> int | None:
     """``"512Mi"`` -> 536870912 bytes; ``"1G"`` -> 10**9."""
     if value is None:
         return None
     if isinstance(value, bool):
-        raise DefinitionError(f"Resources(mem={value!r}): give a size like '512Mi' or '2Gi'")
+        raise DefinitionError(f"Resources({field}={value!r}): give a size like '512Mi' or '2Gi'")
     if isinstance(value, int):
-        return _positive("mem", value, value)
+        return _positive(field, value, value)
     match = _MEM_RE.match(str(value))
     if not match:
         raise DefinitionError(
-            f"Resources(mem={value!r}): not a memory quantity; use e.g. '512Mi', '2Gi' or '1G'"
+            f"Resources({field}={value!r}): not a memory quantity; use e.g. '512Mi', '2Gi' or '1G'"
         )
     unit = (match.group(2) or "").lower()
-    return _positive("mem", value, int(float(match.group(1)) * _MEM_UNITS[unit]))
+    return _positive(field, value, int(float(match.group(1)) * _MEM_UNITS[unit]))
 
 
 def parse_gpu(value: str | int | None) -> int | None:

@@ -10,6 +10,7 @@ from typing import NamedTuple, Optional, Union
 import pytest
 
 from rillet import conditional, map_task, task, workflow
+from rillet.compiler._promise import PromiseFormattedWarning
 from rillet.errors import CompileError, DefinitionError, TypeMismatchError
 
 THIS = Path(__file__).resolve()
@@ -216,8 +217,11 @@ def test_using_the_output_of_a_task_that_returns_none() -> None:
     def nothing(n: int) -> None:
         pass
 
-    # A call of a task without outputs gives None inside the body, not a promise.
-    with pytest.raises(TypeMismatchError, match=r"node 'add' input 'x' expects int, got None"):
+    # A call of a task without outputs gives a VoidPromise: it orders (>>), it has no value.
+    with pytest.raises(
+        CompileError,
+        match=r"node 'add' input 'x': node 'nothing' \(it has no outputs\) has no value",
+    ):
 
         @workflow
         def wf(n: int) -> int:
@@ -331,8 +335,6 @@ def test_arithmetic_on_a_promise() -> None:
     [
         lambda p: iter(p),
         lambda p: p[0],
-        lambda p: f"{p}",
-        lambda p: str(p),
         lambda p: int(p),
         lambda p: float(p),
         lambda p: 3 in p,
@@ -348,6 +350,23 @@ def test_other_uses_of_a_promise_as_a_value(misuse) -> None:  # type: ignore[no-
         def wf(n: int) -> int:
             misuse(n)
             return n
+
+
+def test_printing_a_promise_gives_a_placeholder_and_a_warning_naming_the_line() -> None:
+    # flytekit prints promises in workflow bodies; compiling must not fail on it.
+    with pytest.warns(PromiseFormattedWarning) as caught:
+
+        @workflow
+        def wf(n: int) -> int:
+            print(n)  # <- print
+            label = f"n is {n}"  # <- fstring
+            assert label == "n is <promise: workflow input 'n'>"
+            return n
+
+    messages = [str(w.message) for w in caught]
+    assert messages[0].startswith(line_of("print"))
+    assert messages[1].startswith(line_of("fstring"))
+    assert wf(n=2) == 2
 
 
 def test_unpacking_a_single_output() -> None:

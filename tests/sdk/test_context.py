@@ -24,8 +24,10 @@ def test_fields_inside_a_workflow() -> None:
         return [describe(), describe()]
 
     first, second = wf()
+    assert first["execution_id"].startswith("local-")
+    assert second["execution_id"] == first["execution_id"]  # one call, one execution
+    first.pop("execution_id")
     assert first == {
-        "execution_id": "local",
         "node_id": "describe",
         "attempt": "1",
         "type": "ExecutionContext",

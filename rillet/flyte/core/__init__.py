@@ -1,0 +1,1 @@
+"""``flytekit.core`` paths that Flyte's examples import."""

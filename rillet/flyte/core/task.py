@@ -1,0 +1,5 @@
+"""``flytekit.core.task``."""
+
+from rillet.flyte import task
+
+__all__ = ["task"]

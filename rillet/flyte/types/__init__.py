@@ -1,0 +1,1 @@
+"""flytekit's ``flytekit.types`` paths."""
