@@ -16,7 +16,8 @@ from typing import Any, Protocol
 class RunSink(Protocol):
     """Where a running execution keeps checkpoints, params and metrics."""
 
-    execution_id: str
+    @property
+    def execution_id(self) -> str: ...
 
     def checkpoint_read(self, node_id: str) -> bytes | None: ...
 

@@ -175,7 +175,7 @@ def test_file_and_directory_inputs_and_a_nested_file_output(cli, wf, tmp_path, e
         (tmp_path / "dd" / name).write_text(name)
     body = cli.ok("run", wf("wf_files", "files"), "--f", "in.txt", "--d", "dd", "--json",
                   "--executor", executor).json
-    stored, count = body["outputs"]["o0"]
+    stored, count = body["outputs"]["o0"], body["outputs"]["o1"]  # a tuple gives o0, o1
     assert count == 3
     assert stored["type"] == "file" and len(stored["hash"]) == 64
     assert Path(urlparse(stored["uri"]).path).read_text() == "HELLO\n"
