@@ -53,6 +53,7 @@ bench: $(BIN)/python
 	done
 	$(BIN)/python benchmarks/overhead.py --peers
 	$(BIN)/python benchmarks/durable.py --peers
+	$(BIN)/python benchmarks/records.py
 
 clean:
 	rm -rf $(VENV) .rillet .rillet-demo .bench

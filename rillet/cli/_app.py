@@ -229,5 +229,6 @@ def open_store(ctx: click.Context, home: str | None) -> Any:
 
 from rillet.cli import _cache as _cache  # noqa: E402
 from rillet.cli import _compare as _compare  # noqa: E402
+from rillet.cli import _diff as _diff  # noqa: E402
 from rillet.cli import _inspect as _inspect  # noqa: E402  (registers commands)
 from rillet.cli import _models as _models  # noqa: E402

@@ -80,14 +80,20 @@ class Engine:
         reuse: Reuse | None = None,
         parent: ExecutionRecord | None = None,
         execution_id: str | None = None,
+        use_cache: bool = True,
     ) -> ExecutionRecord:
+        """Run ``workflow`` to its end; ``use_cache=False`` neither reads nor writes the
+        cache (``rillet reproduce`` computes every node again)."""
         run = _Run(self, workflow, inputs, source=source, reuse=reuse, parent=parent,
                    execution_id=execution_id or new_execution_id())
+        run.use_cache = use_cache
         return run.go()
 
 
 class _Run(Memo, Expansion):
     """Advances one execution: the loop, dispatch, results and the end."""
+
+    use_cache = True
 
     # -- the loop -----------------------------------------------------------
     def go(self) -> ExecutionRecord:
@@ -182,7 +188,7 @@ class _Run(Memo, Expansion):
                 return True
             if self.reuse is not None:  # what follows re-runs too, even if this one hits
                 self.tainted.add(node.id)
-            if task.cache is not None and node.kind in ("task", "map"):
+            if task.cache is not None and self.use_cache and node.kind in ("task", "map"):
                 version, parts = self._version(task)
                 key = cache_key(task.name + ("#map" if node.kind == "map" else ""), version,
                                 keyed_inputs(task, hashes))

@@ -111,7 +111,20 @@ def run(workflow: Any, *, home: str | None = None, executor: str = "processes",
     h = _open_home(home)
     engine = _engine(h, executor, max_parallel, observer)
     record = engine.execute(workflow, values, source=source_of(workflow))
+    keep_record(h, workflow, record.id)
     return Execution(record, h.store, ValueStore(h.store, h.artifacts), workflow)
+
+
+def keep_record(h: Any, workflow: Any, execution_id: str) -> None:
+    """Store the code and environment the execution ran with (``rillet diff``/``reproduce``);
+    a failure to record is reported, never fatal to the run."""
+    from rillet.sdk._record import save_record
+
+    try:
+        save_record(h, workflow, execution_id)
+    except Exception as exc:
+        print(f"rillet: could not record the code and environment of {execution_id}: "
+              f"{type(exc).__name__}: {exc}", file=sys.stderr)
 
 
 def load_workflow(workflow_name: str, source: str) -> Any:

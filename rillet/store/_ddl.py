@@ -7,8 +7,8 @@ keeps them equal to ``_schema.sqlite_ddl()``)."""
 from __future__ import annotations
 
 # Alembic revisions of rillet/store/migrations, oldest first (a test checks them).
-REVISIONS: tuple[str, ...] = ('0001', '0002')
-HEAD = '0002'
+REVISIONS: tuple[str, ...] = ('0001', '0002', '0003')
+HEAD = '0003'
 
 ALEMBIC_VERSION_DDL = (
     "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
@@ -31,6 +31,7 @@ SQLITE_DDL: tuple[str, ...] = (
     'CREATE TABLE model_versions ( name VARCHAR NOT NULL, version INTEGER NOT NULL, execution_id VARCHAR NOT NULL, node_id VARCHAR NOT NULL, output VARCHAR NOT NULL, hash VARCHAR NOT NULL, created_at FLOAT NOT NULL, created_by VARCHAR NOT NULL, CONSTRAINT pk_model_versions PRIMARY KEY (name, version) )',
     'CREATE INDEX ix_model_versions_hash ON model_versions (hash)',
     'CREATE TABLE node_io ( hash VARCHAR NOT NULL, direction VARCHAR(3) NOT NULL, execution_id VARCHAR NOT NULL, node_id VARCHAR NOT NULL, name VARCHAR NOT NULL, CONSTRAINT pk_node_io PRIMARY KEY (hash, direction, execution_id, node_id, name) ) WITHOUT ROWID',
+    'CREATE TABLE run_records ( execution_id VARCHAR NOT NULL, root TEXT NOT NULL, files TEXT NOT NULL, environment VARCHAR NOT NULL, created_at FLOAT NOT NULL, CONSTRAINT pk_run_records PRIMARY KEY (execution_id) )',
     'CREATE TABLE node_executions ( execution_id VARCHAR NOT NULL, node_id VARCHAR NOT NULL, task VARCHAR NOT NULL, kind VARCHAR NOT NULL, status VARCHAR NOT NULL, attempts INTEGER NOT NULL, inputs TEXT NOT NULL, outputs TEXT NOT NULL, cache_key VARCHAR, code_hash VARCHAR, source_execution VARCHAR, source_node VARCHAR, started_at FLOAT, ended_at FLOAT, error TEXT, seq BIGINT NOT NULL, CONSTRAINT pk_node_executions PRIMARY KEY (execution_id, node_id), CONSTRAINT fk_node_executions_executions FOREIGN KEY(execution_id) REFERENCES executions (id) ON DELETE CASCADE ) WITHOUT ROWID',
     'CREATE TABLE attempts ( execution_id VARCHAR NOT NULL, node_id VARCHAR NOT NULL, attempt INTEGER NOT NULL, status VARCHAR NOT NULL, executor VARCHAR NOT NULL, started_at FLOAT NOT NULL, ended_at FLOAT, error_type VARCHAR, error_message TEXT, traceback TEXT, logs TEXT NOT NULL, pid INTEGER, CONSTRAINT pk_attempts PRIMARY KEY (execution_id, node_id, attempt), CONSTRAINT fk_attempts_node_executions FOREIGN KEY(execution_id, node_id) REFERENCES node_executions (execution_id, node_id) ON DELETE CASCADE ) WITHOUT ROWID',
     'CREATE TABLE metrics ( id INTEGER NOT NULL, execution_id VARCHAR NOT NULL, node_id VARCHAR NOT NULL, attempt INTEGER NOT NULL, "key" VARCHAR NOT NULL, value FLOAT NOT NULL, step INTEGER, timestamp FLOAT NOT NULL, CONSTRAINT pk_metrics PRIMARY KEY (id), CONSTRAINT fk_metrics_node_executions FOREIGN KEY(execution_id, node_id) REFERENCES node_executions (execution_id, node_id) ON DELETE CASCADE )',

@@ -262,6 +262,20 @@ model_requests = Table(
 )
 
 
+# -- run records (revision 0003): the code and environment each execution ran with ----
+
+# Source files and environment records are stored in the artifact store by the sha256
+# of their bytes (so an unchanged file costs nothing); this row names them.
+run_records = Table(
+    "run_records", metadata,
+    Column("execution_id", String, primary_key=True),
+    Column("root", Text, nullable=False),  # the folder the file paths are relative to
+    Column("files", Text, nullable=False),  # JSON: relative path -> sha256 of its bytes
+    Column("environment", String, nullable=False),  # sha256 of the environment JSON
+    Column("created_at", Float, nullable=False),
+)
+
+
 def sqlite_ddl() -> tuple[str, ...]:
     """The CREATE TABLE / CREATE INDEX statements of the head schema for SQLite."""
     from sqlalchemy.dialects import sqlite

@@ -1,0 +1,137 @@
+"""What the run record (issue 13) costs, and how fast ``rillet diff`` is.
+
+    record   the code and environment record of a cached 200-task chain re-run, in process
+             (ms), beside the cached re-run itself in the same rounds (target <= 5 ms)
+    diff     ``rillet diff A B --json`` of two 200-node executions whose helper file and
+             input differ, as a whole process (s), beside ``rillet executions show``
+             of one of them (target <= 0.3 s)
+
+Medians of interleaved rounds. Results go to ``benchmarks/results/records.json``.
+
+    python benchmarks/records.py [--rounds N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+CHAIN = 200
+TARGETS = {"record_ms": 5.0, "diff_s": 0.3}
+
+FLOW = f"""\
+from rillet import task, workflow
+from helper import step
+
+
+@task(cache=True)
+def cinc(x: int) -> int:
+    return step(x)
+
+
+@workflow
+def chain(x: int = 0) -> int:
+    for _ in range({CHAIN}):
+        x = cinc(x=x)
+    return x
+"""
+
+
+def _cli(args: list[str], cwd: Path) -> float:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RILLET_")}
+    started = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "rillet.cli", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=300)
+    took = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise SystemExit(f"rillet {' '.join(args)} failed: {proc.stderr[-500:]}")
+    return took
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=15)
+    args = ap.parse_args()
+    import rillet
+    from rillet.sdk._record import save_record
+    from rillet.store._home import Home
+
+    with tempfile.TemporaryDirectory(prefix="rillet-bench-records-") as tmp:
+        folder = Path(tmp)
+        (folder / "flow.py").write_text(FLOW)
+        (folder / "helper.py").write_text("def step(x: int) -> int:\n    return x + 1\n")
+        sys.path.insert(0, str(folder))
+        spec = importlib.util.spec_from_file_location("flow", folder / "flow.py")
+        assert spec is not None and spec.loader is not None
+        flow = importlib.util.module_from_spec(spec)
+        sys.modules["flow"] = flow
+        spec.loader.exec_module(flow)
+        home = str(folder / "home")
+        rillet.run(flow.chain, home=home, executor="inline")
+        h = Home.open(home)
+        reruns, records = [], []
+        for _ in range(args.rounds):
+            started = time.perf_counter()
+            ex = rillet.run(flow.chain, home=home, executor="inline")
+            reruns.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            save_record(h, flow.chain, ex.id + "-bench")  # the same work run() did once more
+            records.append(time.perf_counter() - started)
+        h.close()
+
+        # two 200-node executions that differ in input, helper code and every output
+        a = json.loads(subprocess.run(
+            [sys.executable, "-m", "rillet.cli", "run", "flow.py:chain", "--x", "1", "--json",
+             "--home", home, "--executor", "inline"], cwd=folder, capture_output=True,
+            text=True, check=True).stdout)["execution_id"]
+        (folder / "helper.py").write_text("def step(x: int) -> int:\n    return x + 2\n")
+        b = json.loads(subprocess.run(
+            [sys.executable, "-m", "rillet.cli", "run", "flow.py:chain", "--x", "2", "--json",
+             "--home", home, "--executor", "inline"], cwd=folder, capture_output=True,
+            text=True, check=True).stdout)["execution_id"]
+        from rillet.sdk._diff import diff
+
+        with Home.open(home) as hb:
+            inproc = []
+            for _ in range(args.rounds):
+                started = time.perf_counter()
+                d = diff(hb, a, b)
+                inproc.append(time.perf_counter() - started)
+            assert len(d["nodes"]) == CHAIN and d["code"] and d["inputs"], d
+        diffs, shows = [], []
+        for _ in range(max(3, args.rounds // 3)):
+            diffs.append(_cli(["diff", a, b, "--json", "--home", home], folder))
+            shows.append(_cli(["executions", "show", a, "--json", "--home", home], folder))
+    result = {
+        "record_ms": statistics.median(records) * 1000,
+        "cached_rerun_ms": statistics.median(reruns) * 1000,
+        "diff_s": statistics.median(diffs),
+        "executions_show_s": statistics.median(shows),
+        "diff_in_process_ms": statistics.median(inproc) * 1000,
+        "nodes": CHAIN,
+    }
+    print(f"record of a cached {CHAIN}-chain run   {result['record_ms']:.2f} ms  "
+          f"(target <= {TARGETS['record_ms']:g}; the cached re-run itself "
+          f"{result['cached_rerun_ms']:.1f} ms)  "
+          f"{'PASS' if result['record_ms'] <= TARGETS['record_ms'] else 'MISS'}")
+    print(f"rillet diff, two {CHAIN}-node executions  {result['diff_s']:.3f} s  "
+          f"(target <= {TARGETS['diff_s']:g}; rillet executions show "
+          f"{result['executions_show_s']:.3f} s; in process "
+          f"{result['diff_in_process_ms']:.1f} ms)  "
+          f"{'PASS' if result['diff_s'] <= TARGETS['diff_s'] else 'MISS'}")
+    out = Path(__file__).resolve().parent / "results" / "records.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,167 @@
+"""The record of each durable run: its source files and its environment.
+
+``save_record`` stores, after an execution, every file the workflow's code hash walked
+(its own file, the task modules and the helpers they use) and an environment record
+(Python version, platform, installed distributions). Both go to the artifact store
+under the sha256 of their bytes, so an unchanged file or environment costs a stat; the
+``run_records`` row names them. Reading the installed distributions is slow (tenths of
+a second), so the environment's hash is kept in the home per interpreter and
+``sys.path`` state, and read again only when a site folder changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from rillet.compiler._spec import walk
+from rillet.errors import NotFound
+
+_ENV_CACHE = "environment-cache.json"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunRecord:
+    """What one execution ran: ``files`` (path relative to ``root`` -> sha256) and the
+    sha256 of its environment JSON."""
+
+    execution_id: str
+    root: str
+    files: dict[str, str]
+    environment: str
+    created_at: float
+
+
+def code_files(workflow: Any) -> list[str]:
+    """The source files of ``workflow``: its module's file and every file that the code
+    hashes of its tasks walked."""
+    from rillet.compiler._codehash import code_hash
+
+    files: dict[str, None] = {}
+    source = getattr(sys.modules.get(workflow.fn.__module__), "__file__", None)
+    if source:
+        files[os.path.abspath(source)] = None
+    nodes = list(walk(workflow.spec.nodes))
+    if workflow.spec.on_failure is not None:
+        nodes.append(workflow.spec.on_failure)
+    seen: set[int] = set()
+    for node in nodes:
+        entity = node.entity
+        fn = getattr(entity, "fn", None)
+        if fn is None or id(fn) in seen or getattr(entity, "node_kind", "") == "workflow":
+            continue
+        seen.add(id(fn))
+        try:
+            found = code_hash(fn).files
+        except Exception:  # code without source (a REPL): nothing to record for it
+            continue
+        for path in found.values():
+            if path and path.endswith(".py"):
+                files[os.path.abspath(path)] = None
+    return [f for f in files if os.path.isfile(f)]
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def environment() -> dict[str, Any]:
+    """This interpreter: Python version, implementation, platform, and every installed
+    distribution with its version."""
+    import importlib.metadata as md
+
+    dists: dict[str, str] = {}
+    for dist in md.distributions():
+        name = dist.metadata["Name"]
+        if name:
+            dists.setdefault(str(name).lower().replace("_", "-"), str(dist.version))
+    return {
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "platform": f"{sys.platform}-{platform.machine()}",
+        "executable": sys.executable,
+        "distributions": dict(sorted(dists.items())),
+    }
+
+
+def _environment_key() -> str:
+    """Changes when the interpreter or any folder on ``sys.path`` changes (an install or
+    an uninstall touches its site folder)."""
+    parts: list[str] = [sys.executable, sys.version]
+    for entry in sys.path:
+        try:
+            parts.append(f"{entry}:{os.stat(entry or '.').st_mtime_ns}")
+        except OSError:
+            parts.append(f"{entry}:-")
+    return _digest("\0".join(parts).encode())
+
+
+def environment_hash(home_path: str, artifacts: Any) -> str:
+    """The sha256 of this interpreter's environment JSON, stored in the artifact store."""
+    key = _environment_key()
+    cache_file = os.path.join(home_path, _ENV_CACHE)
+    try:
+        with open(cache_file) as fh:
+            cached = json.load(fh)
+        if isinstance(cached, dict) and isinstance(cached.get(key), str):
+            return str(cached[key])
+    except (OSError, ValueError):
+        cached = {}
+    data = json.dumps(environment(), sort_keys=True).encode()
+    digest = _digest(data)
+    artifacts.put(digest, data)
+    cached = {key: digest} if not isinstance(cached, dict) else {**cached, key: digest}
+    tmp = f"{cache_file}.{os.getpid()}.tmp"
+    try:
+        with open(tmp, "w") as fh:
+            json.dump(dict(list(cached.items())[-16:]), fh)
+        os.replace(tmp, cache_file)
+    except OSError:
+        pass  # a read-only home: computed again next time
+    return digest
+
+
+def save_record(home: Any, workflow: Any, execution_id: str) -> RunRecord:
+    """Store the source files and environment of ``execution_id``; one row."""
+    artifacts = home.artifacts
+    paths = code_files(workflow)
+    root = os.path.commonpath([os.path.dirname(p) for p in paths]) if paths else ""
+    files: dict[str, str] = {}
+    for path in paths:
+        with open(path, "rb") as fh:
+            data = fh.read()
+        digest = _digest(data)
+        artifacts.put(digest, data)
+        files[os.path.relpath(path, root)] = digest
+    record = RunRecord(execution_id=execution_id, root=root, files=files,
+                       environment=environment_hash(home.path, artifacts),
+                       created_at=time.time())
+    with home.store.database.write() as c:
+        c.execute("INSERT INTO run_records (execution_id, root, files, environment, "
+                  "created_at) VALUES (?, ?, ?, ?, ?)",
+                  (execution_id, root, json.dumps(files, sort_keys=True), record.environment,
+                   record.created_at))
+    return record
+
+
+def load_record(store: Any, execution_id: str) -> RunRecord:
+    rows = store.database.read(
+        "SELECT execution_id, root, files, environment, created_at FROM run_records "
+        "WHERE execution_id = ?", (execution_id,))
+    if not rows:
+        raise NotFound(f"execution {execution_id} has no record of its code and environment "
+                       "(it ran before records were kept, or not through rillet run)")
+    eid, root, files, env, created = rows[0]
+    return RunRecord(execution_id=eid, root=root, files=json.loads(files), environment=env,
+                     created_at=created)
+
+
+def blob(artifacts: Any, digest: str) -> bytes:
+    """A stored file or environment record by its sha256."""
+    return bytes(artifacts.get(f"{digest[:2]}/{digest[2:]}"))
