@@ -48,14 +48,14 @@ def _workflows(module: Any) -> dict[str, Any]:
 
 
 def load_target(target: str) -> tuple[Any, dict[str, Any], str | None]:
-    """Load ``FILE.py[:WORKFLOW]``; compile errors exit 2 with one line."""
+    """Load ``FILE.py[:WORKFLOW]`` (or a notebook); compile errors exit 2 with one line."""
     from rillet.engine._loading import load_file
 
     path, _, name = target.partition(":")
-    if not path.endswith(".py"):
-        fail(f"{target}: expected FILE.py or FILE.py:WORKFLOW")
+    if not path.endswith((".py", ".ipynb")):
+        fail(f"{target}: expected FILE.py, FILE.py:WORKFLOW or NOTEBOOK.ipynb")
     try:
-        module = load_file(path)
+        module = _load_notebook(path) if path.endswith(".ipynb") else load_file(path)
     except RilletError as exc:
         fail(str(exc))
     except SyntaxError as exc:
@@ -69,6 +69,20 @@ def load_target(target: str) -> tuple[Any, dict[str, Any], str | None]:
 
 
 _DATA_EXTRA = frozenset({"pandas", "numpy", "pyarrow"})
+
+
+def _load_notebook(path: str) -> Any:
+    """Load a notebook, its warnings (a magic left out) as ``warning:`` lines."""
+    import warnings
+
+    from rillet.engine._loading import load_file
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        module = load_file(path)
+    for w in caught:
+        click.echo(f"warning: {w.message}", err=True)
+    return module
 
 
 def _where(exc: BaseException, path: str) -> str:
@@ -85,6 +99,8 @@ def _where(exc: BaseException, path: str) -> str:
 
 def pick_workflow(target: str) -> Any:
     module, found, name = load_target(target)
+    if name is None and target.endswith(".ipynb") and len(found) == 1:
+        return next(iter(found.values()))  # a notebook makes one workflow
     if name is None:
         for wf_name in sorted(found):
             click.echo(wf_name)
@@ -147,7 +163,8 @@ def report(execution: Any, as_json: bool) -> NoReturn:
 @click.pass_context
 def run(ctx: click.Context, target: str, as_json: bool, executor: str,
         max_parallel: int | None, home: str | None) -> None:
-    """Run FILE.py:WORKFLOW [--INPUT VALUE ...]; FILE.py alone lists its workflows."""
+    """Run FILE.py:WORKFLOW or NOTEBOOK.ipynb [--INPUT VALUE ...]; FILE.py alone lists its
+    workflows."""
     from rillet.cli._inputs import parse_inputs, split_args
     from rillet.cli._progress import Progress
     from rillet.sdk._run import run as run_workflow
@@ -232,3 +249,4 @@ from rillet.cli import _compare as _compare  # noqa: E402
 from rillet.cli import _diff as _diff  # noqa: E402
 from rillet.cli import _inspect as _inspect  # noqa: E402  (registers commands)
 from rillet.cli import _models as _models  # noqa: E402
+from rillet.cli import _notebook as _notebook  # noqa: E402

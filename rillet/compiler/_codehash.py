@@ -50,7 +50,7 @@ from rillet.compiler._distributions import (
     spec_path,
 )
 
-__all__ = ["CodeHash", "changed_parts", "code_hash"]
+__all__ = ["CodeHash", "changed_parts", "code_hash", "forget_file"]
 
 _FORMAT: Final = "rillet-codehash-1"
 _MAX_DEPTH: Final = 6
@@ -93,6 +93,13 @@ def code_hash(fn: Callable[..., Any], *, interface: str = "") -> CodeHash:
 def changed_parts(old: Mapping[str, str], new: Mapping[str, str]) -> list[str]:
     """The sorted names of the parts that were added, removed or differ."""
     return sorted(name for name in old.keys() | new.keys() if old.get(name) != new.get(name))
+
+
+def forget_file(path: str) -> None:
+    """Forget the parsed source of ``path``: its text changed in this process (a
+    notebook loaded again after an edit)."""
+    with _lock:
+        forget_sources(path)
 
 
 def _reset_caches() -> None:

@@ -55,9 +55,13 @@ class Index:
 _indexes: dict[str, Index | None] = {}
 
 
-def forget_sources() -> None:
-    """Forget every parsed file (the caller holds the code hash's lock)."""
-    _indexes.clear()
+def forget_sources(path: str | None = None) -> None:
+    """Forget every parsed file, or the one at ``path`` (the caller holds the code
+    hash's lock)."""
+    if path is None:
+        _indexes.clear()
+    else:
+        _indexes.pop(path, None)
 
 
 # -- reading source --------------------------------------------------------------------

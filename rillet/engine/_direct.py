@@ -170,13 +170,16 @@ class OutputCheck:
     that the common case costs one ``type(x) is exact`` test; None checks every value.
     """
 
-    __slots__ = ("exact", "name", "outputs")
+    __slots__ = ("exact", "name", "outputs", "single")
 
     def __init__(self, entity: Any, outputs: dict[str, Any]) -> None:
         self.name = getattr(entity, "name", repr(entity))
         self.outputs = outputs
         self.exact: Any = None
-        if len(outputs) == 1:
+        iface = getattr(entity, "interface", None)
+        # One output returned as itself (not as a one-field NamedTuple).
+        self.single = len(outputs) == 1 and getattr(iface, "output_tuple", None) is None
+        if self.single:
             (tp,) = outputs.values()
             if tp in _EXACT:
                 self.exact = tp
@@ -185,7 +188,7 @@ class OutputCheck:
         outs = self.outputs
         if not outs:
             return
-        if len(outs) == 1:
+        if self.single:
             ((name, tp),) = outs.items()
             self._one(name, tp, result)
             return
@@ -209,13 +212,15 @@ _EXACT = frozenset({int, str, bool, bytes, float})
 
 
 class TaskStep(Step):
-    __slots__ = ("call", "check", "exact")
+    __slots__ = ("call", "check", "exact", "single")
 
     def __init__(self, node: Node, slots: _Slots) -> None:
         super().__init__(node, slots)
         self.call = task_callable(node.entity)
         self.check = OutputCheck(node.entity, node.outputs)
         self.exact = self.check.exact if node.outputs else type(None)
+        # One output: the value itself, or the only field of a one-field NamedTuple.
+        self.single = len(self.out_slots) == 1 and node.entity.interface.output_tuple is None
 
     def run(self, vals: list[Any], sink: RunSink) -> None:
         STATE.node_id = self.node_id
@@ -223,7 +228,7 @@ class TaskStep(Step):
         if type(result) is not self.exact:
             self.check(result)
         slots = self.out_slots
-        if len(slots) == 1:
+        if self.single:
             vals[slots[0]] = result
         elif slots:
             for slot, value in zip(slots, result, strict=True):

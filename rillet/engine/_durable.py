@@ -281,7 +281,7 @@ class _Run(Memo, Expansion):
         if not outs:
             self.outputs[node.id] = {}
             return
-        if len(outs) == 1:
+        if len(outs) == 1 and not _one_field(node):
             ((name, tp),) = outs.items()
             self.outputs[node.id] = {name: self.values.put(result, tp)}
             return
@@ -371,3 +371,9 @@ def _req(task: Any, attr: str, default: Any) -> Any:
     res = task.requests
     value = getattr(res, attr, None) if res is not None else None
     return default if value is None else value
+
+
+def _one_field(node: RNode) -> bool:
+    """Whether a task node returns a NamedTuple of one field (its one output)."""
+    entity = node.spec.entity if node.kind == "task" and node.spec is not None else None
+    return entity is not None and entity.interface.output_tuple is not None

@@ -15,9 +15,16 @@ from typing import Any
 
 from rillet.errors import DefinitionError
 
+# Files that are not Python source but load as a module, by suffix: the module that
+# provides ``load_module(path) -> ModuleType``, imported when first needed (so this
+# layer does not depend on it). Their module is named ``<stem>_<suffix>``.
+FILE_LOADERS: dict[str, str] = {".ipynb": "rillet.notebook._load"}
+
 
 def module_name_for(path: str) -> str:
-    stem = os.path.splitext(os.path.basename(path))[0]
+    stem, suffix = os.path.splitext(os.path.basename(path))
+    if suffix in FILE_LOADERS:
+        stem = f"{stem}_{suffix[1:]}"
     return stem if stem.isidentifier() else "rillet_user_" + "".join(
         c if c.isalnum() else "_" for c in stem
     )
@@ -26,10 +33,14 @@ def module_name_for(path: str) -> str:
 def load_file(path: str) -> ModuleType:
     """Import a user's ``.py`` file as a module named after it (like ``python file.py``
     would put its folder on ``sys.path``). Loading the same file twice returns the same
-    module."""
+    module. A notebook (``.ipynb``) loads through its own loader."""
     full = os.path.abspath(path)
     if not os.path.isfile(full):
         raise DefinitionError(f"{path}: no such file")
+    loader = FILE_LOADERS.get(os.path.splitext(full)[1])
+    if loader is not None:
+        loaded: ModuleType = importlib.import_module(loader).load_module(full)
+        return loaded
     name = module_name_for(full)
     existing = sys.modules.get(name)
     if existing is not None and os.path.abspath(getattr(existing, "__file__", "") or "") == full:

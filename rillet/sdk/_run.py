@@ -130,7 +130,7 @@ def keep_record(h: Any, workflow: Any, execution_id: str) -> None:
 def load_workflow(workflow_name: str, source: str) -> Any:
     """The workflow an execution ran, from its file as it is now (or its module)."""
     module, _, qualname = workflow_name.partition(":")
-    is_file = source.endswith(".py")
+    is_file = source.endswith((".py", ".ipynb"))
     if is_file and not os.path.exists(source):
         raise DefinitionError(
             f"the file of workflow {workflow_name}, {source}, is gone (deleted or moved); "
