@@ -54,6 +54,7 @@ bench: $(BIN)/python
 	$(BIN)/python benchmarks/overhead.py --peers
 	$(BIN)/python benchmarks/durable.py --peers
 	$(BIN)/python benchmarks/records.py
+	$(BIN)/python benchmarks/notebook.py
 
 clean:
 	rm -rf $(VENV) .rillet .rillet-demo .bench

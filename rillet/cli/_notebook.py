@@ -103,14 +103,24 @@ def _print(body: dict[str, Any]) -> None:
     params = ", ".join(f"{n}: {p['type']} = {p['value']!r}" for n, p in body["inputs"].items())
     click.echo(f"inputs: {params or 'none'}")
     rows = []
+    after = any(s["after"] for s in body["steps"])
     for s in body["steps"]:
-        ins = ", ".join(f"{v} <- {i['from'] or 'input'}" for v, i in s["inputs"].items())
-        outs = ", ".join(f"{v}: {t}" for v, t in s["outputs"].items())
+        ins = _grouped({v: i["from"] or "input" for v, i in s["inputs"].items()}, " <- ")
+        outs = _grouped(s["outputs"], ": ")
         rows.append([s["name"], _cells(s["cells"]), ins or "-", outs or "-",
-                     ", ".join(s["after"]) or "-", s["cache"], s["reason"]])
-    click.echo(table(rows, ["STEP", "CELLS", "INPUTS", "OUTPUTS", "AFTER", "CACHE", "WHY"]))
+                     *([", ".join(s["after"]) or "-"] if after else []), s["cache"], s["reason"]])
+    header = ["STEP", "CELLS", "INPUTS", "OUTPUTS", *(["AFTER"] if after else []), "CACHE", "WHY"]
+    click.echo(table(rows, header))
     outputs = ", ".join(f"{v} <- {s}" for v, s in body["outputs"].items())
     click.echo(f"outputs: {outputs or 'none'}")
+
+
+def _grouped(items: dict[str, str], sep: str) -> str:
+    """``{"a": "x", "b": "x", "c": "y"}`` -> ``a, b<sep>x; c<sep>y``."""
+    groups: dict[str, list[str]] = {}
+    for name, value in items.items():
+        groups.setdefault(value, []).append(name)
+    return "; ".join(f"{', '.join(names)}{sep}{value}" for value, names in groups.items())
 
 
 def _cells(numbers: list[int]) -> str:

@@ -122,14 +122,17 @@ def group_cells(cells: list[Cell], display: str) -> list[StepCells]:
 def _read(path: str, display: str) -> Any:
     import nbformat
     from nbformat.reader import NotJSONError
+    from nbformat.reader import reads as parse_notebook
 
-    try:
+    try:  # parsed, not validated against the schema (that costs more than the rest)
         with open(path, encoding="utf-8") as fh:
-            nb = nbformat.reads(fh.read(), as_version=nbformat.NO_CONVERT)  # type: ignore[no-untyped-call]
+            nb = parse_notebook(fh.read())  # type: ignore[no-untyped-call]
     except OSError as exc:
         raise CompileError(f"{display}: cannot read the notebook: {exc.strerror}") from None
     except (NotJSONError, ValueError, KeyError, TypeError) as exc:
         raise CompileError(f"{display}: not a Jupyter notebook: {exc}") from None
+    if not isinstance(nb, dict) or not isinstance(nb.get("cells", []), list):
+        raise CompileError(f"{display}: not a Jupyter notebook (no list of cells)")
     major = nb.get("nbformat", 0)
     if major != 4:
         if major not in (3, 4):

@@ -104,6 +104,8 @@ def _indented(source: str) -> str:
     """``source`` one level in, leaving the inside of multi-line strings as written."""
     lines = source.splitlines(keepends=True)
     inside: set[int] = set()  # 1-based lines that continue a string begun above
+    if '"""' not in source and "'''" not in source and "\\\n" not in source:
+        return "".join(_INDENT + line if line.strip() else line for line in lines)
     try:
         for tok in tokenize.generate_tokens(io.StringIO(source).readline):
             if tok.start[0] != tok.end[0] and tok.type in _STRINGISH:

@@ -41,10 +41,11 @@ class Scan:
     cell: int = 0
 
 
-def scan(cells: list[tuple[int, ast.Module]]) -> Scan:
-    """Scan ``(cell number, tree)`` pairs as one block of code run in order."""
+def scan(cells: list[tuple[int, ast.Module]], *, walrus: bool = True) -> Scan:
+    """Scan ``(cell number, tree)`` pairs as one block of code run in order (``walrus``:
+    whether the code may hold ``:=``, false when its text has none)."""
     result = Scan()
-    flow = _Flow(result)
+    flow = _Flow(result, walrus)
     defined: set[str] | None = set()
     for number, tree in cells:
         result.cell = number
@@ -59,8 +60,9 @@ def scan(cells: list[tuple[int, ast.Module]]) -> Scan:
 
 
 class _Flow:
-    def __init__(self, out: Scan) -> None:
+    def __init__(self, out: Scan, walrus: bool) -> None:
         self.out = out
+        self.walrus = walrus
 
     # -- reads and binds ----------------------------------------------------------
 
@@ -161,8 +163,9 @@ class _Flow:
                     cur.discard(target.id)
         else:  # expressions, assert, pass, global, ...
             self.read(s, cur)
-        for name in _walrus(s):
-            self.out.assigned.setdefault(name, self.out.cell)  # assigned, but maybe not
+        if self.walrus:
+            for name in _walrus(s):
+                self.out.assigned.setdefault(name, self.out.cell)  # assigned, maybe not
         return cur
 
     def _try(self, s: ast.Try, cur: set[str]) -> set[str] | None:

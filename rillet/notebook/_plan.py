@@ -76,7 +76,9 @@ def plan(cells: list[Cell], display: str) -> Plan:
     parameters = _parameters(params_cell, display) if params_cell else []
     groups = group_cells(cells, display)
     steps = [Step(name=g.name, cells=g.cells, after=g.after,
-                  scan=scan([(c.number, c.tree) for c in g.cells])) for g in groups]
+                  scan=scan([(c.number, c.tree) for c in g.cells],
+                            walrus=any(":=" in c.source for c in g.cells)))
+             for g in groups]
     _check_names(steps, module_names, parameters, display)
     outputs = _flow(steps, module_names, parameters, display)
     order = _order(steps, display)

@@ -40,7 +40,8 @@ def test_run_a_notebook_with_inputs_then_show_what_hits(six: Path, cli: Cli) -> 
     text = cli.ok("notebook", "show", str(six), "--n", "30").out
     rows = {line.split()[0]: line for line in text.splitlines()[3:-1]}
     assert "HIT" in rows["features"] and "MISS" in rows["train"]
-    assert "six_ipynb:train changed" in rows["train"] or "code" in rows["train"]
+    assert "code changed: six_ipynb:train" in rows["train"]
+    assert "UNKNOWN" in rows["evaluate"] and "depends on train" in rows["evaluate"]
     assert text.splitlines()[0] == f"notebook {six}: workflow six_ipynb:six"
     assert text.splitlines()[-1] == "outputs: w <- train, pred <- evaluate, accuracy <- evaluate"
 
