@@ -272,7 +272,7 @@ class Registry:
             from rillet.engine._loading import load_file
 
             source = self.store.get_execution(mv.execution_id).source
-            if not source.endswith(".py") or not os.path.isfile(source):
+            if not source.endswith((".py", ".ipynb")) or not os.path.isfile(source):
                 raise
             load_file(source)
             return values.load(mv.hash, Any)
