@@ -120,7 +120,9 @@ def load_module(path: str) -> ModuleType:
 
 
 def _workflow_name(full: str, the_plan: Plan) -> str:
-    stem = module_name_for(full).removesuffix("_ipynb").removeprefix("rillet_user_")
+    stem = module_name_for(full).removesuffix("_ipynb")  # an identifier
+    if stem.startswith("rillet_user_") and stem[12:].isidentifier():
+        stem = stem[12:]
     taken = {s.name for s in the_plan.steps} | {p.name for p in the_plan.parameters}
     taken |= {n for c in the_plan.module_cells for n in _names(c.tree)} | set(HEADER_NAMES)
     return stem if stem not in taken else f"{stem}_workflow"

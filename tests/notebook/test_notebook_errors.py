@@ -127,6 +127,19 @@ def test_other_mistakes(tmp_path: Path, cells: Cells, expected: str) -> None:
         assert expected in error_of(tmp_path, cells)
 
 
+def test_a_private_variable_used_by_another_step(tmp_path: Path) -> None:
+    message = error_of(tmp_path, [("_seed = 3", ["step:a"]), ("x = _seed", ["step:b"])])
+    assert message.endswith("cell 2 (step 'b'): variable '_seed' comes from step 'a' (cell 1), "
+                            "but a name starting with '_' stays inside its step; rename it")
+
+
+def test_a_notebook_whose_name_is_not_an_identifier(tmp_path: Path) -> None:
+    path = write_notebook(tmp_path / "1-first analysis.ipynb", [("x = 1", ["step:a"])])
+    wf = rillet.notebook.load(path)
+    assert wf.name == "rillet_user_1_first_analysis_ipynb:rillet_user_1_first_analysis"
+    assert wf().x == 1
+
+
 def test_an_exception_while_loading_the_imports_names_the_cell(tmp_path: Path) -> None:
     message = error_of(tmp_path, [
         ("import os", ["imports"]),
