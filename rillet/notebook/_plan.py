@@ -227,11 +227,11 @@ def _flow(steps: list[Step], module: set[str], parameters: list[Parameter],
             if source is not None:
                 read.add((source, name))
                 if name.startswith("_"):
-                    producer = next(s for s in steps if s.name == source)
+                    origin = next(s for s in steps if s.name == source)
                     raise CompileError(
                         f"{display}: cell {sc.needed.get(name, step.cells[0].number)} (step "
                         f"'{step.name}'): variable '{name}' comes from step '{source}' (cell "
-                        f"{producer.scan.assigned[name]}), but a name starting with '_' stays "
+                        f"{origin.scan.assigned[name]}), but a name starting with '_' stays "
                         "inside its step; rename it"
                     )
         for name, cell in sc.assigned.items():
