@@ -123,8 +123,8 @@ def test_without_after_the_independent_steps_overlap(tmp_path: Path) -> None:
     nb = write_notebook(tmp_path / "par.ipynb", [
         ("import time", ["imports"]),
         ("n = 1", ["parameters"]),
-        ("t0 = time.time()\ntime.sleep(1.5)\na = n + 1\nta = (t0, time.time())", ["step:left"]),
-        ("t0 = time.time()\ntime.sleep(1.5)\nb = n + 2\ntb = (t0, time.time())",
+        ("t0 = time.time()\ntime.sleep(2.5)\na = n + 1\nta = (t0, time.time())", ["step:left"]),
+        ("t0 = time.time()\ntime.sleep(2.5)\nb = n + 2\ntb = (t0, time.time())",
          ["step:right"]),
         ("total = a + b", ["step:join"]),
     ])
