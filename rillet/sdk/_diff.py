@@ -74,7 +74,7 @@ def reproduce(home: Any, execution_id: str, *, executor: str = "processes") -> d
     store, artifacts = home.store, home.artifacts
     old = store.get_execution(execution_id)
     record = load_record(store, old.id)
-    if not old.source.endswith(".py"):
+    if not old.source.endswith((".py", ".ipynb")):
         raise DefinitionError(f"execution {old.id} ran {old.source}, not a file: "
                               "reproduce needs the recorded file")
     source_rel = os.path.relpath(old.source, record.root)

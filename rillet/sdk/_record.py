@@ -62,7 +62,9 @@ def code_files(workflow: Any) -> list[str]:
         except Exception:  # code without source (a REPL): nothing to record for it
             continue
         for path in found.values():
-            if path and path.endswith(".py"):
+            if path.startswith("<notebook ") and path.endswith(">"):
+                path = path[len("<notebook "):-1]  # a notebook step's code: the .ipynb
+            if path and path.endswith((".py", ".ipynb")):
                 files[os.path.abspath(path)] = None
     return [f for f in files if os.path.isfile(f)]
 

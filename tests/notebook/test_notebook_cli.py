@@ -71,3 +71,18 @@ def test_a_failed_notebook_run_is_recovered_with_the_fixed_cell(cli: Cli, tmp_pa
     edit_cell(nb, 3, "a / 0", "a / 2")
     recovered = cli.ok("recover", exec_id, "--json").json
     assert recovered["status"] == "SUCCEEDED" and recovered["outputs"] == {"b": 2.0}
+
+
+def test_a_notebook_run_is_recorded_diffed_and_reproduced(cli: Cli, tmp_path: Path) -> None:
+    nb = write_notebook(tmp_path / "rec.ipynb", [
+        ("n = 3", ["parameters"]),
+        ("a = [i * 2 for i in range(n)]", ["step:first"]),
+        ("b = sum(a)", ["step:second"]),
+    ])
+    first = cli.ok("run", str(nb), "--json").json["execution_id"]
+    reproduced = cli.ok("reproduce", first, "--json").json
+    assert reproduced["match"] is True and reproduced["status"] == "SUCCEEDED"
+    edit_cell(nb, 3, "b = sum(a)", "b = sum(a) + 1")
+    second = cli.ok("run", str(nb), "--json").json["execution_id"]
+    diff = cli.ok("diff", first, second).out
+    assert "--- a/rec.ipynb" in diff and '+    "b = sum(a) + 1"' in diff
