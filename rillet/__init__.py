@@ -41,6 +41,7 @@ _EXPORTS: dict[str, str] = {
     "Execution": "rillet.engine._views",
     "NodeExecution": "rillet.engine._views",
     "models": "rillet.models",  # a module: ``from rillet import models``
+    "notebook": "rillet.notebook",  # a module: ``rillet.notebook.load("nb.ipynb")``
 }
 
 __all__ = [
@@ -69,6 +70,7 @@ __all__ = [
     "dynamic",
     "map_task",
     "models",
+    "notebook",
     "recover",
     "run",
     "task",
@@ -76,7 +78,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from rillet import models
+    from rillet import models, notebook
     from rillet.engine._context import ExecutionContext, current_context
     from rillet.engine._failure import FailureInfo
     from rillet.engine._views import Execution, NodeExecution

@@ -34,6 +34,7 @@ PUBLIC = [
     "dynamic",
     "map_task",
     "models",
+    "notebook",
     "recover",
     "run",
     "task",
