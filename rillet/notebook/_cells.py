@@ -178,7 +178,7 @@ def _python(source: str, display: str, number: int, role: str, step: str | None
     its syntax tree."""
     label = f"cell {number} (step '{step}')" if role == "step" else f"cell {number} ({role})"
     try:
-        return source, _parse(source)
+        return source, _checked(_parse(source), display, label, role)
     except SyntaxError:
         pass
     code, removed = _strip_magics(source)
@@ -187,11 +187,36 @@ def _python(source: str, display: str, number: int, role: str, step: str | None
                       "(an IPython magic or shell line)", NotebookWarning,
                       stacklevel=_user_stacklevel())
     try:
-        return code, _parse(code)
+        tree = _parse(code)
     except SyntaxError as exc:
         raise CompileError(
             f"{display}: {label}, line {exc.lineno}: {exc.msg}"
         ) from None
+    return code, _checked(tree, display, label, role)
+
+
+_OUTSIDE = {ast.Return: "'return' outside a function", ast.Yield: "'yield' outside a function",
+            ast.YieldFrom: "'yield' outside a function", ast.Await: "top-level 'await'",
+            ast.Global: "a 'global' statement", ast.Nonlocal: "a 'nonlocal' statement"}
+
+
+def _checked(tree: ast.Module, display: str, label: str, role: str) -> ast.Module:
+    """Refuse what would change meaning once a step's cells are a function's body."""
+    if role != "step":
+        return tree
+    stack: list[ast.AST] = list(tree.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            continue
+        what = _OUTSIDE.get(type(node))
+        if what is not None:
+            raise CompileError(
+                f"{display}: {label}, line {getattr(node, 'lineno', '?')}: {what} cannot be "
+                "part of a step"
+            )
+        stack.extend(ast.iter_child_nodes(node))
+    return tree
 
 
 def _parse(source: str) -> ast.Module:

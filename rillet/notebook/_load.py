@@ -141,6 +141,9 @@ def _names(tree: Any) -> set[str]:
 def _cell_of(exc: BaseException, full: str, cells: list[int]) -> str:
     """``cell N`` of the last frame of the generated module in ``exc``'s traceback."""
     found = "the generated module"
+    if isinstance(exc, SyntaxError) and exc.filename == full and exc.lineno is not None \
+            and exc.lineno < len(cells) and cells[exc.lineno]:
+        return f"cell {cells[exc.lineno]}"
     for frame in traceback.extract_tb(exc.__traceback__):
         if frame.filename == full and frame.lineno is not None and frame.lineno < len(cells):
             number = cells[frame.lineno]

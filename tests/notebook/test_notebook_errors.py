@@ -120,6 +120,14 @@ def test_a_module_imported_in_a_step_and_used_by_another(tmp_path: Path) -> None
     ([("import os", ["imports"]), ("x = 1", ["step:os"])], "cell 2: step name 'os' is also"),
     ([("%%bash\necho hi", ["step:a"]), ("x = 1", ["step:a", "after:"])],
      "cell 2: tag 'after:' names no step"),
+    ([("x = 1\nif x:\n    return x", ["step:a"])],
+     "cell 1 (step 'a'), line 3: 'return' outside a function cannot be part of a step"),
+    ([("global x\nx = 1", ["step:a"])],
+     "cell 1 (step 'a'), line 1: a 'global' statement cannot be part of a step"),
+    ([("def f():\n    return 1\nx = [(yield) for _ in ()] if False else f()", ["step:a"])],
+     "cell 1 (step 'a'), line 3: 'yield' outside a function"),
+    ([("return 1", ["functions"]), ("x = 1", ["step:a"])],
+     "cell 1: loading the notebook raised SyntaxError"),
 ])
 def test_other_mistakes(tmp_path: Path, cells: Cells, expected: str) -> None:
     with warnings.catch_warnings():
