@@ -12,6 +12,7 @@ benchmark's. Runs under uvicorn (``rillet serve``); it never starts a server its
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import os
@@ -131,6 +132,7 @@ class ServingApp:
             self._log = RequestLog(self._home.store.database)
             threading.Thread(target=self._watch, name="rillet-alias-watch", daemon=True).start()
             self._started = True
+            gc.freeze()  # the loaded models and modules: not scanned by every collection
 
     def stop(self) -> None:
         self._stop.set()
