@@ -32,7 +32,6 @@ from rillet.engine._records import (
     AttemptRecord,
     ExecutionRecord,
     ExecutionStatus,
-    MetricRecord,
     NodeStatus,
     ParamRecord,
 )
@@ -235,10 +234,10 @@ class _Run(Memo, Expansion):
         for key, value in r.params:
             self.batch.params.append(ParamRecord(execution_id=self.id, node_id=node.id,
                                                  attempt=r.attempt, key=key, value=value))
-        for key, value, step, ts in r.metrics:
-            self.batch.metrics.append(MetricRecord(execution_id=self.id, node_id=node.id,
-                                                   attempt=r.attempt, key=key, value=value,
-                                                   step=step, timestamp=ts))
+        if r.metrics:
+            eid, nid, attempt = self.id, node.id, r.attempt
+            self.batch.metric_rows.extend([(eid, nid, attempt, key, value, step, ts)
+                                           for key, value, step, ts in r.metrics])
         if r.ok:
             try:
                 if node.kind == "task":  # the message names the task and both types

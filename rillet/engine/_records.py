@@ -149,6 +149,10 @@ class MetricRecord:
     timestamp: float
 
 
+# (execution_id, node_id, attempt, key, value, step, timestamp)
+MetricRow = tuple[str, str, int, str, float, "int | None", float]
+
+
 @dataclass(slots=True)
 class Batch:
     """Everything one engine step writes, applied by the store in ONE transaction."""
@@ -161,9 +165,13 @@ class Batch:
     cache_hits: list[str] = field(default_factory=list)  # keys whose last_used_at to bump
     params: list[ParamRecord] = field(default_factory=list)
     metrics: list[MetricRecord] = field(default_factory=list)
+    # A task's metric points as rows of MetricRecord's fields, in its field order: a task
+    # may log many thousands, and a frozen record costs ~7 us to build, a tuple ~0.1 us.
+    metric_rows: list[MetricRow] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(
             self.executions or self.nodes or self.attempts or self.artifacts
             or self.cache_entries or self.cache_hits or self.params or self.metrics
+            or self.metric_rows
         )

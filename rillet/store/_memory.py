@@ -77,6 +77,10 @@ class MemoryMetadataStore:
                     dataclasses.replace(p, value=value))
             for m in batch.metrics:
                 self._metrics.append(dataclasses.replace(m, value=float(m.value)))
+            for row in batch.metric_rows:
+                self._metrics.append(MetricRecord(
+                    execution_id=row[0], node_id=row[1], attempt=row[2], key=row[3],
+                    value=float(row[4]), step=row[5], timestamp=row[6]))
 
     def _check(self, batch: Batch) -> None:
         """Refuse what the SQL schema's foreign keys refuse, before writing anything."""
@@ -91,6 +95,10 @@ class MemoryMetadataStore:
             if (r.execution_id, r.node_id) not in nodes:
                 raise Conflict(f"{type(r).__name__} refers to unknown node "
                                f"{r.node_id!r} of execution {r.execution_id!r}")
+        for row in batch.metric_rows:
+            if (row[0], row[1]) not in nodes:
+                raise Conflict(f"a metric refers to unknown node {row[1]!r} of execution "
+                               f"{row[0]!r}")
 
     def heartbeat(self, execution_id: str, at: float) -> None:
         with self._lock:

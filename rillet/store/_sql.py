@@ -335,6 +335,8 @@ class SqlMetadataStore:
                     (m.execution_id, m.node_id, m.attempt, m.key, float(m.value), m.step,
                      m.timestamp) for m in batch.metrics
                 ])
+            if batch.metric_rows:
+                _many(c, INSERT_METRIC, batch.metric_rows)
         if io:  # committed: remember the lineage rows, so the next batch need not read them
             if len(self._io_seen) > 100_000:
                 self._io_seen.clear()
