@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from conftest import train
+from modelkit import train
 
 
 def test_compare_marks_what_differs(wf_models: Any, tmp_path: Path, cli: Any) -> None:

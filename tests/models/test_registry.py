@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import train
+from modelkit import train
 
 from rillet import models
 from rillet.errors import DefinitionError, NotFound, StoreError

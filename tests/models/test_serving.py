@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 from clikit import rillet_env
-from conftest import train
+from modelkit import train
 
 from rillet import models
 
