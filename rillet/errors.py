@@ -13,6 +13,7 @@ nothing from the rest of the package.
     ├── UserCodeError                   the user's task raised; .execution_id, .node_id, __cause__
     ├── StoreError                      the metadata or artifact store refused
     │   ├── NotFound
+    │   │   └── ValueUnavailable        a value's bytes are missing, pruned or corrupt
     │   ├── AlreadyExists
     │   └── Conflict
     ├── ExecutorError                   an executor could not run an attempt (killed, timed out)
@@ -98,6 +99,19 @@ class StoreError(RilletError):
 
 class NotFound(StoreError, LookupError):
     """A record that was asked for does not exist."""
+
+
+class ValueUnavailable(NotFound):
+    """A stored value cannot be used: its bytes are gone (``reason`` "missing"), were
+    pruned ("pruned"), or do not hash to the digest they are stored under ("corrupt").
+    The engine treats it as a miss (the node runs again); nothing decodes such bytes."""
+
+    def __init__(self, message: str, *, digest: str = "", uri: str | None = None,
+                 reason: str = "missing") -> None:
+        super().__init__(message)
+        self.digest = digest
+        self.uri = uri
+        self.reason = reason
 
 
 class AlreadyExists(StoreError):

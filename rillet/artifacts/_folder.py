@@ -43,19 +43,29 @@ class FolderArtifactStore:
 
     # -- the protocol ------------------------------------------------------------------
     def put(self, digest: str, data: bytes) -> str:
-        """Store ``data`` as ``ab/cdef…``; atomic (temp file + rename), idempotent."""
+        """Store ``data`` as ``ab/cdef…``; atomic (temp file + rename), idempotent. Bytes
+        already there are kept when they equal ``data`` and replaced when they do not
+        (a damaged copy heals when its value is computed again). A path that resolves
+        outside the root (a symlinked folder) is refused."""
         _check_digest(digest)
         key = f"{digest[:2]}/{digest[2:]}"
         if self._remote:
             fs, path = self._filesystem(), f"{self._base()}/{key}"
-            if not fs.exists(path):
+            if not fs.exists(path) or fs.size(path) != len(data) or fs.cat_file(path) != data:
                 fs.pipe_file(path, bytes(data))  # object stores make a put atomic
             return key
         final = os.path.join(self.root, digest[:2], digest[2:])
-        if os.path.exists(final):
+        if _same_bytes(final, data):
             return key
         folder = os.path.dirname(final)
-        os.makedirs(folder, exist_ok=True)
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except FileExistsError:
+            raise StoreError(f"cannot store artifact {key}: {folder} is not a folder") from None
+        real = os.path.realpath(folder)
+        if real != os.path.join(self.root, digest[:2]):
+            raise StoreError(f"artifact folder {folder} resolves to {real}, outside the "
+                             f"artifact store {self.root}; refusing to write there")
         tmp = os.path.join(folder, f".{digest[2:]}.{os.urandom(8).hex()}{_TMP_SUFFIX}")
         try:
             with open(tmp, "wb") as f:
@@ -148,6 +158,17 @@ class FolderArtifactStore:
 
     def __repr__(self) -> str:
         return f"FolderArtifactStore({self.root!r})"
+
+
+def _same_bytes(path: str, data: bytes) -> bool:
+    """Whether the file at ``path`` holds exactly ``data`` (False when absent)."""
+    try:
+        with open(path, "rb") as f:
+            if os.fstat(f.fileno()).st_size != len(data):
+                return False
+            return f.read() == data
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return False
 
 
 def _folder_size(folder: str) -> int:

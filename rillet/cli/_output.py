@@ -8,6 +8,7 @@ import dataclasses
 import datetime
 import enum
 import json
+import math
 import os
 import sys
 import time
@@ -61,6 +62,7 @@ def opaque(record: ArtifactRecord | None, value: Any = None,
         "type": kind,
         "uri": absolute_uri(record.uri, root) if record is not None else None,
         "hash": record.hash if record is not None else None,
+        "size": record.size if record is not None else None,
     }
 
 
@@ -90,7 +92,23 @@ def absolute_uri(uri: str | None, root: str | None) -> str | None:
 
 
 def print_json(obj: Any) -> None:
-    sys.stdout.write(json.dumps(obj, indent=2, default=str) + "\n")
+    """Strict JSON: a float with no JSON form (NaN, infinities) is written as a string."""
+    sys.stdout.write(json.dumps(finite(obj), indent=2, default=str, allow_nan=False) + "\n")
+
+
+def finite(obj: Any) -> Any:
+    """``obj`` with NaN and infinite floats replaced by "NaN", "Infinity", "-Infinity"."""
+    if isinstance(obj, float):
+        if obj != obj:
+            return "NaN"
+        if obj in (math.inf, -math.inf):
+            return "Infinity" if obj > 0 else "-Infinity"
+        return obj
+    if isinstance(obj, dict):
+        return {k: finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [finite(v) for v in obj]
+    return obj
 
 
 def when(ts: float | None) -> str:

@@ -28,8 +28,10 @@ from rillet.engine._protocols import (
     Executor,
     MetadataStore,
 )
+from rillet.engine._reaper import ADVANCING
 from rillet.engine._records import (
     AttemptRecord,
+    Batch,
     ExecutionRecord,
     ExecutionStatus,
     NodeStatus,
@@ -45,7 +47,12 @@ from rillet.engine._runstate import (
     new_execution_id,
     owner_identity,
 )
-from rillet.errors import ExecutorError
+from rillet.engine._values import Value
+from rillet.errors import ExecutorError, StoreError
+
+# What a failing metadata or artifact store raises: our StoreError (missing, corrupt or
+# refused values included), and the OS's own errors (ENOSPC, EROFS, EACCES, ...).
+STORE_FAULTS = (StoreError, OSError)
 
 __all__ = ["Engine", "Interrupted", "Observer", "Reuse", "new_execution_id", "owner_identity"]
 
@@ -97,15 +104,20 @@ class _Run(Memo, Expansion):
     # -- the loop -----------------------------------------------------------
     def go(self) -> ExecutionRecord:
         for name, tp in self.spec.interface.inputs.items():
-            self.input_values[name] = self.values.put(self.inputs_raw[name], tp)
+            raw = self.inputs_raw[name]  # a Value: a recorded input, decoded when used
+            self.input_values[name] = raw if isinstance(raw, Value) else self.values.put(raw, tp)
         self.record = dataclasses.replace(
             self.record, inputs={k: v.hash for k, v in self.input_values.items()}
         )
         self.batch.executions.append(self.record)
         added = self.graph.expand(self.spec.nodes, "", None)
         self._load_cache(added)
+        if self.reuse is not None:  # a reused node then checks its values without a query
+            self.values.prefetch([d for n in self.reuse.nodes.values()
+                                  for d in n.outputs.values()])
         for node in added:
             self._queued(node)
+        ADVANCING.add(self.id)
         try:
             if getattr(self.executor, "runs_in_this_thread", False):
                 HEARTBEATS.add(self.store, self.id)
@@ -120,6 +132,10 @@ class _Run(Memo, Expansion):
             if isinstance(exc, Interrupted):
                 raise
             raise Interrupted(self.id) from exc
+        except STORE_FAULTS as exc:
+            self._store_failed(exc)
+        finally:
+            ADVANCING.discard(self.id)
         return self.record
 
     def _loop(self) -> None:
@@ -174,6 +190,17 @@ class _Run(Memo, Expansion):
 
     # -- starting task nodes --------------------------------------------------
     def _start(self, node: RNode) -> bool:
+        try:
+            return self._start_node(node)
+        except STORE_FAULTS as exc:  # an input cannot be read or written
+            self._release_lock(node)
+            message = f"cannot read its inputs: {type(exc).__name__}: {exc}"
+            self._record_node(node, NodeStatus.FAILED, error=f"StoreError: {message}")
+            if self.failure is None:
+                self.failure = (node.id, "StoreError", message)
+            return True
+
+    def _start_node(self, node: RNode) -> bool:
         assert node.spec is not None
         task = node.spec.entity
         ins = {k: self.value_of(b) for k, b in node.inputs.items()}
@@ -350,6 +377,35 @@ class _Run(Memo, Expansion):
                 if r.node_id == job.node_id:
                     return r
                 self._on_result(r)
+
+    def _store_failed(self, exc: BaseException) -> None:
+        """The store or artifact store failed in the engine's own step: the execution
+        fails with that cause. Running attempts finish and are recorded (their nodes
+        then recover at once); nodes that succeeded stay SUCCEEDED. When even that
+        cannot be written, ``StoreError`` leaves, and, as this process no longer
+        advances the execution, the next reader reaps it as crashed."""
+        cause = f"{type(exc).__name__}: {exc}"
+        if self.failure is None:
+            self.failure = ("<store>", "StoreError", cause)
+        try:
+            while self.running:
+                for r in self.executor.wait(HEARTBEAT_EVERY):
+                    self._on_result(r)
+            self._finish()
+            return
+        except STORE_FAULTS as again:
+            exc = again
+        except KeyboardInterrupt as interrupt:
+            self._abort("interrupted")
+            raise Interrupted(self.id) from interrupt
+        self.record = dataclasses.replace(
+            self.record, status=ExecutionStatus.FAILED, ended_at=time.time(),
+            error=f"the store failed: {cause}")
+        try:  # the end alone (a small write) may fit where the step did not
+            self.store.apply(Batch(executions=[self.record]))
+        except STORE_FAULTS:
+            raise StoreError(f"execution {self.id} could not record its end: "
+                             f"{type(exc).__name__}: {exc}") from None
 
     def _abort(self, why: str) -> None:
         now = time.time()

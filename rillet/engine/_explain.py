@@ -89,9 +89,9 @@ class _Explainer:
             digest = self.known.get((b.ref, b.output))
             if digest is None or self.values is None:
                 return _NONE
-            try:
-                return self.values.load(digest, b.type)
-            except StoreError:  # pruned: the run cannot take it from the cache either
+            try:  # a read-only command: a pickled value is not loaded, so not predicted
+                return self.values.load(digest, b.type, unpickle=False)
+            except StoreError:  # pruned, missing or corrupt: the run computes it again
                 return _NONE
         if b.kind in (LIST, DICT):
             items = [self.binding_value(i) for i in b.items]
@@ -142,6 +142,14 @@ class _Explainer:
         key = cache_key(name, version, keyed_inputs(task, hashes))
         entries = self.entries_of(task.name)
         hit = next((e for e in entries if e.key == key), None)
+        gone = self.gone(n, hit) if hit is not None else None
+        if hit is not None and gone is not None:
+            self.out.append(Explanation(
+                node_id=nid, task=task.name, status=MISS,
+                reason=f"value missing: the cached value of output '{gone[0]}' is {gone[1]}; "
+                       "the node runs again and its entry is rewritten",
+                source_execution=hit.execution_id, source_node=hit.node_id))
+            return
         if hit is not None:
             for out_name, h in hit.outputs.items():
                 self.known[(nid, out_name)] = h
@@ -152,6 +160,18 @@ class _Explainer:
             return
         self.out.append(self.miss(nid, task, version, parts, keyed_inputs(task, hashes),
                                   entries))
+
+    def gone(self, n: Node, hit: CacheEntry) -> tuple[str, str] | None:
+        """(output, why) of the first output of ``hit`` whose value cannot be loaded:
+        a run takes such a hit as a miss. Needs the artifact store to check bytes."""
+        if self.values is None:
+            return None
+        types = n.entity.interface.outputs
+        for name, digest in hit.outputs.items():
+            why = self.values.unusable(digest, types.get(name), remove=False)
+            if why is not None:
+                return name, why
+        return None
 
     def miss(self, nid: str, task: Any, version: str, parts: dict[str, str],
              hashes: dict[str, str], entries: list[CacheEntry]) -> Explanation:

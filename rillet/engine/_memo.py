@@ -38,9 +38,19 @@ class Memo(RunState):
             v = self.versions[task.name] = task_version(task)
         return v
 
+    def _outputs_usable(self, node: RNode, hashes: dict[str, str]) -> bool:
+        """Whether every output value of ``node`` in ``hashes`` can still be loaded; a
+        missing, pruned or corrupt one makes the hit a miss (the node runs again)."""
+        values = self.values
+        return all(values.usable(hashes[name], tp) for name, tp in node.outputs.items()
+                   if name in hashes)
+
     def _try_cache(self, node: RNode, key: str) -> bool:
         entry = self.cache.get(key)
         if entry is None:
+            return False
+        if not self._outputs_usable(node, entry.outputs):
+            del self.cache[key]  # a miss: the node runs, and its entry is written anew
             return False
         self._take_outputs(node, entry.outputs)
         self.batch.cache_hits.append(key)
@@ -63,6 +73,8 @@ class Memo(RunState):
             return False
         if reuse.pruned and not reuse.pruned.isdisjoint(old.outputs.values()):
             return False  # its value was pruned: compute it again
+        if not self._outputs_usable(node, old.outputs):
+            return False  # missing or corrupt: compute it again
         self._take_outputs(node, old.outputs)
         src = (old.source_execution or reuse.execution_id, old.source_node or node.id)
         self._record_node(node, NodeStatus.RECOVERED, source=src)

@@ -8,6 +8,7 @@ the pid was reused); elsewhere when the heartbeat is older than a limit.
 from __future__ import annotations
 
 import dataclasses
+import os
 import socket
 import time
 
@@ -22,8 +23,15 @@ from rillet.engine._records import (
 CRASH_REASON = "the process running it ended without recording a result"
 REMOTE_HEARTBEAT_LIMIT = 60.0
 
+# Executions an engine of this process is advancing now. One that this process owns
+# and no longer advances (its engine gave up when the store failed) is crashed, even
+# though its owner, a long-lived process, is alive.
+ADVANCING: set[str] = set()
+
 
 def owner_alive(record: ExecutionRecord, now: float | None = None) -> bool:
+    if record.owner_pid == os.getpid() and record.owner_host == socket.gethostname():
+        return record.id in ADVANCING
     if record.owner_host == socket.gethostname():
         import psutil
 

@@ -103,7 +103,8 @@ class AttemptRecord:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ArtifactRecord:
-    """A stored value, by content hash. Small values are ``inline`` JSON text."""
+    """A stored value, by content hash. Small values are ``inline`` JSON text; bytes at
+    ``uri`` are used only when they hash to ``hash`` (``tag`` rebuilds the header)."""
 
     hash: str
     format: str
@@ -113,6 +114,7 @@ class ArtifactRecord:
     inline: str | None = None
     created_at: float = 0.0
     purged: bool = False
+    tag: str | None = None  # the type tag the content hash starts with (None: older record)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

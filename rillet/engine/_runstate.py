@@ -51,6 +51,8 @@ class Interrupted(KeyboardInterrupt):
         super().__init__(execution_id)
         self.execution_id = execution_id
 
+
+PREFETCH_LIMIT = 5000  # cache entries whose value records are read with the entries
 SERIALIZE_POLL = 0.1
 
 
@@ -216,7 +218,10 @@ class RunState:
             and getattr(n.spec.entity, "cache", None) is not None
         } - {e.task for e in self.cache.values()})
         if names:
-            self.cache.update(self.store.cache_entries(names))
+            entries = self.store.cache_entries(names)
+            self.cache.update(entries)
+            if len(entries) <= PREFETCH_LIMIT:  # a hit then checks its values without a query
+                self.values.prefetch([d for e in entries.values() for d in e.outputs.values()])
 
     # -- records --------------------------------------------------------------
     def _queued(self, node: RNode) -> None:
@@ -272,12 +277,12 @@ class RunState:
         batch = self.batch
         batch.artifacts.extend(self.values.take_pending())
         if batch:
-            self.batch = Batch()
             if len(batch.nodes) > 1:  # a node that moved twice in one step: its last state
                 last = {n.node_id: n for n in batch.nodes}
                 if len(last) < len(batch.nodes):
                     batch.nodes = list(last.values())
-            self.store.apply(batch)
+            self.store.apply(batch)  # when it raises, the batch stays for the next try
+            self.batch = Batch()
             if batch.artifacts:
                 self.values.confirm_stored()
 

@@ -3,6 +3,8 @@ content hash, and decoded only when some task needs the Python object.
 
 The engine asks this module for Values; it never encodes or hashes by itself.
 Bytes go through the ArtifactStore protocol; records into the engine's batch.
+Bytes read back are decoded only when they hash to the digest they are stored
+under; otherwise (and when they are gone) loading raises ``ValueUnavailable``.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 
 from rillet.engine._protocols import ArtifactStore, MetadataStore
 from rillet.engine._records import ArtifactRecord
-from rillet.errors import StoreError
+from rillet.errors import NotFound, StoreError, ValueUnavailable
 
 _UNSET: Any = object()
 
@@ -71,7 +73,7 @@ class ValueStore:
                 inline = json.dumps(lit.inline, separators=(",", ":"))
             record = ArtifactRecord(
                 hash=digest, format=lit.format, type=describe(tp), size=lit.size,
-                uri=uri, inline=inline, created_at=time.time(),
+                uri=uri, inline=inline, created_at=time.time(), tag=lit.tag,
             )
             self._records[digest] = record
             self.pending.append(record)
@@ -101,21 +103,93 @@ class ValueStore:
         """A value known by hash only; loaded from the store on first ``get()``."""
         return Value(digest, tp, source=lambda: self.load(digest, tp))
 
-    def load(self, digest: str, tp: Any) -> Any:
-        from rillet.types._literal import decode
+    def prefetch(self, digests: list[str]) -> None:
+        """Read the records of ``digests`` not known yet, in one query."""
+        missing = [d for d in digests if d not in self._records]
+        if missing:
+            self._records.update(self.store.artifacts(missing))
 
+    def usable(self, digest: str, tp: Any) -> bool:
+        """Whether the value of ``digest`` can be loaded (see :meth:`unusable`)."""
+        return self.unusable(digest, tp) is None
+
+    def unusable(self, digest: str, tp: Any, *, remove: bool = True) -> str | None:
+        """Why the value of ``digest`` cannot be loaded ("missing", "pruned", "corrupt"),
+        or None when it is recorded, not pruned, and its bytes (if it has any) are there
+        and hash to ``digest``. A corrupt value's bytes are removed (unless ``remove`` is
+        False: a read-only caller), so that computing it again writes them anew. Nothing
+        is decoded."""
+        try:
+            record = self.record(digest)
+            if record.purged:
+                return "pruned"
+            if record.uri is not None:
+                self.verified(record, tp)
+            return None
+        except ValueUnavailable as exc:
+            if remove:
+                self.discard(exc)
+            return exc.reason
+
+    def record(self, digest: str) -> ArtifactRecord:
+        """The artifact record of ``digest``; ``ValueUnavailable`` when there is none."""
         record = self._records.get(digest)
         if record is None:
             found = self.store.artifacts([digest])
             if digest not in found:
-                raise StoreError(f"artifact {digest[:12]} is not in the store")
+                raise ValueUnavailable(f"artifact {digest[:12]} is not in the store",
+                                       digest=digest, reason="missing")
             record = self._records[digest] = found[digest]
+        return record
+
+    def load(self, digest: str, tp: Any, *, unpickle: bool = True) -> Any:
+        """The value of ``digest`` as declared type ``tp``. Its bytes are checked against
+        ``digest`` before they are decoded; ``unpickle=False`` (read-only commands)
+        refuses pickled values instead of loading them."""
+        from rillet.types._literal import decode
+
+        record = self.record(digest)
         if record.purged:
-            raise StoreError(
+            raise ValueUnavailable(
                 f"artifact {digest[:12]} was pruned: its value is no longer stored "
-                "(its record and lineage remain)"
-            )
+                "(its record and lineage remain)", digest=digest, uri=record.uri,
+                reason="pruned")
         inline = json.loads(record.inline) if record.inline is not None else None
         uri = record.uri
-        loader = (lambda: self.artifacts.get(uri)) if uri is not None else None
-        return decode(record.format, inline, loader, tp)
+        loader = (lambda: self.verified(record, tp)) if uri is not None else None
+        if unpickle:
+            return decode(record.format, inline, loader, tp)
+        from rillet.types._codecs import no_unpickling
+
+        with no_unpickling():
+            return decode(record.format, inline, loader, tp)
+
+    def verified(self, record: ArtifactRecord, tp: Any = None) -> bytes:
+        """The bytes of ``record``, read and checked against its digest."""
+        from rillet.types._literal import blob_matches
+
+        uri = record.uri
+        assert uri is not None
+        try:
+            data = self.artifacts.get(uri)
+        except NotFound:
+            raise ValueUnavailable(
+                f"artifact {record.hash[:12]} is missing: no bytes at {uri!r}",
+                digest=record.hash, uri=uri, reason="missing") from None
+        meta = json.loads(record.inline) if record.inline is not None else None
+        if not blob_matches(record.hash, record.format, record.tag, meta, data, tp):
+            raise ValueUnavailable(
+                f"artifact {record.hash[:12]} is corrupt: the bytes at {uri!r} do not hash "
+                "to its digest (not decoded)", digest=record.hash, uri=uri, reason="corrupt")
+        return data
+
+    def discard(self, exc: ValueUnavailable) -> None:
+        """Forget a value found corrupt, and remove its bytes, so that the node that
+        computes it again writes them anew (a put finds existing bytes and keeps them)."""
+        self._records.pop(exc.digest, None)
+        self._known.discard(exc.digest)
+        if exc.reason == "corrupt" and exc.uri is not None:
+            try:
+                self.artifacts.delete(exc.uri)
+            except (OSError, StoreError):
+                pass

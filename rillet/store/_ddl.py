@@ -16,7 +16,7 @@ ALEMBIC_VERSION_DDL = (
 )
 
 SQLITE_DDL: tuple[str, ...] = (
-    'CREATE TABLE artifacts ( hash VARCHAR NOT NULL, format VARCHAR NOT NULL, type TEXT NOT NULL, size BIGINT NOT NULL, uri TEXT, inline TEXT, created_at FLOAT NOT NULL, purged BOOLEAN NOT NULL, CONSTRAINT pk_artifacts PRIMARY KEY (hash) ) WITHOUT ROWID',
+    'CREATE TABLE artifacts ( hash VARCHAR NOT NULL, format VARCHAR NOT NULL, type TEXT NOT NULL, size BIGINT NOT NULL, uri TEXT, inline TEXT, created_at FLOAT NOT NULL, purged BOOLEAN NOT NULL, tag TEXT, CONSTRAINT pk_artifacts PRIMARY KEY (hash) ) WITHOUT ROWID',
     'CREATE TABLE cache_entries ( "key" VARCHAR NOT NULL, task VARCHAR NOT NULL, cache_version VARCHAR NOT NULL, code_parts TEXT NOT NULL, input_hashes TEXT NOT NULL, outputs TEXT NOT NULL, execution_id VARCHAR NOT NULL, node_id VARCHAR NOT NULL, created_at FLOAT NOT NULL, last_used_at FLOAT NOT NULL, CONSTRAINT pk_cache_entries PRIMARY KEY ("key") )',
     'CREATE INDEX ix_cache_entries_task ON cache_entries (task)',
     'CREATE TABLE cache_locks ( "key" VARCHAR NOT NULL, owner VARCHAR NOT NULL, taken_at FLOAT NOT NULL, CONSTRAINT pk_cache_locks PRIMARY KEY ("key") ) WITHOUT ROWID',

@@ -126,6 +126,7 @@ artifacts = Table(
     Column("inline", Text),  # JSON text of a small value
     Column("created_at", Float, nullable=False),
     Column("purged", Boolean, nullable=False),
+    Column("tag", Text),  # the type tag the content hash starts with (NULL before 0002)
     **WITHOUT_ROWID,
 )
 

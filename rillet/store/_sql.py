@@ -70,7 +70,8 @@ ATTEMPT_COLS = (
     "execution_id", "node_id", "attempt", "status", "executor", "started_at", "ended_at",
     "error_type", "error_message", "traceback", "logs", "pid",
 )
-ARTIFACT_COLS = ("hash", "format", "type", "size", "uri", "inline", "created_at", "purged")
+ARTIFACT_COLS = ("hash", "format", "type", "size", "uri", "inline", "created_at", "purged",
+                 "tag")
 CACHE_COLS = (
     "key", "task", "cache_version", "code_parts", "input_hashes", "outputs", "execution_id",
     "node_id", "created_at", "last_used_at",
@@ -159,12 +160,12 @@ def _attempt(r: tuple[Any, ...]) -> AttemptRecord:
 
 def _artifact_row(a: ArtifactRecord) -> tuple[Any, ...]:
     return (a.hash, a.format, _dumps(a.type), a.size, a.uri, a.inline, a.created_at,
-            bool(a.purged))
+            bool(a.purged), a.tag)
 
 
 def _artifact(r: tuple[Any, ...]) -> ArtifactRecord:
     return ArtifactRecord(hash=r[0], format=r[1], type=_loads(r[2]), size=r[3], uri=r[4],
-                          inline=r[5], created_at=r[6], purged=bool(r[7]))
+                          inline=r[5], created_at=r[6], purged=bool(r[7]), tag=r[8])
 
 
 def _cache_row(c: CacheEntry) -> tuple[Any, ...]:

@@ -11,6 +11,8 @@ need them, never when this module is imported.
 from __future__ import annotations
 
 import base64
+import contextlib
+import contextvars
 import datetime as dt
 import hashlib
 import io
@@ -20,11 +22,11 @@ import reprlib
 import sys
 import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from types import NoneType
 from typing import Any, ClassVar
 
-from rillet.errors import TypeMismatchError
+from rillet.errors import StoreError, TypeMismatchError
 
 from ._files import Sink
 
@@ -112,9 +114,30 @@ def pickle_dumps(value: Any, name: str) -> bytes:
     return bytes(cloudpickle.dumps(value))
 
 
+_NO_UNPICKLE: contextvars.ContextVar[bool] = contextvars.ContextVar("no_unpickle", default=False)
+
+
+class UnpickleRefused(StoreError):
+    """A pickled value was met where nothing may be unpickled (a read-only command)."""
+
+
+@contextlib.contextmanager
+def no_unpickling() -> Iterator[None]:
+    """Within this block, decoding a pickled value (at any depth, or an object ndarray)
+    raises ``UnpickleRefused`` instead of running the pickle."""
+    token = _NO_UNPICKLE.set(True)
+    try:
+        yield
+    finally:
+        _NO_UNPICKLE.reset(token)
+
+
 def pickle_loads(data: bytes) -> Any:
     import pickle
 
+    if _NO_UNPICKLE.get():
+        raise UnpickleRefused("a pickled value is not loaded here: read-only commands never "
+                              "unpickle (they show its type, hash and size)")
     return pickle.loads(data)
 
 
@@ -479,7 +502,14 @@ class NdarrayCodec(BinaryCodec):
     def read(self, meta: Any, loader: Callable[[], bytes], workdir: str | None) -> Any:
         import numpy as np
 
-        return np.lib.format.read_array(io.BytesIO(loader()), allow_pickle=True)
+        data = loader()
+        try:
+            return np.lib.format.read_array(io.BytesIO(data), allow_pickle=not _NO_UNPICKLE.get())
+        except ValueError as e:
+            if _NO_UNPICKLE.get() and "allow_pickle" in str(e):
+                raise UnpickleRefused("an ndarray of objects is pickled: read-only commands "
+                                      "never unpickle") from None
+            raise
 
 
 class ContentCodec(BinaryCodec):

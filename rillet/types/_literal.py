@@ -43,6 +43,7 @@ from ._files import HashWriter
 __all__ = [
     "Literal",
     "PickleFallbackWarning",
+    "blob_matches",
     "content_hash",
     "decode",
     "decode_literal",
@@ -61,6 +62,9 @@ class Literal:
     ``npy``, ``pickle``, ``file`` or ``dir`` (``blob`` holds the bytes; for ``file``
     and ``dir`` ``inline`` holds ``{"name": ...}``). ``hash`` is the sha256 hex of
     the type tag and the canonical bytes; ``size`` is the length of those bytes.
+    ``tag`` is that type tag: with ``format`` and ``inline`` it rebuilds what the hash
+    starts with, so that bytes read back can be checked against ``hash``
+    (:func:`blob_matches`).
     """
 
     hash: str
@@ -68,6 +72,7 @@ class Literal:
     inline: Any = None
     blob: bytes | None = dataclasses.field(default=None, repr=False)
     size: int = 0
+    tag: str = ""
 
 
 # -- public functions ---------------------------------------------------------------------
@@ -78,7 +83,8 @@ def encode(value: Any, tp: Any, *, inline_limit: int = 4096) -> Literal:
     fast = _fast_scalar(value, tp)
     if fast is not None:
         header, data = fast
-        return _json_literal(value, data, sha256_hex(header, data), inline_limit)
+        return _json_literal(value, data, sha256_hex(header, data), inline_limit,
+                             header[:-1].decode("ascii"))
     store = _storage(codec_for(tp), value)
     if isinstance(store, BinaryCodec):
         meta = store.meta(value)
@@ -86,10 +92,12 @@ def encode(value: Any, tp: Any, *, inline_limit: int = 4096) -> Literal:
         store.write(value, buffer)
         blob = buffer.getvalue()
         digest = sha256_hex(blob_header(store.tag, meta), blob)
-        return Literal(hash=digest, format=store.fmt, inline=meta, blob=blob, size=len(blob))
+        return Literal(hash=digest, format=store.fmt, inline=meta, blob=blob, size=len(blob),
+                       tag=store.tag)
     plain = store.to_plain(value)
     data = _dump(plain, store, value)
-    return _json_literal(plain, data, sha256_hex(json_header(store.tag), data), inline_limit)
+    return _json_literal(plain, data, sha256_hex(json_header(store.tag), data), inline_limit,
+                         store.tag)
 
 
 def decode(
@@ -132,6 +140,48 @@ def decode_literal(lit: Literal, tp: Any, *, workdir: str | None = None) -> Any:
     return decode(lit.format, lit.inline, loader, tp, workdir=workdir)
 
 
+# The tag of a blob format that only one type stores (legacy records have no tag).
+_FORMAT_TAGS = {"parquet": "dataframe", "npy": "ndarray", "file": "file", "dir": "directory"}
+
+
+def blob_matches(digest: str, lit_format: str, tag: str | None, meta: Any, data: bytes,
+                 tp: Any = None) -> bool:
+    """Whether ``data``, the blob of a literal of ``lit_format`` whose metadata is ``meta``,
+    hashes to ``digest``: one sha256 of bytes already in memory.
+
+    ``tag`` is the type tag recorded with the literal. Records written before tags
+    were kept have none: then the tags the format and the declared type ``tp`` allow
+    are tried, and bytes that none of them explains do not match.
+    """
+    tags = [tag] if tag else _candidate_tags(lit_format, tp)
+    for t in tags:
+        header = json_header(t) if lit_format == "json" else blob_header(t, meta)
+        if sha256_hex(header, data) == digest:
+            return True
+    return False
+
+
+def _candidate_tags(lit_format: str, tp: Any) -> list[str]:
+    if lit_format in _FORMAT_TAGS:
+        return [_FORMAT_TAGS[lit_format]]
+    if tp is None:
+        return []
+    try:
+        codec = codec_for(tp)
+    except Exception:
+        return []
+    out: list[str] = []
+    stack = [codec]
+    while stack:
+        c = stack.pop()
+        out.append(c.tag)
+        if isinstance(c, OptionalCodec):
+            stack.append(c.inner)
+        elif isinstance(c, UnionCodec):
+            stack.extend(c.options)
+    return out
+
+
 def content_hash(value: Any, tp: Any) -> str:
     """The hash ``encode(value, tp)`` gives, without keeping the encoded bytes."""
     fast = _fast_scalar(value, tp)
@@ -149,10 +199,11 @@ def content_hash(value: Any, tp: Any) -> str:
 # -- helpers of the public functions ------------------------------------------------------
 
 
-def _json_literal(plain: Any, data: bytes, digest: str, inline_limit: int) -> Literal:
+def _json_literal(plain: Any, data: bytes, digest: str, inline_limit: int, tag: str) -> Literal:
     if len(data) <= inline_limit:
-        return Literal(hash=digest, format="json", inline=plain, blob=None, size=len(data))
-    return Literal(hash=digest, format="json", inline=None, blob=data, size=len(data))
+        return Literal(hash=digest, format="json", inline=plain, blob=None, size=len(data),
+                       tag=tag)
+    return Literal(hash=digest, format="json", inline=None, blob=data, size=len(data), tag=tag)
 
 
 def _dump(plain: Any, codec: Codec, value: Any) -> bytes:

@@ -1,0 +1,66 @@
+"""Workflows of the integrity tests: values stored as files (a JSON list, a pickled
+object that leaves a mark whenever it is unpickled), cached, in a chain."""
+
+from __future__ import annotations
+
+import os
+
+from rillet import Cache, task, workflow
+
+
+class Marked:
+    """A value with no rillet format (so pickled) that records each unpickling in the
+    file named by $RILLET_TEST_UNPICKLED: what read-only commands must never do."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.pad = "x" * 5000
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        marks = os.environ.get("RILLET_TEST_UNPICKLED")
+        if marks:
+            with open(marks, "a") as f:
+                f.write(f"{os.getpid()}\n")
+        self.__dict__.update(state)
+
+
+@task(cache=Cache(version="1"))
+def numbers(n: int) -> list[int]:
+    return [1999000 + i for i in range(n)]
+
+
+@task(cache=Cache(version="1"))
+def total(xs: list[int]) -> int:
+    return sum(xs)
+
+
+@workflow
+def summed(n: int = 1000) -> int:
+    return total(xs=numbers(n=n))
+
+
+@task(cache=Cache(version="1"))
+def make(n: int) -> Marked:
+    return Marked(n)
+
+
+@task(cache=Cache(version="1"))
+def size_of(items: list[Marked]) -> int:
+    return sum(m.n for m in items)
+
+
+@workflow
+def marked(n: int = 3, m: int = 4) -> int:
+    a = make(n=n)
+    b = make(n=m)
+    return size_of(items=[a, b])
+
+
+@task
+def use(m: Marked) -> int:
+    return m.n
+
+
+@workflow
+def takes_marked(m: Marked) -> int:
+    return use(m=m)
