@@ -62,7 +62,6 @@ def opaque(record: ArtifactRecord | None, value: Any = None,
         "type": kind,
         "uri": absolute_uri(record.uri, root) if record is not None else None,
         "hash": record.hash if record is not None else None,
-        "size": record.size if record is not None else None,
     }
 
 
