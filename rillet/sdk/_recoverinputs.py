@@ -4,7 +4,9 @@ taking precedence.
 
 A workflow whose signature changed since the execution ran (an input added, removed
 or retyped) gets a one-line error naming the input and how to supply it, never a
-``KeyError`` or a decode error naming no input. It reads values; it runs nothing.
+``KeyError`` or a decode error naming no input. It reads values; it runs nothing, and
+it never unpickles: a recorded input of the type declared today is passed on by hash
+(decoded by the engine when a node needs it), others are decoded without pickles.
 """
 
 from __future__ import annotations
@@ -45,13 +47,18 @@ def recovery_inputs(old: ExecutionRecord, wf: Any, values: ValueStore,
                 f"it with {_flag(name)} VALUE")
         record = recorded.get(digest)
         was = describe_name(record.type) if record is not None else "unknown"
+        why = values.unusable(digest, tp)  # recorded, bytes there and hashing to digest
+        if why is not None:
+            raise StoreError(f"cannot recover execution {old.id}: its input '{name}': its "
+                             f"value {digest[:12]} is {why}; give it again with "
+                             f"{_flag(name)} VALUE")
+        if record is not None and record.type == describe(tp):
+            # Same type: not decoded here (recovery plans without running a pickle); the
+            # engine decodes it when a node that runs needs it.
+            inputs[name] = values.ref(digest, tp)
+            continue
         try:
-            value = values.load(digest, tp)
-        except StoreError as exc:
-            if record is not None and record.purged:
-                raise StoreError(f"cannot recover execution {old.id}: its input '{name}': "
-                                 f"{exc}; give it again with {_flag(name)} VALUE") from None
-            value = _MISFIT
+            value = values.load(digest, tp, unpickle=False)
         except Exception:
             value = _MISFIT
         if value is _MISFIT or (record is not None and record.type != describe(tp)

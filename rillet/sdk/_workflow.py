@@ -25,6 +25,7 @@ from rillet.compiler._spec import (
 )
 from rillet.engine._direct import run_direct
 from rillet.engine._failure import FailureInfo
+from rillet.engine._values import Value
 from rillet.errors import CompileError, DefinitionError, TypeMismatchError
 from rillet.sdk._task import Task, _pack
 from rillet.types._compat import check_value, coerce, is_compatible, type_name, value_type_name
@@ -114,6 +115,8 @@ class Workflow(Generic[P, R]):
         inputs.update(kwargs)
         for key, value in inputs.items():
             tp = iface.inputs.get(key)
+            if isinstance(value, Value) and key in iface.inputs:
+                continue  # a recorded value (a recovery's input): checked, decoded when used
             if tp is None and key not in iface.inputs:
                 raise DefinitionError(
                     f"workflow '{self.name}' has no input '{key}' "
