@@ -5,8 +5,10 @@ the long-lived process that ran it."""
 from __future__ import annotations
 
 import errno
+import json
 import os
 import shutil
+import sqlite3
 
 import pytest
 
@@ -111,8 +113,13 @@ def test_when_even_the_end_cannot_be_written_the_execution_is_reaped_in_this_pro
 def test_a_cached_value_behind_a_symlink_out_of_the_home_fails_with_exit_1(cli, wf, tmp_path):
     target = wf("wf_integrity", "summed")
     cli.ok("run", target, "--n", "1000", "--executor", "inline")
-    artifacts = cli.home / "artifacts"
-    (folder,) = [p for p in artifacts.iterdir() if p.is_dir()]
+    db = sqlite3.connect(cli.home / "rillet.db")
+    (outputs,) = db.execute("SELECT outputs FROM node_executions WHERE node_id = 'numbers'"
+                            ).fetchone()
+    (uri,) = db.execute("SELECT uri FROM artifacts WHERE hash = ?",
+                        (json.loads(outputs)["o0"],)).fetchone()
+    db.close()
+    folder = cli.home / "artifacts" / uri.split("/")[0]
     outside = tmp_path / "outside"
     shutil.move(str(folder), outside)
     folder.symlink_to(outside, target_is_directory=True)
