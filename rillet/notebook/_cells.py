@@ -120,9 +120,14 @@ def group_cells(cells: list[Cell], display: str) -> list[StepCells]:
 
 
 def _read(path: str, display: str) -> Any:
-    import nbformat
-    from nbformat.reader import NotJSONError
-    from nbformat.reader import reads as parse_notebook
+    try:
+        import nbformat
+        from nbformat.reader import NotJSONError
+        from nbformat.reader import reads as parse_notebook
+    except ImportError:
+        raise CompileError(
+            f"{display}: reading notebooks needs nbformat: pip install 'rillet[notebook]'"
+        ) from None
 
     try:  # parsed, not validated against the schema (that costs more than the rest)
         with open(path, encoding="utf-8") as fh:

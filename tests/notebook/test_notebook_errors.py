@@ -162,3 +162,12 @@ def test_not_a_notebook(tmp_path: Path) -> None:
     path.write_text("{not json")
     with pytest.raises(CompileError, match="bad.ipynb: not a Jupyter notebook"):
         rillet.notebook.load(path)
+
+
+def test_without_nbformat_the_error_names_the_extra(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write_notebook(tmp_path / "x.ipynb", [("x = 1", ["step:a"])])
+    monkeypatch.setitem(__import__("sys").modules, "nbformat", None)  # as if not installed
+    with pytest.raises(CompileError, match=r"x.ipynb: reading notebooks needs nbformat: pip "
+                                           r"install 'rillet\[notebook\]'"):
+        rillet.notebook.load(path)
