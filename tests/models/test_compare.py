@@ -53,3 +53,19 @@ def test_metrics_prints_every_series(wf_models: Any, tmp_path: Path, cli: Any) -
     assert text[0].split() == ["NODE", "METRIC", "STEP", "VALUE"] and len(text) == 7
     bad = cli("metrics", a.id, "--node", "nope")
     assert bad.code == 2 and "has no node 'nope' (nodes: load_data, train)" in bad.err
+
+
+def test_metrics_are_written_with_the_attempts_result_not_per_call(wf_models: Any,
+                                                                   tmp_path: Path,
+                                                                   cli: Any) -> None:
+    import rillet
+
+    home = tmp_path / "home"
+    cli.home = home
+    for executor in ("inline", "processes"):
+        ex = rillet.run(wf_models.logging_probe, home=str(home), executor=executor, n=2000,
+                        db=str(home / "rillet.db"))
+        assert ex.status == "SUCCEEDED", ex.error
+        assert ex.outputs["o0"] == 0  # nothing written while the task logged
+        points = cli.ok("metrics", ex.id, "--json").json["metrics"]["log_then_count"]["x"]
+        assert [p["step"] for p in points] == list(range(2000))

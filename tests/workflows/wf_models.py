@@ -51,3 +51,21 @@ def training(n: int = 4, scale: float = 1.0) -> Scaler:
 @workflow
 def echo() -> Echo:
     return make_echo()
+
+
+@task
+def log_then_count(n: int, db: str) -> int:
+    """Logs ``n`` points, then counts the metric rows the home holds for this execution."""
+    import sqlite3
+
+    ctx = current_context()
+    for step in range(n):
+        ctx.log_metric("x", float(step), step=step)
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        return int(conn.execute("SELECT count(*) FROM metrics WHERE execution_id = ?",
+                                (ctx.execution_id,)).fetchone()[0])
+
+
+@workflow
+def logging_probe(n: int, db: str) -> int:
+    return log_then_count(n=n, db=db)
