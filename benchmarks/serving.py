@@ -266,6 +266,8 @@ def main(argv: list[str] | None = None) -> None:
     args.workers, args.requests = extra.workers, extra.requests
     machine = h.machine_info()
     h.print_machine("serving", machine)
+    load_before = os.getloadavg()[0]
+    print(f"load average at the start: {load_before:.1f} (on {os.cpu_count()} CPUs)")
     rows: list[h.Row] = []
     data: dict[str, Any] = {"machine": machine, "workers": args.workers}
     home = make_home() if {"throughput", "alias"} & set(names) else None
@@ -282,7 +284,9 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         if home is not None:
             shutil.rmtree(home.parent, ignore_errors=True)
+    data["load_average"] = [load_before, os.getloadavg()[0]]
     h.print_table(rows, peers=["mlflow"] if args.peers else [])
+    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
     h.write_results(args.json, data, rows)
 
 

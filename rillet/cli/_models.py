@@ -186,6 +186,13 @@ def serve(ctx: click.Context, ref: str, canary: str | None, host: str, port: int
         if workers == 1:  # load here: a model that cannot load is a one-line error
             app = ServingApp(config)
             app.start()
+        else:  # each worker loads its own; check here once that they can
+            from rillet.models._serving import Loaded
+
+            for n, a in ((name, alias), (c_name, c_alias)):
+                if n and a:
+                    v = r.alias_version(n, a)
+                    Loaded(n, v, r.load(r.version(n, v)))
         r.record_serving(name, detail)
     _run_uvicorn(app, config, host, port, workers, detail)
 
@@ -221,14 +228,22 @@ def _run_uvicorn(app: Any, config: Any, host: str, port: int, workers: int,
         server = uvicorn.Server(uvicorn.Config(app, **options))
         server.run(sockets=[sock])
         return
+    import shutil
+
     from uvicorn.supervisors import Multiprocess
 
     os.environ["RILLET_SERVE_CONFIG"] = config.to_env()
-    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="rillet-metrics-")
+    made = None
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # the workers' metric files
+        made = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(
+            prefix="rillet-metrics-")
     cfg = uvicorn.Config("rillet.models._serving:app_from_env", factory=True, workers=workers,
                          **options)
-    Multiprocess(cfg, sockets=[sock]).run()
+    try:
+        Multiprocess(cfg, sockets=[sock]).run()
+    finally:
+        if made is not None:
+            shutil.rmtree(made, ignore_errors=True)
 
 
 def request_lineage(h: Any, request_id: str, as_json: bool) -> None:
