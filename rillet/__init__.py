@@ -42,13 +42,20 @@ _EXPORTS: dict[str, str] = {
     "NodeExecution": "rillet.engine._views",
     "models": "rillet.models",  # a module: ``from rillet import models``
     "notebook": "rillet.notebook",  # a module: ``rillet.notebook.load("nb.ipynb")``
+    "tune": "rillet.tuning._tune",
+    "Float": "rillet.tuning._space",
+    "Int": "rillet.tuning._space",
+    "Choice": "rillet.tuning._space",
 }
 
 __all__ = [
     "Cache",
+    "Choice",
     "CronSchedule",
     "Execution",
     "FixedRate",
+    "Float",
+    "Int",
     "LaunchPlan",
     "NodeExecution",
     "CompileError",
@@ -74,6 +81,7 @@ __all__ = [
     "recover",
     "run",
     "task",
+    "tune",
     "workflow",
 ]
 
@@ -98,6 +106,8 @@ if TYPE_CHECKING:
     from rillet.sdk._run import recover, run
     from rillet.sdk._task import Task, dynamic, task
     from rillet.sdk._workflow import Workflow, workflow
+    from rillet.tuning._space import Choice, Float, Int
+    from rillet.tuning._tune import tune
     from rillet.types._files import Directory, File
 
 

@@ -273,7 +273,7 @@ class _Run(Memo, Expansion):
             except Exception as exc:  # the task returned something we cannot store
                 r = dataclasses.replace(r, ok=False, error_type=type(exc).__name__,
                                         error_message=str(exc), retryable=False)
-        status = NodeStatus.SUCCEEDED if r.ok else (
+        status = NodeStatus.SUCCEEDED if r.ok else NodeStatus.ABORTED if r.stopped else (
             NodeStatus.TIMED_OUT if r.timed_out else NodeStatus.FAILED)
         self._attempt_ended(r, status, meta["attempt_started"])
         if r.ok:
@@ -335,9 +335,11 @@ class _Run(Memo, Expansion):
                     self._record_node(node, NodeStatus.ABORTED)
             self._run_failure_handler()
             node_id, etype, message = self.failure
+            stopped = etype == "AttemptStopped"  # Executor.stop: asked for, not a failure
             self.record = dataclasses.replace(
-                self.record, status=ExecutionStatus.FAILED, ended_at=now, heartbeat_at=now,
-                error=f"node '{node_id}' failed: {etype}: {message}")
+                self.record, status=ExecutionStatus.ABORTED if stopped else ExecutionStatus.FAILED,
+                ended_at=now, heartbeat_at=now,
+                error=f"node '{node_id}' {'stopped' if stopped else 'failed'}: {etype}: {message}")
         self.batch.executions.append(self.record)
         self._flush()
         self._release_all_locks()

@@ -7,8 +7,9 @@ ones for tests). Nothing here does I/O.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from rillet.engine._records import (
     ArtifactRecord,
@@ -108,6 +109,7 @@ class AttemptJob:
     concurrency: int | None = None
     checkpoint_path: str = ""  # a local file holding this node's checkpoint
     workdir: str = ""
+    live_metrics: bool = False  # report each metric to the executor's listener as logged
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -128,6 +130,7 @@ class AttemptResult:
     pid: int | None = None
     params: list[tuple[str, Any]] = field(default_factory=list)
     metrics: list[tuple[str, float, int | None, float]] = field(default_factory=list)
+    stopped: bool = False  # ended by Executor.stop (never retried; the node is ABORTED)
 
 
 class Executor(Protocol):
@@ -147,3 +150,21 @@ class Executor(Protocol):
     def running(self) -> int: ...
 
     def shutdown(self) -> None: ...
+
+
+# (job, key, value, step, timestamp): a metric an attempt with ``live_metrics`` just logged.
+MetricListener = Callable[[AttemptJob, str, float, "int | None", float], None]
+
+
+@runtime_checkable
+class StoppableExecutor(Executor, Protocol):
+    """An executor that reports metrics while attempts run and can stop one early
+    (tuning's early stopping; see docs/tuning.md)."""
+
+    def listen(self, listener: MetricListener | None) -> None:
+        """Call ``listener`` (from inside ``wait``) for each metric a ``live_metrics``
+        job logs, as it is logged."""
+
+    def stop(self, execution_id: str, node_id: str, reason: str) -> None:
+        """End the running attempt of that node now (its process, where it has one);
+        its result has ``stopped=True``, the metrics logged so far and ``reason``."""

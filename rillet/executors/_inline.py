@@ -4,6 +4,7 @@ For tests and debugging (a breakpoint in a task just works). ``submit`` only
 queues; ``wait`` runs the next queued attempt and returns its result. Output is
 captured at the Python level (``sys.stdout``/``sys.stderr``), so what C code or
 a subprocess writes is not in the attempt's logs. It keeps no resources apart.
+``stop`` cannot end a process here: the task is stopped at its next logged metric.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from __future__ import annotations
 import collections
 import time
 
-from rillet.engine._protocols import AttemptJob, AttemptResult
+from rillet.engine._protocols import AttemptJob, AttemptResult, MetricListener
 from rillet.executors._capacity import machine_capacity
-from rillet.executors._run import run_attempt
+from rillet.executors._run import AttemptStopped, run_attempt
 
 
 class InlineExecutor:
@@ -25,6 +26,8 @@ class InlineExecutor:
     def __init__(self) -> None:
         self._queue: collections.deque[AttemptJob] = collections.deque()
         self._capacity: tuple[float, int, int] | None = None
+        self._listener: MetricListener | None = None
+        self._stops: dict[tuple[str, str], str] = {}  # (execution, node) -> why
 
     def capacity(self) -> tuple[float, int, int]:
         if self._capacity is None:
@@ -41,7 +44,27 @@ class InlineExecutor:
                 time.sleep(timeout)
             return []
         job = self._queue.popleft()
-        return [run_attempt(job, capture="sys")]
+        key = (job.execution_id, job.node_id)
+        self._stops.pop(key, None)
+
+        def live(metric: tuple[str, float, int | None, float]) -> None:
+            if self._listener is not None:
+                self._listener(job, *metric)
+            why = self._stops.pop(key, None)
+            if why is not None:
+                raise AttemptStopped(why)
+
+        try:
+            return [run_attempt(job, capture="sys", live=live)]
+        finally:
+            self._stops.pop(key, None)
+
+    def listen(self, listener: MetricListener | None) -> None:
+        self._listener = listener
+
+    def stop(self, execution_id: str, node_id: str, reason: str) -> None:
+        """Stop that node's running attempt when it next logs a metric."""
+        self._stops[(execution_id, node_id)] = reason
 
     def running(self) -> int:
         """Submitted attempts whose result ``wait`` has not returned yet."""

@@ -20,7 +20,7 @@ import weakref
 from typing import Any
 
 from rillet.engine._direct import check_map_ratio, unequal_lengths
-from rillet.engine._protocols import AttemptJob, AttemptResult
+from rillet.engine._protocols import AttemptJob, AttemptResult, MetricListener
 from rillet.errors import ExecutorError, TaskTimeoutError, UserCodeError
 from rillet.executors._capacity import gpu_ids, machine_capacity
 from rillet.executors._run import ChunkOutcome, clip, error_fields
@@ -33,7 +33,7 @@ _EPS = 1e-9
 class _Piece:
     """One message in flight on a worker: a whole attempt or one chunk of a map."""
 
-    __slots__ = ("attempt", "gpu_ids", "payload", "resent", "start", "worker")
+    __slots__ = ("attempt", "gpu_ids", "payload", "resent", "start", "streamed", "worker")
 
     def __init__(self, attempt: _Attempt, start: int, gpus: list[str]) -> None:
         self.attempt = attempt
@@ -42,6 +42,7 @@ class _Piece:
         self.payload = b""  # kept until the reply, to resend once if a worker is stale
         self.resent = False
         self.worker: Worker | None = None
+        self.streamed: list[tuple[str, float, int | None, float]] = []  # live metrics
 
 
 class _Attempt:
@@ -183,6 +184,7 @@ class ProcessExecutor:
         self._used_cpu = 0.0
         self._used_mem = 0
         self._free_gpus: list[str] | None = None
+        self._listener: MetricListener | None = None
         weakref.finalize(self, self._pool.close)
 
     # -- Executor protocol --
@@ -252,6 +254,21 @@ class ProcessExecutor:
         self._ready.clear()
         self._used_cpu, self._used_mem = 0.0, 0
         self._free_gpus = None
+
+    def listen(self, listener: MetricListener | None) -> None:
+        self._listener = listener
+
+    def stop(self, execution_id: str, node_id: str, reason: str) -> None:
+        """SIGKILL the process group of each worker running that node's attempt; its
+        result (``stopped=True``) has the metrics streamed until then."""
+        for attempt in list(self._attempts.values()):
+            job = attempt.job
+            if job.execution_id == execution_id and job.node_id == node_id:
+                logs, pid, streamed = self._kill_pieces(attempt)
+                self._finish(attempt, attempt.result(
+                    ok=False, stopped=True, retryable=False, error_type="AttemptStopped",
+                    error_message=reason, traceback=reason, logs=clip("".join(logs)), pid=pid,
+                    metrics=streamed))
 
     def worker_pids(self) -> list[int]:
         return [w.pid for w in self._pool.workers]
@@ -379,11 +396,16 @@ class ProcessExecutor:
         except (EOFError, OSError):  # its end of the pipe closed: it is gone
             self._on_death(worker)
             return
-        worker.piece = None
         try:
             kind, body = pickle.loads(data)
         except Exception as exc:
             kind, body = "stale", error_fields(exc)
+        if kind == "metric":  # the attempt runs on; a listener may stop it
+            piece.streamed.append(body)
+            if self._listener is not None:
+                self._listener(piece.attempt.job, *body)
+            return
+        worker.piece = None
         if kind == "stale":
             if not piece.resent:
                 piece.resent = True
@@ -423,18 +445,27 @@ class ProcessExecutor:
     def _expire(self) -> None:
         now = time.monotonic()
         for attempt in [a for a in self._attempts.values() if a.deadline <= now]:
-            logs: list[str] = []
-            pid = None
-            for piece in sorted(attempt.pieces, key=lambda p: p.start):
-                worker = piece.worker
-                if worker is not None and worker.piece is piece:
-                    logs.append(worker.partial_log())
-                    pid = worker.pid
-                    self._pool.drop(worker)  # SIGKILL to its process group
-                    worker.piece = None
-                    self._replace()
-                self._release(piece)
+            logs, pid, _ = self._kill_pieces(attempt)
             self._finish(attempt, attempt.timed_out(logs, pid))
+
+    def _kill_pieces(
+        self, attempt: _Attempt
+    ) -> tuple[list[str], int | None, list[tuple[str, float, int | None, float]]]:
+        """SIGKILL the workers running ``attempt``; their logs, last pid, streamed metrics."""
+        logs: list[str] = []
+        pid = None
+        streamed = [m for _, r in sorted(attempt.done.items()) for m in r.metrics]
+        for piece in sorted(attempt.pieces, key=lambda p: p.start):
+            worker = piece.worker
+            if worker is not None and worker.piece is piece:
+                logs.append(worker.partial_log())
+                pid = worker.pid
+                self._pool.drop(worker)  # SIGKILL to its process group
+                worker.piece = None
+                self._replace()
+            streamed.extend(piece.streamed)
+            self._release(piece)
+        return logs, pid, streamed
 
     def _release(self, piece: _Piece) -> None:
         attempt = piece.attempt

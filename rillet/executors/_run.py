@@ -40,6 +40,7 @@ class FileSink:
         self.params: list[tuple[str, Any]] = []
         self.metrics: list[tuple[str, float, int | None, float]] = []
         self._memory: dict[str, bytes] = {}  # when the job names no checkpoint file
+        self.live: Callable[[tuple[str, float, int | None, float]], None] | None = None
 
     def _file(self, key: str) -> str:
         """The checkpoint file of ``key``: the node's, or ``FILE[i]`` for map element i."""
@@ -79,7 +80,10 @@ class FileSink:
     def log_metric(
         self, node_id: str, attempt: int, key: str, value: float, step: int | None
     ) -> None:
-        self.metrics.append((key, float(value), step, time.time()))
+        entry = (key, float(value), step, time.time())
+        self.metrics.append(entry)
+        if self.live is not None:
+            self.live(entry)
 
     def checkpoint_dir(self, node_id: str) -> str:
         """The node's checkpoint folder: beside its checkpoint file, kept as it is."""
@@ -92,6 +96,12 @@ class FileSink:
         if not self.workdir:
             self.workdir = tempfile.mkdtemp(prefix="rillet-")
         return self.workdir
+
+
+class AttemptStopped(BaseException):
+    """Raised inside a task (at its next logged metric) that an in-process executor
+    was asked to stop; a ``BaseException`` so that the task's ``except Exception``
+    does not swallow it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +122,7 @@ def run_attempt(
     apply_timeout: bool = True,
     log_fd: int | None = None,
     collect_failures: bool = False,
+    live: Callable[[tuple[str, float, int | None, float]], None] | None = None,
 ) -> AttemptResult:
     """Run one attempt of ``job`` here and report it; never raises for the task's errors.
 
@@ -120,11 +131,14 @@ def run_attempt(
     ``sys.stdout``/``sys.stderr`` (Python-level output only). ``apply_timeout=False``
     leaves the timeout to the caller (the process pool kills the worker instead).
     ``collect_failures`` runs a map chunk element by element and returns a
-    :class:`ChunkOutcome` as the outputs.
+    :class:`ChunkOutcome` as the outputs. ``live`` is called with each metric as it
+    is logged when the job has ``live_metrics``; it may raise :class:`AttemptStopped`.
     """
     if capture not in ("fd", "sys"):
         raise ValueError(f"capture must be 'fd' or 'sys', got {capture!r}")
     sink = FileSink(job)
+    if job.live_metrics:
+        sink.live = live
     state = STATE
     saved = state.sink, state.node_id, state.attempt, state.prefix
     # job.node_id is the full id (a subworkflow's prefix included)
@@ -132,6 +146,7 @@ def run_attempt(
     logs: list[str] = []
     started = time.time()
     error: BaseException | None = None
+    stopped: AttemptStopped | None = None
     outputs: Any = None
     try:
         with _capture(capture, log_fd, logs):
@@ -141,6 +156,8 @@ def run_attempt(
                 outputs = call_with_timeout(call, {}, timeout) if timeout else call()
             except (Exception, SystemExit) as exc:
                 error = exc
+            except AttemptStopped as exc:
+                stopped = exc
     finally:
         state.sink, state.node_id, state.attempt, state.prefix = saved
     ended = time.time()
@@ -149,6 +166,9 @@ def run_attempt(
         logs=logs[0] if logs else "", started_at=started, ended_at=ended, pid=os.getpid(),
         params=sink.params, metrics=sink.metrics,
     )
+    if stopped is not None:
+        return AttemptResult(ok=False, stopped=True, retryable=False,
+                             error_type="AttemptStopped", error_message=str(stopped), **base)
     if error is None:
         return AttemptResult(ok=True, outputs=outputs, **base)
     return AttemptResult(ok=False, **error_fields(error), **base)

@@ -48,6 +48,8 @@ def worker_main(conn: multiprocessing.connection.Connection, parent: int, log_fd
     unmapped inputs pickled once for all its chunks (or ``b""``); the reply is ``("result",
     AttemptResult)`` or ``("stale", error fields)`` when the job cannot be loaded
     here (the worker was forked before the task or a class of its inputs existed).
+    A job with ``live_metrics`` also sends ``("metric", (key, value, step, time))``
+    for each metric as the task logs it, before its reply.
     """
     with contextlib.suppress(OSError):
         os.setpgid(0, 0)  # a group of its own: a timeout kills the task's children too
@@ -65,14 +67,15 @@ def worker_main(conn: multiprocessing.connection.Connection, parent: int, log_fd
             return
         if data == STOP:
             return
-        reply = _serve(data, log_fd, cwd)
+        reply = _serve(data, log_fd, cwd, conn)
         try:
             conn.send_bytes(reply)
         except OSError:
             return
 
 
-def _serve(data: bytes, log_fd: int, cwd: str) -> bytes:
+def _serve(data: bytes, log_fd: int, cwd: str,
+           conn: multiprocessing.connection.Connection) -> bytes:
     try:
         job, fixed, collect, env = pickle.loads(data)
         if fixed:
@@ -83,7 +86,8 @@ def _serve(data: bytes, log_fd: int, cwd: str) -> bytes:
     os.environ.update(env)
     try:
         result = run_attempt(
-            job, capture="fd", apply_timeout=False, log_fd=log_fd, collect_failures=collect
+            job, capture="fd", apply_timeout=False, log_fd=log_fd, collect_failures=collect,
+            live=lambda metric: conn.send_bytes(dumps(("metric", metric))),
         )
     finally:
         with contextlib.suppress(OSError):

@@ -7,8 +7,8 @@ keeps them equal to ``_schema.sqlite_ddl()``)."""
 from __future__ import annotations
 
 # Alembic revisions of rillet/store/migrations, oldest first (a test checks them).
-REVISIONS: tuple[str, ...] = ('0001', '0002', '0003', '0004')
-HEAD = '0004'
+REVISIONS: tuple[str, ...] = ('0001', '0002', '0003', '0004', '0005')
+HEAD = '0005'
 
 ALEMBIC_VERSION_DDL = (
     "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
@@ -32,7 +32,9 @@ SQLITE_DDL: tuple[str, ...] = (
     'CREATE INDEX ix_model_versions_hash ON model_versions (hash)',
     'CREATE TABLE node_io ( hash VARCHAR NOT NULL, direction VARCHAR(3) NOT NULL, execution_id VARCHAR NOT NULL, node_id VARCHAR NOT NULL, name VARCHAR NOT NULL, CONSTRAINT pk_node_io PRIMARY KEY (hash, direction, execution_id, node_id, name) ) WITHOUT ROWID',
     'CREATE TABLE run_records ( execution_id VARCHAR NOT NULL, root TEXT NOT NULL, files TEXT NOT NULL, environment VARCHAR NOT NULL, created_at FLOAT NOT NULL, CONSTRAINT pk_run_records PRIMARY KEY (execution_id) )',
+    'CREATE TABLE studies ( name VARCHAR NOT NULL, workflow VARCHAR NOT NULL, source TEXT NOT NULL, space TEXT NOT NULL, objectives TEXT NOT NULL, directions TEXT NOT NULL, settings TEXT NOT NULL, created_at FLOAT NOT NULL, CONSTRAINT pk_studies PRIMARY KEY (name) )',
     'CREATE TABLE node_executions ( execution_id VARCHAR NOT NULL, node_id VARCHAR NOT NULL, task VARCHAR NOT NULL, kind VARCHAR NOT NULL, status VARCHAR NOT NULL, attempts INTEGER NOT NULL, inputs TEXT NOT NULL, outputs TEXT NOT NULL, cache_key VARCHAR, code_hash VARCHAR, source_execution VARCHAR, source_node VARCHAR, started_at FLOAT, ended_at FLOAT, error TEXT, seq BIGINT NOT NULL, CONSTRAINT pk_node_executions PRIMARY KEY (execution_id, node_id), CONSTRAINT fk_node_executions_executions FOREIGN KEY(execution_id) REFERENCES executions (id) ON DELETE CASCADE ) WITHOUT ROWID',
+    'CREATE TABLE study_trials ( study VARCHAR NOT NULL, number INTEGER NOT NULL, state VARCHAR NOT NULL, params TEXT NOT NULL, "values" TEXT, intermediate TEXT NOT NULL, execution_id VARCHAR, started_at FLOAT NOT NULL, ended_at FLOAT, error TEXT, sampler_attrs TEXT NOT NULL, CONSTRAINT pk_study_trials PRIMARY KEY (study, number), CONSTRAINT fk_study_trials_studies FOREIGN KEY(study) REFERENCES studies (name) ON DELETE CASCADE )',
     'CREATE TABLE attempts ( execution_id VARCHAR NOT NULL, node_id VARCHAR NOT NULL, attempt INTEGER NOT NULL, status VARCHAR NOT NULL, executor VARCHAR NOT NULL, started_at FLOAT NOT NULL, ended_at FLOAT, error_type VARCHAR, error_message TEXT, traceback TEXT, logs TEXT NOT NULL, pid INTEGER, CONSTRAINT pk_attempts PRIMARY KEY (execution_id, node_id, attempt), CONSTRAINT fk_attempts_node_executions FOREIGN KEY(execution_id, node_id) REFERENCES node_executions (execution_id, node_id) ON DELETE CASCADE ) WITHOUT ROWID',
     'CREATE TABLE metrics ( id INTEGER NOT NULL, execution_id VARCHAR NOT NULL, node_id VARCHAR NOT NULL, attempt INTEGER NOT NULL, "key" VARCHAR NOT NULL, value FLOAT NOT NULL, step INTEGER, timestamp FLOAT NOT NULL, CONSTRAINT pk_metrics PRIMARY KEY (id), CONSTRAINT fk_metrics_node_executions FOREIGN KEY(execution_id, node_id) REFERENCES node_executions (execution_id, node_id) ON DELETE CASCADE )',
     'CREATE INDEX ix_metrics_execution_id_node_id ON metrics (execution_id, node_id)',

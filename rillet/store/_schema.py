@@ -194,6 +194,38 @@ metrics = Table(
     Index(None, "execution_id", "node_id"),
 )
 
+# Tuning (rillet.tuning): a study by name, its search space and settings, and one row
+# per trial. A trial's execution holds its params, metrics and logs; the row keeps
+# what the sampler needs to continue the study after a restart.
+studies = Table(
+    "studies", metadata,
+    Column("name", String, primary_key=True),
+    Column("workflow", String, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("space", Text, nullable=False),  # JSON: the search space's descriptors
+    Column("objectives", Text, nullable=False),  # JSON list of metric names
+    Column("directions", Text, nullable=False),  # JSON list: minimize | maximize
+    Column("settings", Text, nullable=False),  # JSON: algorithm, early stopping, seed...
+    Column("created_at", Float, nullable=False),
+)
+
+study_trials = Table(
+    "study_trials", metadata,
+    Column("study", String, nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("state", String, nullable=False),  # RUNNING | COMPLETE | PRUNED | FAIL
+    Column("params", Text, nullable=False),  # JSON: name -> value
+    Column("values", Text),  # JSON list of objective values, or NULL
+    Column("intermediate", Text, nullable=False),  # JSON: [[step, value], ...]
+    Column("execution_id", String),
+    Column("started_at", Float, nullable=False),
+    Column("ended_at", Float),
+    Column("error", Text),
+    Column("sampler_attrs", Text, nullable=False),  # JSON: the sampler's own bookkeeping
+    PrimaryKeyConstraint("study", "number"),
+    ForeignKeyConstraint(["study"], ["studies.name"], ondelete="CASCADE"),
+)
+
 # Room for later: small settings and facts about this store (key -> JSON text).
 meta = Table(
     "meta", metadata,

@@ -10,6 +10,7 @@ import rillet
 
 PUBLIC = [
     "Cache",
+    "Choice",
     "CompileError",
     "CronSchedule",
     "DefinitionError",
@@ -19,6 +20,8 @@ PUBLIC = [
     "FailureInfo",
     "File",
     "FixedRate",
+    "Float",
+    "Int",
     "LaunchPlan",
     "NodeExecution",
     "RecoverableError",
@@ -38,6 +41,7 @@ PUBLIC = [
     "recover",
     "run",
     "task",
+    "tune",
     "workflow",
 ]
 
@@ -48,7 +52,8 @@ DESIGN_API = [
     "RecoverableError", "FailureInfo",
 ]
 
-HEAVY = ("pandas", "numpy", "pyarrow", "sqlalchemy", "alembic", "fsspec", "click", "rich", "ray")
+HEAVY = ("pandas", "numpy", "pyarrow", "sqlalchemy", "alembic", "fsspec", "click", "rich", "ray",
+         "optuna", "pandera")
 
 
 def test_all_is_pinned() -> None:
@@ -119,4 +124,9 @@ def test_defining_and_calling_a_workflow_loads_no_heavy_library() -> None:
         "    return conditional('c').if_(n > 2).then(inc(x=n)).else_().then(inc(x=0))\n"
         "assert wf(xs=[1, 2]) == 4\n"
     )
+    assert _modules_after(code) == []
+
+
+def test_the_tuning_names_load_no_optuna_until_a_study_runs() -> None:
+    code = "from rillet import tune, Float, Int, Choice\nFloat(0.1, 1.0, log=True); Choice([1])\n"
     assert _modules_after(code) == []
