@@ -14,7 +14,11 @@ def task_version(task: Any) -> tuple[str, dict[str, str]]:
     """(``cache_version`` or ``code:<digest>``, the code hash's parts)."""
     cache = task.cache
     if cache is not None and cache.version is not None:
-        return cache.version, {}
+        schemas = frame_schemas(task)
+        if not schemas:
+            return cache.version, {}
+        digest = hashlib.sha256(schemas.encode()).hexdigest()[:16]
+        return f"{cache.version}+schemas:{digest}", {}
     code = code_hash_of(task)
     return "code:" + code.digest, dict(code.parts)
 
@@ -22,7 +26,22 @@ def task_version(task: Any) -> tuple[str, dict[str, str]]:
 def code_hash_of(task: Any) -> Any:
     from rillet.compiler._codehash import code_hash
 
-    return code_hash(task.fn, interface=task.interface.describe())
+    interface = task.interface.describe()
+    schemas = frame_schemas(task)
+    return code_hash(task.fn, interface=f"{interface} {schemas}" if schemas else interface)
+
+
+def frame_schemas(task: Any) -> str:
+    """The pandera schemas of the task's typed DataFrames as JSON text ('' when none):
+    a changed schema (a column, a check) is a changed cache key."""
+    from rillet.types._descriptor import descriptor_json
+    from rillet.types._frames import frame_model
+
+    iface = task.interface
+    typed = [(f"{side}:{name}", tp) for side, types in (("in", iface.inputs),
+                                                        ("out", iface.outputs))
+             for name, tp in types.items() if frame_model(tp) is not None]
+    return " ".join(f"{key}={descriptor_json(tp)}" for key, tp in typed)
 
 
 def cache_key(task_name: str, version: str, input_hashes: dict[str, str]) -> str:

@@ -28,6 +28,7 @@ from rillet.compiler._spec import (
 from rillet.engine._attempts import attempt_runner
 from rillet.engine._context import STATE, MemorySink, RunSink
 from rillet.engine._failure import FailureInfo
+from rillet.engine._validate import validated_fn
 from rillet.errors import DefinitionError, RilletError, TypeMismatchError, UserCodeError
 from rillet.types._compat import check_value, type_name, value_type_name
 
@@ -46,7 +47,8 @@ class NodeFailed(Exception):
 def task_callable(entity: Any) -> Callable[..., Any]:
     """The function to call for one attempt-managed task invocation."""
     return attempt_runner(
-        entity.fn, getattr(entity, "retries", 0), getattr(entity, "timeout_seconds", None)
+        validated_fn(entity), getattr(entity, "retries", 0),
+        getattr(entity, "timeout_seconds", None)
     )
 
 

@@ -23,6 +23,7 @@ from rillet.engine._attempts import call_with_timeout
 from rillet.engine._context import STATE
 from rillet.engine._direct import map_tolerant, run_map
 from rillet.engine._protocols import AttemptJob, AttemptResult
+from rillet.engine._validate import validated_fn
 from rillet.errors import DefinitionError, TaskTimeoutError, UserCodeError
 
 LOG_LIMIT = 4 << 20  # bytes of captured output kept per attempt (head and tail)
@@ -198,8 +199,8 @@ def format_error(error: BaseException) -> str:
 
 
 def _make_call(job: AttemptJob, collect_failures: bool) -> Callable[[], Any]:
-    fn = job.task.fn
-    name = getattr(fn, "__qualname__", "task")
+    fn = validated_fn(job.task)
+    name = getattr(job.task.fn, "__qualname__", "task")
     if not job.mapped:
 
         def call() -> Any:

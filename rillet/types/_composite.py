@@ -382,8 +382,9 @@ def _build_leaf(info: TypeInfo) -> Codec:
         return EnumCodec(info.name, info.tp, info.by_name)
     if kind == "pydantic":
         return PydanticCodec(info.name, info.tp)
-    if kind == "dataframe":
-        return DataFrameCodec("dataframe", info.tp)
+    if kind == "dataframe":  # a pandera DataFrame[Schema] holds a plain pandas frame
+        return DataFrameCodec("dataframe", import_class("pandas.DataFrame") if info.args
+                              else info.tp)
     if kind == "ndarray":
         return NdarrayCodec("ndarray", info.tp)
     if kind == "file":

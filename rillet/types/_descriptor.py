@@ -24,6 +24,7 @@ from typing import Any
 from rillet.errors import DefinitionError
 
 from ._files import Directory, File
+from ._frames import describe_model, frame_model
 
 _SCALARS: dict[Any, str] = {
     NoneType: "none",
@@ -141,6 +142,9 @@ def _classify_generic(tp: Any, origin: Any, args: tuple[Any, ...]) -> TypeInfo:
     if kind is not None:
         return TypeInfo(kind=kind, tp=tp, args=(args[0] if args else Any,))
     if isinstance(origin, type):
+        model = frame_model(tp)
+        if model is not None:  # pandera.typing.DataFrame[Schema]: validated at boundaries
+            return TypeInfo(kind="dataframe", tp=tp, name=qualified_name(model), args=(model,))
         # numpy.typing.NDArray[...], a generic dataclass Box[int], a pydantic generic...
         info = classify(origin)
         if info.kind not in ("pickle",):
@@ -281,6 +285,8 @@ def _describe(tp: Any, above: tuple[Any, ...]) -> dict[str, Any]:
         return {"kind": kind, "name": info.name, "schema": _pydantic_schema(info.tp)}
     if kind == "pickle":
         return {"kind": kind, "name": info.name}
+    if kind == "dataframe" and info.args:
+        return {"kind": kind, "schema": describe_model(info.args[0])}
     return {"kind": kind}
 
 

@@ -1,0 +1,44 @@
+"""Validation at a task's boundary: the function an attempt calls, wrapped so that each
+input and output annotated ``pandera.typing.DataFrame[Schema]`` is validated as it
+crosses (direct calls and durable attempts alike). A task without such types is called
+as it is, at no cost.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from rillet.types._frames import frame_model, validate_frame
+
+
+def validated_fn(entity: Any) -> Callable[..., Any]:
+    """``entity.fn``, or a wrapper validating its typed DataFrames."""
+    fn: Callable[..., Any] = entity.fn
+    iface = entity.interface
+    ins = {n: m for n, tp in iface.inputs.items() if (m := frame_model(tp)) is not None}
+    outs = [(i, n, m) for i, (n, tp) in enumerate(iface.outputs.items())
+            if (m := frame_model(tp)) is not None]
+    if not ins and not outs:
+        return fn
+    name = getattr(entity, "short_name", None) or getattr(entity, "name", "task")
+    several = len(iface.outputs) > 1
+
+    @functools.wraps(fn)
+    def call(**kw: Any) -> Any:
+        for key, model in ins.items():
+            if key in kw:
+                kw[key] = validate_frame(kw[key], model, f"task '{name}' input '{key}'")
+        result = fn(**kw)
+        if not outs:
+            return result
+        if not several:
+            ((_, key, model),) = outs
+            return validate_frame(result, model, f"task '{name}' output '{key}'")
+        values = list(result)
+        for i, key, model in outs:
+            values[i] = validate_frame(values[i], model, f"task '{name}' output '{key}'")
+        return type(result)(*values) if hasattr(result, "_fields") else type(result)(values)
+
+    return call
