@@ -1,0 +1,264 @@
+"""Tuning (``rillet.tune``) beside Optuna alone, and typed-DataFrame validation beside
+pandera alone, measured in the same run (issue 18's targets).
+
+Workloads:
+
+    overhead    N sequential trials of a trivial objective: seconds per trial of
+                ``tune(..., executor=E)`` (each trial a recorded, cached, recoverable
+                execution in a fresh home) against Optuna's own in-memory
+                ``study.optimize`` with the same sampler, interleaved over rounds
+                (target: <= 2x Optuna), for TPE and random, inline and processes
+    parallel    200 trials of a 0.1 s objective (``time.sleep``) with ``parallel=2``
+                on the process executor: wall time against the ideal 10 s
+                (target: <= 1.15x); Optuna's ``n_jobs=2`` in the same run
+    pruning     a study whose later trials log a bad first step and then sleep: for
+                each pruned trial, the time from the step that pruned it (its
+                timestamp in the worker) to the end of its process (target: <= 0.2 s)
+    validation  a task taking ``DataFrame[Schema]`` of 100,000 rows x 10 columns,
+                called directly: its time over the plain function against pandera's
+                ``Schema.validate`` alone (target: <= 1.1x pandera)
+
+    python benchmarks/tuning.py [--workloads overhead,pruning] [--rounds 3]
+"""
+
+
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _harness as h
+
+WORKLOADS = ("overhead", "parallel", "pruning", "validation")
+TRIALS = 60
+
+
+def _flows() -> Any:
+    """The workflows, in a module of their own (workers find tasks by module)."""
+    import importlib.util
+
+    path = Path(tempfile.mkdtemp(prefix="rillet-bench-")) / "bench_tune_flows.py"
+    path.write_text('''
+import time
+from rillet import current_context, task, workflow
+
+@task
+def quad(x: float, y: float) -> float:
+    v = (x - 0.3) ** 2 + (y + 0.1) ** 2
+    current_context().log_metric("loss", v)
+    return v
+
+@workflow
+def trivial(x: float = 0.0, y: float = 0.0) -> float:
+    return quad(x=x, y=y)
+
+@task
+def nap(x: float) -> float:
+    time.sleep(0.1)
+    current_context().log_metric("loss", x)
+    return x
+
+@workflow
+def napping(x: float = 0.0) -> float:
+    return nap(x=x)
+
+@task
+def steps(x: float, counter: str) -> float:
+    with open(counter, "a") as f:
+        f.write("t\\n")
+    with open(counter) as f:
+        bad = len(f.read().split()) > 6
+    for step in range(4):
+        current_context().log_metric("loss", (10.0 if bad else x) + 1.0 / (step + 1), step=step)
+        if bad:
+            time.sleep(30)
+    return x
+
+@workflow
+def stepping(x: float = 0.0, counter: str = "") -> float:
+    return steps(x=x, counter=counter)
+''')
+    spec = importlib.util.spec_from_file_location("bench_tune_flows", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_tune_flows"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _optuna_sampler(optuna: Any, algorithm: str) -> Any:
+    return (optuna.samplers.TPESampler(seed=0) if algorithm == "tpe"
+            else optuna.samplers.RandomSampler(seed=0))
+
+
+def overhead(flows: Any, rounds: int) -> dict[str, Any]:
+    import optuna
+
+    from rillet import Float, tune
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    space = {"x": Float(-1.0, 1.0), "y": Float(-1.0, 1.0)}
+
+    def plain(trial: Any) -> float:
+        x, y = trial.suggest_float("x", -1.0, 1.0), trial.suggest_float("y", -1.0, 1.0)
+        return (x - 0.3) ** 2 + (y + 0.1) ** 2
+
+    out: dict[str, Any] = {}
+    for algorithm in ("tpe", "random"):
+        for executor in ("inline", "processes"):
+            ours, theirs = [], []
+            for _ in range(rounds):
+                study = optuna.create_study(sampler=_optuna_sampler(optuna, algorithm))
+                t0 = time.perf_counter()
+                study.optimize(plain, n_trials=TRIALS)
+                theirs.append((time.perf_counter() - t0) / TRIALS)
+                home = tempfile.mkdtemp(prefix="rillet-bench-home-")
+                t0 = time.perf_counter()
+                done = tune(flows.trivial, space, objective="loss", algorithm=algorithm,
+                            seed=0, max_trials=TRIALS, home=home, executor=executor)
+                ours.append((time.perf_counter() - t0) / TRIALS)
+                assert done.counts()["COMPLETE"] == TRIALS
+            out[f"{algorithm}_{executor}"] = {"rillet": statistics.median(ours),
+                                              "optuna": statistics.median(theirs)}
+    return out
+
+
+def parallel(flows: Any) -> dict[str, Any]:
+    import optuna
+
+    from rillet import Float, tune
+
+    home = tempfile.mkdtemp(prefix="rillet-bench-home-")
+    tune(flows.napping, {"x": Float(0.0, 1.0)}, objective="loss", algorithm="random",
+         max_trials=2, parallel=2, home=home, name="warm")  # workers forked once
+    t0 = time.perf_counter()
+    study = tune(flows.napping, {"x": Float(0.0, 1.0)}, objective="loss", algorithm="random",
+                 seed=0, max_trials=200, parallel=2, home=home, name="p")
+    wall = time.perf_counter() - t0
+    assert study.counts()["COMPLETE"] == 200
+
+    def nap(trial: Any) -> float:
+        time.sleep(0.1)
+        return trial.suggest_float("x", 0.0, 1.0)
+
+    s = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    t0 = time.perf_counter()
+    s.optimize(nap, n_trials=200, n_jobs=2)
+    return {"rillet": wall, "optuna": time.perf_counter() - t0, "ideal": 10.0}
+
+
+def pruning(flows: Any) -> dict[str, Any]:
+    from rillet import Float, tune
+    from rillet.store._home import Home
+
+    home = tempfile.mkdtemp(prefix="rillet-bench-home-")
+    counter = os.path.join(home, "counter")
+    study = tune(flows.stepping, {"x": Float(0.0, 1.0)}, objective="loss", seed=0,
+                 algorithm="random", max_trials=16, early_stopping="median", home=home,
+                 inputs={"counter": counter})
+    gaps = []
+    hs = Home.open(home)
+    try:
+        for t in study.trials:
+            if t.state != "PRUNED":
+                continue
+            (attempt,) = hs.store.attempts(t.execution_id)
+            last = max(m.timestamp for m in hs.store.metrics(t.execution_id))
+            gaps.append(attempt.ended_at - last)
+    finally:
+        hs.close()
+    return {"pruned": len(gaps), "median": statistics.median(gaps), "max": max(gaps)}
+
+
+def validation(rounds: int) -> dict[str, Any]:
+    import numpy as np
+    import pandas as pd
+    import pandera.pandas as pa
+    from pandera.typing import DataFrame, Series
+
+    class Wide(pa.DataFrameModel):
+        a: Series[float] = pa.Field(ge=0)
+        b: Series[float] = pa.Field(le=1)
+        c: Series[float] = pa.Field(in_range={"min_value": 0, "max_value": 1})
+        d: Series[int] = pa.Field(ge=0)
+        e: Series[int] = pa.Field(lt=1000)
+        f: Series[float]
+        g: Series[float] = pa.Field(nullable=True)
+        h: Series[int]
+        i: Series[str] = pa.Field(isin=["x", "y", "z"])
+        j: Series[float] = pa.Field(gt=-1)
+
+    rng = np.random.default_rng(0)
+    n = 100_000
+    df = pd.DataFrame({
+        "a": rng.random(n), "b": rng.random(n), "c": rng.random(n),
+        "d": rng.integers(0, 100, n), "e": rng.integers(0, 100, n), "f": rng.random(n),
+        "g": rng.random(n), "h": rng.integers(0, 5, n), "i": rng.choice(["x", "y", "z"], n),
+        "j": rng.random(n),
+    })
+
+    from rillet import task
+
+    def count(frame: DataFrame[Wide]) -> int:
+        return len(frame)
+
+    typed = task(count)
+    ours, theirs, lazy = [], [], []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        Wide.validate(df)
+        theirs.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        Wide.validate(df, lazy=True)
+        lazy.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        assert typed(frame=df) == n
+        ours.append(time.perf_counter() - t0)
+    return {"rillet": statistics.median(ours), "pandera": statistics.median(theirs),
+            "pandera_lazy": statistics.median(lazy)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args, names = h.script_args(
+        argv, __doc__, workloads=WORKLOADS, profiles=WORKLOADS, rounds=3,
+        peers="(Optuna and pandera always run beside rillet)", results="tuning.json")
+    machine = h.machine_info()
+    h.print_machine("rillet tuning benchmark", machine)
+    flows = _flows()
+    res: dict[str, Any] = {}
+    rows: list[h.Row] = []
+    if "overhead" in names:
+        res["overhead"] = o = overhead(flows, args.rounds)
+        for key, v in o.items():
+            rows.append(h.Row(workload=f"overhead {key.replace('_', ', ')}", unit="ms/trial",
+                              value=v["rillet"] * 1e3,
+                              target=2 * v["optuna"] * 1e3 if key.startswith("tpe_inline")
+                              else None,
+                              peers={"optuna": v["optuna"] * 1e3}))
+    if "parallel" in names:
+        res["parallel"] = p = parallel(flows)
+        rows.append(h.Row(workload="200 x 0.1 s, parallel=2", unit="s", value=p["rillet"],
+                          target=1.15 * p["ideal"], baseline=p["ideal"],
+                          peers={"optuna": p["optuna"]}, note="baseline: ideal 10 s"))
+    if "pruning" in names:
+        res["pruning"] = q = pruning(flows)
+        rows.append(h.Row(workload="pruned process ends after step", unit="s",
+                          value=q["max"], target=0.2,
+                          note=f"{q['pruned']} pruned, median {q['median'] * 1e3:.1f} ms"))
+    if "validation" in names:
+        res["validation"] = v = validation(max(args.rounds, 5))
+        rows.append(h.Row(workload="validate 100k x 10 DataFrame", unit="s", value=v["rillet"],
+                          target=1.1 * v["pandera"], peers={"pandera": v["pandera"]},
+                          note=f"pandera lazy=True: {v['pandera_lazy']:.3f} s"))
+    print()
+    h.print_table(rows, peers=["optuna", "pandera"])
+    h.write_results(args.json, {"machine": machine, "results": res}, rows)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
