@@ -57,6 +57,7 @@ bench: $(BIN)/python
 	$(BIN)/python benchmarks/records.py
 	$(BIN)/python benchmarks/notebook.py
 	$(BIN)/python benchmarks/serving.py --peers
+	$(BIN)/python benchmarks/tuning.py
 
 clean:
 	rm -rf $(VENV) .rillet .rillet-demo .bench
