@@ -107,11 +107,19 @@ def new_execution_id() -> str:
     return uuid.uuid4().hex[:16]
 
 
-def owner_identity() -> tuple[str, int, float]:
-    import psutil
+_OWNER: dict[int, tuple[str, int, float]] = {}
 
+
+def owner_identity() -> tuple[str, int, float]:
+    """(host, pid, process start time): read once per process (a fork reads its own),
+    not once per execution: reading /proc costs up to milliseconds on a busy machine."""
     pid = os.getpid()
-    return socket.gethostname(), pid, psutil.Process(pid).create_time()
+    found = _OWNER.get(pid)
+    if found is None:
+        import psutil
+
+        found = _OWNER[pid] = (socket.gethostname(), pid, psutil.Process(pid).create_time())
+    return found
 
 
 @dataclasses.dataclass(slots=True, kw_only=True)

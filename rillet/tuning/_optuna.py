@@ -122,5 +122,4 @@ def tell(study: Any, trial: Any, state: str, values: list[float] | None) -> None
 
 
 def system_attrs(study: Any, trial: Any) -> dict[str, Any]:
-    frozen = study._storage.get_trial(trial._trial_id)
-    return dict(frozen.system_attrs)
+    return dict(study._storage.get_trial_system_attrs(trial._trial_id))
