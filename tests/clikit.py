@@ -74,3 +74,35 @@ class Cli:
 
     def start(self, *args: str) -> subprocess.Popen[str]:
         return start([*args, "--home", str(self.home)], self.cwd)
+
+
+def run_on_a_terminal(args: list[str], cwd: Path, timeout: float = 120
+                      ) -> tuple[int, str, str]:
+    """Run rillet with stderr on a pseudo-terminal; (exit code, stdout, the terminal's
+    text without ANSI sequences)."""
+    import pty
+    import re
+    import select
+
+    master, slave = pty.openpty()
+    env = rillet_env(TERM="xterm-256color", COLUMNS="200", LINES="60")
+    proc = subprocess.Popen([sys.executable, "-m", "rillet.cli", *args], cwd=cwd, env=env,
+                            stdout=subprocess.PIPE, stderr=slave, stdin=subprocess.DEVNULL)
+    os.close(slave)
+    seen = bytearray()
+    while True:
+        ready, _, _ = select.select([master], [], [], timeout)
+        if not ready:
+            proc.kill()
+            raise AssertionError(f"no output for {timeout} s: {seen.decode(errors='replace')}")
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # the child closed its end
+            break
+        if not chunk:
+            break
+        seen += chunk
+    out, _ = proc.communicate(timeout=timeout)
+    os.close(master)
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", seen.decode(errors="replace"))
+    return proc.returncode, out.decode(), text

@@ -5,8 +5,6 @@ show NAME [--json]``: a study from the command line, with a live table of its tr
 from __future__ import annotations
 
 import sys
-import threading
-import time
 from typing import Any
 
 import click
@@ -89,7 +87,7 @@ def start(ctx: click.Context, target: str | None, space_json: str | None,
             direction = direction[0]
         objective: Any = None if not objectives else (
             objectives[0] if len(objectives) == 1 else list(objectives))
-        with task_output_to_stderr(), _Live(enabled=not as_json) as live:
+        with task_output_to_stderr(), _Live() as live:
             study = run_study(wf, space, objective=objective, direction=direction,
                               algorithm=algorithm, max_trials=trials, parallel=parallel,
                               early_stopping=early_stopping, name=name, seed=seed,
@@ -147,14 +145,16 @@ def _fmt(value: Any) -> str:
 
 
 def trials_table(study: Any, final: bool = False) -> Any:
-    """A rich table: one row per trial, the best marked, and counts in the title."""
+    """A line of counts, then a rich table: one row per trial, the best marked."""
+    from rich.console import Group
     from rich.table import Table
+    from rich.text import Text
 
     c = study.counts()
     best = {t.number for t in study.best_trials}
-    title = (f"study {study.name}: {c['COMPLETE']} finished, {c['PRUNED']} pruned, "
-             f"{c['FAIL']} failed, {c['RUNNING']} running")
-    table = Table(title=title, title_justify="left")
+    summary = (f"study {study.name}: {c['COMPLETE']} finished, {c['PRUNED']} pruned, "
+               f"{c['FAIL']} failed, {c['RUNNING']} running")
+    table = Table()
     for col in ("#", "state", *study.objectives, "params", "execution", ""):
         table.add_column(col)
     for t in study.trials:
@@ -164,37 +164,28 @@ def trials_table(study: Any, final: bool = False) -> Any:
                       ", ".join(f"{k}={_fmt(v)}" for k, v in t.params.items()),
                       t.execution_id or "-", "best" if t.number in best else (
                           t.error or "")[:60])
-    return table
+    return Group(Text(summary, no_wrap=True), table)
 
 
 class _Live:
     """The live table while a study runs (on stderr, only when it is a terminal)."""
 
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled and sys.stderr.isatty()
+    def __init__(self) -> None:
+        self.enabled = sys.stderr.isatty()
         self._live: Any = None
-        self._lock = threading.Lock()
-        self._last = 0.0
 
     def __enter__(self) -> _Live:
         if self.enabled:
             from rich.console import Console
             from rich.live import Live
 
-            self._live = Live(console=Console(stderr=True), auto_refresh=False,
+            self._live = Live(console=Console(stderr=True), refresh_per_second=10,
                               transient=True)
             self._live.__enter__()
         return self
 
     def update(self, study: Any) -> None:
-        if self._live is None:
-            return
-        with self._lock:
-            now = time.monotonic()
-            running = study.counts()["RUNNING"]
-            if now - self._last < 0.1 and running:
-                return
-            self._last = now
+        if self._live is not None:  # each change drawn now (and by Live's own thread)
             self._live.update(trials_table(study), refresh=True)
 
     def __exit__(self, *exc: object) -> None:

@@ -66,6 +66,18 @@ def test_parallel_trials_overlap_on_the_process_executor(wf: Any, tmp_path: Path
     assert len(pids) >= 2  # two worker processes ran trials
 
 
+def test_parallel_trials_stay_within_the_tasks_declared_resources(wf: Any,
+                                                                 tmp_path: Path) -> None:
+    """Each trial's task asks for every CPU: parallel=2 lanes still run one at a time."""
+    study = tune(wf.greedy, {"x": Int(0, 3)}, objective="loss", algorithm="grid", parallel=2,
+                 inputs={"pause": 0.5}, home=str(tmp_path / "h"))
+    assert all(t.state == "COMPLETE" for t in study.trials) and len(study.trials) == 4
+    home = str(tmp_path / "h")
+    spans = sorted(_read(home, lambda s: [(a.started_at, a.ended_at) for t in study.trials
+                                          for a in s.attempts(t.execution_id)]))
+    assert all(b[0] >= a[1] - 0.01 for a, b in zip(spans, spans[1:])), spans
+
+
 def _attempt_and_metrics(home: str, execution_id: str) -> Any:
     def read(s: Any) -> Any:
         return s.get_execution(execution_id), s.nodes(execution_id), \

@@ -78,3 +78,21 @@ def slow_trial(x: int, marks: str, pause: float) -> float:
 @workflow
 def slow(x: int = 0, marks: str = "", pause: float = 0.3) -> float:
     return slow_trial(x=x, marks=marks, pause=pause)
+
+
+from rillet import Resources  # noqa: E402
+from rillet.executors._capacity import machine_capacity  # noqa: E402
+
+ALL_CPUS = machine_capacity()[0]
+
+
+@task(requests=Resources(cpu=ALL_CPUS))
+def whole_machine(x: int, pause: float) -> float:
+    time.sleep(pause)
+    current_context().log_metric("loss", float(x))
+    return float(x)
+
+
+@workflow
+def greedy(x: int = 0, pause: float = 0.5) -> float:
+    return whole_machine(x=x, pause=pause)
