@@ -10,7 +10,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 from clikit import WORKFLOWS, Cli
@@ -96,17 +95,16 @@ def test_the_cli_runs_shows_and_resumes_a_study(cli: Cli) -> None:
         assert len(r.err.strip().splitlines()) == 1
 
 
-def test_the_best_trial_feeds_its_execution(tmp_path: Path) -> None:
-    from rillet.store._home import Home
+def test_the_best_trial_feeds_models_register(tmp_path: Path) -> None:
+    from rillet import models
 
     wf = load_file(str(WORKFLOWS / "wf_tune.py"))
     home = str(tmp_path / "h")
     study = tune(wf.bowl, {"y": Int(0, 2)}, objective="loss", algorithm="grid", home=home,
                  executor="inline")
-    h = Home.open(home)
-    try:
-        (node,) = h.store.nodes(study.best.execution_id)
-        record: Any = h.store.get_execution(study.best.execution_id)
-    finally:
-        h.close()
-    assert node.node_id == "quad" and "o0" in node.outputs and record.status.value == "SUCCEEDED"
+    version = models.register("bowl", execution=study.best.execution_id, node="quad",
+                              home=home)
+    assert version == 1
+    (registered,) = models.versions("bowl", home=home)
+    assert registered.execution_id == study.best.execution_id
+    assert registered.node_id == "quad" and registered.output == "o0"
