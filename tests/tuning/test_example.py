@@ -32,7 +32,7 @@ def test_the_example_study_runs_prunes_and_is_stored(tmp_path: Path) -> None:
     for t in trials:
         if t["state"] == "PRUNED":  # stopped before its 40 epochs, its steps kept
             assert 1 <= len(t["intermediate"]) < 40
-    execs = subprocess.run([sys.executable, "-m", "rillet.cli", "executions", "--json",
+    execs = subprocess.run([sys.executable, "-m", "rillet.cli", "executions", "list", "--json",
                             "--limit", "100"], cwd=tmp_path, capture_output=True, text=True,
                            timeout=120, env=rillet_env())
     assert execs.returncode == 0, execs.stderr
