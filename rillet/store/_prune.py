@@ -99,15 +99,16 @@ def prune(store: SqlMetadataStore, blobs: ArtifactStore, *, older_than: float | 
     purged: an execution that recorded a value again in between has unmarked it, and
     one that records it after its bytes went finds them gone once its commit is done
     and writes them again (``ValueStore.confirm_stored``). Removing bytes, the slow part
-    of a large prune, never keeps writers waiting for more than one chunk. A crash
-    between the two leaves
-    purged values whose bytes are still there (space, never a dangling reference).
+    of a large prune, never keeps writers waiting for more than one chunk. A prune
+    killed between the two leaves purged values whose bytes are still there (space,
+    never a dangling reference); the next prune removes them.
     """
     from rillet.engine._reaper import reap_running
 
+    db = store.database
+    _refuse_damaged(store)
     # An execution whose process died is FAILED, not RUNNING: old ones are pruned too.
     reap_running(store)
-    db = store.database
     report = PruneReport(dry_run=dry_run)
     with db.write() as c:
         _lock_out_writers(store, c)
@@ -121,22 +122,53 @@ def prune(store: SqlMetadataStore, blobs: ArtifactStore, *, older_than: float | 
         report.purged_artifacts = len(doomed)
         report.evicted_entries = len(evict)
         report.freed_bytes = sum(artifacts[h][1] for h in doomed)
-        if dry_run or (not doomed and not evict):
+        # Values purged before whose bytes are still there (a prune killed between its
+        # purge and its removal): removed now, with this prune's own.
+        leftover = dict(query("SELECT hash, uri FROM artifacts WHERE purged AND uri IS NOT "
+                              "NULL", ()))
+        if dry_run:
             return report
         if evict:
             c.executemany('DELETE FROM cache_entries WHERE "key" = ?', [(k,) for k in evict])
         if doomed:
             c.executemany("UPDATE artifacts SET purged = ?, inline = NULL WHERE hash = ?",
                           [(True, h) for h in doomed])
-    for chunk in _chunks(sorted(h for h in doomed if artifacts[h][0])):
-        with db.write() as c:
+    leftover.update((h, artifacts[h][0]) for h in doomed if artifacts[h][0])
+    _remove_bytes(store, blobs, leftover)
+    return report
+
+
+def _remove_bytes(store: SqlMetadataStore, blobs: ArtifactStore, uris: dict[str, str]) -> None:
+    """Remove the bytes of the values in ``uris`` (hash -> uri) that are still marked
+    purged, a short write transaction per chunk."""
+    for chunk in _chunks(sorted(uris)):
+        with store.database.write() as c:
             _lock_out_writers(store, c)
             marks = ", ".join("?" * len(chunk))
             still = c.execute(f"SELECT hash FROM artifacts WHERE purged AND hash IN ({marks})",
                               chunk).fetchall()
             for (h,) in still:
-                blobs.delete(artifacts[h][0])
-    return report
+                blobs.delete(uris[h])
+
+
+def _refuse_damaged(store: SqlMetadataStore) -> None:
+    """A damaged SQLite file may read as fewer references than it holds: prune, which
+    deletes what nothing references, refuses it (as every command refuses a foreign or
+    corrupt home) before it reads or writes anything."""
+    if not store.url.startswith("sqlite"):
+        return
+    from rillet.errors import StoreError
+
+    try:
+        rows = store.database.read("PRAGMA quick_check")
+    except StoreError as exc:
+        raise StoreError(f"the metadata store at {store.url} is damaged ({exc}); prune "
+                         "refuses to delete anything. Restore it from a backup") from None
+    found = [str(r[0]) for r in rows]
+    if found != ["ok"]:
+        raise StoreError(f"the metadata store at {store.url} is damaged (quick_check: "
+                         f"{'; '.join(found[:3])}); prune refuses to delete anything. "
+                         "Restore it from a backup")
 
 
 def _lock_out_writers(store: SqlMetadataStore, c: Any) -> None:

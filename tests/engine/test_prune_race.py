@@ -76,6 +76,9 @@ class _StoreRecordingAgain:
     def __getattr__(self, name):
         return getattr(self._store, name)
 
+    def read(self, sql, params=()):
+        return self._store.database.read(sql, params)
+
     def write(self):
         self._writes += 1
         if self._writes == 2:  # the purge is committed; the removal of bytes comes next
