@@ -16,6 +16,10 @@ import click
 
 from rillet.errors import DefinitionError, RilletError, StoreError
 
+# The largest count an option takes (--limit, --attempt, --max-parallel): beyond it a
+# database integer overflows, and no home holds that many of anything.
+MAX_COUNT = 2**62
+
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
 
@@ -157,7 +161,7 @@ def report(execution: Any, as_json: bool) -> NoReturn:
 @click.argument("target")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--executor", type=click.Choice(["inline", "processes"]), default="processes")
-@click.option("--max-parallel", type=click.IntRange(min=1), default=None,
+@click.option("--max-parallel", type=click.IntRange(min=1, max=MAX_COUNT), default=None,
               help="At most N attempts at once.")
 @click.option("--home", type=click.Path(file_okay=False), default=None)
 @click.pass_context
@@ -189,7 +193,7 @@ def run(ctx: click.Context, target: str, as_json: bool, executor: str,
 @click.option("--from", "from_nodes", multiple=True, help="Re-run this node and what follows.")
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--executor", type=click.Choice(["inline", "processes"]), default="processes")
-@click.option("--max-parallel", type=click.IntRange(min=1), default=None,
+@click.option("--max-parallel", type=click.IntRange(min=1, max=MAX_COUNT), default=None,
               help="At most N attempts at once.")
 @click.option("--home", type=click.Path(file_okay=False), default=None)
 @click.pass_context

@@ -73,18 +73,55 @@ def parse_inputs(raw: dict[str, list[str | None]], inputs: dict[str, Any],
     return parsed
 
 
+MAX_DEPTH = 100  # how deep a JSON input may nest
+_SHOWN = 80  # characters of an input echoed in an error
+
+
 def _parse_one(text: str, tp: Any, flag: str) -> Any:
     try:
-        return parse_value(text, tp)
+        value = parse_value(text, tp)
     except InputError as exc:
-        raise InputError(f"input {flag}: {exc}") from None
+        raise InputError(f"input {flag}: {_shorten(str(exc), text)}") from None
     except Exception as exc:
         hint = ""
         if list_element(tp) is not None:
             hint = "; give a JSON list, e.g. [1,2], or values separated by commas"
+        if isinstance(exc, RecursionError):
+            exc = ValueError(f"nested too deeply (more than {MAX_DEPTH} levels)")
         raise InputError(
-            f"input {flag}: cannot read {text!r} as {type_name(tp)}: {one_line(exc)}{hint}"
-        ) from None
+            f"input {flag}: cannot read {_shown(text)} as {type_name(tp)}: "
+            f"{_shorten(one_line(exc), text)}{hint}") from None
+    if _too_deep(value):
+        raise InputError(f"input {flag}: {_shown(text)} is nested more than {MAX_DEPTH} "
+                         "levels deep; pass such data as a file")
+    return value
+
+
+def _shown(text: str) -> str:
+    """``text`` as an error shows it: whole when short, else its start and its length."""
+    if len(text) <= _SHOWN:
+        return repr(text)
+    return f"{text[:_SHOWN]!r}... ({len(text)} characters)"
+
+
+def _shorten(message: str, text: str) -> str:
+    """``message`` with the input in it shown short, and cut to a few lines' length."""
+    if len(text) > _SHOWN:
+        message = message.replace(repr(text), _shown(text))
+    if len(message) > 4 * _SHOWN:
+        message = f"{message[:3 * _SHOWN]}... ({len(message)} characters)"
+    return message
+
+
+def _too_deep(value: Any) -> bool:
+    """Whether lists, tuples and dicts nest in ``value`` more than MAX_DEPTH levels."""
+    level = [value]
+    for _ in range(MAX_DEPTH + 1):
+        level = [v for x in level if isinstance(x, (list, tuple, dict))
+                 for v in (x.values() if isinstance(x, dict) else x)]
+        if not level:
+            return False
+    return True
 
 
 def list_element(tp: Any) -> Any:

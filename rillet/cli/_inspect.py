@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from rillet.cli._app import CONTEXT, cli, fail, open_store
+from rillet.cli._app import CONTEXT, MAX_COUNT, cli, fail, open_store
 from rillet.errors import NotFound, StoreError
 
 
@@ -17,7 +17,8 @@ def executions() -> None:
 
 @executions.command("list", context_settings=CONTEXT)
 @click.option("--json", "as_json", is_flag=True)
-@click.option("--limit", type=click.IntRange(min=1), default=50, help="At most N (>= 1).")
+@click.option("--limit", type=click.IntRange(min=1, max=MAX_COUNT), default=50,
+              help="At most N (>= 1).")
 @click.option("--home", type=click.Path(file_okay=False), default=None)
 @click.pass_context
 def list_executions(ctx: click.Context, as_json: bool, limit: int, home: str | None) -> None:
@@ -84,7 +85,8 @@ def show_execution(ctx: click.Context, execution_id: str, as_json: bool,
 @cli.command(context_settings=CONTEXT)
 @click.argument("execution_id")
 @click.argument("node_id")
-@click.option("--attempt", type=int, default=None, help="Attempt number, from 1 (default: last).")
+@click.option("--attempt", type=click.IntRange(min=1, max=MAX_COUNT), default=None,
+              help="Attempt number, from 1 (default: last).")
 @click.option("--home", type=click.Path(file_okay=False), default=None)
 @click.pass_context
 def logs(ctx: click.Context, execution_id: str, node_id: str, attempt: int | None,

@@ -118,7 +118,7 @@ def register_model(ctx: click.Context, name: str, source: str, alias: str | None
 @models.command("alias", context_settings=CONTEXT)
 @click.argument("name")
 @click.argument("alias")
-@click.argument("version", type=int)
+@click.argument("version", type=click.IntRange(min=1, max=2**62))
 @_home
 @click.pass_context
 def alias_model(ctx: click.Context, name: str, alias: str, version: int,
@@ -151,7 +151,7 @@ def _parse_canary(text: str) -> tuple[str, str, float]:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(0, 65535), default=8480, show_default=True,
               help="0 picks a free port (printed on stderr).")
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+@click.option("--workers", type=click.IntRange(min=1, max=1024), default=1, show_default=True,
               help="Server processes.")
 @click.option("--log-bodies", is_flag=True, help="Keep request and answer bodies in the "
               "request log (hashes are always kept).")

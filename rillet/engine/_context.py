@@ -154,7 +154,10 @@ class ExecutionContext:
         self.sink.log_param(self.node_id, self.attempt, str(key), value)
 
     def log_metric(self, key: str, value: float, step: int | None = None) -> None:
-        self.sink.log_metric(self.node_id, self.attempt, str(key), float(value), step)
+        number = float(value)
+        if number != number:  # a metric is a number to compare and chart; NaN is neither
+            raise ValueError(f"metric {key!r} is NaN; log a number (infinities are kept)")
+        self.sink.log_metric(self.node_id, self.attempt, str(key), number, step)
 
     def __repr__(self) -> str:
         return (

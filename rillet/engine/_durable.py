@@ -400,11 +400,20 @@ class _Run(Memo, Expansion):
         except KeyboardInterrupt as interrupt:
             self._abort("interrupted")
             raise Interrupted(self.id) from interrupt
+        now = time.time()
         self.record = dataclasses.replace(
-            self.record, status=ExecutionStatus.FAILED, ended_at=time.time(),
+            self.record, status=ExecutionStatus.FAILED, ended_at=now, outputs=None,
             error=f"the store failed: {cause}")
-        try:  # the end alone (a small write) may fit where the step did not
-            self.store.apply(Batch(executions=[self.record]))
+        # The end alone (a small write) may fit where the step did not: the execution,
+        # and its nodes still recorded as running, FAILED.
+        self.batch = Batch()
+        for node in self.graph.nodes.values():
+            if node.status in (NodeStatus.RUNNING, NodeStatus.QUEUED):
+                self._record_node(node, NodeStatus.FAILED, error=f"the store failed: {cause}")
+        end = Batch(nodes=[n for n in self.batch.nodes if n.status is NodeStatus.FAILED],
+                    executions=[self.record])
+        try:
+            self.store.apply(end)
         except STORE_FAULTS:
             raise StoreError(f"execution {self.id} could not record its end: "
                              f"{type(exc).__name__}: {exc}") from None

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 
 from rillet.artifacts._folder import FolderArtifactStore
 from rillet.errors import NotFound, StoreError
@@ -32,6 +33,7 @@ DATABASE = "rillet.db"
 FORMAT = "rillet-home"
 FOLDERS = ("artifacts", "checkpoints", "work")
 _TMP_PREFIX = f".{MARKER}."  # temp files of a marker being written
+_MARKER_TMP = re.compile(re.escape(_TMP_PREFIX) + "[0-9a-f]{16}")
 
 
 class Home:
@@ -58,16 +60,24 @@ class Home:
             _write_marker(path, HEAD)
         marker_schema = _read_marker(path)
         db_path = os.path.join(path, DATABASE)
+        _check_database_file(path, db_path)
         db = SqliteDatabase(db_path)
         try:
             found = ensure_schema(db, db_path)
+        except StoreError as exc:
+            db.close()
+            raise _file_system_trouble(path) or exc from None
         except BaseException:
             db.close()
             raise
         if marker_schema != HEAD or (found and found != HEAD):
             _write_marker(path, HEAD)
-        for folder in FOLDERS:
-            os.makedirs(os.path.join(path, folder), exist_ok=True)
+        try:
+            for folder in FOLDERS:
+                _make_folder(os.path.join(path, folder))
+        except BaseException:
+            db.close()
+            raise
         return cls(path, db)
 
     @property
@@ -147,7 +157,7 @@ def _has_marker(path: str, create: bool) -> bool:
         return True
     # The marker is written first, so a folder being created by another process
     # holds nothing but marker temp files until the marker appears.
-    if entries and any(not e.startswith(_TMP_PREFIX) for e in entries):
+    if entries and any(not _MARKER_TMP.fullmatch(e) for e in entries):
         raise StoreError(
             f"{path} is not a rillet home: the folder is not empty and has no {MARKER}; "
             "refusing to use or change it (choose an empty or new folder with --home)")
@@ -159,6 +169,63 @@ def _has_marker(path: str, create: bool) -> bool:
     except OSError as exc:
         raise StoreError(f"cannot create the rillet home {path}: {exc.strerror}") from None
     return False
+
+
+# A home whose marker is older than this and whose database is missing or empty lost
+# its database: it is refused, not created again empty. Younger, it is being created.
+CREATING_FOR = 60.0
+
+
+def _check_database_file(path: str, db_path: str) -> None:
+    """Refuse a home whose marker says it exists but whose database is gone or empty
+    (a new empty store would silently forget every execution)."""
+    try:
+        size = os.stat(db_path).st_size
+    except FileNotFoundError:
+        size = -1
+    except OSError as exc:
+        raise StoreError(f"cannot read {db_path}: {exc.strerror}") from None
+    if size > 0:
+        return
+    try:
+        age = time.time() - os.stat(os.path.join(path, MARKER)).st_mtime
+    except OSError:
+        return
+    if age > CREATING_FOR:
+        state = "missing" if size < 0 else "empty"
+        raise StoreError(
+            f"{db_path} is {state}, but {path} is a rillet home ({MARKER}); refusing to "
+            f"create an empty metadata store over it. Restore {DATABASE} from a backup, "
+            f"or remove {MARKER} to start a new home there")
+
+
+def _file_system_trouble(path: str) -> StoreError | None:
+    """What is wrong with the file system under the home, when it is what made opening
+    the database fail (read-only, full); None when it looks fine."""
+    try:
+        st = os.statvfs(path)
+    except OSError:
+        return None
+    if st.f_flag & os.ST_RDONLY:
+        return StoreError(f"the rillet home {path} is on a read-only file system; rillet "
+                          "writes its database there: use a writable --home")
+    if st.f_bavail == 0 or st.f_favail == 0:
+        return StoreError(f"the disk holding the rillet home {path} is full; free some "
+                          "space (`rillet prune`, or elsewhere) and try again")
+    if not os.access(path, os.W_OK):
+        return StoreError(f"the rillet home {path} is not writable by this user; rillet "
+                          "writes its database there: use a writable --home")
+    return None
+
+
+def _make_folder(folder: str) -> None:
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except FileExistsError:
+        raise StoreError(f"{folder} is a file, not a folder; a rillet home needs it to be a "
+                         "folder (move the file away)") from None
+    except OSError as exc:
+        raise StoreError(f"cannot create {folder}: {exc.strerror}") from None
 
 
 def _read_marker(path: str) -> str:
