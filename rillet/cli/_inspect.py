@@ -85,7 +85,7 @@ def show_execution(ctx: click.Context, execution_id: str, as_json: bool,
 @cli.command(context_settings=CONTEXT)
 @click.argument("execution_id")
 @click.argument("node_id")
-@click.option("--attempt", type=click.IntRange(min=1, max=MAX_COUNT), default=None,
+@click.option("--attempt", type=click.IntRange(max=MAX_COUNT), default=None,
               help="Attempt number, from 1 (default: last).")
 @click.option("--home", type=click.Path(file_okay=False), default=None)
 @click.pass_context
