@@ -264,11 +264,13 @@ class ProcessExecutor:
         for attempt in list(self._attempts.values()):
             job = attempt.job
             if job.execution_id == execution_id and job.node_id == node_id:
-                logs, pid, streamed = self._kill_pieces(attempt)
+                logs, pid, streamed, killed = self._kill_pieces(attempt)
+                ended = time.time()  # its processes are gone (reaped); replacements next
                 self._finish(attempt, attempt.result(
                     ok=False, stopped=True, retryable=False, error_type="AttemptStopped",
                     error_message=reason, traceback=reason, logs=clip("".join(logs)), pid=pid,
-                    metrics=streamed))
+                    metrics=streamed, ended_at=ended))
+                self._refill(killed)
 
     def worker_pids(self) -> list[int]:
         return [w.pid for w in self._pool.workers]
@@ -442,18 +444,26 @@ class ProcessExecutor:
         if len(self._pool.workers) < self.max_parallel:
             self._pool.spawn()
 
+    def _refill(self, killed: int) -> None:
+        """Fresh workers for those just killed (after their result is timed)."""
+        for _ in range(killed):
+            self._replace()
+
     def _expire(self) -> None:
         now = time.monotonic()
         for attempt in [a for a in self._attempts.values() if a.deadline <= now]:
-            logs, pid, _ = self._kill_pieces(attempt)
+            logs, pid, _, killed = self._kill_pieces(attempt)
             self._finish(attempt, attempt.timed_out(logs, pid))
+            self._refill(killed)
 
     def _kill_pieces(
         self, attempt: _Attempt
-    ) -> tuple[list[str], int | None, list[tuple[str, float, int | None, float]]]:
-        """SIGKILL the workers running ``attempt``; their logs, last pid, streamed metrics."""
+    ) -> tuple[list[str], int | None, list[tuple[str, float, int | None, float]], int]:
+        """SIGKILL the workers running ``attempt``; their logs, last pid, streamed metrics
+        and how many were killed (replaced by the caller once the result is timed)."""
         logs: list[str] = []
         pid = None
+        killed = 0
         streamed = [m for _, r in sorted(attempt.done.items()) for m in r.metrics]
         for piece in sorted(attempt.pieces, key=lambda p: p.start):
             worker = piece.worker
@@ -462,10 +472,10 @@ class ProcessExecutor:
                 pid = worker.pid
                 self._pool.drop(worker)  # SIGKILL to its process group
                 worker.piece = None
-                self._replace()
+                killed += 1
             streamed.extend(piece.streamed)
             self._release(piece)
-        return logs, pid, streamed
+        return logs, pid, streamed, killed
 
     def _release(self, piece: _Piece) -> None:
         attempt = piece.attempt

@@ -20,7 +20,7 @@ import time
 
 from rillet.engine._protocols import AttemptJob, AttemptResult, Executor, MetricListener
 
-_PUMP_S = 0.05  # the longest one pump holds the real executor
+_PUMP_S = 0.005  # the longest one pump holds the real executor
 
 
 class SharedExecutor:
