@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from rillet.compiler._spec import walk
 from rillet.engine._durable import Engine, Reuse, new_execution_id
 from rillet.engine._protocols import AttemptJob, StoppableExecutor
 from rillet.engine._reaper import reap
@@ -121,6 +122,10 @@ class _Tuner:
             limit = min(limit if max_trials is not None else 10**9, opt.grid_size(self.space))
         self.max_trials = limit
         check_resources(workflow.spec)
+        # Metrics of CACHED nodes live in the execution that computed them: only a
+        # workflow with a cached task (or a recovered trial) needs its nodes read.
+        self.may_cache = any(getattr(n.entity, "cache", None) is not None
+                             or n.kind == "dynamic" for n in walk(workflow.spec.nodes))
         real = make_executor(executor, parallel if parallel > 1 else None)
         if self.prunes and not isinstance(real, StoppableExecutor):
             raise DefinitionError(f"early stopping needs an executor that can stop an attempt; "
@@ -280,7 +285,8 @@ class _Tuner:
     def _end_trial(self, active: _Active, record: ExecutionRecord | None,
                    error: str | None) -> None:
         row = active.row
-        series = self._series(row.execution_id or "") if record is not None else {}
+        series = self._series(row.execution_id or "", record.parent_id is not None
+                              ) if record is not None else {}
         first = series.get(self.objectives[0], [])
         intermediate = [(step, value) for step, value, _ in first]
         values: list[float] | None = None
@@ -308,12 +314,13 @@ class _Tuner:
             self.active.pop(row.execution_id or "", None)
             self._save(done)
 
-    def _series(self, execution_id: str) -> dict[str, list[tuple[int, float, float]]]:
+    def _series(self, execution_id: str, recovered: bool
+                ) -> dict[str, list[tuple[int, float, float]]]:
         """Each metric's (step, value, time) in the order logged, the metrics of CACHED
         and RECOVERED nodes taken from the execution that computed them."""
         store = self.h.store
         metrics = list(store.metrics(execution_id))
-        for n in store.nodes(execution_id):
+        for n in store.nodes(execution_id) if self.may_cache or recovered else ():
             if n.status in (NodeStatus.CACHED, NodeStatus.RECOVERED) and n.source_execution:
                 metrics.extend(m for m in store.metrics(n.source_execution)
                                if m.node_id == n.source_node)
