@@ -250,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
                           value=q["max"], target=0.2,
                           note=f"{q['pruned']} pruned, median {q['median'] * 1e3:.1f} ms"))
     if "validation" in names:
-        res["validation"] = v = validation(max(args.rounds, 5))
+        res["validation"] = v = validation(max(args.rounds, 9))
         rows.append(h.Row(workload="validate 100k x 10 DataFrame", unit="s", value=v["rillet"],
                           target=1.1 * v["pandera"], peers={"pandera": v["pandera"]},
                           note=f"pandera lazy=True: {v['pandera_lazy']:.3f} s"))

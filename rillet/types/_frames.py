@@ -78,7 +78,9 @@ class FrameValidationError(UserCodeError):
 
 def validate_frame(value: Any, model: Any, where: str) -> Any:
     """``value`` validated by ``model`` (pandera may coerce it); raises
-    :class:`FrameValidationError` listing every failing check, one per line."""
+    :class:`FrameValidationError` listing every failing check, one per line. A valid
+    frame costs exactly pandera's ``validate``; only a failing one is checked again
+    lazily, to list all its failures."""
     import pandas as pd
 
     if not isinstance(value, pd.DataFrame):
@@ -87,7 +89,11 @@ def validate_frame(value: Any, model: Any, where: str) -> Any:
             f"{type(value).__name__}", head=repr(value)[:2000])
     from pandera.errors import SchemaError, SchemaErrors
 
-    try:
+    try:  # pandera's own fast path: stops at the first failing check
+        return model.validate(value)
+    except (SchemaError, SchemaErrors):
+        pass
+    try:  # it failed: run every check to report each failing one
         return model.validate(value, lazy=True)
     except SchemaErrors as exc:
         lines = _failure_lines(exc.failure_cases, where, model)
