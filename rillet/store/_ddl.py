@@ -7,8 +7,8 @@ keeps them equal to ``_schema.sqlite_ddl()``)."""
 from __future__ import annotations
 
 # Alembic revisions of rillet/store/migrations, oldest first (a test checks them).
-REVISIONS: tuple[str, ...] = ('0001', '0002', '0003', '0004', '0005')
-HEAD = '0005'
+REVISIONS: tuple[str, ...] = ('0001', '0002', '0003', '0004', '0005', '0006')
+HEAD = '0006'
 
 ALEMBIC_VERSION_DDL = (
     "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
@@ -22,6 +22,8 @@ SQLITE_DDL: tuple[str, ...] = (
     'CREATE TABLE cache_locks ( "key" VARCHAR NOT NULL, owner VARCHAR NOT NULL, taken_at FLOAT NOT NULL, CONSTRAINT pk_cache_locks PRIMARY KEY ("key") ) WITHOUT ROWID',
     'CREATE TABLE executions ( id VARCHAR NOT NULL, workflow VARCHAR NOT NULL, source TEXT NOT NULL, spec_hash VARCHAR NOT NULL, status VARCHAR NOT NULL, inputs TEXT NOT NULL, outputs TEXT, error TEXT, parent_id VARCHAR, executor VARCHAR NOT NULL, created_at FLOAT NOT NULL, started_at FLOAT, ended_at FLOAT, owner_host VARCHAR NOT NULL, owner_pid INTEGER NOT NULL, owner_started FLOAT NOT NULL, heartbeat_at FLOAT, checkpoint_scope VARCHAR NOT NULL, CONSTRAINT pk_executions PRIMARY KEY (id) )',
     'CREATE INDEX ix_executions_created_at ON executions (created_at)',
+    'CREATE TABLE launch_queue ( execution_id VARCHAR NOT NULL, project VARCHAR NOT NULL, domain VARCHAR NOT NULL, name VARCHAR NOT NULL, version VARCHAR NOT NULL, inputs TEXT NOT NULL, state VARCHAR NOT NULL, lease_owner VARCHAR, lease_expires_at FLOAT, claims INTEGER NOT NULL, created_at FLOAT NOT NULL, CONSTRAINT pk_launch_queue PRIMARY KEY (execution_id) )',
+    'CREATE INDEX ix_launch_queue_state_created_at ON launch_queue (state, created_at)',
     'CREATE TABLE meta ( "key" VARCHAR NOT NULL, value TEXT NOT NULL, CONSTRAINT pk_meta PRIMARY KEY ("key") )',
     'CREATE TABLE model_aliases ( name VARCHAR NOT NULL, alias VARCHAR NOT NULL, version INTEGER NOT NULL, updated_at FLOAT NOT NULL, updated_by VARCHAR NOT NULL, CONSTRAINT pk_model_aliases PRIMARY KEY (name, alias) )',
     'CREATE TABLE model_history ( id INTEGER NOT NULL, name VARCHAR NOT NULL, event VARCHAR NOT NULL, alias VARCHAR, version INTEGER, previous INTEGER, detail TEXT NOT NULL, at FLOAT NOT NULL, who VARCHAR NOT NULL, CONSTRAINT pk_model_history PRIMARY KEY (id) )',
@@ -31,6 +33,8 @@ SQLITE_DDL: tuple[str, ...] = (
     'CREATE TABLE model_versions ( name VARCHAR NOT NULL, version INTEGER NOT NULL, execution_id VARCHAR NOT NULL, node_id VARCHAR NOT NULL, output VARCHAR NOT NULL, hash VARCHAR NOT NULL, created_at FLOAT NOT NULL, created_by VARCHAR NOT NULL, CONSTRAINT pk_model_versions PRIMARY KEY (name, version) )',
     'CREATE INDEX ix_model_versions_hash ON model_versions (hash)',
     'CREATE TABLE node_io ( hash VARCHAR NOT NULL, direction VARCHAR(3) NOT NULL, execution_id VARCHAR NOT NULL, node_id VARCHAR NOT NULL, name VARCHAR NOT NULL, CONSTRAINT pk_node_io PRIMARY KEY (hash, direction, execution_id, node_id, name) ) WITHOUT ROWID',
+    'CREATE TABLE registered_entities ( project VARCHAR NOT NULL, domain VARCHAR NOT NULL, name VARCHAR NOT NULL, version VARCHAR NOT NULL, kind VARCHAR NOT NULL, identity VARCHAR NOT NULL, interface TEXT NOT NULL, spec TEXT, code_hash VARCHAR NOT NULL, bundle_hash VARCHAR NOT NULL, bundle_uri TEXT NOT NULL, created_at FLOAT NOT NULL, CONSTRAINT pk_registered_entities PRIMARY KEY (project, domain, name, version) )',
+    'CREATE INDEX ix_registered_entities_bundle_hash ON registered_entities (bundle_hash)',
     'CREATE TABLE run_records ( execution_id VARCHAR NOT NULL, root TEXT NOT NULL, files TEXT NOT NULL, environment VARCHAR NOT NULL, created_at FLOAT NOT NULL, CONSTRAINT pk_run_records PRIMARY KEY (execution_id) )',
     'CREATE TABLE studies ( name VARCHAR NOT NULL, workflow VARCHAR NOT NULL, source TEXT NOT NULL, space TEXT NOT NULL, objectives TEXT NOT NULL, directions TEXT NOT NULL, settings TEXT NOT NULL, created_at FLOAT NOT NULL, CONSTRAINT pk_studies PRIMARY KEY (name) )',
     'CREATE TABLE node_executions ( execution_id VARCHAR NOT NULL, node_id VARCHAR NOT NULL, task VARCHAR NOT NULL, kind VARCHAR NOT NULL, status VARCHAR NOT NULL, attempts INTEGER NOT NULL, inputs TEXT NOT NULL, outputs TEXT NOT NULL, cache_key VARCHAR, code_hash VARCHAR, source_execution VARCHAR, source_node VARCHAR, started_at FLOAT, ended_at FLOAT, error TEXT, seq BIGINT NOT NULL, CONSTRAINT pk_node_executions PRIMARY KEY (execution_id, node_id), CONSTRAINT fk_node_executions_executions FOREIGN KEY(execution_id) REFERENCES executions (id) ON DELETE CASCADE ) WITHOUT ROWID',

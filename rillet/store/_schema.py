@@ -226,6 +226,45 @@ study_trials = Table(
     ForeignKeyConstraint(["study"], ["studies.name"], ondelete="CASCADE"),
 )
 
+# Registered versions (issue 14): every task, workflow and launch plan of a code bundle,
+# immutable once written. ``interface`` is JSON of type descriptors (for launch forms and
+# checks); ``spec`` the workflow's IR JSON; ``bundle_hash`` names the bundle artifact.
+registered_entities = Table(
+    "registered_entities", metadata,
+    Column("project", String, nullable=False),
+    Column("domain", String, nullable=False),
+    Column("name", String, nullable=False),  # module.function
+    Column("version", String, nullable=False),
+    Column("kind", String, nullable=False),  # task | workflow | launch_plan
+    Column("identity", String, nullable=False),  # module:qualname of the function
+    Column("interface", Text, nullable=False),  # JSON
+    Column("spec", Text),  # JSON IR of a workflow
+    Column("code_hash", String, nullable=False),
+    Column("bundle_hash", String, nullable=False),
+    Column("bundle_uri", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+    PrimaryKeyConstraint("project", "domain", "name", "version"),
+    Index(None, "bundle_hash"),
+)
+
+# Launched executions waiting for (or held by) a worker. A claim is a lease: its holder
+# renews ``lease_expires_at`` with its heartbeat; once it lapses another worker may claim.
+launch_queue = Table(
+    "launch_queue", metadata,
+    Column("execution_id", String, primary_key=True),
+    Column("project", String, nullable=False),
+    Column("domain", String, nullable=False),
+    Column("name", String, nullable=False),
+    Column("version", String, nullable=False),
+    Column("inputs", Text, nullable=False),  # JSON values, checked against the interface
+    Column("state", String, nullable=False),  # queued | claimed | done
+    Column("lease_owner", String),
+    Column("lease_expires_at", Float),
+    Column("claims", Integer, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Index(None, "state", "created_at"),
+)
+
 # Room for later: small settings and facts about this store (key -> JSON text).
 meta = Table(
     "meta", metadata,
