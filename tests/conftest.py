@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from clikit import WORKFLOWS, Cli
 from pgserver import pg_server, pg_url  # noqa: F401 - fixtures for every folder
+from seaweed import s3_server, s3_url  # noqa: F401 - fixtures for every folder
 
 
 @pytest.fixture

@@ -10,15 +10,18 @@ read, written or deleted.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import posixpath
 import re
-from typing import Any
+import shutil
+from typing import Any, BinaryIO
 
 from rillet.errors import NotFound, StoreError
 
 _DIGEST = re.compile(r"[0-9a-f]{8,128}")
 _TMP_SUFFIX = ".tmp"
+CHUNK = 1 << 20  # bytes read at a time when hashing or copying a file
 
 
 def _check_digest(digest: str) -> None:
@@ -119,6 +122,54 @@ class FolderArtifactStore:
             return sum(int(info.get("size") or 0)
                        for info in fs.find(self._base(), detail=True).values())
         return _folder_size(self.root)
+
+    # -- streaming: values that need not fit in memory --------------------------------
+    def open(self, uri: str) -> BinaryIO:
+        """A binary file object reading the value at ``uri`` (close it when done)."""
+        path = self._resolve(uri)
+        try:
+            if self._remote:
+                fs = self._filesystem()
+                if not fs.exists(path):
+                    raise FileNotFoundError(path)
+                return fs.open(path, "rb")  # type: ignore[no-any-return]
+            return open(path, "rb")
+        except FileNotFoundError:
+            raise NotFound(
+                f"artifact {uri!r} is not in the artifact store at {self.root}") from None
+
+    def put_file(self, path: str, digest: str | None = None) -> tuple[str, str]:
+        """Store the file at ``path`` without reading it into memory; return (its sha256
+        hex digest, its URI). ``digest`` skips hashing when the caller knows it."""
+        if digest is None:
+            h = hashlib.sha256()
+            with open(path, "rb") as f:
+                for chunk in iter(lambda: f.read(CHUNK), b""):
+                    h.update(chunk)
+            digest = h.hexdigest()
+        _check_digest(digest)
+        key = f"{digest[:2]}/{digest[2:]}"
+        if self._remote:
+            fs, target = self._filesystem(), f"{self._base()}/{key}"
+            if not fs.exists(target):
+                fs.put_file(path, target)  # multipart for big files; atomic on object stores
+            return digest, key
+        final = os.path.join(self.root, digest[:2], digest[2:])
+        if os.path.exists(final):
+            return digest, key
+        folder = os.path.dirname(final)
+        os.makedirs(folder, exist_ok=True)
+        tmp = os.path.join(folder, f".{digest[2:]}.{os.urandom(8).hex()}{_TMP_SUFFIX}")
+        try:
+            shutil.copyfile(path, tmp)
+            os.replace(tmp, final)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+            raise
+        return digest, key
 
     # -- paths -------------------------------------------------------------------------
     def _resolve(self, uri: str) -> str:
