@@ -252,6 +252,7 @@ from rillet.cli import _cache as _cache  # noqa: E402
 from rillet.cli import _compare as _compare  # noqa: E402
 from rillet.cli import _diff as _diff  # noqa: E402
 from rillet.cli import _inspect as _inspect  # noqa: E402  (registers commands)
+from rillet.cli import _launch as _launch  # noqa: E402  (register, versions, launch, worker)
 from rillet.cli import _models as _models  # noqa: E402
 from rillet.cli import _notebook as _notebook  # noqa: E402
 from rillet.cli import _tune as _tune  # noqa: E402

@@ -69,8 +69,13 @@ class Engine:
         checkpoint_path: Callable[[str, str], str],
         work_dir: Callable[[str], str],
         observer: Observer | None = None,
+        owner: tuple[str, int, float] | None = None,
     ) -> None:
         self.store = store
+        # Who owns its executions: this process (host, pid, start time) by default; a
+        # platform worker passes (its name, 0, 0.0), since its lease in the queue, not a
+        # process the reaper can see, says who holds the execution.
+        self.owner = owner
         self.artifacts = artifacts
         self.executor = executor
         self.checkpoint_path = checkpoint_path

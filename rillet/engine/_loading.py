@@ -64,9 +64,13 @@ def load_file(path: str) -> ModuleType:
 def resolve(module: str, qualname: str, file: str | None) -> Any:
     """Find an object again by module and qualname (loading ``file`` if needed)."""
     mod = sys.modules.get(module)
+    if mod is not None and file and os.path.isfile(file) and _other_file(mod, file):
+        mod = None  # another bundle's copy of this module: import the one named
     if mod is None:
         if file and os.path.isfile(file) and module_name_for(file) == module:
             mod = load_file(file)
+        elif file and "." in module and os.path.isfile(file):
+            mod = _import_package_module(module, file)
         else:
             mod = importlib.import_module(module)
     obj: Any = mod
@@ -78,6 +82,37 @@ def resolve(module: str, qualname: str, file: str | None) -> Any:
             )
         obj = getattr(obj, part)
     return obj
+
+
+def _other_file(mod: ModuleType, file: str) -> bool:
+    have = getattr(mod, "__file__", None)
+    return bool(have) and os.path.abspath(str(have)) != os.path.abspath(file)
+
+
+def _import_package_module(module: str, file: str) -> ModuleType:
+    """Import ``module`` (dotted) from the folder that holds its package, as found
+    from its file: a module of a registered bundle, in a process that has not yet
+    put that bundle on ``sys.path``. A copy of the package from elsewhere is dropped."""
+    parts = module.split(".")
+    path = os.path.abspath(file)
+    tail = os.path.join(*parts) + ".py"
+    init = os.path.join(*parts, "__init__.py")
+    for suffix in (tail, init):
+        if path.endswith(os.sep + suffix):
+            root = path[: -len(suffix) - 1]
+            break
+    else:
+        return importlib.import_module(module)
+    top = parts[0]
+    loaded = sys.modules.get(top)
+    if loaded is not None and _other_file(loaded, os.path.join(root, top, "__init__.py")):
+        for name in [n for n in sys.modules if n == top or n.startswith(top + ".")]:
+            del sys.modules[name]
+    if root in sys.path:
+        sys.path.remove(root)
+    sys.path.insert(0, root)
+    importlib.invalidate_caches()
+    return importlib.import_module(module)
 
 
 def _restore(module: str, qualname: str, file: str | None) -> Any:

@@ -76,6 +76,15 @@ class Memo(RunState):
         if not self._outputs_usable(node, old.outputs):
             return False  # missing or corrupt: compute it again
         self._take_outputs(node, old.outputs)
+        if reuse.execution_id == self.id:  # a worker taking this same execution over
+            node.attempt = old.attempts
+            if old.started_at is not None:
+                meta["started_at"] = old.started_at
+            kept = old.source_execution
+            self._record_node(node, old.status,
+                              source=(kept, old.source_node or node.id) if kept else None)
+            self._done(node)
+            return True
         src = (old.source_execution or reuse.execution_id, old.source_node or node.id)
         self._record_node(node, NodeStatus.RECOVERED, source=src)
         self._done(node)

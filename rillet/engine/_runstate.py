@@ -177,7 +177,7 @@ class RunState:
         # and what lies inside them (a subworkflow's, dynamic's or branch's nodes).
         self.forced: set[str] = set(reuse.rerun) if reuse is not None else set()
         self._workdir: str | None = None
-        host, pid, started = owner_identity()
+        host, pid, started = engine.owner or owner_identity()
         now = time.time()
         scope = parent.checkpoint_scope if parent is not None else execution_id
         self.record = ExecutionRecord(

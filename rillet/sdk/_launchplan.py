@@ -84,6 +84,8 @@ class LaunchPlan:
                    fixed_inputs=dict(fixed_inputs or {}), schedule=schedule)
         plan._validate()
         existing = cls._registry.get(name)
+        if existing is not None and _file_of(existing.workflow) != _file_of(workflow):
+            existing = None  # another copy of the code (a worker loading another version)
         if existing is not None:
             if (existing.workflow is not workflow or existing.default_inputs != plan.default_inputs
                     or existing.fixed_inputs != plan.fixed_inputs
@@ -130,3 +132,8 @@ class LaunchPlan:
 
     def __call__(self, **inputs: Any) -> Any:
         return self.workflow(**self.inputs_for(inputs))
+
+
+def _file_of(workflow: Any) -> str | None:
+    code = getattr(workflow.fn, "__code__", None)
+    return code.co_filename if code is not None else None
