@@ -35,7 +35,7 @@ postgresql:
 # Peers for `bench`, each in a venv of its own under .bench/ (never a rillet dependency).
 # A peer that fails to install is reported and skipped; benchmarks are not tests.
 BENCH_PEERS := flytekit:flytekit~=1.16.0 hamilton:sf-hamilton~=1.90.0 dbos:dbos~=3.4.0 \
-	mlflow:mlflow~=3.17.0
+	mlflow:mlflow~=3.17.0 prefect:prefect~=3.9.0
 
 bench: $(BIN)/python
 	$(BIN)/pip install -q -e '.[dev]'
@@ -58,6 +58,7 @@ bench: $(BIN)/python
 	$(BIN)/python benchmarks/notebook.py
 	$(BIN)/python benchmarks/serving.py --peers
 	$(BIN)/python benchmarks/tuning.py
+	$(BIN)/python benchmarks/platform_bench.py --peers
 
 clean:
 	rm -rf $(VENV) .rillet .rillet-demo .bench

@@ -1,0 +1,256 @@
+"""The platform's launch latency and throughput, with Prefect measured beside it.
+
+- ``launch``: a registered one-task workflow, launched; the time until its task is
+  running (the task writes ``time.time()`` as its first act). Embedded home: the worker
+  runs in the launching process, as ``rillet server``'s local workers do (woken by its
+  signal). PostgreSQL: a ``rillet worker`` process (woken by LISTEN/NOTIFY). Warm workers,
+  loopback, median of sequential launches.
+- ``throughput``: one-task executions launched at once, run end to end by two
+  ``rillet worker`` processes on PostgreSQL; executions per second.
+- ``--peers``: Prefect 3.9's server + process worker (``.bench/prefect``, made by
+  ``make bench``) doing the same through ``peers/prefect_platform.py``.
+
+    python benchmarks/platform_bench.py [--peers] [--launches 30] [--executions 400]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import _harness as h
+
+TARGET_LAUNCH_MS = 20.0
+TARGET_PER_S = 200.0
+PEER_NAME = "prefect"
+PEER_PYTHON = h.REPO_ROOT / ".bench" / PEER_NAME / "bin" / "python"
+PEER_SCRIPT = h.BENCH_DIR / "peers" / "prefect_platform.py"
+
+FLOW = '''
+import time
+from rillet import task, workflow
+
+
+@task
+def touch(path: str) -> float:
+    now = time.time()
+    if path:
+        with open(path + ".tmp", "w") as f:
+            f.write(repr(now))
+        import os
+        os.replace(path + ".tmp", path)
+    return now
+
+
+@workflow
+def one(path: str = "") -> float:
+    return touch(path=path)
+'''
+
+
+def _started(path: Path, timeout: float = 60.0) -> float:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the task did not start within {timeout} s")
+        time.sleep(0.0002)
+    return float(path.read_text())
+
+
+def _launch_latency(store: Any, folder: Path, n: int) -> list[float]:
+    from rillet.platform import launch
+
+    out = []
+    for i in range(n + 3):  # 3 warm-up launches
+        marker = folder / f"started-{i}"
+        t0 = time.time()
+        launch(store, "flow.one", inputs={"path": str(marker)})
+        started = _started(marker)
+        if i >= 3:
+            out.append((started - t0) * 1000)
+    return out
+
+
+def _worker(args: list[str], cwd: Path, concurrency: int = 1) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "rillet.cli", "worker", *args, "--concurrency",
+         str(concurrency)], cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True)
+
+
+def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
+    for p in procs:
+        p.send_signal(signal.SIGTERM)
+    for p in procs:
+        try:
+            p.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+
+
+def measure_home(folder: Path, n: int) -> dict[str, Any]:
+    from rillet.platform import Worker, register
+    from rillet.platform._stores import open_stores
+
+    s = open_stores(str(folder / "home"))
+    register(str(folder / "flow.py"), store=s.store, artifacts=s.artifacts)
+    w = Worker(s.store, s.artifacts, cache=str(folder / "cache"))
+    t = threading.Thread(target=w.run, daemon=True)
+    t.start()
+    try:
+        ms = _launch_latency(s.store, folder / "marks-home", n)
+    finally:
+        w.stop()
+        t.join(timeout=60)
+        s.close()
+    return {"median_ms": statistics.median(ms), "p90_ms": _pct(ms, 0.9), "n": len(ms)}
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def measure_postgres(folder: Path, url: str, n: int, executions: int) -> dict[str, Any]:
+    from rillet.platform import launch, register
+    from rillet.platform._stores import open_stores
+
+    art = str(folder / "artifacts-pg")
+    s = open_stores(db=url, artifacts=art)
+    register(str(folder / "flow.py"), store=s.store, artifacts=s.artifacts)
+    out: dict[str, Any] = {}
+    procs = [_worker(["--db", url, "--artifacts", art], folder)]
+    try:
+        time.sleep(2.0)  # the worker is up and listening
+        ms = _launch_latency(s.store, folder / "marks-pg", n)
+        out["launch"] = {"median_ms": statistics.median(ms), "p90_ms": _pct(ms, 0.9),
+                         "n": len(ms)}
+        procs.append(_worker(["--db", url, "--artifacts", art], folder))
+        time.sleep(2.0)
+        t0 = time.perf_counter()
+        for _ in range(executions):
+            launch(s.store, "flow.one", inputs={})
+        queued = time.perf_counter() - t0
+        db = s.store.database
+        while True:
+            (done,) = db.read("SELECT count(*) FROM launch_queue WHERE state = 'done'")[0]
+            if done >= executions + n + 3:
+                break
+            if time.perf_counter() - t0 > 600:
+                raise RuntimeError(f"only {done} executions ended in 600 s")
+            time.sleep(0.01)
+        elapsed = time.perf_counter() - t0
+        (ok,) = db.read("SELECT count(*) FROM executions WHERE status = 'SUCCEEDED'")[0]
+        out["throughput"] = {"per_s": executions / elapsed, "executions": executions,
+                             "seconds": elapsed, "launch_s": queued, "succeeded": ok}
+    finally:
+        _stop(procs)
+        s.close()
+    return out
+
+
+def run_peer(launches: int, executions: int) -> dict[str, Any]:
+    if not PEER_PYTHON.exists():
+        return {"name": PEER_NAME, "skipped": f"{PEER_PYTHON.parent.parent} is missing "
+                "(`make bench` installs prefect~=3.9.0 there)"}
+    try:
+        return h.run_json_script(PEER_PYTHON, PEER_SCRIPT,
+                                 ["--launches", str(launches), "--executions", str(executions)],
+                                 cwd=h.REPO_ROOT, timeout=1800)
+    except Exception as exc:
+        return {"name": PEER_NAME, "skipped": str(exc)[-600:]}
+
+
+def _pg() -> tuple[Any, str]:
+    sys.path.insert(0, str(h.REPO_ROOT / "tests"))
+    from pgserver import PgServer  # the tests' throwaway server: initdb + pg_ctl
+
+    root = Path(tempfile.mkdtemp(prefix="rillet-bench-pg-"))
+    server = PgServer(root)
+    return server, server.url()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--peers", action="store_true", help="also run Prefect (.bench/prefect)")
+    parser.add_argument("--launches", type=int, default=30)
+    parser.add_argument("--executions", type=int, default=400)
+    parser.add_argument("--peer-launches", type=int, default=3)
+    parser.add_argument("--peer-executions", type=int, default=20)
+    args = parser.parse_args()
+    results: dict[str, Any] = {"machine": h.machine_info(), "errors": {}}
+    with tempfile.TemporaryDirectory(prefix="rillet-platform-") as tmp:
+        folder = Path(tmp)
+        (folder / "flow.py").write_text(FLOW)
+        for name in ("marks-home", "marks-pg"):
+            (folder / name).mkdir()
+        os.environ["RILLET_BUNDLE_CACHE"] = str(folder / "cache")
+        print("  launch on the embedded home ...", flush=True)
+        try:
+            results["home"] = measure_home(folder, args.launches)
+        except Exception as exc:
+            results["errors"]["home"] = f"{type(exc).__name__}: {exc}"
+        print("  launch and throughput on PostgreSQL ...", flush=True)
+        server = None
+        try:
+            server, url = _pg()
+            results["postgres"] = measure_postgres(folder, url, args.launches, args.executions)
+        except BaseException as exc:  # pytest's skip is a BaseException
+            results["errors"]["postgres"] = f"{type(exc).__name__}: {exc}"
+        finally:
+            if server is not None:
+                server.stop()
+    peer = None
+    if args.peers:
+        print("  Prefect 3.9 server + process worker ...", flush=True)
+        peer = run_peer(args.peer_launches, args.peer_executions)
+        results["peer"] = peer
+    rows = _rows(results, peer)
+    shown = [PEER_NAME] if peer is not None and "skipped" not in peer else []
+    h.print_table(rows, peers=shown)
+    if peer is not None and "skipped" in peer:
+        print(f"prefect skipped: {peer['skipped']}")
+    for key, err in results["errors"].items():
+        print(f"error {key}: {err}")
+    h.write_json(h.RESULTS_DIR / "platform.json", results)
+
+
+def _get(d: Any, *keys: str) -> Any:
+    for k in keys:
+        if not isinstance(d, dict) or k not in d:
+            return None
+        d = d[k]
+    return d
+
+
+def _rows(r: dict[str, Any], peer: dict[str, Any] | None) -> list[h.Row]:
+    ok = peer is not None and "skipped" not in peer
+    pl = _get(peer, "launch", "median_ms") if ok else None
+    pt = _get(peer, "throughput", "per_s") if ok else None
+    per_s = _get(r, "postgres", "throughput", "per_s")
+    return [
+        h.Row("launch -> task running, home", "ms", _get(r, "home", "median_ms"),
+              TARGET_LAUNCH_MS, peers={PEER_NAME: pl},
+              note="worker in the launching process; Prefect: deployment run, poll 0.2 s"),
+        h.Row("launch -> task running, PostgreSQL", "ms",
+              _get(r, "postgres", "launch", "median_ms"), TARGET_LAUNCH_MS,
+              peers={PEER_NAME: pl}, note="rillet worker process, LISTEN/NOTIFY"),
+        # Throughput is better when higher: the table compares seconds per execution.
+        h.Row("end to end, 2 workers, PostgreSQL", "ms/execution",
+              1000 / per_s if per_s else None, 1000 / TARGET_PER_S,
+              peers={PEER_NAME: 1000 / pt if pt else None},
+              note=f"{per_s:.0f}/s" if per_s else ""),
+    ]
+
+
+if __name__ == "__main__":
+    main()
