@@ -95,6 +95,10 @@ def start(ctx: click.Context, target: str | None, space_json: str | None,
                               on_update=live.update)
     except RilletError as exc:
         fail(str(exc))
+    except KeyboardInterrupt:
+        study_name = name or getattr(wf, "name", "")
+        fail(f"interrupted: the running trials are left to run again; continue with "
+             f"rillet tune --resume {study_name}", code=130)
     _print(study, as_json)
     sys.exit(0 if study.counts()["COMPLETE"] else 1)
 

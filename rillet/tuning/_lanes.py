@@ -34,6 +34,7 @@ class SharedExecutor:
         self.cond = threading.Condition()  # lanes wait here for their results
         self.results: dict[str, list[AttemptResult]] = collections.defaultdict(list)
         self.pending: collections.deque[AttemptJob] = collections.deque()
+        self.closed = False  # an engine was interrupted and shut the executor down
         if listener is not None:
             real.listen(listener)  # type: ignore[attr-defined]
 
@@ -100,6 +101,8 @@ class Lane:
             if mine:
                 self.inflight -= len(mine)
                 return mine
+            if shared.closed:  # another trial's engine was interrupted: stop this one too
+                raise KeyboardInterrupt
             left = end - time.monotonic()
             if self.inflight == 0 or (left <= 0 and timeout is not None):
                 return []
@@ -115,6 +118,10 @@ class Lane:
         return self.inflight
 
     def shutdown(self) -> None:
-        """The engine calls this when an execution is interrupted: stop the real one."""
+        """The engine calls this when an execution is interrupted: stop the real one
+        (the other lanes' engines are interrupted at their next wait)."""
+        self.shared.closed = True
         with self.shared.lock:
             self.shared.real.shutdown()
+        with self.shared.cond:
+            self.shared.cond.notify_all()

@@ -103,6 +103,9 @@ class _Tuner:
         self.record, self.space = self._study(workflow, space, objective, direction, algorithm,
                                               early_stopping, name, seed)
         settings = self.record.settings
+        if not self.fixed:  # continued without inputs (rillet tune --resume): the stored ones
+            stored = settings.get("inputs")
+            self.fixed = dict(stored) if isinstance(stored, dict) else {}
         self.objectives = self.record.objectives
         n_obj = len(self.objectives)
         self.algorithm = algorithm if algorithm is not None else settings["algorithm"]
@@ -185,7 +188,7 @@ class _Tuner:
             objectives=objectives, directions=directions,
             settings={"algorithm": algorithm_name, "seed": seed,
                       "early_stopping": early_stopping if isinstance(early_stopping, str)
-                      else None, "inputs": sorted(self.fixed)},
+                      else None, "inputs": _jsonable(self.fixed)},
             created_at=time.time())
         opt.sampler(algorithm or algorithm_name, space, len(objectives), seed)  # refuse
         opt.pruner(early_stopping, len(objectives))  # bad settings before anything is stored
@@ -199,13 +202,16 @@ class _Tuner:
     # -- running -------------------------------------------------------------------
     def run(self) -> None:
         self._update()
-        threads = [threading.Thread(target=self._lane, args=(self.shared.lane(),),
+        threads = [threading.Thread(target=self._lane, args=(self.shared.lane(), False),
                                     name=f"rillet-trial-{i}", daemon=True)
                    for i in range(self.parallel - 1)]
         for t in threads:
             t.start()
         try:
-            self._lane(self.shared.lane())
+            self._lane(self.shared.lane(), True)
+        except KeyboardInterrupt:  # Ctrl-C: every lane's execution is ABORTED and its
+            self.shared.closed = True  # trial left RUNNING, run again by a resume
+            raise
         finally:
             for t in threads:
                 t.join()
@@ -251,7 +257,7 @@ class _Tuner:
         nodes = {n.node_id: n for n in store.nodes(parent.id)}
         return Reuse(execution_id=parent.id, nodes=nodes), parent
 
-    def _lane(self, lane: Lane) -> None:
+    def _lane(self, lane: Lane, main: bool) -> None:
         engine = Engine(store=self.h.store, artifacts=self.h.artifacts, executor=lane,
                         checkpoint_path=self.h.checkpoint_path, work_dir=self.h.work_dir)
         try:
@@ -264,7 +270,8 @@ class _Tuner:
         except BaseException as exc:
             with self.lock:
                 self.errors.append(exc)
-            raise
+            if main:
+                raise
 
     def _run_trial(self, engine: Engine, lane: Lane, active: _Active, reuse: Reuse | None,
                    parent: ExecutionRecord | None) -> None:
@@ -365,3 +372,17 @@ class _Tuner:
 
     def view(self) -> Study:
         return Study(self.record, sorted(self.rows.values(), key=lambda t: t.number))
+
+
+def _jsonable(inputs: dict[str, Any]) -> dict[str, Any]:
+    """The fixed inputs that JSON can keep (a resume from the command line reuses them)."""
+    import json
+
+    kept: dict[str, Any] = {}
+    for key, value in inputs.items():
+        try:
+            if json.loads(json.dumps(value)) == value:
+                kept[key] = value
+        except (TypeError, ValueError):
+            pass
+    return kept

@@ -108,3 +108,29 @@ def test_the_best_trial_feeds_models_register(tmp_path: Path) -> None:
     (registered,) = models.versions("bowl", home=home)
     assert registered.execution_id == study.best.execution_id
     assert registered.node_id == "quad" and registered.output == "o0"
+
+
+def test_ctrl_c_leaves_running_trials_to_resume(cli: Cli, tmp_path: Path) -> None:
+    """Ctrl-C on a parallel study: both running executions are ABORTED, their trials stay
+    RUNNING, and --resume (with the stored fixed inputs) runs them again and finishes."""
+    marks = tmp_path / "marks"
+    target = f"{WORKFLOWS / 'wf_tune.py'}:slow"
+    proc = cli.start("tune", target, "--space", '{"x": ["int", 0, 3]}', "--objective", "loss",
+                     "--algorithm", "grid", "--parallel", "2", "--name", "ctrlc",
+                     "--marks", str(marks), "--pause", "2.0")
+    deadline = time.monotonic() + 120
+    while len([x for x in _lines(marks) if x.startswith("start")]) < 2:
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "rillet tune --resume ctrlc" in err
+    before = load_study("ctrlc", str(cli.home))
+    assert sorted(t.state for t in before.trials) == ["RUNNING", "RUNNING"]
+    r = cli.ok("tune", "--resume", "ctrlc", "--json", timeout=120)
+    study = r.json
+    assert sorted(t["params"]["x"] for t in study["trials"]) == [0, 1, 2, 3]
+    assert all(t["state"] == "COMPLETE" for t in study["trials"])
+    ends = [line for line in _lines(marks) if line.startswith("end")]
+    assert len(ends) == 4  # the stored --marks and --pause reached the resumed trials
