@@ -38,6 +38,8 @@ _EXPORTS: dict[str, str] = {
     "FixedRate": "rillet.sdk._launchplan",
     "run": "rillet.sdk._run",
     "recover": "rillet.sdk._run",
+    "execution": "rillet.sdk._past",
+    "executions": "rillet.sdk._past",
     "Execution": "rillet.engine._views",
     "NodeExecution": "rillet.engine._views",
     "models": "rillet.models",  # a module: ``from rillet import models``
@@ -75,6 +77,8 @@ __all__ = [
     "conditional",
     "current_context",
     "dynamic",
+    "execution",
+    "executions",
     "map_task",
     "models",
     "notebook",
@@ -102,6 +106,7 @@ if TYPE_CHECKING:
     from rillet.sdk._conditional import conditional
     from rillet.sdk._launchplan import CronSchedule, FixedRate, LaunchPlan
     from rillet.sdk._map import map_task
+    from rillet.sdk._past import execution, executions
     from rillet.sdk._resources import Cache, Resources
     from rillet.sdk._run import recover, run
     from rillet.sdk._task import Task, dynamic, task

@@ -102,6 +102,11 @@ def _where(exc: BaseException, path: str) -> str:
 
 
 def pick_workflow(target: str) -> Any:
+    """The workflow ``FILE.py:NAME`` names (a task named so runs as a one-node
+    workflow); ``FILE.py`` alone lists the file's workflows and exits."""
+    from rillet.sdk._task import Task
+    from rillet.sdk._taskflow import workflow_of_task
+
     module, found, name = load_target(target)
     if name is None and target.endswith(".ipynb") and len(found) == 1:
         return next(iter(found.values()))  # a notebook makes one workflow
@@ -110,8 +115,12 @@ def pick_workflow(target: str) -> Any:
             click.echo(wf_name)
         sys.exit(0)
     if name not in found:
+        task = getattr(module, name, None)
+        if isinstance(task, Task):
+            return workflow_of_task(task)
         known = ", ".join(sorted(found)) or "none"
-        fail(f"{target}: no workflow named '{name}' in {module.__file__} (workflows: {known})")
+        fail(f"{target}: no workflow or task named '{name}' in {module.__file__} "
+             f"(workflows: {known})")
     return found[name]
 
 
@@ -156,32 +165,50 @@ def report(execution: Any, as_json: bool) -> NoReturn:
     sys.exit(0 if status == "SUCCEEDED" else 1)
 
 
-@cli.command(context_settings={**CONTEXT, "ignore_unknown_options": True,
+@cli.command(context_settings={"help_option_names": [], "ignore_unknown_options": True,
                                "allow_extra_args": True})
-@click.argument("target")
+@click.argument("target", required=False)
+@click.option("-h", "--help", "show_help", is_flag=True,
+              help="Show this message; with FILE.py:WORKFLOW, that workflow's inputs.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--executor", type=click.Choice(["inline", "processes"]), default="processes")
 @click.option("--max-parallel", type=click.IntRange(min=1, max=MAX_COUNT), default=None,
               help="At most N attempts at once.")
+@click.option("-q", "--quiet", is_flag=True, help="Do not echo what tasks print.")
 @click.option("--home", type=click.Path(file_okay=False), default=None)
 @click.pass_context
-def run(ctx: click.Context, target: str, as_json: bool, executor: str,
-        max_parallel: int | None, home: str | None) -> None:
-    """Run FILE.py:WORKFLOW or NOTEBOOK.ipynb [--INPUT VALUE ...]; FILE.py alone lists its
-    workflows."""
+def run(ctx: click.Context, target: str | None, show_help: bool, as_json: bool, executor: str,
+        max_parallel: int | None, quiet: bool, home: str | None) -> None:
+    """Run FILE.py:WORKFLOW or NOTEBOOK.ipynb [--INPUT VALUE ...] (or FILE.py:TASK, a
+    single task); FILE.py alone lists its workflows. --name N and --tag K=V label the
+    execution."""
     from rillet.cli._inputs import parse_inputs, split_args
+    from rillet.cli._labels import take_labels
     from rillet.cli._progress import Progress
     from rillet.sdk._run import run as run_workflow
 
+    if show_help or target is None:
+        from rillet.cli._help import workflow_help
+
+        if target is None and not show_help:
+            fail("give FILE.py:WORKFLOW to run (rillet run --help)")
+        click.echo(workflow_help(pick_workflow(target), target)
+                   if target and (":" in target or target.endswith(".ipynb"))
+                   else ctx.get_help())
+        sys.exit(0)
     wf = pick_workflow(target)
     try:
-        inputs = parse_inputs(split_args(list(ctx.args)), wf.interface.inputs, wf.short_name)
+        raw = split_args(list(ctx.args))
+        name, tags = take_labels(raw, wf.interface.inputs)
+        inputs = parse_inputs(raw, wf.interface.inputs, wf.short_name)
     except DefinitionError as exc:
         fail(str(exc))
     try:  # run_workflow checks the inputs (missing, wrong type) before it opens the home
         with interrupted(ctx, home), task_output_to_stderr(), Progress() as progress:
             execution = run_workflow(wf, home=home_of(ctx, home), executor=executor,
-                                     max_parallel=max_parallel, observer=progress, **inputs)
+                                     max_parallel=max_parallel, observer=progress,
+                                     execution_name=name, execution_tags=tags,
+                                     echo_output=None if quiet else echo_line, **inputs)
     except (DefinitionError, StoreError) as exc:
         fail(str(exc))
     report(execution, as_json)
@@ -195,10 +222,11 @@ def run(ctx: click.Context, target: str, as_json: bool, executor: str,
 @click.option("--executor", type=click.Choice(["inline", "processes"]), default="processes")
 @click.option("--max-parallel", type=click.IntRange(min=1, max=MAX_COUNT), default=None,
               help="At most N attempts at once.")
+@click.option("-q", "--quiet", is_flag=True, help="Do not echo what tasks print.")
 @click.option("--home", type=click.Path(file_okay=False), default=None)
 @click.pass_context
 def recover(ctx: click.Context, execution_id: str, from_nodes: tuple[str, ...], as_json: bool,
-            executor: str, max_parallel: int | None, home: str | None) -> None:
+            executor: str, max_parallel: int | None, quiet: bool, home: str | None) -> None:
     """Start a new execution reusing what EXECUTION_ID finished [--INPUT VALUE ...]
     (inputs given again replace the recorded ones)."""
     from rillet.cli._inputs import parse_inputs, split_args
@@ -216,10 +244,17 @@ def recover(ctx: click.Context, execution_id: str, from_nodes: tuple[str, ...], 
             execution = recover_execution(execution_id, home=home_of(ctx, home),
                                           from_nodes=from_nodes, executor=executor,
                                           max_parallel=max_parallel, observer=progress,
-                                          workflow=wf, inputs=given)
+                                          workflow=wf, inputs=given,
+                                          echo_output=None if quiet else echo_line)
     except RilletError as exc:
         fail(str(exc))
     report(execution, as_json)
+
+
+def echo_line(node_id: str, line: str) -> None:
+    """A line a task printed, shown live on stderr with its node's id."""
+    sys.stderr.write(f"{node_id} | {line}\n")
+    sys.stderr.flush()
 
 
 @contextlib.contextmanager
@@ -255,4 +290,5 @@ from rillet.cli import _inspect as _inspect  # noqa: E402  (registers commands)
 from rillet.cli import _launch as _launch  # noqa: E402  (register, versions, launch, worker)
 from rillet.cli import _models as _models  # noqa: E402
 from rillet.cli import _notebook as _notebook  # noqa: E402
+from rillet.cli import _results as _results  # noqa: E402
 from rillet.cli import _tune as _tune  # noqa: E402

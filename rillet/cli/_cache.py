@@ -112,7 +112,17 @@ def prune(ctx: click.Context, older_than: str | None, max_size: str | None, dry_
     from rillet.store._prune import parse_age, parse_size, prune_home
 
     if older_than is None and max_size is None:
-        fail("give --older-than AGE and/or --max-size SIZE")
+        from rillet.store._prunefolders import usage
+
+        h = open_store(ctx, home)
+        held = usage(h)
+        ((count,),) = h.store.database.read("SELECT count(*) FROM executions")
+        click.echo(f"this home holds {count} executions; "
+                   + ", ".join(f"{kind} {size} bytes" for kind, size in held.items()))
+        fail("nothing pruned: choose what to free with --older-than AGE (the values, work "
+             "folders and checkpoints of executions older than AGE, e.g. 30d) and/or "
+             "--max-size SIZE (evict least recently used cache entries until values fit, "
+             "e.g. 2G); add --dry-run to see what that would free")
     try:
         age = parse_age(older_than) if older_than is not None else None
         size = parse_size(max_size) if max_size is not None else None
@@ -124,6 +134,8 @@ def prune(ctx: click.Context, older_than: str | None, max_size: str | None, dry_
     sys.stdout.write(
         f"{verb} {report.freed_bytes} bytes: {report.purged_artifacts} stored values of "
         f"{report.executions} executions, {report.evicted_entries} cache entries\n")
+    kinds = ", ".join(f"{kind} {size} bytes" for kind, size in report.by_kind.items())
+    sys.stdout.write(f"by kind: {kinds} ({sum(report.by_kind.values())} bytes in all)\n")
     if report.kept_for_models:
         click.echo(f"kept {len(report.kept_for_models)} stored values that registered model "
                    "versions use (see `rillet models list`)", err=True)

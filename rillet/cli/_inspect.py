@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
 from rillet.cli._app import CONTEXT, MAX_COUNT, cli, fail, open_store
+from rillet.cli._results import shown_text
 from rillet.errors import NotFound, StoreError
 
 
@@ -15,28 +17,54 @@ def executions() -> None:
     """List and show executions."""
 
 
+_STATUSES = ["QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "ABORTED"]
+
+
 @executions.command("list", context_settings=CONTEXT)
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--limit", type=click.IntRange(min=1, max=MAX_COUNT), default=50,
               help="At most N (>= 1).")
+@click.option("--workflow", default=None, help="Only this workflow (module:name, or name).")
+@click.option("--status", type=click.Choice(_STATUSES, case_sensitive=False), default=None)
+@click.option("--since", default=None, help="Created since a duration ago (1h, 2d) or a date.")
+@click.option("--name", default=None, help="Only executions given this --name.")
+@click.option("--tag", "tags", multiple=True, help="Only those with this tag (K=V; repeat).")
 @click.option("--home", type=click.Path(file_okay=False), default=None)
 @click.pass_context
-def list_executions(ctx: click.Context, as_json: bool, limit: int, home: str | None) -> None:
+def list_executions(ctx: click.Context, as_json: bool, limit: int, workflow: str | None,
+                    status: str | None, since: str | None, name: str | None,
+                    tags: tuple[str, ...], home: str | None) -> None:
     """The newest executions first."""
+    from rillet.cli._inputs import InputError
+    from rillet.cli._labels import parse_since, parse_tag
     from rillet.cli._output import print_json, seconds, table, when
     from rillet.engine._reaper import reap
 
+    try:
+        after = parse_since(since) if since is not None else None
+        wanted = dict(parse_tag(t) for t in tags)
+    except InputError as exc:
+        fail(str(exc))
     h = open_store(ctx, home)
-    records = reap(h.store, h.store.list_executions(limit))
+    records = reap(h.store, h.store.list_executions(
+        limit, workflow=workflow, status=status, since=after, name=name, tags=wanted))
+    if status:  # reaping may have turned a RUNNING one into FAILED
+        records = [r for r in records if r.status.value == status.upper()]
     if as_json:
         print_json([{
             "execution_id": r.id, "workflow": r.workflow, "status": r.status.value,
+            "name": r.name, "tags": r.tags,
             "created_at": r.created_at, "ended_at": r.ended_at, "parent_id": r.parent_id,
             "error": r.error} for r in records])
         return
-    rows = [[r.id, r.workflow, r.status.value, when(r.created_at),
-             seconds(r.started_at, r.ended_at)] for r in records]
-    click.echo(table(rows, ["EXECUTION", "WORKFLOW", "STATUS", "CREATED", "DURATION"]))
+    named = any(r.name for r in records)  # NAME and TAGS only when some have them
+    tagged = any(r.tags for r in records)
+    rows = [[r.id, *([r.name or ""] if named else []), r.workflow, r.status.value,
+             when(r.created_at), seconds(r.started_at, r.ended_at),
+             *([" ".join(f"{k}={v}" for k, v in sorted(r.tags.items()))] if tagged else [])]
+            for r in records]
+    click.echo(table(rows, ["EXECUTION", *(["NAME"] if named else []), "WORKFLOW", "STATUS",
+                            "CREATED", "DURATION", *(["TAGS"] if tagged else [])]))
 
 
 @executions.command("show", context_settings=CONTEXT)
@@ -48,8 +76,9 @@ def show_execution(ctx: click.Context, execution_id: str, as_json: bool,
                    home: str | None) -> None:
     """One execution with its nodes: state, attempts, duration, cache source."""
     from rillet.cli._output import node_json, print_json, seconds, table
+    from rillet.cli._results import stored_values
     from rillet.engine._reaper import reap
-    from rillet.engine._views import params_and_metrics
+    from rillet.engine._views import failed_elements, params_and_metrics
 
     h = open_store(ctx, home)
     try:
@@ -57,19 +86,26 @@ def show_execution(ctx: click.Context, execution_id: str, as_json: bool,
     except StoreError as exc:
         fail(str(exc))
     nodes = h.store.nodes(record.id)
-    params, metrics = params_and_metrics(h.store, record.id)
+    params, metrics = params_and_metrics(h.store, record.id, nodes)
+    failed = failed_elements(h.store, record.id, nodes)
+    input_values = stored_values(h, record.inputs)
     if as_json:
         print_json({
             "execution_id": record.id, "workflow": record.workflow, "source": record.source,
             "status": record.status.value, "parent_id": record.parent_id,
+            "name": record.name, "tags": record.tags, "input_values": input_values,
             "error": record.error, "inputs": record.inputs, "outputs": record.outputs,
             "created_at": record.created_at, "started_at": record.started_at,
             "ended_at": record.ended_at,
-            "nodes": [node_json(n, params.get(n.node_id, {}), metrics.get(n.node_id, []))
-                      for n in nodes],
+            "nodes": [{**node_json(n, params.get(n.node_id, {}), metrics.get(n.node_id, [])),
+                       "failed_elements": failed.get(n.node_id, [])} for n in nodes],
         })
         return
     click.echo(f"execution {record.id}  {record.workflow}  {record.status.value}")
+    if record.name:
+        click.echo(f"name: {record.name}")
+    if record.tags:
+        click.echo("tags: " + " ".join(f"{k}={v}" for k, v in sorted(record.tags.items())))
     if record.parent_id:
         click.echo(f"recovers {record.parent_id}")
     if record.error:
@@ -80,6 +116,12 @@ def show_execution(ctx: click.Context, execution_id: str, as_json: bool,
         rows.append([n.node_id, n.status.value, str(n.attempts),
                      seconds(n.started_at, n.ended_at), source])
     click.echo(table(rows, ["NODE", "STATUS", "ATTEMPTS", "DURATION", "FROM"]))
+    for node_id, elements in failed.items():
+        for e in elements:
+            click.echo(f"{node_id}[{e['index']}] FAILED: {e['error_type']}: {e['error']} "
+                       f"(rillet logs {record.id} '{node_id}[{e['index']}]')")
+    for input_name, shown in input_values.items():  # after the nodes: the table stays put
+        click.echo(f"input {input_name} = {shown_text(shown)}")
 
 
 @cli.command(context_settings=CONTEXT)
@@ -87,17 +129,25 @@ def show_execution(ctx: click.Context, execution_id: str, as_json: bool,
 @click.argument("node_id")
 @click.option("--attempt", type=click.IntRange(max=MAX_COUNT), default=None,
               help="Attempt number, from 1 (default: last).")
+@click.option("-f", "--follow", "follow_it", is_flag=True,
+              help="Follow a running attempt's output until it ends.")
 @click.option("--home", type=click.Path(file_okay=False), default=None)
 @click.pass_context
 def logs(ctx: click.Context, execution_id: str, node_id: str, attempt: int | None,
-         home: str | None) -> None:
+         follow_it: bool, home: str | None) -> None:
     """The captured stdout and stderr of one attempt of a node."""
+    from rillet.cli._follow import follow, live_text
+    from rillet.engine._reaper import reap
+    from rillet.engine._records import NodeStatus
+
     h = open_store(ctx, home)
     try:
-        record = h.store.get_execution(execution_id)
+        (record,) = reap(h.store, [h.store.get_execution(execution_id)])
     except StoreError as exc:
         fail(str(exc))
     attempts = h.store.attempts(record.id, node_id)
+    if not attempts and _element_logs(h, record.id, node_id, attempt):
+        return
     if not attempts:
         nodes = h.store.nodes(record.id)
         node = next((n for n in nodes if n.node_id == node_id), None)
@@ -113,10 +163,40 @@ def logs(ctx: click.Context, execution_id: str, node_id: str, attempt: int | Non
         (a for a in attempts if a.attempt == attempt), None)
     if chosen is None:
         fail(f"node '{node_id}' has attempts 1..{attempts[-1].attempt}, not {attempt}")
-    sys.stdout.write(chosen.logs)
+    if chosen.status in (NodeStatus.RUNNING, NodeStatus.QUEUED):
+        if follow_it:
+            chosen = follow(h, record.id, node_id, chosen.attempt) or chosen
+        else:  # running, or its process was killed: what the log file holds
+            sys.stdout.write(live_text(h, record.id, node_id, chosen.attempt))
+            if record.ended_at is None:
+                click.echo(f"(attempt {chosen.attempt} of '{node_id}' is still running; "
+                           "follow it with -f)", err=True)
+            return
+    else:  # an attempt whose process was killed has its output in the log file only
+        sys.stdout.write(chosen.logs or live_text(h, record.id, node_id, chosen.attempt))
     if chosen.traceback:
         sys.stderr.write(chosen.traceback if chosen.traceback.endswith("\n")
                          else chosen.traceback + "\n")
+
+
+def _element_logs(h: Any, execution_id: str, ref: str, attempt: int | None) -> bool:
+    """``NODE[i]``: what failed element i of a map node printed, and its traceback."""
+    import re
+
+    match = re.fullmatch(r"(.+)\[(\d+)\]", ref)
+    if match is None:
+        return False
+    node_id, index = match[1], int(match[2])
+    found = [e for e in h.store.map_elements(execution_id)
+             if e.node_id == node_id and e.map_index == index
+             and (attempt is None or e.attempt == attempt)]
+    if not found:
+        return False
+    element = max(found, key=lambda e: e.attempt)
+    sys.stdout.write(element.logs)
+    if element.traceback:
+        sys.stderr.write(element.traceback.rstrip("\n") + "\n")
+    return True
 
 
 @cli.command(context_settings=CONTEXT)

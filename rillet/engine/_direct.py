@@ -315,10 +315,14 @@ def unequal_lengths(node_id: str, kw: dict[str, Any], mapped: tuple[str, ...]) -
 def map_tolerant(
     call: Callable[..., Any], kw: dict[str, Any], mapped: tuple[str, ...],
     columns: list[Any] | None = None, offset: int = 0,
+    on_error: Callable[[int, BaseException], None] | None = None,
+    before: Callable[[], None] | None = None,
 ) -> tuple[list[Any], int, BaseException | None]:
     """Call ``call`` per element, keeping None where it raises: (values, how many failed,
     the first error). ``kw`` holds the fixed inputs (and the mapped ones, unless
-    ``columns`` gives them); ``STATE.element`` is set as in :func:`run_map`."""
+    ``columns`` gives them); ``STATE.element`` is set as in :func:`run_map`.
+    ``before()`` runs before each element and ``on_error(index, error)`` after each
+    that failed (an executor keeps each failed element's error and output)."""
     if columns is None:
         columns = [kw.pop(name) for name in mapped]
     out: list[Any] = []
@@ -327,12 +331,16 @@ def map_tolerant(
     state = STATE
     try:
         for state.element, row in enumerate(zip(*columns, strict=True), offset):
+            if before is not None:
+                before()
             try:
                 out.append(call(**kw, **dict(zip(mapped, row, strict=True))))
             except Exception as exc:
                 failed += 1
                 first_error = first_error or exc
                 out.append(None)
+                if on_error is not None:
+                    on_error(state.element, exc)
     finally:
         state.element = -1
     return out, failed, first_error

@@ -34,6 +34,7 @@ from rillet.engine._records import (
     Batch,
     ExecutionRecord,
     ExecutionStatus,
+    MapElementRecord,
     NodeStatus,
     ParamRecord,
 )
@@ -47,12 +48,15 @@ from rillet.engine._runstate import (
     new_execution_id,
     owner_identity,
 )
+from rillet.engine._streams import Echo
 from rillet.engine._values import Value
 from rillet.errors import ExecutorError, StoreError
 
 # What a failing metadata or artifact store raises: our StoreError (missing, corrupt or
 # refused values included), and the OS's own errors (ENOSPC, EROFS, EACCES, ...).
 STORE_FAULTS = (StoreError, OSError)
+
+OUTPUT_POLL = 0.25  # how often running attempts' output is read while they run
 
 __all__ = ["Engine", "Interrupted", "Observer", "Reuse", "new_execution_id", "owner_identity"]
 
@@ -70,6 +74,8 @@ class Engine:
         work_dir: Callable[[str], str],
         observer: Observer | None = None,
         owner: tuple[str, int, float] | None = None,
+        log_path: Callable[[str], str] | None = None,
+        echo: Echo | None = None,
     ) -> None:
         self.store = store
         # Who owns its executions: this process (host, pid, start time) by default; a
@@ -81,6 +87,10 @@ class Engine:
         self.checkpoint_path = checkpoint_path
         self.work_dir = work_dir
         self.observer = observer
+        # Where an execution's task output goes while it runs (executors that stream
+        # it), and a console echo of it, line by line with the node's id.
+        self.log_path = log_path
+        self.echo = echo
 
     def execute(
         self,
@@ -92,11 +102,13 @@ class Engine:
         parent: ExecutionRecord | None = None,
         execution_id: str | None = None,
         use_cache: bool = True,
+        name: str | None = None,
+        tags: dict[str, str] | None = None,
     ) -> ExecutionRecord:
         """Run ``workflow`` to its end; ``use_cache=False`` neither reads nor writes the
         cache (``rillet reproduce`` computes every node again)."""
         run = _Run(self, workflow, inputs, source=source, reuse=reuse, parent=parent,
-                   execution_id=execution_id or new_execution_id())
+                   execution_id=execution_id or new_execution_id(), name=name, tags=tags)
         run.use_cache = use_cache
         return run.go()
 
@@ -152,8 +164,14 @@ class _Run(Memo, Expansion):
                 break  # nothing was started: _finish commits this step with the end
             self._flush()
             timeout = SERIALIZE_POLL if self.waiting_lock else HEARTBEAT_EVERY
+            if self.streams is not None:
+                timeout = min(timeout, OUTPUT_POLL)
             results = self.executor.wait(timeout) if self.running else self._sleep(timeout)
+            if self.streams is not None:
+                self.streams.feed(self.executor.poll_output())  # type: ignore[attr-defined]
             for result in results:
+                if self.streams is not None:
+                    self.streams.end(result.node_id, result.attempt)
                 self._on_result(result)
             self._recheck_locks()
             now = time.time()
@@ -266,10 +284,15 @@ class _Run(Memo, Expansion):
         for key, value in r.params:
             self.batch.params.append(ParamRecord(execution_id=self.id, node_id=node.id,
                                                  attempt=r.attempt, key=key, value=value))
-        if r.metrics:
+        if r.metrics:  # (key, value, step, timestamp, map index): the index may be absent
             eid, nid, attempt = self.id, node.id, r.attempt
-            self.batch.metric_rows.extend([(eid, nid, attempt, key, value, step, ts)
-                                           for key, value, step, ts in r.metrics])
+            self.batch.metric_rows.extend([(eid, nid, attempt, *m, None)[:8]  # type: ignore[misc]
+                                           for m in r.metrics])
+        for index, etype, message, tb, printed in r.element_errors:
+            self.batch.map_elements.append(MapElementRecord(
+                execution_id=self.id, node_id=node.id, attempt=r.attempt, map_index=index,
+                status=NodeStatus.FAILED, error_type=etype, error_message=message,
+                traceback=tb, logs=printed))
         if r.ok:
             try:
                 if node.kind == "task":  # the message names the task and both types
@@ -348,6 +371,8 @@ class _Run(Memo, Expansion):
         self.batch.executions.append(self.record)
         self._flush()
         self._release_all_locks()
+        if self.streams is not None:
+            self.streams.close()
 
     def _run_failure_handler(self) -> None:
         handler = self.spec.on_failure
@@ -425,6 +450,7 @@ class _Run(Memo, Expansion):
 
     def _abort(self, why: str) -> None:
         now = time.time()
+        _keep_output(self, now)
         for node in self.graph.nodes.values():
             if node.status in (NodeStatus.QUEUED, NodeStatus.RUNNING):
                 self._record_node(node, NodeStatus.ABORTED, error=why)
@@ -436,6 +462,29 @@ class _Run(Memo, Expansion):
             self._release_all_locks()
         finally:
             self.executor.shutdown()
+
+
+def _keep_output(run: _Run, now: float) -> None:
+    """Aborting: record what each running attempt printed so far with the attempt
+    (ABORTED), and end its lines in the log file."""
+    streams = run.streams
+    if streams is None:
+        return
+    try:
+        streams.feed(run.executor.poll_output())  # type: ignore[attr-defined]
+    except Exception:
+        pass
+    for node_id in sorted(run.running):
+        node = run.graph.nodes[node_id]
+        text = streams.seen.get((node_id, node.attempt), "")
+        streams.end(node_id, node.attempt)
+        run.batch.attempts.append(AttemptRecord(
+            execution_id=run.id, node_id=node_id, attempt=node.attempt,
+            status=NodeStatus.ABORTED, executor=run.executor.name,
+            started_at=run.node_meta.get(node_id, {}).get("attempt_started", now),
+            ended_at=now, error_type="Interrupted", error_message="interrupted",
+            logs=text))
+    streams.close()
 
 
 def _req(task: Any, attr: str, default: Any) -> Any:

@@ -17,6 +17,7 @@ from rillet.engine._records import (
     Batch,
     CacheEntry,
     ExecutionRecord,
+    MapElementRecord,
     MetricRecord,
     NodeRecord,
     ParamRecord,
@@ -32,8 +33,13 @@ class MetadataStore(Protocol):
     def get_execution(self, execution_id: str) -> ExecutionRecord:
         """Raise ``NotFound`` when absent. A unique prefix of the id is accepted."""
 
-    def list_executions(self, limit: int = 100) -> list[ExecutionRecord]:
-        """Newest first."""
+    def list_executions(self, limit: int = 100, *, workflow: str | None = None,
+                        status: str | None = None, since: float | None = None,
+                        name: str | None = None, tags: dict[str, str] | None = None
+                        ) -> list[ExecutionRecord]:
+        """Newest first; only those of ``workflow`` (``module:qualname``, or the qualname
+        alone), in ``status``, created at or after ``since``, named ``name`` and carrying
+        every tag of ``tags``, when given."""
 
     def nodes(self, execution_id: str) -> list[NodeRecord]: ...
 
@@ -42,6 +48,9 @@ class MetadataStore(Protocol):
     def params(self, execution_id: str) -> list[ParamRecord]: ...
 
     def metrics(self, execution_id: str) -> list[MetricRecord]: ...
+
+    def map_elements(self, execution_id: str) -> list[MapElementRecord]:
+        """The failed elements of the execution's map nodes, by node, attempt, index."""
 
     def artifacts(self, hashes: list[str]) -> dict[str, ArtifactRecord]: ...
 
@@ -112,6 +121,10 @@ class AttemptJob:
     live_metrics: bool = False  # report each metric to the executor's listener as logged
 
 
+MetricPoint = (tuple[str, float, "int | None", float]
+               | tuple[str, float, "int | None", float, "int | None"])
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AttemptResult:
     execution_id: str
@@ -129,8 +142,13 @@ class AttemptResult:
     ended_at: float = 0.0
     pid: int | None = None
     params: list[tuple[str, Any]] = field(default_factory=list)
-    metrics: list[tuple[str, float, int | None, float]] = field(default_factory=list)
+    # (key, value, step, timestamp[, map element index or None]); live (streamed)
+    # points have no index
+    metrics: list[MetricPoint] = field(default_factory=list)
     stopped: bool = False  # ended by Executor.stop (never retried; the node is ABORTED)
+    # A map with min_success_ratio < 1: each failed element as (index, error type,
+    # message, traceback, what it printed)
+    element_errors: list[tuple[int, str, str, str, str]] = field(default_factory=list)
 
 
 class Executor(Protocol):

@@ -62,6 +62,8 @@ class ExecutionRecord:
     owner_started: float = 0.0  # the owner process's start time (to tell pid reuse)
     heartbeat_at: float | None = None
     checkpoint_scope: str = ""  # shared by an execution and its recoveries
+    name: str | None = None  # given by the user (rillet run --name)
+    tags: dict[str, str] = field(default_factory=dict)  # rillet run --tag K=V
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -149,10 +151,26 @@ class MetricRecord:
     value: float
     step: int | None
     timestamp: float
+    map_index: int | None = None  # the element of a map node that logged it
 
 
-# (execution_id, node_id, attempt, key, value, step, timestamp)
-MetricRow = tuple[str, str, int, str, float, "int | None", float]
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MapElementRecord:
+    """A failed element of a map node (whose ``min_success_ratio`` let some fail)."""
+
+    execution_id: str
+    node_id: str
+    attempt: int
+    map_index: int
+    status: NodeStatus
+    error_type: str | None = None
+    error_message: str | None = None
+    traceback: str | None = None
+    logs: str = ""
+
+
+# (execution_id, node_id, attempt, key, value, step, timestamp, map_index)
+MetricRow = tuple[str, str, int, str, float, "int | None", float, "int | None"]
 
 
 @dataclass(slots=True)
@@ -170,10 +188,11 @@ class Batch:
     # A task's metric points as rows of MetricRecord's fields, in its field order: a task
     # may log many thousands, and a frozen record costs ~7 us to build, a tuple ~0.1 us.
     metric_rows: list[MetricRow] = field(default_factory=list)
+    map_elements: list[MapElementRecord] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(
             self.executions or self.nodes or self.attempts or self.artifacts
             or self.cache_entries or self.cache_hits or self.params or self.metrics
-            or self.metric_rows
+            or self.metric_rows or self.map_elements
         )

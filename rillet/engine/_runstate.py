@@ -33,6 +33,7 @@ from rillet.engine._records import (
     NodeRecord,
     NodeStatus,
 )
+from rillet.engine._streams import OutputStreams
 from rillet.engine._values import Value, ValueStore
 from rillet.errors import RilletError
 
@@ -146,7 +147,8 @@ class RunState:
 
     def __init__(self, engine: Engine, workflow: Any, inputs: dict[str, Any], *, source: str,
                  reuse: Reuse | None, parent: ExecutionRecord | None,
-                 execution_id: str) -> None:
+                 execution_id: str, name: str | None = None,
+                 tags: dict[str, str] | None = None) -> None:
         self.engine = engine
         self.store = engine.store
         self.executor = engine.executor
@@ -186,8 +188,13 @@ class RunState:
             status=ExecutionStatus.RUNNING, inputs={}, parent_id=parent.id if parent else None,
             executor=self.executor.name, created_at=now, started_at=now, owner_host=host,
             owner_pid=pid, owner_started=started, heartbeat_at=now, checkpoint_scope=scope,
+            name=name if name is not None else (parent.name if parent else None),
+            tags=dict(tags if tags is not None else (parent.tags if parent else {})),
         )
         self.last_beat = now
+        self.streams: OutputStreams | None = None
+        if engine.log_path is not None and getattr(self.executor, "streams_output", False):
+            self.streams = OutputStreams(engine.log_path(execution_id), engine.echo)
         self.last_holder_check = now
 
     def workdir(self) -> str:

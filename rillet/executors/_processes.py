@@ -11,16 +11,18 @@ Call ``submit``/``wait`` from one thread.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import multiprocessing.connection
+import os
 import pickle
 import time
 import weakref
 from typing import Any
 
 from rillet.engine._direct import check_map_ratio, unequal_lengths
-from rillet.engine._protocols import AttemptJob, AttemptResult, MetricListener
+from rillet.engine._protocols import AttemptJob, AttemptResult, MetricListener, MetricPoint
 from rillet.errors import ExecutorError, TaskTimeoutError, UserCodeError
 from rillet.executors._capacity import gpu_ids, machine_capacity
 from rillet.executors._run import ChunkOutcome, clip, error_fields
@@ -33,7 +35,8 @@ _EPS = 1e-9
 class _Piece:
     """One message in flight on a worker: a whole attempt or one chunk of a map."""
 
-    __slots__ = ("attempt", "gpu_ids", "payload", "resent", "start", "streamed", "worker")
+    __slots__ = ("attempt", "gpu_ids", "payload", "read", "resent", "start", "streamed",
+                 "worker")
 
     def __init__(self, attempt: _Attempt, start: int, gpus: list[str]) -> None:
         self.attempt = attempt
@@ -43,6 +46,7 @@ class _Piece:
         self.resent = False
         self.worker: Worker | None = None
         self.streamed: list[tuple[str, float, int | None, float]] = []  # live metrics
+        self.read = 0  # bytes of its worker's log already handed to poll_output
 
 
 class _Attempt:
@@ -116,6 +120,8 @@ class _Attempt:
             params=[p for r in chunks for p in r.params],
             metrics=[m for r in chunks for m in r.metrics],
             pid=pids.pop() if len(pids) == 1 else None,
+            element_errors=[e for r in chunks if isinstance(r.outputs, ChunkOutcome)
+                            for e in r.outputs.errors],
         )
         failure = self.failure
         if failure is not None:
@@ -170,6 +176,7 @@ class ProcessExecutor:
     """Executor over a pool of warm worker processes with resource admission."""
 
     name = "processes"
+    streams_output = True  # poll_output() gives what running attempts print as they print
 
     def __init__(
         self, max_parallel: int | None = None, *, capacity: tuple[float, int, int] | None = None
@@ -185,6 +192,7 @@ class ProcessExecutor:
         self._used_mem = 0
         self._free_gpus: list[str] | None = None
         self._listener: MetricListener | None = None
+        self._output: list[tuple[str, int, str]] = []
         weakref.finalize(self, self._pool.close)
 
     # -- Executor protocol --
@@ -241,6 +249,28 @@ class ProcessExecutor:
                 break
         ready_results, self._ready = self._ready, []
         return ready_results
+
+    def poll_output(self) -> list[tuple[str, int, str]]:
+        """What running (and just finished) attempts printed since the last call:
+        (node id, attempt, text) each, read from their workers' log files."""
+        for w in self._pool.workers:
+            if w.piece is not None:
+                self._read_output(w, w.piece)
+        out, self._output = self._output, []
+        return out
+
+    def _read_output(self, worker: Worker, piece: _Piece) -> None:
+        try:
+            fd = worker.log.fileno()
+            size = os.fstat(fd).st_size
+            if size <= piece.read:
+                return
+            data = os.pread(fd, size - piece.read, piece.read)
+        except (OSError, ValueError):
+            return
+        piece.read += len(data)
+        job = piece.attempt.job
+        self._output.append((job.node_id, job.attempt, data.decode("utf-8", "replace")))
 
     def running(self) -> int:
         """Admitted attempts whose result ``wait`` has not returned yet."""
@@ -352,6 +382,9 @@ class ProcessExecutor:
         worker = self._pool.spawn() if fresh else self._take_worker(piece.gpu_ids)
         worker.piece = piece
         piece.worker = worker
+        piece.read = 0
+        with contextlib.suppress(OSError, ValueError):
+            os.ftruncate(worker.log.fileno(), 0)  # poll_output reads this attempt's only
         if piece.gpu_ids:
             worker.gpus = ",".join(piece.gpu_ids)
         try:
@@ -407,6 +440,7 @@ class ProcessExecutor:
             if self._listener is not None:
                 self._listener(piece.attempt.job, *body)
             return
+        self._read_output(worker, piece)  # the rest of what it printed
         worker.piece = None
         if kind == "stale":
             if not piece.resent:
@@ -421,6 +455,8 @@ class ProcessExecutor:
     def _on_death(self, worker: Worker) -> None:
         """A worker ended without replying: its attempt fails with WorkerDied."""
         piece = worker.piece
+        if piece is not None:
+            self._read_output(worker, piece)
         worker.piece = None
         if worker in self._pool.workers:
             self._pool.workers.remove(worker)
@@ -458,7 +494,7 @@ class ProcessExecutor:
 
     def _kill_pieces(
         self, attempt: _Attempt
-    ) -> tuple[list[str], int | None, list[tuple[str, float, int | None, float]], int]:
+    ) -> tuple[list[str], int | None, list[MetricPoint], int]:
         """SIGKILL the workers running ``attempt``; their logs, last pid, streamed metrics
         and how many were killed (replaced by the caller once the result is timed)."""
         logs: list[str] = []
@@ -468,6 +504,7 @@ class ProcessExecutor:
         for piece in sorted(attempt.pieces, key=lambda p: p.start):
             worker = piece.worker
             if worker is not None and worker.piece is piece:
+                self._read_output(worker, piece)
                 logs.append(worker.partial_log())
                 pid = worker.pid
                 self._pool.drop(worker)  # SIGKILL to its process group

@@ -16,12 +16,12 @@ import tempfile
 import time
 import traceback
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from rillet.engine._attempts import call_with_timeout
 from rillet.engine._context import STATE
-from rillet.engine._direct import map_tolerant, run_map
+from rillet.engine._direct import check_map_ratio, map_tolerant, run_map, unequal_lengths
 from rillet.engine._protocols import AttemptJob, AttemptResult
 from rillet.engine._validate import validated_fn
 from rillet.errors import DefinitionError, TaskTimeoutError, UserCodeError
@@ -39,7 +39,7 @@ class FileSink:
         self.path = job.checkpoint_path
         self.workdir = job.workdir
         self.params: list[tuple[str, Any]] = []
-        self.metrics: list[tuple[str, float, int | None, float]] = []
+        self.metrics: list[tuple[str, float, int | None, float, int | None]] = []
         self._memory: dict[str, bytes] = {}  # when the job names no checkpoint file
         self.live: Callable[[tuple[str, float, int | None, float]], None] | None = None
 
@@ -82,7 +82,8 @@ class FileSink:
         self, node_id: str, attempt: int, key: str, value: float, step: int | None
     ) -> None:
         entry = (key, float(value), step, time.time())
-        self.metrics.append(entry)
+        element = STATE.element  # inside a map: the element logging it
+        self.metrics.append((*entry, element if element >= 0 else None))
         if self.live is not None:
             self.live(entry)
 
@@ -114,6 +115,8 @@ class ChunkOutcome:
     values: list[Any]
     failed: int
     first_error: tuple[str, str, str] | None
+    # each failed element: (index, error type, message, traceback, what it printed)
+    errors: list[tuple[int, str, str, str, str]] = field(default_factory=list)
 
 
 def run_attempt(
@@ -149,12 +152,17 @@ def run_attempt(
     error: BaseException | None = None
     stopped: AttemptStopped | None = None
     outputs: Any = None
+    element_errors: list[tuple[int, str, str, str, str]] = []
     try:
-        with _capture(capture, log_fd, logs):
+        with _capture(capture, log_fd, logs) as marker:
             try:
-                call = _make_call(job, collect_failures)
+                call = _make_call(job, collect_failures, marker)
                 timeout = job.timeout if apply_timeout else None
                 outputs = call_with_timeout(call, {}, timeout) if timeout else call()
+                if isinstance(outputs, ChunkOutcome) and not collect_failures:
+                    outputs, element_errors = _whole_map(job, outputs)
+            except _MapBelowRatio as exc:
+                error, element_errors = exc.error, exc.errors
             except (Exception, SystemExit) as exc:
                 error = exc
             except AttemptStopped as exc:
@@ -165,7 +173,7 @@ def run_attempt(
     base: dict[str, Any] = dict(
         execution_id=job.execution_id, node_id=job.node_id, attempt=job.attempt,
         logs=logs[0] if logs else "", started_at=started, ended_at=ended, pid=os.getpid(),
-        params=sink.params, metrics=sink.metrics,
+        params=sink.params, metrics=sink.metrics, element_errors=element_errors,
     )
     if stopped is not None:
         return AttemptResult(ok=False, stopped=True, retryable=False,
@@ -198,7 +206,30 @@ def format_error(error: BaseException) -> str:
     return "".join(traceback.format_exception(type(error), error, tb))
 
 
-def _make_call(job: AttemptJob, collect_failures: bool) -> Callable[[], Any]:
+class _MapBelowRatio(Exception):
+    """A whole map whose failed elements are too many (carries them)."""
+
+    def __init__(self, error: BaseException, errors: list[tuple[int, str, str, str, str]]):
+        super().__init__(str(error))
+        self.error = error
+        self.errors = errors
+
+
+def _whole_map(job: AttemptJob, outcome: ChunkOutcome
+               ) -> tuple[list[Any], list[tuple[int, str, str, str, str]]]:
+    """A whole map run element by element (ratio < 1, in this process): its values and
+    failed elements, or _MapBelowRatio when too many failed."""
+    first = outcome.first_error
+    stand_in = type(first[0], (Exception,), {})(first[1]) if first else None
+    try:
+        check_map_ratio(job.node_id, len(outcome.values), outcome.failed,
+                        job.min_success_ratio, stand_in)
+    except UserCodeError as exc:
+        raise _MapBelowRatio(exc, outcome.errors) from None
+    return outcome.values, outcome.errors
+
+
+def _make_call(job: AttemptJob, collect_failures: bool, marker: Marker) -> Callable[[], Any]:
     fn = validated_fn(job.task)
     name = getattr(job.task.fn, "__qualname__", "task")
     if not job.mapped:
@@ -206,10 +237,13 @@ def _make_call(job: AttemptJob, collect_failures: bool) -> Callable[[], Any]:
         def call() -> Any:
             return fn(**job.inputs)
 
-    elif collect_failures:
+    elif collect_failures or job.min_success_ratio < 1.0:
 
         def call() -> Any:
-            return map_collecting(fn, dict(job.inputs), job.mapped, job.map_offset)
+            problem = unequal_lengths(job.node_id, job.inputs, job.mapped)
+            if problem is not None:
+                raise UserCodeError(problem, node_id=job.node_id, retryable=False)
+            return map_collecting(fn, dict(job.inputs), job.mapped, job.map_offset, marker)
 
     else:
 
@@ -222,25 +256,64 @@ def _make_call(job: AttemptJob, collect_failures: bool) -> Callable[[], Any]:
 
 
 def map_collecting(
-    fn: Callable[..., Any], kw: dict[str, Any], mapped: tuple[str, ...], offset: int = 0
+    fn: Callable[..., Any], kw: dict[str, Any], mapped: tuple[str, ...], offset: int = 0,
+    marker: Marker | None = None,
 ) -> ChunkOutcome:
-    """Call ``fn`` per element, keeping None (and counting) where it raises."""
-    values, failed, error = map_tolerant(fn, kw, mapped, None, offset)
+    """Call ``fn`` per element, keeping None (and counting) where it raises; each
+    failed element's error and what it printed (``marker`` reads the attempt's output)."""
+    errors: list[tuple[int, str, str, str, str]] = []
+    start = [0]
+
+    def before() -> None:
+        if marker is not None:
+            start[0] = marker.position()
+
+    def on_error(index: int, exc: BaseException) -> None:
+        printed = marker.since(start[0]) if marker is not None else ""
+        errors.append((index, type(exc).__name__, str(exc), format_error(exc), printed))
+
+    values, failed, error = map_tolerant(fn, kw, mapped, None, offset, on_error, before)
     first = (type(error).__name__, str(error), format_error(error)) if error else None
-    return ChunkOutcome(values, failed, first)
+    return ChunkOutcome(values, failed, first, errors)
 
 
 # --- output capture ------------------------------------------------------------
 
 
+class Marker:
+    """Where an attempt's captured output stands, to take what one map element printed."""
+
+    def __init__(self, buffer: io.StringIO | None = None, fd: int | None = None) -> None:
+        self._buffer = buffer
+        self._fd = fd
+
+    def position(self) -> int:
+        if self._buffer is not None:
+            return self._buffer.tell()
+        if self._fd is None:
+            return 0
+        _flush()
+        return os.fstat(self._fd).st_size
+
+    def since(self, start: int) -> str:
+        """What was printed since ``position()`` gave ``start`` (at most LOG_LIMIT)."""
+        end = self.position()
+        if self._buffer is not None:
+            return clip(self._buffer.getvalue()[start:end])
+        if self._fd is None or end <= start:
+            return ""
+        size = min(end - start, LOG_LIMIT)
+        return os.pread(self._fd, size, end - size).decode("utf-8", "replace")
+
+
 @contextlib.contextmanager
-def _capture(mode: str, log_fd: int | None, out: list[str]) -> Iterator[None]:
+def _capture(mode: str, log_fd: int | None, out: list[str]) -> Iterator[Marker]:
     if mode == "sys":
-        with _capture_sys(out):
-            yield
+        with _capture_sys(out) as marker:
+            yield marker
     else:
-        with _capture_fd(log_fd, out):
-            yield
+        with _capture_fd(log_fd, out) as marker:
+            yield marker
 
 
 class Tee(io.TextIOBase):
@@ -279,20 +352,20 @@ class Tee(io.TextIOBase):
 
 
 @contextlib.contextmanager
-def _capture_sys(out: list[str]) -> Iterator[None]:
+def _capture_sys(out: list[str]) -> Iterator[Marker]:
     buffer = io.StringIO()
     saved = sys.stdout, sys.stderr
     sys.stdout = Tee(saved[0], buffer)
     sys.stderr = Tee(saved[1], buffer)
     try:
-        yield
+        yield Marker(buffer=buffer)
     finally:
         sys.stdout, sys.stderr = saved
         out.append(clip(buffer.getvalue()))
 
 
 @contextlib.contextmanager
-def _capture_fd(log_fd: int | None, out: list[str]) -> Iterator[None]:
+def _capture_fd(log_fd: int | None, out: list[str]) -> Iterator[Marker]:
     _flush()
     log = tempfile.TemporaryFile() if log_fd is None else None  # noqa: SIM115
     fd = log.fileno() if log is not None else log_fd
@@ -307,7 +380,7 @@ def _capture_fd(log_fd: int | None, out: list[str]) -> Iterator[None]:
         # Python-level output goes through fds 1 and 2 as well, whatever sys.stdout was.
         sys.stdout, sys.stderr = fd_stream(1), fd_stream(2)
         try:
-            yield
+            yield Marker(fd=fd)
         finally:
             _flush()
             sys.stdout, sys.stderr = streams

@@ -17,9 +17,11 @@ from rillet.engine._loading import load_file, resolve
 from rillet.engine._protocols import Executor
 from rillet.engine._reaper import reap
 from rillet.engine._records import ExecutionStatus
+from rillet.engine._streams import Echo
 from rillet.engine._values import ValueStore
 from rillet.engine._views import Execution
 from rillet.errors import DefinitionError, RilletError
+from rillet.sdk._taskflow import as_workflow
 
 _EXECUTORS: dict[tuple[str, int | None], Executor] = {}
 
@@ -94,23 +96,30 @@ def _open_home(home: str | None) -> Any:
 
 
 def _engine(h: Any, executor: str, max_parallel: int | None,
-            observer: Observer | None) -> Engine:
+            observer: Observer | None, echo: Echo | None = None) -> Engine:
     return Engine(store=h.store, artifacts=h.artifacts,
                   executor=make_executor(executor, max_parallel),
-                  checkpoint_path=h.checkpoint_path, work_dir=h.work_dir, observer=observer)
+                  checkpoint_path=h.checkpoint_path, work_dir=h.work_dir, observer=observer,
+                  log_path=h.log_path, echo=echo)
 
 
 def run(workflow: Any, *, home: str | None = None, executor: str = "processes",
         max_parallel: int | None = None, observer: Observer | None = None,
-        **inputs: Any) -> Execution:
-    """Run ``workflow`` durably in a home (default ``$RILLET_HOME`` or ``./.rillet``)."""
+        execution_name: str | None = None, execution_tags: dict[str, str] | None = None,
+        echo_output: Echo | None = None, **inputs: Any) -> Execution:
+    """Run ``workflow`` durably in a home (default ``$RILLET_HOME`` or ``./.rillet``).
+
+    ``execution_name`` and ``execution_tags`` label the execution (``rillet executions
+    list --name/--tag`` find it by them). ``echo_output(node_id, line)`` gets each
+    line the tasks print while they run (the processes executor)."""
     if not hasattr(workflow, "spec"):
         raise DefinitionError(f"rillet.run() needs a @workflow, got {type(workflow).__name__}")
     values = workflow.resolve_inputs((), inputs)
     check_resources(workflow.spec)
     h = _open_home(home)
-    engine = _engine(h, executor, max_parallel, observer)
-    record = engine.execute(workflow, values, source=source_of(workflow))
+    engine = _engine(h, executor, max_parallel, observer, echo_output)
+    record = engine.execute(workflow, values, source=source_of(workflow),
+                            name=execution_name, tags=execution_tags)
     keep_record(h, workflow, record.id)
     return Execution(record, h.store, ValueStore(h.store, h.artifacts), workflow)
 
@@ -138,7 +147,7 @@ def load_workflow(workflow_name: str, source: str) -> Any:
     try:
         if is_file and os.path.isfile(source):  # it may have run as a script (__main__)
             module = load_file(source).__name__
-        return resolve(module, qualname, source if is_file else None)
+        return as_workflow(resolve(module, qualname, source if is_file else None))
     except (AttributeError, ImportError) as exc:
         raise DefinitionError(
             f"cannot find workflow '{qualname}' of {workflow_name} in {source}: "
@@ -156,7 +165,8 @@ def recovered_workflow(execution_id: str, *, home: str | None = None) -> Any:
 def recover(execution_id: str, *, home: str | None = None, from_nodes: tuple[str, ...] = (),
             executor: str = "processes", max_parallel: int | None = None,
             observer: Observer | None = None, workflow: Any = None,
-            inputs: dict[str, Any] | None = None) -> Execution:
+            inputs: dict[str, Any] | None = None, echo_output: Echo | None = None
+            ) -> Execution:
     """Start a new execution that reuses what ``execution_id`` finished (see DESIGN.md).
 
     ``inputs`` supply inputs the workflow now requires, or override recorded ones; the
@@ -182,7 +192,7 @@ def recover(execution_id: str, *, home: str | None = None, from_nodes: tuple[str
             f"(its nodes: {', '.join(sorted(nodes))})"
         )
     check_resources(wf.spec)
-    engine = _engine(h, executor, max_parallel, observer)
+    engine = _engine(h, executor, max_parallel, observer, echo_output)
     produced = [digest for n in nodes.values() for digest in n.outputs.values()]
     pruned = frozenset(d for d, a in store.artifacts(produced).items() if a.purged)
     reuse = Reuse(execution_id=old.id, nodes=nodes, rerun=frozenset(from_nodes), pruned=pruned)

@@ -109,6 +109,11 @@ class Home:
             self._made.add(folder)
         return os.path.join(folder, _safe_name(node_id))
 
+    def log_path(self, execution_id: str) -> str:
+        """The file the output of ``execution_id``'s tasks goes to while they run
+        (``logs/<execution id>.log``; made on the first output)."""
+        return os.path.join(self.path, "logs", _safe_name(execution_id) + ".log")
+
     def work_dir(self, execution_id: str) -> str:
         """A scratch folder for ``execution_id`` (created)."""
         folder = os.path.join(self.path, "work", _safe_name(execution_id))

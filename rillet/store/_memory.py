@@ -20,6 +20,7 @@ from rillet.engine._records import (
     Batch,
     CacheEntry,
     ExecutionRecord,
+    MapElementRecord,
     MetricRecord,
     NodeRecord,
     NodeStatus,
@@ -45,6 +46,7 @@ class MemoryMetadataStore:
         self._locks: dict[str, tuple[str, float]] = {}
         self._params: dict[tuple[str, str, int, str], ParamRecord] = {}
         self._metrics: list[MetricRecord] = []
+        self._elements: dict[tuple[str, str, int, int], MapElementRecord] = {}
 
     # -- writes ------------------------------------------------------------------------
     def apply(self, batch: Batch) -> None:
@@ -80,7 +82,9 @@ class MemoryMetadataStore:
             for row in batch.metric_rows:
                 self._metrics.append(MetricRecord(
                     execution_id=row[0], node_id=row[1], attempt=row[2], key=row[3],
-                    value=float(row[4]), step=row[5], timestamp=row[6]))
+                    value=float(row[4]), step=row[5], timestamp=row[6], map_index=row[7]))
+            for el in batch.map_elements:
+                self._elements[(el.execution_id, el.node_id, el.attempt, el.map_index)] = el
 
     def _check(self, batch: Batch) -> None:
         """Refuse what the SQL schema's foreign keys refuse, before writing anything."""
@@ -90,7 +94,8 @@ class MemoryMetadataStore:
                 raise Conflict(f"node {n.node_id!r} refers to unknown execution "
                                f"{n.execution_id!r}")
         nodes = set(self._nodes) | {(n.execution_id, n.node_id) for n in batch.nodes}
-        children: list[Any] = [*batch.attempts, *batch.params, *batch.metrics]
+        children: list[Any] = [*batch.attempts, *batch.params, *batch.metrics,
+                               *batch.map_elements]
         for r in children:
             if (r.execution_id, r.node_id) not in nodes:
                 raise Conflict(f"{type(r).__name__} refers to unknown node "
@@ -146,11 +151,24 @@ class MemoryMetadataStore:
             raise StoreError(_ambiguous(execution_id, ids))
         return self._executions[ids[0]]
 
-    def list_executions(self, limit: int = 100) -> list[ExecutionRecord]:
+    def list_executions(self, limit: int = 100, *, workflow: str | None = None,
+                        status: str | None = None, since: float | None = None,
+                        name: str | None = None, tags: dict[str, str] | None = None
+                        ) -> list[ExecutionRecord]:
         with self._lock:
             records = sorted(self._executions.values(), key=lambda e: (e.created_at, e.id),
                              reverse=True)
-        return records[:max(limit, 0)]
+
+        def keep(e: ExecutionRecord) -> bool:
+            return bool(
+                (not workflow or e.workflow == workflow
+                 or (":" not in workflow and e.workflow.endswith(":" + workflow)))
+                and (not status or e.status.value == status.upper())
+                and (since is None or e.created_at >= since)
+                and (not name or e.name == name)
+                and all(e.tags.get(k) == v for k, v in (tags or {}).items()))
+
+        return [e for e in records if keep(e)][:max(limit, 0)]
 
     def nodes(self, execution_id: str) -> list[NodeRecord]:
         with self._lock:
@@ -173,6 +191,11 @@ class MemoryMetadataStore:
     def metrics(self, execution_id: str) -> list[MetricRecord]:
         with self._lock:
             return [m for m in self._metrics if m.execution_id == execution_id]
+
+    def map_elements(self, execution_id: str) -> list[MapElementRecord]:
+        with self._lock:
+            return [self._elements[k] for k in sorted(self._elements)
+                    if k[0] == execution_id]
 
     def artifacts(self, hashes: list[str]) -> dict[str, ArtifactRecord]:
         with self._lock:

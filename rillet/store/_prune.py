@@ -55,6 +55,8 @@ class PruneReport:
     stored_bytes: int | None = None  # with max_size: what the stored files take after
     purged: list[str] = field(default_factory=list)
     evicted: list[str] = field(default_factory=list)
+    # bytes freed (or that would be) by kind: values, work folders, checkpoints
+    by_kind: dict[str, int] = field(default_factory=dict)
     kept_for_models: list[str] = field(default_factory=list)  # would go, but a model uses it
 
 
@@ -82,9 +84,20 @@ def _execution_refs(query: Query, where: str, params: tuple[Any, ...]) -> set[st
 
 def prune_home(home: Home, *, older_than: float | None, max_size: int | None,
                dry_run: bool = False) -> PruneReport:
-    """Prune the values of a home (see :func:`prune`)."""
-    return prune(home.store, home.artifacts, older_than=older_than, max_size=max_size,
-                 dry_run=dry_run)
+    """Prune the values of a home (see :func:`prune`), and with ``older_than`` the
+    working folders and checkpoints of the executions it prunes."""
+    from rillet.store._prunefolders import old_folders, remove_folders
+
+    cutoff = time.time() - older_than if older_than is not None else None
+    report = prune(home.store, home.artifacts, older_than=older_than, max_size=max_size,
+                   dry_run=dry_run)
+    report.by_kind["values"] = report.freed_bytes
+    if cutoff is not None:  # the crashed ones are reaped (FAILED) by now
+        work, checkpoints, logs = old_folders(home, cutoff)
+        report.by_kind["work folders"] = remove_folders(work, dry_run)
+        report.by_kind["checkpoints"] = remove_folders(checkpoints, dry_run)
+        report.by_kind["logs"] = remove_folders(logs, dry_run)
+    return report
 
 
 def prune(store: SqlMetadataStore, blobs: ArtifactStore, *, older_than: float | None,

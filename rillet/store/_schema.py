@@ -70,6 +70,8 @@ executions = Table(
     Column("owner_started", Float, nullable=False),
     Column("heartbeat_at", Float),
     Column("checkpoint_scope", String, nullable=False),
+    Column("name", String),  # rillet run --name
+    Column("tags", Text),  # JSON: key -> value (NULL: none), from rillet run --tag K=V
     Index(None, "created_at"),
 )
 
@@ -190,6 +192,7 @@ metrics = Table(
     Column("value", Float, nullable=False),
     Column("step", Integer),
     Column("timestamp", Float, nullable=False),
+    Column("map_index", Integer),  # the element of a map node that logged it
     _node_foreign_key(),
     Index(None, "execution_id", "node_id"),
 )
@@ -263,6 +266,22 @@ launch_queue = Table(
     Column("claims", Integer, nullable=False),
     Column("created_at", Float, nullable=False),
     Index(None, "state", "created_at"),
+)
+
+map_elements = Table(
+    "map_elements", metadata,
+    Column("execution_id", String, nullable=False),
+    Column("node_id", String, nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("map_index", Integer, nullable=False),
+    Column("status", String, nullable=False),
+    Column("error_type", String),
+    Column("error_message", Text),
+    Column("traceback", Text),
+    Column("logs", Text, nullable=False),  # what the element printed
+    PrimaryKeyConstraint("execution_id", "node_id", "attempt", "map_index"),
+    _node_foreign_key(),
+    **WITHOUT_ROWID,
 )
 
 # Room for later: small settings and facts about this store (key -> JSON text).

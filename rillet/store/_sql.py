@@ -22,6 +22,7 @@ from rillet.engine._records import (
     CacheEntry,
     ExecutionRecord,
     ExecutionStatus,
+    MapElementRecord,
     MetricRecord,
     NodeRecord,
     NodeStatus,
@@ -59,7 +60,7 @@ def _upsert(table: str, cols: tuple[str, ...], key: tuple[str, ...],
 EXEC_COLS = (
     "id", "workflow", "source", "spec_hash", "status", "inputs", "outputs", "error",
     "parent_id", "executor", "created_at", "started_at", "ended_at", "owner_host",
-    "owner_pid", "owner_started", "heartbeat_at", "checkpoint_scope",
+    "owner_pid", "owner_started", "heartbeat_at", "checkpoint_scope", "name", "tags",
 )
 NODE_COLS = (
     "execution_id", "node_id", "task", "kind", "status", "attempts", "inputs", "outputs",
@@ -77,7 +78,10 @@ CACHE_COLS = (
     "node_id", "created_at", "last_used_at",
 )
 PARAM_COLS = ("execution_id", "node_id", "attempt", "key", "value")
-METRIC_COLS = ("execution_id", "node_id", "attempt", "key", "value", "step", "timestamp")
+ELEMENT_COLS = ("execution_id", "node_id", "attempt", "map_index", "status", "error_type",
+                "error_message", "traceback", "logs")
+METRIC_COLS = ("execution_id", "node_id", "attempt", "key", "value", "step", "timestamp",
+               "map_index")
 
 UPSERT_EXECUTION = _upsert("executions", EXEC_COLS, ("id",))
 UPSERT_NODE = _upsert("node_executions", (*NODE_COLS, "seq"), ("execution_id", "node_id"),
@@ -86,7 +90,10 @@ UPSERT_ATTEMPT = _upsert("attempts", ATTEMPT_COLS, ("execution_id", "node_id", "
 UPSERT_ARTIFACT = _upsert("artifacts", ARTIFACT_COLS, ("hash",), keep=("created_at",))
 UPSERT_CACHE = _upsert("cache_entries", CACHE_COLS, ("key",))
 UPSERT_PARAM = _upsert("params", PARAM_COLS, ("execution_id", "node_id", "attempt", "key"))
-INSERT_METRIC = f"INSERT INTO metrics ({_q(METRIC_COLS)}) VALUES ({', '.join('?' * 7)})"
+UPSERT_ELEMENT = _upsert("map_elements", ELEMENT_COLS,
+                         ("execution_id", "node_id", "attempt", "map_index"))
+INSERT_METRIC = (f"INSERT INTO metrics ({_q(METRIC_COLS)}) "
+                 f"VALUES ({', '.join('?' * len(METRIC_COLS))})")
 _IO_KEY = "hash = ? AND direction = ? AND execution_id = ? AND node_id = ? AND name = ?"
 DELETE_IO = f"DELETE FROM node_io WHERE {_IO_KEY}"
 INSERT_IO = ("INSERT INTO node_io (hash, direction, execution_id, node_id, name) "
@@ -112,7 +119,7 @@ def _execution_row(e: ExecutionRecord) -> tuple[Any, ...]:
         e.id, e.workflow, e.source, e.spec_hash, str(e.status), _dumps(e.inputs),
         None if e.outputs is None else _dumps(e.outputs), e.error, e.parent_id, e.executor,
         e.created_at, e.started_at, e.ended_at, e.owner_host, e.owner_pid, e.owner_started,
-        e.heartbeat_at, e.checkpoint_scope,
+        e.heartbeat_at, e.checkpoint_scope, e.name, tags_json(e.tags),
     )
 
 
@@ -122,7 +129,7 @@ def _execution(r: tuple[Any, ...]) -> ExecutionRecord:
         inputs=_loads(r[5]), outputs=None if r[6] is None else _loads(r[6]), error=r[7],
         parent_id=r[8], executor=r[9], created_at=r[10], started_at=r[11], ended_at=r[12],
         owner_host=r[13], owner_pid=r[14], owner_started=r[15], heartbeat_at=r[16],
-        checkpoint_scope=r[17],
+        checkpoint_scope=r[17], name=r[18], tags=_loads(r[19]) if r[19] else {},
     )
 
 
@@ -184,6 +191,46 @@ def _cache(r: tuple[Any, ...], parts: dict[str, Any] | None = None) -> CacheEntr
     return CacheEntry(key=r[0], task=r[1], cache_version=r[2], code_parts=code_parts,
                       input_hashes=_loads(r[4]), outputs=_loads(r[5]), execution_id=r[6],
                       node_id=r[7], created_at=r[8], last_used_at=r[9])
+
+
+def tags_json(tags: dict[str, str]) -> str | None:
+    """Tags as canonical JSON (sorted, ASCII), so that ``"k":"v"`` finds a pair by LIKE."""
+    if not tags:
+        return None
+    return json.dumps(tags, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+
+def _like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def execution_filter(workflow: str | None = None, status: str | None = None,
+                     since: float | None = None, name: str | None = None,
+                     tags: dict[str, str] | None = None) -> tuple[str, list[Any]]:
+    """The WHERE clause (or '') and its parameters for :meth:`list_executions`."""
+    where: list[str] = []
+    params: list[Any] = []
+    if workflow:
+        if ":" in workflow:
+            where.append("workflow = ?")
+            params.append(workflow)
+        else:  # a workflow's own name, as a user types it
+            where.append("(workflow = ? OR workflow LIKE ? ESCAPE '\\')")
+            params += [workflow, "%:" + _like(workflow)]
+    if status:
+        where.append("status = ?")
+        params.append(status.upper())
+    if since is not None:
+        where.append("created_at >= ?")
+        params.append(since)
+    if name:
+        where.append("name = ?")
+        params.append(name)
+    for key, value in sorted((tags or {}).items()):
+        pair = json.dumps({key: value}, separators=(",", ":"), ensure_ascii=True)[1:-1]
+        where.append("tags LIKE ? ESCAPE '\\'")
+        params.append("%" + _like(pair) + "%")
+    return (" WHERE " + " AND ".join(where)) if where else "", params
 
 
 def param_json(value: Any) -> str:
@@ -331,10 +378,15 @@ class SqlMetadataStore:
                     (p.execution_id, p.node_id, p.attempt, p.key, param_json(p.value))
                     for p in batch.params
                 ])
+            if batch.map_elements:
+                _many(c, UPSERT_ELEMENT, [
+                    (e.execution_id, e.node_id, e.attempt, e.map_index, str(e.status),
+                     e.error_type, e.error_message, e.traceback, e.logs)
+                    for e in batch.map_elements])
             if batch.metrics:
                 _many(c, INSERT_METRIC, [
                     (m.execution_id, m.node_id, m.attempt, m.key, float(m.value), m.step,
-                     m.timestamp) for m in batch.metrics
+                     m.timestamp, m.map_index) for m in batch.metrics
                 ])
             if batch.metric_rows:
                 _many(c, INSERT_METRIC, batch.metric_rows)
@@ -399,9 +451,14 @@ class SqlMetadataStore:
             raise StoreError(_ambiguous(execution_id, [r[0] for r in rows]))
         return _execution(rows[0])
 
-    def list_executions(self, limit: int = 100) -> list[ExecutionRecord]:
+    def list_executions(self, limit: int = 100, *, workflow: str | None = None,
+                        status: str | None = None, since: float | None = None,
+                        name: str | None = None, tags: dict[str, str] | None = None
+                        ) -> list[ExecutionRecord]:
+        where, params = execution_filter(workflow, status, since, name, tags)
         rows = self._db.read(
-            f"{SELECT_EXECUTION} ORDER BY created_at DESC, id DESC LIMIT ?", (limit,))
+            f"{SELECT_EXECUTION}{where} ORDER BY created_at DESC, id DESC LIMIT ?",
+            (*params, limit))
         return [_execution(r) for r in rows]
 
     def nodes(self, execution_id: str) -> list[NodeRecord]:
@@ -433,7 +490,16 @@ class SqlMetadataStore:
             f"SELECT {_q(METRIC_COLS)} FROM metrics WHERE execution_id = ? ORDER BY id",
             (execution_id,))
         return [MetricRecord(execution_id=r[0], node_id=r[1], attempt=r[2], key=r[3],
-                             value=r[4], step=r[5], timestamp=r[6]) for r in rows]
+                             value=r[4], step=r[5], timestamp=r[6], map_index=r[7])
+                for r in rows]
+
+    def map_elements(self, execution_id: str) -> list[MapElementRecord]:
+        rows = self._db.read(
+            f"SELECT {_q(ELEMENT_COLS)} FROM map_elements WHERE execution_id = ? "
+            "ORDER BY node_id, attempt, map_index", (execution_id,))
+        return [MapElementRecord(execution_id=r[0], node_id=r[1], attempt=r[2], map_index=r[3],
+                                 status=NodeStatus(r[4]), error_type=r[5], error_message=r[6],
+                                 traceback=r[7], logs=r[8]) for r in rows]
 
     def artifacts(self, hashes: list[str]) -> dict[str, ArtifactRecord]:
         out: dict[str, ArtifactRecord] = {}

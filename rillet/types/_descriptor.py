@@ -338,3 +338,43 @@ def import_class(name: str) -> Any:
         if isinstance(obj, type):
             return obj
     raise ValueError(f"cannot import {name!r} to rebuild a stored value")
+
+
+_SCALAR_KINDS: dict[str, Any] = {"int": int, "float": float, "str": str, "bool": bool,
+                            "bytes": bytes, "none": type(None), "any": Any}
+
+
+def type_of(d: dict[str, Any]) -> Any:
+    """A Python type for a descriptor (what :func:`describe` gives), to decode a stored
+    value whose declaring code is not at hand. Named classes are imported; one that
+    cannot be is ``Any`` (its value then decodes by the tag it was stored with)."""
+    kind = d.get("kind")
+    if kind in _SCALAR_KINDS:
+        return _SCALAR_KINDS[kind]
+    if kind in ("list", "set", "frozenset") and "item" in d:
+        origin = {"list": list, "set": set, "frozenset": frozenset}[kind]
+        return origin[type_of(d["item"])]  # type: ignore[index]
+    if kind == "dict":
+        return dict[type_of(d["key"]), type_of(d["value"])]  # type: ignore[misc]
+    if kind == "tuple":
+        if d.get("variadic"):
+            return tuple[type_of(d["item"]), ...]  # type: ignore[misc]
+        return tuple[tuple(type_of(i) for i in d.get("items", []))]  # type: ignore[misc]
+    if kind == "optional":
+        return typing.Optional[type_of(d["inner"])]  # noqa: UP045
+    if kind == "union":
+        return typing.Union[tuple(type_of(o) for o in d["options"])]
+    if kind in ("datetime", "date", "timedelta"):
+        return getattr(dt, kind)
+    if kind == "file":
+        return File
+    if kind == "directory":
+        return Directory
+    named = {"dataframe": "pandas.DataFrame", "ndarray": "numpy.ndarray"}
+    name = named.get(str(kind)) or d.get("name")
+    if isinstance(name, str):
+        try:
+            return import_class(name)
+        except (ValueError, ImportError):
+            return Any
+    return Any

@@ -77,8 +77,9 @@ def test_params_and_metrics_come_back_with_timestamps(executor, tmp_path: Path) 
     r = t.run_one(executor, t.job(t.tracked, tmp_path, inputs={"lr": 0.1}))
     assert r.ok
     assert r.params == [("lr", 0.1)]
-    assert [(k, v, s) for k, v, s, _ in r.metrics] == [("loss", 0.5, 1), ("loss", 0.25, 2)]
-    assert all(r.started_at <= ts <= r.ended_at for *_, ts in r.metrics)
+    assert [(k, v, s, i) for k, v, s, _, i in r.metrics] == [("loss", 0.5, 1, None),
+                                                              ("loss", 0.25, 2, None)]
+    assert all(r.started_at <= ts <= r.ended_at for *_, ts, _ in r.metrics)
     assert r.outputs == str(tmp_path / "work" / "n0" / "1")
     assert Path(r.outputs).is_dir()
 

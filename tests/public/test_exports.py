@@ -35,6 +35,8 @@ PUBLIC = [
     "conditional",
     "current_context",
     "dynamic",
+    "execution",
+    "executions",
     "map_task",
     "models",
     "notebook",
