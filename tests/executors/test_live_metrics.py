@@ -38,7 +38,7 @@ def test_metrics_reach_the_listener_as_they_are_logged(executor: Any, tmp_path: 
     assert r.ok and r.outputs == 3 and not r.stopped
     assert [(n, k, v, s) for n, k, v, s, _ in seen] == [("n0", "loss", 10.0 - i, i)
                                                          for i in range(3)]
-    assert [(k, v, s) for k, v, s, _ in r.metrics] == [("loss", 10.0 - i, i) for i in range(3)]
+    assert [(k, v, s) for k, v, s, *_ in r.metrics] == [("loss", 10.0 - i, i) for i in range(3)]
     seen.clear()
     quiet = dataclasses.replace(job, live_metrics=False)
     assert t.run_one(executor, quiet).ok and seen == []  # only jobs that ask stream
@@ -61,7 +61,7 @@ def test_stop_ends_the_attempt_and_keeps_its_steps(executor: Any, tmp_path: Path
     assert time.monotonic() - started < 30  # 50 steps of 1 s unless stopped
     assert not r.ok and r.stopped and not r.retryable
     assert r.error_type == "AttemptStopped" and r.error_message == "pruned at step 2"
-    assert [s for _, _, s, _ in r.metrics] == [0, 1, 2]  # the steps logged so far
+    assert [s for _, _, s, *_ in r.metrics] == [0, 1, 2]  # the steps logged so far
     if not inline:  # the worker and the task's own child process are gone
         assert r.pid is not None and not psutil.pid_exists(r.pid)
         child = int(pid_file.read_text())
