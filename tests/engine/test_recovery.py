@@ -19,7 +19,7 @@ from marks import lines  # noqa: E402
 import rillet  # noqa: E402
 
 
-def wait_for_lines(path: Path, n: int, proc: Any, timeout: float = 30.0) -> None:
+def wait_for_lines(path: Path, n: int, proc: Any, timeout: float = 120.0) -> None:
     deadline = time.monotonic() + timeout
     while len(lines(str(path))) < n:
         assert proc.poll() is None, f"rillet run ended early: {proc.communicate()}"
@@ -28,7 +28,7 @@ def wait_for_lines(path: Path, n: int, proc: Any, timeout: float = 30.0) -> None
 
 
 def wait_for_recorded(cli: Any, execution_id: str, n: int, proc: Any,
-                      timeout: float = 30.0) -> None:
+                      timeout: float = 120.0) -> None:
     """Until at least ``n`` nodes are recorded SUCCEEDED (what the marker says has run
     may be ahead of what the store has, on a loaded machine)."""
     deadline = time.monotonic() + timeout
@@ -41,7 +41,7 @@ def wait_for_recorded(cli: Any, execution_id: str, n: int, proc: Any,
         time.sleep(0.02)
 
 
-def wait_for_workers_to_end(marker: str, timeout: float = 30.0) -> None:
+def wait_for_workers_to_end(marker: str, timeout: float = 120.0) -> None:
     """Until no process of the killed run (its workers share its command line) is left."""
     import psutil
 
@@ -66,8 +66,12 @@ def nodes_of(cli: Any, execution_id: str) -> dict[str, dict[str, Any]]:
 @pytest.mark.slow
 def test_sigkill_mid_run_then_recover_reuses_every_succeeded_node(cli, wf, load, tmp_path):
     marker = tmp_path / "marker.txt"
+    # Held: after HOLD_AT (12) steps the others wait while this file exists, so the run
+    # is surely still going when it is killed, however loaded the machine.
+    hold = tmp_path / "hold"
+    hold.touch()
     proc = cli.start("run", wf("wf_fifty", "fifty"), "--marker", str(marker), "--delay", "0.1",
-                     "--json", "--executor", "processes")
+                     "--hold", str(hold), "--json", "--executor", "processes")
     wait_for_lines(marker, 5, proc)
     # While its owner lives, the execution stays RUNNING and cannot be recovered.
     (running,) = cli.ok("executions", "list", "--json").json
@@ -94,7 +98,8 @@ def test_sigkill_mid_run_then_recover_reuses_every_succeeded_node(cli, wf, load,
     wait_for_workers_to_end(str(marker))
     ran_before = Counter(lines(str(marker)))
 
-    rec = cli.ok("recover", killed_id, "--json", timeout=60)
+    hold.unlink()  # the recovery runs every step that did not succeed, unheld
+    rec = cli.ok("recover", killed_id, "--json", timeout=180)
     body = rec.json
     assert set(body) == {"execution_id", "status", "outputs"}
     assert body["status"] == "SUCCEEDED"
