@@ -5,8 +5,9 @@
   runs in the launching process, as ``rillet server``'s local workers do (woken by its
   signal). PostgreSQL: a ``rillet worker`` process (woken by LISTEN/NOTIFY). Warm workers,
   loopback, median of sequential launches.
-- ``throughput``: one-task executions launched at once, run end to end by two
-  ``rillet worker`` processes on PostgreSQL; executions per second.
+- ``throughput``: one-task executions queued at once, then run end to end by two
+  ``rillet worker`` processes on PostgreSQL; executions per second from the first
+  execution started to the last one ended.
 - ``--peers``: Prefect 3.9's server + process worker (``.bench/prefect``, made by
   ``make bench``) doing the same through ``peers/prefect_platform.py``.
 
@@ -134,24 +135,30 @@ def measure_postgres(folder: Path, url: str, n: int, executions: int) -> dict[st
         ms = _launch_latency(s.store, folder / "marks-pg", n)
         out["launch"] = {"median_ms": statistics.median(ms), "p90_ms": _pct(ms, 0.9),
                          "n": len(ms)}
-        procs.append(_worker(["--db", url, "--artifacts", art], folder))
-        time.sleep(2.0)
+        _stop(procs)  # throughput: the queue is filled first, then two workers drain it
+        procs = []
+        db = s.store.database
         t0 = time.perf_counter()
         for _ in range(executions):
             launch(s.store, "flow.one", inputs={})
         queued = time.perf_counter() - t0
-        db = s.store.database
+        procs = [_worker(["--db", url, "--artifacts", art], folder) for _ in range(2)]
         while True:
-            (done,) = db.read("SELECT count(*) FROM launch_queue WHERE state = 'done'")[0]
-            if done >= executions + n + 3:
+            (left,) = db.read("SELECT count(*) FROM launch_queue WHERE state <> 'done'")[0]
+            if left == 0:
                 break
-            if time.perf_counter() - t0 > 600:
-                raise RuntimeError(f"only {done} executions ended in 600 s")
-            time.sleep(0.01)
-        elapsed = time.perf_counter() - t0
-        (ok,) = db.read("SELECT count(*) FROM executions WHERE status = 'SUCCEEDED'")[0]
+            if time.perf_counter() - t0 > 900:
+                raise RuntimeError(f"{left} executions still queued or running after 900 s")
+            time.sleep(0.05)
+        # From the first execution started to the last one ended (worker start-up excluded).
+        first, last, ok = db.read(
+            "SELECT min(started_at), max(ended_at), sum(CASE WHEN status = 'SUCCEEDED' "
+            "THEN 1 ELSE 0 END) FROM executions WHERE id IN "
+            "(SELECT execution_id FROM launch_queue WHERE inputs = ?)",
+            ('{"path": ""}',))[0]
+        elapsed = float(last) - float(first)
         out["throughput"] = {"per_s": executions / elapsed, "executions": executions,
-                             "seconds": elapsed, "launch_s": queued, "succeeded": ok}
+                             "seconds": elapsed, "launch_s": queued, "succeeded": int(ok)}
     finally:
         _stop(procs)
         s.close()
