@@ -23,6 +23,7 @@ import weakref
 from typing import IO, Any
 
 from rillet.errors import ExecutorError
+from rillet.executors._descendants import become_subreaper, end_children, kill_tree
 from rillet.executors._run import error_fields, fd_stream, read_log, run_attempt
 
 STOP = b""
@@ -53,6 +54,7 @@ def worker_main(conn: multiprocessing.connection.Connection, parent: int, log_fd
     """
     with contextlib.suppress(OSError):
         os.setpgid(0, 0)  # a group of its own: a timeout kills the task's children too
+    become_subreaper()  # and what leaves the group (setsid) stays below it, to be ended
     sys.stdout, sys.stderr = fd_stream(1), fd_stream(2)  # not the parent's replacements
     with contextlib.suppress(Exception):
         import faulthandler
@@ -92,6 +94,7 @@ def _serve(data: bytes, log_fd: int, cwd: str,
     finally:
         with contextlib.suppress(OSError):
             os.chdir(cwd)  # a task's chdir does not leak into the next attempt
+        end_children()  # processes the task left running end with its attempt
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
@@ -114,6 +117,7 @@ def _watch_parent(parent: int) -> None:
     """End the worker (and its task's children) soon after its parent is gone."""
     while os.getppid() == parent:
         time.sleep(0.5)
+    end_children()
     with contextlib.suppress(OSError):
         if os.getpgid(0) == os.getpid():
             os.killpg(0, signal.SIGKILL)
@@ -160,6 +164,7 @@ class Worker:
     def kill(self) -> None:
         """SIGKILL the worker's process group (the task's children with it) and reap it."""
         if self.unreaped():
+            kill_tree(self.pid)  # its task's descendants, those that left its group too
             with contextlib.suppress(OSError):
                 os.killpg(self.pid, signal.SIGKILL)
             with contextlib.suppress(OSError):
