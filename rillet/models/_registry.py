@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from rillet.errors import Conflict, DefinitionError, NotFound, StoreError
+from rillet.errors import Conflict, DefinitionError, NotFound, StoreError, ValueUnavailable
 
 if TYPE_CHECKING:
     from rillet.engine._protocols import ArtifactStore
@@ -266,6 +266,9 @@ class Registry:
         values = ValueStore(self.store, self.artifacts)
         try:
             return values.load(mv.hash, Any)
+        except ValueUnavailable as exc:  # its bytes are gone or corrupt: say which model
+            raise ValueUnavailable(f"model {mv.name}/{mv.version} cannot be loaded: {exc}",
+                                   digest=exc.digest, uri=exc.uri, reason=exc.reason) from None
         except (ModuleNotFoundError, AttributeError):
             # A class from the user's file, pickled by reference: load that file (as
             # ``rillet run`` did) and try again.

@@ -152,3 +152,16 @@ def test_recover_names_an_input_whose_bytes_are_gone(load, home):
     os.unlink(path)
     with pytest.raises(StoreError, match=r"input 'm': its value \w+ is missing"):
         rillet.recover(first.id, home=home, executor="inline", from_nodes=("use",))
+
+
+def test_a_model_version_whose_bytes_are_gone_is_named(load, home, monkeypatch):
+    from rillet import models
+
+    mod = load("wf_integrity")
+    ex = rillet.run(mod.summed, home=home, executor="inline", n=1000)
+    monkeypatch.setenv("RILLET_HOME", home)
+    version = models.register("nums", execution=ex.id, node="numbers", output="o0")
+    path, _ = _artifact(home, _output(home, ex, "numbers"))
+    path.write_bytes(path.read_bytes().replace(b"1999000,", b"1001999000,", 1))
+    with pytest.raises(ValueUnavailable, match=rf"model nums/{version} .*corrupt"):
+        models.load(f"nums/{version}")
