@@ -14,7 +14,7 @@ from typing import Any, NoReturn
 
 import click
 
-from rillet.errors import DefinitionError, RilletError, StoreError
+from rillet.errors import DefinitionError, ExecutorError, RilletError, StoreError
 
 # The largest count an option takes (--limit, --attempt, --max-parallel): beyond it a
 # database integer overflows, and no home holds that many of anything.
@@ -171,7 +171,8 @@ def report(execution: Any, as_json: bool) -> NoReturn:
 @click.option("-h", "--help", "show_help", is_flag=True,
               help="Show this message; with FILE.py:WORKFLOW, that workflow's inputs.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@click.option("--executor", type=click.Choice(["inline", "processes"]), default="processes")
+@click.option("--executor", type=click.Choice(["inline", "processes", "ray"]),
+              default="processes", help="Where attempts run (ray: $RAY_ADDRESS or a local Ray).")
 @click.option("--max-parallel", type=click.IntRange(min=1, max=MAX_COUNT), default=None,
               help="At most N attempts at once.")
 @click.option("-q", "--quiet", is_flag=True, help="Do not echo what tasks print.")
@@ -204,12 +205,16 @@ def run(ctx: click.Context, target: str | None, show_help: bool, as_json: bool, 
     except DefinitionError as exc:
         fail(str(exc))
     try:  # run_workflow checks the inputs (missing, wrong type) before it opens the home
+        if executor == "ray":
+            from rillet.sdk._rayadmit import show_cluster
+
+            show_cluster(max_parallel)
         with interrupted(ctx, home), task_output_to_stderr(), Progress() as progress:
             execution = run_workflow(wf, home=home_of(ctx, home), executor=executor,
                                      max_parallel=max_parallel, observer=progress,
                                      execution_name=name, execution_tags=tags,
                                      echo_output=None if quiet else echo_line, **inputs)
-    except (DefinitionError, StoreError) as exc:
+    except (DefinitionError, StoreError, ExecutorError) as exc:
         fail(str(exc))
     report(execution, as_json)
 
@@ -219,7 +224,8 @@ def run(ctx: click.Context, target: str | None, show_help: bool, as_json: bool, 
 @click.argument("execution_id")
 @click.option("--from", "from_nodes", multiple=True, help="Re-run this node and what follows.")
 @click.option("--json", "as_json", is_flag=True)
-@click.option("--executor", type=click.Choice(["inline", "processes"]), default="processes")
+@click.option("--executor", type=click.Choice(["inline", "processes", "ray"]),
+              default="processes", help="Where attempts run (ray: $RAY_ADDRESS or a local Ray).")
 @click.option("--max-parallel", type=click.IntRange(min=1, max=MAX_COUNT), default=None,
               help="At most N attempts at once.")
 @click.option("-q", "--quiet", is_flag=True, help="Do not echo what tasks print.")

@@ -21,6 +21,8 @@ class Resources:
     mem: str | int | None = None
     gpu: str | int | None = None
     ephemeral_storage: str | int | None = None  # local disk, as flytekit names it
+    # Ray custom resources (executor="ray"): {"name": amount}, kept as sorted pairs
+    custom: Any = None
     cpu_cores: float | None = field(init=False, default=None, compare=False)
     mem_bytes: int | None = field(init=False, default=None, compare=False)
     gpu_count: int | None = field(init=False, default=None, compare=False)
@@ -32,9 +34,25 @@ class Resources:
         object.__setattr__(self, "gpu_count", parse_gpu(self.gpu))
         storage = parse_mem(self.ephemeral_storage, "ephemeral_storage")
         object.__setattr__(self, "storage_bytes", storage)
+        if self.custom is not None:
+            object.__setattr__(self, "custom", _custom(self.custom))
 
     def to_json(self) -> dict[str, Any]:
         return {"cpu": self.cpu_cores, "mem": self.mem_bytes, "gpu": self.gpu_count}
+
+
+def _custom(value: Any) -> tuple[tuple[str, float], ...]:
+    try:
+        pairs = sorted(dict(value).items())
+    except (TypeError, ValueError):
+        raise DefinitionError(
+            f"Resources(custom={value!r}): give a dict of resource name -> amount") from None
+    for name, amount in pairs:
+        if not isinstance(name, str) or isinstance(amount, bool) or not isinstance(
+                amount, (int, float)) or amount < 0:
+            raise DefinitionError(
+                f"Resources(custom={value!r}): {name!r} needs a number >= 0 as its amount")
+    return tuple((name, float(amount)) for name, amount in pairs)
 
 
 @dataclass(frozen=True, slots=True)

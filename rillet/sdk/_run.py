@@ -24,6 +24,7 @@ from rillet.errors import DefinitionError, RilletError
 from rillet.sdk._taskflow import as_workflow
 
 _EXECUTORS: dict[tuple[str, int | None], Executor] = {}
+EXECUTOR_KINDS = ("inline", "processes", "ray")
 
 
 def make_executor(kind: str, max_parallel: int | None = None) -> Executor:
@@ -40,8 +41,13 @@ def make_executor(kind: str, max_parallel: int | None = None) -> Executor:
         from rillet.executors._processes import ProcessExecutor
 
         ex = ProcessExecutor(max_parallel=max_parallel)
+    elif kind == "ray":
+        from rillet.executors._ray import RayExecutor
+
+        ex = RayExecutor(max_parallel=max_parallel)
     else:
-        raise DefinitionError(f"unknown executor {kind!r}; use 'inline' or 'processes'")
+        raise DefinitionError(
+            f"unknown executor {kind!r}; use 'inline', 'processes' or 'ray'")
     _EXECUTORS[key] = ex
     return ex
 
@@ -56,11 +62,24 @@ def _shutdown_executors() -> None:
     _EXECUTORS.clear()
 
 
-def check_resources(spec: WorkflowSpec) -> None:
-    """Refuse, before anything starts, a task asking for more than the whole capacity."""
+def check_resources(spec: WorkflowSpec, executor: str = "processes",
+                    max_parallel: int | None = None) -> None:
+    """Refuse, before anything starts, a task asking for more than the whole capacity
+    (on Ray: more than any one node of the cluster offers)."""
     asking = [n for n in walk(spec.nodes) if getattr(n.entity, "requests", None) is not None]
+    if executor == "ray":
+        from rillet.sdk._rayadmit import check_cluster
+
+        check_cluster(make_executor("ray", max_parallel), asking)
+        return
     if not asking:
         return  # nothing declared: the machine's capacity need not even be read
+    custom = [n for n in asking if getattr(n.entity.requests, "custom", None)]
+    if custom:
+        task = custom[0].entity
+        raise DefinitionError(
+            f"task '{task.name}' (node '{custom[0].id}') requests custom resources "
+            f"{dict(task.requests.custom)}, which only executor='ray' provides")
     from rillet.executors._capacity import machine_capacity
 
     cpu, mem, gpu = machine_capacity()
@@ -115,7 +134,7 @@ def run(workflow: Any, *, home: str | None = None, executor: str = "processes",
     if not hasattr(workflow, "spec"):
         raise DefinitionError(f"rillet.run() needs a @workflow, got {type(workflow).__name__}")
     values = workflow.resolve_inputs((), inputs)
-    check_resources(workflow.spec)
+    check_resources(workflow.spec, executor, max_parallel)
     h = _open_home(home)
     engine = _engine(h, executor, max_parallel, observer, echo_output)
     record = engine.execute(workflow, values, source=source_of(workflow),
@@ -191,7 +210,7 @@ def recover(execution_id: str, *, home: str | None = None, from_nodes: tuple[str
             f"execution {old.id} has no node {', '.join(map(repr, unknown))} "
             f"(its nodes: {', '.join(sorted(nodes))})"
         )
-    check_resources(wf.spec)
+    check_resources(wf.spec, executor, max_parallel)
     engine = _engine(h, executor, max_parallel, observer, echo_output)
     produced = [digest for n in nodes.values() for digest in n.outputs.values()]
     pruned = frozenset(d for d, a in store.artifacts(produced).items() if a.purged)

@@ -1,0 +1,334 @@
+"""The Ray executor: each attempt (or each batch of a map's elements) is one Ray task.
+
+``ray`` is imported only when this executor is first used (``rillet[ray]``). It
+connects to ``address`` (default ``$RAY_ADDRESS``), else starts a local Ray for
+this process and stops it at ``shutdown``. A job's declared ``cpu``/``mem``/``gpu``
+(and ``Resources(custom=...)``) become the Ray task's ``num_cpus``/``memory``/
+``num_gpus``/``resources``; Ray places it on a node that has them. The driver
+keeps the deadlines: a timed-out attempt is cancelled with ``force=True`` and
+fails with ``TaskTimeoutError``; a Ray task lost with its node fails with
+``WorkerDied`` (the engine retries it, Ray places the retry on a live node).
+Ray never retries by itself (``max_retries=0``): one job is one rillet attempt.
+Outputs come back to the driver, which records them in the artifact store as
+with every executor. Call ``submit``/``wait`` from one thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import math
+import os
+import pickle
+import socket
+import sys
+import time
+from typing import Any
+
+from rillet.engine._protocols import AttemptJob, AttemptResult
+from rillet.errors import ExecutorError, TaskTimeoutError
+from rillet.executors._processes import _Attempt, _describe
+from rillet.executors._run import clip, error_fields, run_attempt
+from rillet.executors._worker import dumps
+
+_EPS = 1e-9
+
+
+def _ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise ExecutorError(
+            "executor 'ray' needs Ray: pip install 'rillet[ray]'"
+        ) from None
+    return ray
+
+
+def run_remote(payload: bytes) -> bytes:
+    """What one Ray task runs: one attempt or one chunk of a map, on whatever node."""
+    try:
+        job, fixed, collect, env = pickle.loads(payload)
+        if fixed:
+            job = dataclasses.replace(job, inputs={**pickle.loads(fixed), **job.inputs})
+    except BaseException as exc:
+        fields = error_fields(exc)
+        fields["retryable"] = False
+        return dumps(("failed", fields, socket.gethostname()))
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    cwd = os.getcwd()
+    try:
+        result = run_attempt(job, capture="fd", apply_timeout=False, collect_failures=collect)
+    finally:
+        with contextlib.suppress(OSError):
+            os.chdir(cwd)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    try:
+        return dumps(("result", result, socket.gethostname()))
+    except Exception as exc:
+        fields = error_fields(exc)
+        fields["error_message"] = (
+            f"the outputs of task '{getattr(job.task, 'name', job.task)}' cannot be sent back "
+            f"from the Ray worker: {exc}")
+        fields["retryable"] = False
+        return dumps(("failed", fields, socket.gethostname()))
+
+
+def node_capacities(ray: Any) -> list[dict[str, float]]:
+    """The resources of each live node of the connected cluster."""
+    return [dict(n.get("Resources", {})) for n in ray.nodes() if n.get("Alive")]
+
+
+def custom_of(task: Any) -> dict[str, float]:
+    res = getattr(task, "requests", None)
+    return dict(getattr(res, "custom", None) or ())
+
+
+def runtime_env_of(task: Any) -> dict[str, Any] | None:
+    """The Ray ``runtime_env`` of a task's ``environment`` (its pip packages), or None.
+
+    Ray runs every task with the cluster's Python; a task asking for another version
+    is refused rather than run on the wrong one."""
+    env = getattr(task, "environment", None)
+    if env is None:
+        return None
+    if not env.runs_here():
+        raise ExecutorError(
+            f"task '{getattr(task, 'name', task)}' asks for Python {env.python_version}, but "
+            f"executor 'ray' runs tasks with the cluster's Python "
+            f"({'.'.join(map(str, sys.version_info[:3]))}); drop python_version or run a "
+            "cluster on that version")
+    if not env.packages:
+        return None
+    return {"pip": {"packages": list(env.packages), "pip_check": False}}
+
+
+class RayExecutor:
+    """Executor over a Ray cluster (an existing one, or a local one it starts)."""
+
+    name = "ray"
+
+    def __init__(self, address: str | None = None, max_parallel: int | None = None) -> None:
+        if max_parallel is not None and max_parallel < 1:
+            raise ExecutorError(f"RayExecutor(max_parallel={max_parallel!r}): must be >= 1")
+        self._address = address
+        self._max_parallel = max_parallel
+        self._started = False  # whether this executor started (and so stops) Ray
+        self._remote: Any = None
+        self._pieces: dict[Any, tuple[_Attempt, int]] = {}  # ObjectRef -> (attempt, start)
+        self._attempts: dict[int, _Attempt] = {}
+        self._ready: list[AttemptResult] = []
+
+    # -- the cluster --
+
+    def connect(self) -> Any:
+        ray = _ray()
+        if not ray.is_initialized():
+            address = self._address or os.environ.get("RAY_ADDRESS") or None
+            opts: dict[str, Any] = dict(log_to_driver=False, include_dashboard=False,
+                                        configure_logging=False)
+            if address:
+                ray.init(address=address, **opts)
+            else:
+                from rillet.executors._capacity import cpu_capacity
+
+                ray.init(num_cpus=max(1, int(cpu_capacity())), **opts)
+                self._started = True
+        if self._remote is None:
+            self._remote = ray.remote(max_retries=0)(run_remote)
+        return ray
+
+    def nodes(self) -> list[dict[str, float]]:
+        """Resources of each live node (``CPU``, ``memory`` in bytes, ``GPU``, custom)."""
+        return node_capacities(self.connect())
+
+    def capacity(self) -> tuple[float, int, int]:
+        total = self.connect().cluster_resources()
+        return (float(total.get("CPU", 0.0)), int(total.get("memory", 0)),
+                int(total.get("GPU", 0)))
+
+    @property
+    def max_parallel(self) -> int:
+        if self._max_parallel is None:
+            self._max_parallel = max(1, int(self.capacity()[0] + _EPS))
+        return self._max_parallel
+
+    # -- Executor protocol --
+
+    def submit(self, job: AttemptJob) -> bool:
+        ray = self.connect()
+        self.refuse_unplaceable(job)
+        if len(self._pieces) >= self.max_parallel:
+            return False
+        attempt = _Attempt(job, self.max_parallel)
+        if job.mapped:
+            from rillet.engine._direct import unequal_lengths
+
+            message = unequal_lengths(job.node_id, job.inputs, job.mapped)
+            if message is not None:
+                self._ready.append(attempt.result(
+                    ok=False, error_type="UserCodeError", error_message=message,
+                    traceback=message, retryable=False))
+                return True
+        self._attempts[id(attempt)] = attempt
+        if attempt.total == 0:
+            self._finish(attempt, attempt.result(ok=True, outputs=[]))
+            return True
+        self._start_chunks(ray, attempt)
+        return True
+
+    def wait(self, timeout: float | None) -> list[AttemptResult]:
+        ray = self.connect()
+        end = math.inf if timeout is None else time.monotonic() + timeout
+        while not self._ready:
+            now = time.monotonic()
+            if not self._pieces:
+                if timeout and end > now:
+                    time.sleep(end - now)
+                return []
+            nearest = min((a.deadline for a in self._attempts.values()), default=math.inf)
+            wait_for = max(0.0, min(end, nearest, now + 1.0) - now)
+            refs = list(self._pieces)
+            done, _ = ray.wait(refs, num_returns=1, timeout=wait_for)
+            if done:
+                done, _ = ray.wait(refs, num_returns=len(refs), timeout=0)
+            for ref in done:
+                self._on_done(ray, ref)
+            self._expire(ray)
+            if time.monotonic() >= end:
+                break
+        ready, self._ready = self._ready, []
+        return ready
+
+    def running(self) -> int:
+        return len(self._attempts) + len(self._ready)
+
+    def shutdown(self) -> None:
+        """Cancel running Ray tasks; stop Ray when this executor started it."""
+        ray = _ray() if self._pieces or self._started else None
+        if ray is not None:
+            for ref in list(self._pieces):
+                with contextlib.suppress(Exception):
+                    ray.cancel(ref, force=True)
+        self._pieces.clear()
+        self._attempts.clear()
+        self._ready.clear()
+        if ray is not None and self._started:
+            ray.shutdown()
+            self._started = False
+            self._remote = None
+
+    # -- admission --
+
+    def refuse_unplaceable(self, job: AttemptJob) -> None:
+        """Raise unless one live node offers everything ``job`` requests."""
+        nodes = self.nodes()
+        problem = unplaceable(job.cpu, job.mem, job.gpu, custom_of(job.task), nodes)
+        if problem:
+            raise ExecutorError(
+                f"task '{getattr(job.task, 'name', job.task)}' (node '{job.node_id}') "
+                f"{problem}; lower its Resources(...) or add a bigger node")
+
+    # -- dispatch and results --
+
+    def _start_chunks(self, ray: Any, attempt: _Attempt) -> None:
+        job = attempt.job
+        options: dict[str, Any] = {"num_cpus": job.cpu if job.cpu else 1,
+                                   "num_gpus": job.gpu}
+        if job.mem:
+            options["memory"] = job.mem
+        custom = custom_of(job.task)
+        if custom:
+            options["resources"] = custom
+        runtime_env = runtime_env_of(job.task)
+        if runtime_env:
+            options["runtime_env"] = runtime_env
+        while True:
+            span = attempt.next_chunk()
+            if span is None:
+                return
+            try:
+                payload = attempt.message(*span, {})
+            except Exception as exc:
+                fields = error_fields(exc)
+                fields["error_message"] = (
+                    f"the inputs of task '{attempt.name}' cannot be sent to Ray: {exc}")
+                fields["retryable"] = False
+                self._chunk_done(attempt, span[0], attempt.result(ok=False, **fields))
+                return
+            ref = self._remote.options(**options).remote(payload)
+            self._pieces[ref] = (attempt, span[0])
+            attempt.pieces.add(ref)
+
+    def _on_done(self, ray: Any, ref: Any) -> None:
+        attempt, start = self._pieces.pop(ref)
+        attempt.pieces.discard(ref)
+        if id(attempt) not in self._attempts:
+            return
+        try:
+            kind, body, _host = pickle.loads(ray.get(ref))
+        except Exception as exc:  # the Ray task or its node died, or it was cancelled
+            message = (f"the Ray task running task '{attempt.name}' ended without returning "
+                       f"a result: {type(exc).__name__}: {str(exc).splitlines()[0][:500]}")
+            result = attempt.result(ok=False, error_type="WorkerDied", error_message=message,
+                                    traceback=message)
+        else:
+            result = body if kind == "result" else attempt.result(ok=False, **body)
+        self._chunk_done(attempt, start, result)
+
+    def _chunk_done(self, attempt: _Attempt, start: int, result: AttemptResult) -> None:
+        if not attempt.is_map:
+            self._finish(attempt, result)
+            return
+        if attempt.add_chunk(start, result):
+            self._cancel(attempt)
+            self._finish(attempt, attempt.assemble())
+
+    def _cancel(self, attempt: _Attempt) -> None:
+        ray = _ray()
+        for ref in list(attempt.pieces):
+            if ref in self._pieces:
+                self._pieces.pop(ref, None)
+                with contextlib.suppress(Exception):
+                    ray.cancel(ref, force=True)
+        attempt.pieces.clear()
+
+    def _expire(self, ray: Any) -> None:
+        now = time.monotonic()
+        for attempt in [a for a in self._attempts.values() if a.deadline <= now]:
+            self._cancel(attempt)
+            logs = [r.logs for _, r in sorted(attempt.done.items())]
+            error = TaskTimeoutError(
+                f"task '{attempt.name}' ran past its timeout of {attempt.job.timeout:g}s "
+                "and its Ray task was cancelled (force=True)")
+            fields = error_fields(error)
+            fields["traceback"] = str(error)
+            self._finish(attempt, attempt.result(ok=False, logs=clip("".join(logs)), **fields))
+
+    def _finish(self, attempt: _Attempt, result: AttemptResult) -> None:
+        self._attempts.pop(id(attempt), None)
+        self._ready.append(result)
+
+
+def unplaceable(cpu: float, mem: int, gpu: int, custom: dict[str, float],
+                nodes: list[dict[str, float]]) -> str | None:
+    """Why no node fits the request (naming the request and the largest node), or None."""
+    def fits(n: dict[str, float]) -> bool:
+        return (cpu <= n.get("CPU", 0.0) + _EPS and mem <= n.get("memory", 0.0)
+                and gpu <= n.get("GPU", 0.0) + _EPS
+                and all(v <= n.get(k, 0.0) + _EPS for k, v in custom.items()))
+
+    if any(fits(n) for n in nodes):
+        return None
+    largest = max(nodes, key=lambda n: (n.get("GPU", 0.0), n.get("CPU", 0.0),
+                                        n.get("memory", 0.0)), default={})
+    want = _describe(cpu, mem, gpu) + "".join(f", {k}={v:g}" for k, v in custom.items())
+    have = _describe(largest.get("CPU", 0.0), int(largest.get("memory", 0)),
+                     int(largest.get("GPU", 0)))
+    have += "".join(f", {k}={largest[k]:g}" for k in custom if k in largest)
+    return (f"requests {want}, more than any node of the Ray cluster offers "
+            f"(largest node: {have}; {len(nodes)} node(s))")

@@ -1,0 +1,208 @@
+"""The Ray executor on a real local cluster: a head and a second node started once
+per test session (``ray.cluster_utils.Cluster``), the second with a custom resource
+so that placement can be asserted. Under CI=true a missing Ray fails."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from clikit import WORKFLOWS, rillet_env
+
+import rillet
+from rillet.engine._loading import load_file
+from rillet.errors import DefinitionError
+
+pytestmark = [pytest.mark.filterwarnings("ignore"), pytest.mark.timeout(900)]
+
+WF = WORKFLOWS / "wf_ray.py"
+MiB = 2**20
+
+
+def _ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        if os.environ.get("CI") == "true":
+            pytest.fail("Ray is not installed (pip install -e '.[dev]' installs rillet[ray])")
+        pytest.skip("Ray is not installed")
+    return ray
+
+
+class Nodes:
+    def __init__(self, cluster: Any) -> None:
+        self.cluster = cluster
+        self.head = cluster.head_node
+        self.special = cluster.add_node(num_cpus=1, resources={"special": 1},
+                                        object_store_memory=80 * MiB)
+        cluster.wait_for_nodes(timeout=300)
+        self.address = cluster.address
+
+    def node_id(self, node: Any) -> str:
+        return str(node.node_id)
+
+
+@pytest.fixture(scope="session")
+def ray_cluster() -> Iterator[Nodes]:
+    ray = _ray()
+    from ray.cluster_utils import Cluster
+
+    cluster = Cluster(initialize_head=True, head_node_args={
+        "num_cpus": 2, "object_store_memory": 80 * MiB, "include_dashboard": False})
+    saved = os.environ.get("RAY_ADDRESS")
+    try:
+        nodes = Nodes(cluster)
+        os.environ["RAY_ADDRESS"] = nodes.address
+        yield nodes
+    finally:
+        from rillet.sdk._run import _EXECUTORS
+
+        for key in [k for k in _EXECUTORS if k[0] == "ray"]:
+            _EXECUTORS.pop(key).shutdown()
+        ray.shutdown()
+        cluster.shutdown()
+        if saved is None:
+            os.environ.pop("RAY_ADDRESS", None)
+        else:
+            os.environ["RAY_ADDRESS"] = saved
+
+
+def _wf(name: str) -> Any:
+    return getattr(load_file(str(WF)), name)
+
+
+def _only(outputs: Any) -> Any:
+    (value,) = outputs.values()
+    return value
+
+
+def _wait_for(what: str, check: Any, limit: float = 300.0) -> Any:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"waited {limit:g}s for {what}")
+
+
+def test_runs_on_the_cluster_with_placement_logs_params_and_metrics(
+        ray_cluster: Nodes, tmp_path: Path) -> None:
+    ex = rillet.run(_wf("placed"), home=str(tmp_path / "home"), executor="ray", x=4)
+    assert ex.status == "SUCCEEDED", ex.error
+    special_node = ex.outputs["o1"]
+    assert special_node == ray_cluster.node_id(ray_cluster.special)  # the one with "special"
+    h = rillet.sdk._run._open_home(str(tmp_path / "home"))
+    logs = "".join(a.logs for a in h.store.attempts(ex.id))
+    assert "stdout of plain 4" in logs and "stderr of plain 4" in logs, logs
+    assert any(p.key == "x" for p in h.store.params(ex.id))
+    assert any(m.key == "double" and m.value == 8.0 for m in h.store.metrics(ex.id))
+
+
+def test_map_goes_out_in_batches(ray_cluster: Nodes, tmp_path: Path) -> None:
+    ex = rillet.run(_wf("squares"), home=str(tmp_path / "home"), executor="ray",
+                    xs=list(range(300)))
+    assert ex.status == "SUCCEEDED", ex.error
+    values = _only(ex.outputs)
+    assert [v for v, _ in values] == [x * x for x in range(300)]
+    pids = {pid for _, pid in values}
+    assert 1 <= len(pids) <= 3 < 300  # a few Ray workers ran batches, not one per element
+
+
+def test_a_timeout_cancels_the_ray_task_and_fails_the_attempt(
+        ray_cluster: Nodes, tmp_path: Path) -> None:
+    started = time.monotonic()
+    ex = rillet.run(_wf("too_slow"), home=str(tmp_path / "home"), executor="ray")
+    assert ex.status == "FAILED"
+    assert time.monotonic() - started < 100  # not the task's 120 s
+    h = rillet.sdk._run._open_home(str(tmp_path / "home"))
+    attempts = h.store.attempts(ex.id)
+    assert len(attempts) == 2  # retries=1: the timeout is a failed attempt, retried
+    assert all("TaskTimeoutError" in (a.error_type or "") for a in attempts)
+
+
+def test_a_request_no_node_offers_is_refused_before_the_execution_starts(
+        ray_cluster: Nodes, tmp_path: Path) -> None:
+    with pytest.raises(DefinitionError) as info:
+        rillet.run(_wf("oversized"), home=str(tmp_path / "home"), executor="ray")
+    message = str(info.value)
+    assert "task 'wf_ray:enormous'" in message or "enormous" in message
+    assert "cpu=512" in message and "largest node: cpu=2" in message
+    assert not (tmp_path / "home").exists()  # refused before anything was recorded
+
+
+def test_a_killed_node_s_attempt_is_retried_on_another_node(
+        ray_cluster: Nodes, tmp_path: Path) -> None:
+    cluster = ray_cluster.cluster
+    doomed = cluster.add_node(num_cpus=1, resources={"spare": 1}, object_store_memory=80 * MiB)
+    cluster.wait_for_nodes(timeout=300)
+    marker = tmp_path / "marker"
+    driver = _driver(tmp_path, "survives", f"--marker={marker}")
+    try:
+        _wait_for("the first attempt to start", lambda: marker.exists() and marker.read_text())
+        assert str(doomed.node_id) in marker.read_text()
+        spare = cluster.add_node(num_cpus=1, resources={"spare": 1},
+                                 object_store_memory=80 * MiB)
+        cluster.remove_node(doomed, allow_graceful=False)
+        out, err = driver.communicate(timeout=400)
+    finally:
+        driver.kill()
+    assert driver.returncode == 0, err
+    assert "Ray cluster: 3 node(s)" in err  # rillet run --executor ray shows the capacity
+    lines = marker.read_text().splitlines()
+    assert lines[0].startswith("attempt 1 on " + str(doomed.node_id))
+    assert lines[-1] == "attempt 2 on " + str(spare.node_id), lines
+    cluster.remove_node(spare, allow_graceful=False)
+
+
+def test_a_sigkilled_driver_is_recovered_without_rerunning_succeeded_nodes(
+        ray_cluster: Nodes, tmp_path: Path) -> None:
+    log, release = tmp_path / "log", tmp_path / "release"
+    driver = _driver(tmp_path, "chain", f"--log={log}", f"--release={release}")
+    try:
+        _wait_for("the gate to start", lambda: log.exists() and "gate" in log.read_text())
+        driver.send_signal(signal.SIGKILL)
+        driver.wait(timeout=60)
+    finally:
+        driver.kill()
+    assert log.read_text().splitlines() == ["a", "b", "gate"]
+    release.write_text("go")
+    h = rillet.sdk._run._open_home(str(tmp_path / "home"))
+    (old,) = h.store.list_executions()
+    ex = rillet.recover(old.id, home=str(tmp_path / "home"), executor="ray")
+    assert ex.status == "SUCCEEDED", ex.error
+    assert _only(ex.outputs) == 5
+    assert log.read_text().splitlines() == ["a", "b", "gate", "gate", "d"]  # a, b not re-run
+
+
+def _driver(tmp_path: Path, workflow: str, *args: str) -> subprocess.Popen[str]:
+    """``rillet run --executor ray`` as a real driver process on the test cluster."""
+    env = rillet_env(RAY_ADDRESS=os.environ["RAY_ADDRESS"])
+    return subprocess.Popen(
+        [sys.executable, "-m", "rillet.cli", "run", f"{WF}:{workflow}", "--executor", "ray",
+         "--home", str(tmp_path / "home"), *args],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_custom_resources_need_the_ray_executor(tmp_path: Path) -> None:
+    with pytest.raises(DefinitionError, match="custom resources"):
+        rillet.run(_wf("placed"), home=str(tmp_path / "home"), executor="processes")
+
+
+def test_unplaceable_names_the_request_and_the_largest_node() -> None:
+    from rillet.executors._ray import unplaceable
+
+    nodes = [{"CPU": 2.0, "memory": 4 * 2**30}, {"CPU": 8.0, "memory": 2**30, "GPU": 1.0}]
+    assert unplaceable(2, 2**30, 0, {}, nodes) is None
+    assert unplaceable(8, 2**30, 1, {}, nodes) is None
+    message = unplaceable(8, 4 * 2**30, 0, {}, nodes)
+    assert message is not None and "cpu=8, mem=4Gi" in message
+    assert "largest node: cpu=8, mem=1Gi, gpu=1" in message
+    assert unplaceable(1, 0, 0, {"tpu": 1.0}, nodes) is not None

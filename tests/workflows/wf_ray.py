@@ -1,0 +1,110 @@
+"""Workflows the Ray executor tests run on a real local cluster (self-contained: Ray
+workers load this file by its path)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+from rillet import Resources, current_context, map_task, task, workflow
+
+
+def _node() -> str:
+    import ray
+
+    return str(ray.get_runtime_context().get_node_id())
+
+
+def _mark(path: str, text: str) -> None:
+    with open(path, "a") as f:
+        f.write(text + "\n")
+
+
+@task
+def plain(x: int) -> str:
+    print(f"stdout of plain {x}")
+    print(f"stderr of plain {x}", file=sys.stderr)
+    current_context().log_param("x", x)
+    current_context().log_metric("double", float(2 * x))
+    return _node()
+
+
+@task(requests=Resources(cpu=1, custom={"special": 1}))
+def special(x: int) -> str:
+    return _node()
+
+
+@task
+def square(x: int) -> list[int]:
+    return [x * x, os.getpid()]
+
+
+@workflow
+def placed(x: int = 3) -> tuple[str, str]:
+    return plain(x=x), special(x=x)
+
+
+@workflow
+def squares(xs: list[int]) -> list[list[int]]:
+    return map_task(square)(x=xs)
+
+
+@task(timeout=3.0, retries=1)
+def sleeper(seconds: float) -> int:
+    time.sleep(seconds)
+    return 0
+
+
+@workflow
+def too_slow(seconds: float = 120.0) -> int:
+    return sleeper(seconds=seconds)
+
+
+@task(requests=Resources(cpu=512))
+def enormous(x: int) -> int:
+    return x
+
+
+@workflow
+def oversized(x: int = 1) -> int:
+    return enormous(x=x)
+
+
+@task(requests=Resources(cpu=1, custom={"spare": 1}), retries=2)
+def on_spare(marker: str, seconds: float) -> str:
+    """Marks where it runs; its first attempt waits there (to have its node killed)."""
+    ctx = current_context()
+    _mark(marker, f"attempt {ctx.attempt} on {_node()}")
+    if ctx.attempt == 1:
+        time.sleep(seconds)
+    return _node()
+
+
+@workflow
+def survives(marker: str, seconds: float = 300.0) -> str:
+    return on_spare(marker=marker, seconds=seconds)
+
+
+@task
+def step(log: str, name: str, x: int) -> int:
+    _mark(log, name)
+    return x + 1
+
+
+@task
+def gate(log: str, release: str, x: int) -> int:
+    """Waits for ``release`` to exist (the test kills the driver meanwhile)."""
+    _mark(log, "gate")
+    deadline = time.monotonic() + 600
+    while not os.path.exists(release) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return x + 1
+
+
+@workflow
+def chain(log: str, release: str) -> int:
+    a = step(log=log, name="a", x=1)
+    b = step(log=log, name="b", x=a)
+    c = gate(log=log, release=release, x=b)
+    return step(log=log, name="d", x=c)
