@@ -1,0 +1,148 @@
+"""rillet on Ray beside plain Ray, measured in the same run on a 2-node local cluster
+(issue 19's targets). Named ``ray_bench.py``, not ``ray.py``: a script named like a
+library would shadow it on ``sys.path``.
+
+Workloads:
+
+    chain   a workflow of N sequential trivial tasks run with ``executor="ray"``
+            (each a recorded, recoverable attempt) against a bare ``ray.remote``
+            chain of the same length (each call waiting for the one before):
+            seconds per task, and the ratio (target: <= 1.5x)
+    map     a map over 10,000 trivial elements: rillet's ``map_task`` on Ray against
+            bare Ray tasks batched by hand (2 batches per CPU; target: <= 3x) and
+            one bare Ray task per element (target: rillet >= 10x faster)
+
+    python benchmarks/ray_bench.py [--rounds 3] [--chain 20] [--elements 10000]
+"""
+
+import argparse
+import importlib.util
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import ray
+from ray.cluster_utils import Cluster
+
+MiB = 2**20
+
+FLOWS = '''
+from rillet import map_task, task, workflow
+
+CHAIN = {chain}
+
+@task
+def inc(x: int) -> int:
+    return x + 1
+
+@workflow
+def chain(x: int = 0) -> int:
+    for _ in range(CHAIN):
+        x = inc(x=x)
+    return x
+
+@workflow
+def mapped(xs: list[int]) -> list[int]:
+    return map_task(inc)(x=xs)
+'''
+
+
+def _flows(chain: int) -> Any:
+    path = Path(tempfile.mkdtemp(prefix="rillet-bench-")) / "bench_ray_flows.py"
+    path.write_text(FLOWS.format(chain=chain))
+    spec = importlib.util.spec_from_file_location("bench_ray_flows", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_ray_flows"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@ray.remote
+def bare_inc(x: int) -> int:
+    return x + 1
+
+
+@ray.remote
+def bare_batch(xs: list[int]) -> list[int]:
+    return [x + 1 for x in xs]
+
+
+def _timed(fn: Any) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--chain", type=int, default=20)
+    parser.add_argument("--elements", type=int, default=10_000)
+    args = parser.parse_args()
+
+    cluster = Cluster(initialize_head=True, head_node_args={
+        "num_cpus": 1, "object_store_memory": 100 * MiB, "include_dashboard": False})
+    cluster.add_node(num_cpus=1, object_store_memory=100 * MiB)
+    cluster.wait_for_nodes(timeout=300)
+    os.environ["RAY_ADDRESS"] = cluster.address
+    ray.init(address=cluster.address, log_to_driver=False)
+    import rillet
+
+    flows = _flows(args.chain)
+    n, xs = args.chain, list(range(args.elements))
+    cpus = int(ray.cluster_resources().get("CPU", 1))
+
+    def rillet_chain() -> None:
+        ex = rillet.run(flows.chain, home=tempfile.mkdtemp(prefix="rillet-bench-home-"),
+                        executor="ray")
+        assert ex.status == "SUCCEEDED", ex.error
+
+    def bare_chain() -> None:
+        x = 0
+        for _ in range(n):
+            x = ray.get(bare_inc.remote(x))
+        assert x == n
+
+    def rillet_map() -> None:
+        ex = rillet.run(flows.mapped, home=tempfile.mkdtemp(prefix="rillet-bench-home-"),
+                        executor="ray", xs=xs)
+        assert ex.status == "SUCCEEDED", ex.error
+
+    def bare_batched() -> None:
+        size = -(-len(xs) // (2 * cpus))
+        out = ray.get([bare_batch.remote(xs[i:i + size]) for i in range(0, len(xs), size)])
+        assert sum(len(o) for o in out) == len(xs)
+
+    def bare_each() -> None:
+        assert len(ray.get([bare_inc.remote(x) for x in xs])) == len(xs)
+
+    cases = {"rillet chain": rillet_chain, "bare chain": bare_chain,
+             "rillet map": rillet_map, "bare batched map": bare_batched,
+             "bare per-element map": bare_each}
+    for fn in cases.values():  # warm up: workers started, modules imported
+        fn()
+    times: dict[str, list[float]] = {k: [] for k in cases}
+    for _ in range(args.rounds):  # interleaved, so that load hits every case alike
+        for name, fn in cases.items():
+            times[name].append(_timed(fn))
+    med = {k: statistics.median(v) for k, v in times.items()}
+    print(f"# rillet on Ray vs plain Ray, 2-node local cluster ({cpus} CPUs), "
+          f"median of {args.rounds} rounds, load average {os.getloadavg()[0]:.1f}")
+    print(f"chain of {n}: rillet {med['rillet chain'] / n * 1e3:.1f} ms/task, bare ray.remote "
+          f"{med['bare chain'] / n * 1e3:.1f} ms/task: ratio "
+          f"{med['rillet chain'] / med['bare chain']:.2f}x (target <= 1.5x)")
+    print(f"map of {len(xs)}: rillet {med['rillet map']:.2f} s, bare batched "
+          f"{med['bare batched map']:.2f} s ({med['rillet map'] / med['bare batched map']:.2f}x,"
+          f" target <= 3x), bare per element {med['bare per-element map']:.2f} s (rillet "
+          f"{med['bare per-element map'] / med['rillet map']:.1f}x faster, target >= 10x)")
+    ray.shutdown()
+    cluster.shutdown()
+
+
+if __name__ == "__main__":
+    main()
