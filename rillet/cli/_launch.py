@@ -9,6 +9,7 @@ error, bad input or a conflicting registration.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 import time
@@ -217,7 +218,9 @@ def report_record(stores: Any, record: Any, as_json: bool) -> NoReturn:
 
 @cli.command(context_settings=CONTEXT)
 @_stores_options
-@click.option("--executor", type=click.Choice(["processes", "inline"]), default="processes")
+@click.option("--executor", type=click.Choice(["processes", "inline", "ray"]), default="processes")
+@click.option("--ray-address", default=None,
+              help="The Ray cluster of --executor ray (default $RAY_ADDRESS, else a local Ray).")
 @click.option("--concurrency", type=click.IntRange(min=1), default=1,
               help="Executions at once.")
 @click.option("--lease", type=click.FloatRange(min=1.0), default=30.0,
@@ -225,9 +228,13 @@ def report_record(stores: Any, record: Any, as_json: bool) -> NoReturn:
 @click.option("--max-executions", type=click.IntRange(min=1), default=None, hidden=True)
 @click.pass_context
 def worker(ctx: click.Context, home: str | None, db_url: str | None, artifacts_url: str | None,
-           executor: str, concurrency: int, lease: float, max_executions: int | None) -> None:
+           executor: str, ray_address: str | None, concurrency: int, lease: float,
+           max_executions: int | None) -> None:
     """Claim launched executions and run them (SIGTERM drains: running ones finish)."""
     from rillet.platform._worker import Worker
+
+    if ray_address:
+        os.environ["RAY_ADDRESS"] = ray_address
 
     stores = _open(ctx, home, db_url, artifacts_url)
     w = Worker(stores.store, stores.artifacts, concurrency=concurrency, executor=executor,

@@ -32,6 +32,7 @@ from rillet.executors._run import clip, error_fields, run_attempt
 from rillet.executors._worker import dumps
 
 _EPS = 1e-9
+_LOCAL = {"owned": False, "users": 0}  # a local Ray this process started, and its users
 
 
 def _ray() -> Any:
@@ -137,7 +138,10 @@ class RayExecutor:
                 from rillet.executors._capacity import cpu_capacity
 
                 ray.init(num_cpus=max(1, int(cpu_capacity())), **opts)
-                self._started = True
+                _LOCAL["owned"] = True
+        if _LOCAL["owned"] and not self._started:
+            self._started = True  # one more user of the local Ray (several executors share it)
+            _LOCAL["users"] += 1
         if self._remote is None:
             self._remote = ray.remote(max_retries=0)(run_remote)
         return ray
@@ -218,9 +222,12 @@ class RayExecutor:
         self._attempts.clear()
         self._ready.clear()
         if ray is not None and self._started:
-            ray.shutdown()
             self._started = False
             self._remote = None
+            _LOCAL["users"] -= 1
+            if _LOCAL["users"] <= 0:  # the last user stops the local Ray
+                ray.shutdown()
+                _LOCAL["owned"], _LOCAL["users"] = False, 0
 
     # -- admission --
 

@@ -210,7 +210,11 @@ def _make_executor(kind: str) -> Any:
         from rillet.executors._processes import ProcessExecutor
 
         return ProcessExecutor()
-    raise RilletError(f"unknown executor {kind!r}; use 'processes' or 'inline'")
+    if kind == "ray":  # $RAY_ADDRESS (rillet worker --ray-address sets it), else a local Ray
+        from rillet.executors._ray import RayExecutor
+
+        return RayExecutor()
+    raise RilletError(f"unknown executor {kind!r}; use 'processes', 'inline' or 'ray'")
 
 
 _LOADING = threading.Lock()  # slots load bundles one at a time (a module half-run is visible)

@@ -206,3 +206,53 @@ def test_unplaceable_names_the_request_and_the_largest_node() -> None:
     assert message is not None and "cpu=8, mem=4Gi" in message
     assert "largest node: cpu=8, mem=1Gi, gpu=1" in message
     assert unplaceable(1, 0, 0, {"tpu": 1.0}, nodes) is not None
+
+
+def test_a_task_environment_becomes_its_runtime_env(ray_cluster: Nodes, tmp_path: Path) -> None:
+    import six  # the version the cluster's own Python has (not 1.16.0)
+
+    assert six.__version__ != "1.16.0"
+    flows = load_file(str(WORKFLOWS / "wf_ray_env.py"))
+    ex = rillet.run(flows.side_by_side, home=str(tmp_path / "home"), executor="ray")
+    assert ex.status == "SUCCEEDED", ex.error
+    assert _only(ex.outputs) == ["1.16.0", six.__version__]
+
+
+def test_runtime_env_of_an_environment() -> None:
+    from rillet.errors import ExecutorError
+    from rillet.executors._ray import runtime_env_of
+    from rillet.sdk._environment import Environment
+
+    class T:
+        name = "t"
+        environment: Any = None
+
+    assert runtime_env_of(T()) is None
+    T.environment = Environment(packages=["b==2", "a==1"])
+    assert runtime_env_of(T()) == {"pip": {"packages": ["a==1", "b==2"], "pip_check": False}}
+    T.environment = Environment(python_version="2.7")
+    with pytest.raises(ExecutorError, match="Python 2.7"):
+        runtime_env_of(T())
+
+
+def test_a_worker_runs_launched_executions_on_ray(ray_cluster: Nodes, tmp_path: Path) -> None:
+    from rillet.engine._values import ValueStore
+    from rillet.platform import Worker, launch, register
+    from rillet.platform._stores import open_stores
+
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "flows.py").write_text((WORKFLOWS / "wf_ray.py").read_text())
+    s = open_stores(str(tmp_path / "home"))
+    try:
+        register(str(project / "flows.py"), store=s.store, artifacts=s.artifacts,
+                 cache=str(tmp_path / "bundles"))
+        eid = launch(s.store, "flows.squares", inputs={"xs": [1, 2, 3]})
+        assert Worker(s.store, s.artifacts, executor="ray",
+                      cache=str(tmp_path / "bundles")).run(max_executions=1) == 1
+        record = s.store.get_execution(eid)
+        assert record.status.value == "SUCCEEDED", record.error
+        values = ValueStore(s.store, s.artifacts).load(record.outputs["o0"], list[list[int]])
+        assert [v for v, _ in values] == [1, 4, 9]
+    finally:
+        s.close()
