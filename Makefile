@@ -58,6 +58,7 @@ bench: $(BIN)/python
 	$(BIN)/python benchmarks/notebook.py
 	$(BIN)/python benchmarks/serving.py --peers
 	$(BIN)/python benchmarks/tuning.py
+	$(BIN)/python benchmarks/ray_bench.py
 	$(BIN)/python benchmarks/platform_bench.py --peers
 
 clean:
