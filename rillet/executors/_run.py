@@ -24,7 +24,8 @@ from rillet.engine._context import STATE
 from rillet.engine._direct import check_map_ratio, map_tolerant, run_map, unequal_lengths
 from rillet.engine._protocols import AttemptJob, AttemptResult
 from rillet.engine._validate import validated_fn
-from rillet.errors import DefinitionError, TaskTimeoutError, UserCodeError
+from rillet.errors import DefinitionError, ExecutorError, TaskTimeoutError, UserCodeError
+from rillet.executors._environments import INSIDE, EnvironmentTaskError, call_in_environment
 
 LOG_LIMIT = 4 << 20  # bytes of captured output kept per attempt (head and tail)
 _RILLET_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
@@ -185,6 +186,13 @@ def run_attempt(
 
 def error_fields(error: BaseException) -> dict[str, Any]:
     """``error_type``, ``error_message``, ``traceback``, ``timed_out``, ``retryable``."""
+    if isinstance(error, EnvironmentTaskError):  # as the task's environment reported it
+        r = error.result
+        return dict(error_type=r.error_type, error_message=r.error_message,
+                    traceback=r.traceback, timed_out=r.timed_out, retryable=r.retryable)
+    if isinstance(error, ExecutorError):  # the environment could not be built
+        return dict(error_type=type(error).__name__, error_message=str(error), traceback="",
+                    timed_out=False, retryable=False)
     return dict(
         error_type=type(error).__name__,
         error_message=str(error),
@@ -232,7 +240,13 @@ def _whole_map(job: AttemptJob, outcome: ChunkOutcome
 def _make_call(job: AttemptJob, collect_failures: bool, marker: Marker) -> Callable[[], Any]:
     fn = validated_fn(job.task)
     name = getattr(job.task.fn, "__qualname__", "task")
-    if not job.mapped:
+    env = getattr(job.task, "environment", None)
+    if env is not None and os.environ.get(INSIDE) != env.hash:
+
+        def call() -> Any:  # in the task's virtual environment (a child process)
+            return call_in_environment(job, collect_failures)
+
+    elif not job.mapped:
 
         def call() -> Any:
             return fn(**job.inputs)
