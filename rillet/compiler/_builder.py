@@ -134,6 +134,21 @@ class Builder:
             user_location(), f">> names node '{node_id}', which is not in this workflow body"
         )
 
+    def override(self, node_id: str, overrides: dict[str, Any]) -> None:
+        """Give node ``node_id`` its own copy of its task with ``overrides`` applied."""
+        for nodes in (self.nodes, *(c.nodes for c in self.cases)):
+            for i, n in enumerate(nodes):
+                if n.id == node_id:
+                    override = getattr(n.entity, "overridden", None)
+                    if override is None:
+                        raise CompileError.at(
+                            user_location(),
+                            f"node '{node_id}' ({n.kind}) takes no with_overrides()",
+                        )
+                    nodes[i] = dataclasses.replace(n, entity=override(overrides))
+                    return
+        raise CompileError.at(user_location(), f"no node '{node_id}' in this workflow body")
+
     def sorted_nodes(self) -> tuple[Node, ...]:
         """The nodes in a topological order that keeps the body's order where it can."""
         if not self.reordered:

@@ -189,6 +189,8 @@ def read_interface(fn: Callable[..., Any], kind: str) -> Interface:
         if param.kind is not param.KEYWORD_ONLY:
             positional.append(pname)
     ret = hints.get("return", NoneType)
+    if type(ret) is tuple and ret:  # ``-> (int, str)``, as flytekit accepts: tuple[int, str]
+        ret = tuple.__class_getitem__(ret)
     ret = normalize(ret)
     outputs: dict[str, Any]
     output_tuple: type | None = None

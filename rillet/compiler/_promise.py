@@ -102,6 +102,18 @@ class Promise:
         """``a >> b``: ``b``'s node runs after ``a``'s, with no data passed."""
         return order(self, other)
 
+    def with_overrides(self, **overrides: Any) -> Promise:
+        """flytekit's per-node overrides (``requests``, ``limits``, ``retries``,
+        ``timeout``...) for the node this promise comes from."""
+        from rillet.compiler._builder import current_builder
+
+        builder = current_builder()
+        if builder is None or self.node_id is None:
+            raise CompileError.at(user_location(), "with_overrides() applies to a task call "
+                                  "inside a workflow body")
+        builder.override(self.node_id, overrides)
+        return self
+
     def __contains__(self, item: Any) -> bool:
         self._misuse("tested with 'in'")
 
@@ -195,6 +207,15 @@ class NodeRef:
 
     def __rshift__(self, other: Any) -> Any:
         return order(self, other)
+
+    def with_overrides(self, **overrides: Any) -> NodeRef:
+        from rillet.compiler._builder import current_builder
+
+        builder = current_builder()
+        if builder is None:
+            raise CompileError.at(user_location(), "with_overrides() applies inside a body")
+        builder.override(self.id, overrides)
+        return self
 
     def __repr__(self) -> str:
         return f"NodeRef({self.id!r})"

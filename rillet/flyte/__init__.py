@@ -21,7 +21,8 @@ from rillet.errors import DefinitionError
 from rillet.sdk._conditional import conditional
 from rillet.sdk._environment import Environment, ImageSpec
 from rillet.sdk._imperative import create_node
-from rillet.sdk._launchplan import CronSchedule, FixedRate, LaunchPlan
+from rillet.sdk._launchplan import CronSchedule, FixedRate
+from rillet.sdk._launchplan import LaunchPlan as _LaunchPlan
 from rillet.sdk._map import map_task
 from rillet.sdk._resources import Cache, Resources
 from rillet.sdk._task import Task
@@ -32,8 +33,8 @@ from rillet.types._files import Directory, File
 
 __all__ = [
     "Cache", "CronSchedule", "Deck", "Environment", "FixedRate", "FlyteContext",
-    "FlyteContextManager", "ImageSpec", "LaunchPlan", "Resources", "Secret", "Workflow",
-    "WorkflowFailurePolicy", "conditional", "create_node", "current_context", "dynamic",
+    "FlyteContextManager", "HashMethod", "ImageSpec", "LaunchPlan", "Resources", "Secret",
+    "Workflow", "WorkflowFailurePolicy", "conditional", "create_node", "current_context", "dynamic",
     "kwtypes", "map_task", "task", "workflow",
 ]
 
@@ -101,11 +102,23 @@ def task(_task_function: Callable[..., Any] | None = None, /, **kwargs: Any) -> 
 
 
 def dynamic(_task_function: Callable[..., Any] | None = None, /, **kwargs: Any) -> Any:
-    """flytekit's ``@dynamic``."""
-    kwargs.pop("cache", None)
-    kwargs.pop("cache_version", None)
-    kwargs.pop("cache_serialize", None)
-    return _declare(_dynamic, _task_function, kwargs)
+    """flytekit's ``@dynamic``. A dynamic's sub-DAG is compiled at run time; its tasks
+    cache on their own, so ``cache=`` on the dynamic itself is recorded, not used."""
+    recorded = {k: kwargs.pop(k) for k in ("cache", "cache_version", "cache_serialize")
+                if k in kwargs}
+
+    def make(**args: Any) -> Any:
+        args.pop("cache", None)
+        return _dynamic(**args)
+
+    declared = _declare(make, None, kwargs)
+
+    def wrap(f: Callable[..., Any]) -> Any:
+        t = declared(f)
+        t.flyte_options.update(recorded)
+        return t
+
+    return wrap(_task_function) if _task_function is not None else wrap
 
 
 class _ExecutionId(str):
@@ -141,6 +154,10 @@ class _Secrets:
             raise ValueError(
                 f"secret {group}/{key} not found: set {env} or write {path}"
             ) from None
+
+    def get_secrets_file(self, group: str | None = None, key: str | None = None) -> str:
+        """Where the secret's file would be (flytekit mounts secrets under /etc/secrets)."""
+        return os.path.join("/etc/secrets", *(p.lower() for p in (group, key) if p))
 
     def get_secrets_env_var(self, group: str | None = None, key: str | None = None) -> str:
         return "_FSEC_" + "_".join(p.upper() for p in (group, key) if p)
@@ -228,6 +245,26 @@ class Deck:
     def append(self, html: str) -> Deck:
         self.html += html
         return self
+
+
+class LaunchPlan(_LaunchPlan):
+    """rillet's LaunchPlan with flytekit's ``create`` and ``get_default_launch_plan``."""
+
+    @classmethod
+    def create(cls, name: str, workflow: Any, **kwargs: Any) -> Any:
+        return cls.get_or_create(workflow, name, **kwargs)
+
+    @classmethod
+    def get_default_launch_plan(cls, ctx: Any, workflow: Any) -> Any:
+        return cls.get_or_create(workflow)
+
+
+class HashMethod:
+    """flytekit's ``Annotated[T, HashMethod(fn)]``: accepted; rillet hashes every value
+    by its content already, so the function is kept, not called."""
+
+    def __init__(self, function: Callable[[Any], str]) -> None:
+        self.function = function
 
 
 def kwtypes(**kwargs: Any) -> dict[str, Any]:

@@ -89,6 +89,15 @@ def _check_ignored_inputs(
         )
 
 
+def _check_types(iface: Interface, fn: Callable[..., Any], name: str) -> None:
+    """Warn now for a pickled type; fail now for a type whose library is missing."""
+    from rillet.types._checks import check_declared
+
+    for label, tp in (*iface.inputs.items(), *(("output " + k, t)
+                                                 for k, t in iface.outputs.items())):
+        check_declared(tp, f"{where(fn)}: task '{name}' {label}")
+
+
 class Task(Generic[P, R]):
     """A typed function that becomes a node when called inside a workflow."""
 
@@ -145,6 +154,8 @@ class Task(Generic[P, R]):
                 self._interface = read_interface(fn, self.node_kind)
             except UnresolvedAnnotations:
                 pass  # it names a class defined later in the module: read on first use
+            else:
+                _check_types(self._interface, fn, self.name)
 
     @property
     def interface(self) -> Interface:
@@ -171,6 +182,39 @@ class Task(Generic[P, R]):
         if type(result) is not check.exact and check.outputs:
             check(result)
         return result  # type: ignore[no-any-return]
+
+    # flytekit options of with_overrides() that name a cluster feature: accepted, recorded
+    _RECORDED_OVERRIDES = frozenset({"interruptible", "name", "node_name", "accelerator",
+                                     "cache", "cache_version", "cache_serialize",
+                                     "container_image", "task_config", "pod_template"})
+
+    def overridden(self, overrides: dict[str, Any]) -> Task[P, R]:
+        """A copy of this task for one node, with ``requests``/``limits``/``retries``/
+        ``timeout`` changed (``node.with_overrides(...)`` in a workflow body)."""
+        clone = object.__new__(type(self))  # not copy.copy: __reduce__ loads by name
+        clone.__dict__.update(self.__dict__)
+        recorded = dict(getattr(self, "flyte_options", {}) or {})
+        for key, value in overrides.items():
+            if key in ("requests", "limits"):
+                if value is not None and not isinstance(value, Resources):
+                    raise DefinitionError(f"with_overrides({key}=...): give Resources(...)")
+                setattr(clone, key, value)
+            elif key == "retries":
+                if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                    raise DefinitionError(f"with_overrides(retries={value!r}): an int >= 0")
+                clone.retries = value
+            elif key == "timeout":
+                clone.timeout_seconds = _timeout_seconds(value, self.name)
+            elif key in self._RECORDED_OVERRIDES:
+                recorded[key] = value
+            else:
+                raise DefinitionError(
+                    f"task '{self.name}': with_overrides({key}=...) is not an override rillet "
+                    "knows (requests, limits, retries, timeout)"
+                )
+        clone.flyte_options = recorded  # type: ignore[attr-defined]
+        clone._call = None
+        return clone
 
     def _by_name(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
         positional = self.interface.positional

@@ -160,8 +160,8 @@ def _failure_node(
                     f"input is {type_name(iface.inputs[name])}"
                 )
             inputs[name] = Binding(kind=INPUT, ref=name, type=tp)
-        elif name == "error" and is_compatible(FailureInfo, tp):
-            inputs[name] = Binding(kind="error", type=tp)
+        elif is_compatible(FailureInfo, tp) and (name == "error" or tp is not Any):
+            inputs[name] = Binding(kind="error", type=tp)  # error: FailureInfo (FlyteError)
         elif name in handler.interface.defaults:
             inputs[name] = Binding(kind=CONST, value=handler.interface.defaults[name], type=tp)
         else:

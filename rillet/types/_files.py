@@ -77,6 +77,16 @@ class _Content(os.PathLike[str]):
     __slots__ = ("_loader", "_lock", "_name", "_path", "_url", "_workdir")
     _default_name = "content"
 
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
+        """In a pydantic model: a File/Directory, or a path or URL that becomes one."""
+        from pydantic_core import core_schema
+
+        def make(value: Any) -> Any:
+            return value if isinstance(value, cls) else cls(value)
+
+        return core_schema.no_info_plain_validator_function(make)
+
     def __class_getitem__(cls, item: Any) -> Any:
         """``File[csv]`` (flytekit's format parameter) is File: the format is not checked."""
         return cls

@@ -296,3 +296,25 @@ def test_the_runner_ports_runs_and_reports_each_example() -> None:
     assert any(ln.startswith("SKIP demo/plugin.py: plugin") for ln in lines)
     assert lines[-1].startswith("1 of 2 runnable examples pass; 1 skipped")
     assert proc.returncode == 1
+
+
+def test_the_readme_flyte_example_is_a_sed_port_and_runs(tmp_path: Path) -> None:
+    import json
+    import os
+    import re
+
+    readme = (HERE.parent.parent / "README.md").read_text()
+    code = re.search(r"```python\n(# pipeline.py, after the sed.*?)```", readme, re.S)
+    assert code is not None
+    ported = code.group(1)
+    flyte = ported.replace("rillet.flyte", "flytekit")
+    assert re.sub(r"\bflytekit\b", "rillet.flyte", flyte) == ported  # the sed is the port
+    assert "rillet" not in flyte
+    (tmp_path / "pipeline.py").write_text(ported)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RILLET_")}
+    r = subprocess.run([sys.executable, "-m", "rillet.cli", "run", "pipeline.py:pipeline",
+                        "--json", "--home", str(tmp_path / "home")], cwd=tmp_path, env=env,
+                       capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)["outputs"]
+    assert out["o0"] == 5 and out["o1"]["type"] == "file"
