@@ -220,6 +220,14 @@ class Builder:
         expected = normalize(expected)
         origin = typing.get_origin(expected)
         args = typing.get_args(expected)
+        if hasattr(value, "_fields") and isinstance(expected, type) \
+                and isinstance(value, expected):  # named outputs passed whole: one value
+            hints = typing.get_type_hints(expected)
+            items = tuple(
+                self.bind(v, hints.get(f, Any), node_id, f"{input_name}.{f}")
+                for f, v in zip(value._fields, value, strict=True)
+            )
+            return Binding(kind=LIST, items=items, type=expected)
         if hasattr(value, "_fields"):
             first = next(v for v in value if isinstance(v, Promise))
             raise TypeMismatchError.for_binding(

@@ -11,6 +11,7 @@ import typing
 from collections.abc import Callable
 from typing import Any
 
+from rillet.compiler._interface import is_namedtuple
 from rillet.compiler._spec import (
     CONST,
     DICT,
@@ -100,6 +101,9 @@ def _getter(b: Binding, slots: _Slots, declared: Any = None) -> Getter:
     getters = [
         _getter(item, slots, tp) for item, tp in zip(b.items, _item_types(b), strict=True)
     ]
+    if b.kind == LIST and is_namedtuple(b.type):  # a task's named outputs passed whole
+        make = b.type
+        return lambda vals: make(*(g(vals) for g in getters))
     if b.kind == LIST:
         as_tuple = getattr(b.type, "__origin__", None) is tuple
         if as_tuple:

@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from rillet.compiler._interface import is_namedtuple
 from rillet.compiler._spec import (
     CONST,
     DICT,
@@ -216,7 +217,10 @@ class RunState:
             obj: Any = b.value
         elif kind == LIST:
             items = [self.value_of(i).get() for i in b.items]
-            obj = tuple(items) if getattr(b.type, "__origin__", None) is tuple else items
+            if is_namedtuple(b.type):  # a task's named outputs passed whole
+                obj = b.type(*items)
+            else:
+                obj = tuple(items) if getattr(b.type, "__origin__", None) is tuple else items
         elif kind == DICT:
             obj = {k: self.value_of(i).get() for k, i in zip(b.keys, b.items, strict=True)}
         elif kind == "error":

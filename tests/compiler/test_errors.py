@@ -705,11 +705,21 @@ def test_passing_all_named_outputs_as_one_value() -> None:
     def use(p: Pair) -> int:
         return p.a
 
+    @workflow
+    def ok(n: int) -> int:
+        return use(p=pair(n=n))  # to an input of that NamedTuple type: one value (issue 13)
+
+    assert ok(n=2) == 2
+
+    @task
+    def other(p: list[int]) -> int:
+        return len(p)
+
     with pytest.raises(TypeMismatchError) as info:
 
         @workflow
         def wf(n: int) -> int:
-            return use(p=pair(n=n))  # <- whole-tuple
+            return other(p=pair(n=n))  # <- whole-tuple
 
     message = str(info.value)
     assert message.startswith(line_of("whole-tuple"))

@@ -39,7 +39,7 @@ NEEDS: dict[str, str] = {
     "decks.py": "plugin: flytekitplugins-deck (and sklearn)",
     "file.py": "network: downloads CSV files from GitHub",
     "folder.py": "network: downloads CSV files from GitHub (urllib)",
-    "file_streaming.py": "cluster: streams from remote blob storage (FlyteFile.open over s3)",
+    "file_streaming.py": "network: reads and writes s3:// buckets",
 }
 _PLUGIN_IMPORT = re.compile(r"^\s*(from|import)\s+(flytekitplugins|torch|tensorflow)\b", re.M)
 

@@ -4,6 +4,7 @@ a tuple return (``-> (int, str)``) and of per-node overrides work."""
 
 
 import sys
+import typing
 from typing import Optional
 
 import pandas as pd
@@ -107,3 +108,31 @@ def test_a_failure_handler_input_typed_failure_info_gets_the_error() -> None:
     with pytest.raises(Exception, match="no"):
         wf()
     assert SEEN == ["c:ValueError"]
+
+
+class Split(typing.NamedTuple):
+    train: list[int]
+    test: list[int]
+
+
+@task
+def split(n: int) -> Split:
+    return Split(train=list(range(n)), test=[n])
+
+
+@task
+def sizes(parts: Split) -> str:
+    return f"{len(parts.train)}/{len(parts.test)}"
+
+
+@workflow
+def whole(n: int = 3) -> str:
+    return sizes(parts=split(n=n))  # the NamedTuple of promises binds as one value
+
+
+def test_named_outputs_passed_whole_bind_as_one_value(tmp_path: typing.Any) -> None:
+    import rillet
+
+    assert whole(n=3) == "3/1"
+    ex = rillet.run(whole, home=str(tmp_path / "home"), executor="inline", n=4)
+    assert ex.status == "SUCCEEDED" and ex.outputs["o0"] == "4/1"
