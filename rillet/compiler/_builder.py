@@ -223,9 +223,10 @@ class Builder:
         if hasattr(value, "_fields") and isinstance(expected, type) \
                 and isinstance(value, expected):  # named outputs passed whole: one value
             hints = typing.get_type_hints(expected)
+            fields: tuple[str, ...] = getattr(value, "_fields", ())
             items = tuple(
                 self.bind(v, hints.get(f, Any), node_id, f"{input_name}.{f}")
-                for f, v in zip(value._fields, value, strict=True)
+                for f, v in zip(fields, typing.cast(tuple[Any, ...], value), strict=True)
             )
             return Binding(kind=LIST, items=items, type=expected)
         if hasattr(value, "_fields"):
