@@ -15,7 +15,7 @@ import tempfile
 from typing import Any
 
 from rillet.errors import DefinitionError, StoreError
-from rillet.sdk._record import blob, load_record
+from rillet.sdk._record import blob, load_record, record_store
 
 
 def _environment(artifacts: Any, digest: str) -> dict[str, Any]:
@@ -30,7 +30,7 @@ def _node_outputs(store: Any, execution_id: str) -> dict[str, dict[str, str]]:
 def diff(home: Any, a: str, b: str) -> dict[str, Any]:
     """What differs between executions ``a`` and ``b``, in the order a user reads it:
     inputs, code (a unified diff per changed file), packages, then node outputs."""
-    store, artifacts = home.store, home.artifacts
+    store, artifacts = home.store, record_store(home)
     ea, eb = store.get_execution(a), store.get_execution(b)
     ra, rb = load_record(store, ea.id), load_record(store, eb.id)
     inputs = [
@@ -72,6 +72,7 @@ def reproduce(home: Any, execution_id: str, *, executor: str = "processes") -> d
     from rillet.sdk._run import _engine, keep_record, load_workflow
 
     store, artifacts = home.store, home.artifacts
+    records = record_store(home)
     old = store.get_execution(execution_id)
     record = load_record(store, old.id)
     if not old.source.endswith((".py", ".ipynb")):
@@ -85,7 +86,7 @@ def reproduce(home: Any, execution_id: str, *, executor: str = "processes") -> d
             target = os.path.join(tmp, rel)
             os.makedirs(os.path.dirname(target), exist_ok=True)
             with open(target, "wb") as fh:
-                fh.write(blob(artifacts, digest))
+                fh.write(blob(records, digest))
         source = os.path.join(tmp, source_rel)
         sys.path.insert(0, os.path.dirname(source))
         try:

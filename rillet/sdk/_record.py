@@ -2,10 +2,11 @@
 
 ``save_record`` stores, after an execution, every file the workflow's code hash walked
 (its own file, the task modules and the helpers they use) and an environment record
-(Python version, platform, installed distributions). Both go to the artifact store
-under the sha256 of their bytes, so an unchanged file or environment costs a stat; the
-``run_records`` row names them. The environment's hash is also kept in the home per
-interpreter and ``sys.path`` state, and read again only when a site folder changes.
+(Python version, platform, installed distributions). Both go to ``<home>/records``, a
+content-addressed folder, under the sha256 of their bytes, so an unchanged file or
+environment costs a stat; the ``run_records`` row names them. The environment's hash
+is also kept in the home per interpreter and ``sys.path`` state, and read again only
+when a site folder changes.
 """
 
 from __future__ import annotations
@@ -143,9 +144,17 @@ def environment_hash(home_path: str, artifacts: Any) -> str:
     return digest
 
 
+def record_store(home: Any) -> Any:
+    """Where a home keeps recorded files and environments: a content-addressed folder of
+    its own (``<home>/records``), apart from the artifacts that prune manages."""
+    from rillet.artifacts import FolderArtifactStore
+
+    return FolderArtifactStore(os.path.join(home.path, "records"))
+
+
 def save_record(home: Any, workflow: Any, execution_id: str) -> RunRecord:
     """Store the source files and environment of ``execution_id``; one row."""
-    artifacts = home.artifacts
+    artifacts = record_store(home)
     paths = code_files(workflow)
     root = os.path.commonpath([os.path.dirname(p) for p in paths]) if paths else ""
     files: dict[str, str] = {}

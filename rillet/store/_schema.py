@@ -355,7 +355,7 @@ model_requests = Table(
 
 # -- run records (revision 0003): the code and environment each execution ran with ----
 
-# Source files and environment records are stored in the artifact store by the sha256
+# Source files and environment records are stored in <home>/records by the sha256
 # of their bytes (so an unchanged file costs nothing); this row names them.
 run_records = Table(
     "run_records", metadata,

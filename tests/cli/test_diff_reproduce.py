@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import rillet
-from rillet.sdk._record import environment_hash, load_record
+from rillet.sdk._record import environment_hash, load_record, record_store
 from rillet.store._home import Home
 
 FLOW = '''
@@ -70,7 +70,8 @@ def test_unchanged_files_are_stored_once_and_the_record_names_them(cli, tmp_path
         ra, rb = load_record(h.store, a), load_record(h.store, b)
         assert ra.files == rb.files and set(ra.files) == {"flow.py", "helper.py"}
         assert ra.environment == rb.environment
-        env = json.loads(h.artifacts.get(f"{ra.environment[:2]}/{ra.environment[2:]}"))
+        env = json.loads(record_store(h).get(f"{ra.environment[:2]}/{ra.environment[2:]}"))
+        assert not (cli.home / "artifacts" / ra.files["flow.py"][:2]).exists()  # not prune's
         assert env["python"] == ".".join(map(str, sys.version_info[:3]))
         assert env["distributions"]["rillet"] == rillet.__version__
 
@@ -80,14 +81,14 @@ def test_packages_that_differ_are_listed(cli, tmp_path) -> None:
     a = _run(cli, "flow.py:wf")
     b = _run(cli, "flow.py:wf")
     with Home.open(str(cli.home)) as h:  # b ran with another version of one package
-        env = json.loads(h.artifacts.get(f"{load_record(h.store, b).environment[:2]}/"
-                                         f"{load_record(h.store, b).environment[2:]}"))
+        env = json.loads(record_store(h).get(f"{load_record(h.store, b).environment[:2]}/"
+                                             f"{load_record(h.store, b).environment[2:]}"))
         env["distributions"]["click"] = "0.0.1"
         data = json.dumps(env, sort_keys=True).encode()
         import hashlib
 
         digest = hashlib.sha256(data).hexdigest()
-        h.artifacts.put(digest, data)
+        record_store(h).put(digest, data)
     db = sqlite3.connect(cli.home / "rillet.db")
     db.execute("UPDATE run_records SET environment = ? WHERE execution_id = ?", (digest, b))
     db.commit()
@@ -128,7 +129,7 @@ def test_diff_of_an_unknown_execution_is_a_one_line_error(cli, tmp_path) -> None
 
 def test_the_environment_is_read_once_per_site_state(tmp_path) -> None:
     with Home.open(str(tmp_path / "home")) as h:
-        first = environment_hash(h.path, h.artifacts)
+        first = environment_hash(h.path, record_store(h))
         cache = json.loads((tmp_path / "home" / "environment-cache.json").read_text())
         assert list(cache.values()) == [first]
-        assert environment_hash(h.path, h.artifacts) == first
+        assert environment_hash(h.path, record_store(h)) == first
