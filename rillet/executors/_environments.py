@@ -31,6 +31,10 @@ INSIDE = "RILLET_ENVIRONMENT"  # set in the child: the hash of the environment i
 _READY = ".rillet-ready"
 
 
+class EnvironmentBuildError(ExecutorError):
+    """A task's environment could not be built (never retried)."""
+
+
 class EnvironmentTaskError(Exception):
     """The task failed inside its environment: carries the child's error fields."""
 
@@ -57,7 +61,7 @@ def ensure(env: Any, root: str, task_name: str) -> str:
     """The Python of ``env``'s virtual environment under ``root``, built if missing."""
     if not env.runs_here():
         here = ".".join(map(str, sys.version_info[:3]))
-        raise ExecutorError(
+        raise EnvironmentBuildError(
             f"task '{task_name}' asks for Python {env.python_version}, but rillet runs on "
             f"Python {here}; run rillet with that Python (an environment adds packages, "
             "it cannot change the interpreter rillet itself runs on)"
@@ -105,7 +109,7 @@ def _build(env: Any, folder: str, task_name: str) -> None:
 def _check(cmd: list[str], env: Any, task_name: str, what: str) -> None:
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
-        raise ExecutorError(
+        raise EnvironmentBuildError(
             f"task '{task_name}': cannot {what} for its environment "
             f"{env.hash} (packages: {', '.join(env.packages) or 'none'}): "
             f"{_tail(proc.stderr or proc.stdout)}"

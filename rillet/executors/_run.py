@@ -24,8 +24,13 @@ from rillet.engine._context import STATE
 from rillet.engine._direct import check_map_ratio, map_tolerant, run_map, unequal_lengths
 from rillet.engine._protocols import AttemptJob, AttemptResult
 from rillet.engine._validate import validated_fn
-from rillet.errors import DefinitionError, ExecutorError, TaskTimeoutError, UserCodeError
-from rillet.executors._environments import INSIDE, EnvironmentTaskError, call_in_environment
+from rillet.errors import DefinitionError, TaskTimeoutError, UserCodeError
+from rillet.executors._environments import (
+    INSIDE,
+    EnvironmentBuildError,
+    EnvironmentTaskError,
+    call_in_environment,
+)
 
 LOG_LIMIT = 4 << 20  # bytes of captured output kept per attempt (head and tail)
 _RILLET_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
@@ -190,7 +195,7 @@ def error_fields(error: BaseException) -> dict[str, Any]:
         r = error.result
         return dict(error_type=r.error_type, error_message=r.error_message,
                     traceback=r.traceback, timed_out=r.timed_out, retryable=r.retryable)
-    if isinstance(error, ExecutorError):  # the environment could not be built
+    if isinstance(error, EnvironmentBuildError):  # never retried
         return dict(error_type=type(error).__name__, error_message=str(error), traceback="",
                     timed_out=False, retryable=False)
     return dict(
