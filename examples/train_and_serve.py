@@ -29,6 +29,10 @@ import numpy as np
 import rillet
 from rillet import current_context, models, task, workflow
 
+# A model is any Python object; rillet stores this class with cloudpickle, and says so
+# where the task is defined (once per type).
+warnings.filterwarnings("ignore", message="rillet has no dedicated format")
+
 
 class LinearModel:
     """y = X @ weights + bias; ``predict`` takes rows of features."""
@@ -88,8 +92,6 @@ def rillet_cli(*args: str) -> str:
 
 
 def main(home: str) -> None:
-    # A model is any Python object; rillet stores this class with cloudpickle, and says so.
-    warnings.filterwarnings("ignore", message="rillet has no dedicated format")
     ols = rillet.run(training, home=home, executor="inline", ridge=0.0)
     ridge = rillet.run(training, home=home, executor="inline", ridge=50.0)
     print(f"trained: {ols.id} (ols), {ridge.id} (ridge)")
