@@ -160,8 +160,12 @@ def call_in_environment(job: AttemptJob, collect_failures: bool) -> Any:
     if sink is not None:
         for key, value in result.params:
             sink.log_param(job.node_id, job.attempt, key, value)
-        for key, value, step, _ts in result.metrics:
-            sink.log_metric(job.node_id, job.attempt, key, value, step)
+        kept = getattr(sink, "metrics", None)
+        if isinstance(kept, list):  # the attempt's FileSink: the points as the child made them
+            kept.extend(result.metrics)
+        else:
+            for key, value, step, *_rest in result.metrics:
+                sink.log_metric(job.node_id, job.attempt, key, value, step)
     if not result.ok:
         raise EnvironmentTaskError(result)
     return result.outputs
