@@ -216,4 +216,5 @@ def recover(execution_id: str, *, home: str | None = None, from_nodes: tuple[str
     pruned = frozenset(d for d, a in store.artifacts(produced).items() if a.purged)
     reuse = Reuse(execution_id=old.id, nodes=nodes, rerun=frozenset(from_nodes), pruned=pruned)
     record = engine.execute(wf, resolved, source=old.source, reuse=reuse, parent=old)
+    keep_record(h, wf, record.id)
     return Execution(record, store, values, wf)

@@ -133,3 +133,11 @@ def test_the_environment_is_read_once_per_site_state(tmp_path) -> None:
         cache = json.loads((tmp_path / "home" / "environment-cache.json").read_text())
         assert list(cache.values()) == [first]
         assert environment_hash(h.path, record_store(h)) == first
+
+
+def test_a_recovery_is_recorded_too(cli, tmp_path) -> None:
+    _write(tmp_path, 2)
+    a = _run(cli, "flow.py:wf", "--x", "1")
+    r = cli.ok("recover", a, "--json").json["execution_id"]
+    d = cli.ok("diff", a, r, "--json").json
+    assert d["inputs"] == d["code"] == d["packages"] == d["nodes"] == []
