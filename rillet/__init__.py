@@ -48,6 +48,7 @@ _EXPORTS: dict[str, str] = {
     "Float": "rillet.tuning._space",
     "Int": "rillet.tuning._space",
     "Choice": "rillet.tuning._space",
+    "Remote": "rillet.remote._client",
 }
 
 __all__ = [
@@ -67,6 +68,7 @@ __all__ = [
     "FailureInfo",
     "File",
     "RecoverableError",
+    "Remote",
     "Resources",
     "RilletError",
     "Task",
@@ -103,6 +105,7 @@ if TYPE_CHECKING:
         TypeMismatchError,
         UserCodeError,
     )
+    from rillet.remote._client import Remote
     from rillet.sdk._conditional import conditional
     from rillet.sdk._launchplan import CronSchedule, FixedRate, LaunchPlan
     from rillet.sdk._map import map_task

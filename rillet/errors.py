@@ -15,7 +15,8 @@ nothing from the rest of the package.
     │   ├── NotFound
     │   │   └── ValueUnavailable        a value's bytes are missing, pruned or corrupt
     │   ├── AlreadyExists
-    │   └── Conflict
+    │   ├── Conflict
+    │   └── AmbiguousId                 (also ValueError) an id prefix matches several
     ├── ExecutorError                   an executor could not run an attempt (killed, timed out)
     │   └── TaskTimeoutError            (also TimeoutError) an attempt ran past its timeout
     └── AuthError
@@ -120,6 +121,10 @@ class AlreadyExists(StoreError):
 
 class Conflict(StoreError):
     """A record exists with different content, or a concurrent writer won."""
+
+
+class AmbiguousId(StoreError, ValueError):
+    """A prefix of an id matches more than one record: the caller gives more of it."""
 
 
 class ExecutorError(RilletError):

@@ -35,6 +35,19 @@ def home_of(ctx: click.Context, home: str | None) -> str | None:
     return root.obj.get("home") if root.obj else None
 
 
+def server_option(fn: Any) -> Any:
+    """``--server URL`` (or ``RILLET_SERVER``): talk to that server, not to a home."""
+    return click.option("--server", envvar="RILLET_SERVER", default=None, metavar="URL",
+                        help="A rillet server to ask instead of the home (RILLET_SERVER).")(fn)
+
+
+def remote(server: str) -> Any:
+    """The client of ``--server``."""
+    from rillet.remote._client import Remote
+
+    return Remote(server)
+
+
 @click.group(context_settings=CONTEXT)
 @click.option("--home", type=click.Path(file_okay=False), default=None,
               help="The rillet home (default: $RILLET_HOME or ./.rillet).")
@@ -230,9 +243,11 @@ def run(ctx: click.Context, target: str | None, show_help: bool, as_json: bool, 
               help="At most N attempts at once.")
 @click.option("-q", "--quiet", is_flag=True, help="Do not echo what tasks print.")
 @click.option("--home", type=click.Path(file_okay=False), default=None)
+@server_option
 @click.pass_context
 def recover(ctx: click.Context, execution_id: str, from_nodes: tuple[str, ...], as_json: bool,
-            executor: str, max_parallel: int | None, quiet: bool, home: str | None) -> None:
+            executor: str, max_parallel: int | None, quiet: bool, home: str | None,
+            server: str | None) -> None:
     """Start a new execution reusing what EXECUTION_ID finished [--INPUT VALUE ...]
     (inputs given again replace the recorded ones)."""
     from rillet.cli._inputs import parse_inputs, split_args
@@ -240,6 +255,14 @@ def recover(ctx: click.Context, execution_id: str, from_nodes: tuple[str, ...], 
     from rillet.sdk._run import recover as recover_execution
     from rillet.sdk._run import recovered_workflow
 
+    if server:  # the server runs it; follow it to its end
+        if ctx.args:
+            fail("recover --server takes no --INPUT values yet; recover on the home instead")
+        try:
+            execution = remote(server).recover(execution_id, from_nodes).wait()
+        except RilletError as exc:
+            fail(str(exc))
+        report(execution, as_json)
     try:
         raw = split_args(list(ctx.args))
         wf = given = None
@@ -289,6 +312,16 @@ def open_store(ctx: click.Context, home: str | None) -> Any:
         fail(str(exc))
 
 
+def open_instance(ctx: click.Context, home: str | None) -> Any:
+    """The ``Instance`` of the home (``--home``), not created when missing."""
+    from rillet.store._instance import Instance
+
+    try:
+        return Instance.home(home_of(ctx, home), create=False)
+    except StoreError as exc:
+        fail(str(exc))
+
+
 from rillet.cli import _cache as _cache  # noqa: E402
 from rillet.cli import _compare as _compare  # noqa: E402
 from rillet.cli import _diff as _diff  # noqa: E402
@@ -296,5 +329,6 @@ from rillet.cli import _inspect as _inspect  # noqa: E402  (registers commands)
 from rillet.cli import _launch as _launch  # noqa: E402  (register, versions, launch, worker)
 from rillet.cli import _models as _models  # noqa: E402
 from rillet.cli import _notebook as _notebook  # noqa: E402
+from rillet.cli import _platform as _platform  # noqa: E402
 from rillet.cli import _results as _results  # noqa: E402
 from rillet.cli import _tune as _tune  # noqa: E402

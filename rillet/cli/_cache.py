@@ -7,7 +7,16 @@ from typing import Any
 
 import click
 
-from rillet.cli._app import CONTEXT, cli, fail, open_store, pick_workflow
+from rillet.cli._app import (
+    CONTEXT,
+    cli,
+    fail,
+    open_instance,
+    open_store,
+    pick_workflow,
+    remote,
+    server_option,
+)
 from rillet.errors import DefinitionError, RilletError
 
 
@@ -20,30 +29,46 @@ def cache() -> None:
 @click.argument("task", required=False)
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--home", type=click.Path(file_okay=False), default=None)
+@server_option
 @click.pass_context
-def cache_list(ctx: click.Context, task: str | None, as_json: bool, home: str | None) -> None:
+def cache_list(ctx: click.Context, task: str | None, as_json: bool, home: str | None,
+               server: str | None) -> None:
     """Cache entries (of one task, or all)."""
     from rillet.cli._output import print_json, table, when
+    from rillet.services import cache_list as list_entries
 
-    h = open_store(ctx, home)
-    entries = [e for name in task_names(h.store, task) for e in h.store.cache_list(name)]
+    if server:
+        try:
+            entries = remote(server).cache_json(task)
+        except RilletError as exc:
+            fail(str(exc))
+    else:
+        inst = open_instance(ctx, home)
+        task_names(inst.store, task)  # says so when a short name matches no task
+        entries = list_entries(inst, task)
     if as_json:
-        print_json([{"key": e.key, "task": e.task, "cache_version": e.cache_version,
-                     "execution_id": e.execution_id, "node_id": e.node_id,
-                     "outputs": e.outputs, "created_at": e.created_at,
-                     "last_used_at": e.last_used_at} for e in entries])
+        print_json(entries)
         return
-    rows = [[e.key[:12], e.task, e.cache_version[:20], f"{e.execution_id}:{e.node_id}",
-             when(e.last_used_at)] for e in entries]
+    rows = [[e["key"][:12], e["task"], e["cache_version"][:20],
+             f"{e['execution_id']}:{e['node_id']}", when(e["last_used_at"])] for e in entries]
     click.echo(table(rows, ["KEY", "TASK", "VERSION", "FROM", "LAST USED"]))
 
 
 @cache.command("clear", context_settings=CONTEXT)
 @click.argument("task", required=False)
 @click.option("--home", type=click.Path(file_okay=False), default=None)
+@server_option
 @click.pass_context
-def cache_clear(ctx: click.Context, task: str | None, home: str | None) -> None:
+def cache_clear(ctx: click.Context, task: str | None, home: str | None,
+                server: str | None) -> None:
     """Delete cache entries (of one task, or all)."""
+    if server:
+        try:
+            removed = remote(server).cache_clear(task)
+        except RilletError as exc:
+            fail(str(exc))
+        click.echo(f"removed {removed} cache entr{'y' if removed == 1 else 'ies'}")
+        return
     h = open_store(ctx, home)
     names = task_names(h.store, task)
     if len(names) > 1:

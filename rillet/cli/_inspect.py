@@ -7,9 +7,9 @@ from typing import Any
 
 import click
 
-from rillet.cli._app import CONTEXT, MAX_COUNT, cli, fail, open_store
+from rillet.cli._app import CONTEXT, MAX_COUNT, cli, fail, open_store, remote, server_option
 from rillet.cli._results import shown_text
-from rillet.errors import NotFound, StoreError
+from rillet.errors import NotFound, RilletError, StoreError
 
 
 @cli.group(context_settings=CONTEXT)
@@ -30,11 +30,14 @@ _STATUSES = ["QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "ABORTED"]
 @click.option("--name", default=None, help="Only executions given this --name.")
 @click.option("--tag", "tags", multiple=True, help="Only those with this tag (K=V; repeat).")
 @click.option("--home", type=click.Path(file_okay=False), default=None)
+@server_option
 @click.pass_context
 def list_executions(ctx: click.Context, as_json: bool, limit: int, workflow: str | None,
                     status: str | None, since: str | None, name: str | None,
-                    tags: tuple[str, ...], home: str | None) -> None:
+                    tags: tuple[str, ...], home: str | None, server: str | None) -> None:
     """The newest executions first."""
+    if server:
+        return _remote_list(server, as_json, limit, workflow, status)
     from rillet.cli._inputs import InputError
     from rillet.cli._labels import parse_since, parse_tag
     from rillet.cli._output import print_json, seconds, table, when
@@ -71,10 +74,13 @@ def list_executions(ctx: click.Context, as_json: bool, limit: int, workflow: str
 @click.argument("execution_id")
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--home", type=click.Path(file_okay=False), default=None)
+@server_option
 @click.pass_context
 def show_execution(ctx: click.Context, execution_id: str, as_json: bool,
-                   home: str | None) -> None:
+                   home: str | None, server: str | None) -> None:
     """One execution with its nodes: state, attempts, duration, cache source."""
+    if server:
+        return _remote_show(server, execution_id, as_json)
     from rillet.cli._output import node_json, print_json, seconds, table
     from rillet.cli._results import stored_values
     from rillet.engine._reaper import reap
@@ -132,10 +138,13 @@ def show_execution(ctx: click.Context, execution_id: str, as_json: bool,
 @click.option("-f", "--follow", "follow_it", is_flag=True,
               help="Follow a running attempt's output until it ends.")
 @click.option("--home", type=click.Path(file_okay=False), default=None)
+@server_option
 @click.pass_context
 def logs(ctx: click.Context, execution_id: str, node_id: str, attempt: int | None,
-         follow_it: bool, home: str | None) -> None:
+         follow_it: bool, home: str | None, server: str | None) -> None:
     """The captured stdout and stderr of one attempt of a node."""
+    if server:
+        return _remote_logs(server, execution_id, node_id, attempt)
     from rillet.cli._follow import follow, live_text
     from rillet.engine._reaper import reap
     from rillet.engine._records import NodeStatus
@@ -206,11 +215,14 @@ def _element_logs(h: Any, execution_id: str, ref: str, attempt: int | None) -> b
 @click.option("--downstream", "direction", flag_value="downstream", help="What used it.")
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--home", type=click.Path(file_okay=False), default=None)
+@server_option
 @click.pass_context
 def lineage(ctx: click.Context, ref: str, direction: str, as_json: bool,
-            home: str | None) -> None:
+            home: str | None, server: str | None) -> None:
     """Walk lineage from REF: an execution id, EXEC:NODE, an artifact hash prefix, or
     request:ID (a served prediction, back to the data its model was trained on)."""
+    if server:
+        return _remote_lineage(server, ref, direction, as_json)
     from rillet.cli._output import print_json
     from rillet.engine._lineage import render, resolve_scoped, walk
 
@@ -229,3 +241,74 @@ def lineage(ctx: click.Context, ref: str, direction: str, as_json: bool,
     else:
         for line in render(tree, upstream=direction == "upstream"):
             click.echo(line)
+
+
+# -- the same commands against a server (--server URL / RILLET_SERVER) ------------------
+
+
+def _remote_list(server: str, as_json: bool, limit: int, workflow: str | None,
+                 status: str | None) -> None:
+    from rillet.cli._output import print_json, seconds, table, when
+
+    try:
+        shown = remote(server).executions_json(limit=limit, workflow=workflow,
+                                               status=status.upper() if status else None)
+    except RilletError as exc:
+        fail(str(exc))
+    if as_json:
+        print_json(shown)
+        return
+    rows = [[e["execution_id"], e["workflow"], e["status"], when(e["created_at"]),
+             seconds(e["started_at"], e["ended_at"])] for e in shown]
+    click.echo(table(rows, ["EXECUTION", "WORKFLOW", "STATUS", "CREATED", "DURATION"]))
+
+
+def _remote_show(server: str, execution_id: str, as_json: bool) -> None:
+    from rillet.cli._output import print_json, seconds, table
+
+    try:
+        detail = remote(server).execution_json(execution_id)
+    except RilletError as exc:
+        fail(str(exc))
+    if as_json:
+        print_json(detail)
+        return
+    click.echo(f"execution {detail['execution_id']}  {detail['workflow']}  {detail['status']}")
+    if detail["parent_id"]:
+        click.echo(f"recovers {detail['parent_id']}")
+    if detail["error"]:
+        click.echo(f"error: {detail['error']}")
+    rows = []
+    for n in detail["nodes"]:
+        source = f"{n['source_execution']}:{n['source_node']}" if n["source_execution"] else ""
+        rows.append([n["node_id"], n["status"], str(n["attempts"]),
+                     seconds(n["started_at"], n["ended_at"]), source])
+    click.echo(table(rows, ["NODE", "STATUS", "ATTEMPTS", "DURATION", "FROM"]))
+
+
+def _remote_logs(server: str, execution_id: str, node_id: str, attempt: int | None) -> None:
+    from rillet.services._executions import NO_ATTEMPT
+
+    try:
+        chosen = remote(server).logs_json(execution_id, node_id, attempt)
+    except RilletError as exc:
+        fail(str(exc), 1 if NO_ATTEMPT in str(exc) else 2)
+    sys.stdout.write(chosen["logs"])
+    tb = chosen["traceback"]
+    if tb:
+        sys.stderr.write(tb if tb.endswith("\n") else tb + "\n")
+
+
+def _remote_lineage(server: str, ref: str, direction: str, as_json: bool) -> None:
+    from rillet.cli._output import print_json
+    from rillet.engine._lineage import render
+
+    try:
+        shown = remote(server).lineage_json(ref, direction)
+    except RilletError as exc:
+        fail(str(exc))
+    if as_json:
+        print_json(shown)
+        return
+    for line in render(shown["artifacts"], upstream=direction == "upstream"):
+        click.echo(line)

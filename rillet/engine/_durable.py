@@ -30,6 +30,7 @@ from rillet.engine._protocols import (
 )
 from rillet.engine._reaper import ADVANCING
 from rillet.engine._records import (
+    LEASE_TTL,
     AttemptRecord,
     Batch,
     ExecutionRecord,
@@ -50,7 +51,7 @@ from rillet.engine._runstate import (
 )
 from rillet.engine._streams import Echo
 from rillet.engine._values import Value
-from rillet.errors import ExecutorError, StoreError
+from rillet.errors import ExecutorError, RilletError, StoreError
 
 # What a failing metadata or artifact store raises: our StoreError (missing, corrupt or
 # refused values included), and the OS's own errors (ENOSPC, EROFS, EACCES, ...).
@@ -76,7 +77,11 @@ class Engine:
         owner: tuple[str, int, float] | None = None,
         log_path: Callable[[str], str] | None = None,
         echo: Echo | None = None,
+        lease_owner: str = "",
+        lease_ttl: float = LEASE_TTL,
     ) -> None:
+        self.lease_owner = lease_owner  # '' = this process (``process:host:pid:start``)
+        self.lease_ttl = lease_ttl
         self.store = store
         # Who owns its executions: this process (host, pid, start time) by default; a
         # platform worker passes (its name, 0, 0.0), since its lease in the queue, not a
@@ -177,9 +182,21 @@ class _Run(Memo, Expansion):
             now = time.time()
             if now - self.last_beat > HEARTBEAT_EVERY:
                 self.last_beat = now
-                self.record = dataclasses.replace(self.record, heartbeat_at=now)
+                if self._abort_requested():
+                    self._abort("aborted on request")
+                    return
+                self.record = dataclasses.replace(
+                    self.record, heartbeat_at=now, lease_expires_at=now + self.engine.lease_ttl)
                 self.batch.executions.append(self.record)
         self._finish()
+
+    def _abort_requested(self) -> bool:
+        """Whether somebody asked to abort this execution (``rillet abort``), read at each
+        heartbeat; a store that cannot answer now is asked again at the next one."""
+        try:
+            return self.store.get_execution(self.id).abort_requested_at is not None
+        except RilletError:
+            return False
 
     def _sleep(self, timeout: float) -> list[AttemptResult]:
         time.sleep(timeout)

@@ -16,6 +16,7 @@ from rillet.engine._records import (
     AttemptRecord,
     Batch,
     CacheEntry,
+    Event,
     ExecutionRecord,
     MapElementRecord,
     MetricRecord,
@@ -24,43 +25,61 @@ from rillet.engine._records import (
 )
 
 
-class MetadataStore(Protocol):
-    """Durable records of executions, nodes, attempts, artifacts, cache and metrics."""
+class RunStore(Protocol):
+    """Executions, their nodes and attempts; the lease of whoever runs one; the
+    append-only event log of state changes."""
+
+    supports_listen: bool  # whether a reader can wait on new events (LISTEN/NOTIFY)
 
     def apply(self, batch: Batch) -> None:
-        """Write everything in ``batch`` in one transaction (upserts by identity)."""
+        """Write everything in ``batch`` in one transaction (upserts by identity), and
+        append the events it implies (``status_events``). An execution record's upsert
+        keeps its ``abort_requested_at``."""
 
     def get_execution(self, execution_id: str) -> ExecutionRecord:
         """Raise ``NotFound`` when absent. A unique prefix of the id is accepted."""
 
     def list_executions(self, limit: int = 100, *, workflow: str | None = None,
                         status: str | None = None, since: float | None = None,
-                        name: str | None = None, tags: dict[str, str] | None = None
+                        name: str | None = None, tags: dict[str, str] | None = None,
+                        before: float | None = None
                         ) -> list[ExecutionRecord]:
         """Newest first; only those of ``workflow`` (``module:qualname``, or the qualname
         alone), in ``status``, created at or after ``since``, named ``name`` and carrying
-        every tag of ``tags``, when given."""
+        every tag of ``tags``, when given; ``before`` is the ``created_at`` a page
+        ends at."""
 
     def nodes(self, execution_id: str) -> list[NodeRecord]: ...
 
     def attempts(self, execution_id: str, node_id: str | None = None) -> list[AttemptRecord]: ...
 
-    def params(self, execution_id: str) -> list[ParamRecord]: ...
+    def heartbeat(self, execution_id: str, at: float, ttl: float = ...) -> None:
+        """The owner lives: ``heartbeat_at = at`` and its lease runs to ``at + ttl``."""
 
-    def metrics(self, execution_id: str) -> list[MetricRecord]: ...
+    def acquire_lease(self, execution_id: str, owner: str, ttl: float,
+                      now: float | None = None) -> bool:
+        """Take a free, expired or own lease atomically; True when ``owner`` holds it."""
 
     def map_elements(self, execution_id: str) -> list[MapElementRecord]:
         """The failed elements of the execution's map nodes, by node, attempt, index."""
 
-    def artifacts(self, hashes: list[str]) -> dict[str, ArtifactRecord]: ...
+    def release_lease(self, execution_id: str, owner: str) -> None: ...
 
-    def find_artifacts(self, hash_prefix: str) -> list[ArtifactRecord]: ...
+    def request_abort(self, execution_id: str, at: float) -> bool:
+        """Mark an unfinished execution for abort (its owner stops at its next beat)."""
 
-    def producers(self, artifact_hash: str) -> list[NodeRecord]:
-        """Node executions that output this artifact (first producer first)."""
+    def events(self, execution_id: str | None = None, after: int = 0,
+               limit: int = 1000) -> list[Event]:
+        """Events with ``seq > after``, oldest first."""
 
-    def consumers(self, artifact_hash: str) -> list[NodeRecord]:
-        """Node executions that took this artifact as an input."""
+    def last_event(self) -> int:
+        """The newest event's ``seq`` (0 when none)."""
+
+    def close(self) -> None: ...
+
+
+class CacheStore(Protocol):
+    """Cache entries and the serialize locks of cache keys."""
 
     def cache_entries(self, tasks: list[str]) -> dict[str, CacheEntry]:
         """Every cache entry of these tasks, by key (one query)."""
@@ -76,9 +95,32 @@ class MetadataStore(Protocol):
 
     def release(self, key: str, owner: str) -> None: ...
 
-    def heartbeat(self, execution_id: str, at: float) -> None: ...
 
-    def close(self) -> None: ...
+class LineageStore(Protocol):
+    """Stored values by hash, and which nodes wrote and read them."""
+
+    def artifacts(self, hashes: list[str]) -> dict[str, ArtifactRecord]: ...
+
+    def find_artifacts(self, hash_prefix: str) -> list[ArtifactRecord]: ...
+
+    def producers(self, artifact_hash: str) -> list[NodeRecord]:
+        """Node executions that output this artifact (first producer first)."""
+
+    def consumers(self, artifact_hash: str) -> list[NodeRecord]:
+        """Node executions that took this artifact as an input."""
+
+
+class TrackingStore(Protocol):
+    """Params and metrics that tasks logged."""
+
+    def params(self, execution_id: str) -> list[ParamRecord]: ...
+
+    def metrics(self, execution_id: str) -> list[MetricRecord]: ...
+
+
+class MetadataStore(RunStore, CacheStore, LineageStore, TrackingStore, Protocol):
+    """Every concern in one store: what an implementation provides (SQL, memory).
+    Code that needs one concern asks for that protocol instead."""
 
 
 class ArtifactStore(Protocol):

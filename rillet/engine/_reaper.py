@@ -1,8 +1,11 @@
-"""Finding executions whose owner process is gone, and marking them FAILED.
+"""Finding executions whose owner is gone, and marking them FAILED.
 
-A RUNNING execution records its owner (host, pid, process start time) and a
-heartbeat. On this host an owner is gone when its process no longer exists (or
-the pid was reused); elsewhere when the heartbeat is older than a limit.
+A RUNNING execution is owned by a lease in the store that its owner's heartbeat
+renews (``lease_owner``, ``lease_expires_at``). The owner is gone when the lease
+expired; as a fast path on the owner's own host, also as soon as its process no
+longer exists (or the pid was reused), as ``rillet run``'s crash detection always
+did. Executions that workers own (lease ``worker:...``) or that wait in the launch
+queue are not failed here: another worker takes them over (``acquire_lease``).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from rillet.engine._records import (
 
 CRASH_REASON = "the process running it ended without recording a result"
 REMOTE_HEARTBEAT_LIMIT = 60.0
+WORKER_PREFIX = "worker:"  # lease owners that are workers: they take each other's over
 
 # Executions an engine of this process is advancing now. One that this process owns
 # and no longer advances (its engine gave up when the store failed) is crashed, even
@@ -30,9 +34,10 @@ ADVANCING: set[str] = set()
 
 
 def owner_alive(record: ExecutionRecord, now: float | None = None) -> bool:
+    now = time.time() if now is None else now
     if record.owner_pid == os.getpid() and record.owner_host == socket.gethostname():
         return record.id in ADVANCING
-    if record.owner_host == socket.gethostname():
+    if record.owner_host == socket.gethostname() and record.owner_pid:
         import psutil
 
         try:
@@ -43,19 +48,29 @@ def owner_alive(record: ExecutionRecord, now: float | None = None) -> bool:
             return False
         except psutil.AccessDenied:
             pass  # it exists but cannot be looked at (another user's): go by the heartbeat
+    if record.lease_expires_at is not None:
+        return now < record.lease_expires_at
+    # Written before leases (schema 0001): go by the heartbeat.
     beat = record.heartbeat_at or record.started_at or 0.0
-    return ((now or time.time()) - beat) < REMOTE_HEARTBEAT_LIMIT
+    return (now - beat) < REMOTE_HEARTBEAT_LIMIT
+
+
+def reapable(record: ExecutionRecord) -> bool:
+    """Whether the reaper may fail this execution when its owner is gone: one run by a
+    process of its own, not one that workers own or that waits in a queue."""
+    return _running(record) and bool(record.owner_pid) and not record.lease_owner.startswith(
+        WORKER_PREFIX)
 
 
 def reap(store: MetadataStore, records: list[ExecutionRecord]) -> list[ExecutionRecord]:
     """Mark crashed RUNNING executions FAILED; return the records, updated."""
     out: list[ExecutionRecord] = []
     for record in records:
-        if _running(record) and record.owner_pid and not owner_alive(record):
+        if reapable(record) and not owner_alive(record):
             # The owner may have recorded its result just before it ended, after
             # ``record`` was read: read it again now that it writes no more.
             record = store.get_execution(record.id)
-            if _running(record) and not owner_alive(record):
+            if reapable(record) and not owner_alive(record):
                 record = mark_crashed(store, record)
         out.append(record)
     return out

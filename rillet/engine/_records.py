@@ -38,6 +38,10 @@ class NodeStatus(str, enum.Enum):
 
 
 DONE_OK = frozenset({NodeStatus.SUCCEEDED, NodeStatus.CACHED, NodeStatus.RECOVERED})
+ENDED = frozenset({ExecutionStatus.SUCCEEDED, ExecutionStatus.FAILED, ExecutionStatus.ABORTED})
+
+# How long an owner's lease on an execution lasts past its last heartbeat (seconds).
+LEASE_TTL = 30.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -64,6 +68,11 @@ class ExecutionRecord:
     checkpoint_scope: str = ""  # shared by an execution and its recoveries
     name: str | None = None  # given by the user (rillet run --name)
     tags: dict[str, str] = field(default_factory=dict)  # rillet run --tag K=V
+    # The lease: who runs it and until when (renewed by its heartbeat; the record's
+    # writer holds it). ``acquire_lease`` takes one atomically (a takeover).
+    lease_owner: str = ""
+    lease_expires_at: float | None = None
+    abort_requested_at: float | None = None  # set by ``request_abort`` only
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -173,6 +182,20 @@ class MapElementRecord:
 MetricRow = tuple[str, str, int, str, float, "int | None", float, "int | None"]
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    """One state change, appended to the store's event log. ``seq`` orders the whole
+    log (0 until stored); ``node_id`` is '' for the execution itself."""
+
+    seq: int = 0
+    execution_id: str
+    node_id: str = ""
+    kind: str  # 'execution' | 'node' | 'abort_requested' | ...
+    status: str = ""
+    at: float
+    data: dict[str, Any] = field(default_factory=dict)
+
+
 @dataclass(slots=True)
 class Batch:
     """Everything one engine step writes, applied by the store in ONE transaction."""
@@ -189,10 +212,40 @@ class Batch:
     # may log many thousands, and a frozen record costs ~7 us to build, a tuple ~0.1 us.
     metric_rows: list[MetricRow] = field(default_factory=list)
     map_elements: list[MapElementRecord] = field(default_factory=list)
+    # Events beyond the status changes the store derives from the records above.
+    events: list[Event] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(
             self.executions or self.nodes or self.attempts or self.artifacts
             or self.cache_entries or self.cache_hits or self.params or self.metrics
             or self.metric_rows or self.map_elements
+            or self.events
         )
+
+
+def status_events(batch: Batch, at: float, stored: dict[str, str]) -> list[Event]:
+    """The events a batch implies: one per execution record whose status differs from
+    the one stored (``stored``: id -> status before the batch; a heartbeat is no
+    event), one per node record (each is a transition or a new attempt), repeats
+    within the batch dropped; then the batch's own events. Shared by every store."""
+    out: list[Event] = []
+    ends: list[Event] = []  # an execution's end comes after its nodes' last changes
+    last: dict[tuple[str, str], str] = {(k, ""): v for k, v in stored.items()}
+    for e in batch.executions:
+        if last.get((e.id, "")) != e.status.value:
+            last[(e.id, "")] = e.status.value
+            data: dict[str, Any] = {"error": e.error} if e.error else {}
+            (ends if e.status in ENDED else out).append(Event(
+                execution_id=e.id, kind="execution", status=e.status.value, at=at, data=data))
+    for n in batch.nodes:
+        if last.get((n.execution_id, n.node_id)) != n.status.value:
+            last[(n.execution_id, n.node_id)] = n.status.value
+            data = {"attempts": n.attempts}
+            if n.error:
+                data["error"] = n.error
+            out.append(Event(execution_id=n.execution_id, node_id=n.node_id, kind="node",
+                             status=n.status.value, at=at, data=data))
+    out.extend(ends)
+    out.extend(batch.events)
+    return out

@@ -124,6 +124,11 @@ def owner_identity() -> tuple[str, int, float]:
     return found
 
 
+def process_owner(host: str, pid: int, started: float) -> str:
+    """The lease owner of an execution run by a process itself (``rillet run``)."""
+    return f"process:{host}:{pid}:{started:.3f}"
+
+
 @dataclasses.dataclass(slots=True, kw_only=True)
 class Reuse:
     """What a recovery may copy: the old execution's finished nodes."""
@@ -191,6 +196,8 @@ class RunState:
             owner_pid=pid, owner_started=started, heartbeat_at=now, checkpoint_scope=scope,
             name=name if name is not None else (parent.name if parent else None),
             tags=dict(tags if tags is not None else (parent.tags if parent else {})),
+            lease_owner=engine.lease_owner or process_owner(host, pid, started),
+            lease_expires_at=now + engine.lease_ttl,
         )
         self.last_beat = now
         self.streams: OutputStreams | None = None

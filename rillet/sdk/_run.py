@@ -27,28 +27,17 @@ _EXECUTORS: dict[tuple[str, int | None], Executor] = {}
 EXECUTOR_KINDS = ("inline", "processes", "ray")
 
 
-def make_executor(kind: str, max_parallel: int | None = None) -> Executor:
-    """A warm executor, reused by later runs in this process."""
+def make_executor(kind: str | Executor, max_parallel: int | None = None) -> Executor:
+    """A warm executor, reused by later runs in this process (or the one given)."""
+    if not isinstance(kind, str):
+        return kind
     key = (kind, max_parallel)
     ex = _EXECUTORS.get(key)
     if ex is not None:
         return ex
-    if kind == "inline":
-        from rillet.executors._inline import InlineExecutor
+    from rillet.executors._registry import load_executor
 
-        ex = InlineExecutor()
-    elif kind == "processes":
-        from rillet.executors._processes import ProcessExecutor
-
-        ex = ProcessExecutor(max_parallel=max_parallel)
-    elif kind == "ray":
-        from rillet.executors._ray import RayExecutor
-
-        ex = RayExecutor(max_parallel=max_parallel)
-    else:
-        raise DefinitionError(
-            f"unknown executor {kind!r}; use 'inline', 'processes' or 'ray'")
-    _EXECUTORS[key] = ex
+    ex = _EXECUTORS[key] = load_executor(kind, max_parallel)
     return ex
 
 
@@ -114,7 +103,7 @@ def _open_home(home: str | None) -> Any:
     return Home.open(home)
 
 
-def _engine(h: Any, executor: str, max_parallel: int | None,
+def _engine(h: Any, executor: str | Executor, max_parallel: int | None,
             observer: Observer | None, echo: Echo | None = None) -> Engine:
     return Engine(store=h.store, artifacts=h.artifacts,
                   executor=make_executor(executor, max_parallel),
@@ -182,17 +171,19 @@ def recovered_workflow(execution_id: str, *, home: str | None = None) -> Any:
 
 
 def recover(execution_id: str, *, home: str | None = None, from_nodes: tuple[str, ...] = (),
-            executor: str = "processes", max_parallel: int | None = None,
+            executor: str | Executor = "processes", max_parallel: int | None = None,
             observer: Observer | None = None, workflow: Any = None,
-            inputs: dict[str, Any] | None = None, echo_output: Echo | None = None
-            ) -> Execution:
+            inputs: dict[str, Any] | None = None, echo_output: Echo | None = None,
+            instance: Any = None, new_id: str | None = None) -> Execution:
     """Start a new execution that reuses what ``execution_id`` finished (see DESIGN.md).
 
     ``inputs`` supply inputs the workflow now requires, or override recorded ones; the
-    recorded inputs are checked against the workflow's interface as it is today."""
+    recorded inputs are checked against the workflow's interface as it is today.
+    ``instance`` (a ``rillet.store.Instance``) replaces the home; ``new_id`` names the
+    new execution (a server returns it before the recovery ends)."""
     from rillet.sdk._recoverinputs import recovery_inputs
 
-    h = _open_home(home)
+    h = instance if instance is not None else _open_home(home)
     store = h.store
     (old,) = reap(store, [store.get_execution(execution_id)])
     if old.status in (ExecutionStatus.RUNNING, ExecutionStatus.QUEUED):
@@ -215,6 +206,7 @@ def recover(execution_id: str, *, home: str | None = None, from_nodes: tuple[str
     produced = [digest for n in nodes.values() for digest in n.outputs.values()]
     pruned = frozenset(d for d, a in store.artifacts(produced).items() if a.purged)
     reuse = Reuse(execution_id=old.id, nodes=nodes, rerun=frozenset(from_nodes), pruned=pruned)
-    record = engine.execute(wf, resolved, source=old.source, reuse=reuse, parent=old)
+    record = engine.execute(wf, resolved, source=old.source, reuse=reuse, parent=old,
+                            execution_id=new_id)
     keep_record(h, wf, record.id)
     return Execution(record, store, values, wf)

@@ -10,13 +10,16 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rillet.store._home import Home
+    from rillet.store._instance import Instance, InstanceConfig
     from rillet.store._memory import MemoryMetadataStore
     from rillet.store._sql import SqlMetadataStore
 
-__all__ = ["Home", "MemoryMetadataStore", "SqlMetadataStore"]
+__all__ = ["Home", "Instance", "InstanceConfig", "MemoryMetadataStore", "SqlMetadataStore"]
 
 _WHERE = {
     "Home": "rillet.store._home",
+    "Instance": "rillet.store._instance",
+    "InstanceConfig": "rillet.store._instance",
     "MemoryMetadataStore": "rillet.store._memory",
     "SqlMetadataStore": "rillet.store._sql",
 }

@@ -7,8 +7,8 @@ keeps them equal to ``_schema.sqlite_ddl()``)."""
 from __future__ import annotations
 
 # Alembic revisions of rillet/store/migrations, oldest first (a test checks them).
-REVISIONS: tuple[str, ...] = ('0001', '0002', '0003', '0004', '0005', '0006', '0007')
-HEAD = '0007'
+REVISIONS: tuple[str, ...] = ('0001', '0002', '0003', '0004', '0005', '0006', '0007', '0008')
+HEAD = '0008'
 
 ALEMBIC_VERSION_DDL = (
     "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
@@ -20,8 +20,10 @@ SQLITE_DDL: tuple[str, ...] = (
     'CREATE TABLE cache_entries ( "key" VARCHAR NOT NULL, task VARCHAR NOT NULL, cache_version VARCHAR NOT NULL, code_parts TEXT NOT NULL, input_hashes TEXT NOT NULL, outputs TEXT NOT NULL, execution_id VARCHAR NOT NULL, node_id VARCHAR NOT NULL, created_at FLOAT NOT NULL, last_used_at FLOAT NOT NULL, CONSTRAINT pk_cache_entries PRIMARY KEY ("key") )',
     'CREATE INDEX ix_cache_entries_task ON cache_entries (task)',
     'CREATE TABLE cache_locks ( "key" VARCHAR NOT NULL, owner VARCHAR NOT NULL, taken_at FLOAT NOT NULL, CONSTRAINT pk_cache_locks PRIMARY KEY ("key") ) WITHOUT ROWID',
-    'CREATE TABLE executions ( id VARCHAR NOT NULL, workflow VARCHAR NOT NULL, source TEXT NOT NULL, spec_hash VARCHAR NOT NULL, status VARCHAR NOT NULL, inputs TEXT NOT NULL, outputs TEXT, error TEXT, parent_id VARCHAR, executor VARCHAR NOT NULL, created_at FLOAT NOT NULL, started_at FLOAT, ended_at FLOAT, owner_host VARCHAR NOT NULL, owner_pid INTEGER NOT NULL, owner_started FLOAT NOT NULL, heartbeat_at FLOAT, checkpoint_scope VARCHAR NOT NULL, name VARCHAR, tags TEXT, CONSTRAINT pk_executions PRIMARY KEY (id) )',
+    "CREATE TABLE executions ( id VARCHAR NOT NULL, workflow VARCHAR NOT NULL, source TEXT NOT NULL, spec_hash VARCHAR NOT NULL, status VARCHAR NOT NULL, inputs TEXT NOT NULL, outputs TEXT, error TEXT, parent_id VARCHAR, executor VARCHAR NOT NULL, created_at FLOAT NOT NULL, started_at FLOAT, ended_at FLOAT, owner_host VARCHAR NOT NULL, owner_pid INTEGER NOT NULL, owner_started FLOAT NOT NULL, heartbeat_at FLOAT, checkpoint_scope VARCHAR NOT NULL, name VARCHAR, tags TEXT, lease_owner VARCHAR DEFAULT '' NOT NULL, lease_expires_at FLOAT, abort_requested_at FLOAT, CONSTRAINT pk_executions PRIMARY KEY (id) )",
     'CREATE INDEX ix_executions_created_at ON executions (created_at)',
+    'CREATE INDEX ix_executions_status_created_at ON executions (status, created_at)',
+    'CREATE INDEX ix_executions_workflow_status_created_at ON executions (workflow, status, created_at)',
     'CREATE TABLE launch_queue ( execution_id VARCHAR NOT NULL, project VARCHAR NOT NULL, domain VARCHAR NOT NULL, name VARCHAR NOT NULL, version VARCHAR NOT NULL, inputs TEXT NOT NULL, state VARCHAR NOT NULL, lease_owner VARCHAR, lease_expires_at FLOAT, claims INTEGER NOT NULL, created_at FLOAT NOT NULL, CONSTRAINT pk_launch_queue PRIMARY KEY (execution_id) )',
     'CREATE INDEX ix_launch_queue_state_created_at ON launch_queue (state, created_at)',
     'CREATE TABLE meta ( "key" VARCHAR NOT NULL, value TEXT NOT NULL, CONSTRAINT pk_meta PRIMARY KEY ("key") )',
@@ -37,6 +39,8 @@ SQLITE_DDL: tuple[str, ...] = (
     'CREATE INDEX ix_registered_entities_bundle_hash ON registered_entities (bundle_hash)',
     'CREATE TABLE run_records ( execution_id VARCHAR NOT NULL, root TEXT NOT NULL, files TEXT NOT NULL, environment VARCHAR NOT NULL, created_at FLOAT NOT NULL, CONSTRAINT pk_run_records PRIMARY KEY (execution_id) )',
     'CREATE TABLE studies ( name VARCHAR NOT NULL, workflow VARCHAR NOT NULL, source TEXT NOT NULL, space TEXT NOT NULL, objectives TEXT NOT NULL, directions TEXT NOT NULL, settings TEXT NOT NULL, created_at FLOAT NOT NULL, CONSTRAINT pk_studies PRIMARY KEY (name) )',
+    'CREATE TABLE events ( seq INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT, execution_id VARCHAR NOT NULL, node_id VARCHAR NOT NULL, kind VARCHAR NOT NULL, status VARCHAR NOT NULL, at FLOAT NOT NULL, data TEXT NOT NULL, CONSTRAINT fk_events_executions FOREIGN KEY(execution_id) REFERENCES executions (id) ON DELETE CASCADE )',
+    'CREATE INDEX ix_events_execution_id_seq ON events (execution_id, seq)',
     'CREATE TABLE node_executions ( execution_id VARCHAR NOT NULL, node_id VARCHAR NOT NULL, task VARCHAR NOT NULL, kind VARCHAR NOT NULL, status VARCHAR NOT NULL, attempts INTEGER NOT NULL, inputs TEXT NOT NULL, outputs TEXT NOT NULL, cache_key VARCHAR, code_hash VARCHAR, source_execution VARCHAR, source_node VARCHAR, started_at FLOAT, ended_at FLOAT, error TEXT, seq BIGINT NOT NULL, CONSTRAINT pk_node_executions PRIMARY KEY (execution_id, node_id), CONSTRAINT fk_node_executions_executions FOREIGN KEY(execution_id) REFERENCES executions (id) ON DELETE CASCADE ) WITHOUT ROWID',
     'CREATE TABLE study_trials ( study VARCHAR NOT NULL, number INTEGER NOT NULL, state VARCHAR NOT NULL, params TEXT NOT NULL, "values" TEXT, intermediate TEXT NOT NULL, execution_id VARCHAR, started_at FLOAT NOT NULL, ended_at FLOAT, error TEXT, sampler_attrs TEXT NOT NULL, CONSTRAINT pk_study_trials PRIMARY KEY (study, number), CONSTRAINT fk_study_trials_studies FOREIGN KEY(study) REFERENCES studies (name) ON DELETE CASCADE )',
     'CREATE TABLE attempts ( execution_id VARCHAR NOT NULL, node_id VARCHAR NOT NULL, attempt INTEGER NOT NULL, status VARCHAR NOT NULL, executor VARCHAR NOT NULL, started_at FLOAT NOT NULL, ended_at FLOAT, error_type VARCHAR, error_message TEXT, traceback TEXT, logs TEXT NOT NULL, pid INTEGER, CONSTRAINT pk_attempts PRIMARY KEY (execution_id, node_id, attempt), CONSTRAINT fk_attempts_node_executions FOREIGN KEY(execution_id, node_id) REFERENCES node_executions (execution_id, node_id) ON DELETE CASCADE ) WITHOUT ROWID',

@@ -15,18 +15,21 @@ import time
 from typing import Any
 
 from rillet.engine._records import (
+    LEASE_TTL,
     ArtifactRecord,
     AttemptRecord,
     Batch,
     CacheEntry,
+    Event,
     ExecutionRecord,
     MapElementRecord,
     MetricRecord,
     NodeRecord,
     NodeStatus,
     ParamRecord,
+    status_events,
 )
-from rillet.errors import Conflict, NotFound, StoreError
+from rillet.errors import AmbiguousId, Conflict, NotFound
 from rillet.store._sql import _ambiguous, param_json
 
 _NodeKey = tuple[str, str]
@@ -47,12 +50,19 @@ class MemoryMetadataStore:
         self._params: dict[tuple[str, str, int, str], ParamRecord] = {}
         self._metrics: list[MetricRecord] = []
         self._elements: dict[tuple[str, str, int, int], MapElementRecord] = {}
+        self._events: list[Event] = []
+        self.supports_listen = False
 
     # -- writes ------------------------------------------------------------------------
     def apply(self, batch: Batch) -> None:
         with self._lock:
             self._check(batch)
+            stored = {e.id: self._executions[e.id].status.value for e in batch.executions
+                      if e.id in self._executions}
             for e in batch.executions:
+                prev = self._executions.get(e.id)
+                if prev is not None:  # an upsert keeps the abort request (as in SQL)
+                    e = dataclasses.replace(e, abort_requested_at=prev.abort_requested_at)
                 self._executions[e.id] = e
             for art in batch.artifacts:
                 old = self._artifacts.get(art.hash)
@@ -85,6 +95,13 @@ class MemoryMetadataStore:
                     value=float(row[4]), step=row[5], timestamp=row[6], map_index=row[7]))
             for el in batch.map_elements:
                 self._elements[(el.execution_id, el.node_id, el.attempt, el.map_index)] = el
+            for ev in status_events(batch, now, stored):
+                self._append(ev)
+
+    def _append(self, ev: Event) -> None:
+        seq = self._events[-1].seq + 1 if self._events else 1
+        self._events.append(dataclasses.replace(
+            ev, seq=seq, data=json.loads(json.dumps(ev.data, default=str))))
 
     def _check(self, batch: Batch) -> None:
         """Refuse what the SQL schema's foreign keys refuse, before writing anything."""
@@ -105,12 +122,54 @@ class MemoryMetadataStore:
                 raise Conflict(f"a metric refers to unknown node {row[1]!r} of execution "
                                f"{row[0]!r}")
 
-    def heartbeat(self, execution_id: str, at: float) -> None:
+    def heartbeat(self, execution_id: str, at: float, ttl: float = LEASE_TTL) -> None:
         with self._lock:
             record = self._executions.get(execution_id)
             if record is None:
                 raise NotFound(f"no execution {execution_id!r} in memory")
-            self._executions[execution_id] = dataclasses.replace(record, heartbeat_at=at)
+            self._executions[execution_id] = dataclasses.replace(
+                record, heartbeat_at=at, lease_expires_at=at + ttl)
+
+    def acquire_lease(self, execution_id: str, owner: str, ttl: float,
+                      now: float | None = None) -> bool:
+        now = time.time() if now is None else now
+        with self._lock:
+            r = self._executions.get(execution_id)
+            if r is None:
+                return False
+            if r.lease_owner not in ("", owner) and r.lease_expires_at is not None \
+                    and r.lease_expires_at >= now:
+                return False
+            self._executions[execution_id] = dataclasses.replace(
+                r, lease_owner=owner, lease_expires_at=now + ttl, heartbeat_at=now)
+            return True
+
+    def release_lease(self, execution_id: str, owner: str) -> None:
+        with self._lock:
+            r = self._executions.get(execution_id)
+            if r is not None and r.lease_owner == owner:
+                self._executions[execution_id] = dataclasses.replace(
+                    r, lease_owner="", lease_expires_at=None)
+
+    def request_abort(self, execution_id: str, at: float) -> bool:
+        with self._lock:
+            r = self._executions.get(execution_id)
+            if r is None or r.abort_requested_at is not None or r.status.value not in (
+                    "QUEUED", "RUNNING"):
+                return False
+            self._executions[execution_id] = dataclasses.replace(r, abort_requested_at=at)
+            self._append(Event(execution_id=execution_id, kind="abort_requested", at=at))
+            return True
+
+    def events(self, execution_id: str | None = None, after: int = 0,
+               limit: int = 1000) -> list[Event]:
+        with self._lock:
+            return [e for e in self._events if e.seq > after and (
+                execution_id is None or e.execution_id == execution_id)][:limit]
+
+    def last_event(self) -> int:
+        with self._lock:
+            return self._events[-1].seq if self._events else 0
 
     def reserve(self, key: str, owner: str, stale_after: float) -> str | None:
         now = time.time()
@@ -148,12 +207,13 @@ class MemoryMetadataStore:
         if not ids:
             raise NotFound(f"no execution {execution_id!r} (see `rillet executions list`)")
         if len(ids) > 1:
-            raise StoreError(_ambiguous(execution_id, ids))
+            raise AmbiguousId(_ambiguous(execution_id, ids))
         return self._executions[ids[0]]
 
     def list_executions(self, limit: int = 100, *, workflow: str | None = None,
                         status: str | None = None, since: float | None = None,
-                        name: str | None = None, tags: dict[str, str] | None = None
+                        name: str | None = None, tags: dict[str, str] | None = None,
+                        before: float | None = None
                         ) -> list[ExecutionRecord]:
         with self._lock:
             records = sorted(self._executions.values(), key=lambda e: (e.created_at, e.id),
@@ -166,7 +226,8 @@ class MemoryMetadataStore:
                 and (not status or e.status.value == status.upper())
                 and (since is None or e.created_at >= since)
                 and (not name or e.name == name)
-                and all(e.tags.get(k) == v for k, v in (tags or {}).items()))
+                and all(e.tags.get(k) == v for k, v in (tags or {}).items())
+                and (before is None or e.created_at < before))
 
         return [e for e in records if keep(e)][:max(limit, 0)]
 

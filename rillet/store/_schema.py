@@ -72,7 +72,13 @@ executions = Table(
     Column("checkpoint_scope", String, nullable=False),
     Column("name", String),  # rillet run --name
     Column("tags", Text),  # JSON: key -> value (NULL: none), from rillet run --tag K=V
+    # 0008: the lease of whoever runs it and abort requests.
+    Column("lease_owner", String, nullable=False, server_default=""),
+    Column("lease_expires_at", Float),
+    Column("abort_requested_at", Float),
     Index(None, "created_at"),
+    Index(None, "workflow", "status", "created_at"),
+    Index(None, "status", "created_at"),
 )
 
 node_executions = Table(
@@ -282,6 +288,23 @@ map_elements = Table(
     PrimaryKeyConstraint("execution_id", "node_id", "attempt", "map_index"),
     _node_foreign_key(),
     **WITHOUT_ROWID,
+)
+
+# 0008: the append-only log of state changes (what live views read). ``seq`` is the
+# cursor of readers: AUTOINCREMENT on SQLite so that a number is never used twice.
+events = Table(
+    "events", metadata,
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+           autoincrement=True),
+    Column("execution_id", String, nullable=False),
+    Column("node_id", String, nullable=False),
+    Column("kind", String, nullable=False),
+    Column("status", String, nullable=False),
+    Column("at", Float, nullable=False),
+    Column("data", Text, nullable=False),  # JSON
+    ForeignKeyConstraint(["execution_id"], ["executions.id"], ondelete="CASCADE"),
+    Index(None, "execution_id", "seq"),
+    sqlite_autoincrement=True,
 )
 
 # Room for later: small settings and facts about this store (key -> JSON text).

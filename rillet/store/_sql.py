@@ -16,10 +16,12 @@ from collections.abc import Iterable
 from typing import Any
 
 from rillet.engine._records import (
+    LEASE_TTL,
     ArtifactRecord,
     AttemptRecord,
     Batch,
     CacheEntry,
+    Event,
     ExecutionRecord,
     ExecutionStatus,
     MapElementRecord,
@@ -27,8 +29,9 @@ from rillet.engine._records import (
     NodeRecord,
     NodeStatus,
     ParamRecord,
+    status_events,
 )
-from rillet.errors import NotFound, StoreError
+from rillet.errors import AmbiguousId, NotFound
 from rillet.store._db import Database, open_database
 
 _encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
@@ -61,6 +64,7 @@ EXEC_COLS = (
     "id", "workflow", "source", "spec_hash", "status", "inputs", "outputs", "error",
     "parent_id", "executor", "created_at", "started_at", "ended_at", "owner_host",
     "owner_pid", "owner_started", "heartbeat_at", "checkpoint_scope", "name", "tags",
+    "lease_owner", "lease_expires_at", "abort_requested_at",
 )
 NODE_COLS = (
     "execution_id", "node_id", "task", "kind", "status", "attempts", "inputs", "outputs",
@@ -83,7 +87,10 @@ ELEMENT_COLS = ("execution_id", "node_id", "attempt", "map_index", "status", "er
 METRIC_COLS = ("execution_id", "node_id", "attempt", "key", "value", "step", "timestamp",
                "map_index")
 
-UPSERT_EXECUTION = _upsert("executions", EXEC_COLS, ("id",))
+# An upsert never clears an abort request (``request_abort`` sets it); the lease columns
+# follow the record's writer, whose heartbeat renews them (a worker that takes an
+# execution over writes its own). ``acquire_lease`` is the atomic way to take one.
+UPSERT_EXECUTION = _upsert("executions", EXEC_COLS, ("id",), keep=("abort_requested_at",))
 UPSERT_NODE = _upsert("node_executions", (*NODE_COLS, "seq"), ("execution_id", "node_id"),
                       keep=("seq",))
 UPSERT_ATTEMPT = _upsert("attempts", ATTEMPT_COLS, ("execution_id", "node_id", "attempt"))
@@ -94,6 +101,9 @@ UPSERT_ELEMENT = _upsert("map_elements", ELEMENT_COLS,
                          ("execution_id", "node_id", "attempt", "map_index"))
 INSERT_METRIC = (f"INSERT INTO metrics ({_q(METRIC_COLS)}) "
                  f"VALUES ({', '.join('?' * len(METRIC_COLS))})")
+EVENT_COLS = ("execution_id", "node_id", "kind", "status", "at", "data")
+INSERT_EVENT = f"INSERT INTO events ({_q(EVENT_COLS)}) VALUES ({', '.join('?' * 6)})"
+SELECT_EVENT = f"SELECT seq, {_q(EVENT_COLS)} FROM events"
 _IO_KEY = "hash = ? AND direction = ? AND execution_id = ? AND node_id = ? AND name = ?"
 DELETE_IO = f"DELETE FROM node_io WHERE {_IO_KEY}"
 INSERT_IO = ("INSERT INTO node_io (hash, direction, execution_id, node_id, name) "
@@ -119,7 +129,8 @@ def _execution_row(e: ExecutionRecord) -> tuple[Any, ...]:
         e.id, e.workflow, e.source, e.spec_hash, str(e.status), _dumps(e.inputs),
         None if e.outputs is None else _dumps(e.outputs), e.error, e.parent_id, e.executor,
         e.created_at, e.started_at, e.ended_at, e.owner_host, e.owner_pid, e.owner_started,
-        e.heartbeat_at, e.checkpoint_scope, e.name, tags_json(e.tags),
+        e.heartbeat_at, e.checkpoint_scope, e.name, tags_json(e.tags), e.lease_owner,
+        e.lease_expires_at, e.abort_requested_at,
     )
 
 
@@ -130,6 +141,7 @@ def _execution(r: tuple[Any, ...]) -> ExecutionRecord:
         parent_id=r[8], executor=r[9], created_at=r[10], started_at=r[11], ended_at=r[12],
         owner_host=r[13], owner_pid=r[14], owner_started=r[15], heartbeat_at=r[16],
         checkpoint_scope=r[17], name=r[18], tags=_loads(r[19]) if r[19] else {},
+        lease_owner=r[20], lease_expires_at=r[21], abort_requested_at=r[22],
     )
 
 
@@ -329,6 +341,7 @@ class SqlMetadataStore:
             raise
         self._db: Database = db
         self.url = url
+        self.supports_listen = url.startswith("postgresql")
         self._io_seen: dict[tuple[str, str], dict[tuple[str, str], str]] = {}
 
     @property
@@ -342,6 +355,7 @@ class SqlMetadataStore:
         store = cls.__new__(cls)
         store._db = db
         store.url = db.url
+        store.supports_listen = db.url.startswith("postgresql")
         store._io_seen = {}
         return store
 
@@ -350,7 +364,14 @@ class SqlMetadataStore:
         """Write ``batch`` in one transaction: executemany upserts, table by table."""
         io: dict[tuple[str, str], dict[tuple[str, str], str]] = {}
         with self._db.write() as c:
+            stored: dict[str, str] = {}
             if batch.executions:
+                ids = list(dict.fromkeys(e.id for e in batch.executions))
+                for chunk in _chunks(ids):
+                    marks = ", ".join("?" * len(chunk))
+                    stored.update(c.execute(
+                        f"SELECT id, status FROM executions WHERE id IN ({marks})",
+                        chunk).fetchall())
                 _many(c, UPSERT_EXECUTION, [_execution_row(e) for e in batch.executions])
             if batch.artifacts:
                 _many(c, UPSERT_ARTIFACT, [_artifact_row(a) for a in batch.artifacts])
@@ -390,17 +411,56 @@ class SqlMetadataStore:
                 ])
             if batch.metric_rows:
                 _many(c, INSERT_METRIC, batch.metric_rows)
+            events = status_events(batch, time.time(), stored)
+            if events:
+                _many(c, INSERT_EVENT, [
+                    (e.execution_id, e.node_id, e.kind, e.status, e.at, _dumps(e.data))
+                    for e in events
+                ])
         if io:  # committed: remember the lineage rows, so the next batch need not read them
             if len(self._io_seen) > 100_000:
                 self._io_seen.clear()
             self._io_seen.update(io)
 
-    def heartbeat(self, execution_id: str, at: float) -> None:
+    def heartbeat(self, execution_id: str, at: float, ttl: float = LEASE_TTL) -> None:
+        """Record that the owner lives, and extend its lease to ``at + ttl``."""
         with self._db.write() as c:
-            cursor = c.execute("UPDATE executions SET heartbeat_at = ? WHERE id = ?",
-                               (at, execution_id))
+            cursor = c.execute("UPDATE executions SET heartbeat_at = ?, lease_expires_at = ? "
+                               "WHERE id = ?", (at, at + ttl, execution_id))
             if cursor.rowcount == 0:
                 raise NotFound(f"no execution {execution_id!r} in {self.url}")
+
+    def acquire_lease(self, execution_id: str, owner: str, ttl: float,
+                      now: float | None = None) -> bool:
+        """Take the lease of an execution that has no live owner (none, expired, or
+        ``owner`` itself); True when ``owner`` holds it now. One of several takers wins."""
+        now = time.time() if now is None else now
+        with self._db.write() as c:
+            cursor = c.execute(
+                "UPDATE executions SET lease_owner = ?, lease_expires_at = ?, heartbeat_at = ? "
+                "WHERE id = ? AND (lease_owner = '' OR lease_owner = ? "
+                "OR lease_expires_at IS NULL OR lease_expires_at < ?)",
+                (owner, now + ttl, now, execution_id, owner, now))
+            return bool(cursor.rowcount == 1)
+
+    def release_lease(self, execution_id: str, owner: str) -> None:
+        """Give the lease up (when ``owner`` holds it): the execution has no owner."""
+        with self._db.write() as c:
+            c.execute("UPDATE executions SET lease_owner = '', lease_expires_at = NULL "
+                      "WHERE id = ? AND lease_owner = ?", (execution_id, owner))
+
+    def request_abort(self, execution_id: str, at: float) -> bool:
+        """Ask the owner of an unfinished execution to abort it (an ``abort_requested``
+        event); False when it had already ended."""
+        with self._db.write() as c:
+            cursor = c.execute(
+                "UPDATE executions SET abort_requested_at = ? WHERE id = ? "
+                "AND status IN ('QUEUED', 'RUNNING') AND abort_requested_at IS NULL",
+                (at, execution_id))
+            if cursor.rowcount != 1:
+                return False
+            c.execute(INSERT_EVENT, (execution_id, "", "abort_requested", "", at, "{}"))
+            return True
 
     def reserve(self, key: str, owner: str, stale_after: float) -> str | None:
         """Take the serialize lock of ``key``: '' when it was free, the previous owner
@@ -448,18 +508,42 @@ class SqlMetadataStore:
         if not rows:
             raise NotFound(f"no execution {execution_id!r} (see `rillet executions list`)")
         if len(rows) > 1:
-            raise StoreError(_ambiguous(execution_id, [r[0] for r in rows]))
+            raise AmbiguousId(_ambiguous(execution_id, [r[0] for r in rows]))
         return _execution(rows[0])
 
     def list_executions(self, limit: int = 100, *, workflow: str | None = None,
                         status: str | None = None, since: float | None = None,
-                        name: str | None = None, tags: dict[str, str] | None = None
+                        name: str | None = None, tags: dict[str, str] | None = None,
+                        before: float | None = None
                         ) -> list[ExecutionRecord]:
+        """Newest first, filtered; ``before`` (the ``created_at`` of the last row of the
+        previous page) pages on."""
         where, params = execution_filter(workflow, status, since, name, tags)
+        if before is not None:
+            where += " AND created_at < ?" if where else " WHERE created_at < ?"
+            params.append(before)
         rows = self._db.read(
             f"{SELECT_EXECUTION}{where} ORDER BY created_at DESC, id DESC LIMIT ?",
             (*params, limit))
         return [_execution(r) for r in rows]
+
+    def events(self, execution_id: str | None = None, after: int = 0,
+               limit: int = 1000) -> list[Event]:
+        """Events past the cursor ``after`` (of one execution, or all), oldest first."""
+        if execution_id is None:
+            rows = self._db.read(f"{SELECT_EVENT} WHERE seq > ? ORDER BY seq LIMIT ?",
+                                 (after, limit))
+        else:
+            rows = self._db.read(
+                f"{SELECT_EVENT} WHERE execution_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+                (execution_id, after, limit))
+        return [Event(seq=r[0], execution_id=r[1], node_id=r[2], kind=r[3], status=r[4],
+                      at=r[5], data=_loads(r[6])) for r in rows]
+
+    def last_event(self) -> int:
+        """The ``seq`` of the newest event (0 when none): where a live reader starts."""
+        rows = self._db.read("SELECT MAX(seq) FROM events")
+        return int(rows[0][0] or 0)
 
     def nodes(self, execution_id: str) -> list[NodeRecord]:
         rows = self._db.read(

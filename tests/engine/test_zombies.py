@@ -155,9 +155,11 @@ def test_a_killed_run_is_failed_at_once_and_recovers(rillet: Rillet) -> None:
 def rewrite(r: Rillet, eid: str, **changes: Any) -> None:
     """Make a finished execution look RUNNING, owned as ``changes`` say, with ``slow``
     running (written with the store's ``apply``, as an engine elsewhere would)."""
-    from rillet.engine._records import Batch, ExecutionStatus, NodeStatus
+    from rillet.engine._records import LEASE_TTL, Batch, ExecutionStatus, NodeStatus
     from rillet.store._home import Home
 
+    if "heartbeat_at" in changes:  # the owner's lease runs from its last heartbeat
+        changes.setdefault("lease_expires_at", changes["heartbeat_at"] + LEASE_TTL)
     h = Home.open(str(r.home), create=False)
     try:
         store = h.store

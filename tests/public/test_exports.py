@@ -25,6 +25,7 @@ PUBLIC = [
     "LaunchPlan",
     "NodeExecution",
     "RecoverableError",
+    "Remote",
     "Resources",
     "RilletError",
     "Task",
@@ -55,7 +56,7 @@ DESIGN_API = [
 ]
 
 HEAVY = ("pandas", "numpy", "pyarrow", "sqlalchemy", "alembic", "fsspec", "click", "rich", "ray",
-         "optuna", "pandera")
+         "optuna", "pandera", "fastapi", "uvicorn", "httpx", "starlette", "pydantic")
 
 
 def test_all_is_pinned() -> None:

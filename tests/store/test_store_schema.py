@@ -42,7 +42,8 @@ def describe(path) -> dict:
         }
     engine.dispose()
     conn = sqlite3.connect(path)
-    for name, sql in conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'"):
+    for name, sql in conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table' "
+                                  "AND name NOT LIKE 'sqlite_%'"):
         out[name]["without_rowid"] = "WITHOUT ROWID" in sql.upper()
     conn.close()
     return out

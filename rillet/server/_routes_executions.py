@@ -1,0 +1,144 @@
+"""Routes of executions: list, show, logs, abort, recover and the live event stream.
+Thin: parse, call ``rillet.services``, return its shape."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from rillet import services
+from rillet.engine._records import ENDED, Event, ExecutionStatus
+from rillet.server._broadcast import queue_listener
+from rillet.server._errors import ERROR_RESPONSES
+from rillet.store._instance import Instance
+
+router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
+_ENDED = frozenset(s.value for s in ENDED)
+
+SSE_EVENT = {"type": "object", "properties": {
+    "id": {"type": "string"}, "event": {"type": "string"}, "data": {"type": "string"},
+    "retry": {"type": "integer"}}}
+
+Id = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00]+$")]
+
+
+def instance(request: Request) -> Instance:
+    inst: Instance = request.app.state.instance
+    return inst
+
+
+@router.get("/executions", response_model=list[services.ExecutionSummary])
+async def list_executions(
+    request: Request,
+    limit: Annotated[int, Query(ge=0, le=services._executions.MAX_PAGE)] = 50,
+    workflow: Annotated[str | None, Query(max_length=500, pattern=r"^[^\x00]*$")] = None,
+    status: ExecutionStatus | None = None,
+    before: Annotated[float | None, Query(allow_inf_nan=False)] = None,
+) -> Any:
+    """Newest first; filter by workflow (``module:qualname``) and status; page with
+    ``before`` = the ``created_at`` of the last row of the previous page."""
+    return JSONResponse(services.list_executions(
+        instance(request), limit=limit, workflow=workflow,
+        status=status.value if status else None, before=before))
+
+
+@router.get("/executions/{execution_id}", response_model=services.ExecutionDetail)
+async def get_execution(request: Request, execution_id: Id) -> Any:
+    """One execution with its nodes (a unique prefix of the id is accepted)."""
+    return JSONResponse(services.execution_detail(instance(request), execution_id))
+
+
+@router.get("/executions/{execution_id}/nodes/{node_id}/logs",
+            response_model=services.AttemptLogs)
+async def node_logs(request: Request, execution_id: Id, node_id: Id,
+                    attempt: Annotated[int | None, Query(ge=1, le=10_000)] = None) -> Any:
+    """The captured stdout and stderr of one attempt (default: the last)."""
+    return JSONResponse(services.node_logs(instance(request), execution_id, node_id, attempt))
+
+
+@router.post("/executions/{execution_id}/abort", response_model=services.ExecutionSummary)
+async def abort(request: Request, execution_id: Id) -> Any:
+    """Kill its running attempts and end it ABORTED (409 when it already ended)."""
+    shown = await run_in_threadpool(services.abort, instance(request), execution_id)
+    request.app.state.broadcaster.wake()
+    return JSONResponse(shown)
+
+
+class RecoverBody(BaseModel):
+    from_nodes: list[Annotated[str, Field(min_length=1, max_length=500)]] = Field(
+        default_factory=list, max_length=1000)
+
+
+@router.post("/executions/{execution_id}/recover", response_model=services.ExecutionSummary,
+             status_code=202)
+async def recover(request: Request, execution_id: Id, body: RecoverBody | None = None) -> Any:
+    """Start a recovery (a new execution reusing what this one finished); it runs on
+    the server's local runner. Returns the new execution, RUNNING."""
+    runner = request.app.state.runner
+    shown = await run_in_threadpool(runner.recover, execution_id,
+                                    tuple(body.from_nodes) if body else ())
+    return JSONResponse(shown, status_code=202)
+
+
+@router.get("/executions/{execution_id}/events", response_class=JSONResponse,
+            responses={200: {"description": "A text/event-stream of state changes: each "
+                             "event's data is one event as JSON (seq, kind, status, ...)",
+                             "content": {"text/event-stream": {"schema": SSE_EVENT}}}})
+async def execution_events(
+    request: Request, execution_id: Id,
+    after: Annotated[int, Query(ge=0, le=2**62)] = 0,
+    last_event_id: Annotated[str | None, Header(max_length=30)] = None,
+) -> Any:
+    """Server-sent events: the execution's state changes from ``after`` (or the
+    ``Last-Event-ID``), then live ones; the stream ends when the execution ends."""
+    from sse_starlette.sse import EventSourceResponse
+
+    inst = instance(request)
+    eid = services.get_execution(inst, execution_id).id
+    if last_event_id and last_event_id.isdigit():
+        after = max(after, int(last_event_id))
+    return EventSourceResponse(_stream(request, inst, eid, after), ping=15)
+
+
+async def _stream(request: Request, inst: Instance, eid: str,
+                  after: int) -> AsyncIterator[dict[str, Any]]:
+    broadcaster = request.app.state.broadcaster
+    queue: asyncio.Queue[Event] = asyncio.Queue()
+    token = broadcaster.subscribe(eid, queue_listener(asyncio.get_running_loop(), queue))
+    try:
+        backlog = await run_in_threadpool(inst.store.events, eid, after, 100_000)
+        for event in backlog:
+            after = event.seq
+            yield _sse(event)
+        if (backlog and _ends(backlog[-1])) or _ended(inst, eid):
+            return
+        while True:
+            event = await queue.get()
+            if event.seq <= after:
+                continue
+            after = event.seq
+            yield _sse(event)
+            if _ends(event):
+                return
+    finally:
+        broadcaster.unsubscribe(token)
+
+
+def _ends(event: Event) -> bool:
+    return event.kind == "execution" and event.status in _ENDED
+
+
+def _ended(inst: Instance, eid: str) -> bool:
+    return inst.store.get_execution(eid).status.value in _ENDED
+
+
+def _sse(event: Event) -> dict[str, Any]:
+    return {"id": str(event.seq), "event": event.kind,
+            "data": json.dumps(services._executions.event_shape(event))}

@@ -1,0 +1,47 @@
+"""The service layer: what the CLI and the server both call. Functions take an
+``Instance`` and return the JSON shapes of ``_shapes`` (plain dicts); neither the
+CLI nor the API builds those by hand. No HTTP and no terminal output here."""
+
+from __future__ import annotations
+
+from rillet.services._data import artifact, cache_clear, cache_list, lineage, task_names
+from rillet.services._executions import (
+    abort,
+    events,
+    execution_detail,
+    get_execution,
+    list_executions,
+    node_logs,
+)
+from rillet.services._shapes import (
+    ArtifactShape,
+    AttemptLogs,
+    CacheEntryShape,
+    EventShape,
+    ExecutionDetail,
+    ExecutionSummary,
+    LineageShape,
+    NodeShape,
+)
+
+__all__ = [
+    "ArtifactShape",
+    "AttemptLogs",
+    "CacheEntryShape",
+    "LineageShape",
+    "artifact",
+    "cache_clear",
+    "cache_list",
+    "lineage",
+    "task_names",
+    "EventShape",
+    "ExecutionDetail",
+    "ExecutionSummary",
+    "NodeShape",
+    "abort",
+    "events",
+    "execution_detail",
+    "get_execution",
+    "list_executions",
+    "node_logs",
+]

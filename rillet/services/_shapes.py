@@ -1,0 +1,101 @@
+"""The JSON shapes the services return: what ``--json`` prints and the API sends.
+The server's pydantic schemas mirror these (a test keeps them equal)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+# pydantic (the server) reads these; before Python 3.12 it needs this TypedDict.
+from typing_extensions import TypedDict
+
+
+class ExecutionSummary(TypedDict):
+    execution_id: str
+    workflow: str
+    status: str
+    created_at: float
+    started_at: float | None
+    ended_at: float | None
+    parent_id: str | None
+    error: str | None
+
+
+class NodeShape(TypedDict):
+    node_id: str
+    task: str
+    kind: str
+    status: str
+    attempts: int
+    started_at: float | None
+    ended_at: float | None
+    duration: float | None
+    cache_key: str | None
+    source_execution: str | None
+    source_node: str | None
+    inputs: dict[str, str]
+    outputs: dict[str, str]
+    error: str | None
+    params: dict[str, Any]
+    metrics: list[dict[str, Any]]
+
+
+class ExecutionDetail(TypedDict):
+    execution_id: str
+    workflow: str
+    source: str
+    status: str
+    parent_id: str | None
+    error: str | None
+    inputs: dict[str, str]
+    outputs: dict[str, str] | None
+    created_at: float
+    started_at: float | None
+    ended_at: float | None
+    nodes: list[NodeShape]
+
+
+class AttemptLogs(TypedDict):
+    execution_id: str
+    node_id: str
+    attempt: int
+    status: str
+    logs: str
+    traceback: str | None
+
+
+class EventShape(TypedDict):
+    seq: int
+    execution_id: str
+    node_id: str
+    kind: str
+    status: str
+    at: float
+    data: dict[str, Any]
+
+
+class LineageShape(TypedDict):
+    ref: str
+    direction: str
+    artifacts: list[dict[str, Any]]
+
+
+class CacheEntryShape(TypedDict):
+    key: str
+    task: str
+    cache_version: str
+    execution_id: str
+    node_id: str
+    outputs: dict[str, str]
+    created_at: float
+    last_used_at: float
+
+
+class ArtifactShape(TypedDict):
+    hash: str
+    format: str
+    type: dict[str, Any]
+    size: int
+    uri: str | None
+    inline: str | None
+    created_at: float
+    purged: bool

@@ -1,0 +1,160 @@
+"""The API over a real uvicorn server: health, /openapi.json, JSON 4xx errors, the
+same shapes as the CLI's --json, abort, and live events from the event log."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import httpx
+import pytest
+from clikit import rillet_env
+from conftest import Served, wait_for
+
+import rillet
+
+WORKFLOWS = Path(__file__).resolve().parent.parent / "workflows"
+
+
+def run_quick(served: Served, x: int = 3) -> str:
+    import wf_platform
+
+    return rillet.run(wf_platform.quick, home=str(served.home), executor="inline", x=x).id
+
+
+def cli_json(served: Served, *args: str):
+    proc = subprocess.run([sys.executable, "-m", "rillet.cli", *args, "--json", "--home",
+                           str(served.home)], capture_output=True, text=True, env=rillet_env(),
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_health_openapi_and_the_ui_placeholder(served: Served) -> None:
+    assert served.get("/api/v1/health").json() == {"status": "ok"}
+    spec = served.get("/openapi.json").json()
+    for path in ("/api/v1/health", "/api/v1/executions", "/api/v1/executions/{execution_id}",
+                 "/api/v1/executions/{execution_id}/events",
+                 "/api/v1/executions/{execution_id}/abort"):
+        assert path in spec["paths"], path
+    page = served.get("/")
+    assert page.status_code == 200 and "UI is not built yet" in page.text
+
+
+def test_the_api_and_the_cli_show_the_same_shapes(served: Served) -> None:
+    eid = run_quick(served)
+    detail = served.get(f"/api/v1/executions/{eid}").json()
+    shown = cli_json(served, "executions", "show", eid)
+    assert {k: shown[k] for k in detail if k != "nodes"} == {
+        k: v for k, v in detail.items() if k != "nodes"}
+    assert [{k: n[k] for k in detail["nodes"][0]} for n in shown["nodes"]] == detail["nodes"]
+    assert detail["status"] == "SUCCEEDED" and [n["node_id"] for n in detail["nodes"]] == [
+        "double"]
+    listed = served.get("/api/v1/executions", params={"workflow": "wf_platform:quick",
+                                                      "status": "SUCCEEDED"}).json()
+    assert eid in [s["execution_id"] for s in listed]
+    home_list = cli_json(served, "executions", "list")
+    assert [e["execution_id"] for e in listed] == [
+        e["execution_id"] for e in home_list if e["workflow"] == "wf_platform:quick"
+        and e["status"] == "SUCCEEDED"][:len(listed)]
+    assert served.get("/api/v1/executions", params={"status": "FAILED"}).json() == []
+    logs = served.get(f"/api/v1/executions/{eid}/nodes/double/logs").json()
+    assert (logs["attempt"], logs["status"]) == (1, "SUCCEEDED")
+    lineage = served.get(f"/api/v1/lineage/{eid}").json()
+    assert lineage == cli_json(served, "lineage", eid)
+
+
+@pytest.mark.parametrize(("method", "path", "status", "says"), [
+    ("GET", "/api/v1/executions/nope", 404, "no execution 'nope'"),
+    ("GET", "/api/v1/executions?limit=-1", 400, "limit"),
+    ("GET", "/api/v1/executions?limit=99999999999999999999999", 400, "limit"),
+    ("GET", "/api/v1/executions?status=BOGUS", 400, "status"),
+    ("GET", "/api/v1/executions?before=nan", 400, "before"),
+    ("GET", "/api/v1/executions/nope/events", 404, "no execution"),
+    ("GET", "/api/v1/lineage/zzzz", 404, ""),
+    ("GET", "/api/v1/artifacts/XYZ", 400, "digest"),
+    ("GET", "/api/v1/nowhere", 404, "Not Found"),
+    ("DELETE", "/api/v1/health", 405, "Method Not Allowed"),
+    ("POST", "/api/v1/executions/nope/abort", 404, "no execution"),
+    ("POST", "/api/v1/executions/nope/recover", 404, "no execution"),
+])
+def test_bad_requests_get_a_4xx_with_a_json_error(served: Served, method: str, path: str,
+                                                  status: int, says: str) -> None:
+    r = served.client.request(method, path)
+    assert r.status_code == status, r.text
+    body = r.json()
+    assert set(body) == {"error"} and says in body["error"]
+
+
+def test_abort_of_an_ended_execution_is_a_409(served: Served) -> None:
+    eid = run_quick(served)
+    r = served.client.post(f"/api/v1/executions/{eid}/abort")
+    assert r.status_code == 409 and "already ended SUCCEEDED" in r.json()["error"]
+
+
+def read_stream(served: Served, eid: str, out: list[dict], after: int = 0) -> None:
+    with httpx.stream("GET", f"{served.url}/api/v1/executions/{eid}/events",
+                      params={"after": after}, timeout=120) as r:
+        assert r.headers["content-type"].startswith("text/event-stream")
+        for line in r.iter_lines():
+            if line.startswith("data:"):
+                out.append(json.loads(line[5:]))
+
+
+def test_events_of_an_ended_execution_replay_and_the_stream_ends(served: Served) -> None:
+    eid = run_quick(served)
+    got: list[dict] = []
+    read_stream(served, eid, got)
+    assert [(e["kind"], e["node_id"], e["status"]) for e in got] == [
+        ("execution", "", "RUNNING"), ("node", "double", "RUNNING"),
+        ("node", "double", "SUCCEEDED"), ("execution", "", "SUCCEEDED")]
+    later: list[dict] = []
+    read_stream(served, eid, later, after=got[1]["seq"])
+    assert later == got[2:]
+
+
+def test_live_events_reach_every_client_from_one_reader_of_the_log(
+        served: Served, tmp_path: Path) -> None:
+    """Eight clients follow a running execution: each reads its backlog once, and
+    only the server's one broadcaster reads the log after that."""
+    store = served.app.state.instance.store
+    calls: list[str] = []
+    real = store.events
+
+    def counted(*a, **kw):
+        calls.append(threading.current_thread().name)
+        return real(*a, **kw)
+
+    store.events = counted
+    marker = tmp_path / "pid"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rillet.cli", "run", f"{WORKFLOWS / 'wf_platform.py'}:slow",
+         "--marker", str(marker), "--seconds", "3", "--home", str(served.home)],
+        env=rillet_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(marker.exists)
+        eid = wait_for(lambda: [s["execution_id"] for s in served.get(
+            "/api/v1/executions", params={"status": "RUNNING"}).json()])[0]
+        streams = [[] for _ in range(8)]
+        readers = [threading.Thread(target=read_stream, args=(served, eid, s))
+                   for s in streams]
+        for t in readers:
+            t.start()
+        for t in readers:
+            t.join(timeout=180)
+        assert proc.wait(timeout=120) == 0
+    finally:
+        store.events = real
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
+    for got in streams:
+        seen = [(e["kind"], e["node_id"], e["status"]) for e in got]
+        assert seen[-2:] == [("node", "sleeper", "SUCCEEDED"), ("execution", "", "SUCCEEDED")]
+        assert ("node", "sleeper", "RUNNING") in seen
+        assert [e["seq"] for e in got] == sorted({e["seq"] for e in got})
+    others = [name for name in calls if name != "rillet-events"]
+    assert len(others) <= len(streams), calls  # one backlog read per client, no polling
