@@ -8,6 +8,8 @@
 - ``throughput``: one-task executions queued at once, then run end to end by two
   ``rillet worker`` processes on PostgreSQL; executions per second from the first
   execution started to the last one ended.
+- the API server (``_platform_api.py``): GET of one execution at 16 clients, a page of
+  50 of 100,000 filtered, ``rillet server`` start and idle RSS (``--no-api`` skips it).
 - ``--peers``: Prefect 3.9's server + process worker (``.bench/prefect``, made by
   ``make bench``) doing the same through ``peers/prefect_platform.py``.
 
@@ -193,6 +195,7 @@ def main() -> None:
     parser.add_argument("--executions", type=int, default=400)
     parser.add_argument("--peer-launches", type=int, default=3)
     parser.add_argument("--peer-executions", type=int, default=20)
+    parser.add_argument("--no-api", action="store_true", help="skip the API server's figures")
     args = parser.parse_args()
     results: dict[str, Any] = {"machine": h.machine_info(), "errors": {}}
     with tempfile.TemporaryDirectory(prefix="rillet-platform-") as tmp:
@@ -222,6 +225,16 @@ def main() -> None:
         peer = run_peer(args.peer_launches, args.peer_executions)
         results["peer"] = peer
     rows = _rows(results, peer)
+    if not args.no_api:
+        print("  the API server (rillet server on a home of 100,000 executions) ...", flush=True)
+        from _platform_api import api_rows
+
+        try:
+            api = api_rows()
+            rows += api
+            results["api"] = [vars(r) for r in api]
+        except Exception as exc:
+            results["errors"]["api"] = f"{type(exc).__name__}: {exc}"
     shown = [PEER_NAME] if peer is not None and "skipped" not in peer else []
     h.print_table(rows, peers=shown)
     if peer is not None and "skipped" in peer:

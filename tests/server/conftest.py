@@ -1,43 +1,16 @@
 """A real server for the API tests: uvicorn serving ``create_app`` on a free
 loopback port, in a thread of the test process (so a test can look at the app's
-broadcaster), on a home of its own; and ``rillet`` itself as a subprocess."""
+broadcaster), on a home of its own."""
 
 from __future__ import annotations
 
 import socket
-import sys
 import threading
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "workflows"))
-
-
-@dataclass
-class Served:
-    url: str
-    home: Path
-    app: Any
-    client: httpx.Client
-
-    def get(self, path: str, **kw: Any) -> httpx.Response:
-        return self.client.get(path, **kw)
-
-
-def wait_for(what: Any, limit: float = 120.0, every: float = 0.05) -> Any:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        got = what()
-        if got:
-            return got
-        time.sleep(every)
-    raise AssertionError(f"timed out after {limit}s waiting for {what}")
+from serverkit import Served, wait_for
 
 
 @pytest.fixture(scope="module")

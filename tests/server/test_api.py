@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 from clikit import rillet_env
-from conftest import Served, wait_for
+from serverkit import Served, wait_for
 
 import rillet
 

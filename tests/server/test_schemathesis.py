@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import Served
+from serverkit import Served
 
 import rillet
 

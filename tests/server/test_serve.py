@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from clikit import rillet_env
-from conftest import wait_for
+from serverkit import wait_for
 
 import rillet
 

@@ -1,0 +1,215 @@
+"""The API server's figures for ``platform_bench.py`` (issue 14): `rillet server` on a
+home of 100,000 executions, a GET load generator on loopback.
+
+- GET one execution (its nodes, params and metrics) at 16 concurrent keep-alive
+  clients: ms per request (target 1,500 requests/s = 0.667 ms) and p99 (target 20 ms).
+- a page of 50 of 100,000 executions filtered by workflow and status: median of
+  sequential requests (target 20 ms).
+- `rillet server` start to healthy (target 1 s) and idle RSS (target 150 MB).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+from _harness import Row
+
+EXECUTIONS = 100_000
+WORKFLOWS = 20
+
+
+# ---------------------------------------------------------------- a home to serve
+
+
+def make_home(folder: Path, count: int = EXECUTIONS) -> tuple[str, str]:
+    """A home with one real execution (its nodes, params) and ``count`` synthetic ones
+    over ``WORKFLOWS`` workflows in every status; returns (home, the real id)."""
+    import rillet
+    from rillet.engine._records import Batch, ExecutionRecord, ExecutionStatus
+    from rillet.store import Home
+
+    home = str(folder / "home")
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "workflows"))
+    import wf_platform
+
+    real = rillet.run(wf_platform.quick, home=home, executor="inline", x=4).id
+    statuses = list(ExecutionStatus)
+    now = time.time() - count
+    with Home.open(home) as h:
+        for start in range(0, count, 5000):
+            batch = Batch(executions=[ExecutionRecord(
+                id=f"{i:016x}", workflow=f"bench.flows:wf{i % WORKFLOWS}", source="bench.py",
+                spec_hash="", status=statuses[i % len(statuses)], inputs={},
+                created_at=now + i, started_at=now + i, ended_at=now + i + 1)
+                for i in range(start, min(count, start + 5000))])
+            h.store.apply(batch)
+    return home, real
+
+
+# ---------------------------------------------------------------- the server
+
+
+class Server:
+    """`rillet server` on a free port, as a subprocess."""
+
+    def __init__(self, home: str) -> None:
+        self.t0 = time.perf_counter()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "rillet.cli", "server", "--home", home, "--port", "0",
+             "--workers", "0"], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+        assert self.proc.stderr is not None
+        line = self.proc.stderr.readline()
+        if "http://" not in line:
+            raise RuntimeError(f"rillet server did not start: {line}{self.proc.stderr.read()}")
+        self.url = line.split()[3]
+        self.port = int(self.url.rsplit(":", 1)[1])
+        while True:
+            try:
+                with urllib.request.urlopen(f"{self.url}/api/v1/health", timeout=5) as r:
+                    if json.loads(r.read()) == {"status": "ok"}:
+                        break
+            except OSError:
+                time.sleep(0.005)
+        self.healthy_after = time.perf_counter() - self.t0
+
+    def rss(self) -> int:
+        import psutil
+
+        proc = psutil.Process(self.proc.pid)
+        return sum(p.memory_info().rss for p in [proc, *proc.children(recursive=True)])
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+# ---------------------------------------------------------------- a GET load generator
+
+
+async def _client(port: int, paths: Callable[[int], str], left: list[int],
+                  latencies: list[float], errors: list[str]) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        while left[0] > 0:
+            left[0] -= 1
+            n = left[0]
+            t0 = time.perf_counter()
+            writer.write(f"GET {paths(n)} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            head = await reader.readuntil(b"\r\n\r\n")
+            status = int(head.split(b" ", 2)[1])
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":", 1)[1])
+            await reader.readexactly(length)
+            latencies.append(time.perf_counter() - t0)
+            if status != 200:
+                errors.append(str(status))
+    finally:
+        writer.close()
+
+
+def get_load(port: int, paths: Callable[[int], str], total: int,
+             concurrency: int) -> tuple[float, list[float], list[str]]:
+    """(requests per second, latencies, errors) of ``total`` GETs over ``concurrency``
+    keep-alive connections."""
+    latencies: list[float] = []
+    errors: list[str] = []
+
+    async def main() -> float:
+        left = [total]
+        t0 = time.perf_counter()
+        await asyncio.gather(*(_client(port, paths, left, latencies, errors)
+                               for _ in range(concurrency)))
+        return time.perf_counter() - t0
+
+    seconds = asyncio.run(main())
+    return total / seconds, latencies, errors
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+# ---------------------------------------------------------------- workloads
+
+
+def api_get_one(home: str, real: str, rounds: int) -> list[Row]:
+    server = Server(home)
+    try:
+        path = f"/api/v1/executions/{real}"
+        get_load(server.port, lambda n: path, 500, 16)  # warm
+        runs = [get_load(server.port, lambda n: path, 6000, 16) for _ in range(rounds)]
+    finally:
+        server.stop()
+    rate = statistics.median(r[0] for r in runs)
+    p99 = statistics.median(pct(r[1], 99) for r in runs) * 1000
+    errors = sum(len(r[2]) for r in runs)
+    return [Row("GET one execution, 16 clients", "ms/request", 1000 / rate, target=1000 / 1500,
+                note=f"{rate:,.0f} requests/s; {errors} errors"),
+            Row("GET one execution, 16 clients, p99", "ms", p99, target=20)]
+
+
+def api_page(home: str, real: str, rounds: int) -> list[Row]:
+    server = Server(home)
+    try:
+        def path(n: int) -> str:
+            return (f"/api/v1/executions?limit=50&workflow=bench.flows:wf{n % WORKFLOWS}"
+                    "&status=SUCCEEDED")
+        get_load(server.port, path, 50, 1)
+        _, latencies, errors = get_load(server.port, path, 200 * rounds, 1)
+        with urllib.request.urlopen(f"{server.url}{path(3)}") as r:
+            size = len(json.loads(r.read()))
+    finally:
+        server.stop()
+    return [Row("page of 50 of 100,000, filtered", "ms", statistics.median(latencies) * 1000,
+                target=20, note=f"p99 {pct(latencies, 99) * 1000:.1f} ms; {size} rows; "
+                f"{len(errors)} errors")]
+
+
+def server_start(home: str, real: str, rounds: int) -> list[Row]:
+    starts: list[float] = []
+    rss = 0
+    for _ in range(max(3, rounds)):
+        server = Server(home)
+        try:
+            starts.append(server.healthy_after)
+            time.sleep(1.0)
+            rss = max(rss, server.rss())
+        finally:
+            server.stop()
+    return [Row("rillet server start to healthy", "s", statistics.median(starts), target=1.0),
+            Row("rillet server idle RSS", "MB", rss / 2**20, target=150)]
+
+
+
+
+def api_rows(rounds: int = 3, count: int = EXECUTIONS) -> list[Row]:
+    """Every row of the API's figures, measured on one home made here."""
+    with tempfile.TemporaryDirectory(prefix="rillet-bench-api-") as tmp:
+        t0 = time.perf_counter()
+        home, real = make_home(Path(tmp), count)
+        print(f"  a home of {count:,} executions made in {time.perf_counter() - t0:.1f}s",
+              flush=True)
+        return [*api_get_one(home, real, rounds), *api_page(home, real, rounds),
+                *server_start(home, real, rounds)]
+
+
+if __name__ == "__main__":
+    from _harness import print_table
+
+    print_table(api_rows())
