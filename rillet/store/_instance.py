@@ -80,6 +80,12 @@ class Instance:
             return self._home.checkpoint_path(scope, node_id)
         return os.path.join(self._folder("checkpoints", scope), _safe_name(node_id))
 
+    def log_path(self, execution_id: str) -> str:
+        """The file the output of ``execution_id``'s tasks goes to while they run."""
+        if self._home is not None:
+            return self._home.log_path(execution_id)
+        return os.path.join(self.scratch, "logs", _safe_name(execution_id) + ".log")
+
     def work_dir(self, execution_id: str) -> str:
         if self._home is not None:
             return self._home.work_dir(execution_id)
@@ -95,7 +101,8 @@ class Instance:
     def engine_parts(self) -> dict[str, Any]:
         """The keyword arguments of ``Engine`` this instance provides."""
         return {"store": self.store, "artifacts": self.artifacts,
-                "checkpoint_path": self.checkpoint_path, "work_dir": self.work_dir}
+                "checkpoint_path": self.checkpoint_path, "work_dir": self.work_dir,
+                "log_path": self.log_path}
 
     def close(self) -> None:
         if self._home is not None:
