@@ -201,7 +201,8 @@ def recover(execution_id: str, *, home: str | None = None, from_nodes: tuple[str
             f"execution {old.id} has no node {', '.join(map(repr, unknown))} "
             f"(its nodes: {', '.join(sorted(nodes))})"
         )
-    check_resources(wf.spec, executor, max_parallel)
+    check_resources(wf.spec, executor if isinstance(executor, str) else executor.name,
+                    max_parallel)
     engine = _engine(h, executor, max_parallel, observer, echo_output)
     produced = [digest for n in nodes.values() for digest in n.outputs.values()]
     pruned = frozenset(d for d, a in store.artifacts(produced).items() if a.purged)
