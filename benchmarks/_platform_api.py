@@ -48,7 +48,7 @@ def make_home(folder: Path, count: int = EXECUTIONS) -> tuple[str, str]:
         for start in range(0, count, 5000):
             batch = Batch(executions=[ExecutionRecord(
                 id=f"{i:016x}", workflow=f"bench.flows:wf{i % WORKFLOWS}", source="bench.py",
-                spec_hash="", status=statuses[i % len(statuses)], inputs={},
+                spec_hash="", status=statuses[(i // WORKFLOWS) % len(statuses)], inputs={},
                 created_at=now + i, started_at=now + i, ended_at=now + i + 1)
                 for i in range(start, min(count, start + 5000))])
             h.store.apply(batch)
