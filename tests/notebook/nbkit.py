@@ -51,9 +51,29 @@ def run_with_kernel(path: Path, names: list[str], workdir: Path) -> dict[str, An
         f"with open({str(dump)!r}, 'wb') as _f:\n"
         f"    _p.dump({{_k: globals()[_k] for _k in {names!r}}}, _f)\n"
     ))
-    client = NotebookClient(nb, timeout=120, kernel_name="python3",
-                            resources={"metadata": {"path": str(workdir)}})
-    client.execute()
+    managers: list[Any] = []
+
+    class Client(NotebookClient):  # type: ignore[misc]
+        """Gives a loaded machine 60 s (not 5) for the kernel to shut down, and keeps the
+        kernel manager so the kernel's process is reaped here: jupyter_client gives up
+        waiting for a killed kernel after 5 s and drops its Popen unreaped, and a later
+        test's garbage collection raised "ResourceWarning: subprocess ... is still running"."""
+
+        def create_kernel_manager(self) -> Any:
+            km = super().create_kernel_manager()
+            km.shutdown_wait_time = 60.0
+            managers.append(km)
+            return km
+
+    client = Client(nb, timeout=120, kernel_name="python3",
+                    resources={"metadata": {"path": str(workdir)}})
+    try:
+        client.execute()
+    finally:
+        for km in managers:
+            process = getattr(km.provisioner, "process", None)
+            if process is not None:
+                process.wait(timeout=120)
     with open(dump, "rb") as fh:
         values: dict[str, Any] = pickle.load(fh)
     return values
