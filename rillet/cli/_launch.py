@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 
 import click
 
-from rillet.cli._app import CONTEXT, cli, fail, home_of
+from rillet.cli._app import CONTEXT, cli, fail, home_of, remote, server_option
 from rillet.errors import RilletError
 
 _TERMINAL = ("SUCCEEDED", "FAILED", "ABORTED")
@@ -51,26 +51,35 @@ def _open(ctx: click.Context, home: str | None, db: str | None, artifacts: str |
 @click.option("--version", "version", default=None, help="Default: the bundle hash (12 chars).")
 @click.option("--json", "as_json", is_flag=True)
 @_stores_options
+@server_option
 @click.pass_context
 def register(ctx: click.Context, path: str, project: str, domain: str, version: str | None,
              as_json: bool, home: str | None, db_url: str | None,
-             artifacts_url: str | None) -> None:
+             artifacts_url: str | None, server: str | None) -> None:
     """Register every task, workflow and launch plan in PATH (a .py file or a folder)."""
     from rillet.platform._registry import register as register_path
 
-    stores = _open(ctx, home, db_url, artifacts_url)
-    try:
-        entities = register_path(path, store=stores.store, artifacts=stores.artifacts,
-                                 project=project, domain=domain, version=version)
-    except RilletError as exc:
-        fail(str(exc))
-    finally:
-        stores.close()
+    if server:
+        try:
+            with remote(server) as r:
+                found = r.register(path, project=project, domain=domain, version=version)
+        except RilletError as exc:
+            fail(str(exc))
+    else:
+        stores = _open(ctx, home, db_url, artifacts_url)
+        try:
+            found = [e.to_json() for e in register_path(
+                path, store=stores.store, artifacts=stores.artifacts, project=project,
+                domain=domain, version=version)]
+        except RilletError as exc:
+            fail(str(exc))
+        finally:
+            stores.close()
     if as_json:
-        click.echo(json.dumps([e.to_json() for e in entities], indent=2, sort_keys=True))
+        click.echo(json.dumps(found, indent=2, sort_keys=True))
         return
-    for e in entities:
-        click.echo(f"{e.kind:<12} {e.name}  version {e.version}")
+    for e in found:
+        click.echo(f"{e['kind']:<12} {e['name']}  version {e['version']}")
 
 
 @cli.command(context_settings=CONTEXT)
@@ -78,25 +87,35 @@ def register(ctx: click.Context, path: str, project: str, domain: str, version: 
 @_scope_options
 @click.option("--json", "as_json", is_flag=True)
 @_stores_options
+@server_option
 @click.pass_context
 def versions(ctx: click.Context, name: str | None, project: str, domain: str, as_json: bool,
-             home: str | None, db_url: str | None, artifacts_url: str | None) -> None:
+             home: str | None, db_url: str | None, artifacts_url: str | None,
+             server: str | None) -> None:
     """List registered versions (of NAME, or of everything), newest first."""
     from rillet.platform._registry import versions as list_versions
 
-    stores = _open(ctx, home, db_url, artifacts_url)
-    try:
-        found = list_versions(stores.store, name, project=project, domain=domain)
-    finally:
-        stores.close()
+    if server:
+        try:
+            with remote(server) as r:
+                found = r.versions(name, project=project, domain=domain)
+        except RilletError as exc:
+            fail(str(exc))
+    else:
+        stores = _open(ctx, home, db_url, artifacts_url)
+        try:
+            found = [e.to_json() for e in list_versions(stores.store, name, project=project,
+                                                        domain=domain)]
+        finally:
+            stores.close()
     if as_json:
-        click.echo(json.dumps([e.to_json() for e in found], indent=2, sort_keys=True))
+        click.echo(json.dumps(found, indent=2, sort_keys=True))
         return
     if name and not found:
         fail(f"{name} is not registered in {project}/{domain}")
     for e in found:
-        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e.created_at))
-        click.echo(f"{e.name:<40} {e.version:<14} {e.kind:<12} {stamp}")
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e["created_at"]))
+        click.echo(f"{e['name']:<40} {e['version']:<14} {e['kind']:<12} {stamp}")
 
 
 def cli_inputs(args: list[str], interface: dict[str, Any]) -> dict[str, Any]:
@@ -145,14 +164,18 @@ def _text_value(text: str, kind: str | None) -> Any:
 @click.option("--wait", is_flag=True, help="Follow it to its end; exit like `rillet run`.")
 @click.option("--json", "as_json", is_flag=True)
 @_stores_options
+@server_option
 @click.pass_context
 def launch(ctx: click.Context, name: str, version: str | None, project: str, domain: str,
            wait: bool, as_json: bool, home: str | None, db_url: str | None,
-           artifacts_url: str | None) -> None:
+           artifacts_url: str | None, server: str | None) -> None:
     """Queue an execution of registered NAME [--INPUT VALUE ...] for a worker."""
     from rillet.platform._queue import launch as queue_launch
     from rillet.platform._registry import find
 
+    if server:
+        _launch_remote(ctx, server, name, version, project, domain, wait, as_json)
+        return
     stores = _open(ctx, home, db_url, artifacts_url)
     try:
         entity = find(stores.store, name, version, project=project, domain=domain)
@@ -169,6 +192,30 @@ def launch(ctx: click.Context, name: str, version: str | None, project: str, dom
     except RilletError as exc:
         fail(str(exc))
     report_record(stores, record, as_json)
+
+
+def _launch_remote(ctx: click.Context, server: str, name: str, version: str | None,
+                   project: str, domain: str, wait: bool, as_json: bool) -> None:
+    """``launch --server``: the inputs are read against the server's registered interface."""
+    try:
+        with remote(server) as r:
+            found = [e for e in r.versions(name, project=project, domain=domain)
+                     if version is None or e["version"] == version]
+            if not found:
+                fail(f"{name}{'@' + version if version else ''} is not registered in "
+                     f"{project}/{domain}")
+            inputs = cli_inputs(list(ctx.args), found[0]["interface"])
+            ex = r.launch(name, found[0]["version"], project=project, domain=domain, **inputs)
+            if wait:
+                ex = ex.wait()
+    except RilletError as exc:
+        fail(str(exc))
+    if as_json:
+        click.echo(json.dumps({"execution_id": ex.id, "status": ex.status.value}))
+    else:
+        click.echo(f"execution {ex.id} {ex.status.value}")
+    if wait and ex.status.value != "SUCCEEDED":
+        sys.exit(1)
 
 
 def wait_for(stores: Any, execution_id: str, timeout: float | None = None) -> Any:

@@ -149,6 +149,38 @@ class Remote:
     def abort(self, execution_id: str) -> RemoteExecution:
         return self.execution(self.abort_json(execution_id)["execution_id"])
 
+    def register(self, path: str, project: str = "default", domain: str = "development",
+                 version: str | None = None) -> list[dict[str, Any]]:
+        """Pack ``path`` (a ``.py`` file or a folder) and register every task, workflow
+        and launch plan in it on the server; return the registered entities."""
+        from rillet.platform._bundle import pack
+
+        params = {"project": project, "domain": domain}
+        if version:
+            params["version"] = version
+        found: list[dict[str, Any]] = self._call(
+            "POST", "/register", content=pack(path).data, params=params,
+            headers={"content-type": "application/gzip"})
+        return found
+
+    def versions(self, name: str | None = None, project: str = "default",
+                 domain: str = "development") -> list[dict[str, Any]]:
+        """Registered versions (of ``name``, or of everything), newest first."""
+        params = {"project": project, "domain": domain}
+        if name:
+            params["name"] = name
+        found: list[dict[str, Any]] = self._call("GET", "/versions", params=params)
+        return found
+
+    def launch(self, name: str, version: str | None = None, *, project: str = "default",
+               domain: str = "development", **inputs: Any) -> RemoteExecution:
+        """Queue an execution of registered ``name`` (inputs are JSON values, checked
+        by the server); a worker runs it. ``.wait()`` follows it to its end."""
+        detail = self._call("POST", "/launch", json={
+            "name": name, "version": version, "project": project, "domain": domain,
+            "inputs": inputs})
+        return RemoteExecution(self, detail)
+
     def __repr__(self) -> str:
         return f"Remote({self.url!r})"
 

@@ -3,6 +3,8 @@ routers, the JSON error handlers, the event broadcaster and the local runner."""
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -10,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
 from rillet.server import _errors
 from rillet.server._broadcast import Broadcaster
@@ -29,18 +32,23 @@ class Health(BaseModel):
 
 
 def create_app(instance: Instance, *, workers: int = 0, poll: float = 0.05) -> FastAPI:
-    """The app serving ``instance``. ``workers`` local workers run launches (issue 14's
-    worker module starts them when present)."""
-    from rillet.server import _routes_data, _routes_executions
+    """The app serving ``instance``. ``workers`` > 0 runs a platform worker with that many
+    slots in this process for the app's lifetime (launches through the app wake it);
+    shutdown drains it: running executions finish and are recorded."""
+    from rillet.server import _routes_data, _routes_executions, _routes_registry
 
     broadcaster = Broadcaster(instance.store, poll=poll)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         broadcaster.start()
+        local = start_local_workers(instance, workers)
+        app.state.local_workers = local
         try:
             yield
         finally:
+            if local is not None:
+                await run_in_threadpool(local.stop)
             broadcaster.stop()
 
     from importlib.metadata import version
@@ -64,4 +72,30 @@ def create_app(instance: Instance, *, workers: int = 0, poll: float = 0.05) -> F
 
     app.include_router(_routes_executions.router)
     app.include_router(_routes_data.router)
+    app.include_router(_routes_registry.router)
     return app
+
+
+class LocalWorkers:
+    """A :class:`rillet.platform.Worker` with ``n`` slots, run in a thread of the server."""
+
+    def __init__(self, worker: Any) -> None:
+        self.worker = worker
+        self.thread = threading.Thread(target=worker.run, daemon=True, name="rillet-workers")
+        self.thread.start()
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Drain (no new claim; running executions finish) and wait for the thread."""
+        self.worker.stop()
+        self.thread.join(timeout)
+
+
+def start_local_workers(instance: Instance, n: int) -> LocalWorkers | None:
+    """``n`` local worker slots on ``instance``'s stores, or None for 0."""
+    if n <= 0:
+        return None
+    from rillet.platform._worker import Worker
+
+    return LocalWorkers(Worker(instance.store, instance.artifacts, concurrency=n,
+                               executor=instance.executor,
+                               scratch=os.path.join(instance.scratch, "workers")))

@@ -1,0 +1,75 @@
+"""Routes of the registry: register a bundle, list versions, launch. Thin: parse, call
+``rillet.services._registry``, return its shape."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from rillet import services
+from rillet.server._errors import ERROR_RESPONSES
+from rillet.services import _registry
+from rillet.store._instance import Instance
+
+router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
+
+Scope = Annotated[str, Query(min_length=1, max_length=200, pattern=r"^[^\x00]+$")]
+Name = Annotated[str, Field(min_length=1, max_length=500, pattern=r"^[^\x00]+$")]
+MAX_UPLOAD = 64 * 2**20
+
+
+class LaunchRequest(BaseModel):
+    name: Name
+    version: Annotated[str | None, Field(min_length=1, max_length=200,
+                                         pattern=r"^[^\x00]+$")] = None
+    project: Annotated[str, Field(min_length=1, max_length=200)] = "default"
+    domain: Annotated[str, Field(min_length=1, max_length=200)] = "development"
+    inputs: dict[str, Any] = Field(default_factory=dict)
+
+
+def _inst(request: Request) -> Instance:
+    inst: Instance = request.app.state.instance
+    return inst
+
+
+@router.post("/register", response_model=list[dict[str, Any]], openapi_extra={
+    "requestBody": {"required": True, "content": {"application/gzip": {
+        "schema": {"type": "string", "format": "binary"}}}}})
+async def register(request: Request, project: Scope = "default",
+                   domain: Scope = "development",
+                   version: Annotated[str | None, Query(min_length=1, max_length=200,
+                                                        pattern=r"^[^\x00]+$")] = None) -> Any:
+    """Register every task, workflow and launch plan of an uploaded bundle (the tar.gz
+    that ``rillet register`` packs)."""
+    data = await request.body()
+    if len(data) > MAX_UPLOAD:
+        from rillet.errors import DefinitionError
+        raise DefinitionError(f"the bundle passes {MAX_UPLOAD // 2**20} MiB")
+    return JSONResponse(await run_in_threadpool(
+        _registry.register, _inst(request), data, project=project, domain=domain,
+        version=version))
+
+
+@router.get("/versions", response_model=list[dict[str, Any]])
+async def versions(request: Request,
+                   name: Annotated[str | None, Query(min_length=1, max_length=500,
+                                                     pattern=r"^[^\x00]+$")] = None,
+                   project: Scope = "default", domain: Scope = "development") -> Any:
+    """Registered versions (of ``name``, or of everything), newest first."""
+    return JSONResponse(_registry.versions(_inst(request), name, project=project,
+                                           domain=domain))
+
+
+@router.post("/launch", response_model=services.ExecutionDetail)
+async def launch(request: Request, body: LaunchRequest) -> Any:
+    """Queue an execution of a registered workflow or launch plan; inputs are checked
+    against its interface (400 naming the input). Returns the queued execution."""
+    inst = _inst(request)
+    eid = await run_in_threadpool(_registry.launch, inst, body.name, body.version,
+                                  project=body.project, domain=body.domain, inputs=body.inputs)
+    request.app.state.broadcaster.wake()
+    return JSONResponse(services.execution_detail(inst, eid))

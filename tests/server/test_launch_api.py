@@ -1,0 +1,125 @@
+"""Issue 14: register, versions and launch through the server; ``--workers N`` runs
+the launches in the server process (and stops them at shutdown)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from serverkit import Served, wait_for
+
+from rillet import Remote
+from rillet.errors import DefinitionError, NotFound
+
+FLOWS = ("from rillet import task, workflow\n\n"
+         "@task\ndef double(x: int) -> int:\n    return 2 * x\n\n"
+         "@task\ndef plus(x: int, y: int) -> int:\n    return x + y\n\n"
+         "@workflow\ndef calc(x: int, y: int = 1) -> int:\n"
+         "    return plus(x=double(x=x), y=y)\n")
+
+
+@pytest.fixture(scope="module")
+def with_workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    import uvicorn
+
+    from rillet.server._app import create_app
+    from rillet.store import Instance
+
+    root = tmp_path_factory.mktemp("workers")
+    inst = Instance.home(str(root / "home"), executor="inline")
+    app = create_app(inst, workers=1)
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    client = httpx.Client(base_url=url, timeout=60)
+    wait_for(lambda: server.started)
+    try:
+        yield Served(url, root, app, client)
+    finally:
+        client.close()
+        server.should_exit = True
+        thread.join(timeout=60)
+        app.state.runner.join()
+        inst.close()
+    # the local workers were drained and stopped with the server
+    assert not app.state.local_workers.thread.is_alive()
+
+
+@pytest.fixture(scope="module")
+def registered(with_workers: Served) -> list[dict[str, object]]:
+    flows = with_workers.home / "calcflows.py"
+    flows.write_text(FLOWS)
+    with Remote(with_workers.url) as remote:
+        return remote.register(str(flows), project="p1", domain="development")
+
+
+def test_server_workers_run_a_remote_launch(with_workers: Served, registered) -> None:
+    assert sorted(e["name"] for e in registered) == [
+        "calcflows.calc", "calcflows.double", "calcflows.plus"]
+    assert with_workers.app.state.local_workers.thread.is_alive()
+    with Remote(with_workers.url) as remote:
+        found = remote.versions("calcflows.calc", project="p1")
+        assert [e["version"] for e in found] == [registered[0]["version"]]
+        ex = remote.launch("calcflows.calc", project="p1", x=20, y=2)
+        assert ex.status.value in ("QUEUED", "RUNNING", "SUCCEEDED")
+        done = ex.wait(timeout=60)
+        assert done.status.value == "SUCCEEDED", done.record.error
+        outs = done.record.outputs or {}
+        assert [done.output(k) for k in outs] == [42]
+
+
+def test_launch_errors_are_4xx_json(with_workers: Served, registered) -> None:
+    c = with_workers.client
+    bad = c.post("/api/v1/launch", json={"name": "calcflows.calc", "project": "p1",
+                                          "inputs": {"x": "not an int"}})
+    assert bad.status_code == 400, bad.text
+    assert "x" in bad.json()["error"]
+    missing = c.post("/api/v1/launch", json={"name": "calcflows.calc", "project": "p1",
+                                              "inputs": {}})
+    assert missing.status_code == 400 and "x" in missing.json()["error"], missing.text
+    unknown = c.post("/api/v1/launch", json={"name": "nope.wf", "project": "p1"})
+    assert unknown.status_code == 404, unknown.text
+    assert "error" in unknown.json()
+    junk = c.post("/api/v1/register", content=b"not a tarball",
+                  headers={"content-type": "application/gzip"})
+    assert junk.status_code == 400 and "error" in junk.json(), junk.text
+    with Remote(with_workers.url) as remote:
+        with pytest.raises(NotFound):
+            remote.launch("nope.wf", project="p1")
+        with pytest.raises(DefinitionError):
+            remote.launch("calcflows.calc", project="p1", x="nope")
+
+
+def test_a_server_without_workers_starts_none(served: Served) -> None:
+    assert served.app.state.local_workers is None
+
+
+def test_cli_register_versions_launch_with_server(with_workers: Served) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from rillet.cli._app import cli
+
+    flows = with_workers.home / "cliflows.py"
+    flows.write_text(FLOWS)
+    runner = CliRunner()
+    url = with_workers.url
+    r = runner.invoke(cli, ["register", str(flows), "--server", url, "--json"])
+    assert r.exit_code == 0, r.output
+    assert "cliflows.calc" in [e["name"] for e in json.loads(r.output)]
+    r = runner.invoke(cli, ["versions", "cliflows.calc", "--server", url])
+    assert r.exit_code == 0 and "cliflows.calc" in r.output, r.output
+    r = runner.invoke(cli, ["launch", "cliflows.calc", "--server", url, "--x", "3",
+                            "--wait", "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["status"] == "SUCCEEDED"
+    r = runner.invoke(cli, ["launch", "cliflows.calc", "--server", url, "--x", "zz"])
+    assert r.exit_code == 2 and "x" in r.output, r.output
