@@ -160,7 +160,7 @@ class Remote:
             params["version"] = version
         found: list[dict[str, Any]] = self._call(
             "POST", "/register", content=pack(path).data, params=params,
-            headers={"content-type": "application/gzip"})
+            headers={"content-type": "application/octet-stream"})
         return found
 
     def versions(self, name: str | None = None, project: str = "default",

@@ -37,7 +37,7 @@ def _inst(request: Request) -> Instance:
 
 
 @router.post("/register", response_model=list[dict[str, Any]], openapi_extra={
-    "requestBody": {"required": True, "content": {"application/gzip": {
+    "requestBody": {"required": True, "content": {"application/octet-stream": {
         "schema": {"type": "string", "format": "binary"}}}}})
 async def register(request: Request, project: Scope = "default",
                    domain: Scope = "development",
