@@ -18,11 +18,13 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -182,6 +184,36 @@ def traced_peak(fn: Callable[[], object]) -> tuple[int, int]:
         tracemalloc.stop()
     del result
     return peak - base, current - base
+
+
+def percentile(values: Sequence[float], p: float) -> float:
+    """The ``p``-th percentile (0-100) of ``values``, nearest rank; nan when empty."""
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    return ordered[min(len(ordered) - 1, round(p / 100.0 * (len(ordered) - 1)))]
+
+
+def wait_for_file(path: Path, timeout: float = 60.0, interval: float = 0.0002) -> float:
+    """Wait until ``path`` exists and return the float written in it (a task's
+    ``time.time()`` at its first line, written atomically)."""
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the task did not start within {timeout} s ({path})")
+        time.sleep(interval)
+    return float(path.read_text())
+
+
+def load_source(filename: str, source: str) -> ModuleType:
+    """Write ``source`` as ``filename`` in a new temp folder and import it as
+    ``rillet run FILE`` would (rillet's ``load_file``: its folder on ``sys.path``, the
+    module in ``sys.modules``, so process workers find its tasks). Needs rillet."""
+    from rillet.engine._loading import load_file
+
+    path = Path(tempfile.mkdtemp(prefix="rillet-bench-")) / filename
+    path.write_text(source)
+    return load_file(str(path))
 
 
 # ------------------------------------------------------------------ processes

@@ -10,7 +10,8 @@ import os
 import sys
 import tempfile
 import time
-from pathlib import Path
+
+import _harness as h
 
 FLOWS = '''
 import os, time
@@ -45,8 +46,6 @@ def two(a: int = 0, b: int = 1) -> list:
 
 
 def main() -> None:
-    import importlib.util
-
     import rillet
     from rillet.executors._capacity import gpu_ids
 
@@ -55,13 +54,7 @@ def main() -> None:
     if not ids:
         print("no GPU here: nothing to check (run this on a machine with an NVIDIA GPU)")
         sys.exit(0)
-    path = Path(tempfile.mkdtemp(prefix="rillet-gpu-")) / "gpu_check_flows.py"
-    path.write_text(FLOWS)
-    spec = importlib.util.spec_from_file_location("gpu_check_flows", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["gpu_check_flows"] = module
-    spec.loader.exec_module(module)
+    module = h.load_source("gpu_check_flows.py", FLOWS)
     started = time.time()
     ex = rillet.run(module.two, home=tempfile.mkdtemp(prefix="rillet-gpu-home-"))
     print(f"execution {ex.id}: {ex.status} in {time.time() - started:.1f}s")

@@ -60,15 +60,6 @@ def one(path: str = "") -> float:
 '''
 
 
-def _started(path: Path, timeout: float = 60.0) -> float:
-    deadline = time.monotonic() + timeout
-    while not path.exists():
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"the task did not start within {timeout} s")
-        time.sleep(0.0002)
-    return float(path.read_text())
-
-
 def _launch_latency(store: Any, folder: Path, n: int) -> list[float]:
     from rillet.platform import launch
 
@@ -77,7 +68,7 @@ def _launch_latency(store: Any, folder: Path, n: int) -> list[float]:
         marker = folder / f"started-{i}"
         t0 = time.time()
         launch(store, "flow.one", inputs={"path": str(marker)})
-        started = _started(marker)
+        started = h.wait_for_file(marker)
         if i >= 3:
             out.append((started - t0) * 1000)
     return out
@@ -115,12 +106,7 @@ def measure_home(folder: Path, n: int) -> dict[str, Any]:
         w.stop()
         t.join(timeout=60)
         s.close()
-    return {"median_ms": statistics.median(ms), "p90_ms": _pct(ms, 0.9), "n": len(ms)}
-
-
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+    return {"median_ms": statistics.median(ms), "p90_ms": h.percentile(ms, 90), "n": len(ms)}
 
 
 def measure_postgres(folder: Path, url: str, n: int, executions: int) -> dict[str, Any]:
@@ -135,7 +121,7 @@ def measure_postgres(folder: Path, url: str, n: int, executions: int) -> dict[st
     try:
         time.sleep(2.0)  # the worker is up and listening
         ms = _launch_latency(s.store, folder / "marks-pg", n)
-        out["launch"] = {"median_ms": statistics.median(ms), "p90_ms": _pct(ms, 0.9),
+        out["launch"] = {"median_ms": statistics.median(ms), "p90_ms": h.percentile(ms, 90),
                          "n": len(ms)}
         _stop(procs)  # throughput: the queue is filled first, then two workers drain it
         procs = []

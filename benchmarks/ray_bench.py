@@ -16,15 +16,13 @@ Workloads:
 """
 
 import argparse
-import importlib.util
 import os
 import statistics
-import sys
 import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
+import _harness as h
 import ray
 from ray.cluster_utils import Cluster
 
@@ -49,17 +47,6 @@ def chain(x: int = 0) -> int:
 def mapped(xs: list[int]) -> list[int]:
     return map_task(inc)(x=xs)
 '''
-
-
-def _flows(chain: int) -> Any:
-    path = Path(tempfile.mkdtemp(prefix="rillet-bench-")) / "bench_ray_flows.py"
-    path.write_text(FLOWS.format(chain=chain))
-    spec = importlib.util.spec_from_file_location("bench_ray_flows", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_ray_flows"] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 @ray.remote
@@ -93,7 +80,7 @@ def main() -> None:
     ray.init(address=cluster.address, log_to_driver=False)
     import rillet
 
-    flows = _flows(args.chain)
+    flows = h.load_source("bench_ray_flows.py", FLOWS.format(chain=args.chain))
     n, xs = args.chain, list(range(args.elements))
     cpus = int(ray.cluster_resources().get("CPU", 1))
 

@@ -14,7 +14,6 @@ Medians of interleaved rounds. Results go to ``benchmarks/results/records.json``
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import statistics
@@ -61,6 +60,7 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=15)
     args = ap.parse_args()
     import rillet
+    from rillet.engine._loading import load_file
     from rillet.sdk._record import save_record
     from rillet.store._home import Home
 
@@ -68,12 +68,7 @@ def main() -> int:
         folder = Path(tmp)
         (folder / "flow.py").write_text(FLOW)
         (folder / "helper.py").write_text("def step(x: int) -> int:\n    return x + 1\n")
-        sys.path.insert(0, str(folder))
-        spec = importlib.util.spec_from_file_location("flow", folder / "flow.py")
-        assert spec is not None and spec.loader is not None
-        flow = importlib.util.module_from_spec(spec)
-        sys.modules["flow"] = flow
-        spec.loader.exec_module(flow)
+        flow = load_file(str(folder / "flow.py"))  # its folder on sys.path (for helper.py)
         home = str(folder / "home")
         rillet.run(flow.chain, home=home, executor="inline")
         h = Home.open(home)

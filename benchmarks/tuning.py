@@ -37,12 +37,8 @@ WORKLOADS = ("overhead", "parallel", "pruning", "validation")
 TRIALS = 60
 
 
-def _flows() -> Any:
-    """The workflows, in a module of their own (workers find tasks by module)."""
-    import importlib.util
-
-    path = Path(tempfile.mkdtemp(prefix="rillet-bench-")) / "bench_tune_flows.py"
-    path.write_text('''
+# The workflows, in a module of their own (workers find tasks by module).
+FLOWS = '''
 import time
 from rillet import current_context, task, workflow
 
@@ -81,13 +77,7 @@ def steps(x: float, counter: str) -> float:
 @workflow
 def stepping(x: float = 0.0, counter: str = "") -> float:
     return steps(x=x, counter=counter)
-''')
-    spec = importlib.util.spec_from_file_location("bench_tune_flows", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_tune_flows"] = module
-    spec.loader.exec_module(module)
-    return module
+'''
 
 
 def _optuna_sampler(optuna: Any, algorithm: str) -> Any:
@@ -228,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
         peers="(Optuna and pandera always run beside rillet)", results="tuning.json")
     machine = h.machine_info()
     h.print_machine("rillet tuning benchmark", machine)
-    flows = _flows()
+    flows = h.load_source("bench_tune_flows.py", FLOWS)
     res: dict[str, Any] = {}
     rows: list[h.Row] = []
     if "overhead" in names:

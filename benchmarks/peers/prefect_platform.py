@@ -58,15 +58,6 @@ def _port() -> int:
         return int(s.getsockname()[1])
 
 
-def _wait_file(path: Path, timeout: float = 300) -> float:
-    deadline = time.monotonic() + timeout
-    while not path.exists():
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"the flow's task did not start within {timeout} s")
-        time.sleep(0.001)
-    return float(path.read_text())
-
-
 def _create(run_deployment, parameters: dict[str, str]):  # type: ignore[no-untyped-def]
     """``run_deployment(timeout=0)``, tried again on the 503 "database is locked" that
     Prefect's SQLite server answers under concurrent writes (counted)."""
@@ -140,7 +131,7 @@ def main() -> None:
                 mark = marks / str(i)
                 t = time.time()
                 _create(run_deployment, {"path": str(mark)})
-                got.append((_wait_file(mark) - t) * 1000)
+                got.append((h.wait_for_file(mark, timeout=300, interval=0.001) - t) * 1000)
             return got
 
         fast = {"PREFECT_WORKER_QUERY_SECONDS": "0.2", "PREFECT_WORKER_PREFETCH_SECONDS": "0"}
