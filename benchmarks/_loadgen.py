@@ -1,15 +1,19 @@
 """A small HTTP/1.1 load generator: ``concurrency`` keep-alive connections on loopback
-send ``total`` POST requests and keep every answer (status, body, latency).
+send ``total`` requests (POST, or GET) and keep every answer (status, body, latency).
 
-Used by ``benchmarks/serving.py`` for rillet and MLflow alike, and by the serving
-tests. asyncio streams (uvloop when installed); no dependency beyond the stdlib.
+Used by ``benchmarks/serving.py`` for rillet and MLflow alike, by ``_platform_api.py``
+(GETs of the API server) and by the serving tests. asyncio streams (uvloop when
+installed); no dependency beyond the stdlib.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+
+from _harness import percentile
 
 
 @dataclass
@@ -31,25 +35,30 @@ class LoadResult:
         return len(self.answers) / self.seconds if self.seconds else 0.0
 
     def percentile(self, p: float) -> float:
-        times = sorted(a.latency for a in self.answers)
-        if not times:
-            return float("nan")
-        return times[min(len(times) - 1, round(p / 100.0 * (len(times) - 1)))]
+        return percentile([a.latency for a in self.answers], p)
+
+    @property
+    def failed(self) -> int:
+        """Requests without an answer or answered other than 200."""
+        return len(self.errors) + sum(1 for a in self.answers if a.status != 200)
 
 
-def _request(host: str, port: int, path: str, body: bytes, headers: dict[str, str]) -> bytes:
+def _request(method: str, host: str, port: int, path: str, body: bytes,
+             headers: dict[str, str]) -> bytes:
     extra = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-    return (f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\n"
-            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n{extra}\r\n"
+    content = (f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+               if method == "POST" else "")
+    return (f"{method} {path} HTTP/1.1\r\nHost: {host}:{port}\r\n{content}{extra}\r\n"
             ).encode() + body
 
 
-async def _worker(host: str, port: int, payload: bytes, left: list[int],
+async def _worker(host: str, port: int, payloads: list[bytes], left: list[int],
                   answers: list[Answer], errors: list[str]) -> None:
     reader, writer = await asyncio.open_connection(host, port)
     try:
         while left[0] > 0:
             left[0] -= 1
+            payload = payloads[left[0] % len(payloads)]
             t0 = time.perf_counter()
             try:
                 writer.write(payload)
@@ -75,27 +84,29 @@ async def _worker(host: str, port: int, payload: bytes, left: list[int],
         writer.close()
 
 
-async def _run(host: str, port: int, path: str, body: bytes, total: int, concurrency: int,
-               headers: dict[str, str], answers: list[Answer]) -> LoadResult:
-    payload = _request(host, port, path, body, headers)
+async def _run(host: str, port: int, payloads: list[bytes], total: int, concurrency: int,
+               answers: list[Answer]) -> LoadResult:
     left = [total]
     errors: list[str] = []
     t0 = time.perf_counter()
-    await asyncio.gather(*(_worker(host, port, payload, left, answers, errors)
+    await asyncio.gather(*(_worker(host, port, payloads, left, answers, errors)
                            for _ in range(concurrency)))
     return LoadResult(answers, time.perf_counter() - t0, errors)
 
 
 def load(port: int, body: bytes, total: int, concurrency: int = 16, host: str = "127.0.0.1",
-         path: str = "/predict", headers: dict[str, str] | None = None,
-         answers: list[Answer] | None = None) -> LoadResult:
+         path: str | Sequence[str] = "/predict", headers: dict[str, str] | None = None,
+         answers: list[Answer] | None = None, method: str = "POST") -> LoadResult:
     """Send ``total`` requests over ``concurrency`` connections; every answer is kept (in
-    ``answers`` when given, which another thread may watch grow)."""
+    ``answers`` when given, which another thread may watch grow). ``path`` may be several
+    paths, taken in turn; ``method="GET"`` sends no body."""
+    paths = [path] if isinstance(path, str) else list(path)
+    payloads = [_request(method, host, port, p, body, headers or {}) for p in paths]
     try:
         import uvloop
 
         runner = uvloop.run
     except ImportError:
         runner = asyncio.run
-    return runner(_run(host, port, path, body, total, concurrency, headers or {},
+    return runner(_run(host, port, payloads, total, concurrency,
                        answers if answers is not None else []))

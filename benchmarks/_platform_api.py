@@ -2,7 +2,8 @@
 home of 100,000 executions, a GET load generator on loopback.
 
 - GET one execution (its nodes, params and metrics) at 16 concurrent keep-alive
-  clients: ms per request (target 1,500 requests/s = 0.667 ms) and p99 (target 20 ms).
+  clients (``_loadgen``): ms per request (target 1,500 requests/s = 0.667 ms) and p99
+  (target 20 ms).
 - a page of 50 of 100,000 executions filtered by workflow and status: median of
   sequential requests (target 20 ms).
 - `rillet server` start to healthy (target 1 s) and idle RSS (target 150 MB).
@@ -10,7 +11,6 @@ home of 100,000 executions, a GET load generator on loopback.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import statistics
 import subprocess
@@ -18,10 +18,10 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Callable
 from pathlib import Path
 
 from _harness import Row
+from _loadgen import load
 
 EXECUTIONS = 100_000
 WORKFLOWS = 20
@@ -96,55 +96,6 @@ class Server:
             self.proc.wait()
 
 
-# ---------------------------------------------------------------- a GET load generator
-
-
-async def _client(port: int, paths: Callable[[int], str], left: list[int],
-                  latencies: list[float], errors: list[str]) -> None:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    try:
-        while left[0] > 0:
-            left[0] -= 1
-            n = left[0]
-            t0 = time.perf_counter()
-            writer.write(f"GET {paths(n)} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
-            head = await reader.readuntil(b"\r\n\r\n")
-            status = int(head.split(b" ", 2)[1])
-            length = 0
-            for line in head.split(b"\r\n"):
-                if line.lower().startswith(b"content-length:"):
-                    length = int(line.split(b":", 1)[1])
-            await reader.readexactly(length)
-            latencies.append(time.perf_counter() - t0)
-            if status != 200:
-                errors.append(str(status))
-    finally:
-        writer.close()
-
-
-def get_load(port: int, paths: Callable[[int], str], total: int,
-             concurrency: int) -> tuple[float, list[float], list[str]]:
-    """(requests per second, latencies, errors) of ``total`` GETs over ``concurrency``
-    keep-alive connections."""
-    latencies: list[float] = []
-    errors: list[str] = []
-
-    async def main() -> float:
-        left = [total]
-        t0 = time.perf_counter()
-        await asyncio.gather(*(_client(port, paths, left, latencies, errors)
-                               for _ in range(concurrency)))
-        return time.perf_counter() - t0
-
-    seconds = asyncio.run(main())
-    return total / seconds, latencies, errors
-
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
 # ---------------------------------------------------------------- workloads
 
 
@@ -152,13 +103,14 @@ def api_get_one(home: str, real: str, rounds: int) -> list[Row]:
     server = Server(home)
     try:
         path = f"/api/v1/executions/{real}"
-        get_load(server.port, lambda n: path, 500, 16)  # warm
-        runs = [get_load(server.port, lambda n: path, 6000, 16) for _ in range(rounds)]
+        load(server.port, b"", 500, 16, path=path, method="GET")  # warm
+        runs = [load(server.port, b"", 6000, 16, path=path, method="GET")
+                for _ in range(rounds)]
     finally:
         server.stop()
-    rate = statistics.median(r[0] for r in runs)
-    p99 = statistics.median(pct(r[1], 99) for r in runs) * 1000
-    errors = sum(len(r[2]) for r in runs)
+    rate = statistics.median(r.rate for r in runs)
+    p99 = statistics.median(r.percentile(99) for r in runs) * 1000
+    errors = sum(r.failed for r in runs)
     return [Row("GET one execution, 16 clients", "ms/request", 1000 / rate, target=1000 / 1500,
                 note=f"{rate:,.0f} requests/s; {errors} errors"),
             Row("GET one execution, 16 clients, p99", "ms", p99, target=20)]
@@ -167,18 +119,17 @@ def api_get_one(home: str, real: str, rounds: int) -> list[Row]:
 def api_page(home: str, real: str, rounds: int) -> list[Row]:
     server = Server(home)
     try:
-        def path(n: int) -> str:
-            return (f"/api/v1/executions?limit=50&workflow=bench.flows:wf{n % WORKFLOWS}"
-                    "&status=SUCCEEDED")
-        get_load(server.port, path, 50, 1)
-        _, latencies, errors = get_load(server.port, path, 200 * rounds, 1)
-        with urllib.request.urlopen(f"{server.url}{path(3)}") as r:
-            size = len(json.loads(r.read()))
+        paths = [f"/api/v1/executions?limit=50&workflow=bench.flows:wf{n}&status=SUCCEEDED"
+                 for n in range(WORKFLOWS)]
+        load(server.port, b"", 50, 1, path=paths, method="GET")
+        r = load(server.port, b"", 200 * rounds, 1, path=paths, method="GET")
+        with urllib.request.urlopen(f"{server.url}{paths[3]}") as answer:
+            size = len(json.loads(answer.read()))
     finally:
         server.stop()
-    return [Row("page of 50 of 100,000, filtered", "ms", statistics.median(latencies) * 1000,
-                target=20, note=f"p99 {pct(latencies, 99) * 1000:.1f} ms; {size} rows; "
-                f"{len(errors)} errors")]
+    return [Row("page of 50 of 100,000, filtered", "ms", r.percentile(50) * 1000,
+                target=20, note=f"p99 {r.percentile(99) * 1000:.1f} ms; {size} rows; "
+                f"{r.failed} errors")]
 
 
 def server_start(home: str, real: str, rounds: int) -> list[Row]:
@@ -194,8 +145,6 @@ def server_start(home: str, real: str, rounds: int) -> list[Row]:
             server.stop()
     return [Row("rillet server start to healthy", "s", statistics.median(starts), target=1.0),
             Row("rillet server idle RSS", "MB", rss / 2**20, target=150)]
-
-
 
 
 def api_rows(rounds: int = 3, count: int = EXECUTIONS) -> list[Row]:
