@@ -118,15 +118,24 @@ def main() -> None:
         for name, fn in cases.items():
             times[name].append(_timed(fn))
     med = {k: statistics.median(v) for k, v in times.items()}
-    print(f"# rillet on Ray vs plain Ray, 2-node local cluster ({cpus} CPUs), "
+    ours_map, batched = med["rillet map"], med["bare batched map"]
+    each = med["bare per-element map"]
+    rows = [
+        h.Row(f"chain of {n}, per task", "ms", med["rillet chain"] / n * 1e3,
+              target=1.5 * med["bare chain"] / n * 1e3, baseline=med["bare chain"] / n * 1e3,
+              note=f"{med['rillet chain'] / med['bare chain']:.2f}x a bare ray.remote chain "
+              "(target <= 1.5x)"),
+        h.Row(f"map of {len(xs)}", "s", ours_map, target=3 * batched, baseline=batched,
+              note=f"{ours_map / batched:.2f}x bare batches (target <= 3x)"),
+        h.Row(f"map of {len(xs)}, vs a Ray task per element", "s", ours_map,
+              target=each / 10, baseline=each,
+              note=f"rillet {each / ours_map:.1f}x faster (target >= 10x)"),
+    ]
+    print(f"# rillet on Ray vs plain Ray (plain column), 2-node local cluster ({cpus} CPUs), "
           f"median of {args.rounds} rounds, load average {os.getloadavg()[0]:.1f}")
-    print(f"chain of {n}: rillet {med['rillet chain'] / n * 1e3:.1f} ms/task, bare ray.remote "
-          f"{med['bare chain'] / n * 1e3:.1f} ms/task: ratio "
-          f"{med['rillet chain'] / med['bare chain']:.2f}x (target <= 1.5x)")
-    print(f"map of {len(xs)}: rillet {med['rillet map']:.2f} s, bare batched "
-          f"{med['bare batched map']:.2f} s ({med['rillet map'] / med['bare batched map']:.2f}x,"
-          f" target <= 3x), bare per element {med['bare per-element map']:.2f} s (rillet "
-          f"{med['bare per-element map'] / med['rillet map']:.1f}x faster, target >= 10x)")
+    h.print_table(rows)
+    h.write_results(h.RESULTS_DIR / "ray.json",
+                    {"machine": h.machine_info(), "seconds": times, "median": med}, rows)
     ray.shutdown()
     cluster.shutdown()
 

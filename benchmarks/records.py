@@ -23,6 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import _harness as h
+
 CHAIN = 200
 TARGETS = {"record_ms": 5.0, "diff_s": 0.3}
 
@@ -71,16 +73,16 @@ def main() -> int:
         flow = load_file(str(folder / "flow.py"))  # its folder on sys.path (for helper.py)
         home = str(folder / "home")
         rillet.run(flow.chain, home=home, executor="inline")
-        h = Home.open(home)
+        opened = Home.open(home)
         reruns, records = [], []
         for _ in range(args.rounds):
             started = time.perf_counter()
             ex = rillet.run(flow.chain, home=home, executor="inline")
             reruns.append(time.perf_counter() - started)
             started = time.perf_counter()
-            save_record(h, flow.chain, ex.id + "-bench")  # the same work run() did once more
+            save_record(opened, flow.chain, ex.id + "-bench")  # the same work run() did once more
             records.append(time.perf_counter() - started)
-        h.close()
+        opened.close()
 
         # two 200-node executions that differ in input, helper code and every output
         a = json.loads(subprocess.run(
@@ -113,18 +115,18 @@ def main() -> int:
         "diff_in_process_ms": statistics.median(inproc) * 1000,
         "nodes": CHAIN,
     }
-    print(f"record of a cached {CHAIN}-chain run   {result['record_ms']:.2f} ms  "
-          f"(target <= {TARGETS['record_ms']:g}; the cached re-run itself "
-          f"{result['cached_rerun_ms']:.1f} ms)  "
-          f"{'PASS' if result['record_ms'] <= TARGETS['record_ms'] else 'MISS'}")
-    print(f"rillet diff, two {CHAIN}-node executions  {result['diff_s']:.3f} s  "
-          f"(target <= {TARGETS['diff_s']:g}; rillet executions show "
-          f"{result['executions_show_s']:.3f} s; in process "
-          f"{result['diff_in_process_ms']:.1f} ms)  "
-          f"{'PASS' if result['diff_s'] <= TARGETS['diff_s'] else 'MISS'}")
-    out = Path(__file__).resolve().parent / "results" / "records.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    rows = [
+        h.Row(f"record of a cached {CHAIN}-chain run", "ms", result["record_ms"],
+              TARGETS["record_ms"], baseline=result["cached_rerun_ms"],
+              note="plain: the cached re-run itself"),
+        h.Row(f"rillet diff, two {CHAIN}-node executions", "s", result["diff_s"],
+              TARGETS["diff_s"], baseline=result["executions_show_s"],
+              note=f"plain: rillet executions show; in process "
+              f"{result['diff_in_process_ms']:.1f} ms"),
+    ]
+    h.print_table(rows)
+    h.write_results(h.RESULTS_DIR / "records.json", {"machine": h.machine_info(), **result},
+                    rows)
     return 0
 
 
