@@ -15,6 +15,7 @@ import json
 import math
 import os
 import platform
+import socket
 import statistics
 import subprocess
 import sys
@@ -203,6 +204,13 @@ def wait_for_file(path: Path, timeout: float = 60.0, interval: float = 0.0002) -
             raise RuntimeError(f"the task did not start within {timeout} s ({path})")
         time.sleep(interval)
     return float(path.read_text())
+
+
+def free_port() -> int:
+    """A free loopback TCP port (for a server a benchmark starts)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def load_source(filename: str, source: str) -> ModuleType:

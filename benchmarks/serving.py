@@ -27,7 +27,6 @@ import os
 import select
 import shutil
 import signal
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -89,15 +88,9 @@ def start_rillet(home: Path, workers: int) -> tuple[subprocess.Popen[str], int]:
     raise RuntimeError(f"rillet serve did not start: {proc.stderr.read()}")  # type: ignore[union-attr]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def start_mlflow(workers: int) -> tuple[subprocess.Popen[str], int, Path]:
     folder = Path(tempfile.mkdtemp(prefix="rillet-bench-mlflow-"))
-    port = free_port()
+    port = h.free_port()
     proc = subprocess.Popen(
         [str(MLFLOW / "bin" / "python"), str(h.BENCH_DIR / "peers" / "mlflow_serve.py"),
          str(folder / "model"), str(port), str(workers)],

@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -53,12 +52,6 @@ def one(path: str = "") -> float:
 '''
 
 
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _create(run_deployment, parameters: dict[str, str]):  # type: ignore[no-untyped-def]
     """``run_deployment(timeout=0)``, tried again on the 503 "database is locked" that
     Prefect's SQLite server answers under concurrent writes (counted)."""
@@ -79,7 +72,7 @@ def main() -> None:
     parser.add_argument("--default-poll-launches", type=int, default=2)
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="prefect-bench-"))
-    port = _port()
+    port = h.free_port()
     api = f"http://127.0.0.1:{port}/api"
     env = dict(os.environ, PREFECT_HOME=str(root / "home"), PREFECT_API_URL=api,
                PREFECT_SERVER_ANALYTICS_ENABLED="false", PREFECT_UI_ENABLED="false",
