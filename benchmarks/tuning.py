@@ -214,7 +214,7 @@ def validation(rounds: int) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     args, names = h.script_args(
-        argv, __doc__, workloads=WORKLOADS, profiles=WORKLOADS, rounds=3,
+        argv, __doc__, workloads=WORKLOADS, profiles=(), rounds=3,
         peers="(Optuna and pandera always run beside rillet)", results="tuning.json")
     machine = h.machine_info()
     h.print_machine("rillet tuning benchmark", machine)
