@@ -20,11 +20,12 @@ test: $(BIN)/python postgresql
 	$(BIN)/lint-imports
 	$(BIN)/pytest -q
 
-# The store tests start a real PostgreSQL server (tests/pgserver.py): Debian's
-# postgresql, installed here when missing, without a default cluster (no server of its own).
+# The store tests and benchmarks/platform_bench.py start a real PostgreSQL server
+# (tests/pgserver.py): Debian's postgresql, installed here when missing, without a
+# default cluster (no server of its own).
 postgresql:
 	@if ! command -v pg_ctl >/dev/null && ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then \
-	  echo "test: installing Debian's postgresql for the store tests"; \
+	  echo "installing Debian's postgresql (the store tests, platform_bench.py)"; \
 	  sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  $$sudo mkdir -p /etc/postgresql-common/createcluster.d; \
 	  echo "create_main_cluster = false" | $$sudo tee /etc/postgresql-common/createcluster.d/rillet-tests.conf >/dev/null; \
@@ -37,7 +38,7 @@ postgresql:
 BENCH_PEERS := flytekit:flytekit~=1.16.0 hamilton:sf-hamilton~=1.90.0 dbos:dbos~=3.4.0 \
 	mlflow:mlflow~=3.17.0 prefect:prefect~=3.9.0
 
-bench: $(BIN)/python
+bench: $(BIN)/python postgresql
 	$(BIN)/pip install -q -e '.[dev]'
 	@for spec in $(BENCH_PEERS); do \
 	  name=$${spec%%:*}; req=$${spec#*:}; dir=.bench/$$name; \
