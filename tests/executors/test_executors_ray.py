@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from clikit import WORKFLOWS, rillet_env
+from missing import missing
 
 import rillet
 from rillet.engine._loading import load_file
@@ -30,9 +31,7 @@ def _ray() -> Any:
     try:
         import ray
     except ImportError:
-        if os.environ.get("CI") == "true":
-            pytest.fail("Ray is not installed (pip install -e '.[dev]' installs rillet[ray])")
-        pytest.skip("Ray is not installed")
+        missing("Ray is not installed (pip install -e '.[dev]' installs rillet[ray])")
     return ray
 
 
