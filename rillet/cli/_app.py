@@ -153,7 +153,7 @@ def task_output_to_stderr() -> Iterator[None]:
 
 
 def report(execution: Any, as_json: bool) -> NoReturn:
-    from rillet.cli._output import jsonable, opaque, print_json
+    from rillet.cli._output import jsonable, opaque
 
     outputs: dict[str, Any] = {}
     root = execution.artifact_root
@@ -163,18 +163,26 @@ def report(execution: Any, as_json: bool) -> NoReturn:
         else:
             outputs[name] = jsonable(execution.output(name), record, root,
                                      execution.artifact)
-    status = execution.status.value
+    print_report(execution.id, execution.status.value, outputs, execution.error, as_json)
+
+
+def print_report(execution_id: str, status: str, outputs: dict[str, Any], error: str | None,
+                 as_json: bool) -> NoReturn:
+    """An ended execution's report (``run``, ``recover``, ``launch --wait``); exit 0 when it
+    succeeded, else 1."""
+    from rillet.cli._output import print_json
+
     if as_json:
-        body: dict[str, Any] = {"execution_id": execution.id, "status": status, "outputs": outputs}
-        if execution.error:
-            body["error"] = execution.error
+        body: dict[str, Any] = {"execution_id": execution_id, "status": status, "outputs": outputs}
+        if error:
+            body["error"] = error
         print_json(body)
     else:
-        click.echo(f"execution {execution.id} {status}")
+        click.echo(f"execution {execution_id} {status}")
         for name, value in outputs.items():
             click.echo(f"{name} = {value}")
-        if execution.error:
-            click.echo(f"error: {execution.error}", err=True)
+        if error:
+            click.echo(f"error: {error}", err=True)
     sys.exit(0 if status == "SUCCEEDED" else 1)
 
 

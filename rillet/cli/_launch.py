@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 
 import click
 
-from rillet.cli._app import CONTEXT, cli, fail, home_of, remote, server_option
+from rillet.cli._app import CONTEXT, cli, fail, home_of, print_report, remote, server_option
 from rillet.errors import RilletError
 
 _TERMINAL = ("SUCCEEDED", "FAILED", "ABORTED")
@@ -236,7 +236,7 @@ def wait_for(stores: Any, execution_id: str, timeout: float | None = None) -> An
 def report_record(stores: Any, record: Any, as_json: bool) -> NoReturn:
     """Like ``rillet run``'s report, without the workflow's code: a JSON-form output is
     shown as stored, any other by reference."""
-    from rillet.cli._output import opaque, print_json
+    from rillet.cli._output import opaque
 
     hashes = record.outputs or {}
     found = stores.store.artifacts(list(hashes.values()))
@@ -248,19 +248,7 @@ def report_record(stores: Any, record: Any, as_json: bool) -> NoReturn:
             outputs[name] = json.loads(art.inline)
         else:
             outputs[name] = opaque(art, root=root)
-    status = record.status.value
-    if as_json:
-        body: dict[str, Any] = {"execution_id": record.id, "status": status, "outputs": outputs}
-        if record.error:
-            body["error"] = record.error
-        print_json(body)
-    else:
-        click.echo(f"execution {record.id} {status}")
-        for name, value in outputs.items():
-            click.echo(f"{name} = {value}")
-        if record.error:
-            click.echo(f"error: {record.error}", err=True)
-    sys.exit(0 if status == "SUCCEEDED" else 1)
+    print_report(record.id, record.status.value, outputs, record.error, as_json)
 
 
 @cli.command(context_settings=CONTEXT)
