@@ -44,8 +44,9 @@ def cache_list(ctx: click.Context, task: str | None, as_json: bool, home: str | 
             fail(str(exc))
     else:
         inst = open_instance(ctx, home)
-        task_names(inst.store, task)  # says so when a short name matches no task
         entries = list_entries(inst, task)
+        if not entries:
+            _say_if_unknown(inst, task)
     if as_json:
         print_json(entries)
         return
@@ -69,28 +70,28 @@ def cache_clear(ctx: click.Context, task: str | None, home: str | None,
             fail(str(exc))
         click.echo(f"removed {removed} cache entr{'y' if removed == 1 else 'ies'}")
         return
-    h = open_store(ctx, home)
-    names = task_names(h.store, task)
-    if len(names) > 1:
-        fail(f"'{task}' names several tasks ({', '.join(map(str, names))}); give one as "
-             "module:name")
-    removed = sum(h.store.cache_clear(name) for name in names)
+    from rillet.services import cache_clear as clear_entries
+
+    inst = open_instance(ctx, home)
+    try:
+        removed = clear_entries(inst, task)
+    except RilletError as exc:  # a short name of several tasks
+        fail(str(exc))
+    if not removed:
+        _say_if_unknown(inst, task)
     click.echo(f"removed {removed} cache entr{'y' if removed == 1 else 'ies'}")
 
 
-def task_names(store: Any, task: str | None) -> list[str | None]:
-    """The tasks named ``task``: a full ``module:qualname``, or just the function's name
-    (as a user types it). None means every task; an unknown name matches nothing."""
+def _say_if_unknown(inst: Any, task: str | None) -> None:
+    """On stderr, when a short task name (the function's name, as a user types it) matches
+    no task with cache entries: which tasks have some."""
     if task is None or ":" in task:
-        return [task]
-    known = sorted({e.task for e in store.cache_list(None)})
-    if task in known:
-        return [task]
-    found: list[str | None] = [n for n in known if n.rsplit(":", 1)[-1] == task]
-    if not found:
-        click.echo(f"no cache entries of task '{task}' (tasks with entries: "
-                   f"{', '.join(known) or 'none'})", err=True)
-    return found
+        return
+    known = sorted({e.task for e in inst.store.cache_list(None)})
+    if any(task in (n, n.rsplit(":", 1)[-1]) for n in known):
+        return
+    click.echo(f"no cache entries of task '{task}' (tasks with entries: "
+               f"{', '.join(known) or 'none'})", err=True)
 
 
 @cache.command("explain", context_settings={**CONTEXT, "ignore_unknown_options": True,
