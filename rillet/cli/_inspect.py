@@ -7,7 +7,16 @@ from typing import Any
 
 import click
 
-from rillet.cli._app import CONTEXT, MAX_COUNT, cli, fail, open_store, remote, server_option
+from rillet.cli._app import (
+    CONTEXT,
+    MAX_COUNT,
+    cli,
+    fail,
+    open_instance,
+    open_store,
+    remote,
+    server_option,
+)
 from rillet.cli._results import shown_text
 from rillet.errors import NotFound, RilletError, StoreError
 
@@ -42,6 +51,7 @@ def list_executions(ctx: click.Context, as_json: bool, limit: int, workflow: str
     from rillet.cli._labels import parse_since, parse_tag
     from rillet.cli._output import print_json, seconds, table, when
     from rillet.engine._reaper import reap
+    from rillet.services._executions import summary
 
     try:
         after = parse_since(since) if since is not None else None
@@ -54,11 +64,7 @@ def list_executions(ctx: click.Context, as_json: bool, limit: int, workflow: str
     if status:  # reaping may have turned a RUNNING one into FAILED
         records = [r for r in records if r.status.value == status.upper()]
     if as_json:
-        print_json([{
-            "execution_id": r.id, "workflow": r.workflow, "status": r.status.value,
-            "name": r.name, "tags": r.tags,
-            "created_at": r.created_at, "ended_at": r.ended_at, "parent_id": r.parent_id,
-            "error": r.error} for r in records])
+        print_json([{**summary(r), "name": r.name, "tags": r.tags} for r in records])
         return
     named = any(r.name for r in records)  # NAME and TAGS only when some have them
     tagged = any(r.tags for r in records)
@@ -81,29 +87,26 @@ def show_execution(ctx: click.Context, execution_id: str, as_json: bool,
     """One execution with its nodes: state, attempts, duration, cache source."""
     if server:
         return _remote_show(server, execution_id, as_json)
-    from rillet.cli._output import node_json, print_json, seconds, table
+    from rillet.cli._output import print_json, seconds, table
     from rillet.cli._results import stored_values
-    from rillet.engine._reaper import reap
     from rillet.engine._views import failed_elements, params_and_metrics
+    from rillet.services._executions import get_execution, node_shape, summary
 
-    h = open_store(ctx, home)
+    inst = open_instance(ctx, home)
     try:
-        (record,) = reap(h.store, [h.store.get_execution(execution_id)])
+        record = get_execution(inst, execution_id)
     except StoreError as exc:
         fail(str(exc))
-    nodes = h.store.nodes(record.id)
-    params, metrics = params_and_metrics(h.store, record.id, nodes)
-    failed = failed_elements(h.store, record.id, nodes)
-    input_values = stored_values(h, record.inputs)
-    if as_json:
+    nodes = inst.store.nodes(record.id)
+    params, metrics = params_and_metrics(inst.store, record.id, nodes)
+    failed = failed_elements(inst.store, record.id, nodes)
+    input_values = stored_values(inst, record.inputs)
+    if as_json:  # the service's shape (as --server shows it), and what only the home has
         print_json({
-            "execution_id": record.id, "workflow": record.workflow, "source": record.source,
-            "status": record.status.value, "parent_id": record.parent_id,
-            "name": record.name, "tags": record.tags, "input_values": input_values,
-            "error": record.error, "inputs": record.inputs, "outputs": record.outputs,
-            "created_at": record.created_at, "started_at": record.started_at,
-            "ended_at": record.ended_at,
-            "nodes": [{**node_json(n, params.get(n.node_id, {}), metrics.get(n.node_id, [])),
+            **summary(record), "source": record.source, "inputs": record.inputs,
+            "outputs": record.outputs, "name": record.name, "tags": record.tags,
+            "input_values": input_values,
+            "nodes": [{**node_shape(n, params.get(n.node_id, {}), metrics.get(n.node_id, [])),
                        "failed_elements": failed.get(n.node_id, [])} for n in nodes],
         })
         return
@@ -221,26 +224,35 @@ def lineage(ctx: click.Context, ref: str, direction: str, as_json: bool,
             home: str | None, server: str | None) -> None:
     """Walk lineage from REF: an execution id, EXEC:NODE, an artifact hash prefix, or
     request:ID (a served prediction, back to the data its model was trained on)."""
+    from rillet.services import lineage as walk_lineage
+
     if server:
-        return _remote_lineage(server, ref, direction, as_json)
-    from rillet.cli._output import print_json
-    from rillet.engine._lineage import render, resolve_scoped, walk
-
-    h = open_store(ctx, home)
-    if ref.startswith("request:"):
-        from rillet.cli._models import request_lineage
-
-        return request_lineage(h, ref[len("request:"):], as_json)
-    try:
-        hashes, within = resolve_scoped(h.store, ref)
-    except NotFound as exc:
-        fail(str(exc))
-    tree = walk(h.store, hashes, upstream=direction == "upstream", within=within)
-    if as_json:
-        print_json({"ref": ref, "direction": direction, "artifacts": tree})
+        try:
+            shown = remote(server).lineage_json(ref, direction)
+        except RilletError as exc:
+            fail(str(exc))
     else:
-        for line in render(tree, upstream=direction == "upstream"):
-            click.echo(line)
+        inst = open_instance(ctx, home)
+        if ref.startswith("request:"):
+            from rillet.cli._models import request_lineage
+
+            return request_lineage(inst, ref[len("request:"):], as_json)
+        try:
+            shown = walk_lineage(inst, ref, direction)
+        except NotFound as exc:
+            fail(str(exc))
+    _print_lineage(shown, direction, as_json)
+
+
+def _print_lineage(shown: Any, direction: str, as_json: bool) -> None:
+    from rillet.cli._output import print_json
+    from rillet.engine._lineage import render
+
+    if as_json:
+        print_json(shown)
+        return
+    for line in render(shown["artifacts"], upstream=direction == "upstream"):
+        click.echo(line)
 
 
 # -- the same commands against a server (--server URL / RILLET_SERVER) ------------------
@@ -297,18 +309,3 @@ def _remote_logs(server: str, execution_id: str, node_id: str, attempt: int | No
     tb = chosen["traceback"]
     if tb:
         sys.stderr.write(tb if tb.endswith("\n") else tb + "\n")
-
-
-def _remote_lineage(server: str, ref: str, direction: str, as_json: bool) -> None:
-    from rillet.cli._output import print_json
-    from rillet.engine._lineage import render
-
-    try:
-        shown = remote(server).lineage_json(ref, direction)
-    except RilletError as exc:
-        fail(str(exc))
-    if as_json:
-        print_json(shown)
-        return
-    for line in render(shown["artifacts"], upstream=direction == "upstream"):
-        click.echo(line)

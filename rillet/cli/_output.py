@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from rillet.engine._records import ArtifactRecord, NodeRecord
+from rillet.engine._records import ArtifactRecord
 
 _PLAIN = (str, int, float, bool, type(None))
 
@@ -120,29 +120,6 @@ def seconds(start: float | None, end: float | None) -> str:
     if start is None or end is None:
         return "-"
     return f"{end - start:.3f}s"
-
-
-def node_json(
-    n: NodeRecord, params: dict[str, Any], metrics: list[dict[str, Any]]
-) -> dict[str, Any]:
-    return {
-        "node_id": n.node_id,
-        "task": n.task,
-        "kind": n.kind,
-        "status": n.status.value,
-        "attempts": n.attempts,
-        "started_at": n.started_at,
-        "ended_at": n.ended_at,
-        "duration": (n.ended_at - n.started_at) if n.started_at and n.ended_at else None,
-        "cache_key": n.cache_key,
-        "source_execution": n.source_execution,
-        "source_node": n.source_node,
-        "inputs": n.inputs,
-        "outputs": n.outputs,
-        "error": n.error,
-        "params": params,
-        "metrics": metrics,
-    }
 
 
 def table(rows: list[list[str]], header: list[str]) -> str:
