@@ -137,6 +137,19 @@ def pick_workflow(target: str) -> Any:
     return found[name]
 
 
+def resolved_inputs(ctx: click.Context, wf: Any) -> dict[str, Any]:
+    """The ``--NAME VALUE`` arguments as ``wf``'s typed inputs with its defaults filled in,
+    as an execution would get them (bad ones exit 2)."""
+    from rillet.cli._inputs import parse_inputs, split_args
+
+    try:
+        raw = parse_inputs(split_args(list(ctx.args)), wf.interface.inputs, wf.short_name)
+        values: dict[str, Any] = wf.resolve_inputs((), raw)
+    except DefinitionError as exc:
+        fail(str(exc))
+    return values
+
+
 @contextlib.contextmanager
 def task_output_to_stderr() -> Iterator[None]:
     """While an execution runs, what tasks print (inline executor, failure handler,

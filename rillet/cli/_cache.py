@@ -15,9 +15,10 @@ from rillet.cli._app import (
     open_store,
     pick_workflow,
     remote,
+    resolved_inputs,
     server_option,
 )
-from rillet.errors import DefinitionError, RilletError
+from rillet.errors import RilletError
 
 
 @cli.group(context_settings=CONTEXT)
@@ -102,16 +103,11 @@ def _say_if_unknown(inst: Any, task: str | None) -> None:
 @click.pass_context
 def cache_explain(ctx: click.Context, target: str, as_json: bool, home: str | None) -> None:
     """Say, before a run, which nodes of FILE.py:WORKFLOW will hit the cache and why not."""
-    from rillet.cli._inputs import parse_inputs, split_args
     from rillet.cli._output import print_json, table
     from rillet.engine._explain import explain
 
     wf = pick_workflow(target)
-    try:
-        raw = parse_inputs(split_args(list(ctx.args)), wf.interface.inputs, wf.short_name)
-        inputs = wf.resolve_inputs((), raw)
-    except DefinitionError as exc:
-        fail(str(exc))
+    inputs = resolved_inputs(ctx, wf)
     h = open_store(ctx, home)
     try:
         result = explain(h.store, wf, inputs, h.artifacts)

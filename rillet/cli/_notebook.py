@@ -11,8 +11,8 @@ from typing import Any
 
 import click
 
-from rillet.cli._app import CONTEXT, cli, fail, home_of, open_store, pick_workflow
-from rillet.errors import DefinitionError, RilletError
+from rillet.cli._app import CONTEXT, cli, fail, home_of, open_store, pick_workflow, resolved_inputs
+from rillet.errors import RilletError
 
 
 @cli.group(context_settings=CONTEXT)
@@ -29,17 +29,12 @@ def notebook() -> None:
 def show(ctx: click.Context, path: str, as_json: bool, home: str | None) -> None:
     """Print the steps of NOTEBOOK.ipynb [--INPUT VALUE ...], their inputs and outputs,
     and which will hit the cache."""
-    from rillet.cli._inputs import parse_inputs, split_args
     from rillet.cli._output import print_json
 
     if not path.endswith(".ipynb"):
         fail(f"{path}: expected NOTEBOOK.ipynb")
     wf = pick_workflow(path)
-    try:
-        raw = parse_inputs(split_args(list(ctx.args)), wf.interface.inputs, wf.short_name)
-        inputs = wf.resolve_inputs((), raw)
-    except DefinitionError as exc:
-        fail(str(exc))
+    inputs = resolved_inputs(ctx, wf)
     cache = _cache_status(ctx, home, wf, inputs)
     body = describe(wf, inputs, cache)
     if as_json:
