@@ -5,41 +5,8 @@ draws nothing (the other CLI tests read stderr whole)."""
 from __future__ import annotations
 
 import json
-import os
-import pty
-import re
-import select
-import subprocess
-import sys
 
-from clikit import rillet_env
-
-ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
-
-
-def run_on_a_terminal(args: list[str], cwd) -> tuple[int, str, str]:
-    """Run rillet with stderr on a pseudo-terminal; (exit code, stdout, terminal text)."""
-    master, slave = pty.openpty()
-    env = rillet_env(TERM="xterm-256color", COLUMNS="160", LINES="40")
-    proc = subprocess.Popen([sys.executable, "-m", "rillet.cli", *args], cwd=cwd, env=env,
-                            stdout=subprocess.PIPE, stderr=slave, stdin=subprocess.DEVNULL)
-    os.close(slave)
-    seen = bytearray()
-    while True:
-        ready, _, _ = select.select([master], [], [], 60)
-        if not ready:
-            proc.kill()
-            raise AssertionError(f"no output for 60 s: {seen.decode(errors='replace')}")
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:  # the child closed its end
-            break
-        if not chunk:
-            break
-        seen += chunk
-    out, _ = proc.communicate(timeout=30)
-    os.close(master)
-    return proc.returncode, out.decode(), ANSI.sub("", seen.decode(errors="replace"))
+from clikit import run_on_a_terminal
 
 
 def test_the_live_line_shows_running_done_cached_and_failed_nodes(cli, wf, tmp_path):
