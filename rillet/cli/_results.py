@@ -89,12 +89,12 @@ def outputs(ctx: click.Context, execution_id: str, node_id: str | None, as_json:
             fail(f"execution {record.id} has no node '{node_id}' "
                  f"(its nodes: {', '.join(sorted(nodes))})")
         hashes = nodes[node_id].outputs
-    values = stored_values(h, hashes)
     if folder is not None:
         saved = _save(h, hashes, folder)
         for name, path in saved.items():
             click.echo(f"{name} -> {path}")
         return
+    values = stored_values(h, hashes)
     if as_json:
         print_json({"execution_id": record.id, "node_id": node_id, "outputs": values})
         return
