@@ -76,7 +76,7 @@ def tune(workflow: Any, space: dict[str, Dimension] | None = None, *,
 
 def load_study(name: str, home: str | None = None) -> Study:
     """A stored study as it stands (``rillet tune show``)."""
-    h = Home.open(home, create=False) if home is None else Home.open(home)
+    h = Home.open(home, create=False)  # reading a study makes no home
     try:
         studies = StudyStore(h.store.database)
         return Study(studies.get(name), studies.trials(name))
