@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from rillet.cli._app import CONTEXT, cli, fail, home_of, pick_workflow, task_output_to_stderr
-from rillet.errors import DefinitionError, RilletError
+from rillet.errors import RilletError
 
 _ALGORITHMS = ["random", "grid", "tpe", "cmaes", "nsga2"]
 
@@ -116,18 +116,12 @@ def _stored_workflow(workflow: str, source: str) -> Any:
 @click.pass_context
 def show(ctx: click.Context, name: str, as_json: bool, home: str | None) -> None:
     """A stored study: its trials and the best."""
-    from rillet.cli._app import open_store
-    from rillet.store._studies import StudyStore
-    from rillet.tuning._study import Study
+    from rillet.tuning._tune import load_study
 
-    h = open_store(ctx, home)
     try:
-        studies = StudyStore(h.store.database)
-        study = Study(studies.get(name), studies.trials(name))
+        study = load_study(name, home_of(ctx, home))
     except RilletError as exc:
         fail(str(exc))
-    finally:
-        h.close()
     _print(study, as_json)
 
 
@@ -196,5 +190,3 @@ class _Live:
         if self._live is not None:
             self._live.__exit__(None, None, None)
 
-
-__all__ = ["DefinitionError", "show", "start", "tune"]
