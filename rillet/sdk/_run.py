@@ -165,8 +165,10 @@ def load_workflow(workflow_name: str, source: str) -> Any:
 
 def recovered_workflow(execution_id: str, *, home: str | None = None) -> Any:
     """The workflow a recovery of ``execution_id`` would run (from its file as it is now)."""
-    h = _open_home(home)
-    old = h.store.get_execution(execution_id)
+    from rillet.store._home import Home
+
+    with Home.open(home, create=False) as h:
+        old = h.store.get_execution(execution_id)
     return load_workflow(old.workflow, old.source)
 
 
