@@ -15,6 +15,7 @@ import os
 import posixpath
 import re
 import shutil
+from collections.abc import Callable
 from typing import Any, BinaryIO
 
 from rillet.errors import NotFound, StoreError
@@ -57,29 +58,8 @@ class FolderArtifactStore:
             if not fs.exists(path) or fs.size(path) != len(data) or fs.cat_file(path) != data:
                 fs.pipe_file(path, bytes(data))  # object stores make a put atomic
             return key
-        final = os.path.join(self.root, digest[:2], digest[2:])
-        if _same_bytes(final, data):
-            return key
-        folder = os.path.dirname(final)
-        try:
-            os.makedirs(folder, exist_ok=True)
-        except FileExistsError:
-            raise StoreError(f"cannot store artifact {key}: {folder} is not a folder") from None
-        real = os.path.realpath(folder)
-        if real != os.path.join(self.root, digest[:2]):
-            raise StoreError(f"artifact folder {folder} resolves to {real}, outside the "
-                             f"artifact store {self.root}; refusing to write there")
-        tmp = os.path.join(folder, f".{digest[2:]}.{os.urandom(8).hex()}{_TMP_SUFFIX}")
-        try:
-            with open(tmp, "wb") as f:
-                f.write(data)
-            os.replace(tmp, final)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
-            raise
+        if not _same_bytes(self._local(key), data):
+            self._write(key, lambda tmp: _write_bytes(tmp, data))
         return key
 
     def get(self, uri: str) -> bytes:
@@ -154,14 +134,29 @@ class FolderArtifactStore:
             if not fs.exists(target):
                 fs.put_file(path, target)  # multipart for big files; atomic on object stores
             return digest, key
-        final = os.path.join(self.root, digest[:2], digest[2:])
-        if os.path.exists(final):
-            return digest, key
+        if not os.path.exists(self._local(key)):
+            self._write(key, lambda tmp: shutil.copyfile(path, tmp))
+        return digest, key
+
+    def _local(self, key: str) -> str:
+        return os.path.join(self.root, *key.split("/"))
+
+    def _write(self, key: str, write: Callable[[str], object]) -> None:
+        """Write the local file of ``key`` atomically: ``write`` fills a temp file, renamed;
+        refuse a folder that resolves outside the root (a symlinked folder)."""
+        final = self._local(key)
         folder = os.path.dirname(final)
-        os.makedirs(folder, exist_ok=True)
-        tmp = os.path.join(folder, f".{digest[2:]}.{os.urandom(8).hex()}{_TMP_SUFFIX}")
         try:
-            shutil.copyfile(path, tmp)
+            os.makedirs(folder, exist_ok=True)
+        except FileExistsError:
+            raise StoreError(f"cannot store artifact {key}: {folder} is not a folder") from None
+        real = os.path.realpath(folder)
+        if real != os.path.join(self.root, key[:2]):
+            raise StoreError(f"artifact folder {folder} resolves to {real}, outside the "
+                             f"artifact store {self.root}; refusing to write there")
+        tmp = os.path.join(folder, f".{key[3:]}.{os.urandom(8).hex()}{_TMP_SUFFIX}")
+        try:
+            write(tmp)
             os.replace(tmp, final)
         except BaseException:
             try:
@@ -169,7 +164,6 @@ class FolderArtifactStore:
             except FileNotFoundError:
                 pass
             raise
-        return digest, key
 
     # -- paths -------------------------------------------------------------------------
     def _resolve(self, uri: str) -> str:
@@ -209,6 +203,11 @@ class FolderArtifactStore:
 
     def __repr__(self) -> str:
         return f"FolderArtifactStore({self.root!r})"
+
+
+def _write_bytes(path: str, data: bytes) -> None:
+    with open(path, "wb") as f:
+        f.write(data)
 
 
 def _same_bytes(path: str, data: bytes) -> bool:

@@ -119,6 +119,24 @@ def test_local_refuses_a_link_out_of_the_root(tmp_path):
         store.get("ab/link")
 
 
+def test_local_writes_refuse_a_symlinked_folder(tmp_path):
+    """``put`` and ``put_file`` both refuse to write through a folder linked out of the root."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (tmp_path / "artifacts").mkdir()
+    data = b"value"
+    h = digest(data)
+    os.symlink(outside, tmp_path / "artifacts" / h[:2], target_is_directory=True)
+    store = FolderArtifactStore(str(tmp_path / "artifacts"))
+    with pytest.raises(StoreError, match="outside the artifact store"):
+        store.put(h, data)
+    src = tmp_path / "value.bin"
+    src.write_bytes(data)
+    with pytest.raises(StoreError, match="outside the artifact store"):
+        store.put_file(str(src))
+    assert list(outside.iterdir()) == []
+
+
 def test_local_size_ignores_unfinished_writes(tmp_path):
     store = FolderArtifactStore(str(tmp_path))
     store.put(digest(b"abc"), b"abc")
