@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -106,3 +107,14 @@ def run_on_a_terminal(args: list[str], cwd: Path, timeout: float = 120
     os.close(master)
     text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", seen.decode(errors="replace"))
     return proc.returncode, out.decode(), text
+
+
+def wait_for(what: Any, limit: float = 120.0, every: float = 0.05) -> Any:
+    """Poll ``what()`` until it returns a true value; return that value."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        got = what()
+        if got:
+            return got
+        time.sleep(every)
+    raise AssertionError(f"timed out after {limit}s waiting for {what}")

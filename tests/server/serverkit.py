@@ -3,13 +3,17 @@ across test folders)."""
 
 from __future__ import annotations
 
+import socket
 import sys
-import time
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
+from clikit import wait_for
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "workflows"))
 
@@ -25,13 +29,31 @@ class Served:
         return self.client.get(path, **kw)
 
 
-def wait_for(what: Any, limit: float = 120.0, every: float = 0.05) -> Any:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        got = what()
-        if got:
-            return got
-        time.sleep(every)
-    raise AssertionError(f"timed out after {limit}s waiting for {what}")
+@contextmanager
+def serve(root: Path, home: Path, **app_kw: Any) -> Iterator[Served]:
+    """uvicorn serving ``create_app`` (``app_kw`` passed on) on a free loopback port, in a
+    thread of the test process (so a test can look at the app), on the home ``home``."""
+    import uvicorn
 
+    from rillet.server._app import create_app
+    from rillet.store import Instance
 
+    inst = Instance.home(str(home), executor="inline")
+    app = create_app(inst, **app_kw)
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    client = httpx.Client(base_url=url, timeout=60)
+    wait_for(lambda: server.started)
+    try:
+        yield Served(url, root, app, client)
+    finally:
+        client.close()
+        server.should_exit = True
+        thread.join(timeout=60)
+        app.state.runner.join()
+        inst.close()

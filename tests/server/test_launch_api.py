@@ -3,13 +3,10 @@ the launches in the server process (and stops them at shutdown)."""
 
 from __future__ import annotations
 
-import socket
-import threading
 from collections.abc import Iterator
 
-import httpx
 import pytest
-from serverkit import Served, wait_for
+from serverkit import Served, serve
 
 from rillet import Remote
 from rillet.errors import DefinitionError, NotFound
@@ -23,33 +20,11 @@ FLOWS = ("from rillet import task, workflow\n\n"
 
 @pytest.fixture(scope="module")
 def with_workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    import uvicorn
-
-    from rillet.server._app import create_app
-    from rillet.store import Instance
-
     root = tmp_path_factory.mktemp("workers")
-    inst = Instance.home(str(root / "home"), executor="inline")
-    app = create_app(inst, workers=1)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    client = httpx.Client(base_url=url, timeout=60)
-    wait_for(lambda: server.started)
-    try:
-        yield Served(url, root, app, client)
-    finally:
-        client.close()
-        server.should_exit = True
-        thread.join(timeout=60)
-        app.state.runner.join()
-        inst.close()
+    with serve(root, root / "home", workers=1) as served:
+        yield served
     # the local workers were drained and stopped with the server
-    assert not app.state.local_workers.thread.is_alive()
+    assert not served.app.state.local_workers.thread.is_alive()
 
 
 @pytest.fixture(scope="module")

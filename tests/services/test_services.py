@@ -4,11 +4,11 @@ the API show them, abort of queued and of running executions, the event log."""
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import psutil
 import pytest
+from clikit import wait_for
 
 from rillet.engine._records import (
     Batch,
@@ -77,16 +77,6 @@ def test_abort_a_queued_execution_ends_it_and_logs_it(tmp_path: Path) -> None:
                          ("execution", "", "ABORTED")]
         with pytest.raises(Conflict, match="already ended ABORTED"):
             abort(inst, "q1")
-
-
-def wait_for(what, limit: float = 120.0, every: float = 0.1):
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        got = what()
-        if got:
-            return got
-        time.sleep(every)
-    raise AssertionError(f"timed out after {limit}s waiting for {what}")
 
 
 def test_rillet_abort_kills_a_running_attempt_and_ends_aborted(cli, wf, tmp_path: Path) -> None:
