@@ -1,4 +1,5 @@
-"""Finding executions whose owner is gone, and marking them FAILED.
+"""Finding executions whose owner is gone, and marking them FAILED (or ABORTED, for
+``rillet abort``: ``end_unowned``).
 
 A RUNNING execution is owned by a lease in the store that its owner's heartbeat
 renews (``lease_owner``, ``lease_expires_at``). The owner is gone when the lease
@@ -81,22 +82,31 @@ def _running(record: ExecutionRecord) -> bool:
 
 
 def mark_crashed(store: MetadataStore, record: ExecutionRecord) -> ExecutionRecord:
-    now = time.time()
+    return end_unowned(store, record, ExecutionStatus.FAILED, CRASH_REASON)
+
+
+def end_unowned(store: MetadataStore, record: ExecutionRecord, status: ExecutionStatus,
+                reason: str, now: float | None = None) -> ExecutionRecord:
+    """End an execution that nobody runs any more with ``status`` (FAILED: its owner
+    crashed; ABORTED: aborted with no live owner), its unfinished nodes and running
+    attempts with it, and free the serialize locks its nodes held."""
+    now = time.time() if now is None else now
+    crashed = status is ExecutionStatus.FAILED
+    ran_as = NodeStatus.FAILED if crashed else NodeStatus.ABORTED
     batch = Batch()
     nodes = store.nodes(record.id)
     for node in nodes:
         if node.status in (NodeStatus.RUNNING, NodeStatus.QUEUED):
+            running = node.status is NodeStatus.RUNNING
             batch.nodes.append(dataclasses.replace(
-                node, status=NodeStatus.FAILED if node.status is NodeStatus.RUNNING
-                else NodeStatus.ABORTED, ended_at=now,
-                error=CRASH_REASON if node.status is NodeStatus.RUNNING else None))
+                node, status=ran_as if running else NodeStatus.ABORTED, ended_at=now,
+                error=reason if running or not crashed else None))
     for attempt in store.attempts(record.id):
         if attempt.status is NodeStatus.RUNNING:
             batch.attempts.append(dataclasses.replace(
-                attempt, status=NodeStatus.FAILED, ended_at=now, error_type="Crashed",
-                error_message=CRASH_REASON))
-    updated = dataclasses.replace(record, status=ExecutionStatus.FAILED, ended_at=now,
-                                  error=CRASH_REASON)
+                attempt, status=ran_as, ended_at=now,
+                error_type="Crashed" if crashed else "Aborted", error_message=reason))
+    updated = dataclasses.replace(record, status=status, ended_at=now, error=reason)
     batch.executions.append(updated)
     store.apply(batch)
     # Free the serialize locks it held, so that waiters take over at once.

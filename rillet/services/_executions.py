@@ -3,19 +3,16 @@ both serve them. Reading reaps crashed executions first, as the CLI always did."
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from typing import Any
 
-from rillet.engine._reaper import owner_alive, reap
+from rillet.engine._reaper import end_unowned, owner_alive, reap
 from rillet.engine._records import (
     ENDED,
     AttemptRecord,
-    Batch,
     ExecutionRecord,
     ExecutionStatus,
     NodeRecord,
-    NodeStatus,
 )
 from rillet.engine._views import params_and_metrics
 from rillet.errors import Conflict, NotFound
@@ -133,28 +130,9 @@ def abort(inst: Instance, execution_id: str) -> ExecutionSummary:
     store.request_abort(record.id, now)
     record = store.get_execution(record.id)
     if record.status not in ENDED and not (record.owner_pid and owner_alive(record, now)):
-        record = _end_aborted(inst, record, now)
+        end_unowned(store, record, ExecutionStatus.ABORTED, ABORT_REASON, now)
+        record = store.get_execution(record.id)
     return summary(record)
-
-
-def _end_aborted(inst: Instance, record: ExecutionRecord, now: float) -> ExecutionRecord:
-    """Record an execution that nobody runs as ABORTED, with its unfinished nodes."""
-    store = inst.store
-    batch = Batch()
-    for node in store.nodes(record.id):
-        if node.status in (NodeStatus.QUEUED, NodeStatus.RUNNING):
-            batch.nodes.append(dataclasses.replace(node, status=NodeStatus.ABORTED,
-                                                   ended_at=now, error=ABORT_REASON))
-    for attempt in store.attempts(record.id):
-        if attempt.status is NodeStatus.RUNNING:
-            batch.attempts.append(dataclasses.replace(
-                attempt, status=NodeStatus.ABORTED, ended_at=now, error_type="Aborted",
-                error_message=ABORT_REASON))
-    updated = dataclasses.replace(record, status=ExecutionStatus.ABORTED, ended_at=now,
-                                  error=ABORT_REASON)
-    batch.executions.append(updated)
-    store.apply(batch)
-    return store.get_execution(record.id)
 
 
 def event_shape(e: Any) -> EventShape:

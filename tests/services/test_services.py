@@ -3,6 +3,7 @@ the API show them, abort of queued and of running executions, the event log."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -77,6 +78,22 @@ def test_abort_a_queued_execution_ends_it_and_logs_it(tmp_path: Path) -> None:
                          ("execution", "", "ABORTED")]
         with pytest.raises(Conflict, match="already ended ABORTED"):
             abort(inst, "q1")
+
+
+def test_abort_without_a_live_owner_frees_the_locks_of_its_nodes(tmp_path: Path) -> None:
+    """Its owner gone, abort ends a running execution here, and a serialize lock its
+    running node held is free for the next taker (as when the reaper fails one)."""
+    with Instance.home(str(tmp_path / "home")) as inst:
+        running = dataclasses.replace(queued(), status=ExecutionStatus.RUNNING)
+        inst.store.apply(Batch(
+            executions=[running],
+            nodes=[NodeRecord(execution_id="q1", node_id="n0", task="m:t", kind="task",
+                              status=NodeStatus.RUNNING, cache_key="k")]))
+        assert inst.store.reserve("k", "q1:n0", stale_after=3600) == ""
+        assert abort(inst, "q1")["status"] == "ABORTED"
+        (node,) = inst.store.nodes("q1")
+        assert (node.status, node.error) == (NodeStatus.ABORTED, "aborted on request")
+        assert inst.store.reserve("k", "another", stale_after=3600) == ""
 
 
 def test_rillet_abort_kills_a_running_attempt_and_ends_aborted(cli, wf, tmp_path: Path) -> None:
