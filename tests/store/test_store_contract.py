@@ -1,299 +1,18 @@
-"""The MetadataStore contract, run against every implementation: SQLite through the
-stdlib driver (the home's), SQLite through SQLAlchemy, PostgreSQL (a real server,
-started by ``tests/pgserver.py``) and the in-memory store."""
+"""The MetadataStore contract of ``rillet.testing``, run against every implementation:
+SQLite through the stdlib driver (the home's), SQLite through SQLAlchemy, PostgreSQL (a
+real server, started by ``tests/pgserver.py``) and the in-memory store; and what only
+these stores can show (several handles on one database)."""
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from rillet.engine._records import (
-    ArtifactRecord,
-    AttemptRecord,
-    Batch,
-    CacheEntry,
-    ExecutionRecord,
-    ExecutionStatus,
-    MetricRecord,
-    NodeRecord,
-    NodeStatus,
-    ParamRecord,
-)
-from rillet.errors import Conflict, NotFound, StoreError
 from rillet.store import MemoryMetadataStore, SqlMetadataStore
-
-H1, H2, H3 = "a1" * 32, "b2" * 32, "c3" * 32
-
-
-@pytest.fixture(params=["sqlite", "sqlalchemy", "postgresql", "memory"])
-def store(request, tmp_path):
-    if request.param == "sqlite":
-        s = SqlMetadataStore(f"sqlite:///{tmp_path / 'store.db'}")
-    elif request.param == "sqlalchemy":
-        s = SqlMetadataStore(f"sqlite+pysqlite:///{tmp_path / 'store.db'}")
-    elif request.param == "postgresql":
-        s = SqlMetadataStore(request.getfixturevalue("pg_url"))
-    else:
-        s = MemoryMetadataStore()
-    yield s
-    s.close()
-
-
-def execution(id="e1", created_at=1.0, **kw) -> ExecutionRecord:
-    return ExecutionRecord(id=id, workflow="m:wf", source="wf.py", spec_hash="spec",
-                           status=kw.pop("status", ExecutionStatus.RUNNING),
-                           inputs=kw.pop("inputs", {"n": H1}), created_at=created_at, **kw)
-
-
-def node(node_id="n0", eid="e1", **kw) -> NodeRecord:
-    return NodeRecord(execution_id=eid, node_id=node_id, task=kw.pop("task", "m:inc"),
-                      kind="task", status=kw.pop("status", NodeStatus.QUEUED), **kw)
-
-
-def attempt(node_id="n0", n=1, eid="e1", **kw) -> AttemptRecord:
-    return AttemptRecord(execution_id=eid, node_id=node_id, attempt=n,
-                         status=kw.pop("status", NodeStatus.RUNNING), executor="inline",
-                         started_at=kw.pop("started_at", float(n)), **kw)
-
-
-def artifact(h=H1, **kw) -> ArtifactRecord:
-    return ArtifactRecord(hash=h, format="json", type={"type": "int"}, size=1,
-                          inline="1", created_at=kw.pop("created_at", 5.0), **kw)
-
-
-def entry(key="k1", task="m:inc", **kw) -> CacheEntry:
-    return CacheEntry(key=key, task=task, cache_version="1", code_parts={"m:inc": "c"},
-                      input_hashes={"x": H1}, outputs={"o0": H2}, execution_id="e1",
-                      node_id="n0", created_at=kw.pop("created_at", 1.0),
-                      last_used_at=kw.pop("last_used_at", 1.0))
-
-
-# -- executions -----------------------------------------------------------------------
-
-def test_execution_round_trip_every_field(store):
-    full = ExecutionRecord(
-        id="e-full", workflow="pkg.mod:wf", source="/src/wf.py", spec_hash="abc",
-        status=ExecutionStatus.FAILED, inputs={"n": H1, "lr": H2}, outputs={"o0": H3},
-        error="boom", parent_id="e0", executor="processes", created_at=1.5,
-        started_at=2.5, ended_at=3.5, owner_host="host", owner_pid=123, owner_started=0.25,
-        heartbeat_at=3.0, checkpoint_scope="scope")
-    store.apply(Batch(executions=[full]))
-    got = store.get_execution("e-full")
-    assert got == full
-    assert got.status is ExecutionStatus.FAILED
-
-
-def test_execution_upsert_last_wins_and_outputs_none(store):
-    store.apply(Batch(executions=[execution()]))
-    done = execution(status=ExecutionStatus.SUCCEEDED, outputs={"o0": H2}, ended_at=9.0)
-    store.apply(Batch(executions=[done]))
-    assert store.get_execution("e1") == done
-    assert store.get_execution("e1").outputs == {"o0": H2}
-    store.apply(Batch(executions=[execution(), execution(status=ExecutionStatus.ABORTED)]))
-    assert store.get_execution("e1").status == "ABORTED"
-    assert store.get_execution("e1").outputs is None
-
-
-def test_get_execution_by_prefix(store):
-    store.apply(Batch(executions=[execution("abc123"), execution("abd456"),
-                                  execution("abc")]))
-    assert store.get_execution("abd").id == "abd456"
-    assert store.get_execution("abc").id == "abc"  # an exact id wins over longer ones
-    with pytest.raises(StoreError, match="ambiguous.*abc123.*abd456"):
-        store.get_execution("ab")
-    with pytest.raises(NotFound):
-        store.get_execution("zz")
-    with pytest.raises(NotFound):
-        store.get_execution("")
-
-
-def test_list_executions_newest_first(store):
-    store.apply(Batch(executions=[execution(f"e{i}", created_at=float(i)) for i in range(5)]))
-    assert [e.id for e in store.list_executions()] == ["e4", "e3", "e2", "e1", "e0"]
-    assert [e.id for e in store.list_executions(limit=2)] == ["e4", "e3"]
-
-
-def test_heartbeat(store):
-    store.apply(Batch(executions=[execution()]))
-    store.heartbeat("e1", 42.0)
-    assert store.get_execution("e1").heartbeat_at == 42.0
-    with pytest.raises(NotFound):
-        store.heartbeat("nope", 1.0)
-
-
-# -- nodes and attempts ---------------------------------------------------------------
-
-def test_node_round_trip_and_order(store):
-    full = node("b", status=NodeStatus.CACHED, attempts=2, inputs={"x": H1},
-                outputs={"o0": H2}, cache_key="key", code_hash="code", source_execution="e0",
-                source_node="b", started_at=1.0, ended_at=2.0, error="err")
-    store.apply(Batch(executions=[execution()], nodes=[node("z"), full]))
-    store.apply(Batch(nodes=[node("a")]))
-    store.apply(Batch(nodes=[node("z", status=NodeStatus.RUNNING)]))  # keeps its place
-    got = store.nodes("e1")
-    assert [n.node_id for n in got] == ["z", "b", "a"]
-    assert got[1] == full and got[1].status is NodeStatus.CACHED
-    assert got[0].status is NodeStatus.RUNNING
-    assert store.nodes("other") == []
-
-
-def test_attempts(store):
-    store.apply(Batch(executions=[execution()], nodes=[node("n0"), node("n1")]))
-    full = attempt("n0", 2, status=NodeStatus.FAILED, ended_at=3.0, error_type="ValueError",
-                   error_message="bad", traceback="Traceback...", logs="out\nerr\n", pid=99)
-    store.apply(Batch(attempts=[attempt("n0", 1), full, attempt("n1", 1, started_at=1.5)]))
-    store.apply(Batch(attempts=[attempt("n0", 1, status=NodeStatus.FAILED)]))
-    assert store.attempts("e1", "n0")[1] == full
-    assert [a.attempt for a in store.attempts("e1", "n0")] == [1, 2]
-    assert store.attempts("e1", "n0")[0].status is NodeStatus.FAILED
-    assert [(a.node_id, a.attempt) for a in store.attempts("e1")] == [
-        ("n0", 1), ("n1", 1), ("n0", 2)]
-    assert store.attempts("e1", "nope") == []
-
-
-def test_refuses_children_of_unknown_parents(store):
-    with pytest.raises(Conflict):
-        store.apply(Batch(nodes=[node(eid="missing")]))
-    store.apply(Batch(executions=[execution()]))
-    with pytest.raises(Conflict):
-        store.apply(Batch(attempts=[attempt("missing")]))
-    with pytest.raises(Conflict):
-        store.apply(Batch(artifacts=[artifact(H3)], params=[ParamRecord(
-            execution_id="e1", node_id="missing", attempt=1, key="k", value=1)]))
-    assert store.artifacts([H3]) == {}  # the whole batch was refused
-
-
-# -- artifacts and lineage ------------------------------------------------------------
-
-def test_artifacts(store):
-    big = ArtifactRecord(hash=H2, format="parquet", type={"type": "dataframe"}, size=10**10,
-                         uri="b2/b2b2", created_at=2.0, purged=True)
-    store.apply(Batch(artifacts=[artifact(H1), big]))
-    assert store.artifacts([H1, H2, H3, H1]) == {H1: artifact(H1), H2: big}
-    assert store.artifacts([]) == {}
-    assert [a.hash for a in store.find_artifacts("b2b2")] == [H2]
-    assert [a.hash for a in store.find_artifacts("")] == [H1, H2]
-    assert store.find_artifacts("ff") == []
-    # written again: its content may change (stored again after a purge), not its birth
-    store.apply(Batch(artifacts=[dataclasses.replace(big, purged=False, created_at=99.0)]))
-    again = store.artifacts([H2])[H2]
-    assert again.purged is False and again.created_at == 2.0
-
-
-def test_artifacts_many(store):
-    hashes = [f"{i:064x}" for i in range(1200)]
-    store.apply(Batch(artifacts=[artifact(h) for h in hashes]))
-    assert len(store.artifacts(hashes)) == 1200
-
-
-def test_lineage_both_ways(store):
-    store.apply(Batch(executions=[execution("e1"), execution("e2", created_at=2.0)]))
-    store.apply(Batch(nodes=[
-        node("load", outputs={"o0": H1}, status=NodeStatus.SUCCEEDED, ended_at=1.0),
-        node("train", inputs={"data": H1}, status=NodeStatus.RUNNING),
-    ]))
-    store.apply(Batch(nodes=[
-        node("train", inputs={"data": H1}, outputs={"model": H2, "copy": H2},
-             status=NodeStatus.SUCCEEDED, ended_at=2.0),
-        node("eval", inputs={"model": H2, "data": H1}, status=NodeStatus.RUNNING),
-        node("load", eid="e2", outputs={"o0": H1}, status=NodeStatus.CACHED, ended_at=5.0),
-    ]))
-    assert [(n.execution_id, n.node_id) for n in store.producers(H1)] == [
-        ("e1", "load"), ("e2", "load")]
-    assert [n.node_id for n in store.producers(H2)] == ["train"]  # once, with two outputs
-    assert [n.node_id for n in store.consumers(H1)] == ["train", "eval"]
-    assert [n.node_id for n in store.consumers(H2)] == ["eval"]
-    assert store.producers(H3) == [] and store.consumers(H3) == []
-    # A node's rows follow its latest record: a retry with other inputs, no outputs.
-    store.apply(Batch(nodes=[node("train", inputs={"data": H3}, status=NodeStatus.RUNNING)]))
-    assert store.producers(H2) == []
-    assert [n.node_id for n in store.consumers(H1)] == ["eval"]
-    assert [n.node_id for n in store.consumers(H3)] == ["train"]
-
-
-def test_a_cached_or_recovered_node_produced_its_value_but_used_nothing(store):
-    """It computed nothing: it is among the producers of its outputs (with its source),
-    not among the consumers of its inputs; when it runs for real, it is."""
-    store.apply(Batch(executions=[execution(), execution("e2")], nodes=[
-        node("fit", inputs={"data": H1}, outputs={"o0": H2}, status=NodeStatus.SUCCEEDED,
-             ended_at=1.0),
-        node("fit", eid="e2", inputs={"data": H1}, outputs={"o0": H2},
-             status=NodeStatus.CACHED, source_execution="e1", source_node="fit", ended_at=2.0),
-    ]))
-    assert [(n.execution_id, n.status) for n in store.producers(H2)] == [
-        ("e1", NodeStatus.SUCCEEDED), ("e2", NodeStatus.CACHED)]
-    assert [n.execution_id for n in store.consumers(H1)] == ["e1"]
-    store.apply(Batch(nodes=[node("fit", eid="e2", inputs={"data": H1}, outputs={"o0": H2},
-                                  status=NodeStatus.RECOVERED, ended_at=3.0)]))
-    assert [n.execution_id for n in store.consumers(H1)] == ["e1"]
-    store.apply(Batch(nodes=[node("fit", eid="e2", inputs={"data": H1}, outputs={"o0": H2},
-                                  status=NodeStatus.SUCCEEDED, ended_at=4.0)]))
-    assert [n.execution_id for n in store.consumers(H1)] == ["e1", "e2"]
-
-
-def test_lineage_same_node_twice_in_one_batch(store):
-    store.apply(Batch(executions=[execution()], nodes=[
-        node("n", inputs={"x": H1}, status=NodeStatus.RUNNING),
-        node("n", inputs={"x": H2}, outputs={"o0": H3}, status=NodeStatus.SUCCEEDED),
-    ]))
-    assert store.consumers(H1) == []
-    assert [n.status for n in store.consumers(H2)] == [NodeStatus.SUCCEEDED]
-    assert [n.node_id for n in store.producers(H3)] == ["n"]
-
-
-# -- cache ----------------------------------------------------------------------------
-
-def test_cache_entries_by_task(store):
-    store.apply(Batch(cache_entries=[
-        entry("k1", "m:a"), entry("k2", "m:a", created_at=2.0), entry("k3", "m:b")]))
-    assert set(store.cache_entries(["m:a"])) == {"k1", "k2"}
-    assert set(store.cache_entries(["m:a", "m:b", "m:zz"])) == {"k1", "k2", "k3"}
-    assert store.cache_entries([]) == {}
-    assert store.cache_entries(["m:b"])["k3"] == entry("k3", "m:b")
-    assert [c.key for c in store.cache_list()] == ["k1", "k2", "k3"]
-    assert [c.key for c in store.cache_list("m:b")] == ["k3"]
-    store.apply(Batch(cache_entries=[entry("k1", "m:a", created_at=7.0)]))  # upsert
-    assert store.cache_entries(["m:a"])["k1"].created_at == 7.0
-
-
-def test_cache_hits_bump_last_used(store):
-    store.apply(Batch(cache_entries=[entry("k1")]))
-    before = time.time()
-    store.apply(Batch(cache_hits=["k1", "unknown"]))
-    assert store.cache_entries(["m:inc"])["k1"].last_used_at >= before
-
-
-def test_cache_clear(store):
-    store.apply(Batch(cache_entries=[entry("k1", "m:a"), entry("k2", "m:a"),
-                                     entry("k3", "m:b")]))
-    assert store.cache_clear("m:a") == 2
-    assert store.cache_clear("m:a") == 0
-    assert [c.key for c in store.cache_list()] == ["k3"]
-    assert store.cache_clear() == 1
-    assert store.cache_list() == []
-
-
-def test_reserve_release(store):
-    assert store.reserve("k", "me", 60.0) == ""
-    assert store.reserve("k", "you", 60.0) is None
-    assert store.reserve("k", "me", 60.0) == "me"  # already ours
-    store.release("k", "you")  # not the holder: nothing happens
-    assert store.reserve("k", "you", 60.0) is None
-    store.release("k", "me")
-    assert store.reserve("k", "you", 60.0) == ""
-
-
-def test_reserve_takes_over_a_stale_lock(store):
-    assert store.reserve("k", "crashed", 60.0) == ""
-    time.sleep(0.02)
-    assert store.reserve("k", "waiter", 0.01) == "crashed"
-    assert store.reserve("k", "third", 60.0) is None
-    store.release("k", "crashed")  # the old owner lost it
-    assert store.reserve("k", "third", 60.0) is None
+from rillet.testing import MetadataStoreContract
 
 
 def _race(handles, take):
@@ -308,68 +27,35 @@ def _race(handles, take):
         return list(pool.map(run, range(len(handles))))
 
 
-def test_reserve_has_one_winner_among_concurrent_takers(store):
-    """Six handles on one database (separate connections for SQL stores) take the same
-    free lock, then the same stale lock, at once: exactly one wins each time."""
-    others = [SqlMetadataStore(store.url) if isinstance(store, SqlMetadataStore) else store
-              for _ in range(5)]
-    handles = [store, *others]
-    try:
-        for round_ in range(5):
-            got = _race(handles, lambda h, i, k=f"free{round_}": h.reserve(k, f"o{i}", 60.0))
-            assert (got.count(""), got.count(None)) == (1, 5), got
-        store.reserve("stale", "crashed", 60.0)
-        time.sleep(1.1)  # stale after 1 s: the winner's own lock stays fresh for 1 s
-        got = _race(handles, lambda h, i: h.reserve("stale", f"o{i}", 1.0))
-        assert (got.count("crashed"), got.count(None)) == (1, 5), got
-    finally:
-        for h in others:
-            if h is not store:
-                h.close()
+class TestStores(MetadataStoreContract):
+    @pytest.fixture(params=["sqlite", "sqlalchemy", "postgresql", "memory"])
+    def store(self, request, tmp_path):
+        if request.param == "sqlite":
+            s = SqlMetadataStore(f"sqlite:///{tmp_path / 'store.db'}")
+        elif request.param == "sqlalchemy":
+            s = SqlMetadataStore(f"sqlite+pysqlite:///{tmp_path / 'store.db'}")
+        elif request.param == "postgresql":
+            s = SqlMetadataStore(request.getfixturevalue("pg_url"))
+        else:
+            s = MemoryMetadataStore()
+        yield s
+        s.close()
 
-
-# -- params and metrics ---------------------------------------------------------------
-
-def test_params_and_metrics(store):
-    store.apply(Batch(executions=[execution(), execution("e2")],
-                      nodes=[node("n0"), node("n1"), node("n0", eid="e2")]))
-    store.apply(Batch(
-        params=[
-            ParamRecord(execution_id="e1", node_id="n1", attempt=1, key="lr", value=0.1),
-            ParamRecord(execution_id="e1", node_id="n0", attempt=1, key="layers",
-                        value=[64, 32]),
-            ParamRecord(execution_id="e1", node_id="n0", attempt=1, key="opt",
-                        value={"name": "adam"}),
-            ParamRecord(execution_id="e2", node_id="n0", attempt=1, key="lr", value=1),
-        ],
-        metrics=[
-            MetricRecord(execution_id="e1", node_id="n0", attempt=1, key="loss", value=0.5,
-                         step=0, timestamp=1.0),
-            MetricRecord(execution_id="e1", node_id="n0", attempt=1, key="loss", value=0.25,
-                         step=1, timestamp=2.0),
-            MetricRecord(execution_id="e1", node_id="n1", attempt=1, key="acc", value=1,
-                         step=None, timestamp=3.0),
-        ]))
-    store.apply(Batch(params=[
-        ParamRecord(execution_id="e1", node_id="n1", attempt=1, key="lr", value=0.2)]))
-    params = store.params("e1")
-    assert [(p.node_id, p.key, p.value) for p in params] == [
-        ("n0", "layers", [64, 32]), ("n0", "opt", {"name": "adam"}), ("n1", "lr", 0.2)]
-    metrics = store.metrics("e1")
-    assert [(m.key, m.value, m.step) for m in metrics] == [
-        ("loss", 0.5, 0), ("loss", 0.25, 1), ("acc", 1.0, None)]
-    assert isinstance(metrics[2].value, float)
-    assert [p.value for p in store.params("e2")] == [1]
-    assert store.metrics("e2") == []
-
-
-def test_param_without_json_form_is_kept_as_text(store):
-    store.apply(Batch(executions=[execution()], nodes=[node()]))
-    store.apply(Batch(params=[ParamRecord(execution_id="e1", node_id="n0", attempt=1,
-                                          key="obj", value=object)]))
-    assert store.params("e1")[0].value == str(object)
-
-
-def test_empty_batch_is_fine(store):
-    store.apply(Batch())
-    assert store.list_executions() == []
+    def test_reserve_has_one_winner_among_concurrent_takers(self, store):
+        """Six handles on one database (separate connections for SQL stores) take the same
+        free lock, then the same stale lock, at once: exactly one wins each time."""
+        others = [SqlMetadataStore(store.url) if isinstance(store, SqlMetadataStore) else store
+                  for _ in range(5)]
+        handles = [store, *others]
+        try:
+            for round_ in range(5):
+                got = _race(handles, lambda h, i, k=f"free{round_}": h.reserve(k, f"o{i}", 60.0))
+                assert (got.count(""), got.count(None)) == (1, 5), got
+            store.reserve("stale", "crashed", 60.0)
+            time.sleep(1.1)  # stale after 1 s: the winner's own lock stays fresh for 1 s
+            got = _race(handles, lambda h, i: h.reserve("stale", f"o{i}", 1.0))
+            assert (got.count("crashed"), got.count(None)) == (1, 5), got
+        finally:
+            for h in others:
+                if h is not store:
+                    h.close()
