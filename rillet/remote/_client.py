@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NoReturn
 
 from rillet.engine._records import (
     ENDED,
@@ -48,13 +48,7 @@ class Remote:
         except httpx.HTTPError as exc:
             raise RilletError(f"cannot reach the rillet server at {self.url}: {exc}") from None
         if response.status_code >= 400:
-            try:
-                message = response.json()["error"]
-            except (ValueError, KeyError, TypeError):
-                message = response.text[:200] or response.reason_phrase
-            kind = _BY_STATUS.get(response.status_code,
-                                  StoreError if response.status_code >= 500 else RilletError)
-            raise kind(str(message))
+            self._raise(response)
         return response.json()
 
     def close(self) -> None:
@@ -127,12 +121,15 @@ class Remote:
             raise TimeoutError(f"execution {execution_id} did not end within {timeout}s"
                                ) from None
 
-    def _raise(self, response: Any) -> None:
+    def _raise(self, response: Any) -> NoReturn:
+        """The error of a 4xx or 5xx response, as the rillet exception it names."""
         try:
             message = response.json()["error"]
         except (ValueError, KeyError, TypeError):
-            message = response.text[:200]
-        raise _BY_STATUS.get(response.status_code, RilletError)(str(message))
+            message = response.text[:200] or response.reason_phrase
+        kind = _BY_STATUS.get(response.status_code,
+                              StoreError if response.status_code >= 500 else RilletError)
+        raise kind(str(message))
 
     # -- views -------------------------------------------------------------------------
     def execution(self, execution_id: str) -> RemoteExecution:
