@@ -7,11 +7,11 @@ fsspec URL (``s3://bucket/prefix``: endpoint and keys from the usual AWS variabl
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Any
 
 from rillet.errors import DefinitionError
+from rillet.store._db import database_url
 
 
 @dataclass(slots=True)
@@ -27,15 +27,6 @@ class Stores:
             self.home.close()
         else:
             self.store.close()
-
-
-def database_url(url: str) -> str:
-    """A SQLAlchemy URL for ``url``: ``postgresql://`` means psycopg 3, a bare path SQLite."""
-    if url.startswith(("postgresql://", "postgres://")):
-        return "postgresql+psycopg://" + url.split("://", 1)[1]
-    if "://" not in url:
-        return f"sqlite:///{os.path.abspath(url)}"
-    return url
 
 
 def open_stores(home: str | None = None, db: str | None = None,

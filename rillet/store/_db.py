@@ -284,6 +284,16 @@ class _AlchemyCursor:
         return None
 
 
+def database_url(url: str) -> str:
+    """A SQLAlchemy URL for ``url``: ``postgresql://`` means psycopg 3 (the ``postgres``
+    extra), a bare path SQLite."""
+    if url.startswith(("postgresql://", "postgres://")):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    if "://" not in url:
+        return f"sqlite:///{os.path.abspath(url)}"
+    return url
+
+
 def open_database(url: str) -> SqliteDatabase | AlchemyDatabase:
     path = sqlite_path(url)
     if path is not None:

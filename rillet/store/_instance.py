@@ -16,6 +16,7 @@ from typing import Any
 
 from rillet.artifacts._folder import FolderArtifactStore
 from rillet.errors import StoreError
+from rillet.store._db import database_url
 from rillet.store._home import Home, _safe_name
 from rillet.store._sql import SqlMetadataStore
 
@@ -24,7 +25,7 @@ from rillet.store._sql import SqlMetadataStore
 class InstanceConfig:
     """Where an instance keeps its records and values, and what runs its tasks."""
 
-    metadata_url: str  # sqlite:///PATH, postgresql://...
+    metadata_url: str  # sqlite:///PATH, a bare path (SQLite), postgresql://... (psycopg 3)
     artifacts_url: str  # a folder, file://, s3://bucket/prefix (fsspec)
     executor: str = "processes"  # a name in the executor registry
     scratch: str = ""  # a local folder for checkpoints and work dirs ('' = a temp one)
@@ -47,7 +48,7 @@ class Instance:
         if not config.metadata_url or not config.artifacts_url:
             raise StoreError("an instance needs both a metadata URL (--db) and an "
                              "artifacts URL (--artifacts)")
-        store = SqlMetadataStore(config.metadata_url)
+        store = SqlMetadataStore(database_url(config.metadata_url))
         try:
             artifacts = FolderArtifactStore(config.artifacts_url)
         except BaseException:

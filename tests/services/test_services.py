@@ -48,6 +48,19 @@ def test_instance_from_config_and_the_home_preset(tmp_path: Path) -> None:
         Instance.open(InstanceConfig(metadata_url="sqlite://", artifacts_url=""))
 
 
+def test_instance_takes_the_database_urls_the_workers_take(tmp_path: Path, pg_server) -> None:
+    """``rillet server --db`` accepts what ``rillet worker --db`` does: a bare path
+    (SQLite) and a plain ``postgresql://`` URL (psycopg 3, the postgres extra)."""
+    art = str(tmp_path / "art")
+    with Instance.open(InstanceConfig(metadata_url=str(tmp_path / "m.db"),
+                                      artifacts_url=art)) as inst:
+        assert inst.url == f"sqlite:///{tmp_path / 'm.db'}"
+    plain = pg_server.url(driver="postgresql")
+    with Instance.open(InstanceConfig(metadata_url=plain, artifacts_url=art)) as inst:
+        inst.store.apply(Batch(executions=[queued()]))
+        assert [s["execution_id"] for s in list_executions(inst)] == ["q1"]
+
+
 def test_list_filters_and_detail(tmp_path: Path) -> None:
     with Instance.home(str(tmp_path / "home")) as inst:
         inst.store.apply(Batch(executions=[
