@@ -173,7 +173,7 @@ class _Run(Memo, Expansion):
                 timeout = min(timeout, OUTPUT_POLL)
             results = self.executor.wait(timeout) if self.running else self._sleep(timeout)
             if self.streams is not None:
-                self.streams.feed(self.executor.poll_output())  # type: ignore[attr-defined]
+                self.streams.poll()
             for result in results:
                 if self.streams is not None:
                     self.streams.end(result.node_id, result.attempt)
@@ -488,7 +488,7 @@ def _keep_output(run: _Run, now: float) -> None:
     if streams is None:
         return
     try:
-        streams.feed(run.executor.poll_output())  # type: ignore[attr-defined]
+        streams.poll()
     except Exception:
         pass
     for node_id in sorted(run.running):

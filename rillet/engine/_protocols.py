@@ -212,6 +212,20 @@ class Executor(Protocol):
     def shutdown(self) -> None: ...
 
 
+# (node id, attempt, text): what a running attempt printed.
+OutputChunk = tuple[str, int, str]
+
+
+@runtime_checkable
+class OutputStreamingExecutor(Executor, Protocol):
+    """An executor that hands over what running attempts print as they print it (the
+    engine writes it to the execution's log file and echoes it)."""
+
+    def poll_output(self) -> list[OutputChunk]:
+        """What running (and just finished) attempts printed since the last call. It
+        collects from its first call on: an executor nobody polls keeps nothing."""
+
+
 # (job, key, value, step, timestamp): a metric an attempt with ``live_metrics`` just logged.
 MetricListener = Callable[[AttemptJob, str, float, "int | None", float], None]
 

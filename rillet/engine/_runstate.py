@@ -26,6 +26,7 @@ from rillet.compiler._spec import (
     WorkflowSpec,
 )
 from rillet.engine._graph import Graph, RNode
+from rillet.engine._protocols import OutputStreamingExecutor
 from rillet.engine._records import (
     Batch,
     CacheEntry,
@@ -201,8 +202,10 @@ class RunState:
         )
         self.last_beat = now
         self.streams: OutputStreams | None = None
-        if engine.log_path is not None and getattr(self.executor, "streams_output", False):
-            self.streams = OutputStreams(engine.log_path(execution_id), engine.echo)
+        if engine.log_path is not None and isinstance(self.executor, OutputStreamingExecutor):
+            self.executor.poll_output()  # it collects from now on (and drops what it had)
+            self.streams = OutputStreams(engine.log_path(execution_id),
+                                         self.executor.poll_output, engine.echo)
         self.last_holder_check = now
 
     def workdir(self) -> str:

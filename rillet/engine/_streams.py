@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import IO
 
 Echo = Callable[[str, str], None]  # (node id, one line of its output)
+Poll = Callable[[], list[tuple[str, int, str]]]  # new output: (node id, attempt, text) each
 LOG_KEEP = 1 << 20  # characters of an attempt's output kept in memory (for an abort)
 
 
@@ -25,12 +26,17 @@ def log_line_prefix(node_id: str, attempt: int) -> str:
 class OutputStreams:
     """Output of the running attempts of one execution."""
 
-    def __init__(self, path: str, echo: Echo | None = None) -> None:
+    def __init__(self, path: str, poll: Poll, echo: Echo | None = None) -> None:
         self.path = path
+        self._poll = poll
         self.echo = echo
         self._file: IO[str] | None = None
         self._partial: dict[tuple[str, int], str] = {}
         self.seen: dict[tuple[str, int], str] = {}  # what each attempt printed so far
+
+    def poll(self) -> None:
+        """Take what the attempts printed since the last poll."""
+        self.feed(self._poll())
 
     def feed(self, chunks: list[tuple[str, int, str]]) -> None:
         """Take new output: (node id, attempt, text) each."""

@@ -176,7 +176,6 @@ class ProcessExecutor:
     """Executor over a pool of warm worker processes with resource admission."""
 
     name = "processes"
-    streams_output = True  # poll_output() gives what running attempts print as they print
 
     def __init__(
         self, max_parallel: int | None = None, *, capacity: tuple[float, int, int] | None = None
@@ -193,6 +192,7 @@ class ProcessExecutor:
         self._free_gpus: list[str] | None = None
         self._listener: MetricListener | None = None
         self._output: list[tuple[str, int, str]] = []
+        self._collecting = False  # poll_output was called: keep output for the next call
         weakref.finalize(self, self._pool.close)
 
     # -- Executor protocol --
@@ -252,7 +252,9 @@ class ProcessExecutor:
 
     def poll_output(self) -> list[tuple[str, int, str]]:
         """What running (and just finished) attempts printed since the last call:
-        (node id, attempt, text) each, read from their workers' log files."""
+        (node id, attempt, text) each, read from their workers' log files. Nothing is
+        kept before the first call (an engine that writes no log file never calls it)."""
+        self._collecting = True
         for w in self._pool.workers:
             if w.piece is not None:
                 self._read_output(w, w.piece)
@@ -260,6 +262,8 @@ class ProcessExecutor:
         return out
 
     def _read_output(self, worker: Worker, piece: _Piece) -> None:
+        if not self._collecting:
+            return
         try:
             fd = worker.log.fileno()
             size = os.fstat(fd).st_size
@@ -383,8 +387,9 @@ class ProcessExecutor:
         worker.piece = piece
         piece.worker = worker
         piece.read = 0
-        with contextlib.suppress(OSError, ValueError):
-            os.ftruncate(worker.log.fileno(), 0)  # poll_output reads this attempt's only
+        if self._collecting:
+            with contextlib.suppress(OSError, ValueError):
+                os.ftruncate(worker.log.fileno(), 0)  # poll_output reads this attempt's only
         if piece.gpu_ids:
             worker.gpus = ",".join(piece.gpu_ids)
         try:

@@ -15,7 +15,7 @@ import pytest
 import tasks_for_tests as t
 from tasks_live import stepper
 
-from rillet.engine._protocols import StoppableExecutor
+from rillet.engine._protocols import OutputStreamingExecutor, StoppableExecutor
 from rillet.executors._inline import InlineExecutor
 from rillet.executors._processes import ProcessExecutor
 
@@ -72,3 +72,18 @@ def test_stop_ends_the_attempt_and_keeps_its_steps(executor: Any, tmp_path: Path
     again = t.run_one(executor, dataclasses.replace(job, live_metrics=False, inputs={
         "steps": 1, "pause": 0.0, "child_pid_file": ""}))
     assert again.ok  # the executor runs the next attempt (a fresh worker)
+
+
+def test_output_is_kept_only_once_it_is_polled(tmp_path: Path) -> None:
+    """An engine without a log file never polls: the executor keeps nothing for it
+    (a platform worker's or a tuning lane's would grow with every task's output)."""
+    ex = ProcessExecutor(max_parallel=1)
+    try:
+        assert isinstance(ex, OutputStreamingExecutor)
+        assert t.run_one(ex, t.job(t.noisy, tmp_path, inputs={"word": "unseen"})).ok
+        assert ex.poll_output() == []  # nothing was kept before the first poll
+        assert t.run_one(ex, t.job(t.noisy, tmp_path, inputs={"word": "seen"})).ok
+        printed = "".join(text for _, _, text in ex.poll_output())
+        assert "out:seen" in printed and "unseen" not in printed
+    finally:
+        ex.shutdown()
