@@ -168,6 +168,16 @@ class _Attempt:
         )
 
 
+def unequal_map(job: AttemptJob) -> AttemptResult | None:
+    """The failed result (never retried) of a map whose mapped inputs differ in length;
+    None for any other job."""
+    message = unequal_lengths(job.node_id, job.inputs, job.mapped) if job.mapped else None
+    if message is None:
+        return None
+    return _Attempt(job, 1).result(ok=False, error_type="UserCodeError", error_message=message,
+                                   traceback=message, retryable=False)
+
+
 def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else list(value)
 
@@ -210,7 +220,9 @@ class ProcessExecutor:
 
     def submit(self, job: AttemptJob) -> bool:
         self._refuse_oversized(job)
-        if job.mapped and not self._lengths_agree(job):
+        unequal = unequal_map(job)
+        if unequal is not None:
+            self._ready.append(unequal)
             return True
         if not self._can_start(job):
             return False
@@ -337,16 +349,6 @@ class ProcessExecutor:
             ids = gpu_ids() if count else []
             self._free_gpus = ids[:count] if len(ids) >= count else [str(i) for i in range(count)]
         return self._free_gpus
-
-    def _lengths_agree(self, job: AttemptJob) -> bool:
-        message = unequal_lengths(job.node_id, job.inputs, job.mapped)
-        if message is None:
-            return True
-        self._ready.append(_Attempt(job, 1).result(
-            ok=False, error_type="UserCodeError", error_message=message, traceback=message,
-            retryable=False,
-        ))
-        return False
 
     # -- dispatch --
 

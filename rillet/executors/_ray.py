@@ -16,7 +16,6 @@ with every executor. Call ``submit``/``wait`` from one thread.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import math
 import os
 import pickle
@@ -27,9 +26,9 @@ from typing import Any
 
 from rillet.engine._protocols import AttemptJob, AttemptResult
 from rillet.errors import ExecutorError, TaskTimeoutError
-from rillet.executors._processes import _Attempt, _describe
+from rillet.executors._processes import _Attempt, _describe, unequal_map
 from rillet.executors._run import clip, error_fields, run_attempt
-from rillet.executors._worker import dumps
+from rillet.executors._worker import attempt_environ, dumps, load_message, unsendable
 
 _EPS = 1e-9
 _LOCAL = {"owned": False, "users": 0}  # a local Ray this process started, and its users
@@ -48,35 +47,18 @@ def _ray() -> Any:
 def run_remote(payload: bytes) -> bytes:
     """What one Ray task runs: one attempt or one chunk of a map, on whatever node."""
     try:
-        job, fixed, collect, env = pickle.loads(payload)
-        if fixed:
-            job = dataclasses.replace(job, inputs={**pickle.loads(fixed), **job.inputs})
+        job, collect, env = load_message(payload)
     except BaseException as exc:
         fields = error_fields(exc)
         fields["retryable"] = False
         return dumps(("failed", fields, socket.gethostname()))
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    cwd = os.getcwd()
-    try:
+    with attempt_environ(env, os.getcwd()):
         result = run_attempt(job, capture="fd", apply_timeout=False, collect_failures=collect)
-    finally:
-        with contextlib.suppress(OSError):
-            os.chdir(cwd)
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
     try:
         return dumps(("result", result, socket.gethostname()))
     except Exception as exc:
-        fields = error_fields(exc)
-        fields["error_message"] = (
-            f"the outputs of task '{getattr(job.task, 'name', job.task)}' cannot be sent back "
-            f"from the Ray worker: {exc}")
-        fields["retryable"] = False
-        return dumps(("failed", fields, socket.gethostname()))
+        return dumps(("result", unsendable(job, result, exc, "the Ray worker"),
+                      socket.gethostname()))
 
 
 def node_capacities(ray: Any) -> list[dict[str, float]]:
@@ -168,16 +150,11 @@ class RayExecutor:
         self.refuse_unplaceable(job)
         if len(self._pieces) >= self.max_parallel:
             return False
+        unequal = unequal_map(job)
+        if unequal is not None:
+            self._ready.append(unequal)
+            return True
         attempt = _Attempt(job, self.max_parallel)
-        if job.mapped:
-            from rillet.engine._direct import unequal_lengths
-
-            message = unequal_lengths(job.node_id, job.inputs, job.mapped)
-            if message is not None:
-                self._ready.append(attempt.result(
-                    ok=False, error_type="UserCodeError", error_message=message,
-                    traceback=message, retryable=False))
-                return True
         self._attempts[id(attempt)] = attempt
         if attempt.total == 0:
             self._finish(attempt, attempt.result(ok=True, outputs=[]))

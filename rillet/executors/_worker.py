@@ -20,8 +20,10 @@ import tempfile
 import threading
 import time
 import weakref
+from collections.abc import Iterator
 from typing import IO, Any
 
+from rillet.engine._protocols import AttemptJob, AttemptResult
 from rillet.errors import ExecutorError
 from rillet.executors._descendants import become_subreaper, end_children, kill_tree
 from rillet.executors._run import error_fields, fd_stream, read_log, run_attempt
@@ -79,38 +81,60 @@ def worker_main(conn: multiprocessing.connection.Connection, parent: int, log_fd
 def _serve(data: bytes, log_fd: int, cwd: str,
            conn: multiprocessing.connection.Connection) -> bytes:
     try:
-        job, fixed, collect, env = pickle.loads(data)
-        if fixed:
-            job = dataclasses.replace(job, inputs={**pickle.loads(fixed), **job.inputs})
+        job, collect, env = load_message(data)
     except BaseException as exc:
         return dumps(("stale", error_fields(exc)))
+    with attempt_environ(env, cwd):
+        try:
+            result = run_attempt(
+                job, capture="fd", apply_timeout=False, log_fd=log_fd, collect_failures=collect,
+                live=lambda metric: conn.send_bytes(dumps(("metric", metric))),
+            )
+        finally:
+            end_children()  # processes the task left running end with its attempt
+    try:
+        return dumps(("result", result))
+    except Exception as exc:
+        return dumps(("result", unsendable(job, result, exc, "the worker process")))
+
+
+def load_message(data: bytes) -> tuple[AttemptJob, bool, dict[str, str]]:
+    """The job (its map's fixed inputs put back), ``collect_failures`` and environment
+    variables of a message that ``_Attempt.message`` made."""
+    job, fixed, collect, env = pickle.loads(data)
+    if fixed:
+        job = dataclasses.replace(job, inputs={**pickle.loads(fixed), **job.inputs})
+    return job, collect, env
+
+
+@contextlib.contextmanager
+def attempt_environ(env: dict[str, str], cwd: str) -> Iterator[None]:
+    """Run one attempt with ``env`` set; afterwards the variables are as they were and
+    the working directory is ``cwd`` again: a task's changes do not leak into the next
+    attempt on this process."""
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
-        result = run_attempt(
-            job, capture="fd", apply_timeout=False, log_fd=log_fd, collect_failures=collect,
-            live=lambda metric: conn.send_bytes(dumps(("metric", metric))),
-        )
+        yield
     finally:
         with contextlib.suppress(OSError):
-            os.chdir(cwd)  # a task's chdir does not leak into the next attempt
-        end_children()  # processes the task left running end with its attempt
+            os.chdir(cwd)
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-    try:
-        return dumps(("result", result))
-    except Exception as exc:
-        fields = error_fields(exc)
-        fields["error_message"] = (
-            f"the outputs of task '{getattr(job.task, 'name', job.task)}' cannot be sent back "
-            f"from the worker process: {exc}"
-        )
-        fields["retryable"] = False
-        failed = dataclasses.replace(result, ok=False, outputs=None, **fields)
-        return dumps(("result", failed))
+
+
+def unsendable(job: AttemptJob, result: AttemptResult, exc: Exception,
+               where: str) -> AttemptResult:
+    """``result`` failed (not retried) because its outputs cannot be pickled back from
+    ``where``; its logs, params and metrics are kept."""
+    fields = error_fields(exc)
+    fields["error_message"] = (f"the outputs of task '{getattr(job.task, 'name', job.task)}' "
+                               f"cannot be sent back from {where}: {exc}")
+    fields["retryable"] = False
+    return dataclasses.replace(result, ok=False, outputs=None, **fields)
 
 
 def _watch_parent(parent: int) -> None:
