@@ -1,6 +1,6 @@
 """Fixtures shared by every test folder: ``rillet`` run as a real subprocess on a
-real home in a temporary folder (``cli``), and the workflow files in
-``tests/workflows`` (``wf``)."""
+real home in a temporary folder (``cli``, ``home``), and the workflow files in
+``tests/workflows`` (``wf``; ``load`` imports one by path)."""
 
 from __future__ import annotations
 
@@ -27,3 +27,20 @@ def wf() -> Any:
         return f"{path}:{name}" if name else path
 
     return target
+
+
+@pytest.fixture
+def load() -> Any:
+    """``load("wf_runs")`` -> the workflow module, imported by path as ``rillet run`` does."""
+    from rillet.engine._loading import load_file
+
+    def module(file: str) -> Any:
+        return load_file(str(WORKFLOWS / f"{file}.py"))
+
+    return module
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> str:
+    """A home folder (not created yet) in the test's temporary folder."""
+    return str(tmp_path / "home")

@@ -1,28 +1,10 @@
-"""Fixtures of the integrity tests: a home in a temporary folder, workflow files loaded
-by path as ``rillet run`` loads them."""
+"""Fixtures of the integrity tests (``home`` and ``load`` come from ``tests/conftest.py``)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
-from clikit import WORKFLOWS
-
-
-@pytest.fixture
-def load() -> Any:
-    from rillet.engine._loading import load_file
-
-    def module(file: str) -> Any:
-        return load_file(str(WORKFLOWS / f"{file}.py"))
-
-    return module
-
-
-@pytest.fixture
-def home(tmp_path: Path) -> str:
-    return str(tmp_path / "home")
 
 
 @pytest.fixture
