@@ -120,34 +120,35 @@ class Builder:
     def add(self, node: Node) -> None:
         (self.cases[-1].nodes if self.cases else self.nodes).append(node)
 
-    def add_upstream(self, node_id: str, before: list[str]) -> None:
-        """``before >> node_id``: the node waits for ``before`` without taking data."""
+    def _find(self, node_id: str, what: str) -> tuple[list[Node], int]:
+        """The list holding node ``node_id`` (the body's or an open arm's) and its index."""
         for nodes in (self.nodes, *(c.nodes for c in self.cases)):
             for i, n in enumerate(nodes):
                 if n.id == node_id:
-                    extra = tuple(b for b in before if b not in n.upstream and b != node_id)
-                    if extra:
-                        nodes[i] = dataclasses.replace(n, upstream=n.upstream + extra)
-                        self.reordered = True
-                    return
+                    return nodes, i
         raise CompileError.at(
-            user_location(), f">> names node '{node_id}', which is not in this workflow body"
+            user_location(), f"{what} names node '{node_id}', which is not in this workflow body"
         )
+
+    def add_upstream(self, node_id: str, before: list[str]) -> None:
+        """``before >> node_id``: the node waits for ``before`` without taking data."""
+        nodes, i = self._find(node_id, ">>")
+        n = nodes[i]
+        extra = tuple(b for b in before if b not in n.upstream and b != node_id)
+        if extra:
+            nodes[i] = dataclasses.replace(n, upstream=n.upstream + extra)
+            self.reordered = True
 
     def override(self, node_id: str, overrides: dict[str, Any]) -> None:
         """Give node ``node_id`` its own copy of its task with ``overrides`` applied."""
-        for nodes in (self.nodes, *(c.nodes for c in self.cases)):
-            for i, n in enumerate(nodes):
-                if n.id == node_id:
-                    override = getattr(n.entity, "overridden", None)
-                    if override is None:
-                        raise CompileError.at(
-                            user_location(),
-                            f"node '{node_id}' ({n.kind}) takes no with_overrides()",
-                        )
-                    nodes[i] = dataclasses.replace(n, entity=override(overrides))
-                    return
-        raise CompileError.at(user_location(), f"no node '{node_id}' in this workflow body")
+        nodes, i = self._find(node_id, "with_overrides()")
+        n = nodes[i]
+        override = getattr(n.entity, "overridden", None)
+        if override is None:
+            raise CompileError.at(
+                user_location(), f"node '{node_id}' ({n.kind}) takes no with_overrides()"
+            )
+        nodes[i] = dataclasses.replace(n, entity=override(overrides))
 
     def sorted_nodes(self) -> tuple[Node, ...]:
         """The nodes in a topological order that keeps the body's order where it can."""

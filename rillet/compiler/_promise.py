@@ -105,13 +105,7 @@ class Promise:
     def with_overrides(self, **overrides: Any) -> Promise:
         """flytekit's per-node overrides (``requests``, ``limits``, ``retries``,
         ``timeout``...) for the node this promise comes from."""
-        from rillet.compiler._builder import current_builder
-
-        builder = current_builder()
-        if builder is None or self.node_id is None:
-            raise CompileError.at(user_location(), "with_overrides() applies to a task call "
-                                  "inside a workflow body")
-        builder.override(self.node_id, overrides)
+        override(self.node_id, overrides)
         return self
 
     def __contains__(self, item: Any) -> bool:
@@ -209,12 +203,7 @@ class NodeRef:
         return order(self, other)
 
     def with_overrides(self, **overrides: Any) -> NodeRef:
-        from rillet.compiler._builder import current_builder
-
-        builder = current_builder()
-        if builder is None:
-            raise CompileError.at(user_location(), "with_overrides() applies inside a body")
-        builder.override(self.id, overrides)
+        override(self.id, overrides)
         return self
 
     def __repr__(self) -> str:
@@ -230,6 +219,17 @@ def node_ids_of(value: Any) -> list[str]:
     if isinstance(value, tuple):
         return list(dict.fromkeys(i for v in value for i in node_ids_of(v)))
     return []
+
+
+def override(node_id: str | None, overrides: dict[str, Any]) -> None:
+    """``with_overrides(**overrides)`` of node ``node_id`` in the body being compiled."""
+    from rillet.compiler._builder import current_builder
+
+    builder = current_builder()
+    if builder is None or node_id is None:
+        raise CompileError.at(user_location(), "with_overrides() applies to a task call "
+                              "inside a workflow body")
+    builder.override(node_id, overrides)
 
 
 def order(before: Any, after: Any) -> Any:
