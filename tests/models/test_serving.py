@@ -180,42 +180,54 @@ def test_moving_the_alias_under_load_swaps_with_no_failed_request(serve: Any,
     models.set_alias("churn", "moving", version=1, home=str(home))
     server = serve("churn@moving")
     answers: list[Answer] = []
-    moved: list[float] = []
+    errors: list[str] = []
+    done = threading.Event()
 
-    def mover() -> None:  # 20 moves, paced by the load: one every 200 answers
-        for i in range(20):
-            wait_for(lambda i=i: len(answers) >= 200 * (i + 1), "answers")
-            models.set_alias("churn", "moving", version=(2, 3)[i % 2], home=str(home))
-            moved.append(time.monotonic())
+    def loader() -> None:  # a steady load, in rounds, until the moves are over
+        while not done.is_set():
+            errors.extend(load(server.port, ROW, 250, concurrency=16, answers=answers).errors)
 
-    thread = threading.Thread(target=mover)
+    thread = threading.Thread(target=loader)
     thread.start()
-    result = load(server.port, ROW, 5000, concurrency=16, answers=answers)
-    thread.join(timeout=120)
-    assert len(moved) == 20
-    assert not result.errors, result.errors[:3]
-    assert len(result.answers) == 5000
-    seen = Counter(answer(a)["version"] for a in result.answers)  # all 200, each consistent
+    try:
+        # 20 moves, each paced by the load: the next move waits until 200 more answers
+        # came back and the server answers with the version the alias names now.
+        for i in range(20):
+            version, start = (2, 3)[i % 2], len(answers)
+            wait_for(lambda start=start: len(answers) >= start + 200, "answers")
+            models.set_alias("churn", "moving", version=version, home=str(home))
+            mark = len(answers)
+            wait_for(lambda v=version, m=mark: any(
+                json.loads(a.body)["version"] == v for a in answers[m:] if a.status == 200),
+                f"the swap to version {version}")
+    finally:
+        done.set()
+        thread.join(timeout=120)
+    assert not errors, errors[:3]
+    total = len(answers)
+    assert total >= 4000
+    seen = Counter(answer(a)["version"] for a in answers)  # all 200, each consistent
     assert set(seen) == {1, 2, 3}, seen
     # The alias's last move (to 3) is what it serves now.
     wait_for(lambda: answer(server.request()[0])["version"] == 3, "the last move")
     # Every request is recorded, with its version.
     db = sqlite3.connect(home / "rillet.db")
-    ids = [json.loads(a.body)["request_id"] for a in result.answers]
-    marks = ",".join("?" * 500)
+    ids = [json.loads(a.body)["request_id"] for a in answers]
+    chunks = [ids[i:i + 500] for i in range(0, total, 500)]
 
-    def recorded() -> bool:
-        rows = sum(db.execute(f"SELECT count(*) FROM model_requests WHERE id IN ({marks})",
-                              ids[i:i + 500]).fetchone()[0] for i in range(0, 5000, 500))
-        return rows == 5000
+    def count(chunk: list[str]) -> int:
+        marks = ",".join("?" * len(chunk))
+        return int(db.execute(f"SELECT count(*) FROM model_requests WHERE id IN ({marks})",
+                              chunk).fetchone()[0])
 
-    wait_for(recorded, "5,000 recorded requests")
+    wait_for(lambda: sum(count(c) for c in chunks) == total, f"{total} recorded requests")
     served = {json.loads(a.body)["request_id"]: json.loads(a.body)["version"]
-              for a in result.answers}
+              for a in answers}
     logged = {}
-    for i in range(0, 5000, 500):
+    for chunk in chunks:
+        marks = ",".join("?" * len(chunk))
         logged.update(db.execute(f"SELECT id, version FROM model_requests WHERE id IN "
-                                 f"({marks})", ids[i:i + 500]).fetchall())
+                                 f"({marks})", chunk).fetchall())
     assert logged == served
     events = [e for e in models.history("churn", home=str(home))
               if e.event == "alias" and e.alias == "moving"]
