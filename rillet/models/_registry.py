@@ -265,7 +265,7 @@ class Registry:
         mv = self.resolve(ref) if isinstance(ref, str) else ref
         values = ValueStore(self.store, self.artifacts)
         try:
-            return values.load(mv.hash, Any)
+            return values.load(mv.hash, self._stored_type(mv.hash))
         except ValueUnavailable as exc:  # its bytes are gone or corrupt: say which model
             raise ValueUnavailable(f"model {mv.name}/{mv.version} cannot be loaded: {exc}",
                                    digest=exc.digest, uri=exc.uri, reason=exc.reason) from None
@@ -278,7 +278,16 @@ class Registry:
             if not source.endswith((".py", ".ipynb")) or not os.path.isfile(source):
                 raise
             load_file(source)
-            return values.load(mv.hash, Any)
+            return values.load(mv.hash, self._stored_type(mv.hash))
+
+    def _stored_type(self, digest: str) -> Any:
+        """The type a value was stored as (its record's descriptor): a plain ``int`` is
+        stored as the JSON ``3``, which only the tagged form of ``Any`` would not read.
+        A class that cannot be imported yet is ``Any``: its value names its own class."""
+        from rillet.types._descriptor import type_of
+
+        record = self.store.artifacts([digest]).get(digest)
+        return type_of(record.type) if record is not None else Any
 
     def _versions(self, rows: list[tuple[Any, ...]]) -> list[ModelVersion]:
         aliases: dict[tuple[str, int], list[str]] = {}

@@ -53,6 +53,23 @@ def test_versions_number_per_name_and_point_at_the_stored_value(wf_models: Any,
     assert load("churn@challenger", home).scale == 3.0
 
 
+def test_a_version_whose_value_is_a_json_scalar_loads_as_that_scalar(wf_models: Any,
+                                                                     home: Path) -> None:
+    """int, float, str and bool outputs are stored as plain JSON; loading them as a
+    model must give the value back (they were decoded as a tagged ``Any`` and failed)."""
+    import rillet
+
+    ex = rillet.run(wf_models.scalars, home=str(home), executor="inline", n=4)
+    assert ex.status == "SUCCEEDED", ex.error
+    expected = {"best_depth": 6, "threshold": 0.5, "label": "model-4", "calibrated": True}
+    for node, value in expected.items():
+        assert models.register(node, execution=ex.id, node=node, alias="production",
+                               home=str(home)) == 1
+        loaded = load(f"{node}@production", home)
+        assert loaded == value and type(loaded) is type(value), (node, loaded)
+    assert load("calibrated/1", home) is True
+
+
 def test_aliases_move_and_every_move_is_in_the_history(wf_models: Any, home: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     a, b = train(wf_models, home, 2.0), train(wf_models, home, 5.0)

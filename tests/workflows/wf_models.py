@@ -69,3 +69,29 @@ def log_then_count(n: int, db: str) -> int:
 @workflow
 def logging_probe(n: int, db: str) -> int:
     return log_then_count(n=n, db=db)
+
+
+@task
+def best_depth(n: int) -> int:
+    return n + 2
+
+
+@task
+def threshold(n: int) -> float:
+    return n / 8
+
+
+@task
+def label(n: int) -> str:
+    return f"model-{n}"
+
+
+@task
+def calibrated(n: int) -> bool:
+    return n % 2 == 0
+
+
+@workflow
+def scalars(n: int = 4) -> tuple[int, float, str, bool]:
+    """A model version may be a plain JSON value (a chosen depth, a cut-off, a label)."""
+    return best_depth(n=n), threshold(n=n), label(n=n), calibrated(n=n)
