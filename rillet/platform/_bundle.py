@@ -24,6 +24,8 @@ SKIPPED = frozenset({".rillet", ".venv", "__pycache__", ".git", ".bench", ".mypy
                      ".pytest_cache", ".ruff_cache"})
 MTIME = 946684800  # 2000-01-01: every entry gets this time, so equal content packs equally
 MAX_BYTES = 256 * 2**20
+NOTEBOOK = ".ipynb"  # a notebook at a bundle's top is registered like a module
+CODE_SUFFIXES = (".py", NOTEBOOK)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -44,8 +46,9 @@ def _files(path: str) -> list[tuple[str, str]]:
     """(name in the archive, file on disk) of what a bundle of ``path`` holds, sorted."""
     full = os.path.abspath(path)
     if os.path.isfile(full):
-        if not full.endswith(".py"):
-            raise DefinitionError(f"{path}: register a .py file or a folder of Python code")
+        if not full.endswith(CODE_SUFFIXES):
+            raise DefinitionError(f"{path}: register a .py file, a notebook (.ipynb) or a "
+                                  "folder of Python code")
         return [(os.path.basename(full), full)]
     if not os.path.isdir(full):
         raise DefinitionError(f"{path}: no such file or folder")
@@ -64,15 +67,22 @@ def _files(path: str) -> list[tuple[str, str]]:
             rel = os.path.relpath(disk, full).replace(os.sep, "/")
             out.append((top + rel, disk))
     out.sort()
-    if not any(n.endswith(".py") for n, _ in out):
-        raise DefinitionError(f"{path}: the folder holds no .py file to register")
+    if not module_names([n for n, _ in out]):
+        raise DefinitionError(f"{path}: the folder holds no .py file or notebook to register")
     return out
 
 
 def module_names(names: list[str]) -> tuple[str, ...]:
-    """Dotted module names of the ``.py`` entries of a bundle (packages by __init__)."""
+    """Dotted module names of the ``.py`` entries of a bundle (packages by __init__),
+    and of the notebooks at its top (``nb.ipynb`` is the module ``nb_ipynb``, loaded by
+    ``rillet.engine._loading.load_file``)."""
+    from rillet.engine._loading import module_name_for
+
     mods: list[str] = []
     for name in names:
+        if name.endswith(NOTEBOOK) and "/" not in name and not name.startswith("."):
+            mods.append(module_name_for(name))
+            continue
         if not name.endswith(".py"):
             continue
         parts = name[:-3].split("/")
@@ -162,6 +172,22 @@ def unpack(data: bytes, digest: str, cache: str) -> str:
         if os.path.isdir(tmp):
             shutil.rmtree(tmp, ignore_errors=True)
     return final
+
+
+def module_file(folder: str, module: str) -> str | None:
+    """The notebook at the top of the unpacked bundle ``folder`` whose module is
+    ``module`` (None for a Python module, found by import)."""
+    from rillet.engine._loading import module_name_for
+
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError:
+        return None
+    for name in names:
+        if name.endswith(NOTEBOOK) and not name.startswith(".") \
+                and module_name_for(name) == module:
+            return os.path.join(folder, name)
+    return None
 
 
 def cached_modules(folder: str) -> tuple[str, ...]:

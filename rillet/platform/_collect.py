@@ -111,12 +111,15 @@ def collect(folder: str, modules: list[str]) -> list[dict[str, Any]]:
     """Import ``modules`` from ``folder`` and describe what they define (in this process)."""
     import importlib
 
+    from rillet.engine._loading import load_file
+    from rillet.platform._bundle import module_file
     from rillet.sdk._launchplan import LaunchPlan
 
     sys.path.insert(0, folder)
     found: dict[str, dict[str, Any]] = {}
     for module in modules:
-        mod = importlib.import_module(module)
+        notebook = module_file(folder, module)  # a notebook loads by its own loader
+        mod = load_file(notebook) if notebook else importlib.import_module(module)
         for obj in list(vars(mod).values()):
             fn = getattr(obj, "fn", None)
             if getattr(fn, "__module__", None) != module:

@@ -22,7 +22,7 @@ from rillet.engine._durable import Engine, Reuse
 from rillet.engine._loading import resolve
 from rillet.engine._records import Batch, ExecutionStatus
 from rillet.errors import RilletError
-from rillet.platform._bundle import unpack
+from rillet.platform._bundle import module_file, unpack
 from rillet.platform._decode import decode_inputs
 from rillet.platform._queue import CHANNEL, WAKE, Claim, claim, finish, is_postgres, renew
 from rillet.platform._registry import default_cache, find
@@ -230,6 +230,7 @@ def _load_workflow(folder: str, identity: str) -> Any:
     module, _, qualname = identity.partition(":")
     base = os.path.join(folder, *module.split("."))
     file = base + ".py" if os.path.isfile(base + ".py") else os.path.join(base, "__init__.py")
+    file = module_file(folder, module) or file  # a notebook registered as a version
     if folder not in sys.path:
         sys.path.insert(0, folder)
     return resolve(module, qualname, file if os.path.isfile(file) else None)

@@ -53,7 +53,7 @@ def test_a_file_and_a_package(tmp_path):
     with pytest.raises(DefinitionError, match="no such file"):
         pack(str(tmp_path / "missing.py"))
     (tmp_path / "notes.txt").write_text("hi")
-    with pytest.raises(DefinitionError, match=r"\.py file or a folder"):
+    with pytest.raises(DefinitionError, match=r"\.py file, a notebook \(\.ipynb\) or a folder"):
         pack(str(tmp_path / "notes.txt"))
 
 

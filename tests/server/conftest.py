@@ -15,3 +15,15 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     home = tmp_path_factory.mktemp("served") / "home"
     with serve(home, home) as s:
         yield s
+
+
+@pytest.fixture(scope="session")
+def with_workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """A server with one local worker slot (launches run in its process), started once
+    for the session: register, launch and model tests share it (each in a project of
+    its own, or with names of its own)."""
+    root = tmp_path_factory.mktemp("workers")
+    with serve(root, root / "home", workers=1) as s:
+        yield s
+    # the local workers were drained and stopped with the server
+    assert not s.app.state.local_workers.thread.is_alive()

@@ -3,10 +3,8 @@ the launches in the server process (and stops them at shutdown)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from serverkit import Served, serve
+from serverkit import Served
 
 from rillet import Remote
 from rillet.errors import DefinitionError, NotFound
@@ -16,15 +14,6 @@ FLOWS = ("from rillet import task, workflow\n\n"
          "@task\ndef plus(x: int, y: int) -> int:\n    return x + y\n\n"
          "@workflow\ndef calc(x: int, y: int = 1) -> int:\n"
          "    return plus(x=double(x=x), y=y)\n")
-
-
-@pytest.fixture(scope="module")
-def with_workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    root = tmp_path_factory.mktemp("workers")
-    with serve(root, root / "home", workers=1) as served:
-        yield served
-    # the local workers were drained and stopped with the server
-    assert not served.app.state.local_workers.thread.is_alive()
 
 
 @pytest.fixture(scope="module")

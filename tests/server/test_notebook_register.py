@@ -1,0 +1,88 @@
+"""Issue 20 with the platform: ``rillet register nb.ipynb`` packs the notebook into a
+bundle, the server describes it (its steps and workflow), and a worker launched on it
+loads the notebook from the unpacked bundle and runs it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+from click.testing import CliRunner
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from serverkit import Served
+
+from rillet import Remote
+from rillet.platform._bundle import pack
+
+CELLS = [
+    ("import math", ["imports"]),
+    ("def square(x):\n    return x * x", ["functions"]),
+    ("n: int = 3\nscale: float = 1.5", ["parameters"]),
+    ("xs = [square(i) for i in range(n)]", ["step:make"]),
+    "the notebook's prose",
+    ("total: int = sum(xs)", ["step:add"]),
+    ("root: float = scale * math.sqrt(total)", ["step:finish", "after:add"]),
+]
+
+
+def write(path: Path, cells: list[tuple[str, list[str]] | str]) -> Path:
+    nb = new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    for cell in cells:
+        if isinstance(cell, str):
+            nb.cells.append(new_markdown_cell(cell))
+            continue
+        code = new_code_cell(cell[0])
+        code.metadata["tags"] = cell[1]
+        nb.cells.append(code)
+    nbformat.write(nb, str(path))
+    return path
+
+
+def test_a_notebook_packs_as_a_module_of_the_bundle(tmp_path: Path) -> None:
+    nb = write(tmp_path / "stats.ipynb", CELLS)
+    bundle = pack(str(nb))
+    assert bundle.modules == ("stats_ipynb",)
+    assert pack(str(nb)).digest == bundle.digest  # deterministic, like a .py file
+    # In a plain folder, a notebook at the top is a module beside the .py files.
+    (tmp_path / "helpers.py").write_text("x = 1\n")
+    assert pack(str(tmp_path)).modules == ("helpers", "stats_ipynb")
+
+
+def test_register_a_notebook_launch_it_and_a_worker_runs_it(with_workers: Served,
+                                                            tmp_path: Path) -> None:
+    from rillet.cli._app import cli
+
+    nb = write(tmp_path / "stats.ipynb", CELLS)
+    r = CliRunner().invoke(cli, ["register", str(nb), "--server", with_workers.url,
+                                 "--project", "notebooks", "--json"])
+    assert r.exit_code == 0, r.output
+    found = {e["name"]: e for e in json.loads(r.output)}
+    assert set(found) == {"stats_ipynb.stats", "stats_ipynb.make", "stats_ipynb.add",
+                          "stats_ipynb.finish"}
+    wf = found["stats_ipynb.stats"]
+    assert wf["kind"] == "workflow"
+    assert set(wf["interface"]["inputs"]) == {"n", "scale"}
+    assert wf["interface"]["defaults"] == {"n": 3, "scale": 1.5}
+    assert set(wf["interface"]["outputs"]) == {"root"}
+    # The registered version runs its own bundle: an edit here after registering is
+    # not what the worker runs.
+    write(nb, [*CELLS[:-1], ("root: float = -1.0", ["step:finish", "after:add"])])
+    with Remote(with_workers.url) as remote:
+        done = remote.launch("stats_ipynb.stats", project="notebooks", n=4,
+                             scale=2.0).wait(timeout=120)
+        assert done.status.value == "SUCCEEDED", done.record.error
+        assert done.output("root") == pytest.approx(2.0 * 14 ** 0.5)
+        nodes = {n.id: n.status.value for n in done.nodes}
+        assert nodes == {"make": "SUCCEEDED", "add": "SUCCEEDED", "finish": "SUCCEEDED"}
+        assert done.record.source.startswith("bundle:")
+        # The defaults of the parameters cell are the launch's defaults.
+        again = remote.launch("stats_ipynb.stats", project="notebooks").wait(timeout=120)
+        assert again.status.value == "SUCCEEDED", again.record.error
+        assert again.output("root") == pytest.approx(1.5 * 5 ** 0.5)
+        bad = with_workers.client.post("/api/v1/launch", json={
+            "name": "stats_ipynb.stats", "project": "notebooks", "inputs": {"n": "four"}})
+        assert bad.status_code == 400 and "n" in bad.json()["error"], bad.text
