@@ -22,6 +22,7 @@ from rillet.compiler._spec import (
     INPUT,
     LIST,
     NODE,
+    PATH,
     Binding,
     Case,
     MapSpec,
@@ -469,7 +470,7 @@ def _upstream(inputs: dict[str, Binding]) -> tuple[str, ...]:
     for b in inputs.values():
         if b.kind == NODE:
             ups.append(b.ref)
-        elif b.kind in (LIST, DICT):
+        elif b.kind in (LIST, DICT, PATH):
             ups.extend(b.upstream())
     if len(ups) > 1:
         return tuple(dict.fromkeys(ups))

@@ -6,6 +6,7 @@ libraries (annotations that name pandas types are already-imported objects).
 
 from __future__ import annotations
 
+import collections.abc
 import inspect
 import typing
 from collections.abc import Callable
@@ -44,6 +45,9 @@ class Interface:
     # (outputs o0, o1, ...); None for one output or none.
     output_tuple: type | None
     positional: tuple[str, ...]
+    # The function returns an iterator or generator (``-> Iterator[T]``): its output is
+    # the ``list[T]`` of what it yields, drained where the task is called.
+    drain: bool = False
 
     def describe(self) -> str:
         ins = ", ".join(f"{k}: {type_name(v)}" for k, v in self.inputs.items())
@@ -130,13 +134,23 @@ _NOT_PLAIN = (
     | inspect.CO_ITERABLE_COROUTINE
     | inspect.CO_GENERATOR
 )
+# The iterator annotations of a generator task (flytekit's ``-> Iterator[str]``).
+_ITERATORS = (
+    collections.abc.Iterator, collections.abc.Generator, collections.abc.Iterable,
+)
 
 
 def _check_plain(fn: Callable[..., Any], kind: str, name: str, code: Any) -> None:
-    """Refuse what the runners cannot call as ``fn(**inputs)`` and get a value from."""
+    """Refuse what the runners cannot call as ``fn(**inputs)`` and get a value from (a
+    task may be a generator: what it yields is its output list)."""
     if code is None:
         return
-    if code.co_flags & _NOT_PLAIN:
+    flags = code.co_flags
+    if kind == "task" and flags & _NOT_PLAIN == inspect.CO_GENERATOR:
+        flags = 0
+    if kind == "eager" and flags & _NOT_PLAIN == inspect.CO_COROUTINE:  # ``@eager async def``
+        flags = 0
+    if flags & _NOT_PLAIN:
         raise DefinitionError(
             f"{where(fn)}: {kind} '{name}' is an async or generator function; declare it "
             "with a plain 'def' that returns its outputs"
@@ -155,6 +169,14 @@ def unwrapped(fn: Callable[..., Any]) -> Callable[..., Any]:
         return fn
     inner: Callable[..., Any] = inspect.unwrap(fn)
     return inner
+
+
+def _listed(tp: Any) -> Any:
+    """``Iterator[T]`` as one of several outputs: the ``list[T]`` that holds its items."""
+    if typing.get_origin(tp) in _ITERATORS:
+        args = typing.get_args(tp)
+        return list[args[0] if args else Any]  # type: ignore[misc]
+    return tp
 
 
 def read_interface(fn: Callable[..., Any], kind: str) -> Interface:
@@ -192,6 +214,14 @@ def read_interface(fn: Callable[..., Any], kind: str) -> Interface:
     if type(ret) is tuple and ret:  # ``-> (int, str)``, as flytekit accepts: tuple[int, str]
         ret = tuple.__class_getitem__(ret)
     ret = normalize(ret)
+    drain = typing.get_origin(ret) in _ITERATORS
+    if drain:  # ``-> Iterator[T]``: the list of what the iterator gives
+        ret = list[typing.get_args(ret)[0] if typing.get_args(ret) else Any]  # type: ignore[misc]
+    elif getattr(fn, "__code__", None) is not None and fn.__code__.co_flags & inspect.CO_GENERATOR:
+        raise DefinitionError(
+            f"{where(fn)}: {kind} '{name}' is a generator: declare what it yields as its "
+            f"return type, e.g. '-> Iterator[str]' (its output is the list of the items)"
+        )
     outputs: dict[str, Any]
     output_tuple: type | None = None
     if ret is NoneType:
@@ -202,7 +232,7 @@ def read_interface(fn: Callable[..., Any], kind: str) -> Interface:
         outputs = {f: normalize(nt_hints.get(f, Any)) for f in ret._fields}
     elif _fixed_tuple(ret):
         output_tuple = tuple
-        outputs = {f"o{i}": normalize(t) for i, t in enumerate(typing.get_args(ret))}
+        outputs = {f"o{i}": _listed(normalize(t)) for i, t in enumerate(typing.get_args(ret))}
     else:
         outputs = {"o0": ret}
     return Interface(
@@ -211,4 +241,5 @@ def read_interface(fn: Callable[..., Any], kind: str) -> Interface:
         outputs=outputs,
         output_tuple=output_tuple,
         positional=tuple(positional),
+        drain=drain,
     )

@@ -13,7 +13,8 @@ import warnings
 from types import NoneType
 from typing import Any, NoReturn
 
-from rillet.compiler._spec import Binding, BoolOp, Comparison, Condition
+from rillet.compiler._access import AccessError, Attr, attribute_type, item_type, path_text
+from rillet.compiler._spec import PATH, Binding, BoolOp, Comparison, Condition
 from rillet.errors import CompileError, TypeMismatchError
 from rillet.types._compat import is_compatible, type_name
 
@@ -34,18 +35,21 @@ def user_location() -> str:
 class Promise:
     """One future value inside a workflow body."""
 
-    __slots__ = ("binding", "node_id", "output", "type")
+    __slots__ = ("binding", "node_id", "output", "path", "type")
 
     def __init__(self, node_id: str | None, output: str, tp: Any) -> None:
         self.node_id = node_id  # None: a workflow input named ``output``
         self.output = output
         self.type = tp
         self.binding: Any = None  # the Binding, made once on first use
+        self.path: tuple[Any, ...] = ()  # ``out.field[0]``: the steps taken into the value
 
     def describe(self) -> str:
         if self.node_id is None:
-            return f"workflow input '{self.output}'"
-        return f"output '{self.output}' of node '{self.node_id}'"
+            text = f"workflow input '{self.output}'"
+        else:
+            text = f"output '{self.output}' of node '{self.node_id}'"
+        return text + path_text(self.path) if self.path else text
 
     def __repr__(self) -> str:
         return f"Promise({self.describe()}: {type_name(self.type)})"
@@ -69,8 +73,43 @@ class Promise:
     def __iter__(self) -> Any:
         self._misuse("iterated or unpacked")
 
-    def __getitem__(self, key: Any) -> Any:
-        self._misuse("indexed")
+    def __getitem__(self, key: Any) -> Promise:
+        """``out[0]``, ``out["k"]``: an item of a list, tuple or dict output (a constant
+        index or key), typed from the declared type."""
+        if isinstance(key, (Promise, ConditionExpr)):
+            self._misuse("indexed by another promise", "Index it with a constant.")
+        if isinstance(key, slice):
+            self._misuse("sliced", "Index it with one constant, or slice inside a task.")
+        try:
+            tp = item_type(self.type, key)
+        except AccessError as exc:
+            raise CompileError.at(user_location(), f"{self.describe()} {exc}") from None
+        return self._step(key, tp)
+
+    def __getattr__(self, name: str) -> Promise:
+        """``out.field``: a field of a dataclass, NamedTuple or pydantic model output."""
+        if name.startswith("_") or name in _OWN:
+            raise AttributeError(name)
+        try:
+            tp = attribute_type(self.type, name)
+        except AccessError as exc:
+            raise PromiseAttributeError(
+                f"{user_location()}: {self.describe()} {exc}"
+            ) from None
+        return self._step(Attr(name), tp)
+
+    def _step(self, step: Any, tp: Any) -> Promise:
+        from rillet.compiler._builder import binding_of_promise
+
+        base = binding_of_promise(self)
+        if base.kind == PATH:
+            b = Binding(kind=PATH, items=base.items, path=(*base.path, step), type=tp)
+        else:
+            b = Binding(kind=PATH, items=(base,), path=(step,), type=tp)
+        p = Promise(self.node_id, self.output, tp)
+        p.binding = b
+        p.path = b.path
+        return p
 
     def __index__(self) -> int:
         self._misuse("used as an index")
@@ -162,6 +201,13 @@ class Promise:
 
     def is_false(self) -> ConditionExpr:
         return self._cmp("==", False)
+
+
+_OWN = frozenset(Promise.__slots__)
+
+
+class PromiseAttributeError(CompileError, AttributeError):
+    """``out.name`` where the output's type has no field ``name`` (or no fields)."""
 
 
 class PromiseFormattedWarning(UserWarning):

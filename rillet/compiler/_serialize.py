@@ -13,11 +13,13 @@ import hashlib
 import json
 from typing import Any
 
+from rillet.compiler._access import Attr
 from rillet.compiler._spec import (
     CONST,
     DICT,
     FAIL_IMMEDIATELY,
     LIST,
+    PATH,
     Binding,
     BoolOp,
     Comparison,
@@ -50,6 +52,9 @@ def binding_json(b: Binding) -> dict[str, Any]:
         if b.kind == DICT:
             out["keys"] = list(b.keys)
         return out
+    if b.kind == PATH:
+        return {"kind": PATH, "items": [binding_json(i) for i in b.items],
+                "path": [{"attr": str(s)} if isinstance(s, Attr) else {"key": s} for s in b.path]}
     out = {"kind": b.kind}
     if b.ref:
         out["ref"] = b.ref
@@ -112,7 +117,7 @@ def spec_json(spec: WorkflowSpec) -> dict[str, Any]:
 
 def _tasks(spec: WorkflowSpec) -> dict[str, Any]:
     found = {n.entity_name: n.entity for n in walk(spec.nodes)
-             if n.kind in ("task", "map", "dynamic")}
+             if n.kind in ("task", "map", "dynamic", "eager")}
     if spec.on_failure is not None:
         found[spec.on_failure.entity_name] = spec.on_failure.entity
     return found

@@ -20,6 +20,7 @@ NODE = "node"  # an upstream output: ref = node id, output = output name
 CONST = "const"  # a constant:         value
 LIST = "list"  # a list of bindings: items
 DICT = "dict"  # a dict of bindings: keys, items
+PATH = "path"  # a part of another binding's value: items = (that binding,), path = the steps
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -33,11 +34,12 @@ class Binding:
     type: Any = None
     items: tuple[Binding, ...] = ()
     keys: tuple[str, ...] = ()
+    path: tuple[Any, ...] = ()  # PATH: attribute names (``_access.Attr``), keys, indexes
 
     def upstream(self) -> list[str]:
         if self.kind == NODE:
             return [self.ref]
-        if self.kind in (LIST, DICT):
+        if self.kind in (LIST, DICT, PATH):
             out: list[str] = []
             for item in self.items:
                 out.extend(item.upstream())

@@ -11,6 +11,7 @@ import typing
 from collections.abc import Callable
 from typing import Any
 
+from rillet.compiler._access import follow
 from rillet.compiler._interface import is_namedtuple
 from rillet.compiler._spec import (
     CONST,
@@ -20,6 +21,7 @@ from rillet.compiler._spec import (
     LIST,
     NODE,
     OPS,
+    PATH,
     Binding,
     BoolOp,
     Comparison,
@@ -73,7 +75,7 @@ _INTS = (int, typing.Optional[int])  # noqa: UP045
 
 def _to_float(b: Binding, declared: Any) -> bool:
     """Whether an int value bound here must become a float (the one implicit conversion)."""
-    return b.kind in (INPUT, NODE) and b.type in _INTS and declared in _FLOATS
+    return b.kind in (INPUT, NODE, PATH) and b.type in _INTS and declared in _FLOATS
 
 
 def _as_float(value: Any) -> Any:
@@ -98,6 +100,12 @@ def _getter(b: Binding, slots: _Slots, declared: Any = None) -> Getter:
         if _to_float(b, declared):
             return lambda vals: _as_float(vals[i])
         return lambda vals: vals[i]
+    if b.kind == PATH:
+        (base,) = b.items
+        get, path = _getter(base, slots), b.path
+        if _to_float(b, declared):
+            return lambda vals: _as_float(follow(get(vals), path))
+        return lambda vals: follow(get(vals), path)
     getters = [
         _getter(item, slots, tp) for item, tp in zip(b.items, _item_types(b), strict=True)
     ]
@@ -239,6 +247,16 @@ class TaskStep(Step):
         elif slots:
             for slot, value in zip(slots, result, strict=True):
                 vals[slot] = value
+
+
+class EagerStep(TaskStep):
+    """An ``@eager`` workflow called in a static one: its body runs directly."""
+
+    __slots__ = ()
+
+    def __init__(self, node: Node, slots: _Slots) -> None:
+        super().__init__(node, slots)
+        self.call = node.entity.direct
 
 
 class MapStep(Step):
@@ -474,6 +492,7 @@ _STEP_KINDS: dict[str, type[Step]] = {
     "workflow": SubworkflowStep,
     "dynamic": DynamicStep,
     "branch": BranchStep,
+    "eager": EagerStep,
 }
 
 

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from rillet.compiler._access import AccessError
 from rillet.engine._cachekey import cache_key, keyed_inputs
 from rillet.engine._direct import OutputCheck
 from rillet.engine._expand import Expansion
@@ -219,6 +220,8 @@ class _Run(Memo, Expansion):
                 self._expand_branch(node)
             elif node.kind == "dynamic":
                 self._expand_dynamic(node)
+            elif node.kind == "eager":
+                self._replay_eager(node)
             elif not self._start(node):
                 deferred.append(node_id)
         graph.ready.extend(deferred)
@@ -238,6 +241,13 @@ class _Run(Memo, Expansion):
             self._record_node(node, NodeStatus.FAILED, error=f"StoreError: {message}")
             if self.failure is None:
                 self.failure = (node.id, "StoreError", message)
+            return True
+        except AccessError as exc:  # ``out[3]`` of a shorter list, ``out["k"]`` with no k
+            self._release_lock(node)
+            message = f"cannot read its inputs: {exc}"
+            self._record_node(node, NodeStatus.FAILED, error=f"AccessError: {message}")
+            if self.failure is None:
+                self.failure = (node.id, "AccessError", message)
             return True
 
     def _start_node(self, node: RNode) -> bool:

@@ -9,6 +9,7 @@ from typing import Any
 from rillet.compiler._spec import holds
 from rillet.engine._graph import RNode, deps_of, remap, remap_condition
 from rillet.engine._records import (
+    DONE_OK,
     NodeStatus,
 )
 from rillet.engine._runstate import RunState
@@ -83,4 +84,45 @@ class Expansion(RunState):
         node.out_bindings = {k: remap(b, prefix, {}) for k, b in sub.outputs.items()}
         self.tainted.add(node.id)
         self.graph.wait(node, deps_of(node.out_bindings))
+        self._record_node(node, NodeStatus.RUNNING)
+
+    def _replay_eager(self, node: RNode) -> None:
+        """Replay an ``@eager`` body (see ``rillet.sdk._eager``): done, or more nodes to run
+        (``<node>/<task>``) before the next replay."""
+        assert node.spec is not None
+        entity = node.spec.entity
+        prefix = node.id + "/"
+        kwargs = {k: self.value_of(b).get() for k, b in node.inputs.items()}
+
+        def known(call_id: str) -> tuple[bool, Any]:
+            done = self.graph.nodes.get(prefix + call_id)
+            if done is None or done.status not in DONE_OK:
+                return False, None
+            iface = done.spec.entity.interface if done.spec is not None else None
+            values = {k: v.get() for k, v in self.outputs[done.id].items()}
+            return True, entity.pack_outputs_of(iface, values)
+
+        try:
+            finished, outputs, more = entity.replay(kwargs, known)
+            if finished:
+                entity.check_outputs(outputs)
+        except Exception as exc:
+            self._record_node(node, NodeStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
+            if self.failure is None:
+                self.failure = (node.id, type(exc).__name__, str(exc))
+            return
+        if finished:
+            self.outputs[node.id] = {
+                k: self.values.put(v, node.outputs[k]) for k, v in outputs.items()
+            }
+            self.tainted.add(node.id)
+            self._record_node(node, NodeStatus.SUCCEEDED)
+            self._done(node)
+            return
+        added = self.graph.expand(tuple(more), prefix, {})
+        self._load_cache(added)
+        for n in added:
+            self._queued(n)
+        self.tainted.add(node.id)
+        self.graph.wait(node, [prefix + n.id for n in more])
         self._record_node(node, NodeStatus.RUNNING)

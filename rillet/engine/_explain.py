@@ -10,7 +10,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from rillet.compiler._spec import CONST, DICT, INPUT, LIST, NODE, Binding, Node, WorkflowSpec
+from rillet.compiler._access import AccessError, follow
+from rillet.compiler._spec import (
+    CONST,
+    DICT,
+    INPUT,
+    LIST,
+    NODE,
+    PATH,
+    Binding,
+    Node,
+    WorkflowSpec,
+)
 from rillet.engine._cachekey import cache_key, code_hash_of, keyed_inputs, task_version
 from rillet.engine._graph import remap
 from rillet.engine._protocols import ArtifactStore, MetadataStore
@@ -66,7 +77,7 @@ class _Explainer:
             return self.input_hashes.get(b.ref)
         if b.kind == NODE:
             return self.known.get((b.ref, b.output))
-        if b.kind in (LIST, DICT):
+        if b.kind in (LIST, DICT, PATH):
             # The engine hashes a list (or dict) of promises from the values themselves:
             # load the upstream values (reading only) and hash what the run would build.
             value = self.binding_value(b)
@@ -100,6 +111,14 @@ class _Explainer:
             if b.kind == DICT:
                 return dict(zip(b.keys, items, strict=True))
             return tuple(items) if getattr(b.type, "__origin__", None) is tuple else items
+        if b.kind == PATH:
+            base = self.binding_value(b.items[0])
+            if base is _NONE:
+                return _NONE
+            try:
+                return follow(base, b.path)
+            except AccessError:  # the run fails this node: nothing to predict
+                return _NONE
         return _NONE
 
     def walk(self, nodes: tuple[Node, ...], prefix: str, imap: dict[str, Binding] | None) -> None:

@@ -10,7 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from rillet.compiler._spec import DICT, INPUT, LIST, NODE, Binding, BoolOp, Comparison, Node
+from rillet.compiler._spec import (
+    DICT,
+    INPUT,
+    LIST,
+    NODE,
+    PATH,
+    Binding,
+    BoolOp,
+    Comparison,
+    Node,
+)
 from rillet.engine._records import DONE_OK, NodeStatus
 
 
@@ -24,9 +34,9 @@ def remap(b: Binding, prefix: str, inputs: dict[str, Binding] | None) -> Binding
         if not prefix:
             return b
         return Binding(kind=NODE, ref=prefix + b.ref, output=b.output, type=b.type)
-    if b.kind in (LIST, DICT):
+    if b.kind in (LIST, DICT, PATH):
         return Binding(
-            kind=b.kind, keys=b.keys, type=b.type,
+            kind=b.kind, keys=b.keys, type=b.type, path=b.path,
             items=tuple(remap(i, prefix, inputs) for i in b.items),
         )
     return b
@@ -99,7 +109,7 @@ class Graph:
         for n in nodes:
             nid = prefix + n.id
             inputs = {k: remap(b, prefix, input_map) for k, b in n.inputs.items()}
-            if n.kind in ("task", "map", "dynamic"):
+            if n.kind in ("task", "map", "dynamic", "eager"):
                 node = RNode(id=nid, kind=n.kind, spec=n, inputs=inputs, outputs=n.outputs,
                              prefix=prefix, input_map=input_map)
                 self.add(node, deps_of(inputs) + [prefix + u for u in n.upstream])

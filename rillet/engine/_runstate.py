@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from rillet.compiler._access import follow
 from rillet.compiler._interface import is_namedtuple
 from rillet.compiler._spec import (
     CONST,
@@ -22,6 +23,7 @@ from rillet.compiler._spec import (
     INPUT,
     LIST,
     NODE,
+    PATH,
     Binding,
     WorkflowSpec,
 )
@@ -233,6 +235,8 @@ class RunState:
                 obj = tuple(items) if getattr(b.type, "__origin__", None) is tuple else items
         elif kind == DICT:
             obj = {k: self.value_of(i).get() for k, i in zip(b.keys, b.items, strict=True)}
+        elif kind == PATH:  # ``out.field[0]``: that part of the value, stored as a value
+            obj = follow(self.value_of(b.items[0]).get(), b.path)
         elif kind == "error":
             raise RilletError("the error binding is only for on_failure handlers")
         else:

@@ -13,10 +13,20 @@ from typing import Any
 from rillet.types._frames import frame_model, validate_frame
 
 
+def _drained(fn: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(fn)
+    def drain(**kw: Any) -> Any:
+        return list(fn(**kw))
+
+    return drain
+
+
 def validated_fn(entity: Any) -> Callable[..., Any]:
     """``entity.fn``, or a wrapper validating its typed DataFrames."""
     fn: Callable[..., Any] = entity.fn
     iface = entity.interface
+    if getattr(iface, "drain", False):  # ``-> Iterator[T]``: its output is the list
+        fn = _drained(fn)
     ins = {n: m for n, tp in iface.inputs.items() if (m := frame_model(tp)) is not None}
     outs = [(i, n, m) for i, (n, tp) in enumerate(iface.outputs.items())
             if (m := frame_model(tp)) is not None]

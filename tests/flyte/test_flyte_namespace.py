@@ -318,3 +318,14 @@ def test_the_readme_flyte_example_is_a_sed_port_and_runs(tmp_path: Path) -> None
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)["outputs"]
     assert out["o0"] == 5 and out["o1"]["type"] == "file"
+
+
+def test_the_surface_fixtures_pass_after_the_port() -> None:
+    """Ports written for the five semantics flytesnacks needed last (attribute access,
+    generator tasks, shell tasks, eager workflows, structured dataset handlers)."""
+    proc = subprocess.run(
+        [sys.executable, str(RUNNER), str(HERE / "fixtures"), "--folders", "surface"],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert all(ln.startswith("PASS ") for ln in proc.stdout.splitlines()[:-1]), proc.stdout
