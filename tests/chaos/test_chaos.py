@@ -26,6 +26,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -80,11 +81,19 @@ class Home:
             db.close()
 
 
-def _kill_at_random(proc: subprocess.Popen[str], rng: random.Random, tally: Tally) -> str:
+def _kill_at_random(proc: subprocess.Popen[str], rng: random.Random, tally: Tally,
+                    after: Callable[[], bool] | None = None) -> str:
     """Kill the run, one of its workers or its whole process group, at a random moment;
-    return what was killed ('' when it ended first)."""
+    return what was killed ('' when it ended first). With `after`, the moment is counted
+    from when `after()` first holds (polled while the process lives), so that on a loaded
+    machine, where starting Python alone can take longer than the whole window, kills
+    still land after the run has recorded something."""
     import psutil
 
+    if after is not None:
+        limit = time.monotonic() + 60
+        while proc.poll() is None and not after() and time.monotonic() < limit:
+            time.sleep(0.02)
     time.sleep(rng.uniform(0.05, 1.2))
     if proc.poll() is not None:
         return ""
@@ -135,7 +144,11 @@ def _lane(home: Home, rng: random.Random, tally: Tally, deadline: float,
         start = next(_STARTS)
         proc = home.start("run", TARGET, "--start", str(start), "--executor", executor,
                           "--json")
-        killed = _kill_at_random(proc, rng, tally)
+        def recorded(start: int = start) -> bool:
+            return _execution_of(home, start) is not None
+
+        killed = _kill_at_random(proc, rng, tally,
+                                 after=recorded if rng.random() < 0.75 else None)
         out, err = proc.communicate()
         tally.add(tries=1)
         if not killed:  # it ended first: it succeeded, with the right output
