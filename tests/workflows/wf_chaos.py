@@ -34,7 +34,7 @@ def bucket(x: int) -> int:
 @task(cache=Cache(version="1"))
 def spread(x: int) -> list[int]:
     _mark()
-    return [x * 1000 + i for i in range(600)]  # stored as a file
+    return [x * 1000 + i for i in range(2000)]  # over the 4 KB inline limit: stored as a file
 
 
 @task
