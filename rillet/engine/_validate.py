@@ -21,12 +21,29 @@ def _drained(fn: Callable[..., Any]) -> Callable[..., Any]:
     return drain
 
 
+def _boxed(fn: Callable[..., Any], named: Any) -> Callable[..., Any]:
+    """A task declared with a one-field NamedTuple may return the field's value itself
+    (flytekit accepts ``return 1.5`` for ``-> NamedTuple("out", [("x", float)])``)."""
+
+    @functools.wraps(fn)
+    def box(**kw: Any) -> Any:
+        result = fn(**kw)
+        if isinstance(result, tuple) and len(result) == 1:
+            return result
+        return named(result)
+
+    return box
+
+
 def validated_fn(entity: Any) -> Callable[..., Any]:
     """``entity.fn``, or a wrapper validating its typed DataFrames."""
     fn: Callable[..., Any] = entity.fn
     iface = entity.interface
     if getattr(iface, "drain", False):  # ``-> Iterator[T]``: its output is the list
         fn = _drained(fn)
+    one = iface.output_tuple
+    if one is not None and one is not tuple and len(iface.outputs) == 1:
+        fn = _boxed(fn, one)
     ins = {n: m for n, tp in iface.inputs.items() if (m := frame_model(tp)) is not None}
     outs = [(i, n, m) for i, (n, tp) in enumerate(iface.outputs.items())
             if (m := frame_model(tp)) is not None]

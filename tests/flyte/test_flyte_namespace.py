@@ -329,3 +329,22 @@ def test_the_surface_fixtures_pass_after_the_port() -> None:
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert all(ln.startswith("PASS ") for ln in proc.stdout.splitlines()[:-1]), proc.stdout
+
+
+Ratio = NamedTuple("Ratio", [("ratio", float)])
+
+
+@task
+def bare_ratio(a: int, b: int) -> Ratio:
+    return a / b  # type: ignore[return-value]  # flytekit accepts the field's value itself
+
+
+def test_a_one_field_named_tuple_task_may_return_the_bare_value(tmp_path: Path) -> None:
+    @workflow
+    def wf(a: int = 3, b: int = 2) -> float:
+        return bare_ratio(a=a, b=b).ratio
+
+    assert bare_ratio(a=1, b=4) == Ratio(0.25)
+    assert wf() == 1.5
+    ex = rillet.run(wf, home=str(tmp_path / "home"), executor="inline")
+    assert ex.status == "SUCCEEDED" and ex.output("o0") == 1.5
