@@ -331,7 +331,8 @@ def test_the_surface_fixtures_pass_after_the_port() -> None:
     assert all(ln.startswith("PASS ") for ln in proc.stdout.splitlines()[:-1]), proc.stdout
 
 
-Ratio = NamedTuple("Ratio", [("ratio", float)])
+class Ratio(NamedTuple):
+    ratio: float
 
 
 @task
