@@ -112,3 +112,50 @@ def test_the_server_on_postgresql_and_an_artifact_folder(tmp_path: Path, pg_url:
     finally:
         assert stop(proc) == 0
     assert not (tmp_path / ".rillet").exists()
+
+
+def test_a_launch_outlives_the_server_killed_before_any_worker_claims_it(
+        tmp_path: Path) -> None:
+    """The launch is one transaction (execution + queue row): once the server answered
+    it, a SIGKILL of the server loses nothing, and a worker started afterwards on the
+    same stores claims and runs it; a restarted server shows it SUCCEEDED."""
+    from rillet import Remote
+
+    home = tmp_path / "home"
+    flows = tmp_path / "killflows.py"
+    flows.write_text("from rillet import task, workflow\n\n"
+                     "@task\ndef double(x: int) -> int:\n    return 2 * x\n\n"
+                     "@workflow\ndef twice(x: int) -> int:\n    return double(x=double(x=x))\n")
+    proc, url = start(["server", "--home", str(home), "--workers", "0"], tmp_path)
+    try:
+        wait_for(lambda: healthy(url))
+        with Remote(url) as remote:
+            remote.register(str(flows))
+            launched = remote.launch("killflows.twice", x=5)
+        assert launched.status.value == "QUEUED"
+    finally:
+        proc.kill()  # SIGKILL: no drain, no shutdown hook
+        proc.communicate()
+    assert proc.returncode == -signal.SIGKILL
+    with open(tmp_path / "worker.log", "wb") as log:
+        worker = subprocess.Popen([sys.executable, "-m", "rillet.cli", "worker", "--home",
+                                   str(home)], cwd=tmp_path, env=rillet_env(), stdout=log,
+                                  stderr=subprocess.STDOUT)
+    proc, url = start(["server", "--home", str(home), "--workers", "0"], tmp_path)
+    try:
+        wait_for(lambda: healthy(url))
+
+        def shown() -> dict[str, object] | None:
+            got = get(f"{url}/api/v1/executions/{launched.id}")
+            assert isinstance(got, dict)
+            return got if got["status"] in ("SUCCEEDED", "FAILED", "ABORTED") else None
+
+        detail = wait_for(shown)
+        log = (tmp_path / "worker.log").read_text()
+        assert detail["status"] == "SUCCEEDED", (detail, log)
+        with Remote(url) as remote:
+            assert remote.execution(launched.id).output("o0") == 20
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=120) == 0, (tmp_path / "worker.log").read_text()
+        assert stop(proc) == 0
