@@ -9,13 +9,26 @@ from typing import Any
 
 import click
 
-from rillet.cli._app import CONTEXT, cli, fail, open_store
+from rillet.cli._app import CONTEXT, cli, fail, open_store, server_option
 from rillet.errors import RilletError
 
 
 @contextmanager
-def _registry(ctx: click.Context, home: str | None) -> Iterator[Any]:
-    from rillet.models._registry import Registry
+def _registry(ctx: click.Context, home: str | None, server: str | None = None
+              ) -> Iterator[Any]:
+    """The home's registry, or (``--server``) the server's, with the same methods."""
+    if server:
+        from rillet.cli._app import remote
+
+        client = remote(server)
+        try:
+            yield client.models
+        except RilletError as exc:
+            fail(str(exc))
+        finally:
+            client.close()
+        return
+    from rillet.services._model_registry import Registry
 
     h = open_store(ctx, home)
     try:
@@ -38,12 +51,14 @@ _json = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @models.command("list", context_settings=CONTEXT)
 @_json
 @_home
+@server_option
 @click.pass_context
-def list_models(ctx: click.Context, as_json: bool, home: str | None) -> None:
+def list_models(ctx: click.Context, as_json: bool, home: str | None,
+                server: str | None) -> None:
     """Every registered model: its latest version and aliases."""
     from rillet.cli._output import print_json, table, when
 
-    with _registry(ctx, home) as r:
+    with _registry(ctx, home, server) as r:
         found = r.names()
     if as_json:
         print_json(found)
@@ -58,12 +73,14 @@ def list_models(ctx: click.Context, as_json: bool, home: str | None) -> None:
 @click.argument("name")
 @_json
 @_home
+@server_option
 @click.pass_context
-def show_model(ctx: click.Context, name: str, as_json: bool, home: str | None) -> None:
+def show_model(ctx: click.Context, name: str, as_json: bool, home: str | None,
+               server: str | None) -> None:
     """The versions of NAME with their lineage, and its history."""
     from rillet.cli._output import print_json, table, when
 
-    with _registry(ctx, home) as r:
+    with _registry(ctx, home, server) as r:
         found = r.versions(name)
         events = r.history(name)
     if as_json:
@@ -94,9 +111,10 @@ def _event_text(e: Any) -> str:
 @click.option("--alias", default=None, help="Point this alias at the new version.")
 @_json
 @_home
+@server_option
 @click.pass_context
 def register_model(ctx: click.Context, name: str, source: str, alias: str | None,
-                   as_json: bool, home: str | None) -> None:
+                   as_json: bool, home: str | None, server: str | None) -> None:
     """Register an output of a node of a succeeded execution as the next version."""
     from rillet.cli._output import print_json
 
@@ -105,7 +123,7 @@ def register_model(ctx: click.Context, name: str, source: str, alias: str | None
         fail(f"{source}: expected EXEC_ID:NODE or EXEC_ID:NODE:OUTPUT")
     execution, node = parts[0], parts[1]
     output = parts[2] if len(parts) == 3 else "o0"
-    with _registry(ctx, home) as r:
+    with _registry(ctx, home, server) as r:
         version = r.register(name, execution=execution, node=node, output=output, alias=alias)
         mv = r.version(name, version)
     if as_json:
@@ -120,11 +138,12 @@ def register_model(ctx: click.Context, name: str, source: str, alias: str | None
 @click.argument("alias")
 @click.argument("version", type=click.IntRange(min=1, max=2**62))
 @_home
+@server_option
 @click.pass_context
 def alias_model(ctx: click.Context, name: str, alias: str, version: int,
-                home: str | None) -> None:
+                home: str | None, server: str | None) -> None:
     """Move ALIAS of NAME to VERSION (kept in the history; a server serving it swaps)."""
-    with _registry(ctx, home) as r:
+    with _registry(ctx, home, server) as r:
         previous = r.set_alias(name, alias, version)
     was = f" (was {previous})" if previous is not None else ""
     click.echo(f"{name}@{alias} -> {version}{was}")
@@ -163,8 +182,8 @@ def serve(ctx: click.Context, ref: str, canary: str | None, host: str, port: int
     import os
 
     from rillet.cli._app import home_of
-    from rillet.models._registry import parse_ref
     from rillet.models._serving import ServeConfig, ServingApp
+    from rillet.services._model_registry import parse_ref
 
     try:
         name, alias, _ = parse_ref(ref)
@@ -250,7 +269,7 @@ def request_lineage(h: Any, request_id: str, as_json: bool) -> None:
     """``rillet lineage request:ID``: from a served prediction to its training data."""
     from rillet.cli._output import print_json
     from rillet.models._lineage import render, request_lineage
-    from rillet.models._registry import Registry
+    from rillet.services._model_registry import Registry
 
     try:
         result = request_lineage(Registry(h.store, h.artifacts), request_id)

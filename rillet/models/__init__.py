@@ -17,7 +17,7 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-from rillet.models._registry import HistoryEvent, ModelVersion, Registry
+from rillet.services._model_registry import HistoryEvent, ModelVersion, Registry
 
 __all__ = ["HistoryEvent", "ModelVersion", "history", "load", "register", "set_alias",
            "versions"]

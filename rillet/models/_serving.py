@@ -119,8 +119,8 @@ class ServingApp:
             if self._started:
                 return
             from rillet.models._metrics import Metrics
-            from rillet.models._registry import Registry
             from rillet.models._requestlog import RequestLog
+            from rillet.services._model_registry import Registry
             from rillet.store._home import Home
 
             self._home = Home.open(self.config.home, create=False)

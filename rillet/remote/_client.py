@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from rillet.engine._records import (
     ENDED,
@@ -23,6 +23,9 @@ from rillet.engine._records import (
 from rillet.engine._values import ValueStore
 from rillet.engine._views import Execution
 from rillet.errors import AuthError, Conflict, DefinitionError, NotFound, RilletError, StoreError
+
+if TYPE_CHECKING:
+    from rillet.remote._models import RemoteModels
 
 _BY_STATUS: dict[int, type[RilletError]] = {
     400: DefinitionError, 401: AuthError, 403: AuthError, 404: NotFound, 409: Conflict,
@@ -177,6 +180,14 @@ class Remote:
             "name": name, "version": version, "project": project, "domain": domain,
             "inputs": inputs})
         return RemoteExecution(self, detail)
+
+    @property
+    def models(self) -> RemoteModels:
+        """The server's model registry, with the names of ``rillet.models``:
+        ``r.models.register(...)``, ``set_alias``, ``versions``, ``history``, ``load``."""
+        from rillet.remote._models import RemoteModels
+
+        return RemoteModels(self)
 
     def __repr__(self) -> str:
         return f"Remote({self.url!r})"

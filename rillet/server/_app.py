@@ -35,7 +35,12 @@ def create_app(instance: Instance, *, workers: int = 0, poll: float = 0.05) -> F
     """The app serving ``instance``. ``workers`` > 0 runs a platform worker with that many
     slots in this process for the app's lifetime (launches through the app wake it);
     shutdown drains it: running executions finish and are recorded."""
-    from rillet.server import _routes_data, _routes_executions, _routes_registry
+    from rillet.server import (
+        _routes_data,
+        _routes_executions,
+        _routes_models,
+        _routes_registry,
+    )
 
     broadcaster = Broadcaster(instance.store, poll=poll)
 
@@ -73,6 +78,7 @@ def create_app(instance: Instance, *, workers: int = 0, poll: float = 0.05) -> F
     app.include_router(_routes_executions.router)
     app.include_router(_routes_data.router)
     app.include_router(_routes_registry.router)
+    app.include_router(_routes_models.router)
     return app
 
 

@@ -4,7 +4,10 @@ that move, and the history of every move.
 A version is an output of a node of a succeeded execution; the registry keeps the
 value's hash (never a copy), so a version's lineage is that execution's. Everything
 goes through the metadata store's ``Database`` (plain SQL with ``?`` parameters), so
-the same code runs on the embedded home and on PostgreSQL. Nothing here serves.
+the same code runs on the embedded home and on PostgreSQL. Nothing here serves, and
+only ``load`` decodes a value (the server never calls it: it never unpickles).
+It lives in the service layer so that the CLI, ``rillet.models`` and the server's
+routes share it.
 """
 
 from __future__ import annotations
@@ -182,8 +185,8 @@ class Registry:
         """The hash of a stored, unpurged output of a succeeded execution's node."""
         record = self.store.get_execution(execution)
         if record.status.value != "SUCCEEDED":
-            raise StoreError(f"execution {record.id} is {record.status.value}: only an output "
-                             "of a succeeded execution can be registered")
+            raise Conflict(f"execution {record.id} is {record.status.value}: only an output "
+                           "of a succeeded execution can be registered")
         nodes = {n.node_id: n for n in self.store.nodes(record.id)}
         found = nodes.get(node)
         if found is None:
@@ -198,8 +201,8 @@ class Registry:
             raise NotFound(f"the value {digest[:12]} of {record.id}:{node}:{output} is not in "
                            "the store; nothing was registered")
         if artifact.purged:
-            raise StoreError(f"the value {digest[:12]} of {record.id}:{node}:{output} was "
-                             "pruned; nothing was registered (run the execution again)")
+            raise Conflict(f"the value {digest[:12]} of {record.id}:{node}:{output} was "
+                           "pruned; nothing was registered (run the execution again)")
         return digest, record.id
 
     # -- reads -----------------------------------------------------------------------

@@ -1,0 +1,92 @@
+"""Routes of the model registry: list, show, resolve a version, register, move an
+alias, and a version's stored bytes. Thin: parse, call ``rillet.services._models``,
+return its shape. No value is decoded here (a pickled model stays bytes)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi import Path as PathParam
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+
+from rillet.server._errors import ERROR_RESPONSES
+from rillet.server._routes_executions import instance
+from rillet.services import _models
+
+router = APIRouter(prefix="/api/v1/models", responses=ERROR_RESPONSES)
+
+Name = Annotated[str, PathParam(min_length=1, max_length=200)]
+Label = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00]+$")]
+Number = Annotated[int, Field(ge=1, le=2**62)]
+
+
+class RegisterRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    execution: Label
+    node: Label
+    output: Label = "o0"
+    alias: Label | None = None
+
+
+class AliasRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: Number
+
+
+@router.get("", response_model=list[dict[str, Any]])
+async def list_models(request: Request) -> Any:
+    """Every registered model: its latest version, how many, its aliases."""
+    return JSONResponse(_models.model_list(instance(request)))
+
+
+@router.get("/{name}", response_model=dict[str, Any])
+async def show_model(request: Request, name: Name) -> Any:
+    """The versions of a model (each with its execution, node and inputs) and its
+    history (every registration and alias move, with who and when)."""
+    return JSONResponse(_models.model_show(instance(request), name))
+
+
+@router.get("/{name}/resolve", response_model=dict[str, Any])
+async def resolve_model(
+    request: Request, name: Name,
+    alias: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+    version: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+) -> Any:
+    """The version an alias (or a number; neither: the latest) names, with the record
+    of its stored value: format, type, and the JSON itself when it is kept inline."""
+    return JSONResponse(_models.model_resolve(instance(request), name, alias=alias,
+                                              version=version))
+
+
+@router.post("/{name}/versions", response_model=dict[str, Any])
+async def register_model(request: Request, name: Name, body: RegisterRequest) -> Any:
+    """Register an output of a node of a succeeded execution as the next version."""
+    return JSONResponse(await run_in_threadpool(
+        _models.model_register, instance(request), name, execution=body.execution,
+        node=body.node, output=body.output, alias=body.alias))
+
+
+@router.put("/{name}/aliases/{alias}", response_model=dict[str, Any])
+async def move_alias(request: Request, name: Name,
+                     alias: Annotated[str, PathParam(min_length=1, max_length=200)],
+                     body: AliasRequest) -> Any:
+    """Point an alias at a version (recorded in the history; servers swap to it)."""
+    return JSONResponse(await run_in_threadpool(
+        _models.model_alias, instance(request), name, alias, body.version))
+
+
+@router.get("/{name}/versions/{version}/value", response_class=Response, responses={
+    200: {"description": "The stored bytes, checked against the value's hash",
+          "content": {"application/octet-stream": {
+              "schema": {"type": "string", "format": "binary"}}}}})
+async def model_value(request: Request, name: Name,
+                      version: Annotated[int, PathParam(ge=1, le=2**62)]) -> Any:
+    """The stored bytes of a version's value, as stored (never decoded or unpickled
+    here); the client checks them against the hash and decodes them."""
+    data = await run_in_threadpool(_models.model_bytes, instance(request), name, version)
+    return Response(data, media_type="application/octet-stream")

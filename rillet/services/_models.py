@@ -1,0 +1,80 @@
+"""The model registry as the CLI and the API serve it: the registry's reads and moves
+over an ``Instance``, as JSON shapes. A value is handed out as its record and its
+stored bytes, checked against its hash and never decoded here: decoding (and, for a
+pickled model, unpickling) is the client's, so a server never unpickles."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rillet.services._model_registry import Registry
+from rillet.store._instance import Instance
+
+
+def _registry(inst: Instance) -> Registry:
+    return Registry(inst.store, inst.artifacts)
+
+
+def model_list(inst: Instance) -> list[dict[str, Any]]:
+    """Every model: name, latest version, how many versions, aliases, last change."""
+    return _registry(inst).names()
+
+
+def model_show(inst: Instance, name: str) -> dict[str, Any]:
+    """The versions of ``name`` (each with its lineage) and its history."""
+    r = _registry(inst)
+    versions = [v.to_json() for v in r.versions(name)]
+    return {"name": name, "versions": versions,
+            "history": [e.to_json() for e in r.history(name)]}
+
+
+def model_resolve(inst: Instance, name: str, *, alias: str | None = None,
+                  version: int | None = None) -> dict[str, Any]:
+    """The version ``alias`` (or ``version``; neither: the latest) of ``name`` names,
+    with the record of its stored value (format, type, tag, inline JSON; not decoded)."""
+    from rillet.errors import DefinitionError
+    from rillet.services._model_registry import check_alias, check_name
+
+    check_name(name)
+    if alias is not None and version is not None:
+        raise DefinitionError("give an alias or a version, not both")
+    ref = name if alias is None and version is None else \
+        f"{name}@{check_alias(alias)}" if alias is not None else f"{name}/{version}"
+    mv = _registry(inst).resolve(ref)
+    found = inst.store.artifacts([mv.hash]).get(mv.hash)
+    value = None if found is None else {
+        "hash": found.hash, "format": found.format, "type": found.type, "tag": found.tag,
+        "size": found.size, "inline": found.inline, "stored": found.uri is not None,
+        "purged": found.purged}
+    return {"version": mv.to_json(), "value": value}
+
+
+def model_register(inst: Instance, name: str, *, execution: str, node: str,
+                   output: str = "o0", alias: str | None = None) -> dict[str, Any]:
+    """Register an output of a node of a succeeded execution as the next version."""
+    r = _registry(inst)
+    number = r.register(name, execution=execution, node=node, output=output, alias=alias)
+    return r.version(name, number).to_json()
+
+
+def model_alias(inst: Instance, name: str, alias: str, version: int) -> dict[str, Any]:
+    """Move ``alias`` of ``name`` to ``version`` (kept in the history)."""
+    previous = _registry(inst).set_alias(name, alias, version)
+    return {"name": name, "alias": alias, "version": int(version), "previous": previous}
+
+
+def model_bytes(inst: Instance, name: str, version: int) -> bytes:
+    """The stored bytes of a version's value, checked against its hash (not decoded).
+    A value kept inline in its record has none: ``model_resolve`` gives it."""
+    from rillet.engine._values import ValueStore
+    from rillet.errors import NotFound
+
+    mv = _registry(inst).version(name, version)
+    values = ValueStore(inst.store, inst.artifacts)
+    record = values.record(mv.hash)  # ValueUnavailable (a NotFound) when it is gone
+    if record.purged:
+        raise NotFound(f"model {name}/{version}: its value {mv.hash[:12]} was pruned")
+    if record.uri is None:
+        raise NotFound(f"model {name}/{version} is kept inline in its record (JSON); "
+                       "its version's value record holds it")
+    return values.verified(record)

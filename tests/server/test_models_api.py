@@ -1,0 +1,236 @@
+"""Issue 17 through the platform: the model registry of a server, from ``Remote``
+(``r.models``: register, set_alias, versions, history, load), from the CLI
+(``rillet models ... --server``) and over HTTP (4xx JSON on bad requests). The server
+hands out a value's stored bytes and never decodes them: a pickled model is unpickled
+by the client that loads it, never by the server."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from serverkit import Served
+
+from rillet import Remote
+from rillet.errors import DefinitionError, NotFound
+
+FLOWS = '''
+from dataclasses import dataclass
+
+from rillet import task, workflow
+
+
+@dataclass
+class Weights:
+    scale: float
+    bias: float
+
+    def predict(self, xs: list[float]) -> list[float]:
+        return [self.scale * x + self.bias for x in xs]
+
+
+class Trap:
+    """Pickled (no format of its own); unpickling it appends a line to its marker file."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        with open(state["marker"], "a") as f:
+            f.write("unpickled\\n")
+
+
+@task
+def fit(scale: float) -> Weights:
+    return Weights(scale=scale, bias=1.0)
+
+
+@task
+def cutoff(scale: float) -> float:
+    return scale / 4
+
+
+@workflow
+def training(scale: float = 2.0) -> tuple[Weights, float]:
+    return fit(scale=scale), cutoff(scale=scale)
+
+
+@task
+def arm(marker: str) -> Trap:
+    return Trap(marker)
+
+
+@workflow
+def trapped(marker: str) -> Trap:
+    return arm(marker=marker)
+
+
+@task
+def broken(scale: float) -> float:
+    raise ValueError("no model today")
+
+
+@workflow
+def failing(scale: float = 1.0) -> float:
+    return broken(scale=scale)
+'''
+
+
+@pytest.fixture(scope="module")
+def trained(with_workers: Served, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Two trainings and one trap, run by the server's worker (project ``models``)."""
+    folder = tmp_path_factory.mktemp("modelcode")
+    (folder / "modelflows.py").write_text(FLOWS)
+    marker = folder / "unpickled.txt"
+    with Remote(with_workers.url) as r:
+        r.register(str(folder / "modelflows.py"), project="models")
+        runs = [r.launch("modelflows.training", project="models", scale=s).wait(timeout=120)
+                for s in (2.0, 3.0)]
+        trap = r.launch("modelflows.trapped", project="models",
+                        marker=str(marker)).wait(timeout=120)
+        failed = r.launch("modelflows.failing", project="models").wait(timeout=120)
+    for ex in (*runs, trap):
+        assert ex.status.value == "SUCCEEDED", ex.record.error
+    assert failed.status.value == "FAILED"
+    return {"a": runs[0].id, "b": runs[1].id, "trap": trap.id, "failed": failed.id,
+            "marker": marker}
+
+
+def test_register_alias_versions_history_load_through_remote(
+        with_workers: Served, trained: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RILLET_USER", "carol")  # the server runs in this process
+    with Remote(with_workers.url) as r:
+        m = r.models
+        assert m.register("weights", execution=trained["a"], node="fit",
+                          alias="production") == 1
+        assert m.register("weights", execution=trained["b"], node="fit") == 2
+        assert m.register("cutoff", execution=trained["b"], node="cutoff") == 1
+        found = m.versions("weights")
+        assert [(v.version, v.aliases, v.execution_id, v.node_id) for v in found] == [
+            (1, ("production",), trained["a"], "fit"), (2, (), trained["b"], "fit")]
+        assert found[0].task == "modelflows:fit" and set(found[0].inputs) == {"scale"}
+        assert m.load("weights@production").predict([1.0]) == [3.0]
+        assert m.set_alias("weights", "production", 2) == 1
+        assert m.load("weights@production").predict([1.0]) == [4.0]
+        assert m.load("weights/1").scale == 2.0 and m.load("weights").scale == 3.0
+        assert m.load("cutoff") == 0.75  # a JSON scalar, kept inline in its record
+        assert m.set_alias("weights", "production", 1) == 2  # rollback
+        events = m.history("weights")
+        assert [(e.event, e.alias, e.version, e.previous, e.who) for e in events] == [
+            ("register", None, 1, None, "carol"), ("alias", "production", 1, None, "carol"),
+            ("register", None, 2, None, "carol"), ("alias", "production", 2, 1, "carol"),
+            ("alias", "production", 1, 2, "carol")]
+        listed = {x["name"]: x for x in m.names()}
+        assert listed["weights"]["latest"] == 2 and listed["weights"]["aliases"] == {
+            "production": 1}
+        # Errors come back as the registry's own exceptions, one line each.
+        with pytest.raises(NotFound, match="no model 'nope'|nope"):
+            m.versions("nope")
+        with pytest.raises(NotFound, match="no alias 'staging'"):
+            m.load("weights@staging")
+        with pytest.raises(DefinitionError, match="cannot be a number"):
+            m.set_alias("weights", "7", 1)
+
+
+def test_cli_models_with_server(with_workers: Served, trained: dict[str, Any]) -> None:
+    from rillet.cli._app import cli
+
+    runner, url = CliRunner(), with_workers.url
+    r = runner.invoke(cli, ["models", "register", "clf", f"{trained['a']}:fit",
+                            "--alias", "staging", "--server", url, "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["version"] == 1
+    r = runner.invoke(cli, ["models", "register", "clf", f"{trained['b']}:fit:o0",
+                            "--server", url])
+    assert r.exit_code == 0 and "registered clf version 2" in r.output, r.output
+    r = runner.invoke(cli, ["models", "alias", "clf", "staging", "2", "--server", url])
+    assert r.exit_code == 0 and "clf@staging -> 2 (was 1)" in r.output, r.output
+    r = runner.invoke(cli, ["models", "show", "clf", "--server", url, "--json"])
+    assert r.exit_code == 0, r.output
+    shown = json.loads(r.output)
+    assert [v["version"] for v in shown["versions"]] == [1, 2]
+    assert [e["event"] for e in shown["history"]] == ["register", "alias", "register", "alias"]
+    r = runner.invoke(cli, ["models", "list", "--server", url])
+    assert r.exit_code == 0 and "clf" in r.output and "staging=2" in r.output, r.output
+    r = runner.invoke(cli, ["models", "alias", "clf", "staging", "9", "--server", url])
+    assert r.exit_code == 2, r.output
+    assert "clf" in r.output and "9" in r.output and len(r.output.strip().splitlines()) == 1
+    r = runner.invoke(cli, ["models", "show", "nope", "--server", url])
+    assert r.exit_code == 2 and "nope" in r.output, r.output
+
+
+def test_bad_requests_are_4xx_json(with_workers: Served, trained: dict[str, Any]) -> None:
+    c = with_workers.client
+    ok = c.post("/api/v1/models/bad4xx/versions",
+                json={"execution": trained["a"], "node": "fit"})
+    assert ok.status_code == 200, ok.text
+
+    def check(response: Any, status: int, *words: str) -> None:
+        assert response.status_code == status, (response.status_code, response.text)
+        message = response.json()["error"]
+        assert all(w in message for w in words), message
+
+    check(c.get("/api/v1/models/nope"), 404, "nope")
+    check(c.get("/api/v1/models/nope/resolve"), 404, "nope")
+    check(c.get("/api/v1/models/bad4xx/resolve", params={"alias": "gone"}), 404, "gone")
+    check(c.get("/api/v1/models/bad4xx/resolve", params={"version": 5}), 404, "5")
+    check(c.get("/api/v1/models/bad4xx/resolve", params={"version": 1, "alias": "x"}), 400,
+          "not both")
+    check(c.get("/api/v1/models/bad%20name"), 400, "bad name")
+    check(c.put("/api/v1/models/bad4xx/aliases/3", json={"version": 1}), 400, "number")
+    check(c.put("/api/v1/models/bad4xx/aliases/bad%20alias", json={"version": 1}), 400,
+          "bad alias")
+    check(c.put("/api/v1/models/bad4xx/aliases/prod", json={"version": 4}), 404, "4")
+    check(c.put("/api/v1/models/bad4xx/aliases/prod", json={"version": "x"}), 400, "version")
+    check(c.put("/api/v1/models/bad4xx/aliases/prod", json={}), 400, "version")
+    check(c.put("/api/v1/models/nope/aliases/prod", json={"version": 1}), 404, "nope")
+    check(c.post("/api/v1/models/bad4xx/versions", json={"execution": "nope", "node": "fit"}),
+          404, "nope")
+    check(c.post("/api/v1/models/bad4xx/versions", json={"execution": trained["a"],
+                                                         "node": "train"}), 404, "train")
+    check(c.post("/api/v1/models/bad4xx/versions", json={"execution": trained["a"],
+                                                         "node": "fit", "output": "o9"}),
+          404, "o9")
+    check(c.post("/api/v1/models/bad4xx/versions", json={"execution": trained["failed"],
+                                                         "node": "broken"}), 409, "FAILED")
+    check(c.post("/api/v1/models/bad4xx/versions", json={"execution": trained["a"]}), 400,
+          "node")
+    check(c.post("/api/v1/models/bad4xx/versions", content=b"{not json",
+                 headers={"content-type": "application/json"}), 400)
+    check(c.post("/api/v1/models/bad4xx/versions", json={
+        "execution": trained["a"], "node": "fit", "pickle": "gASV"}), 400, "pickle")
+    check(c.get("/api/v1/models/bad4xx/versions/7/value"), 404, "7")
+    check(c.get("/api/v1/models/bad4xx/versions/0/value"), 400)
+    # Nothing was registered or moved by the bad requests.
+    shown = c.get("/api/v1/models/bad4xx").json()
+    assert [v["version"] for v in shown["versions"]] == [1]
+    assert [e["event"] for e in shown["history"]] == ["register"]
+
+
+def test_the_server_hands_out_bytes_and_never_unpickles(with_workers: Served,
+                                                       trained: dict[str, Any]) -> None:
+    marker: Path = trained["marker"]
+    before = marker.read_text() if marker.exists() else ""
+    c = with_workers.client
+    with Remote(with_workers.url) as r:
+        assert r.models.register("trap", execution=trained["trap"], node="arm",
+                                 alias="live") == 1
+        r.models.set_alias("trap", "canary", 1)
+        assert [v.version for v in r.models.versions("trap")] == [1]
+        shown = c.get("/api/v1/models/trap/resolve", params={"alias": "live"}).json()
+        assert shown["value"]["format"] == "pickle" and shown["value"]["stored"]
+        data = c.get("/api/v1/models/trap/versions/1/value")
+        assert data.status_code == 200
+        assert data.headers["content-type"] == "application/octet-stream"
+        inst = with_workers.app.state.instance
+        record = inst.store.artifacts([shown["version"]["hash"]])[shown["version"]["hash"]]
+        assert data.content == inst.artifacts.get(record.uri)  # the stored bytes, as stored
+        assert (marker.read_text() if marker.exists() else "") == before  # not unpickled
+        # The client that loads it unpickles it (its own choice, as models.load).
+        loaded = r.models.load("trap@live")
+    assert type(loaded).__name__ == "Trap"
+    assert marker.read_text() == before + "unpickled\n"
