@@ -144,12 +144,22 @@ def environment_hash(home_path: str, artifacts: Any) -> str:
     return digest
 
 
+def _local_folder(home: Any) -> str | None:
+    """The home folder of a ``Home``, or of an ``Instance`` that is an embedded home."""
+    path = getattr(home, "path", None)
+    return path if isinstance(path, str) else getattr(home, "home_path", None)
+
+
 def record_store(home: Any) -> Any:
     """Where a home keeps recorded files and environments: a content-addressed folder of
-    its own (``<home>/records``), apart from the artifacts that prune manages."""
+    its own (``<home>/records``), apart from the artifacts that prune manages; an instance
+    on shared stores keeps them under ``records/`` beside its artifacts' prefix."""
     from rillet.artifacts import FolderArtifactStore
 
-    return FolderArtifactStore(os.path.join(home.path, "records"))
+    folder = _local_folder(home)
+    if folder is not None:
+        return FolderArtifactStore(os.path.join(folder, "records"))
+    return FolderArtifactStore(f"{home.artifacts.root.rstrip('/')}/records")
 
 
 def save_record(home: Any, workflow: Any, execution_id: str) -> RunRecord:
@@ -165,7 +175,8 @@ def save_record(home: Any, workflow: Any, execution_id: str) -> RunRecord:
         artifacts.put(digest, data)
         files[os.path.relpath(path, root)] = digest
     record = RunRecord(execution_id=execution_id, root=root, files=files,
-                       environment=environment_hash(home.path, artifacts),
+                       environment=environment_hash(_local_folder(home) or home.scratch,
+                                                    artifacts),
                        created_at=time.time())
     with home.store.database.write() as c:
         c.execute("INSERT INTO run_records (execution_id, root, files, environment, "

@@ -141,3 +141,36 @@ def test_a_recovery_is_recorded_too(cli, tmp_path) -> None:
     r = cli.ok("recover", a, "--json").json["execution_id"]
     d = cli.ok("diff", a, r, "--json").json
     assert d["inputs"] == d["code"] == d["packages"] == d["nodes"] == []
+
+
+def test_a_recovery_on_shared_stores_records_its_code_beside_the_artifacts(
+        tmp_path: Path, capsys) -> None:
+    """An instance on shared stores (what a server or worker opens) has no home folder:
+    the record goes under ``records/`` of its artifacts' root, and diff reads it."""
+    from rillet.sdk import _run
+    from rillet.store import Instance, InstanceConfig
+
+    _write(tmp_path, 2)
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import flow  # type: ignore[import-not-found]
+
+        cfg = InstanceConfig(metadata_url=str(tmp_path / "meta.db"),
+                             artifacts_url=str(tmp_path / "bucket"),
+                             scratch=str(tmp_path / "scratch"))
+        with Instance.open(cfg) as inst:
+            engine = _run._engine(inst, "inline", None, None)
+            first = engine.execute(flow.wf, flow.wf.resolve_inputs((), {"x": 3}),
+                                   source=str(tmp_path / "flow.py"))
+            again = _run.recover(first.id, executor="inline", instance=inst,
+                                 workflow=flow.wf)
+            assert again.outputs["o0"] == 15
+            assert "could not record" not in capsys.readouterr().err
+            record = load_record(inst.store, again.id)
+            assert set(record.files) == {"flow.py", "helper.py"}
+            assert (tmp_path / "bucket" / "records").is_dir()
+            assert not (tmp_path / ".rillet").exists()
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("flow", None)
+        sys.modules.pop("helper", None)
