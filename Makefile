@@ -2,23 +2,47 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test postgresql bench lint clean
+.PHONY: demo test postgresql chromium ui ui-test bench lint clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-demo: $(BIN)/python
+demo: $(BIN)/python ui
 	$(BIN)/pip install -q -e '.[data]'
 	$(BIN)/python examples/hello.py
 	cd examples && ../$(BIN)/rillet run --home ../.rillet-demo hello.py:hello_world --name demo
 
-test: $(BIN)/python postgresql
+test: $(BIN)/python postgresql chromium ui-test
 	$(BIN)/pip install -q -e '.[dev]'
 	$(BIN)/ruff check rillet tests examples benchmarks
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/pytest -q
+
+# The web UI (ui/, Node 20 and npm): its packages from package-lock.json, built into
+# rillet/ui_static, which the server serves at / and the wheel carries.
+ui:
+	cd ui && npm ci --no-audit --no-fund --loglevel=error
+	cd ui && npx vite build --logLevel warn
+
+# Its checks: strict types, the component tests (Vitest), then the build (the
+# end-to-end test, tests/ui/test_ui_e2e.py, drives the built app in chromium).
+ui-test:
+	cd ui && npm ci --no-audit --no-fund --loglevel=error
+	cd ui && npx tsc --noEmit -p tsconfig.json
+	cd ui && npx vitest run
+	cd ui && npx vite build --logLevel warn
+
+# The UI's end-to-end test drives Debian's chromium (/usr/bin/chromium), installed here
+# when missing.
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  echo "installing Debian's chromium (the web UI's end-to-end test)"; \
+	  sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$sudo apt-get update -qq && \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+	fi
 
 # The store tests and benchmarks/platform_bench.py start a real PostgreSQL server
 # (tests/pgserver.py): Debian's postgresql, installed here when missing, without a
@@ -63,4 +87,4 @@ bench: $(BIN)/python postgresql
 	$(BIN)/python benchmarks/platform_bench.py --peers
 
 clean:
-	rm -rf $(VENV) .rillet .rillet-demo .bench
+	rm -rf $(VENV) .rillet .rillet-demo .bench ui/node_modules rillet/ui_static

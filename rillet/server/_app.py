@@ -7,34 +7,31 @@ import os
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from rillet.server import _errors
+from rillet.server import _errors, _ui
 from rillet.server._broadcast import Broadcaster
 from rillet.server._runner import LocalRunner
 from rillet.store._instance import Instance
 
 API = "/api/v1"
 
-UI_PLACEHOLDER = """<!doctype html><html><head><meta charset="utf-8"><title>rillet</title></head>
-<body><h1>rillet</h1><p>The web UI is not built yet (it is a later issue). This server's
-API is at <a href="/docs">/docs</a> (<a href="/openapi.json">/openapi.json</a>);
-<code>GET /api/v1/health</code> says whether it serves.</p></body></html>"""
-
-
 class Health(BaseModel):
     status: str
 
 
-def create_app(instance: Instance, *, workers: int = 0, poll: float = 0.05) -> FastAPI:
+def create_app(instance: Instance, *, workers: int = 0, poll: float = 0.05,
+               ui_dir: str | os.PathLike[str] | None = None) -> FastAPI:
     """The app serving ``instance``. ``workers`` > 0 runs a platform worker with that many
     slots in this process for the app's lifetime (launches through the app wake it);
-    shutdown drains it: running executions finish and are recorded."""
+    shutdown drains it: running executions finish and are recorded. ``ui_dir`` holds the
+    built web UI served at ``/`` (default: the package's ``ui_static``)."""
     from rillet.server import (
         _routes_data,
         _routes_executions,
@@ -71,14 +68,11 @@ def create_app(instance: Instance, *, workers: int = 0, poll: float = 0.05) -> F
         """``{"status": "ok"}`` once the server serves."""
         return JSONResponse({"status": "ok"})
 
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    async def ui() -> Any:
-        return HTMLResponse(UI_PLACEHOLDER)
-
     app.include_router(_routes_executions.router)
     app.include_router(_routes_data.router)
     app.include_router(_routes_registry.router)
     app.include_router(_routes_models.router)
+    _ui.mount(app, _ui.UI_DIR if ui_dir is None else Path(ui_dir))
     return app
 
 

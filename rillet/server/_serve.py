@@ -20,6 +20,7 @@ def serve(*, home: str | None, db: str | None, artifacts: str | None, host: str,
     import uvicorn
 
     from rillet.server._app import create_app
+    from rillet.server._ui import not_built_note
 
     inst = open_instance(home, db, artifacts)
     try:
@@ -31,6 +32,9 @@ def serve(*, home: str | None, db: str | None, artifacts: str | None, host: str,
         where = inst.home_path or inst.url
         bound = sock.getsockname()[1]
         sys.stderr.write(f"rillet server on http://{host}:{bound} serving {where}\n")
+        note = not_built_note()
+        if note is not None:
+            sys.stderr.write(note + "\n")
         sys.stderr.flush()
         # uvicorn shuts down gracefully on SIGTERM / Ctrl-C, then raises the signal
         # again to the handler that was there before: make that a clean exit (0).

@@ -1,0 +1,101 @@
+"""The web UI end to end: a real ``rillet ui`` process on a home with a succeeded
+execution and a running one, driven in Debian's chromium by ``ui/e2e/run.mjs``
+(playwright-core): the list and its filter, a live abort from the execution page, the
+DAG (node count, states, left to right) and a node's output value and logs; a
+screenshot per step under this test's folder; no console error in the page."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from clikit import WORKFLOWS, rillet_env, wait_for
+from missing import missing
+
+import rillet
+
+ROOT = Path(__file__).resolve().parents[2]
+UI = ROOT / "ui"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+
+
+def needs() -> None:
+    """Node, the UI's packages (npm ci), its build (vite) and chromium; `make test` makes
+    all four (and installs chromium); elsewhere, their absence skips this test."""
+    if shutil.which("node") is None:
+        missing("node is not installed (the UI's end-to-end test needs Node 20)")
+    if not (UI / "node_modules" / "playwright-core").is_dir():
+        missing("ui/node_modules is missing: run `make ui` (npm ci, then the build)")
+    if not (ROOT / "rillet" / "ui_static" / "index.html").is_file():
+        missing("the UI is not built (rillet/ui_static): run `make ui`")
+    if not os.access(CHROMIUM, os.X_OK):
+        missing(f"{CHROMIUM} is missing: `make test` installs Debian's chromium with apt")
+
+
+def test_the_ui_shows_executions_their_dag_and_a_node_live(tmp_path: Path) -> None:
+    needs()
+    sys.path.insert(0, str(WORKFLOWS))
+    import wf_ui
+
+    home = tmp_path / "home"
+    done = rillet.run(wf_ui.diamond, home=str(home), executor="inline", n=5)
+    assert done.status == "SUCCEEDED"
+
+    proc = subprocess.Popen([sys.executable, "-m", "rillet.cli", "ui", "--home", str(home),
+                             "--port", "0"], cwd=tmp_path, env=rillet_env(),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    remote = None
+    running = None
+    try:
+        assert proc.stderr is not None
+        line = proc.stderr.readline()
+        assert line.startswith("rillet server on http://127.0.0.1:"), line
+        url = line.split()[3]
+        remote = rillet.Remote(url)
+        wait_for(lambda: _healthy(remote), limit=60)
+        # A real running execution: registered and launched through the server, run by
+        # the server's own worker; its task writes the marker once it runs.
+        remote.register(str(WORKFLOWS / "wf_ui.py"))
+        marker = tmp_path / "sleeper.pid"
+        running = remote.launch("wf_ui.slow", marker=str(marker), seconds=300.0).id
+        wait_for(marker.exists, limit=120)
+
+        shots = tmp_path / "screenshots"
+        env = {**os.environ, "RILLET_URL": url, "RILLET_SHOTS": str(shots),
+               "RILLET_E2E": json.dumps({"done": done.id, "running": running}),
+               "CHROMIUM": CHROMIUM}
+        r = subprocess.run(["node", "e2e/run.mjs"], cwd=UI, env=env, capture_output=True,
+                           text=True, timeout=240)
+        print(r.stdout)
+        assert r.returncode == 0, f"the browser test failed:\n{r.stdout}\n{r.stderr}"
+        assert "e2e passed" in r.stdout
+        taken = sorted(p.name for p in shots.glob("*.png"))
+        assert len(taken) == 6 and all((shots / n).stat().st_size > 1000 for n in taken), taken
+        assert remote.execution(running).status == "ABORTED"
+    finally:
+        if remote is not None and running is not None:
+            try:  # never leave a 300 s task for the server's drain to wait on
+                remote.abort(running)
+            except rillet.RilletError:
+                pass
+        if remote is not None:
+            remote.close()
+        proc.terminate()
+        try:
+            proc.wait(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            proc.communicate()
+
+
+def _healthy(remote: rillet.Remote) -> bool:
+    try:
+        remote.executions(limit=1)
+        return True
+    except (OSError, rillet.RilletError):
+        return False

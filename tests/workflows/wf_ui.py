@@ -1,0 +1,49 @@
+"""Workflows of the UI tests: a diamond that succeeds (4 nodes, 4 edges) and one whose
+task sleeps until it is aborted (it writes its pid first, so the test knows it runs)."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from rillet import task, workflow
+
+
+@task
+def load(n: int) -> list[int]:
+    return list(range(n))
+
+
+@task
+def total(xs: list[int]) -> int:
+    print(f"summing {len(xs)} numbers")
+    return sum(xs)
+
+
+@task
+def biggest(xs: list[int]) -> int:
+    return max(xs)
+
+
+@task
+def report(s: int, m: int) -> str:
+    return f"sum={s} max={m}"
+
+
+@workflow
+def diamond(n: int = 5) -> str:
+    xs = load(n=n)
+    return report(s=total(xs=xs), m=biggest(xs=xs))
+
+
+@task
+def sleeper(marker: str, seconds: float) -> int:
+    with open(marker, "w") as f:
+        f.write(str(os.getpid()))
+    time.sleep(seconds)
+    return 1
+
+
+@workflow
+def slow(marker: str, seconds: float = 300.0) -> int:
+    return sleeper(marker=marker, seconds=seconds)

@@ -1,0 +1,116 @@
+// End to end: Debian's chromium, driven by playwright-core, against a running
+// `rillet ui` with real executions in it (tests/ui/test_ui_e2e.py starts all that and
+// runs this script). Exits 1 with one line per failed check; a screenshot per step.
+//
+//   RILLET_URL=http://127.0.0.1:PORT RILLET_SHOTS=DIR RILLET_E2E='{"done": ID, "running": ID}'
+//   [CHROMIUM=/usr/bin/chromium] node e2e/run.mjs
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const url = process.env.RILLET_URL;
+const shots = process.env.RILLET_SHOTS ?? "e2e/out";
+const { done, running } = JSON.parse(process.env.RILLET_E2E ?? "{}");
+if (!url || !done || !running) {
+  console.error("run.mjs: set RILLET_URL and RILLET_E2E ({\"done\": ID, \"running\": ID})");
+  process.exit(2);
+}
+mkdirSync(shots, { recursive: true });
+const TIMEOUT = 60_000; // generous: a loaded 2-core machine
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-dev-shm-usage"],
+});
+const consoleErrors = [];
+let step = 0;
+let page;
+try {
+  page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  page.setDefaultTimeout(TIMEOUT);
+  page.on("console", (m) => {
+    if (m.type() === "error") consoleErrors.push(`console: ${m.text()}`);
+  });
+  page.on("pageerror", (e) => consoleErrors.push(`page error: ${e.message}`));
+  const shot = async (name) => {
+    step += 1;
+    const file = join(shots, `${String(step).padStart(2, "0")}-${name}.png`);
+    await page.screenshot({ path: file, fullPage: true });
+    console.log(`screenshot ${file}`);
+  };
+  const row = (id) => page.locator(`tr[data-execution="${id}"]`);
+
+  // 1. The list shows both executions with their live status.
+  await page.goto(url);
+  await row(done).locator('[data-status="SUCCEEDED"]').waitFor();
+  await row(running).locator('[data-status="RUNNING"]').waitFor();
+  await row(running).getByRole("button", { name: "Abort" }).waitFor();
+  await shot("executions");
+
+  // 2. Filtering by status leaves the succeeded one only.
+  await page.getByLabel("Status").selectOption("SUCCEEDED");
+  await row(running).waitFor({ state: "detached" });
+  await row(done).waitFor();
+  await shot("executions-filtered");
+  await page.getByLabel("Status").selectOption("");
+  await row(running).waitFor();
+
+  // 3. The running execution's page: its node RUNNING; abort it from there and the
+  // node and the execution change state live (the event stream), with no reload.
+  await row(running).getByRole("link").click();
+  await page.waitForURL(`**/executions/${running}`);
+  const sleeper = page.locator('.react-flow__node [data-node="sleeper"]');
+  await sleeper.and(page.locator('[data-status="RUNNING"]')).waitFor();
+  await shot("running-execution");
+  await page.getByRole("button", { name: "Abort" }).click();
+  await page.locator('#execution-title [data-status="ABORTED"]').waitFor();
+  await page.waitForFunction(
+    () => document.querySelector('[data-node="sleeper"]')?.getAttribute("data-status") !== "RUNNING",
+  );
+  await shot("aborted-execution");
+
+  // 4. Back to the list (client-side): the aborted one has no abort button any more.
+  await page.getByRole("link", { name: "← Executions" }).click();
+  await row(running).locator('[data-status="ABORTED"]').waitFor();
+  if ((await row(running).getByRole("button", { name: "Abort" }).count()) !== 0)
+    throw new Error("an ABORTED execution still shows an Abort button");
+
+  // 5. The succeeded execution's DAG: 4 nodes, all SUCCEEDED, 4 edges, left to right.
+  await row(done).getByRole("link").click();
+  await page.waitForURL(`**/executions/${done}`);
+  await page.locator(".react-flow__node").nth(3).waitFor();
+  const nodes = await page.locator(".react-flow__node").count();
+  const succeeded = await page.locator('.react-flow__node [data-status="SUCCEEDED"]').count();
+  await page.locator(".react-flow__edge").nth(3).waitFor();
+  const edges = await page.locator(".react-flow__edge").count();
+  if (nodes !== 4 || succeeded !== 4 || edges !== 4)
+    throw new Error(`the DAG has ${nodes} nodes (${succeeded} SUCCEEDED) and ${edges} edges; expected 4, 4, 4`);
+  const x = async (id) => (await page.locator(`.react-flow__node[data-id="${id}"]`).boundingBox()).x;
+  const [xLoad, xTotal, xReport] = [await x("load"), await x("total"), await x("report")];
+  if (!(xLoad < xTotal && xTotal < xReport))
+    throw new Error(`not left to right: load x=${xLoad}, total x=${xTotal}, report x=${xReport}`);
+  await shot("dag");
+
+  // 6. The node panel: its output value inline, its attempt and its logs.
+  await page.locator('.react-flow__node[data-id="total"]').click();
+  const panel = page.getByRole("complementary", { name: "node total" });
+  await panel.locator('[data-values="outputs"] code', { hasText: /^10$/ }).waitFor();
+  await panel.locator('[data-values="inputs"] code', { hasText: "[0,1,2,3,4]" }).waitFor();
+  await panel.getByLabel("logs of attempt 1").filter({ hasText: "summing 5 numbers" }).waitFor();
+  await shot("node-panel");
+
+  // 7. A reload of a client route serves the app again (the server's fallback).
+  await page.reload();
+  await page.locator(".react-flow__node").nth(3).waitFor();
+} catch (error) {
+  if (page) await page.screenshot({ path: join(shots, "failure.png"), fullPage: true });
+  console.error(consoleErrors.join("\n"));
+  throw error;
+} finally {
+  await browser.close();
+}
+if (consoleErrors.length > 0) {
+  console.error(`console errors:\n${consoleErrors.join("\n")}`);
+  process.exit(1);
+}
+console.log(`e2e passed: ${step} steps`);

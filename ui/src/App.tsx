@@ -1,0 +1,29 @@
+import { ExecutionPage } from "./ExecutionPage";
+import { ExecutionsList } from "./ExecutionsList";
+import { navigate, route, usePath } from "./router";
+
+export function App() {
+  const r = route(usePath());
+  return (
+    <>
+      <header className="top">
+        <a
+          href="/"
+          className="brand"
+          onClick={(ev) => {
+            ev.preventDefault();
+            navigate("/");
+          }}
+        >
+          rillet
+        </a>
+        <a href="/docs">API</a>
+      </header>
+      <main>
+        {r.page === "executions" && <ExecutionsList />}
+        {r.page === "execution" && <ExecutionPage key={r.id} id={r.id} />}
+        {r.page === "missing" && <p role="alert">No page here.</p>}
+      </main>
+    </>
+  );
+}

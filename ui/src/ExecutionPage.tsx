@@ -1,0 +1,70 @@
+import { useState } from "react";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { abortExecution, ended, getExecution } from "./api";
+import { Dag } from "./Dag";
+import { seconds, when } from "./format";
+import { useLiveExecution } from "./live";
+import { NodePanel } from "./NodePanel";
+import { navigate } from "./router";
+import { Status } from "./Status";
+
+export function ExecutionPage({ id }: { id: string }) {
+  const client = useQueryClient();
+  const [selected, setSelected] = useState<string | null>(null);
+  const detail = useQuery({
+    queryKey: ["execution", id],
+    queryFn: () => getExecution(id),
+    // The event stream drives updates; polling is the backstop while it runs.
+    refetchInterval: (q) => (q.state.data && ended(q.state.data.status) ? false : 2000),
+  });
+  useLiveExecution(id, detail.data?.status);
+  const abort = useMutation({
+    mutationFn: () => abortExecution(id),
+    onSettled: () => client.invalidateQueries({ queryKey: ["execution", id] }),
+  });
+
+  if (detail.isPending) return <p>Loading {id}…</p>;
+  if (detail.isError) return <p role="alert">{detail.error.message}</p>;
+  const e = detail.data;
+  const node = e.nodes.find((n) => n.node_id === selected);
+  return (
+    <section className="execution" aria-labelledby="execution-title">
+      <p>
+        <a
+          href="/"
+          onClick={(ev) => {
+            ev.preventDefault();
+            navigate("/");
+          }}
+        >
+          ← Executions
+        </a>
+      </p>
+      <h1 id="execution-title">
+        {e.execution_id} <Status status={e.status} />
+      </h1>
+      <p className="muted">
+        {e.workflow} · created {when(e.created_at)} · {seconds(e.started_at, e.ended_at)} ·{" "}
+        {e.nodes.length} nodes
+        {!ended(e.status) && (
+          <>
+            {" "}
+            <button type="button" disabled={abort.isPending} onClick={() => abort.mutate()}>
+              Abort
+            </button>
+          </>
+        )}
+      </p>
+      {abort.isError && <p role="alert">Could not abort: {abort.error.message}</p>}
+      {e.error && <pre className="traceback">{e.error}</pre>}
+      <div className="execution-body">
+        <Dag nodes={e.nodes} selected={selected} onSelect={setSelected} />
+        {node ? (
+          <NodePanel executionId={e.execution_id} node={node} />
+        ) : (
+          <aside className="panel muted">Select a node to see its inputs, outputs, attempts and logs.</aside>
+        )}
+      </div>
+    </section>
+  );
+}

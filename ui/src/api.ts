@@ -1,0 +1,145 @@
+// The server's REST API (rillet/services/_shapes.py mirrors these shapes).
+
+export interface ExecutionSummary {
+  execution_id: string;
+  workflow: string;
+  status: string;
+  created_at: number;
+  started_at: number | null;
+  ended_at: number | null;
+  parent_id: string | null;
+  error: string | null;
+}
+
+export interface NodeShape {
+  node_id: string;
+  task: string;
+  kind: string;
+  status: string;
+  attempts: number;
+  started_at: number | null;
+  ended_at: number | null;
+  duration: number | null;
+  cache_key: string | null;
+  source_execution: string | null;
+  source_node: string | null;
+  inputs: Record<string, string>;
+  outputs: Record<string, string>;
+  error: string | null;
+  params: Record<string, unknown>;
+  metrics: Record<string, unknown>[];
+}
+
+export interface ExecutionDetail {
+  execution_id: string;
+  workflow: string;
+  source: string;
+  status: string;
+  parent_id: string | null;
+  error: string | null;
+  inputs: Record<string, string>;
+  outputs: Record<string, string> | null;
+  created_at: number;
+  started_at: number | null;
+  ended_at: number | null;
+  nodes: NodeShape[];
+}
+
+export interface AttemptLogs {
+  execution_id: string;
+  node_id: string;
+  attempt: number;
+  status: string;
+  logs: string;
+  traceback: string | null;
+}
+
+export interface ArtifactShape {
+  hash: string;
+  format: string;
+  type: Record<string, unknown>;
+  size: number;
+  uri: string | null;
+  inline: unknown;
+  created_at: number;
+  purged: boolean;
+}
+
+export interface EventShape {
+  seq: number;
+  execution_id: string;
+  node_id: string;
+  kind: string;
+  status: string;
+  at: number;
+  data: Record<string, unknown>;
+}
+
+export const EXECUTION_STATUSES = ["QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "ABORTED"];
+const ENDED = new Set(["SUCCEEDED", "FAILED", "ABORTED"]);
+
+export function ended(status: string): boolean {
+  return ENDED.has(status);
+}
+
+/** A 4xx/5xx answer: the server's `{"error": "..."}` line and the HTTP status. */
+export class ApiError extends Error {
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(message);
+    this.status = status;
+  }
+}
+
+export const API = "/api/v1";
+
+async function call<T>(path: string, init?: RequestInit): Promise<T> {
+  const response = await fetch(`${API}${path}`, init);
+  if (!response.ok) {
+    let message = `${response.status} ${response.statusText}`;
+    try {
+      const body = (await response.json()) as { error?: unknown };
+      if (typeof body.error === "string") message = body.error;
+    } catch {
+      // not JSON: keep the status line
+    }
+    throw new ApiError(response.status, message);
+  }
+  return (await response.json()) as T;
+}
+
+export interface ExecutionFilters {
+  workflow?: string;
+  status?: string;
+  limit?: number;
+}
+
+export function listExecutions(filters: ExecutionFilters): Promise<ExecutionSummary[]> {
+  const query = new URLSearchParams();
+  if (filters.workflow) query.set("workflow", filters.workflow);
+  if (filters.status) query.set("status", filters.status);
+  query.set("limit", String(filters.limit ?? 100));
+  return call(`/executions?${query.toString()}`);
+}
+
+export function getExecution(id: string): Promise<ExecutionDetail> {
+  return call(`/executions/${encodeURIComponent(id)}`);
+}
+
+export function abortExecution(id: string): Promise<ExecutionSummary> {
+  return call(`/executions/${encodeURIComponent(id)}/abort`, { method: "POST" });
+}
+
+export function nodeLogs(id: string, node: string, attempt: number): Promise<AttemptLogs> {
+  return call(
+    `/executions/${encodeURIComponent(id)}/nodes/${encodeURIComponent(node)}/logs?attempt=${attempt}`,
+  );
+}
+
+export function getArtifact(hash: string): Promise<ArtifactShape> {
+  return call(`/artifacts/${encodeURIComponent(hash)}`);
+}
+
+export function eventsUrl(id: string): string {
+  return `${API}/executions/${encodeURIComponent(id)}/events`;
+}

@@ -1,0 +1,115 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/react";
+import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
+import type { ReactNode } from "react";
+import { ExecutionsList } from "./ExecutionsList";
+import { NodePanel } from "./NodePanel";
+import type { NodeShape } from "./api";
+
+// The component tests answer the API calls from a table; the real server is the
+// end-to-end test's (e2e/run.mjs).
+type Answer = { status?: number; body: unknown };
+let routes: Record<string, (url: URL, init?: RequestInit) => Answer>;
+const calls: string[] = [];
+
+beforeEach(() => {
+  calls.length = 0;
+  vi.stubGlobal("fetch", async (input: string, init?: RequestInit) => {
+    const url = new URL(input, "http://ui.test");
+    calls.push(`${init?.method ?? "GET"} ${url.pathname}${url.search}`);
+    const handler = routes[`${init?.method ?? "GET"} ${url.pathname}`];
+    const answer = handler ? handler(url, init) : { status: 404, body: { error: `no route ${url.pathname}` } };
+    return new Response(JSON.stringify(answer.body), {
+      status: answer.status ?? 200,
+      headers: { "content-type": "application/json" },
+    });
+  });
+});
+
+afterEach(() => {
+  cleanup();
+  vi.unstubAllGlobals();
+});
+
+function wrap(ui: ReactNode) {
+  const client = new QueryClient({ defaultOptions: { queries: { retry: false } } });
+  return render(<QueryClientProvider client={client}>{ui}</QueryClientProvider>);
+}
+
+const summary = (id: string, status: string) => ({
+  execution_id: id, workflow: "wf:diamond", status, created_at: 1_700_000_000,
+  started_at: 1_700_000_000, ended_at: status === "RUNNING" ? null : 1_700_000_001,
+  parent_id: null, error: null,
+});
+
+describe("ExecutionsList", () => {
+  it("lists executions, filters by status and aborts a running one", async () => {
+    let aborted = false;
+    routes = {
+      "GET /api/v1/executions": (url) => {
+        const rows = [summary("e-done", "SUCCEEDED"), summary("e-run", aborted ? "ABORTED" : "RUNNING")];
+        const status = url.searchParams.get("status");
+        return { body: status ? rows.filter((r) => r.status === status) : rows };
+      },
+      "POST /api/v1/executions/e-run/abort": () => {
+        aborted = true;
+        return { body: summary("e-run", "ABORTED") };
+      },
+    };
+    wrap(<ExecutionsList />);
+    expect(await screen.findByText("e-done")).toBeTruthy();
+    expect(screen.getByText("e-run")).toBeTruthy();
+    // Only the unfinished execution has an Abort button.
+    expect(screen.getAllByRole("button", { name: "Abort" })).toHaveLength(1);
+
+    fireEvent.change(screen.getByLabelText("Status"), { target: { value: "SUCCEEDED" } });
+    await waitFor(() => expect(screen.queryByText("e-run")).toBeNull());
+    expect(calls).toContain("GET /api/v1/executions?status=SUCCEEDED&limit=100");
+
+    fireEvent.change(screen.getByLabelText("Status"), { target: { value: "" } });
+    fireEvent.click(await screen.findByRole("button", { name: "Abort" }));
+    await waitFor(() => expect(screen.queryByRole("button", { name: "Abort" })).toBeNull());
+    expect(calls).toContain("POST /api/v1/executions/e-run/abort");
+    expect(document.querySelector('tr[data-execution="e-run"] [data-status="ABORTED"]')).not.toBeNull();
+  });
+
+  it("says so when the server refuses the listing", async () => {
+    routes = { "GET /api/v1/executions": () => ({ status: 400, body: { error: "bad status 'X'" } }) };
+    wrap(<ExecutionsList />);
+    expect((await screen.findByRole("alert")).textContent).toContain("bad status 'X'");
+  });
+});
+
+describe("NodePanel", () => {
+  it("shows the inputs and outputs inline, and each attempt with its traceback and logs", async () => {
+    const node: NodeShape = {
+      node_id: "total", task: "wf:total", kind: "task", status: "SUCCEEDED", attempts: 2,
+      started_at: 1, ended_at: 2, duration: 1, cache_key: "abc", source_execution: null,
+      source_node: null, inputs: { xs: "h1" }, outputs: { o0: "h2" }, error: null, params: {},
+      metrics: [],
+    };
+    const artifact = (hash: string, inline: string) => ({
+      hash, format: "json", type: {}, size: inline.length, uri: null, inline, created_at: 0, purged: false,
+    });
+    routes = {
+      "GET /api/v1/artifacts/h1": () => ({ body: artifact("h1", "[0, 1, 2]") }),
+      "GET /api/v1/artifacts/h2": () => ({ body: artifact("h2", "3") }),
+      "GET /api/v1/executions/e1/nodes/total/logs": (url) => {
+        const n = Number(url.searchParams.get("attempt"));
+        return {
+          body: {
+            execution_id: "e1", node_id: "total", attempt: n, status: n === 1 ? "FAILED" : "SUCCEEDED",
+            logs: `log of attempt ${n}`, traceback: n === 1 ? "ValueError: flaky" : null,
+          },
+        };
+      },
+    };
+    wrap(<NodePanel executionId="e1" node={node} />);
+    expect(await screen.findByText("[0,1,2]")).toBeTruthy();
+    expect(await screen.findByText("3")).toBeTruthy();
+    expect(await screen.findByText("log of attempt 1")).toBeTruthy();
+    expect(await screen.findByText("log of attempt 2")).toBeTruthy();
+    expect(screen.getByText("ValueError: flaky")).toBeTruthy();
+    expect(screen.getByRole("complementary", { name: "node total" })).toBeTruthy();
+  });
+});

@@ -1,0 +1,64 @@
+import { describe, expect, it } from "vitest";
+import type { NodeShape } from "./api";
+import { inferEdges, layout } from "./graph";
+import { valueText } from "./format";
+import { applyEvent } from "./live";
+
+function node(id: string, inputs: Record<string, string>, outputs: Record<string, string>, t: number): NodeShape {
+  return {
+    node_id: id, task: `m:${id}`, kind: "task", status: "SUCCEEDED", attempts: 1,
+    started_at: t, ended_at: t + 0.5, duration: 0.5, cache_key: null, source_execution: null,
+    source_node: null, inputs, outputs, error: null, params: {}, metrics: [],
+  };
+}
+
+const diamond = [
+  node("load", { n: "h-n" }, { o0: "h-xs" }, 0),
+  node("total", { xs: "h-xs" }, { o0: "h-10" }, 1),
+  node("biggest", { xs: "h-xs" }, { o0: "h-4" }, 1),
+  node("report", { s: "h-10", m: "h-4" }, { o0: "h-r" }, 2),
+];
+
+describe("the DAG of recorded values", () => {
+  it("links each consumer to the producer of its input hash", () => {
+    const edges = inferEdges(diamond).map((e) => `${e.source}>${e.target}`).sort();
+    expect(edges).toEqual(["biggest>report", "load>biggest", "load>total", "total>report"]);
+  });
+
+  it("never links a node to one that started before the producer ended", () => {
+    const early = node("early", { x: "h-xs" }, {}, -5);
+    expect(inferEdges([diamond[0]!, early])).toEqual([]);
+  });
+
+  it("lays the nodes out left to right by rank", () => {
+    const ids = diamond.map((n) => n.node_id);
+    const at = Object.fromEntries(layout(ids, inferEdges(diamond)).map((p) => [p.id, p]));
+    expect(at.load!.x).toBeLessThan(at.total!.x);
+    expect(at.total!.x).toBe(at.biggest!.x);
+    expect(at.total!.x).toBeLessThan(at.report!.x);
+    expect(at.total!.y).not.toBe(at.biggest!.y);
+  });
+});
+
+describe("values and events", () => {
+  it("shows inline JSON values as compact JSON and other values by format", () => {
+    expect(valueText("10", "json", 2)).toBe("10");
+    expect(valueText('"sum=10"', "json", 8)).toBe('"sum=10"');
+    expect(valueText("[0, 1, 2]", "json", 9)).toBe("[0,1,2]");
+    expect(valueText(null, "parquet", 2048)).toBe("parquet, 2048 bytes");
+    expect(valueText("x".repeat(300), "json", 300).length).toBe(201);
+  });
+
+  it("applies a node event to its node only, and an execution event to the execution", () => {
+    const detail = {
+      execution_id: "e1", workflow: "m:wf", source: "wf.py", status: "RUNNING", parent_id: null,
+      error: null, inputs: {}, outputs: null, created_at: 0, started_at: 0, ended_at: null,
+      nodes: diamond,
+    };
+    const ev = { seq: 1, execution_id: "e1", node_id: "total", kind: "node", status: "FAILED", at: 1, data: {} };
+    const after = applyEvent(detail, ev);
+    expect(after.nodes.find((n) => n.node_id === "total")!.status).toBe("FAILED");
+    expect(after.nodes.find((n) => n.node_id === "load")!.status).toBe("SUCCEEDED");
+    expect(applyEvent(detail, { ...ev, kind: "execution", node_id: "", status: "ABORTED" }).status).toBe("ABORTED");
+  });
+});

@@ -1,0 +1,23 @@
+/// <reference types="vitest/config" />
+import { defineConfig } from "vite";
+import react from "@vitejs/plugin-react";
+
+// The build goes into the Python package, which serves it at / (rillet/server/_ui.py).
+export default defineConfig({
+  plugins: [react()],
+  base: "/",
+  build: {
+    outDir: "../rillet/ui_static",
+    emptyOutDir: true,
+    chunkSizeWarningLimit: 1000,
+  },
+  server: {
+    // `npm run dev` against a running `rillet ui` (port 8470).
+    proxy: { "/api": "http://127.0.0.1:8470" },
+  },
+  test: {
+    environment: "jsdom",
+    globals: true,
+    include: ["src/**/*.test.tsx", "src/**/*.test.ts"],
+  },
+});
