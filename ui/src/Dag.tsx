@@ -74,6 +74,7 @@ export function Dag({
         nodeTypes={nodeTypes}
         onNodeClick={(_, n) => onSelect(n.id)}
         fitView
+        fitViewOptions={{ maxZoom: 1 }}
         nodesConnectable={false}
         proOptions={{ hideAttribution: true }}
       >
