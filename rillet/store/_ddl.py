@@ -7,8 +7,8 @@ keeps them equal to ``_schema.sqlite_ddl()``)."""
 from __future__ import annotations
 
 # Alembic revisions of rillet/store/migrations, oldest first (a test checks them).
-REVISIONS: tuple[str, ...] = ('0001', '0002', '0003', '0004', '0005', '0006', '0007', '0008')
-HEAD = '0008'
+REVISIONS: tuple[str, ...] = ('0001', '0002', '0003', '0004', '0005', '0006', '0007', '0008', '0009')
+HEAD = '0009'
 
 ALEMBIC_VERSION_DDL = (
     "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
@@ -17,11 +17,14 @@ ALEMBIC_VERSION_DDL = (
 
 SQLITE_DDL: tuple[str, ...] = (
     'CREATE TABLE artifacts ( hash VARCHAR NOT NULL, format VARCHAR NOT NULL, type TEXT NOT NULL, size BIGINT NOT NULL, uri TEXT, inline TEXT, created_at FLOAT NOT NULL, purged BOOLEAN NOT NULL, tag TEXT, CONSTRAINT pk_artifacts PRIMARY KEY (hash) ) WITHOUT ROWID',
+    'CREATE TABLE audit_log ( id INTEGER NOT NULL, at FLOAT NOT NULL, who VARCHAR NOT NULL, project VARCHAR NOT NULL, domain VARCHAR NOT NULL, action VARCHAR NOT NULL, target TEXT NOT NULL, detail TEXT NOT NULL, CONSTRAINT pk_audit_log PRIMARY KEY (id) )',
+    'CREATE INDEX ix_audit_log_project_at ON audit_log (project, at)',
     'CREATE TABLE cache_entries ( "key" VARCHAR NOT NULL, task VARCHAR NOT NULL, cache_version VARCHAR NOT NULL, code_parts TEXT NOT NULL, input_hashes TEXT NOT NULL, outputs TEXT NOT NULL, execution_id VARCHAR NOT NULL, node_id VARCHAR NOT NULL, created_at FLOAT NOT NULL, last_used_at FLOAT NOT NULL, CONSTRAINT pk_cache_entries PRIMARY KEY ("key") )',
     'CREATE INDEX ix_cache_entries_task ON cache_entries (task)',
     'CREATE TABLE cache_locks ( "key" VARCHAR NOT NULL, owner VARCHAR NOT NULL, taken_at FLOAT NOT NULL, CONSTRAINT pk_cache_locks PRIMARY KEY ("key") ) WITHOUT ROWID',
-    "CREATE TABLE executions ( id VARCHAR NOT NULL, workflow VARCHAR NOT NULL, source TEXT NOT NULL, spec_hash VARCHAR NOT NULL, status VARCHAR NOT NULL, inputs TEXT NOT NULL, outputs TEXT, error TEXT, parent_id VARCHAR, executor VARCHAR NOT NULL, created_at FLOAT NOT NULL, started_at FLOAT, ended_at FLOAT, owner_host VARCHAR NOT NULL, owner_pid INTEGER NOT NULL, owner_started FLOAT NOT NULL, heartbeat_at FLOAT, checkpoint_scope VARCHAR NOT NULL, name VARCHAR, tags TEXT, lease_owner VARCHAR DEFAULT '' NOT NULL, lease_expires_at FLOAT, abort_requested_at FLOAT, CONSTRAINT pk_executions PRIMARY KEY (id) )",
+    "CREATE TABLE executions ( id VARCHAR NOT NULL, workflow VARCHAR NOT NULL, source TEXT NOT NULL, spec_hash VARCHAR NOT NULL, status VARCHAR NOT NULL, inputs TEXT NOT NULL, outputs TEXT, error TEXT, parent_id VARCHAR, executor VARCHAR NOT NULL, created_at FLOAT NOT NULL, started_at FLOAT, ended_at FLOAT, owner_host VARCHAR NOT NULL, owner_pid INTEGER NOT NULL, owner_started FLOAT NOT NULL, heartbeat_at FLOAT, checkpoint_scope VARCHAR NOT NULL, name VARCHAR, tags TEXT, lease_owner VARCHAR DEFAULT '' NOT NULL, lease_expires_at FLOAT, abort_requested_at FLOAT, project VARCHAR DEFAULT 'default' NOT NULL, domain VARCHAR DEFAULT 'development' NOT NULL, CONSTRAINT pk_executions PRIMARY KEY (id) )",
     'CREATE INDEX ix_executions_created_at ON executions (created_at)',
+    'CREATE INDEX ix_executions_project_domain_created_at ON executions (project, domain, created_at)',
     'CREATE INDEX ix_executions_status_created_at ON executions (status, created_at)',
     'CREATE INDEX ix_executions_workflow_status_created_at ON executions (workflow, status, created_at)',
     'CREATE TABLE launch_queue ( execution_id VARCHAR NOT NULL, project VARCHAR NOT NULL, domain VARCHAR NOT NULL, name VARCHAR NOT NULL, version VARCHAR NOT NULL, inputs TEXT NOT NULL, state VARCHAR NOT NULL, lease_owner VARCHAR, lease_expires_at FLOAT, claims INTEGER NOT NULL, created_at FLOAT NOT NULL, CONSTRAINT pk_launch_queue PRIMARY KEY (execution_id) )',
@@ -35,6 +38,9 @@ SQLITE_DDL: tuple[str, ...] = (
     'CREATE TABLE model_versions ( name VARCHAR NOT NULL, version INTEGER NOT NULL, execution_id VARCHAR NOT NULL, node_id VARCHAR NOT NULL, output VARCHAR NOT NULL, hash VARCHAR NOT NULL, created_at FLOAT NOT NULL, created_by VARCHAR NOT NULL, CONSTRAINT pk_model_versions PRIMARY KEY (name, version) )',
     'CREATE INDEX ix_model_versions_hash ON model_versions (hash)',
     'CREATE TABLE node_io ( hash VARCHAR NOT NULL, direction VARCHAR(3) NOT NULL, execution_id VARCHAR NOT NULL, node_id VARCHAR NOT NULL, name VARCHAR NOT NULL, CONSTRAINT pk_node_io PRIMARY KEY (hash, direction, execution_id, node_id, name) ) WITHOUT ROWID',
+    'CREATE TABLE projects ( name VARCHAR NOT NULL, description TEXT NOT NULL, created_at FLOAT NOT NULL, created_by VARCHAR NOT NULL, CONSTRAINT pk_projects PRIMARY KEY (name) )',
+    'CREATE TABLE promotions ( id INTEGER NOT NULL, project VARCHAR NOT NULL, name VARCHAR NOT NULL, version VARCHAR NOT NULL, from_domain VARCHAR NOT NULL, to_domain VARCHAR NOT NULL, bundle_hash VARCHAR NOT NULL, who VARCHAR NOT NULL, at FLOAT NOT NULL, CONSTRAINT pk_promotions PRIMARY KEY (id) )',
+    'CREATE INDEX ix_promotions_project_name ON promotions (project, name)',
     'CREATE TABLE registered_entities ( project VARCHAR NOT NULL, domain VARCHAR NOT NULL, name VARCHAR NOT NULL, version VARCHAR NOT NULL, kind VARCHAR NOT NULL, identity VARCHAR NOT NULL, interface TEXT NOT NULL, spec TEXT, code_hash VARCHAR NOT NULL, bundle_hash VARCHAR NOT NULL, bundle_uri TEXT NOT NULL, created_at FLOAT NOT NULL, CONSTRAINT pk_registered_entities PRIMARY KEY (project, domain, name, version) )',
     'CREATE INDEX ix_registered_entities_bundle_hash ON registered_entities (bundle_hash)',
     'CREATE TABLE run_records ( execution_id VARCHAR NOT NULL, root TEXT NOT NULL, files TEXT NOT NULL, environment VARCHAR NOT NULL, created_at FLOAT NOT NULL, CONSTRAINT pk_run_records PRIMARY KEY (execution_id) )',

@@ -76,9 +76,14 @@ executions = Table(
     Column("lease_owner", String, nullable=False, server_default=""),
     Column("lease_expires_at", Float),
     Column("abort_requested_at", Float),
+    # 0009: the project and domain it ran in (a launch writes them; ``rillet run`` is
+    # default/development). Not in ExecutionRecord: record upserts leave them alone.
+    Column("project", String, nullable=False, server_default="default"),
+    Column("domain", String, nullable=False, server_default="development"),
     Index(None, "created_at"),
     Index(None, "workflow", "status", "created_at"),
     Index(None, "status", "created_at"),
+    Index(None, "project", "domain", "created_at"),
 )
 
 node_executions = Table(
@@ -305,6 +310,46 @@ events = Table(
     ForeignKeyConstraint(["execution_id"], ["executions.id"], ondelete="CASCADE"),
     Index(None, "execution_id", "seq"),
     sqlite_autoincrement=True,
+)
+
+# -- teams (revision 0009): projects, promotions, the audit trail ---------------------
+
+# Projects other than ``default`` (which always exists and needs no row).
+projects = Table(
+    "projects", metadata,
+    Column("name", String, primary_key=True),
+    Column("description", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("created_by", String, nullable=False),
+)
+
+# Every promotion of a registered version from one domain to the next (kept forever).
+promotions = Table(
+    "promotions", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("project", String, nullable=False),
+    Column("name", String, nullable=False),
+    Column("version", String, nullable=False),
+    Column("from_domain", String, nullable=False),
+    Column("to_domain", String, nullable=False),
+    Column("bundle_hash", String, nullable=False),
+    Column("who", String, nullable=False),
+    Column("at", Float, nullable=False),
+    Index(None, "project", "name"),
+)
+
+# Every write through the platform, with who, when, where and what changed.
+audit_log = Table(
+    "audit_log", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", Float, nullable=False),
+    Column("who", String, nullable=False),
+    Column("project", String, nullable=False),
+    Column("domain", String, nullable=False),
+    Column("action", String, nullable=False),
+    Column("target", Text, nullable=False),
+    Column("detail", Text, nullable=False),  # JSON
+    Index(None, "project", "at"),
 )
 
 # Room for later: small settings and facts about this store (key -> JSON text).

@@ -109,7 +109,7 @@ def test_upgrading_twice_is_a_no_op(tmp_path, by_alembic):
 
 
 @pytest.mark.parametrize("record, table, columns, extra", [
-    (ExecutionRecord, _schema.executions, _sql.EXEC_COLS, set()),
+    (ExecutionRecord, _schema.executions, _sql.EXEC_COLS, {"project", "domain"}),
     (NodeRecord, _schema.node_executions, _sql.NODE_COLS, {"seq"}),
     (AttemptRecord, _schema.attempts, _sql.ATTEMPT_COLS, set()),
     (ArtifactRecord, _schema.artifacts, _sql.ARTIFACT_COLS, set()),
