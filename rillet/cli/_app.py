@@ -352,4 +352,5 @@ from rillet.cli import _models as _models  # noqa: E402
 from rillet.cli import _notebook as _notebook  # noqa: E402
 from rillet.cli import _platform as _platform  # noqa: E402
 from rillet.cli import _results as _results  # noqa: E402
+from rillet.cli import _teams as _teams  # noqa: E402  (project, promote, audit)
 from rillet.cli import _tune as _tune  # noqa: E402

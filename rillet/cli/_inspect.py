@@ -38,15 +38,18 @@ _STATUSES = ["QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "ABORTED"]
 @click.option("--since", default=None, help="Created since a duration ago (1h, 2d) or a date.")
 @click.option("--name", default=None, help="Only executions given this --name.")
 @click.option("--tag", "tags", multiple=True, help="Only those with this tag (K=V; repeat).")
+@click.option("--project", default=None, help="Only this project's (default: all).")
+@click.option("--domain", default=None, help="Only this domain's (default: all).")
 @click.option("--home", type=click.Path(file_okay=False), default=None)
 @server_option
 @click.pass_context
 def list_executions(ctx: click.Context, as_json: bool, limit: int, workflow: str | None,
                     status: str | None, since: str | None, name: str | None,
-                    tags: tuple[str, ...], home: str | None, server: str | None) -> None:
+                    tags: tuple[str, ...], project: str | None, domain: str | None,
+                    home: str | None, server: str | None) -> None:
     """The newest executions first."""
     if server:
-        return _remote_list(server, as_json, limit, workflow, status)
+        return _remote_list(server, as_json, limit, workflow, status, project, domain)
     from rillet.cli._inputs import InputError
     from rillet.cli._labels import parse_since, parse_tag
     from rillet.cli._output import print_json, seconds, table, when
@@ -60,7 +63,8 @@ def list_executions(ctx: click.Context, as_json: bool, limit: int, workflow: str
         fail(str(exc))
     h = open_store(ctx, home)
     records = reap(h.store, h.store.list_executions(
-        limit, workflow=workflow, status=status, since=after, name=name, tags=wanted))
+        limit, workflow=workflow, status=status, since=after, name=name, tags=wanted,
+        project=project, domain=domain))
     if status:  # reaping may have turned a RUNNING one into FAILED
         records = [r for r in records if r.status.value == status.upper()]
     if as_json:
@@ -259,12 +263,14 @@ def _print_lineage(shown: Any, direction: str, as_json: bool) -> None:
 
 
 def _remote_list(server: str, as_json: bool, limit: int, workflow: str | None,
-                 status: str | None) -> None:
+                 status: str | None, project: str | None = None,
+                 domain: str | None = None) -> None:
     from rillet.cli._output import print_json, seconds, table, when
 
     try:
         shown = remote(server).executions_json(limit=limit, workflow=workflow,
-                                               status=status.upper() if status else None)
+                                               status=status.upper() if status else None,
+                                               project=project, domain=domain)
     except RilletError as exc:
         fail(str(exc))
     if as_json:

@@ -44,8 +44,13 @@ def frame_schemas(task: Any) -> str:
     return " ".join(f"{key}={descriptor_json(tp)}" for key, tp in typed)
 
 
-def cache_key(task_name: str, version: str, input_hashes: dict[str, str]) -> str:
+def cache_key(task_name: str, version: str, input_hashes: dict[str, str],
+              scope: str = "") -> str:
+    """The key of a task's result; ``scope`` (``project/domain`` of a launched execution,
+    '' for default/development) keeps each scope's cache its own."""
     h = hashlib.sha256()
+    if scope:
+        h.update(b"scope\0" + scope.encode() + b"\0")
     h.update(task_name.encode())
     h.update(b"\0")
     h.update(version.encode())

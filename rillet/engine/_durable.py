@@ -110,12 +110,15 @@ class Engine:
         use_cache: bool = True,
         name: str | None = None,
         tags: dict[str, str] | None = None,
+        cache_scope: str = "",
     ) -> ExecutionRecord:
         """Run ``workflow`` to its end; ``use_cache=False`` neither reads nor writes the
-        cache (``rillet reproduce`` computes every node again)."""
+        cache (``rillet reproduce`` computes every node again); ``cache_scope`` (a launched
+        execution's ``project/domain``) keeps its cache apart from other scopes'."""
         run = _Run(self, workflow, inputs, source=source, reuse=reuse, parent=parent,
                    execution_id=execution_id or new_execution_id(), name=name, tags=tags)
         run.use_cache = use_cache
+        run.cache_scope = cache_scope
         return run.go()
 
 
@@ -123,6 +126,7 @@ class _Run(Memo, Expansion):
     """Advances one execution: the loop, dispatch, results and the end."""
 
     use_cache = True
+    cache_scope = ""
 
     # -- the loop -----------------------------------------------------------
     def go(self) -> ExecutionRecord:
@@ -267,7 +271,7 @@ class _Run(Memo, Expansion):
             if task.cache is not None and self.use_cache and node.kind in ("task", "map"):
                 version, parts = self._version(task)
                 key = cache_key(task.name + ("#map" if node.kind == "map" else ""), version,
-                                keyed_inputs(task, hashes))
+                                keyed_inputs(task, hashes), self.cache_scope)
                 meta["cache_key"] = key
                 meta["version"] = version
                 meta["parts"] = parts

@@ -42,12 +42,12 @@ class RunStore(Protocol):
     def list_executions(self, limit: int = 100, *, workflow: str | None = None,
                         status: str | None = None, since: float | None = None,
                         name: str | None = None, tags: dict[str, str] | None = None,
-                        before: float | None = None
-                        ) -> list[ExecutionRecord]:
+                        before: float | None = None, project: str | None = None,
+                        domain: str | None = None) -> list[ExecutionRecord]:
         """Newest first; only those of ``workflow`` (``module:qualname``, or the qualname
-        alone), in ``status``, created at or after ``since``, named ``name`` and carrying
-        every tag of ``tags``, when given; ``before`` is the ``created_at`` a page
-        ends at."""
+        alone), in ``status``, created at or after ``since``, named ``name``, carrying
+        every tag of ``tags`` and in ``project`` and ``domain``, when given; ``before``
+        is the ``created_at`` a page ends at."""
 
     def nodes(self, execution_id: str) -> list[NodeRecord]: ...
 

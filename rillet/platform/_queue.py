@@ -67,7 +67,8 @@ class Claim:
 
 
 def launch(store: Any, name: str, version: str | None = None, *, project: str = "default",
-           domain: str = "development", inputs: dict[str, Any] | None = None) -> str:
+           domain: str = "development", inputs: dict[str, Any] | None = None,
+           who: str | None = None) -> str:
     """Queue an execution of registered ``name``; return its id. Inputs are JSON values,
     checked against the registered interface first (``InputRejected`` names the input)."""
     check_scope(project, domain)
@@ -75,11 +76,15 @@ def launch(store: Any, name: str, version: str | None = None, *, project: str = 
     if entity.kind == "task":
         raise DefinitionError(f"{name} is a task; launch a workflow or a launch plan")
     values = check_inputs(name, entity.interface, dict(inputs or {}))
-    return enqueue(store, entity, values)
+    return enqueue(store, entity, values, who=who)
 
 
-def enqueue(store: Any, entity: RegisteredEntity, values: dict[str, Any]) -> str:
-    """Write the QUEUED execution and its queue row in one transaction, then wake workers."""
+def enqueue(store: Any, entity: RegisteredEntity, values: dict[str, Any],
+            who: str | None = None) -> str:
+    """Write the QUEUED execution (in the entity's project and domain), its queue row and
+    its audit row in one transaction, then wake workers."""
+    from rillet.platform._teams import audit, local_user
+
     db = store.database
     execution_id = new_execution_id()
     now = time.time()
@@ -88,15 +93,18 @@ def enqueue(store: Any, entity: RegisteredEntity, values: dict[str, Any]) -> str
         # a worker's lease (launch_queue) says who holds it.
         c.execute(
             "INSERT INTO executions (id, workflow, source, spec_hash, status, inputs, executor, "
-            "created_at, owner_host, owner_pid, owner_started, checkpoint_scope) "
-            "VALUES (?, ?, ?, ?, 'QUEUED', '{}', '', ?, '', 0, 0, ?)",
+            "created_at, owner_host, owner_pid, owner_started, checkpoint_scope, project, "
+            "domain) VALUES (?, ?, ?, ?, 'QUEUED', '{}', '', ?, '', 0, 0, ?, ?, ?)",
             (execution_id, entity.identity, f"bundle:{entity.bundle_hash}", entity.code_hash,
-             now, execution_id))
+             now, execution_id, entity.project, entity.domain))
         c.execute(
             "INSERT INTO launch_queue (execution_id, project, domain, name, version, inputs, "
             "state, claims, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)",
             (execution_id, entity.project, entity.domain, entity.name, entity.version,
              json.dumps(values, sort_keys=True), QUEUED, now))
+        audit(c, who=who or local_user(), project=entity.project, domain=entity.domain,
+              action="launch", target=f"{entity.name}@{entity.version}", at=now,
+              detail={"execution_id": execution_id, "inputs": values})
         if is_postgres(db):
             c.execute(f"SELECT pg_notify('{CHANNEL}', ?)", (execution_id,))
     WAKE.notify()

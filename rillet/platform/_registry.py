@@ -64,18 +64,21 @@ def check_scope(project: str, domain: str) -> None:
 
 def register(path: str, *, store: Any, artifacts: Any, project: str = "default",
              domain: str = "development", version: str | None = None,
-             cache: str | None = None) -> list[RegisteredEntity]:
+             cache: str | None = None, who: str | None = None) -> list[RegisteredEntity]:
     """Register every task, workflow and launch plan in ``path``; return them."""
     return register_bundle(pack(path), store=store, artifacts=artifacts, project=project,
-                           domain=domain, version=version, cache=cache, where=path)
+                           domain=domain, version=version, cache=cache, where=path, who=who)
 
 
 def register_bundle(bundle: Bundle, *, store: Any, artifacts: Any, project: str = "default",
                     domain: str = "development", version: str | None = None,
-                    cache: str | None = None, where: str = "the bundle"
-                    ) -> list[RegisteredEntity]:
+                    cache: str | None = None, where: str = "the bundle",
+                    who: str | None = None) -> list[RegisteredEntity]:
     """Register a packed bundle (what a server receives from ``rillet register``)."""
+    from rillet.platform._teams import require_project
+
     check_scope(project, domain)
+    require_project(store, project)
     version = version or bundle.short
     if not version or any(c.isspace() or c == "/" for c in version):
         raise DefinitionError(f"version {version!r} must be non-empty, with no space or '/'")
@@ -90,11 +93,14 @@ def register_bundle(bundle: Bundle, *, store: Any, artifacts: Any, project: str 
                              spec=e["spec"], code_hash=e["code_hash"],
                              bundle_hash=bundle.digest, bundle_uri=uri, created_at=now)
             for e in entities]
-    return _insert(store.database, rows)
+    return _insert(store.database, rows, who)
 
 
-def _insert(db: Any, rows: list[RegisteredEntity]) -> list[RegisteredEntity]:
+def _insert(db: Any, rows: list[RegisteredEntity], who: str | None) -> list[RegisteredEntity]:
+    from rillet.platform._teams import audit, local_user
+
     out: list[RegisteredEntity] = []
+    added: list[str] = []
     first = rows[0]
     with db.write() as c:
         existing = {r[2]: _row(tuple(r)) for r in c.execute(
@@ -119,6 +125,11 @@ def _insert(db: Any, rows: list[RegisteredEntity]) -> list[RegisteredEntity]:
                  json.dumps(row.spec, sort_keys=True) if row.spec is not None else None,
                  row.code_hash, row.bundle_hash, row.bundle_uri, row.created_at))
             out.append(row)
+            added.append(row.name)
+        if added:  # the same content again changes nothing and is not a write
+            audit(c, who=who or local_user(), project=first.project, domain=first.domain,
+                  action="register", target=f"version {first.version}", at=first.created_at,
+                  detail={"bundle_hash": first.bundle_hash, "entities": sorted(added)})
     return out
 
 
@@ -151,7 +162,13 @@ def find(store: Any, name: str, version: str | None, *, project: str,
         what = f"{name} version {version}" if version else name
         raise NotFound(f"{what} is not registered in {project}/{domain} (registered: "
                        f"{', '.join(known[:10]) or 'nothing'}); run `rillet register` first")
-    return max(rows, key=lambda e: e.created_at)
+    if len(rows) == 1:
+        return rows[0]
+    from rillet.platform._teams import active_since
+
+    # the domain's active version: the newest registered or promoted into it (a rollback
+    # promotes an older one again)
+    return max(rows, key=lambda e: (active_since(store, e), e.created_at))
 
 
 def default_cache() -> str:

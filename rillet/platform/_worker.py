@@ -176,7 +176,8 @@ class Worker:
             nodes = {n.node_id: n for n in self.store.nodes(got.execution_id)}
             reuse = Reuse(execution_id=got.execution_id, nodes=nodes)
         engine.execute(workflow, values, source=f"bundle:{entity.bundle_hash}",
-                       execution_id=got.execution_id, reuse=reuse)
+                       execution_id=got.execution_id, reuse=reuse,
+                       cache_scope=cache_scope(got.project, got.domain))
 
     def _fail(self, execution_id: str, message: str) -> None:
         record = self.store.get_execution(execution_id)
@@ -195,6 +196,12 @@ class Worker:
         folder = os.path.join(self.scratch, "work", _safe(execution_id))
         os.makedirs(folder, exist_ok=True)
         return folder
+
+
+def cache_scope(project: str, domain: str) -> str:
+    """The cache scope of a launched execution: '' for default/development (the scope of
+    ``rillet run``, so the two share one cache), ``project/domain`` otherwise."""
+    return "" if (project, domain) == ("default", "development") else f"{project}/{domain}"
 
 
 def _safe(name: str) -> str:

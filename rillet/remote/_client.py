@@ -68,10 +68,12 @@ class Remote:
         return dict(self._call("GET", "/health"))
 
     def executions_json(self, *, limit: int = 50, workflow: str | None = None,
-                        status: str | None = None, before: float | None = None
+                        status: str | None = None, before: float | None = None,
+                        project: str | None = None, domain: str | None = None
                         ) -> list[dict[str, Any]]:
         params = {k: v for k, v in (("limit", limit), ("workflow", workflow),
-                                    ("status", status), ("before", before)) if v is not None}
+                                    ("status", status), ("before", before),
+                                    ("project", project), ("domain", domain)) if v is not None}
         return list(self._call("GET", "/executions", params=params))
 
     def execution_json(self, execution_id: str) -> dict[str, Any]:
@@ -139,9 +141,11 @@ class Remote:
         return RemoteExecution(self, self.execution_json(execution_id))
 
     def executions(self, project: str = "default", workflow: str | None = None,
-                   status: str | None = None, limit: int = 50) -> list[RemoteExecution]:
+                   status: str | None = None, limit: int = 50,
+                   domain: str | None = None) -> list[RemoteExecution]:
+        """The newest executions of ``project`` (of one domain, or all three)."""
         return [self.execution(s["execution_id"]) for s in self.executions_json(
-            limit=limit, workflow=workflow, status=status)]
+            limit=limit, workflow=workflow, status=status, project=project, domain=domain)]
 
     def recover(self, execution_id: str, from_nodes: tuple[str, ...] = ()) -> RemoteExecution:
         return self.execution(self.recover_json(execution_id, from_nodes)["execution_id"])
@@ -188,6 +192,31 @@ class Remote:
         from rillet.remote._models import RemoteModels
 
         return RemoteModels(self)
+
+    # -- teams ---------------------------------------------------------------------
+    def projects(self) -> list[dict[str, Any]]:
+        return list(self._call("GET", "/projects"))
+
+    def create_project(self, name: str, description: str = "") -> dict[str, Any]:
+        return dict(self._call("POST", "/projects",
+                               json={"name": name, "description": description}))
+
+    def promote(self, name: str, version: str, *, project: str = "default",
+                from_domain: str, to_domain: str) -> dict[str, Any]:
+        """Make ``name`` at ``version`` available in ``to_domain`` (the same bundle)."""
+        return dict(self._call("POST", "/promote", json={
+            "name": name, "version": version, "project": project,
+            "from_domain": from_domain, "to_domain": to_domain}))
+
+    def promotions(self, project: str | None = None, name: str | None = None,
+                   limit: int = 100) -> list[dict[str, Any]]:
+        params = {k: v for k, v in (("project", project), ("name", name),
+                                    ("limit", limit)) if v is not None}
+        return list(self._call("GET", "/promotions", params=params))
+
+    def audit(self, project: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        params = {k: v for k, v in (("project", project), ("limit", limit)) if v is not None}
+        return list(self._call("GET", "/audit", params=params))
 
     def __repr__(self) -> str:
         return f"Remote({self.url!r})"

@@ -37,6 +37,7 @@ def create_app(instance: Instance, *, workers: int = 0, poll: float = 0.05,
         _routes_executions,
         _routes_models,
         _routes_registry,
+        _routes_teams,
     )
 
     broadcaster = Broadcaster(instance.store, poll=poll)
@@ -72,6 +73,7 @@ def create_app(instance: Instance, *, workers: int = 0, poll: float = 0.05,
     app.include_router(_routes_data.router)
     app.include_router(_routes_registry.router)
     app.include_router(_routes_models.router)
+    app.include_router(_routes_teams.router)
     _ui.mount(app, _ui.UI_DIR if ui_dir is None else Path(ui_dir))
     return app
 

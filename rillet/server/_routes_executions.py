@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from rillet import services
 from rillet.engine._records import ENDED, Event, ExecutionStatus
+from rillet.server._auth import who
 from rillet.server._broadcast import queue_listener
 from rillet.server._errors import ERROR_RESPONSES
 from rillet.store._instance import Instance
@@ -41,12 +42,18 @@ async def list_executions(
     workflow: Annotated[str | None, Query(max_length=500, pattern=r"^[^\x00]*$")] = None,
     status: ExecutionStatus | None = None,
     before: Annotated[float | None, Query(allow_inf_nan=False)] = None,
+    project: Annotated[str | None, Query(min_length=1, max_length=200,
+                                         pattern=r"^[^\x00]+$")] = None,
+    domain: Annotated[str | None, Query(min_length=1, max_length=200,
+                                        pattern=r"^[^\x00]+$")] = None,
 ) -> Any:
-    """Newest first; filter by workflow (``module:qualname``) and status; page with
-    ``before`` = the ``created_at`` of the last row of the previous page."""
+    """Newest first; filter by workflow (``module:qualname``), status, project and
+    domain; page with ``before`` = the ``created_at`` of the last row of the previous
+    page."""
     return JSONResponse(services.list_executions(
         instance(request), limit=limit, workflow=workflow,
-        status=status.value if status else None, before=before))
+        status=status.value if status else None, before=before, project=project,
+        domain=domain))
 
 
 @router.get("/executions/{execution_id}", response_model=services.ExecutionDetail)
@@ -66,7 +73,8 @@ async def node_logs(request: Request, execution_id: Id, node_id: Id,
 @router.post("/executions/{execution_id}/abort", response_model=services.ExecutionSummary)
 async def abort(request: Request, execution_id: Id) -> Any:
     """Kill its running attempts and end it ABORTED (409 when it already ended)."""
-    shown = await run_in_threadpool(services.abort, instance(request), execution_id)
+    shown = await run_in_threadpool(services.abort, instance(request), execution_id,
+                                    who(request))
     request.app.state.broadcaster.wake()
     return JSONResponse(shown)
 

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from rillet import services
+from rillet.server._auth import who
 from rillet.server._errors import ERROR_RESPONSES
 from rillet.services import _registry
 from rillet.store._instance import Instance
@@ -51,7 +52,7 @@ async def register(request: Request, project: Scope = "default",
         raise DefinitionError(f"the bundle passes {MAX_UPLOAD // 2**20} MiB")
     return JSONResponse(await run_in_threadpool(
         _registry.register, _inst(request), data, project=project, domain=domain,
-        version=version))
+        version=version, who=who(request)))
 
 
 @router.get("/versions", response_model=list[dict[str, Any]])
@@ -70,6 +71,7 @@ async def launch(request: Request, body: LaunchRequest) -> Any:
     against its interface (400 naming the input). Returns the queued execution."""
     inst = _inst(request)
     eid = await run_in_threadpool(_registry.launch, inst, body.name, body.version,
-                                  project=body.project, domain=body.domain, inputs=body.inputs)
+                                  project=body.project, domain=body.domain, inputs=body.inputs,
+                                  who=who(request))
     request.app.state.broadcaster.wake()
     return JSONResponse(services.execution_detail(inst, eid))

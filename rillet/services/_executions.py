@@ -54,14 +54,15 @@ def node_shape(n: NodeRecord, params: dict[str, Any],
 
 
 def list_executions(inst: Instance, *, limit: int = 50, workflow: str | None = None,
-                    status: str | None = None, before: float | None = None
+                    status: str | None = None, before: float | None = None,
+                    project: str | None = None, domain: str | None = None
                     ) -> list[ExecutionSummary]:
     """Newest first, filtered; ``before`` pages on (the last row's ``created_at``)."""
     if status is not None:
         ExecutionStatus(status)  # a ValueError names the bad status
     limit = max(0, min(limit, MAX_PAGE))
     records = inst.store.list_executions(limit, workflow=workflow, status=status,
-                                            before=before)
+                                         before=before, project=project, domain=domain)
     return [summary(r) for r in reap(inst.store, records)]
 
 
@@ -117,7 +118,7 @@ def node_logs(inst: Instance, execution_id: str, node_id: str,
 ABORT_REASON = "aborted on request"
 
 
-def abort(inst: Instance, execution_id: str) -> ExecutionSummary:
+def abort(inst: Instance, execution_id: str, who: str | None = None) -> ExecutionSummary:
     """Abort an unfinished execution: its owner kills the running attempts at its next
     heartbeat and ends it ABORTED; one without a live owner (queued, or its owner
     gone) is ended ABORTED here. Aborting an ended execution is a ``Conflict``."""
@@ -128,6 +129,9 @@ def abort(inst: Instance, execution_id: str) -> ExecutionSummary:
                        "nothing to abort")
     now = time.time()
     store.request_abort(record.id, now)
+    from rillet.services._teams import record_abort
+
+    record_abort(inst, record.id, who)
     record = store.get_execution(record.id)
     if record.status not in ENDED and not (record.owner_pid and owner_alive(record, now)):
         end_unowned(store, record, ExecutionStatus.ABORTED, ABORT_REASON, now)

@@ -213,8 +213,10 @@ class MemoryMetadataStore:
     def list_executions(self, limit: int = 100, *, workflow: str | None = None,
                         status: str | None = None, since: float | None = None,
                         name: str | None = None, tags: dict[str, str] | None = None,
-                        before: float | None = None
-                        ) -> list[ExecutionRecord]:
+                        before: float | None = None, project: str | None = None,
+                        domain: str | None = None) -> list[ExecutionRecord]:
+        if project not in (None, "default") or domain not in (None, "development"):
+            return []  # a memory store runs executions of default/development only
         with self._lock:
             records = sorted(self._executions.values(), key=lambda e: (e.created_at, e.id),
                              reverse=True)

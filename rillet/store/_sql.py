@@ -218,10 +218,17 @@ def _like(text: str) -> str:
 
 def execution_filter(workflow: str | None = None, status: str | None = None,
                      since: float | None = None, name: str | None = None,
-                     tags: dict[str, str] | None = None) -> tuple[str, list[Any]]:
+                     tags: dict[str, str] | None = None, project: str | None = None,
+                     domain: str | None = None) -> tuple[str, list[Any]]:
     """The WHERE clause (or '') and its parameters for :meth:`list_executions`."""
     where: list[str] = []
     params: list[Any] = []
+    if project:
+        where.append("project = ?")
+        params.append(project)
+    if domain:
+        where.append("domain = ?")
+        params.append(domain)
     if workflow:
         if ":" in workflow:
             where.append("workflow = ?")
@@ -514,11 +521,11 @@ class SqlMetadataStore:
     def list_executions(self, limit: int = 100, *, workflow: str | None = None,
                         status: str | None = None, since: float | None = None,
                         name: str | None = None, tags: dict[str, str] | None = None,
-                        before: float | None = None
-                        ) -> list[ExecutionRecord]:
+                        before: float | None = None, project: str | None = None,
+                        domain: str | None = None) -> list[ExecutionRecord]:
         """Newest first, filtered; ``before`` (the ``created_at`` of the last row of the
         previous page) pages on."""
-        where, params = execution_filter(workflow, status, since, name, tags)
+        where, params = execution_filter(workflow, status, since, name, tags, project, domain)
         if before is not None:
             where += " AND created_at < ?" if where else " WHERE created_at < ?"
             params.append(before)

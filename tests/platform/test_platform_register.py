@@ -11,6 +11,7 @@ from clikit import run
 
 from rillet.errors import Conflict, DefinitionError, NotFound
 from rillet.platform import find, register, versions
+from rillet.platform._teams import create_project
 
 
 def test_register_describes_every_entity(project, home_stores, monkeypatch):
@@ -69,6 +70,7 @@ def test_same_content_is_a_no_op_and_other_content_is_refused(project, home_stor
 
 def test_projects_and_domains_are_separate(project, home_stores):
     s = home_stores
+    create_project(s.store, "team")
     register(str(project / "pipe.py"), store=s.store, artifacts=s.artifacts, project="team",
              domain="staging")
     assert versions(s.store) == []

@@ -21,6 +21,7 @@ def registered(with_workers: Served) -> list[dict[str, object]]:
     flows = with_workers.home / "calcflows.py"
     flows.write_text(FLOWS)
     with Remote(with_workers.url) as remote:
+        remote.create_project("p1")
         return remote.register(str(flows), project="p1", domain="development")
 
 

@@ -1,0 +1,165 @@
+"""``rillet project``, ``promote`` and ``audit``: projects and their domains, promotion of
+a registered version from one domain to the next, and the audit trail of writes. On the
+store directly (``--home`` or ``--db``) or through ``--server``.
+
+Exit codes: 0 done, 2 bad input, an unknown name or a conflict.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import click
+
+from rillet.cli._app import CONTEXT, MAX_COUNT, cli, fail, remote, server_option
+from rillet.cli._launch import _open, _stores_options
+from rillet.errors import RilletError
+
+
+def _stamp(at: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(at)) if at else "-"
+
+
+def _on_store(ctx: click.Context, home: str | None, db_url: str | None, fn: Any) -> Any:
+    """``fn(metadata store)`` on the home or the database ``--db`` (no artifacts needed)."""
+    if db_url:
+        from rillet.store._db import database_url
+        from rillet.store._sql import SqlMetadataStore
+
+        try:
+            store = SqlMetadataStore(database_url(db_url))
+        except RilletError as exc:
+            fail(str(exc))
+        try:
+            return fn(store)
+        except RilletError as exc:
+            fail(str(exc))
+        finally:
+            store.close()
+    stores = _open(ctx, home, None, None)
+    try:
+        return fn(stores.store)
+    except RilletError as exc:
+        fail(str(exc))
+    finally:
+        stores.close()
+
+
+def _via_server(server: str, fn: Any) -> Any:
+    try:
+        with remote(server) as r:
+            return fn(r)
+    except RilletError as exc:
+        fail(str(exc))
+
+
+@cli.group(context_settings=CONTEXT)
+def project() -> None:
+    """Projects: each with the domains development, staging and production."""
+
+
+@project.command("create", context_settings=CONTEXT)
+@click.argument("name")
+@click.option("--description", default="", help="A line about the project.")
+@click.option("--json", "as_json", is_flag=True)
+@_stores_options
+@server_option
+@click.pass_context
+def project_create(ctx: click.Context, name: str, description: str, as_json: bool,
+                   home: str | None, db_url: str | None, artifacts_url: str | None,
+                   server: str | None) -> None:
+    """Create project NAME (written to the store directly, or through --server)."""
+    from rillet.platform._teams import create_project
+
+    if server:
+        made = _via_server(server, lambda r: r.create_project(name, description))
+    else:
+        made = _on_store(ctx, home, db_url,
+                         lambda s: create_project(s, name, description=description))
+    if as_json:
+        click.echo(json.dumps(made, indent=2, sort_keys=True))
+        return
+    click.echo(f"project {made['name']} created (domains: {', '.join(made['domains'])})")
+
+
+@project.command("list", context_settings=CONTEXT)
+@click.option("--json", "as_json", is_flag=True)
+@_stores_options
+@server_option
+@click.pass_context
+def project_list(ctx: click.Context, as_json: bool, home: str | None, db_url: str | None,
+                 artifacts_url: str | None, server: str | None) -> None:
+    """Every project, default first."""
+    from rillet.platform._teams import list_projects
+
+    if server:
+        found = _via_server(server, lambda r: r.projects())
+    else:
+        found = _on_store(ctx, home, db_url, list_projects)
+    if as_json:
+        click.echo(json.dumps(found, indent=2, sort_keys=True))
+        return
+    for p in found:
+        click.echo(f"{p['name']:<24} {_stamp(p['created_at']):<20} {p['created_by'] or '-':<20} "
+                   f"{p['description']}")
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("name")
+@click.option("--version", "version", required=True, help="The registered version.")
+@click.option("--project", default="default", show_default=True)
+@click.option("--from", "from_domain", required=True, metavar="DOMAIN")
+@click.option("--to", "to_domain", required=True, metavar="DOMAIN")
+@click.option("--json", "as_json", is_flag=True)
+@_stores_options
+@server_option
+@click.pass_context
+def promote(ctx: click.Context, name: str, version: str, project: str, from_domain: str,
+            to_domain: str, as_json: bool, home: str | None, db_url: str | None,
+            artifacts_url: str | None, server: str | None) -> None:
+    """Make NAME at --version available in the --to domain: the same bundle, nothing
+    rebuilt; recorded with who and when. Promote an older version again to roll back."""
+    from rillet.platform._teams import promote as do_promote
+
+    if server:
+        done = _via_server(server, lambda r: r.promote(
+            name, version, project=project, from_domain=from_domain, to_domain=to_domain))
+    else:
+        done = _on_store(ctx, home, db_url, lambda s: do_promote(
+            s, name, version, project=project, from_domain=from_domain,
+            to_domain=to_domain))
+    if as_json:
+        click.echo(json.dumps(done, indent=2, sort_keys=True))
+        return
+    click.echo(f"promoted {name} version {version} in {project}: {from_domain} -> "
+               f"{to_domain} (bundle {done['bundle_hash'][:12]})")
+
+
+@cli.command(context_settings=CONTEXT)
+@click.option("--project", default=None, help="Only this project (default: all).")
+@click.option("--limit", type=click.IntRange(min=1, max=MAX_COUNT), default=100)
+@click.option("--json", "as_json", is_flag=True)
+@_stores_options
+@server_option
+@click.pass_context
+def audit(ctx: click.Context, project: str | None, limit: int, as_json: bool,
+          home: str | None, db_url: str | None, artifacts_url: str | None,
+          server: str | None) -> None:
+    """Every write (register, launch, abort, promote, project create): who, when, where."""
+    from rillet.platform._teams import audit_log
+
+    limit = min(limit, 10_000)
+    if server:
+        rows = _via_server(server, lambda r: r.audit(project, limit))
+    else:
+        rows = _on_store(ctx, home, db_url,
+                         lambda s: audit_log(s, project=project, limit=limit))
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, sort_keys=True))
+        return
+    for a in rows:
+        where = f"{a['project']}/{a['domain']}" if a["domain"] else a["project"]
+        click.echo(f"{_stamp(a['at'])}  {a['who']:<20} {where:<28} {a['action']:<16} "
+                   f"{a['target']}")

@@ -1,0 +1,80 @@
+"""Routes of teams: projects, promotion and its history, the audit trail. Thin: parse,
+call ``rillet.services._teams``, return its shape."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from rillet.server._auth import who
+from rillet.server._errors import ERROR_RESPONSES
+from rillet.services import _teams
+from rillet.store._instance import Instance
+
+router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
+
+Text = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00]+$")]
+Domain = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00]+$")]
+Filter = Annotated[str | None, Query(min_length=1, max_length=200, pattern=r"^[^\x00]+$")]
+
+
+class ProjectRequest(BaseModel):
+    name: Text
+    description: Annotated[str, Field(max_length=2000, pattern=r"^[^\x00]*$")] = ""
+
+
+class PromoteRequest(BaseModel):
+    name: Annotated[str, Field(min_length=1, max_length=500, pattern=r"^[^\x00]+$")]
+    version: Text
+    project: Text = "default"
+    from_domain: Domain
+    to_domain: Domain
+
+
+def _inst(request: Request) -> Instance:
+    inst: Instance = request.app.state.instance
+    return inst
+
+
+@router.get("/projects", response_model=list[dict[str, Any]])
+async def list_projects(request: Request) -> Any:
+    """Every project (``default`` first) with its domains."""
+    return JSONResponse(_teams.list_projects(_inst(request)))
+
+
+@router.post("/projects", response_model=dict[str, Any], status_code=201)
+async def create_project(request: Request, body: ProjectRequest) -> Any:
+    """Create a project (409 if it exists); it has development, staging and production."""
+    made = await run_in_threadpool(_teams.create_project, _inst(request), body.name,
+                                   description=body.description, who=who(request))
+    return JSONResponse(made, status_code=201)
+
+
+@router.post("/promote", response_model=dict[str, Any])
+async def promote(request: Request, body: PromoteRequest) -> Any:
+    """Make a registered version available in another domain (same bundle, nothing
+    rebuilt); recorded with who and when."""
+    return JSONResponse(await run_in_threadpool(
+        _teams.promote, _inst(request), body.name, body.version, project=body.project,
+        from_domain=body.from_domain, to_domain=body.to_domain, who=who(request)))
+
+
+@router.get("/promotions", response_model=list[dict[str, Any]])
+async def promotions(request: Request, project: Filter = None,
+                     name: Annotated[str | None, Query(min_length=1, max_length=500,
+                                                       pattern=r"^[^\x00]+$")] = None,
+                     limit: Annotated[int, Query(ge=0, le=1000)] = 100) -> Any:
+    """The history of promotions, newest first."""
+    return JSONResponse(_teams.promotions(_inst(request), project=project, name=name,
+                                          limit=limit))
+
+
+@router.get("/audit", response_model=list[dict[str, Any]])
+async def audit(request: Request, project: Filter = None,
+                limit: Annotated[int, Query(ge=0, le=10_000)] = 100) -> Any:
+    """Every write (register, launch, abort, promote, project create), newest first."""
+    return JSONResponse(_teams.audit(_inst(request), project=project, limit=limit))
