@@ -14,6 +14,7 @@ from platformkit import start_worker, wait_until
 
 from rillet.engine._values import ValueStore
 from rillet.platform import launch, register
+from rillet.platform._teams import create_project
 
 CELLS = [
     ("import statistics", ["imports"]),
@@ -35,6 +36,7 @@ def test_a_registered_notebook_runs_on_a_worker_process(shared_stores, pg_url, s
     folder = tmp_path / "code"
     folder.mkdir()
     nbformat.write(nb, str(folder / "squares.ipynb"))
+    create_project(s.store, "nbp")
     found = {e.name: e for e in register(str(folder / "squares.ipynb"), store=s.store,
                                          artifacts=s.artifacts, project="nbp")}
     assert set(found) == {"squares_ipynb.squares", "squares_ipynb.make",

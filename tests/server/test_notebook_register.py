@@ -57,6 +57,9 @@ def test_register_a_notebook_launch_it_and_a_worker_runs_it(with_workers: Served
     from rillet.cli._app import cli
 
     nb = write(tmp_path / "stats.ipynb", CELLS)
+    r = CliRunner().invoke(cli, ["project", "create", "notebooks", "--server",
+                                 with_workers.url])
+    assert r.exit_code == 0, r.output
     r = CliRunner().invoke(cli, ["register", str(nb), "--server", with_workers.url,
                                  "--project", "notebooks", "--json"])
     assert r.exit_code == 0, r.output
