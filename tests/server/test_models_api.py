@@ -87,6 +87,7 @@ def trained(with_workers: Served, tmp_path_factory: pytest.TempPathFactory) -> d
     (folder / "modelflows.py").write_text(FLOWS)
     marker = folder / "unpickled.txt"
     with Remote(with_workers.url) as r:
+        r.create_project("models")
         r.register(str(folder / "modelflows.py"), project="models")
         runs = [r.launch("modelflows.training", project="models", scale=s).wait(timeout=120)
                 for s in (2.0, 3.0)]
