@@ -1,6 +1,6 @@
 """The web UI at ``/``: the single-page app built from ``ui/`` (``make ui``) into
 ``rillet/ui_static``, shipped inside the package so that ``pip install`` needs no Node.
-Client routes (``/executions/<id>``) answer the app's ``index.html``; ``/assets`` its
+Client routes (``/executions/<id>``, ``/launch``) answer the app's ``index.html``; ``/assets`` its
 files. Without a build, ``/`` says what to run."""
 
 from __future__ import annotations
@@ -53,6 +53,10 @@ def mount(app: FastAPI, ui_dir: Path = UI_DIR) -> None:
 
     @app.get("/executions/{rest:path}", response_class=HTMLResponse, include_in_schema=False)
     async def execution_page(rest: str) -> Any:
+        return page()
+
+    @app.get("/launch", response_class=HTMLResponse, include_in_schema=False)
+    async def launch_page() -> Any:
         return page()
 
     assets = ui_dir / "assets"

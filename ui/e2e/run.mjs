@@ -99,7 +99,30 @@ try {
   await panel.getByLabel("logs of attempt 1").filter({ hasText: "summing 5 numbers" }).waitFor();
   await shot("node-panel");
 
-  // 7. A reload of a client route serves the app again (the server's fallback).
+  // 7. The launch form of the registered diamond, from its type descriptors: a bad
+  // value is refused before sending; a good one launches, and the server's worker runs it.
+  await page.getByRole("link", { name: "Launch" }).click();
+  await page.waitForURL("**/launch");
+  await page.getByLabel("Workflow").selectOption("wf_ui.diamond");
+  const n = page.locator("#input-n");
+  if ((await n.inputValue()) !== "5") throw new Error(`n starts as '${await n.inputValue()}', not its default 5`);
+  await n.fill("2.5");
+  await page.getByRole("button", { name: "Launch" }).click();
+  await page.getByRole("alert").filter({ hasText: "n expects an integer, got '2.5'" }).waitFor();
+  await shot("launch-form-refused");
+  await n.fill("3");
+  await page.getByRole("button", { name: "Launch" }).click();
+  await page.waitForURL(/\/executions\/[0-9a-f]+$/);
+  await page.locator('#execution-title [data-status="SUCCEEDED"]').waitFor({ timeout: 120_000 });
+  await page.locator('.react-flow__node [data-status="SUCCEEDED"]').nth(3).waitFor();
+  await page.locator('.react-flow__node[data-id="report"]').click();
+  await page
+    .getByRole("complementary", { name: "node report" })
+    .locator('[data-values="outputs"] code', { hasText: '"sum=3 max=2"' })
+    .waitFor();
+  await shot("launched-execution");
+
+  // 8. A reload of a client route serves the app again (the server's fallback).
   await page.reload();
   await page.locator(".react-flow__node").nth(3).waitFor();
 } catch (error) {

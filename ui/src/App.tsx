@@ -1,5 +1,6 @@
 import { ExecutionPage } from "./ExecutionPage";
 import { ExecutionsList } from "./ExecutionsList";
+import { LaunchPage } from "./LaunchPage";
 import { navigate, route, usePath } from "./router";
 
 export function App() {
@@ -17,11 +18,21 @@ export function App() {
         >
           rillet
         </a>
+        <a
+          href="/launch"
+          onClick={(ev) => {
+            ev.preventDefault();
+            navigate("/launch");
+          }}
+        >
+          Launch
+        </a>
         <a href="/docs">API</a>
       </header>
       <main>
         {r.page === "executions" && <ExecutionsList />}
         {r.page === "execution" && <ExecutionPage key={r.id} id={r.id} />}
+        {r.page === "launch" && <LaunchPage />}
         {r.page === "missing" && <p role="alert">No page here.</p>}
       </main>
     </>

@@ -143,3 +143,45 @@ export function getArtifact(hash: string): Promise<ArtifactShape> {
 export function eventsUrl(id: string): string {
   return `${API}/executions/${encodeURIComponent(id)}/events`;
 }
+
+/** A JSON type descriptor (rillet/types/_descriptor.py): {"kind": "int"}, {"kind":
+ * "list", "item": {...}}, {"kind": "enum", "values": [...]}, ... */
+export interface Descriptor {
+  kind: string;
+  [part: string]: unknown;
+}
+
+export interface RegisteredEntity {
+  name: string;
+  kind: string;
+  version: string;
+  project: string;
+  domain: string;
+  created_at: number;
+  interface: {
+    inputs: Record<string, Descriptor>;
+    defaults: Record<string, unknown>;
+    fixed?: Record<string, unknown>;
+  };
+}
+
+export function listVersions(project = "default", domain = "development"): Promise<RegisteredEntity[]> {
+  const query = new URLSearchParams({ project, domain });
+  return call(`/versions?${query.toString()}`);
+}
+
+export interface LaunchRequest {
+  name: string;
+  version: string | null;
+  project: string;
+  domain: string;
+  inputs: Record<string, unknown>;
+}
+
+export function launch(request: LaunchRequest): Promise<ExecutionDetail> {
+  return call("/launch", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(request),
+  });
+}

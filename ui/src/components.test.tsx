@@ -3,6 +3,7 @@ import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/re
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import type { ReactNode } from "react";
 import { ExecutionsList } from "./ExecutionsList";
+import { LaunchPage } from "./LaunchPage";
 import { NodePanel } from "./NodePanel";
 import type { NodeShape } from "./api";
 
@@ -11,12 +12,15 @@ import type { NodeShape } from "./api";
 type Answer = { status?: number; body: unknown };
 let routes: Record<string, (url: URL, init?: RequestInit) => Answer>;
 const calls: string[] = [];
+const bodies: unknown[] = [];
 
 beforeEach(() => {
   calls.length = 0;
+  bodies.length = 0;
   vi.stubGlobal("fetch", async (input: string, init?: RequestInit) => {
     const url = new URL(input, "http://ui.test");
     calls.push(`${init?.method ?? "GET"} ${url.pathname}${url.search}`);
+    if (typeof init?.body === "string") bodies.push(JSON.parse(init.body));
     const handler = routes[`${init?.method ?? "GET"} ${url.pathname}`];
     const answer = handler ? handler(url, init) : { status: 404, body: { error: `no route ${url.pathname}` } };
     return new Response(JSON.stringify(answer.body), {
@@ -111,5 +115,56 @@ describe("NodePanel", () => {
     expect(await screen.findByText("log of attempt 2")).toBeTruthy();
     expect(screen.getByText("ValueError: flaky")).toBeTruthy();
     expect(screen.getByRole("complementary", { name: "node total" })).toBeTruthy();
+  });
+});
+
+describe("LaunchPage", () => {
+  it("builds the form from the descriptors, refuses a bad value, then launches and opens the execution", async () => {
+    const entity = (name: string, version: string, created_at: number) => ({
+      name, kind: "workflow", version, project: "default", domain: "development", created_at,
+      interface: {
+        inputs: { n: { kind: "int" }, color: { kind: "enum", values: ["red", "blue"] } },
+        defaults: { color: "blue" },
+      },
+    });
+    routes = {
+      "GET /api/v1/versions": () => ({
+        body: [entity("wf.train", "v1", 1), entity("wf.train", "v2", 2),
+               { ...entity("wf.step", "v2", 2), kind: "task" }],
+      }),
+      "POST /api/v1/launch": () => ({ body: { execution_id: "e-new" } }),
+    };
+    wrap(<LaunchPage />);
+    const pick = await screen.findByLabelText("Workflow");
+    // The latest version per workflow; tasks are not offered.
+    expect([...(pick as HTMLSelectElement).options].map((o) => o.value)).toEqual(["", "wf.train"]);
+    fireEvent.change(pick, { target: { value: "wf.train" } });
+    expect(await screen.findByText(/version v2/)).toBeTruthy();
+    expect((screen.getByLabelText(/^color/) as HTMLSelectElement).value).toBe('"blue"');
+
+    fireEvent.change(screen.getByLabelText(/^n/), { target: { value: "3.5" } });
+    fireEvent.click(screen.getByRole("button", { name: "Launch" }));
+    expect((await screen.findByRole("alert")).textContent).toBe("n expects an integer, got '3.5'");
+    expect(calls.filter((c) => c.startsWith("POST"))).toEqual([]);
+
+    fireEvent.change(screen.getByLabelText(/^n/), { target: { value: "4" } });
+    fireEvent.click(screen.getByRole("button", { name: "Launch" }));
+    await waitFor(() => expect(window.location.pathname).toBe("/executions/e-new"));
+    expect(bodies).toEqual([{ name: "wf.train", version: "v2", project: "default", domain: "development",
+                              inputs: { n: 4, color: "blue" } }]);
+  });
+
+  it("shows the server's refusal", async () => {
+    routes = {
+      "GET /api/v1/versions": () => ({
+        body: [{ name: "wf.a", kind: "workflow", version: "v1", project: "default", domain: "development",
+                 created_at: 1, interface: { inputs: {}, defaults: {} } }],
+      }),
+      "POST /api/v1/launch": () => ({ status: 400, body: { error: "input 'n' expects int" } }),
+    };
+    wrap(<LaunchPage />);
+    fireEvent.change(await screen.findByLabelText("Workflow"), { target: { value: "wf.a" } });
+    fireEvent.click(await screen.findByRole("button", { name: "Launch" }));
+    expect((await screen.findByRole("alert")).textContent).toContain("input 'n' expects int");
   });
 });

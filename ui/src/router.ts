@@ -1,4 +1,4 @@
-// A two-route history router: "/" (executions) and "/executions/<id>".
+// A small history router: "/" (executions), "/executions/<id>" and "/launch".
 import { useSyncExternalStore } from "react";
 
 function subscribe(onChange: () => void): () => void {
@@ -16,10 +16,15 @@ export function navigate(path: string): void {
   window.dispatchEvent(new PopStateEvent("popstate"));
 }
 
-export type Route = { page: "executions" } | { page: "execution"; id: string } | { page: "missing" };
+export type Route =
+  | { page: "executions" }
+  | { page: "execution"; id: string }
+  | { page: "launch" }
+  | { page: "missing" };
 
 export function route(path: string): Route {
   if (path === "/" || path === "") return { page: "executions" };
+  if (path === "/launch" || path === "/launch/") return { page: "launch" };
   const m = /^\/executions\/([^/]+)\/?$/.exec(path);
   if (m?.[1]) return { page: "execution", id: decodeURIComponent(m[1]) };
   return { page: "missing" };

@@ -1,0 +1,60 @@
+import { describe, expect, it } from "vitest";
+import { collect, fieldsOf } from "./form";
+
+const inputs = {
+  n: { kind: "int" },
+  rate: { kind: "float" },
+  flag: { kind: "bool" },
+  name: { kind: "str" },
+  color: { kind: "enum", name: "m.Color", values: ["red", "blue"] },
+  xs: { kind: "list", item: { kind: "int" } },
+  limit: { kind: "optional", inner: { kind: "int" } },
+  cfg: { kind: "dataclass", name: "m.Cfg", fields: { a: { kind: "int" } } },
+};
+const defaults = { rate: 0.5, flag: true, name: "x", color: "red", xs: [1, 2] };
+
+describe("the launch form's fields", () => {
+  it("picks a widget per descriptor and fills in the defaults", () => {
+    const fields = fieldsOf(inputs, defaults);
+    const by = Object.fromEntries(fields.map((f) => [f.name, f]));
+    expect(fields.map((f) => f.name)).toEqual(["cfg", "color", "flag", "limit", "n", "name", "rate", "xs"]);
+    expect(by.n!.widget).toBe("int");
+    expect(by.color!.widget).toBe("enum");
+    expect(by.color!.initial).toBe('"red"');
+    expect(by.flag!.initial).toBe("true");
+    expect(by.xs!.widget).toBe("json");
+    expect(JSON.parse(by.xs!.initial)).toEqual([1, 2]);
+    expect(by.limit!.optional).toBe(true);
+    expect(by.limit!.widget).toBe("int");
+    expect(by.cfg!.widget).toBe("json");
+  });
+
+  it("leaves out the inputs a launch plan fixes", () => {
+    expect(fieldsOf(inputs, defaults, { n: 3 }).map((f) => f.name)).not.toContain("n");
+  });
+
+  it("collects typed JSON values, and null for an empty optional", () => {
+    const fields = fieldsOf(inputs, defaults);
+    const got = collect(fields, { n: "7", cfg: '{"a": 1}', rate: "2.5e-1", limit: "" });
+    expect(got).toEqual({
+      ok: true,
+      inputs: { n: 7, cfg: { a: 1 }, rate: 0.25, flag: true, name: "x", color: "red", xs: [1, 2], limit: null },
+    });
+  });
+
+  it("refuses bad values before anything is sent, naming each input", () => {
+    const fields = fieldsOf(inputs, defaults);
+    const got = collect(fields, { n: "2.5", rate: "fast", xs: "{}", cfg: "[1", color: '"green"' });
+    expect(got.ok).toBe(false);
+    if (got.ok) return;
+    expect(got.errors).toEqual({
+      n: "n expects an integer, got '2.5'",
+      rate: "rate expects a number, got 'fast'",
+      xs: "xs expects a list (JSON)",
+      cfg: "cfg is not valid JSON",
+      color: "color must be one of red, blue",
+    });
+    const missing = collect(fields, { cfg: "{}" });
+    expect(missing.ok || missing.errors).toEqual({ n: "n is required" });
+  });
+});

@@ -1,0 +1,144 @@
+// A launch form from a workflow's type descriptors: one field per input, its widget
+// chosen by the descriptor's kind, its text parsed and checked before anything is sent.
+import type { Descriptor } from "./api";
+
+export type Widget = "int" | "float" | "bool" | "str" | "enum" | "json";
+
+export interface Field {
+  name: string;
+  descriptor: Descriptor;
+  widget: Widget;
+  optional: boolean;
+  choices: unknown[];
+  hasDefault: boolean;
+  initial: string;
+}
+
+function inner(d: Descriptor): { d: Descriptor; optional: boolean } {
+  if (d.kind === "optional" && typeof d.inner === "object" && d.inner !== null)
+    return { d: d.inner as Descriptor, optional: true };
+  return { d, optional: false };
+}
+
+function widgetOf(d: Descriptor): Widget {
+  switch (d.kind) {
+    case "int":
+    case "float":
+    case "bool":
+    case "str":
+      return d.kind;
+    case "enum":
+    case "literal":
+      return "enum";
+    default:
+      return "json"; // lists, dicts, tuples, dataclasses, models, unions...
+  }
+}
+
+/** The text a field starts with: the default as the widget shows it. */
+function initialText(widget: Widget, value: unknown, present: boolean): string {
+  if (!present || value === null || value === undefined) return "";
+  if (widget === "str" && typeof value === "string") return value;
+  if (widget === "enum") return JSON.stringify(value);
+  if (widget === "json") return JSON.stringify(value, null, 1);
+  return String(value);
+}
+
+export function fieldsOf(
+  inputs: Record<string, Descriptor>,
+  defaults: Record<string, unknown>,
+  fixed: Record<string, unknown> = {},
+): Field[] {
+  return Object.keys(inputs)
+    .filter((name) => !(name in fixed))
+    .sort()
+    .map((name) => {
+      const { d, optional } = inner(inputs[name] as Descriptor);
+      const widget = widgetOf(d);
+      const hasDefault = name in defaults;
+      return {
+        name,
+        descriptor: d,
+        widget,
+        optional,
+        choices: Array.isArray(d.values) ? (d.values as unknown[]) : [],
+        hasDefault,
+        initial: initialText(widget, defaults[name], hasDefault),
+      };
+    });
+}
+
+export type Parsed = { ok: true; value: unknown } | { ok: false; error: string };
+
+function kindOk(d: Descriptor, v: unknown): boolean {
+  switch (d.kind) {
+    case "list":
+    case "set":
+    case "frozenset":
+    case "tuple":
+      return Array.isArray(v);
+    case "dict":
+    case "dataclass":
+    case "pydantic":
+      return typeof v === "object" && v !== null && !Array.isArray(v);
+    default:
+      return true; // the server checks the rest
+  }
+}
+
+/** The JSON value of one field's text, or why it is refused. An empty field is
+ * left out (the default applies), null for an optional input, or an error. */
+export function parseField(field: Field, text: string): Parsed | { ok: true; omit: true } {
+  const t = field.widget === "str" ? text : text.trim();
+  if (t === "" && field.widget !== "bool") {
+    if (field.hasDefault) return { ok: true, omit: true };
+    if (field.optional) return { ok: true, value: null };
+    if (field.widget !== "str") return { ok: false, error: `${field.name} is required` };
+  }
+  switch (field.widget) {
+    case "int":
+      return /^[+-]?\d+$/.test(t)
+        ? { ok: true, value: Number(t) }
+        : { ok: false, error: `${field.name} expects an integer, got '${t}'` };
+    case "float": {
+      const n = Number(t);
+      return Number.isFinite(n) && /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(t)
+        ? { ok: true, value: n }
+        : { ok: false, error: `${field.name} expects a number, got '${t}'` };
+    }
+    case "bool":
+      return { ok: true, value: t === "true" };
+    case "str":
+      return { ok: true, value: text };
+    case "enum": {
+      const value = JSON.parse(t) as unknown;
+      return field.choices.some((c) => JSON.stringify(c) === JSON.stringify(value))
+        ? { ok: true, value }
+        : { ok: false, error: `${field.name} must be one of ${field.choices.map(String).join(", ")}` };
+    }
+    case "json": {
+      let value: unknown;
+      try {
+        value = JSON.parse(t);
+      } catch {
+        return { ok: false, error: `${field.name} is not valid JSON` };
+      }
+      return kindOk(field.descriptor, value)
+        ? { ok: true, value }
+        : { ok: false, error: `${field.name} expects a ${field.descriptor.kind} (JSON)` };
+    }
+  }
+}
+
+/** The inputs to send, or the errors per field (nothing is sent then). */
+export function collect(fields: Field[], texts: Record<string, string>):
+  { ok: true; inputs: Record<string, unknown> } | { ok: false; errors: Record<string, string> } {
+  const inputs: Record<string, unknown> = {};
+  const errors: Record<string, string> = {};
+  for (const f of fields) {
+    const parsed = parseField(f, texts[f.name] ?? f.initial);
+    if (!parsed.ok) errors[f.name] = parsed.error;
+    else if (!("omit" in parsed)) inputs[f.name] = parsed.value;
+  }
+  return Object.keys(errors).length > 0 ? { ok: false, errors } : { ok: true, inputs };
+}
