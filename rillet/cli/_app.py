@@ -59,9 +59,11 @@ def cli(ctx: click.Context, home: str | None) -> None:
 
 
 def _workflows(module: Any) -> dict[str, Any]:
+    from rillet.sdk._eager import Eager
     from rillet.sdk._workflow import Workflow
 
-    return {name: obj for name, obj in vars(module).items() if isinstance(obj, Workflow)}
+    return {name: obj for name, obj in vars(module).items()
+            if isinstance(obj, (Workflow, Eager))}
 
 
 def load_target(target: str) -> tuple[Any, dict[str, Any], str | None]:

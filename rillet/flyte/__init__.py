@@ -19,6 +19,7 @@ from rillet.engine._context import ExecutionContext
 from rillet.engine._context import current_context as _current_context
 from rillet.errors import DefinitionError
 from rillet.sdk._conditional import conditional
+from rillet.sdk._eager import eager
 from rillet.sdk._environment import Environment, ImageSpec
 from rillet.sdk._imperative import create_node
 from rillet.sdk._launchplan import CronSchedule, FixedRate
@@ -35,7 +36,7 @@ __all__ = [
     "Cache", "CronSchedule", "Deck", "Environment", "FixedRate", "FlyteContext",
     "FlyteContextManager", "HashMethod", "ImageSpec", "LaunchPlan", "Resources", "Secret",
     "Workflow", "WorkflowFailurePolicy", "conditional", "create_node", "current_context", "dynamic",
-    "kwtypes", "map_task", "task", "workflow",
+    "eager", "kwtypes", "map_task", "task", "workflow",
 ]
 
 # flytekit options with no meaning on one machine: accepted and kept on ``task.flyte_options``.
