@@ -21,6 +21,17 @@ def _drained(fn: Callable[..., Any]) -> Callable[..., Any]:
     return drain
 
 
+def _converting(fn: Callable[..., Any], hooks: dict[str, Any]) -> Callable[..., Any]:
+    @functools.wraps(fn)
+    def convert(**kw: Any) -> Any:
+        for key, hook in hooks.items():
+            if key in kw:
+                kw[key] = hook(kw[key])
+        return fn(**kw)
+
+    return convert
+
+
 def _boxed(fn: Callable[..., Any], named: Any) -> Callable[..., Any]:
     """A task declared with a one-field NamedTuple may return the field's value itself
     (flytekit accepts ``return 1.5`` for ``-> NamedTuple("out", [("x", float)])``)."""
@@ -41,6 +52,10 @@ def validated_fn(entity: Any) -> Callable[..., Any]:
     iface = entity.interface
     if getattr(iface, "drain", False):  # ``-> Iterator[T]``: its output is the list
         fn = _drained(fn)
+    converted = {n: hook for n, tp in iface.inputs.items()
+                 if (hook := getattr(tp, "__rillet_convert__", None)) is not None}
+    if converted:  # an input whose class converts what it accepts (see types.accepts)
+        fn = _converting(fn, converted)
     one = iface.output_tuple
     if one is not None and one is not tuple and len(iface.outputs) == 1:
         fn = _boxed(fn, one)

@@ -276,3 +276,12 @@ def kwtypes(**kwargs: Any) -> dict[str, Any]:
 FlyteFile = File
 FlyteDirectory = Directory
 Annotated = typing.Annotated
+
+
+def __getattr__(name: str) -> Any:
+    """``StructuredDatasetType`` on first use (its module imports pandas)."""
+    if name == "StructuredDatasetType":
+        from rillet.flyte.types.structured.structured_dataset import StructuredDatasetType
+
+        return StructuredDatasetType
+    raise AttributeError(f"module 'rillet.flyte' has no attribute {name!r}")

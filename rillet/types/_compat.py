@@ -87,8 +87,17 @@ def is_compatible(src: Any, dst: Any) -> bool:
     if isinstance(src, type) and isinstance(dst, type):
         if src is bool and dst is not bool:
             return dst is object
-        return issubclass(src, dst)
+        return issubclass(src, dst) or accepts(dst, src)
     return False
+
+
+def accepts(dst: type, src: Any) -> bool:
+    """Whether class ``dst`` takes values of ``src`` and converts them itself: it defines
+    ``__rillet_accepts__(src) -> bool`` and ``__rillet_convert__(value)`` (a flytekit
+    StructuredDataset input fed a DataFrame). The conversion runs where the task is
+    called (``engine._validate``)."""
+    hook = getattr(dst, "__rillet_accepts__", None)
+    return hook is not None and bool(hook(src))
 
 
 def type_name(tp: Any) -> str:
@@ -158,7 +167,7 @@ def check_value(value: Any, tp: Any) -> bool:
     if isinstance(tp, type):
         return isinstance(value, tp) or (
             isinstance(value, (str, os.PathLike)) and tp in _content_types()
-        )
+        ) or accepts(tp, type(value))
     return True
 
 

@@ -1,0 +1,5 @@
+"""``flytekit.models``: the literal records a StructuredDataset handler returns."""
+
+from rillet.flyte.models import literals
+
+__all__ = ["literals"]
