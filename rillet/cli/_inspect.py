@@ -231,6 +231,10 @@ def lineage(ctx: click.Context, ref: str, direction: str, as_json: bool,
     from rillet.services import lineage as walk_lineage
 
     if server:
+        if ref.startswith("request:"):
+            from rillet.cli._models import request_lineage
+
+            return request_lineage(None, ref[len("request:"):], as_json, server)
         try:
             shown = remote(server).lineage_json(ref, direction)
         except RilletError as exc:

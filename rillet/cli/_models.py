@@ -265,18 +265,27 @@ def _run_uvicorn(app: Any, config: Any, host: str, port: int, workers: int,
             shutil.rmtree(made, ignore_errors=True)
 
 
-def request_lineage(h: Any, request_id: str, as_json: bool) -> None:
-    """``rillet lineage request:ID``: from a served prediction to its training data."""
+def request_lineage(h: Any, request_id: str, as_json: bool, server: str | None = None
+                    ) -> None:
+    """``rillet lineage request:ID``: from a served prediction to its training data
+    (on the home ``h``, or through ``server``)."""
     from rillet.cli._output import print_json
-    from rillet.models._lineage import render, request_lineage
-    from rillet.services._model_registry import Registry
+    from rillet.models._lineage import render
 
     try:
-        result = request_lineage(Registry(h.store, h.artifacts), request_id)
+        if server:
+            from rillet.cli._app import remote
+
+            with remote(server) as client:
+                result = client.models.request_lineage_json(request_id)
+        else:
+            from rillet.services._models import request_lineage as walk
+
+            result = walk(h, request_id)
     except RilletError as exc:
         fail(str(exc))
     if as_json:
-        print_json({"ref": f"request:{request_id}", "direction": "upstream", **result})
+        print_json(result)
     else:
         for line in render(result):
             click.echo(line)

@@ -80,6 +80,11 @@ class RemoteModels:
     def version(self, name: str, version: int) -> ModelVersion:
         return self.resolve(f"{name}/{int(version)}")
 
+    def request_lineage_json(self, request_id: str) -> dict[str, Any]:
+        """A served request, its model version and the upstream tree of that version's
+        value in its training execution (``rillet lineage request:ID``)."""
+        return dict(self._remote._call("GET", f"/requests/{_seg(request_id)}/lineage"))
+
     # -- writes ----------------------------------------------------------------------
     def register(self, name: str, *, execution: str, node: str, output: str = "o0",
                  alias: str | None = None) -> int:

@@ -1,6 +1,7 @@
 """Routes of the model registry: list, show, resolve a version, register, move an
-alias, and a version's stored bytes. Thin: parse, call ``rillet.services._models``,
-return its shape. No value is decoded here (a pickled model stays bytes)."""
+alias, a version's stored bytes, and the lineage of a served request. Thin: parse,
+call ``rillet.services._models``, return its shape. No value is decoded here (a
+pickled model stays bytes)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from rillet.server._errors import ERROR_RESPONSES
 from rillet.server._routes_executions import instance
 from rillet.services import _models
 
-router = APIRouter(prefix="/api/v1/models", responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
 
 Name = Annotated[str, PathParam(min_length=1, max_length=200)]
 Label = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00]+$")]
@@ -38,20 +39,20 @@ class AliasRequest(BaseModel):
     version: Number
 
 
-@router.get("", response_model=list[dict[str, Any]])
+@router.get("/models", response_model=list[dict[str, Any]])
 async def list_models(request: Request) -> Any:
     """Every registered model: its latest version, how many, its aliases."""
     return JSONResponse(_models.model_list(instance(request)))
 
 
-@router.get("/{name}", response_model=dict[str, Any])
+@router.get("/models/{name}", response_model=dict[str, Any])
 async def show_model(request: Request, name: Name) -> Any:
     """The versions of a model (each with its execution, node and inputs) and its
     history (every registration and alias move, with who and when)."""
     return JSONResponse(_models.model_show(instance(request), name))
 
 
-@router.get("/{name}/resolve", response_model=dict[str, Any])
+@router.get("/models/{name}/resolve", response_model=dict[str, Any])
 async def resolve_model(
     request: Request, name: Name,
     alias: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
@@ -63,7 +64,7 @@ async def resolve_model(
                                               version=version))
 
 
-@router.post("/{name}/versions", response_model=dict[str, Any])
+@router.post("/models/{name}/versions", response_model=dict[str, Any])
 async def register_model(request: Request, name: Name, body: RegisterRequest) -> Any:
     """Register an output of a node of a succeeded execution as the next version."""
     return JSONResponse(await run_in_threadpool(
@@ -71,7 +72,7 @@ async def register_model(request: Request, name: Name, body: RegisterRequest) ->
         node=body.node, output=body.output, alias=body.alias))
 
 
-@router.put("/{name}/aliases/{alias}", response_model=dict[str, Any])
+@router.put("/models/{name}/aliases/{alias}", response_model=dict[str, Any])
 async def move_alias(request: Request, name: Name,
                      alias: Annotated[str, PathParam(min_length=1, max_length=200)],
                      body: AliasRequest) -> Any:
@@ -80,7 +81,7 @@ async def move_alias(request: Request, name: Name,
         _models.model_alias, instance(request), name, alias, body.version))
 
 
-@router.get("/{name}/versions/{version}/value", response_class=Response, responses={
+@router.get("/models/{name}/versions/{version}/value", response_class=Response, responses={
     200: {"description": "The stored bytes, checked against the value's hash",
           "content": {"application/octet-stream": {
               "schema": {"type": "string", "format": "binary"}}}}})
@@ -90,3 +91,14 @@ async def model_value(request: Request, name: Name,
     here); the client checks them against the hash and decodes them."""
     data = await run_in_threadpool(_models.model_bytes, instance(request), name, version)
     return Response(data, media_type="application/octet-stream")
+
+
+@router.get("/requests/{request_id}/lineage", response_model=dict[str, Any])
+async def request_lineage(
+        request: Request,
+        request_id: Annotated[str, PathParam(min_length=1, max_length=200,
+                                             pattern=r"^[^\x00]+$")]) -> Any:
+    """From a served prediction (its id, or a unique prefix) to the model version that
+    answered it and the execution, node and upstream data that trained it."""
+    return JSONResponse(await run_in_threadpool(
+        _models.request_lineage, instance(request), request_id))

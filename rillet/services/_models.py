@@ -78,3 +78,12 @@ def model_bytes(inst: Instance, name: str, version: int) -> bytes:
         raise NotFound(f"model {name}/{version} is kept inline in its record (JSON); "
                        "its version's value record holds it")
     return values.verified(record)
+
+
+def request_lineage(inst: Instance, request_id: str) -> dict[str, Any]:
+    """``lineage request:ID``: the served request (an id or a unique prefix), its model
+    version and the upstream tree of that version's value in its training execution."""
+    from rillet.services._model_requests import request_lineage as walk
+
+    found = walk(_registry(inst), request_id)
+    return {"ref": f"request:{found['request']['id']}", "direction": "upstream", **found}

@@ -13,10 +13,10 @@ from rillet.artifacts._folder import FolderArtifactStore
 from rillet.engine._durable import Engine
 from rillet.errors import NotFound
 from rillet.executors._inline import InlineExecutor
-from rillet.models._lineage import request_lineage
 from rillet.models._requestlog import RequestLog
 from rillet.sdk._run import source_of
 from rillet.services._model_registry import Registry
+from rillet.services._model_requests import request_lineage
 from rillet.store import SqlMetadataStore
 from rillet.store._prune import prune
 

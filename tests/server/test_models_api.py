@@ -235,3 +235,39 @@ def test_the_server_hands_out_bytes_and_never_unpickles(with_workers: Served,
         loaded = r.models.load("trap@live")
     assert type(loaded).__name__ == "Trap"
     assert marker.read_text() == before + "unpickled\n"
+
+
+def test_lineage_of_a_served_request_through_the_server(with_workers: Served,
+                                                        trained: dict[str, Any]) -> None:
+    """A request recorded by a serving process on the server's stores (the request log
+    `rillet serve` writes), walked through the API, `Remote` and `lineage --server`:
+    request -> model version -> the training node -> the workflow's input."""
+    from rillet.cli._app import cli
+    from rillet.models._requestlog import RequestLog
+
+    with Remote(with_workers.url) as r:
+        version = r.models.register("served", execution=trained["b"], node="fit")
+        log = RequestLog(with_workers.app.state.instance.store.database)
+        log.add(("req-lineage-1", 1.0, "served", version, "primary", 200, 0.2, "in", "out",
+                 None, None))
+        log.close()
+        found = r.models.request_lineage_json("req-lineage")  # a unique prefix
+        assert found["ref"] == "request:req-lineage-1"
+        assert found["request"]["name"] == "served" and found["request"]["version"] == version
+        assert found["model_version"]["execution_id"] == trained["b"]
+        (top,) = found["artifacts"]
+        assert top["hash"] == found["model_version"]["hash"]
+        assert top["produced_by"][0]["node_id"] == "fit"
+        with pytest.raises(NotFound, match="no served request 'nope'"):
+            r.models.request_lineage_json("nope")
+    runner = CliRunner()
+    out = runner.invoke(cli, ["lineage", "request:req-lineage-1", "--server", with_workers.url,
+                              "--json"])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.output) == found
+    out = runner.invoke(cli, ["lineage", "request:req-lineage-1", "--server", with_workers.url])
+    assert out.exit_code == 0 and "<- model served version 1" in out.output, out.output
+    out = runner.invoke(cli, ["lineage", "request:nope", "--server", with_workers.url])
+    assert out.exit_code == 2 and "nope" in out.output, out.output
+    missing = with_workers.client.get("/api/v1/requests/nope/lineage")
+    assert missing.status_code == 404 and "nope" in missing.json()["error"]

@@ -1,0 +1,39 @@
+"""Lineage from a served prediction, for the CLI and the API: the request (as the
+serving process recorded it), the model version that answered it, and the walk from
+that version's value up through the execution that trained it to the raw data. Reads
+records only; never decodes a value."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rillet.errors import NotFound
+
+_COLS = ("id", "at", "name", "version", "route", "status", "latency_ms", "input_hash",
+         "output_hash", "input_body", "output_body")
+
+
+def request(db: Any, request_id: str) -> dict[str, Any]:
+    """One recorded request (an id or a unique prefix of one)."""
+    cols = ", ".join(_COLS)
+    rows = db.read(f"SELECT {cols} FROM model_requests WHERE id = ?", (request_id,))
+    if not rows and request_id:
+        rows = db.read(f"SELECT {cols} FROM model_requests WHERE id >= ? AND id < ? "
+                       "ORDER BY id LIMIT 2", (request_id, request_id + "\U0010ffff"))
+    if not rows:
+        raise NotFound(f"no served request {request_id!r} (requests are recorded by "
+                       "`rillet serve`, within 0.1 s of their answer)")
+    if len(rows) > 1:
+        raise NotFound(f"request prefix {request_id!r} is ambiguous")
+    return dict(zip(_COLS, rows[0], strict=True))
+
+
+def request_lineage(registry: Any, request_id: str) -> dict[str, Any]:
+    """The request, its model version (with the execution and node that trained it) and
+    the upstream tree of the version's value, within that execution."""
+    from rillet.engine._lineage import walk
+
+    found = request(registry.db, request_id)
+    mv = registry.version(found["name"], found["version"])
+    tree = walk(registry.store, [mv.hash], upstream=True, within=mv.execution_id)
+    return {"request": found, "model_version": mv.to_json(), "artifacts": tree}
