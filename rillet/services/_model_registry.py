@@ -20,7 +20,14 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from rillet.errors import Conflict, DefinitionError, NotFound, StoreError, ValueUnavailable
+from rillet.errors import (
+    Conflict,
+    DefinitionError,
+    NotFound,
+    StoreError,
+    TypeMismatchError,
+    ValueUnavailable,
+)
 
 if TYPE_CHECKING:
     from rillet.engine._protocols import ArtifactStore
@@ -272,16 +279,47 @@ class Registry:
         except ValueUnavailable as exc:  # its bytes are gone or corrupt: say which model
             raise ValueUnavailable(f"model {mv.name}/{mv.version} cannot be loaded: {exc}",
                                    digest=exc.digest, uri=exc.uri, reason=exc.reason) from None
-        except (ModuleNotFoundError, AttributeError):
-            # A class from the user's file, pickled by reference: load that file (as
-            # ``rillet run`` did) and try again.
-            from rillet.engine._loading import load_file
-
-            source = self.store.get_execution(mv.execution_id).source
-            if not source.endswith((".py", ".ipynb")) or not os.path.isfile(source):
+        except (ModuleNotFoundError, AttributeError, TypeMismatchError):
+            # A class of the user's code (pickled by reference, or a dataclass stored as
+            # JSON that decodes only as its class): load the code the execution ran (its
+            # file, or its registered bundle) and try again.
+            if not self._load_source(mv):
                 raise
-            load_file(source)
             return values.load(mv.hash, self._stored_type(mv.hash))
+
+    def _load_source(self, mv: ModelVersion) -> bool:
+        """Load the code that trained ``mv``: the execution's ``.py``/``.ipynb`` file, or
+        the registered bundle it ran (``bundle:HASH``: unpacked from the artifact store
+        into this machine's bundle cache and put on ``sys.path``, its notebooks loaded).
+        False when there is none to load."""
+        from rillet.engine._loading import load_file
+
+        source = self.store.get_execution(mv.execution_id).source
+        if source.endswith((".py", ".ipynb")) and os.path.isfile(source):
+            load_file(source)
+            return True
+        if not source.startswith("bundle:") or self.artifacts is None:
+            return False
+        import importlib
+        import sys
+
+        from rillet.platform._bundle import cached_modules, module_file, unpack
+        from rillet.platform._registry import default_cache
+
+        digest = source[len("bundle:"):]
+        rows = self.db.read("SELECT bundle_uri FROM registered_entities WHERE bundle_hash = ?",
+                            (digest,))
+        if not rows:
+            return False
+        folder = unpack(self.artifacts.get(rows[0][0]), digest, default_cache())
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
+        importlib.invalidate_caches()
+        for module in cached_modules(folder):
+            notebook = module_file(folder, module)
+            if notebook is not None:
+                load_file(notebook)
+        return True
 
     def _stored_type(self, digest: str) -> Any:
         """The type a value was stored as (its record's descriptor): a plain ``int`` is

@@ -70,6 +70,28 @@ def test_a_version_whose_value_is_a_json_scalar_loads_as_that_scalar(wf_models: 
     assert load("calibrated/1", home) is True
 
 
+def test_a_dataclass_model_loads_in_a_fresh_process(wf_models: Any, home: Path,
+                                                    tmp_path: Path) -> None:
+    """A dataclass is stored as JSON: only its class decodes it. A process that has not
+    imported the training file loads that file (the execution's source) and decodes."""
+    import subprocess
+    import sys
+
+    import rillet
+
+    ex = rillet.run(wf_models.line, home=str(home), executor="inline", slope=3.0)
+    assert ex.status == "SUCCEEDED", ex.error
+    models.register("line", execution=ex.id, node="fit_line", home=str(home))
+    assert load("line/1", home).predict([2.0]) == [7.0]
+    code = ("from rillet import models\n"
+            f"m = models.load('line/1', home={str(home)!r})\n"
+            "print(type(m).__name__, m.predict([2.0]))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "Line [7.0]"
+
+
 def test_aliases_move_and_every_move_is_in_the_history(wf_models: Any, home: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     a, b = train(wf_models, home, 2.0), train(wf_models, home, 5.0)

@@ -271,3 +271,26 @@ def test_lineage_of_a_served_request_through_the_server(with_workers: Served,
     assert out.exit_code == 2 and "nope" in out.output, out.output
     missing = with_workers.client.get("/api/v1/requests/nope/lineage")
     assert missing.status_code == 404 and "nope" in missing.json()["error"]
+
+
+def test_a_model_trained_from_a_registered_bundle_loads_in_a_fresh_process(
+        with_workers: Served, trained: dict[str, Any], tmp_path: Path) -> None:
+    """On the server's machine (its home), ``models.load`` of a version trained by a
+    worker from a registered bundle: the class is in no file of this machine, so the
+    registry unpacks the bundle the execution ran from the artifact store (into an
+    empty bundle cache here) and decodes with its class."""
+    import os
+    import subprocess
+    import sys
+
+    with Remote(with_workers.url) as r:
+        version = r.models.register("bundled", execution=trained["a"], node="fit")
+    code = ("from rillet import models\n"
+            f"m = models.load('bundled/{version}', home={str(with_workers.home / 'home')!r})\n"
+            "print(type(m).__module__, type(m).__name__, m.predict([1.0]))")
+    env = dict(os.environ, RILLET_BUNDLE_CACHE=str(tmp_path / "fresh-cache"))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, cwd=tmp_path, env=env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "modelflows Weights [3.0]"
+    assert len(os.listdir(tmp_path / "fresh-cache")) == 1  # the one bundle, unpacked

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from rillet import current_context, task, workflow
 
 
@@ -95,3 +97,24 @@ def calibrated(n: int) -> bool:
 def scalars(n: int = 4) -> tuple[int, float, str, bool]:
     """A model version may be a plain JSON value (a chosen depth, a cut-off, a label)."""
     return best_depth(n=n), threshold(n=n), label(n=n), calibrated(n=n)
+
+
+@dataclass
+class Line:
+    """A model stored as JSON (a dataclass of plain fields), not pickled."""
+
+    slope: float
+    intercept: float
+
+    def predict(self, xs: list[float]) -> list[float]:
+        return [self.slope * x + self.intercept for x in xs]
+
+
+@task
+def fit_line(slope: float) -> Line:
+    return Line(slope=slope, intercept=1.0)
+
+
+@workflow
+def line(slope: float = 2.0) -> Line:
+    return fit_line(slope=slope)
