@@ -1,12 +1,16 @@
 // End to end: Debian's chromium, driven by playwright-core, against a running
 // `rillet ui` with real executions in it (tests/ui/test_ui_e2e.py starts all that and
-// runs this script). Exits 1 with one line per failed check; a screenshot per step.
+// runs this script). Exits 1 with one line per failed check; a screenshot per step,
+// each after an axe-core check of the page (no serious or critical violation).
 //
 //   RILLET_URL=http://127.0.0.1:PORT RILLET_SHOTS=DIR RILLET_E2E='{"done": ID, "running": ID}'
 //   [CHROMIUM=/usr/bin/chromium] node e2e/run.mjs
 import { mkdirSync } from "node:fs";
+import { createRequire } from "node:module";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
+
+const AXE = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
 
 const url = process.env.RILLET_URL;
 const shots = process.env.RILLET_SHOTS ?? "e2e/out";
@@ -23,6 +27,7 @@ const browser = await chromium.launch({
   args: ["--no-sandbox", "--disable-dev-shm-usage"],
 });
 const consoleErrors = [];
+const axeViolations = [];
 let step = 0;
 let page;
 try {
@@ -32,7 +37,24 @@ try {
     if (m.type() === "error") consoleErrors.push(`console: ${m.text()}`);
   });
   page.on("pageerror", (e) => consoleErrors.push(`page error: ${e.message}`));
+  // axe-core on the page as it stands: serious and critical violations are failures.
+  const axe = async (name) => {
+    if (!(await page.evaluate(() => "axe" in window))) await page.addScriptTag({ path: AXE });
+    const found = await page.evaluate(async () => {
+      const result = await window.axe.run(document, { resultTypes: ["violations"] });
+      return {
+        checked: result.passes === undefined ? null : result.passes.length,
+        minor: result.violations.filter((v) => v.impact !== "serious" && v.impact !== "critical").map((v) => v.id),
+        serious: result.violations
+          .filter((v) => v.impact === "serious" || v.impact === "critical")
+          .map((v) => `${v.id} (${v.impact}): ${v.help}; ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(" | ")}`),
+      };
+    });
+    console.log(`axe ${name}: ${found.serious.length} serious or critical, minor: ${found.minor.join(", ") || "none"}`);
+    for (const v of found.serious) axeViolations.push(`${name}: ${v}`);
+  };
   const shot = async (name) => {
+    await axe(name);
     step += 1;
     const file = join(shots, `${String(step).padStart(2, "0")}-${name}.png`);
     await page.screenshot({ path: file, fullPage: true });
@@ -131,6 +153,10 @@ try {
   throw error;
 } finally {
   await browser.close();
+}
+if (axeViolations.length > 0) {
+  console.error(`accessibility (axe-core), serious or critical:\n${axeViolations.join("\n")}`);
+  process.exit(1);
 }
 if (consoleErrors.length > 0) {
   console.error(`console errors:\n${consoleErrors.join("\n")}`);
