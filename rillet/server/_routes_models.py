@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
+from rillet.server._auth import who
 from rillet.server._errors import ERROR_RESPONSES
 from rillet.server._routes_executions import instance
 from rillet.services import _models
@@ -69,7 +70,7 @@ async def register_model(request: Request, name: Name, body: RegisterRequest) ->
     """Register an output of a node of a succeeded execution as the next version."""
     return JSONResponse(await run_in_threadpool(
         _models.model_register, instance(request), name, execution=body.execution,
-        node=body.node, output=body.output, alias=body.alias))
+        node=body.node, output=body.output, alias=body.alias, who=who(request)))
 
 
 @router.put("/models/{name}/aliases/{alias}", response_model=dict[str, Any])
@@ -78,7 +79,7 @@ async def move_alias(request: Request, name: Name,
                      body: AliasRequest) -> Any:
     """Point an alias at a version (recorded in the history; servers swap to it)."""
     return JSONResponse(await run_in_threadpool(
-        _models.model_alias, instance(request), name, alias, body.version))
+        _models.model_alias, instance(request), name, alias, body.version, who(request)))
 
 
 @router.get("/models/{name}/versions/{version}/value", response_class=Response, responses={

@@ -128,13 +128,15 @@ class Registry:
 
     # -- writes ----------------------------------------------------------------------
     def register(self, name: str, *, execution: str, node: str, output: str = "o0",
-                 alias: str | None = None) -> int:
-        """Register the value ``output`` of ``node`` of ``execution`` as the next version."""
+                 alias: str | None = None, user: str | None = None) -> int:
+        """Register the value ``output`` of ``node`` of ``execution`` as the next version.
+        ``user`` is who the history records (default: this process's user; a server
+        passes the request's)."""
         check_name(name)
         if alias is not None:
             check_alias(alias)
         digest, execution_id = self._value_of(execution, node, output)
-        user, now = who(), time.time()
+        user, now = user or who(), time.time()
         for attempt in range(5):  # two registrations racing on PostgreSQL: one retries
             try:
                 with self.db.write() as c:
@@ -156,11 +158,12 @@ class Registry:
                 time.sleep(0.01 * (attempt + 1))
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def set_alias(self, name: str, alias: str, version: int) -> int | None:
+    def set_alias(self, name: str, alias: str, version: int, user: str | None = None
+                  ) -> int | None:
         """Point ``alias`` at ``version``; returns the version it pointed at before."""
         check_name(name)
         check_alias(alias)
-        user, now = who(), time.time()
+        user, now = user or who(), time.time()
         with self.db.write() as c:
             found = c.execute("SELECT 1 FROM model_versions WHERE name = ? AND version = ?",
                               (name, int(version))).fetchone()

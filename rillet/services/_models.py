@@ -50,16 +50,20 @@ def model_resolve(inst: Instance, name: str, *, alias: str | None = None,
 
 
 def model_register(inst: Instance, name: str, *, execution: str, node: str,
-                   output: str = "o0", alias: str | None = None) -> dict[str, Any]:
-    """Register an output of a node of a succeeded execution as the next version."""
+                   output: str = "o0", alias: str | None = None,
+                   who: str | None = None) -> dict[str, Any]:
+    """Register an output of a node of a succeeded execution as the next version
+    (``who`` made it: the history records it)."""
     r = _registry(inst)
-    number = r.register(name, execution=execution, node=node, output=output, alias=alias)
+    number = r.register(name, execution=execution, node=node, output=output, alias=alias,
+                        user=who)
     return r.version(name, number).to_json()
 
 
-def model_alias(inst: Instance, name: str, alias: str, version: int) -> dict[str, Any]:
-    """Move ``alias`` of ``name`` to ``version`` (kept in the history)."""
-    previous = _registry(inst).set_alias(name, alias, version)
+def model_alias(inst: Instance, name: str, alias: str, version: int,
+                who: str | None = None) -> dict[str, Any]:
+    """Move ``alias`` of ``name`` to ``version`` (kept in the history, with ``who``)."""
+    previous = _registry(inst).set_alias(name, alias, version, user=who)
     return {"name": name, "alias": alias, "version": int(version), "previous": previous}
 
 

@@ -103,7 +103,9 @@ def trained(with_workers: Served, tmp_path_factory: pytest.TempPathFactory) -> d
 
 def test_register_alias_versions_history_load_through_remote(
         with_workers: Served, trained: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("RILLET_USER", "carol")  # the server runs in this process
+    # The history records the request's user (an open server: anonymous), not the
+    # server process's (which runs in this one).
+    monkeypatch.setenv("RILLET_USER", "server-process")
     with Remote(with_workers.url) as r:
         m = r.models
         assert m.register("weights", execution=trained["a"], node="fit",
@@ -122,9 +124,11 @@ def test_register_alias_versions_history_load_through_remote(
         assert m.set_alias("weights", "production", 1) == 2  # rollback
         events = m.history("weights")
         assert [(e.event, e.alias, e.version, e.previous, e.who) for e in events] == [
-            ("register", None, 1, None, "carol"), ("alias", "production", 1, None, "carol"),
-            ("register", None, 2, None, "carol"), ("alias", "production", 2, 1, "carol"),
-            ("alias", "production", 1, 2, "carol")]
+            ("register", None, 1, None, "anonymous"),
+            ("alias", "production", 1, None, "anonymous"),
+            ("register", None, 2, None, "anonymous"),
+            ("alias", "production", 2, 1, "anonymous"),
+            ("alias", "production", 1, 2, "anonymous")]
         listed = {x["name"]: x for x in m.names()}
         assert listed["weights"]["latest"] == 2 and listed["weights"]["aliases"] == {
             "production": 1}
