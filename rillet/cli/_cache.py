@@ -52,8 +52,22 @@ def cache_list(ctx: click.Context, task: str | None, as_json: bool, home: str | 
         print_json(entries)
         return
     rows = [[e["key"][:12], e["task"], e["cache_version"][:20],
-             f"{e['execution_id']}:{e['node_id']}", when(e["last_used_at"])] for e in entries]
-    click.echo(table(rows, ["KEY", "TASK", "VERSION", "FROM", "LAST USED"]))
+             f"{e['execution_id']}:{e['node_id']}", when(e["last_used_at"]),
+             _outputs_text(e.get("output_values") or {})] for e in entries]
+    click.echo(table(rows, ["KEY", "TASK", "VERSION", "FROM", "LAST USED", "OUTPUTS"]))
+
+
+def _outputs_text(values: dict[str, Any], width: int = 40) -> str:
+    """``o0=1.5 o1=<pickled T, 1.2 KB, sha256:ab12…>``: a long JSON value is cut."""
+    from rillet.services._values import is_shown_record, shown_text
+
+    parts = []
+    for name, value in values.items():
+        text = shown_text(value)
+        if not is_shown_record(value) and len(text) > width:
+            text = text[:width - 1] + "…"
+        parts.append(f"{name}={text}")
+    return " ".join(parts)
 
 
 @cache.command("clear", context_settings=CONTEXT)

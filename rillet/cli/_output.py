@@ -9,7 +9,6 @@ import datetime
 import enum
 import json
 import math
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -83,11 +82,9 @@ def nested_opaque(value: Any, root: str | None, lookup: Lookup | None) -> dict[s
 
 def absolute_uri(uri: str | None, root: str | None) -> str | None:
     """Stores keep URIs relative to their root (a home can move); show them whole."""
-    if uri is None or root is None or "://" in uri:
-        return uri
-    if "://" in root:
-        return f"{root.rstrip('/')}/{uri}"
-    return "file://" + os.path.join(os.path.abspath(root), *uri.split("/"))
+    from rillet.services._values import absolute_uri as whole
+
+    return whole(uri, root)
 
 
 def print_json(obj: Any) -> None:

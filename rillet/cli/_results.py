@@ -8,7 +8,6 @@ by a user's class here: ``--to`` copies the stored bytes, a File under its own n
 
 from __future__ import annotations
 
-import datetime
 import json
 import os
 import sys
@@ -25,39 +24,17 @@ _SUFFIX = {"json": ".json", "parquet": ".parquet", "npy": ".npy", "pickle": ".pk
 
 def stored_values(h: Any, hashes: dict[str, str]) -> dict[str, Any]:
     """Each name's value as JSON when it is stored inline, else ``{"type", "hash",
-    "size", "uri"}``; a pruned value says so."""
-    from rillet.cli._output import absolute_uri
-    from rillet.sdk._recoverinputs import describe_name
+    "size", "uri", "format", "pickled"}``; a pruned value says so. Never decoded."""
+    from rillet.services._values import shown_values
 
-    records = h.store.artifacts(list(hashes.values()))
-    root = getattr(h.artifacts, "root", None)
-    out: dict[str, Any] = {}
-    for name, digest in hashes.items():
-        record = records.get(digest)
-        if record is None:
-            out[name] = {"type": "unknown", "hash": digest, "size": None, "uri": None}
-            continue
-        kind = record.type.get("kind")
-        if record.format == "json" and record.inline is not None and not record.purged:
-            value = json.loads(record.inline)
-            if kind == "timedelta" and isinstance(value, int):  # stored as microseconds
-                value = str(datetime.timedelta(microseconds=value))
-            out[name] = value
-            continue
-        shown: dict[str, Any] = {"type": describe_name(record.type), "hash": digest,
-                                 "size": record.size, "uri": absolute_uri(record.uri, root)}
-        if record.purged:
-            shown["pruned"] = True
-        out[name] = shown
-    return out
+    return shown_values(h.store, getattr(h.artifacts, "root", None), hashes)
 
 
 def shown_text(value: Any) -> str:
     """One line for a value of :func:`stored_values`."""
-    if isinstance(value, dict) and set(value) >= {"type", "hash", "size", "uri"}:
-        pruned = ", pruned" if value.get("pruned") else ""
-        return f"<{value['type']} {str(value['hash'])[:12]}, {value['size']} bytes{pruned}>"
-    return json.dumps(value, default=str)
+    from rillet.services._values import shown_text as text
+
+    return text(value)
 
 
 @cli.command(context_settings=CONTEXT)

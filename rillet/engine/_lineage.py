@@ -1,7 +1,8 @@
 """Walking lineage: from an artifact to the node executions that produced it and
 their inputs (upstream), or to the node executions that used it (downstream).
 
-Reads through the MetadataStore protocol only.
+Reads through the MetadataStore protocol only: records, never a value's bytes (a
+pickled value is shown by its type and size, never unpickled).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Any
 from rillet.engine._protocols import MetadataStore
 from rillet.engine._records import NodeRecord
 from rillet.errors import NotFound
+from rillet.types._descriptor import describe_name
 
 
 def resolve_ref(store: MetadataStore, ref: str) -> list[str]:
@@ -70,7 +72,10 @@ def walk(store: MetadataStore, hashes: list[str], upstream: bool,
     def visit(h: str, depth: int, within: str | None = None) -> dict[str, Any]:
         rec = records.get(h) or store.artifacts([h]).get(h)
         item: dict[str, Any] = {"hash": h, "type": rec.type.get("kind") if rec else None,
-                                "size": rec.size if rec else None, "uri": rec.uri if rec else None}
+                                "size": rec.size if rec else None, "uri": rec.uri if rec else None,
+                                "type_name": describe_name(rec.type) if rec else None,
+                                "format": rec.format if rec else None,
+                                "pickled": rec is not None and rec.format == "pickle"}
         if h in seen or depth >= max_depth:
             item["repeat"] = True
             return item
@@ -106,7 +111,9 @@ def render(tree: list[dict[str, Any]], upstream: bool) -> list[str]:
     lines: list[str] = []
 
     def art(item: dict[str, Any], indent: str) -> None:
-        lines.append(f"{indent}artifact {item['hash'][:12]} ({item.get('type')})"
+        kind = (f"pickled {item.get('type_name')}, {item.get('size')} bytes"
+                if item.get("pickled") else item.get("type"))  # shown, never unpickled
+        lines.append(f"{indent}artifact {item['hash'][:12]} ({kind})"
                      + (" …" if item.get("repeat") else "")
                      + (f" = input of execution {item['workflow_input_of']}"
                         if item.get("workflow_input_of") else ""))

@@ -17,6 +17,7 @@ from rillet.engine._records import ExecutionRecord
 from rillet.engine._values import ValueStore
 from rillet.errors import DefinitionError, StoreError
 from rillet.types._compat import check_value, type_name
+from rillet.types._descriptor import describe_name
 
 
 def recovery_inputs(old: ExecutionRecord, wf: Any, values: ValueStore,
@@ -77,20 +78,3 @@ _MISFIT: Any = object()
 
 def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
-
-
-def describe_name(d: dict[str, Any]) -> str:
-    """A type descriptor (``{"kind": "list", "item": {"kind": "int"}}``) as a type name
-    (``list[int]``)."""
-    kind = d.get("kind", "?")
-    if "item" in d:
-        return f"{kind}[{describe_name(d['item'])}" + (", ...]" if d.get("variadic") else "]")
-    if "items" in d:
-        return f"{kind}[{', '.join(describe_name(i) for i in d['items'])}]"
-    if kind == "dict":
-        return f"dict[{describe_name(d['key'])}, {describe_name(d['value'])}]"
-    if kind == "optional":
-        return f"{describe_name(d['inner'])} | None"
-    if kind == "union":
-        return " | ".join(describe_name(o) for o in d["options"])
-    return str(d.get("name") or kind)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from rillet.engine._lineage import resolve_scoped, walk
-from rillet.engine._records import CacheEntry
+from rillet.engine._records import ArtifactRecord, CacheEntry
 from rillet.errors import Conflict, NotFound
 from rillet.services._shapes import ArtifactShape, CacheEntryShape, LineageShape
+from rillet.services._values import shown_value
 from rillet.store._instance import Instance
 
 
@@ -31,15 +32,22 @@ def task_names(inst: Instance, task: str | None) -> list[str | None]:
     return [n for n in known if n.rsplit(":", 1)[-1] == task]
 
 
-def cache_shape(e: CacheEntry) -> CacheEntryShape:
+def cache_shape(e: CacheEntry, records: dict[str, ArtifactRecord],
+                root: str | None) -> CacheEntryShape:
     return {"key": e.key, "task": e.task, "cache_version": e.cache_version,
             "execution_id": e.execution_id, "node_id": e.node_id, "outputs": e.outputs,
-            "created_at": e.created_at, "last_used_at": e.last_used_at}
+            "created_at": e.created_at, "last_used_at": e.last_used_at,
+            "output_values": {name: shown_value(records.get(d), d, root)
+                              for name, d in e.outputs.items()}}
 
 
 def cache_list(inst: Instance, task: str | None = None) -> list[CacheEntryShape]:
-    return [cache_shape(e) for name in task_names(inst, task)
-            for e in inst.store.cache_list(name)]
+    """Cache entries, each with its outputs shown from their records (never decoded)."""
+    entries = [e for name in task_names(inst, task) for e in inst.store.cache_list(name)]
+    records = inst.store.artifacts(
+        list(dict.fromkeys(d for e in entries for d in e.outputs.values())))
+    root = getattr(inst.artifacts, "root", None)
+    return [cache_shape(e, records, root) for e in entries]
 
 
 def cache_clear(inst: Instance, task: str | None = None) -> int:

@@ -23,6 +23,7 @@ from rillet.services._shapes import (
     ExecutionSummary,
     NodeShape,
 )
+from rillet.services._values import shown_values
 from rillet.store._instance import Instance
 
 MAX_PAGE = 1000
@@ -73,7 +74,8 @@ def get_execution(inst: Instance, execution_id: str) -> ExecutionRecord:
 
 
 def execution_detail(inst: Instance, execution_id: str) -> ExecutionDetail:
-    """One execution with its nodes, params and metrics (`executions show --json`)."""
+    """One execution with its nodes, params and metrics, and its inputs shown from their
+    records (inline JSON, else type/hash/size: never decoded) (`executions show --json`)."""
     store = inst.store
     record = get_execution(inst, execution_id)
     params, metrics = params_and_metrics(store, record.id)
@@ -85,6 +87,8 @@ def execution_detail(inst: Instance, execution_id: str) -> ExecutionDetail:
         "ended_at": record.ended_at,
         "nodes": [node_shape(n, params.get(n.node_id, {}), metrics.get(n.node_id, []))
                   for n in store.nodes(record.id)],
+        "input_values": shown_values(store, getattr(inst.artifacts, "root", None),
+                                     record.inputs),
     }
 
 

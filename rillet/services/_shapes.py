@@ -52,6 +52,8 @@ class ExecutionDetail(TypedDict):
     started_at: float | None
     ended_at: float | None
     nodes: list[NodeShape]
+    # each input as JSON when kept inline, else {type, hash, size, uri, format, pickled}
+    input_values: dict[str, Any]
 
 
 class AttemptLogs(TypedDict):
@@ -88,6 +90,7 @@ class CacheEntryShape(TypedDict):
     outputs: dict[str, str]
     created_at: float
     last_used_at: float
+    output_values: dict[str, Any]  # as ExecutionDetail.input_values: never decoded
 
 
 class ArtifactShape(TypedDict):

@@ -378,3 +378,20 @@ def type_of(d: dict[str, Any]) -> Any:
         except (ValueError, ImportError):
             return Any
     return Any
+
+
+def describe_name(d: dict[str, Any]) -> str:
+    """A type descriptor (``{"kind": "list", "item": {"kind": "int"}}``) as a type name
+    (``list[int]``)."""
+    kind = d.get("kind", "?")
+    if "item" in d:
+        return f"{kind}[{describe_name(d['item'])}" + (", ...]" if d.get("variadic") else "]")
+    if "items" in d:
+        return f"{kind}[{', '.join(describe_name(i) for i in d['items'])}]"
+    if kind == "dict":
+        return f"dict[{describe_name(d['key'])}, {describe_name(d['value'])}]"
+    if kind == "optional":
+        return f"{describe_name(d['inner'])} | None"
+    if kind == "union":
+        return " | ".join(describe_name(o) for o in d["options"])
+    return str(d.get("name") or kind)
