@@ -282,7 +282,7 @@ class _Run(Memo, Expansion):
                     return True  # waits for the holder's result
         job = AttemptJob(
             execution_id=self.id, node_id=node.id, attempt=node.attempt + 1, task=task,
-            inputs={k: v.get() for k, v in ins.items()},
+            inputs=self._job_inputs(node, ins),
             timeout=task.timeout_seconds,
             cpu=_req(task, "cpu_cores", 0.0), mem=_req(task, "mem_bytes", 0),
             gpu=_req(task, "gpu_count", 0),
@@ -306,6 +306,16 @@ class _Run(Memo, Expansion):
             status=NodeStatus.RUNNING, executor=self.executor.name, started_at=now,
         ))
         return True
+
+    def _job_inputs(self, node: RNode, ins: dict[str, Value]) -> dict[str, Any]:
+        """The inputs a job sends: objects, or (to an executor whose workers read the
+        store) values not computed here by reference, decoded by the worker. A map's
+        mapped inputs are objects: the executor splits them into chunks."""
+        if not getattr(self.executor, "reads_stored_inputs", False):
+            return {k: v.get() for k, v in ins.items()}
+        assert node.spec is not None
+        mapped = node.spec.map.mapped if node.spec.map else ()
+        return {k: v.get() if k in mapped else v.sendable() for k, v in ins.items()}
 
     # -- results ------------------------------------------------------------
     def _on_result(self, r: AttemptResult) -> None:

@@ -194,7 +194,12 @@ class AttemptResult:
 
 
 class Executor(Protocol):
-    """Runs attempts; results come back in completion order."""
+    """Runs attempts; results come back in completion order.
+
+    An executor whose class sets ``reads_stored_inputs = True`` (its attempts run where
+    the artifact store can be read) is sent values the engine did not compute (recovered
+    inputs, outputs of cached or recovered nodes) as ``StoredInput`` references, which
+    ``run_attempt`` reads, checks and decodes where the task runs."""
 
     name: str
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
 from typing import Any
 
 from rillet.engine._protocols import ArtifactStore, MetadataStore
@@ -24,21 +23,30 @@ _UNSET: Any = object()
 class Value:
     """One stored value: its content hash, and the object when loaded."""
 
-    __slots__ = ("_obj", "_source", "hash", "tp")
+    __slots__ = ("_obj", "_values", "hash", "tp")
 
-    def __init__(self, digest: str, tp: Any, obj: Any = _UNSET, source: Any = None) -> None:
+    def __init__(self, digest: str, tp: Any, obj: Any = _UNSET,
+                 values: ValueStore | None = None) -> None:
         self.hash = digest
         self.tp = tp
         self._obj = obj
-        self._source: Callable[[], Any] | None = source
+        self._values = values
 
     def get(self) -> Any:
         obj = self._obj
         if obj is _UNSET:
-            if self._source is None:
+            if self._values is None:
                 raise StoreError(f"value {self.hash[:12]} has no source to load from")
-            obj = self._obj = self._source()
+            obj = self._obj = self._values.load(self.hash, self.tp)
         return obj
+
+    def sendable(self) -> Any:
+        """What a job sends a task for this value: the object when this process has it,
+        else a :class:`StoredInput` that the process running the task reads, checks
+        and decodes (so this one never decodes a value it did not compute)."""
+        if self._obj is not _UNSET or self._values is None:
+            return self.get()
+        return self._values.stored_input(self.hash, self.tp)
 
     def __repr__(self) -> str:
         return f"Value({self.hash[:12]})"
@@ -101,7 +109,13 @@ class ValueStore:
 
     def ref(self, digest: str, tp: Any) -> Value:
         """A value known by hash only; loaded from the store on first ``get()``."""
-        return Value(digest, tp, source=lambda: self.load(digest, tp))
+        return Value(digest, tp, values=self)
+
+    def stored_input(self, digest: str, tp: Any) -> StoredInput:
+        """A reference to the stored value of ``digest`` (recorded, not pruned) that
+        another process loads with the same checks as :meth:`load`."""
+        record = self._loadable(digest)
+        return StoredInput(record, self.artifacts, tp)
 
     def prefetch(self, digests: list[str]) -> None:
         """Read the records of ``digests`` not known yet, in one query."""
@@ -146,42 +160,26 @@ class ValueStore:
         """The value of ``digest`` as declared type ``tp``. Its bytes are checked against
         ``digest`` before they are decoded; ``unpickle=False`` (read-only commands)
         refuses pickled values instead of loading them."""
-        from rillet.types._literal import decode
+        record = self._loadable(digest)
+        if unpickle:
+            return decoded(record, self.artifacts, tp)
+        from rillet.types._codecs import no_unpickling
 
+        with no_unpickling():
+            return decoded(record, self.artifacts, tp)
+
+    def _loadable(self, digest: str) -> ArtifactRecord:
         record = self.record(digest)
         if record.purged:
             raise ValueUnavailable(
                 f"artifact {digest[:12]} was pruned: its value is no longer stored "
                 "(its record and lineage remain)", digest=digest, uri=record.uri,
                 reason="pruned")
-        inline = json.loads(record.inline) if record.inline is not None else None
-        uri = record.uri
-        loader = (lambda: self.verified(record, tp)) if uri is not None else None
-        if unpickle:
-            return decode(record.format, inline, loader, tp)
-        from rillet.types._codecs import no_unpickling
-
-        with no_unpickling():
-            return decode(record.format, inline, loader, tp)
+        return record
 
     def verified(self, record: ArtifactRecord, tp: Any = None) -> bytes:
         """The bytes of ``record``, read and checked against its digest."""
-        from rillet.types._literal import blob_matches
-
-        uri = record.uri
-        assert uri is not None
-        try:
-            data = self.artifacts.get(uri)
-        except NotFound:
-            raise ValueUnavailable(
-                f"artifact {record.hash[:12]} is missing: no bytes at {uri!r}",
-                digest=record.hash, uri=uri, reason="missing") from None
-        meta = json.loads(record.inline) if record.inline is not None else None
-        if not blob_matches(record.hash, record.format, record.tag, meta, data, tp):
-            raise ValueUnavailable(
-                f"artifact {record.hash[:12]} is corrupt: the bytes at {uri!r} do not hash "
-                "to its digest (not decoded)", digest=record.hash, uri=uri, reason="corrupt")
-        return data
+        return verified(record, self.artifacts, tp)
 
     def discard(self, exc: ValueUnavailable) -> None:
         """Forget a value found corrupt, and remove its bytes, so that the node that
@@ -193,3 +191,64 @@ class ValueStore:
                 self.artifacts.delete(exc.uri)
             except (OSError, StoreError):
                 pass
+
+
+class StoredInput:
+    """A stored value sent by reference to the process that runs a task (a worker):
+    there its bytes are read, checked against its digest and only then decoded, so the
+    engine's process never decodes (never unpickles) a value it did not compute, such
+    as a recovered input or the output of a cached or recovered node."""
+
+    __slots__ = ("artifacts", "record", "tp")
+
+    def __init__(self, record: ArtifactRecord, artifacts: ArtifactStore, tp: Any) -> None:
+        self.record = record
+        self.artifacts = artifacts
+        self.tp = tp
+
+    def __getstate__(self) -> tuple[ArtifactRecord, ArtifactStore, Any]:
+        return self.record, self.artifacts, self.tp
+
+    def __setstate__(self, state: tuple[ArtifactRecord, ArtifactStore, Any]) -> None:
+        self.record, self.artifacts, self.tp = state
+
+    def load(self) -> Any:
+        return decoded(self.record, self.artifacts, self.tp)
+
+    def __repr__(self) -> str:
+        return f"StoredInput({self.record.hash[:12]})"
+
+
+def loaded(value: Any) -> Any:
+    """``value``, or what it refers to when it is a :class:`StoredInput`."""
+    return value.load() if isinstance(value, StoredInput) else value
+
+
+def decoded(record: ArtifactRecord, artifacts: ArtifactStore, tp: Any) -> Any:
+    """The value of ``record`` as declared type ``tp``; its bytes (when it has any)
+    are read and checked against its digest before anything decodes them."""
+    from rillet.types._literal import decode
+
+    inline = json.loads(record.inline) if record.inline is not None else None
+    loader = (lambda: verified(record, artifacts, tp)) if record.uri is not None else None
+    return decode(record.format, inline, loader, tp)
+
+
+def verified(record: ArtifactRecord, artifacts: ArtifactStore, tp: Any = None) -> bytes:
+    """The bytes of ``record``, read and checked against its digest."""
+    from rillet.types._literal import blob_matches
+
+    uri = record.uri
+    assert uri is not None
+    try:
+        data = artifacts.get(uri)
+    except NotFound:
+        raise ValueUnavailable(
+            f"artifact {record.hash[:12]} is missing: no bytes at {uri!r}",
+            digest=record.hash, uri=uri, reason="missing") from None
+    meta = json.loads(record.inline) if record.inline is not None else None
+    if not blob_matches(record.hash, record.format, record.tag, meta, data, tp):
+        raise ValueUnavailable(
+            f"artifact {record.hash[:12]} is corrupt: the bytes at {uri!r} do not hash "
+            "to its digest (not decoded)", digest=record.hash, uri=uri, reason="corrupt")
+    return data

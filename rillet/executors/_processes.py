@@ -186,6 +186,9 @@ class ProcessExecutor:
     """Executor over a pool of warm worker processes with resource admission."""
 
     name = "processes"
+    # Workers are on this machine and read the store: a value the engine did not compute
+    # is sent by reference and decoded by the worker that runs the task.
+    reads_stored_inputs = True
 
     def __init__(
         self, max_parallel: int | None = None, *, capacity: tuple[float, int, int] | None = None

@@ -9,6 +9,7 @@ checkpoints go to the attempt's local file, params and metrics come back in the
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import os
 import sys
@@ -24,6 +25,7 @@ from rillet.engine._context import STATE
 from rillet.engine._direct import check_map_ratio, map_tolerant, run_map, unequal_lengths
 from rillet.engine._protocols import AttemptJob, AttemptResult
 from rillet.engine._validate import validated_fn
+from rillet.engine._values import StoredInput, loaded
 from rillet.errors import DefinitionError, TaskTimeoutError, UserCodeError
 from rillet.executors._environments import (
     INSIDE,
@@ -162,6 +164,7 @@ def run_attempt(
     try:
         with _capture(capture, log_fd, logs) as marker:
             try:
+                job = with_loaded_inputs(job)  # by reference: read, checked, decoded here
                 call = _make_call(job, collect_failures, marker)
                 timeout = job.timeout if apply_timeout else None
                 outputs = call_with_timeout(call, {}, timeout) if timeout else call()
@@ -187,6 +190,15 @@ def run_attempt(
     if error is None:
         return AttemptResult(ok=True, outputs=outputs, **base)
     return AttemptResult(ok=False, **error_fields(error), **base)
+
+
+def with_loaded_inputs(job: AttemptJob) -> AttemptJob:
+    """``job`` with each input sent by reference (a ``StoredInput``: a recovered input,
+    a cached node's output) read from the store, checked against its digest and decoded
+    in this process, the one that runs the task."""
+    if not any(isinstance(v, StoredInput) for v in job.inputs.values()):
+        return job
+    return dataclasses.replace(job, inputs={k: loaded(v) for k, v in job.inputs.items()})
 
 
 def error_fields(error: BaseException) -> dict[str, Any]:

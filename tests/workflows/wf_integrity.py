@@ -70,3 +70,8 @@ def use(m: Marked) -> int:
 @workflow
 def takes_marked(m: Marked) -> int:
     return use(m=m)
+
+
+@workflow
+def made_then_used(n: int = 3) -> int:
+    return use(m=make(n=n))
