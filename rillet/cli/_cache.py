@@ -170,6 +170,11 @@ def prune(ctx: click.Context, older_than: str | None, max_size: str | None, dry_
     sys.stdout.write(
         f"{verb} {report.freed_bytes} bytes: {report.purged_artifacts} stored values of "
         f"{report.executions} executions, {report.evicted_entries} cache entries\n")
+    if report.orphan_files or report.stale_temp_files:
+        sys.stdout.write(
+            f"{'would remove' if dry_run else 'removed'} {report.orphan_files} value files "
+            f"no record names and {report.stale_temp_files} temp files of unfinished "
+            "writes (older than an hour)\n")
     kinds = ", ".join(f"{kind} {size} bytes" for kind, size in report.by_kind.items())
     sys.stdout.write(f"by kind: {kinds} ({sum(report.by_kind.values())} bytes in all)\n")
     if report.kept_for_models:

@@ -58,6 +58,9 @@ class PruneReport:
     # bytes freed (or that would be) by kind: values, work folders, checkpoints
     by_kind: dict[str, int] = field(default_factory=dict)
     kept_for_models: list[str] = field(default_factory=list)  # would go, but a model uses it
+    # the orphan sweep: value files no record names, temp files of unfinished writes
+    orphan_files: int = 0
+    stale_temp_files: int = 0
 
 
 _OLD = "created_at < ? AND status NOT IN ('RUNNING', 'QUEUED')"  # executions older than AGE
@@ -84,14 +87,22 @@ def _execution_refs(query: Query, where: str, params: tuple[Any, ...]) -> set[st
 
 def prune_home(home: Home, *, older_than: float | None, max_size: int | None,
                dry_run: bool = False) -> PruneReport:
-    """Prune the values of a home (see :func:`prune`), and with ``older_than`` the
-    working folders and checkpoints of the executions it prunes."""
+    """Prune the values of a home (see :func:`prune`), sweep its orphan files (value
+    files no record names, stale temp files: see ``_orphans``), and with ``older_than``
+    the working folders and checkpoints of the executions it prunes."""
+    from rillet.store._orphans import sweep_orphans
     from rillet.store._prunefolders import old_folders, remove_folders
 
     cutoff = time.time() - older_than if older_than is not None else None
     report = prune(home.store, home.artifacts, older_than=older_than, max_size=max_size,
                    dry_run=dry_run)
     report.by_kind["values"] = report.freed_bytes
+    orphans = sweep_orphans(home.store, home.artifacts, dry_run=dry_run)
+    report.orphan_files, report.stale_temp_files = orphans.value_files, orphans.temp_files
+    if orphans.value_files:  # shown only when there were some
+        report.by_kind["orphan values"] = orphans.value_bytes
+    if orphans.temp_files:
+        report.by_kind["temp files"] = orphans.temp_bytes
     if cutoff is not None:  # the crashed ones are reaped (FAILED) by now
         work, checkpoints, logs = old_folders(home, cutoff)
         report.by_kind["work folders"] = remove_folders(work, dry_run)

@@ -111,3 +111,48 @@ def test_prune_refuses_a_damaged_database(cli, wf):
     assert len(r.err.strip().splitlines()) == 1 and "Traceback" not in r.err
     assert "damaged" in r.err or "malformed" in r.err or "not a rillet" in r.err, r.err
     assert {p: p.read_bytes() for p in files} == files  # nothing deleted
+
+
+def test_prune_sweeps_orphan_value_files_and_stale_temp_files(cli, wf):
+    """A value file no record names (a run killed between its put and its commit) and a
+    temp file of an unfinished write, both older than the grace period (an hour), are
+    removed and counted; younger ones (a run going on now) and anything else stay."""
+    import os
+    import time
+
+    target = wf("wf_integrity", "summed")
+    cli.ok("run", target, "--n", "1000", "--executor", "inline")
+    root = cli.home / "artifacts"
+    (recorded,) = [p for p in root.rglob("*") if p.is_file()]  # the list[int] value
+    hour_ago = time.time() - 2 * 3600
+
+    def made(name: str, data: bytes, old: bool) -> Path:
+        path = root / "ab" / name
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(data)
+        if old:
+            os.utime(path, (hour_ago, hour_ago))
+        return path
+
+    orphan = made("c" * 62, b"x" * 300, old=True)
+    young_orphan = made("d" * 62, b"y" * 300, old=False)
+    stale_temp = made(f".{'e' * 62}.{'0' * 16}.tmp", b"z" * 200, old=True)
+    young_temp = made(f".{'f' * 62}.{'1' * 16}.tmp", b"w" * 200, old=False)
+    other = made("notes.txt", b"mine", old=True)
+    os.utime(recorded, (hour_ago, hour_ago))  # old, but its record names it
+    every = [recorded, orphan, young_orphan, stale_temp, young_temp, other]
+
+    dry = cli.ok("prune", "--older-than", "100d", "--dry-run").out
+    assert "would remove 1 value files no record names and 1 temp files" in dry, dry
+    assert "orphan values 300 bytes" in dry and "temp files 200 bytes" in dry, dry
+    assert all(p.exists() for p in every)  # a dry run removes nothing
+
+    real = cli.ok("prune", "--older-than", "100d").out
+    assert "removed 1 value files no record names and 1 temp files" in real, real
+    assert not orphan.exists() and not stale_temp.exists()
+    assert all(p.exists() for p in (recorded, young_orphan, young_temp, other))
+    again = cli.ok("run", target, "--n", "1000", "--executor", "inline", "--json").json
+    assert again["outputs"] == {"o0": sum(1999000 + i for i in range(1000))}
+    shown = cli.ok("executions", "show", again["execution_id"], "--json").json
+    assert [n["status"] for n in shown["nodes"]] == ["CACHED", "CACHED"]
+    assert "value files" not in cli.ok("prune", "--older-than", "100d").out  # none left
