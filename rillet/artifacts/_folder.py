@@ -15,12 +15,14 @@ import os
 import posixpath
 import re
 import shutil
+import stat
 from collections.abc import Callable
 from typing import Any, BinaryIO
 
 from rillet.errors import NotFound, StoreError
 
 _DIGEST = re.compile(r"[0-9a-f]{8,128}")
+_KEY = re.compile(r"[0-9a-f]{2}/[0-9a-f]{6,126}")  # a URI as put returns it
 _TMP_SUFFIX = ".tmp"
 CHUNK = 1 << 20  # bytes read at a time when hashing or copying a file
 
@@ -64,6 +66,10 @@ class FolderArtifactStore:
 
     def get(self, uri: str) -> bytes:
         """The bytes at ``uri`` (a key from ``put``, or a path or URL inside the root)."""
+        if not self._remote and _KEY.fullmatch(uri):
+            data = self._read_key(uri)
+            if data is not None:
+                return data
         path = self._resolve(uri)
         try:
             if self._remote:
@@ -164,6 +170,29 @@ class FolderArtifactStore:
             except FileNotFoundError:
                 pass
             raise
+
+    def _read_key(self, key: str) -> bytes | None:
+        """The bytes of a key from ``put`` (``ab/cdef…``) read without resolving the
+        whole path (``realpath`` costs a system call per component of the root): its
+        folder is a real folder of the root (``lstat``: not a link) and the file is
+        opened with ``O_NOFOLLOW``, so nothing outside the root is read. None when
+        either is a link (or not a file): the caller resolves the path instead."""
+        folder = os.path.join(self.root, key[:2])
+        try:
+            if not stat.S_ISDIR(os.lstat(folder).st_mode):
+                return None
+            fd = os.open(os.path.join(folder, key[3:]),
+                         os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except FileNotFoundError:
+            raise NotFound(
+                f"artifact {key!r} is not in the artifact store at {self.root}") from None
+        except OSError:  # a link (ELOOP), or not a folder: resolved the long way
+            return None
+        try:
+            with open(fd, "rb") as f:
+                return f.read()
+        except IsADirectoryError:
+            return None
 
     # -- paths -------------------------------------------------------------------------
     def _resolve(self, uri: str) -> str:

@@ -119,6 +119,30 @@ def test_local_refuses_a_link_out_of_the_root(tmp_path):
         store.get("ab/link")
 
 
+def test_local_reads_of_keys_refuse_links_out_of_the_root(tmp_path):
+    """A key as ``put`` returns it (``ab/cdef…``) is read without resolving the whole
+    path; a linked file or a linked folder out of the root is still refused, and a link
+    that stays inside the root is still read."""
+    secret = tmp_path / "secret"
+    secret.write_bytes(b"secret")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / ("e" * 62)).write_bytes(b"secret too")
+    root = tmp_path / "artifacts"
+    store = FolderArtifactStore(str(root))
+    (root / "ab").mkdir(parents=True)
+    os.symlink(secret, root / "ab" / ("c" * 62))
+    os.symlink(outside, root / "cd", target_is_directory=True)
+    for key in ("ab/" + "c" * 62, "cd/" + "e" * 62):
+        with pytest.raises(StoreError, match="outside"):
+            store.get(key)
+    (root / "ab" / ("d" * 62)).write_bytes(b"inside")
+    os.symlink(root / "ab", root / "ef", target_is_directory=True)
+    assert store.get("ef/" + "d" * 62) == b"inside"
+    with pytest.raises(NotFound):
+        store.get("ab/" + "f" * 62)
+
+
 def test_local_writes_refuse_a_symlinked_folder(tmp_path):
     """``put`` and ``put_file`` both refuse to write through a folder linked out of the root."""
     outside = tmp_path / "outside"
