@@ -79,6 +79,7 @@ bench: $(BIN)/python postgresql
 	done
 	$(BIN)/python benchmarks/overhead.py --peers
 	$(BIN)/python benchmarks/durable.py --peers
+	$(BIN)/python benchmarks/verify.py
 	$(BIN)/python benchmarks/records.py
 	$(BIN)/python benchmarks/notebook.py
 	$(BIN)/python benchmarks/serving.py --peers
