@@ -163,3 +163,92 @@ def audit(ctx: click.Context, project: str | None, limit: int, as_json: bool,
         where = f"{a['project']}/{a['domain']}" if a["domain"] else a["project"]
         click.echo(f"{_stamp(a['at'])}  {a['who']:<20} {where:<28} {a['action']:<16} "
                    f"{a['target']}")
+
+
+@cli.group(context_settings=CONTEXT)
+def launchplan() -> None:
+    """Launch plans: list them with their schedule and next fire time; activate or
+    deactivate their schedule (the server's scheduler fires the active ones)."""
+
+
+def _plan_options(fn: Any) -> Any:
+    fn = click.option("--domain", default="development", show_default=True)(fn)
+    fn = click.option("--project", default="default", show_default=True)(fn)
+    fn = click.option("--json", "as_json", is_flag=True)(fn)
+    return server_option(_stores_options(fn))
+
+
+@launchplan.command("list", context_settings=CONTEXT)
+@click.argument("name", required=False)
+@_plan_options
+@click.pass_context
+def launchplan_list(ctx: click.Context, name: str | None, project: str, domain: str,
+                    as_json: bool, home: str | None, db_url: str | None,
+                    artifacts_url: str | None, server: str | None) -> None:
+    """The launch plans of a project and domain: schedule, state, next fire time."""
+    from rillet.platform._schedule import launch_plans
+
+    if server:
+        found = _via_server(server, lambda r: r.launch_plans(name, project=project,
+                                                             domain=domain))
+    else:
+        found = _on_store(ctx, home, db_url, lambda s: launch_plans(
+            s, project=project, domain=domain, name=name))
+    if as_json:
+        click.echo(json.dumps(found, indent=2, sort_keys=True))
+        return
+    for p in found:
+        sched = p["schedule"] or {}
+        what = (f"every {sched['seconds']:g}s" if sched.get("type") == "FixedRate"
+                else sched.get("schedule", "-"))
+        click.echo(f"{p['name']:<32} {p['version']:<14} {'active' if p['active'] else '-':<7} "
+                   f"{what:<16} next {_stamp(p['next_fire_at'])}")
+
+
+@launchplan.command("activate", context_settings=CONTEXT)
+@click.argument("name")
+@click.option("--version", "version", default=None, help="Default: the domain's active one.")
+@click.option("--catch-up", is_flag=True, help="After downtime fire every missed slot "
+              "(default: only the latest).")
+@_plan_options
+@click.pass_context
+def launchplan_activate(ctx: click.Context, name: str, version: str | None, catch_up: bool,
+                        project: str, domain: str, as_json: bool, home: str | None,
+                        db_url: str | None, artifacts_url: str | None,
+                        server: str | None) -> None:
+    """Fire NAME on its schedule; with --version, point it at that version (rollback)."""
+    from rillet.platform._schedule import activate
+
+    if server:
+        done = _via_server(server, lambda r: r.activate(
+            name, project=project, domain=domain, version=version, catch_up=catch_up))
+    else:
+        done = _on_store(ctx, home, db_url, lambda s: activate(
+            s, name, project=project, domain=domain, version=version, catch_up=catch_up))
+    if as_json:
+        click.echo(json.dumps(done, indent=2, sort_keys=True))
+        return
+    click.echo(f"{name} version {done['version']} active in {project}/{domain}; next fire "
+               f"{_stamp(done['next_fire_at'])}")
+
+
+@launchplan.command("deactivate", context_settings=CONTEXT)
+@click.argument("name")
+@_plan_options
+@click.pass_context
+def launchplan_deactivate(ctx: click.Context, name: str, project: str, domain: str,
+                          as_json: bool, home: str | None, db_url: str | None,
+                          artifacts_url: str | None, server: str | None) -> None:
+    """Stop firing NAME (its fires so far are kept)."""
+    from rillet.platform._schedule import deactivate
+
+    if server:
+        done = _via_server(server, lambda r: r.deactivate(name, project=project,
+                                                          domain=domain))
+    else:
+        done = _on_store(ctx, home, db_url, lambda s: deactivate(
+            s, name, project=project, domain=domain))
+    if as_json:
+        click.echo(json.dumps(done, indent=2, sort_keys=True))
+        return
+    click.echo(f"{name} deactivated in {project}/{domain}")

@@ -81,6 +81,20 @@ def _entity(obj: Any) -> dict[str, Any] | None:
     return None
 
 
+def _schedule(schedule: Any) -> dict[str, Any] | None:
+    """A schedule as JSON: ``{type: CronSchedule, schedule, kickoff_time_input_arg}`` or
+    ``{type: FixedRate, seconds, kickoff_time_input_arg}`` (what the scheduler reads)."""
+    if schedule is None:
+        return None
+    out: dict[str, Any] = {"type": type(schedule).__name__,
+                           "kickoff_time_input_arg": schedule.kickoff_time_input_arg}
+    if out["type"] == "FixedRate":
+        out["seconds"] = schedule.duration.total_seconds()
+    else:
+        out["schedule"] = schedule.schedule
+    return out
+
+
 def _launch_plan(plan: Any, workflow: dict[str, Any]) -> dict[str, Any]:
     iface = json.loads(json.dumps(workflow["interface"]))
     fixed: dict[str, Any] = {}
@@ -97,9 +111,7 @@ def _launch_plan(plan: Any, workflow: dict[str, Any]) -> dict[str, Any]:
             else:
                 iface["defaults"][key] = encoded
     iface["fixed"] = fixed
-    schedule = plan.schedule
-    detail = {"workflow": workflow["name"], "schedule": None if schedule is None else {
-        "type": type(schedule).__name__, **{k: str(v) for k, v in vars(schedule).items()}}}
+    detail = {"workflow": workflow["name"], "schedule": _schedule(plan.schedule)}
     name = plan.name if plan.name != plan.workflow.name else workflow["name"]
     digest = hashlib.sha256(json.dumps([workflow["code_hash"], iface, detail],
                                        sort_keys=True).encode()).hexdigest()

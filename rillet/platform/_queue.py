@@ -83,31 +83,38 @@ def enqueue(store: Any, entity: RegisteredEntity, values: dict[str, Any],
             who: str | None = None) -> str:
     """Write the QUEUED execution (in the entity's project and domain), its queue row and
     its audit row in one transaction, then wake workers."""
+    db = store.database
+    with db.write() as c:
+        execution_id = enqueue_on(c, db, entity, values, who=who)
+    WAKE.notify()
+    return execution_id
+
+
+def enqueue_on(c: Any, db: Any, entity: RegisteredEntity, values: dict[str, Any],
+               who: str | None = None) -> str:
+    """:func:`enqueue` on the open write connection ``c`` (the caller wakes workers)."""
     from rillet.platform._teams import audit, local_user
 
-    db = store.database
     execution_id = new_execution_id()
     now = time.time()
-    with db.write() as c:
-        # owner_pid 0: a queued execution has no owner process for the reaper to judge;
-        # a worker's lease (launch_queue) says who holds it.
-        c.execute(
-            "INSERT INTO executions (id, workflow, source, spec_hash, status, inputs, executor, "
-            "created_at, owner_host, owner_pid, owner_started, checkpoint_scope, project, "
-            "domain) VALUES (?, ?, ?, ?, 'QUEUED', '{}', '', ?, '', 0, 0, ?, ?, ?)",
-            (execution_id, entity.identity, f"bundle:{entity.bundle_hash}", entity.code_hash,
-             now, execution_id, entity.project, entity.domain))
-        c.execute(
-            "INSERT INTO launch_queue (execution_id, project, domain, name, version, inputs, "
-            "state, claims, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)",
-            (execution_id, entity.project, entity.domain, entity.name, entity.version,
-             json.dumps(values, sort_keys=True), QUEUED, now))
-        audit(c, who=who or local_user(), project=entity.project, domain=entity.domain,
-              action="launch", target=f"{entity.name}@{entity.version}", at=now,
-              detail={"execution_id": execution_id, "inputs": values})
-        if is_postgres(db):
-            c.execute(f"SELECT pg_notify('{CHANNEL}', ?)", (execution_id,))
-    WAKE.notify()
+    # owner_pid 0: a queued execution has no owner process for the reaper to judge;
+    # a worker's lease (launch_queue) says who holds it.
+    c.execute(
+        "INSERT INTO executions (id, workflow, source, spec_hash, status, inputs, executor, "
+        "created_at, owner_host, owner_pid, owner_started, checkpoint_scope, project, "
+        "domain) VALUES (?, ?, ?, ?, 'QUEUED', '{}', '', ?, '', 0, 0, ?, ?, ?)",
+        (execution_id, entity.identity, f"bundle:{entity.bundle_hash}", entity.code_hash,
+         now, execution_id, entity.project, entity.domain))
+    c.execute(
+        "INSERT INTO launch_queue (execution_id, project, domain, name, version, inputs, "
+        "state, claims, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)",
+        (execution_id, entity.project, entity.domain, entity.name, entity.version,
+         json.dumps(values, sort_keys=True), QUEUED, now))
+    audit(c, who=who or local_user(), project=entity.project, domain=entity.domain,
+          action="launch", target=f"{entity.name}@{entity.version}", at=now,
+          detail={"execution_id": execution_id, "inputs": values})
+    if is_postgres(db):
+        c.execute(f"SELECT pg_notify('{CHANNEL}', ?)", (execution_id,))
     return execution_id
 
 

@@ -218,6 +218,22 @@ class Remote:
         params = {k: v for k, v in (("project", project), ("limit", limit)) if v is not None}
         return list(self._call("GET", "/audit", params=params))
 
+    def launch_plans(self, name: str | None = None, *, project: str = "default",
+                     domain: str = "development") -> list[dict[str, Any]]:
+        params = {"project": project, "domain": domain, **({"name": name} if name else {})}
+        return list(self._call("GET", "/launchplans", params=params))
+
+    def activate(self, name: str, *, project: str = "default", domain: str = "development",
+                 version: str | None = None, catch_up: bool = False) -> dict[str, Any]:
+        return dict(self._call("POST", "/launchplans/activate", json={
+            "name": name, "project": project, "domain": domain, "version": version,
+            "catch_up": catch_up}))
+
+    def deactivate(self, name: str, *, project: str = "default",
+                   domain: str = "development") -> dict[str, Any]:
+        return dict(self._call("POST", "/launchplans/deactivate", json={
+            "name": name, "project": project, "domain": domain}))
+
     def __repr__(self) -> str:
         return f"Remote({self.url!r})"
 

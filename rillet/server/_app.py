@@ -27,11 +27,13 @@ class Health(BaseModel):
 
 
 def create_app(instance: Instance, *, workers: int = 0, poll: float = 0.05,
-               ui_dir: str | os.PathLike[str] | None = None) -> FastAPI:
+               ui_dir: str | os.PathLike[str] | None = None,
+               scheduler: bool = True) -> FastAPI:
     """The app serving ``instance``. ``workers`` > 0 runs a platform worker with that many
     slots in this process for the app's lifetime (launches through the app wake it);
     shutdown drains it: running executions finish and are recorded. ``ui_dir`` holds the
-    built web UI served at ``/`` (default: the package's ``ui_static``)."""
+    built web UI served at ``/`` (default: the package's ``ui_static``). ``scheduler``
+    runs the launch plans' scheduler in a thread for the app's lifetime."""
     from rillet.server import (
         _routes_data,
         _routes_executions,
@@ -47,9 +49,16 @@ def create_app(instance: Instance, *, workers: int = 0, poll: float = 0.05,
         broadcaster.start()
         local = start_local_workers(instance, workers)
         app.state.local_workers = local
+        app.state.scheduler = None
+        if scheduler:
+            from rillet.platform._schedule import Scheduler
+
+            app.state.scheduler = Scheduler(instance.store).start()
         try:
             yield
         finally:
+            if app.state.scheduler is not None:
+                await run_in_threadpool(app.state.scheduler.stop)
             if local is not None:
                 await run_in_threadpool(local.stop)
             broadcaster.stop()

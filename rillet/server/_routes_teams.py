@@ -78,3 +78,39 @@ async def audit(request: Request, project: Filter = None,
                 limit: Annotated[int, Query(ge=0, le=10_000)] = 100) -> Any:
     """Every write (register, launch, abort, promote, project create), newest first."""
     return JSONResponse(_teams.audit(_inst(request), project=project, limit=limit))
+
+
+class PlanRequest(BaseModel):
+    name: Annotated[str, Field(min_length=1, max_length=500, pattern=r"^[^\x00]+$")]
+    project: Text = "default"
+    domain: Domain = "development"
+    version: Text | None = None
+    catch_up: bool = False
+
+
+@router.get("/launchplans", response_model=list[dict[str, Any]])
+async def launch_plans(request: Request, project: Annotated[str, Query(
+        min_length=1, max_length=200, pattern=r"^[^\x00]+$")] = "default",
+        domain: Annotated[str, Query(min_length=1, max_length=200,
+                                     pattern=r"^[^\x00]+$")] = "development",
+        name: Annotated[str | None, Query(min_length=1, max_length=500,
+                                          pattern=r"^[^\x00]+$")] = None) -> Any:
+    """The launch plans of a project and domain: schedule, active, next fire time."""
+    return JSONResponse(_teams.launch_plans(_inst(request), project=project, domain=domain,
+                                            name=name))
+
+
+@router.post("/launchplans/activate", response_model=dict[str, Any])
+async def activate(request: Request, body: PlanRequest) -> Any:
+    """Fire a launch plan on its schedule (its active version, or ``version``)."""
+    return JSONResponse(await run_in_threadpool(
+        _teams.activate, _inst(request), body.name, project=body.project, domain=body.domain,
+        version=body.version, catch_up=body.catch_up, who=who(request)))
+
+
+@router.post("/launchplans/deactivate", response_model=dict[str, Any])
+async def deactivate(request: Request, body: PlanRequest) -> Any:
+    """Stop firing a launch plan (409 when it is not active)."""
+    return JSONResponse(await run_in_threadpool(
+        _teams.deactivate, _inst(request), body.name, project=body.project,
+        domain=body.domain, who=who(request)))

@@ -53,3 +53,26 @@ def record_abort(inst: Instance, execution_id: str, who: str | None) -> None:
     project, domain = execution_scope(inst.store, execution_id)
     record(inst.store, who=who or local_user(), project=project, domain=domain,
            action="abort", target=execution_id)
+
+
+def launch_plans(inst: Instance, *, project: str = "default", domain: str = "development",
+                 name: str | None = None) -> list[dict[str, Any]]:
+    from rillet.platform._schedule import launch_plans as plans
+
+    return plans(inst.store, project=project, domain=domain, name=name)
+
+
+def activate(inst: Instance, name: str, *, project: str = "default",
+             domain: str = "development", version: str | None = None,
+             catch_up: bool = False, who: str | None = None) -> dict[str, Any]:
+    from rillet.platform._schedule import activate as do_activate
+
+    return do_activate(inst.store, name, project=project, domain=domain, version=version,
+                       catch_up=catch_up, who=who)
+
+
+def deactivate(inst: Instance, name: str, *, project: str = "default",
+               domain: str = "development", who: str | None = None) -> dict[str, Any]:
+    from rillet.platform._schedule import deactivate as do_deactivate
+
+    return do_deactivate(inst.store, name, project=project, domain=domain, who=who)

@@ -7,8 +7,8 @@ keeps them equal to ``_schema.sqlite_ddl()``)."""
 from __future__ import annotations
 
 # Alembic revisions of rillet/store/migrations, oldest first (a test checks them).
-REVISIONS: tuple[str, ...] = ('0001', '0002', '0003', '0004', '0005', '0006', '0007', '0008', '0009')
-HEAD = '0009'
+REVISIONS: tuple[str, ...] = ('0001', '0002', '0003', '0004', '0005', '0006', '0007', '0008', '0009', '0010')
+HEAD = '0010'
 
 ALEMBIC_VERSION_DDL = (
     "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
@@ -27,6 +27,7 @@ SQLITE_DDL: tuple[str, ...] = (
     'CREATE INDEX ix_executions_project_domain_created_at ON executions (project, domain, created_at)',
     'CREATE INDEX ix_executions_status_created_at ON executions (status, created_at)',
     'CREATE INDEX ix_executions_workflow_status_created_at ON executions (workflow, status, created_at)',
+    'CREATE TABLE launch_plan_states ( project VARCHAR NOT NULL, domain VARCHAR NOT NULL, name VARCHAR NOT NULL, version VARCHAR NOT NULL, active BOOLEAN NOT NULL, catch_up BOOLEAN NOT NULL, activated_at FLOAT NOT NULL, updated_at FLOAT NOT NULL, updated_by VARCHAR NOT NULL, CONSTRAINT pk_launch_plan_states PRIMARY KEY (project, domain, name) )',
     'CREATE TABLE launch_queue ( execution_id VARCHAR NOT NULL, project VARCHAR NOT NULL, domain VARCHAR NOT NULL, name VARCHAR NOT NULL, version VARCHAR NOT NULL, inputs TEXT NOT NULL, state VARCHAR NOT NULL, lease_owner VARCHAR, lease_expires_at FLOAT, claims INTEGER NOT NULL, created_at FLOAT NOT NULL, CONSTRAINT pk_launch_queue PRIMARY KEY (execution_id) )',
     'CREATE INDEX ix_launch_queue_state_created_at ON launch_queue (state, created_at)',
     'CREATE TABLE meta ( "key" VARCHAR NOT NULL, value TEXT NOT NULL, CONSTRAINT pk_meta PRIMARY KEY ("key") )',
@@ -44,6 +45,7 @@ SQLITE_DDL: tuple[str, ...] = (
     'CREATE TABLE registered_entities ( project VARCHAR NOT NULL, domain VARCHAR NOT NULL, name VARCHAR NOT NULL, version VARCHAR NOT NULL, kind VARCHAR NOT NULL, identity VARCHAR NOT NULL, interface TEXT NOT NULL, spec TEXT, code_hash VARCHAR NOT NULL, bundle_hash VARCHAR NOT NULL, bundle_uri TEXT NOT NULL, created_at FLOAT NOT NULL, CONSTRAINT pk_registered_entities PRIMARY KEY (project, domain, name, version) )',
     'CREATE INDEX ix_registered_entities_bundle_hash ON registered_entities (bundle_hash)',
     'CREATE TABLE run_records ( execution_id VARCHAR NOT NULL, root TEXT NOT NULL, files TEXT NOT NULL, environment VARCHAR NOT NULL, created_at FLOAT NOT NULL, CONSTRAINT pk_run_records PRIMARY KEY (execution_id) )',
+    'CREATE TABLE schedule_fires ( project VARCHAR NOT NULL, domain VARCHAR NOT NULL, name VARCHAR NOT NULL, scheduled_at FLOAT NOT NULL, version VARCHAR NOT NULL, execution_id VARCHAR NOT NULL, fired_at FLOAT NOT NULL, fired_by VARCHAR NOT NULL, CONSTRAINT pk_schedule_fires PRIMARY KEY (project, domain, name, scheduled_at) )',
     'CREATE TABLE studies ( name VARCHAR NOT NULL, workflow VARCHAR NOT NULL, source TEXT NOT NULL, space TEXT NOT NULL, objectives TEXT NOT NULL, directions TEXT NOT NULL, settings TEXT NOT NULL, created_at FLOAT NOT NULL, CONSTRAINT pk_studies PRIMARY KEY (name) )',
     'CREATE TABLE events ( seq INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT, execution_id VARCHAR NOT NULL, node_id VARCHAR NOT NULL, kind VARCHAR NOT NULL, status VARCHAR NOT NULL, at FLOAT NOT NULL, data TEXT NOT NULL, CONSTRAINT fk_events_executions FOREIGN KEY(execution_id) REFERENCES executions (id) ON DELETE CASCADE )',
     'CREATE INDEX ix_events_execution_id_seq ON events (execution_id, seq)',

@@ -352,6 +352,38 @@ audit_log = Table(
     Index(None, "project", "at"),
 )
 
+# -- schedules (revision 0010) ------------------------------------------------------
+
+# Which launch plans the scheduler fires: one row per plan and project/domain, with the
+# version it launches and whether it fires every missed slot after downtime.
+launch_plan_states = Table(
+    "launch_plan_states", metadata,
+    Column("project", String, nullable=False),
+    Column("domain", String, nullable=False),
+    Column("name", String, nullable=False),
+    Column("version", String, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("catch_up", Boolean, nullable=False),
+    Column("activated_at", Float, nullable=False),  # where a FixedRate's slots start
+    Column("updated_at", Float, nullable=False),
+    Column("updated_by", String, nullable=False),
+    PrimaryKeyConstraint("project", "domain", "name"),
+)
+
+# One row per fired slot: the primary key makes a slot fire once, whoever fires it.
+schedule_fires = Table(
+    "schedule_fires", metadata,
+    Column("project", String, nullable=False),
+    Column("domain", String, nullable=False),
+    Column("name", String, nullable=False),
+    Column("scheduled_at", Float, nullable=False),
+    Column("version", String, nullable=False),
+    Column("execution_id", String, nullable=False),
+    Column("fired_at", Float, nullable=False),
+    Column("fired_by", String, nullable=False),
+    PrimaryKeyConstraint("project", "domain", "name", "scheduled_at"),
+)
+
 # Room for later: small settings and facts about this store (key -> JSON text).
 meta = Table(
     "meta", metadata,

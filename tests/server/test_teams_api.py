@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from clikit import wait_for
 from serverkit import Served, serve
 
 from rillet import Remote
@@ -90,3 +91,45 @@ def test_bad_team_requests_are_4xx_json_and_write_nothing(teams: Served, method:
 def test_remote_raises_the_kinds(teams: Served) -> None:
     with Remote(teams.url) as r, pytest.raises(DefinitionError, match="unknown domain"):
         r.promote("x.y", "v1", from_domain="development", to_domain="qa")
+
+
+PLANS = ("import datetime\nfrom datetime import timedelta\n\n"
+         "from rillet import FixedRate, LaunchPlan, task, workflow\n\n"
+         "@task\ndef show(run_at: datetime.datetime, n: int) -> str:\n"
+         "    return f'{run_at.isoformat()} {n}'\n\n"
+         "@workflow\ndef shown(run_at: datetime.datetime, n: int = 1) -> str:\n"
+         "    return show(run_at=run_at, n=n)\n\n"
+         "ticker = LaunchPlan.get_or_create(shown, name='ticker', fixed_inputs={'n': 3},\n"
+         "    schedule=FixedRate(duration=timedelta(seconds=1), "
+         "kickoff_time_input_arg='run_at'))\n")
+
+
+def test_the_server_scheduler_fires_an_activated_plan(teams: Served) -> None:
+    code = teams.home / "tickplans.py"
+    code.write_text(PLANS)
+    with Remote(teams.url) as r:
+        r.create_project("sched")
+        r.register(str(code), project="sched", version="v1")
+        (plan,) = r.launch_plans(project="sched")
+        assert (plan["name"], plan["active"], plan["schedule"]["seconds"]) == (
+            "ticker", False, 1.0)
+        with pytest.raises(DefinitionError, match="'n' is fixed by the launch plan"):
+            r.launch("ticker", project="sched", n=5, run_at="2026-01-01T00:00:00+00:00")
+        shown = r.activate("ticker", project="sched")
+        assert shown["active"] and shown["next_fire_at"] is not None
+        assert teams.app.state.scheduler is not None
+
+        def fired() -> list[object]:
+            return r.executions(project="sched")
+
+        ran = wait_for(lambda: [e for e in fired() if e.status.value == "SUCCEEDED"],
+                       limit=90, every=0.2)
+        assert ran[0].output("o0").endswith(" 3")
+        r.deactivate("ticker", project="sched")
+        with pytest.raises(Conflict, match="not active"):
+            r.deactivate("ticker", project="sched")
+        (plan,) = r.launch_plans(project="sched")
+        assert not plan["active"] and plan["next_fire_at"] is None
+        bad = teams.client.post("/api/v1/launchplans/activate",
+                                json={"name": "ticker", "project": "sched", "domain": "x"})
+        assert bad.status_code == 400 and "unknown domain" in bad.json()["error"]
