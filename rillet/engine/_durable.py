@@ -360,8 +360,17 @@ class _Run(Memo, Expansion):
         self._release_lock(node)
         message = f"{r.error_type}: {r.error_message}"
         self._record_node(node, status, error=message)
+        if not r.stopped and self._awaited_by_eager(node):
+            self.eager_failed[node.id] = message  # the replay raises it at the await
+            self.graph.finished(node.id)
+            return
         if self.failure is None:
             self.failure = (node.id, r.error_type or "Error", r.error_message or "")
+
+    def _awaited_by_eager(self, node: RNode) -> bool:
+        """Whether ``node`` is a task an eager workflow's body awaits (``<eager>/<task>``)."""
+        parent = self.graph.nodes.get(node.id.rpartition("/")[0])
+        return parent is not None and parent.kind == "eager" and node.kind in ("task", "map")
 
     def _attempt_ended(self, r: AttemptResult, status: NodeStatus, started: float) -> None:
         self.batch.attempts.append(AttemptRecord(

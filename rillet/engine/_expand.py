@@ -15,6 +15,16 @@ from rillet.engine._records import (
 from rillet.engine._runstate import RunState
 
 
+class EagerFailure:
+    """What an eager body's replay gets for an awaited node that failed: the await
+    raises ``EagerException(message)``."""
+
+    __slots__ = ("message",)
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+
 class Expansion(RunState):
     """Joins, branches and dynamics of one execution."""
 
@@ -96,6 +106,8 @@ class Expansion(RunState):
 
         def known(call_id: str) -> tuple[bool, Any]:
             done = self.graph.nodes.get(prefix + call_id)
+            if done is not None and done.id in self.eager_failed:
+                return True, EagerFailure(f"node '{done.id}' failed: {self.eager_failed[done.id]}")
             if done is None or done.status not in DONE_OK:
                 return False, None
             iface = done.spec.entity.interface if done.spec is not None else None

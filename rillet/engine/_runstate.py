@@ -182,6 +182,9 @@ class RunState:
         self.cache: dict[str, CacheEntry] = {}
         self.versions: dict[str, tuple[str, dict[str, str]]] = {}
         self.tainted: set[str] = set()
+        # Awaited nodes of an eager workflow that failed for good -> their error (raised
+        # into the body at the await when it is replayed).
+        self.eager_failed: dict[str, str] = {}
         self.unrecorded: dict[str, RNode] = {}  # new nodes whose QUEUED is not written
         self.digests: dict[str, str] = {}
         # Nodes a recovery must run even if reusable or cached: those named by --from,

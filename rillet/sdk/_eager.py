@@ -13,8 +13,9 @@ flytekit's eager workflows run Python control flow over real values: each
   then replays again. Each awaited task is so a node of the execution, recorded,
   cached and shown like the nodes of a static workflow.
 
-A task that fails raises ``EagerException`` at the await in a direct call; in a
-durable run the failed node fails the execution.
+A task that fails (after its retries) raises ``EagerException`` at the await, in a
+direct call and in a durable run alike (there the failed node stays recorded as
+failed; the execution fails only if the body lets the exception out).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from typing import Any
 from rillet.compiler._builder import ACTIVE, const_binding
 from rillet.compiler._interface import Interface, read_interface, where
 from rillet.compiler._spec import INPUT, NODE, Binding, Node, WorkflowSpec
+from rillet.engine._expand import EagerFailure
 from rillet.errors import DefinitionError, RilletError, TypeMismatchError
 from rillet.sdk._task import _pack
 from rillet.types._compat import check_value, type_name, value_type_name
@@ -136,6 +138,8 @@ class Replay(_Calls):
         done, value = self.known(node_id)
         if not done:
             raise _Suspend(node_id)
+        if isinstance(value, EagerFailure):
+            raise EagerException(value.message)
         return value
 
     def awaitable(self, node_id: str, entity: Any, kw: dict[str, Any]) -> Any:

@@ -102,10 +102,22 @@ def test_a_durable_eager_run_with_a_subworkflow_and_an_eager_subworkflow(tmp_pat
             "nested/static/double"} <= ids, sorted(ids)
 
 
-def test_a_failed_awaited_task_fails_the_durable_run(tmp_path: Path) -> None:
-    ex = rillet.run(catching, home=str(tmp_path / "home"), executor="inline", x=0)
-    assert ex.status == "FAILED"
+@eager
+async def not_catching(x: int) -> int:
+    return await fail_below(x=x)
+
+
+def test_a_failed_awaited_task_raises_into_the_durable_body(tmp_path: Path) -> None:
+    home = str(tmp_path / "home")
+    ex = rillet.run(catching, home=home, x=0)
+    assert ex.status == "SUCCEEDED" and ex.output("o0") == -1  # the body caught it
     assert ex.node("catching/fail_below").status == "FAILED"
+    assert "too small" in (ex.node("catching/fail_below").error or "")
+    ex = rillet.run(not_catching, home=home, executor="inline", x=0)
+    assert ex.status == "FAILED"
+    assert ex.node("not_catching").status == "FAILED"
+    assert "EagerException" in (ex.node("not_catching").error or "")
+    assert "too small" in (ex.node("not_catching").error or "")
 
 
 def test_an_eager_workflow_needs_an_async_def_and_annotations() -> None:
