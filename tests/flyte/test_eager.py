@@ -120,6 +120,37 @@ def test_a_failed_awaited_task_raises_into_the_durable_body(tmp_path: Path) -> N
     assert "too small" in (ex.node("not_catching").error or "")
 
 
+GATE: list[bool] = []
+
+
+@task
+def gated(x: int) -> int:
+    if not GATE:
+        raise RuntimeError("closed")
+    return x * 10
+
+
+@eager
+async def stepwise(x: int) -> int:
+    a = await add_one(x=x)
+    b = await add_one(x=a)
+    return await gated(x=b)
+
+
+def test_a_recovered_eager_execution_reuses_the_awaited_nodes_that_finished(
+        tmp_path: Path) -> None:
+    home = str(tmp_path / "home")
+    GATE.clear()
+    failed = rillet.run(stepwise, home=home, executor="inline", x=1)
+    assert failed.status == "FAILED"
+    GATE.append(True)
+    ex = rillet.recover(failed.id, home=home, executor="inline", workflow=stepwise)
+    assert ex.status == "SUCCEEDED" and ex.output("o0") == 30
+    status = {n.id: n.status for n in ex.nodes}
+    assert status["stepwise/add_one"] == status["stepwise/add_one-1"] == "RECOVERED", status
+    assert status["stepwise/gated"] == "SUCCEEDED"
+
+
 def test_an_eager_workflow_needs_an_async_def_and_annotations() -> None:
     with pytest.raises(DefinitionError, match="async def"):
 
