@@ -204,7 +204,7 @@ def _element_logs(h: Any, execution_id: str, ref: str, attempt: int | None) -> b
         return False
     node_id, index = match[1], int(match[2])
     found = [e for e in h.store.map_elements(execution_id)
-             if e.node_id == node_id and e.map_index == index
+             if e.node_id == node_id and e.map_index == index and e.error_type is not None
              and (attempt is None or e.attempt == attempt)]
     if not found:
         return False

@@ -8,7 +8,7 @@ per WorkflowSpec. Nothing here touches a store.
 from __future__ import annotations
 
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from rillet.compiler._access import follow
@@ -297,29 +297,42 @@ def run_map(
     mapped: tuple[str, ...],
     ratio: float,
     offset: int = 0,
+    indices: Sequence[int] | None = None,
+    out: list[Any] | None = None,
 ) -> list[Any]:
     """Call ``call`` once per element of the mapped inputs (a tight loop). Each call
     runs with ``STATE.element`` set to its index (``offset`` + its place here, for a
-    chunk of a larger map), so that elements keep checkpoints of their own."""
+    chunk of a larger map, or ``indices[place]``), so that elements keep checkpoints of
+    their own. Values are appended to ``out`` as they come (what an attempt that
+    failed at an element keeps of the elements before it)."""
     problem = unequal_lengths(node_id, kw, mapped)
     if problem is not None:
         raise UserCodeError(problem, node_id=node_id, retryable=False)
     columns = [kw.pop(name) for name in mapped]
     n = len(columns[0])
     if ratio < 1.0:
-        out, failed, first_error = map_tolerant(call, kw, mapped, columns, offset)
+        values, failed, first_error = map_tolerant(call, kw, mapped, columns, offset,
+                                                   indices=indices, out=out)
         check_map_ratio(node_id, n, failed, ratio, first_error)
-        return out
+        return values
     state = STATE
+    where = range(offset, offset + n) if indices is None else indices
+    if out is None:
+        out = []
+    append = out.append
     try:
         if len(mapped) == 1:
             name = mapped[0]
             if kw:
-                return [call(**kw, **{name: v})
-                        for state.element, v in enumerate(columns[0], offset)]
-            return [call(**{name: v}) for state.element, v in enumerate(columns[0], offset)]
-        rows = enumerate(zip(*columns, strict=True), offset)
-        return [call(**kw, **dict(zip(mapped, row, strict=True))) for state.element, row in rows]
+                for state.element, v in zip(where, columns[0], strict=True):
+                    append(call(**kw, **{name: v}))
+            else:
+                for state.element, v in zip(where, columns[0], strict=True):
+                    append(call(**{name: v}))
+        else:
+            for state.element, row in zip(where, zip(*columns, strict=True), strict=True):
+                append(call(**kw, **dict(zip(mapped, row, strict=True))))
+        return out
     finally:
         state.element = -1
 
@@ -339,20 +352,26 @@ def map_tolerant(
     columns: list[Any] | None = None, offset: int = 0,
     on_error: Callable[[int, BaseException], None] | None = None,
     before: Callable[[], None] | None = None,
+    *,
+    indices: Sequence[int] | None = None,
+    out: list[Any] | None = None,
 ) -> tuple[list[Any], int, BaseException | None]:
     """Call ``call`` per element, keeping None where it raises: (values, how many failed,
     the first error). ``kw`` holds the fixed inputs (and the mapped ones, unless
-    ``columns`` gives them); ``STATE.element`` is set as in :func:`run_map`.
-    ``before()`` runs before each element and ``on_error(index, error)`` after each
-    that failed (an executor keeps each failed element's error and output)."""
+    ``columns`` gives them); ``STATE.element``, ``indices`` and ``out`` are as in
+    :func:`run_map`. ``before()`` runs before each element and ``on_error(index,
+    error)`` after each that failed (an executor keeps each failed element's error and
+    output)."""
     if columns is None:
         columns = [kw.pop(name) for name in mapped]
-    out: list[Any] = []
+    if out is None:
+        out = []
     failed = 0
     first_error: BaseException | None = None
     state = STATE
+    where = range(offset, offset + len(columns[0])) if indices is None else indices
     try:
-        for state.element, row in enumerate(zip(*columns, strict=True), offset):
+        for state.element, row in zip(where, zip(*columns, strict=True), strict=True):
             if before is not None:
                 before()
             try:

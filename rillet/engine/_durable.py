@@ -18,6 +18,7 @@ from typing import Any
 from rillet.compiler._access import AccessError
 from rillet.engine._cachekey import cache_key, keyed_inputs
 from rillet.engine._direct import OutputCheck
+from rillet.engine._elements import Elements
 from rillet.engine._expand import Expansion
 from rillet.engine._failure import FailureInfo
 from rillet.engine._graph import RNode
@@ -122,7 +123,7 @@ class Engine:
         return run.go()
 
 
-class _Run(Memo, Expansion):
+class _Run(Memo, Expansion, Elements):
     """Advances one execution: the loop, dispatch, results and the end."""
 
     use_cache = True
@@ -280,15 +281,23 @@ class _Run(Memo, Expansion):
                 if (task.cache.serialize and node.id not in self.held_locks
                         and not self._lock(node, key)):
                     return True  # waits for the holder's result
+            if node.kind == "map":
+                self._recovered_elements(node, meta)
+        inputs = self._job_inputs(node, ins)
+        mapping = node.spec.map
+        indices = None
+        ratio = mapping.min_success_ratio if mapping else 1.0
+        if mapping is not None and node.kind == "map":  # only the elements not done yet
+            inputs, indices, ratio = self._map_inputs(node, meta, inputs, mapping.mapped, ratio)
         job = AttemptJob(
             execution_id=self.id, node_id=node.id, attempt=node.attempt + 1, task=task,
-            inputs=self._job_inputs(node, ins),
+            inputs=inputs,
             timeout=task.timeout_seconds,
             cpu=_req(task, "cpu_cores", 0.0), mem=_req(task, "mem_bytes", 0),
             gpu=_req(task, "gpu_count", 0),
-            mapped=node.spec.map.mapped if node.spec.map else (),
-            min_success_ratio=node.spec.map.min_success_ratio if node.spec.map else 1.0,
-            concurrency=node.spec.map.concurrency if node.spec.map else None,
+            mapped=mapping.mapped if mapping else (), map_indices=indices,
+            min_success_ratio=ratio,
+            concurrency=mapping.concurrency if mapping else None,
             checkpoint_path=self.engine.checkpoint_path(self.record.checkpoint_scope, node.id),
             workdir=self.workdir(),
         )
@@ -334,11 +343,14 @@ class _Run(Memo, Expansion):
                 execution_id=self.id, node_id=node.id, attempt=r.attempt, map_index=index,
                 status=NodeStatus.FAILED, error_type=etype, error_message=message,
                 traceback=tb, logs=printed))
+        if r.element_values and not r.ok and node.kind == "map":
+            self._keep_elements(node, r.attempt, r.element_values)
         if r.ok:
             try:
                 if node.kind == "task":  # the message names the task and both types
                     OutputCheck(node.spec.entity, node.outputs)(r.outputs)  # type: ignore[union-attr]
-                self._store_outputs(node, r.outputs)
+                self._store_outputs(node, self._whole_map(node, r.outputs)
+                                    if node.kind == "map" else r.outputs)
             except Exception as exc:  # the task returned something we cannot store
                 r = dataclasses.replace(r, ok=False, error_type=type(exc).__name__,
                                         error_message=str(exc), retryable=False)

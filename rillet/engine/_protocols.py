@@ -156,6 +156,10 @@ class AttemptJob:
     gpu: int = 0
     mapped: tuple[str, ...] = ()  # non-empty for a map node
     map_offset: int = 0  # a chunk of a map: the index of its first element in the whole map
+    # The indices of the mapped inputs' elements in the whole map, when they are not
+    # map_offset, map_offset + 1, ...: a map run again for the elements a failed attempt
+    # or the recovered execution did not finish (the others are taken as they were)
+    map_indices: tuple[int, ...] | None = None
     min_success_ratio: float = 1.0
     concurrency: int | None = None
     checkpoint_path: str = ""  # a local file holding this node's checkpoint
@@ -191,6 +195,9 @@ class AttemptResult:
     # A map with min_success_ratio < 1: each failed element as (index, error type,
     # message, traceback, what it printed)
     element_errors: list[tuple[int, str, str, str, str]] = field(default_factory=list)
+    # A map attempt that failed (or timed out, or was stopped): the elements that
+    # succeeded in it, as (index, value), for the engine to keep
+    element_values: list[tuple[int, Any]] = field(default_factory=list)
 
 
 class Executor(Protocol):

@@ -165,7 +165,9 @@ class MetricRecord:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MapElementRecord:
-    """A failed element of a map node (whose ``min_success_ratio`` let some fail)."""
+    """An element of a map node: FAILED (whose ``min_success_ratio`` let some fail), or
+    SUCCEEDED in an attempt that did not (its value's hash in ``output``), for a
+    recovery to take instead of running it again."""
 
     execution_id: str
     node_id: str
@@ -176,6 +178,7 @@ class MapElementRecord:
     error_message: str | None = None
     traceback: str | None = None
     logs: str = ""
+    output: str | None = None  # a SUCCEEDED element's value (None: the task returns none)
 
 
 # (execution_id, node_id, attempt, key, value, step, timestamp, map_index)

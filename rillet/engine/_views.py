@@ -51,7 +51,7 @@ def failed_elements(store: MetadataStore, execution_id: str,
     last = {n.node_id: n.attempts for n in nodes}
     out: dict[str, list[dict[str, Any]]] = {}
     for e in store.map_elements(execution_id):
-        if e.attempt == last.get(e.node_id):
+        if e.attempt == last.get(e.node_id) and e.status is NodeStatus.FAILED:
             out.setdefault(e.node_id, []).append({
                 "index": e.map_index, "attempt": e.attempt, "error_type": e.error_type,
                 "error": e.error_message, "traceback": e.traceback, "logs": e.logs})

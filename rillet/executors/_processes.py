@@ -94,7 +94,9 @@ class _Attempt:
             name: column[start:stop]
             for name, column in zip(job.mapped, self.columns, strict=True)
         }
-        chunk = dataclasses.replace(job, inputs=inputs, map_offset=start)
+        indices = job.map_indices
+        chunk = dataclasses.replace(job, inputs=inputs, map_offset=start,
+                                    map_indices=None if indices is None else indices[start:stop])
         return dumps((chunk, self.fixed, self.collect, env))
 
     def add_chunk(self, start: int, result: AttemptResult) -> bool:
@@ -125,7 +127,7 @@ class _Attempt:
         )
         failure = self.failure
         if failure is not None:
-            return self.result(
+            return self.result(element_values=self.finished_elements(),
                 ok=False, error_type=failure.error_type, error_message=failure.error_message,
                 traceback=failure.traceback, timed_out=failure.timed_out,
                 retryable=failure.retryable, **extra,
@@ -144,7 +146,8 @@ class _Attempt:
                 tb = f"{first[2]}\n" if first else ""
                 return self.result(
                     ok=False, error_type="UserCodeError", error_message=str(exc),
-                    traceback=f"{tb}UserCodeError: {exc}", **extra,
+                    traceback=f"{tb}UserCodeError: {exc}",
+                    element_values=self.finished_elements(), **extra,
                 )
         return self.result(ok=True, outputs=values, **extra)
 
@@ -157,7 +160,29 @@ class _Attempt:
         fields = error_fields(error)
         fields["traceback"] = str(error)
         return self.result(ok=False, logs=clip("".join(done_logs + running_logs)), pid=pid,
-                           **fields)
+                           element_values=self.finished_elements(), **fields)
+
+    def finished_elements(self) -> list[tuple[int, Any]]:
+        """(index, value) of each element that succeeded in the chunks ended so far: what
+        a map attempt that failed, timed out or was stopped keeps."""
+        out: list[tuple[int, Any]] = []
+        if not self.is_map:
+            return out
+        for start, r in sorted(self.done.items()):
+            if not r.ok:
+                out.extend(r.element_values)
+            elif isinstance(r.outputs, ChunkOutcome):
+                failed = {e[0] for e in r.outputs.errors}
+                out.extend((i, v) for i, v in zip(self._indices(start, len(r.outputs.values)),
+                                                   r.outputs.values, strict=True)
+                           if i not in failed)
+            elif isinstance(r.outputs, list):
+                out.extend(zip(self._indices(start, len(r.outputs)), r.outputs, strict=True))
+        return out
+
+    def _indices(self, start: int, n: int) -> range | tuple[int, ...]:
+        indices = self.job.map_indices
+        return range(start, start + n) if indices is None else indices[start:start + n]
 
     def result(self, **fields: Any) -> AttemptResult:
         job = self.job
@@ -318,7 +343,7 @@ class ProcessExecutor:
                 self._finish(attempt, attempt.result(
                     ok=False, stopped=True, retryable=False, error_type="AttemptStopped",
                     error_message=reason, traceback=reason, logs=clip("".join(logs)), pid=pid,
-                    metrics=streamed, ended_at=ended))
+                    metrics=streamed, ended_at=ended, element_values=attempt.finished_elements()))
                 self._refill(killed)
 
     def worker_pids(self) -> list[int]:

@@ -161,17 +161,21 @@ def run_attempt(
     stopped: AttemptStopped | None = None
     outputs: Any = None
     element_errors: list[tuple[int, str, str, str, str]] = []
+    done: list[Any] = []  # a map's values so far (None where an element failed)
+    seen: list[tuple[int, str, str, str, str]] = []  # its failed elements so far
+    element_values: list[tuple[int, Any]] | None = None
     try:
         with _capture(capture, log_fd, logs) as marker:
             try:
                 job = with_loaded_inputs(job)  # by reference: read, checked, decoded here
-                call = _make_call(job, collect_failures, marker)
+                call = _make_call(job, collect_failures, marker, done, seen)
                 timeout = job.timeout if apply_timeout else None
                 outputs = call_with_timeout(call, {}, timeout) if timeout else call()
                 if isinstance(outputs, ChunkOutcome) and not collect_failures:
                     outputs, element_errors = _whole_map(job, outputs)
             except _MapBelowRatio as exc:
                 error, element_errors = exc.error, exc.errors
+                element_values = succeeded_elements(job, exc.values, exc.errors)
             except (Exception, SystemExit) as exc:
                 error = exc
             except AttemptStopped as exc:
@@ -184,6 +188,9 @@ def run_attempt(
         logs=logs[0] if logs else "", started_at=started, ended_at=ended, pid=os.getpid(),
         params=sink.params, metrics=sink.metrics, element_errors=element_errors,
     )
+    if (stopped is not None or error is not None) and element_values is None and done:
+        element_values = succeeded_elements(job, list(done), element_errors or list(seen))
+    base["element_values"] = element_values or []
     if stopped is not None:
         return AttemptResult(ok=False, stopped=True, retryable=False,
                              error_type="AttemptStopped", error_message=str(stopped), **base)
@@ -231,13 +238,30 @@ def format_error(error: BaseException) -> str:
     return "".join(traceback.format_exception(type(error), error, tb))
 
 
-class _MapBelowRatio(Exception):
-    """A whole map whose failed elements are too many (carries them)."""
+def element_index(job: AttemptJob, place: int) -> int:
+    """The index in the whole map of the element at ``place`` in the job's mapped inputs."""
+    indices = job.map_indices
+    return job.map_offset + place if indices is None else indices[place]
 
-    def __init__(self, error: BaseException, errors: list[tuple[int, str, str, str, str]]):
+
+def succeeded_elements(job: AttemptJob, values: list[Any],
+                       errors: list[tuple[int, str, str, str, str]]) -> list[tuple[int, Any]]:
+    """(index, value) of the elements of ``values`` (the job's first ones) that did not
+    fail (``errors`` names those that did)."""
+    failed = {e[0] for e in errors}
+    pairs = [(element_index(job, place), v) for place, v in enumerate(values)]
+    return [p for p in pairs if p[0] not in failed] if failed else pairs
+
+
+class _MapBelowRatio(Exception):
+    """A whole map whose failed elements are too many (carries them, and the values)."""
+
+    def __init__(self, error: BaseException, errors: list[tuple[int, str, str, str, str]],
+                 values: list[Any]):
         super().__init__(str(error))
         self.error = error
         self.errors = errors
+        self.values = values
 
 
 def _whole_map(job: AttemptJob, outcome: ChunkOutcome
@@ -250,11 +274,12 @@ def _whole_map(job: AttemptJob, outcome: ChunkOutcome
         check_map_ratio(job.node_id, len(outcome.values), outcome.failed,
                         job.min_success_ratio, stand_in)
     except UserCodeError as exc:
-        raise _MapBelowRatio(exc, outcome.errors) from None
+        raise _MapBelowRatio(exc, outcome.errors, outcome.values) from None
     return outcome.values, outcome.errors
 
 
-def _make_call(job: AttemptJob, collect_failures: bool, marker: Marker) -> Callable[[], Any]:
+def _make_call(job: AttemptJob, collect_failures: bool, marker: Marker, done: list[Any],
+               seen: list[tuple[int, str, str, str, str]]) -> Callable[[], Any]:
     fn = validated_fn(job.task)
     name = getattr(job.task.fn, "__qualname__", "task")
     env = getattr(job.task, "environment", None)
@@ -274,13 +299,14 @@ def _make_call(job: AttemptJob, collect_failures: bool, marker: Marker) -> Calla
             problem = unequal_lengths(job.node_id, job.inputs, job.mapped)
             if problem is not None:
                 raise UserCodeError(problem, node_id=job.node_id, retryable=False)
-            return map_collecting(fn, dict(job.inputs), job.mapped, job.map_offset, marker)
+            return map_collecting(fn, dict(job.inputs), job.mapped, job.map_offset, marker,
+                                  job.map_indices, done, seen)
 
     else:
 
         def call() -> Any:
             return run_map(job.node_id, fn, dict(job.inputs), job.mapped, job.min_success_ratio,
-                           job.map_offset)
+                           job.map_offset, job.map_indices, done)
 
     call.__qualname__ = name
     return call
@@ -288,11 +314,14 @@ def _make_call(job: AttemptJob, collect_failures: bool, marker: Marker) -> Calla
 
 def map_collecting(
     fn: Callable[..., Any], kw: dict[str, Any], mapped: tuple[str, ...], offset: int = 0,
-    marker: Marker | None = None,
+    marker: Marker | None = None, indices: tuple[int, ...] | None = None,
+    out: list[Any] | None = None, errors: list[tuple[int, str, str, str, str]] | None = None,
 ) -> ChunkOutcome:
     """Call ``fn`` per element, keeping None (and counting) where it raises; each
-    failed element's error and what it printed (``marker`` reads the attempt's output)."""
-    errors: list[tuple[int, str, str, str, str]] = []
+    failed element's error and what it printed (``marker`` reads the attempt's output).
+    ``out`` and ``errors`` receive the values and failed elements as they come."""
+    if errors is None:
+        errors = []
     start = [0]
 
     def before() -> None:
@@ -303,7 +332,8 @@ def map_collecting(
         printed = marker.since(start[0]) if marker is not None else ""
         errors.append((index, type(exc).__name__, str(exc), format_error(exc), printed))
 
-    values, failed, error = map_tolerant(fn, kw, mapped, None, offset, on_error, before)
+    values, failed, error = map_tolerant(fn, kw, mapped, None, offset, on_error, before,
+                                         indices=indices, out=out)
     first = (type(error).__name__, str(error), format_error(error)) if error else None
     return ChunkOutcome(values, failed, first, errors)
 

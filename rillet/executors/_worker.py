@@ -134,7 +134,7 @@ def unsendable(job: AttemptJob, result: AttemptResult, exc: Exception,
     fields["error_message"] = (f"the outputs of task '{getattr(job.task, 'name', job.task)}' "
                                f"cannot be sent back from {where}: {exc}")
     fields["retryable"] = False
-    return dataclasses.replace(result, ok=False, outputs=None, **fields)
+    return dataclasses.replace(result, ok=False, outputs=None, element_values=[], **fields)
 
 
 def _watch_parent(parent: int) -> None:

@@ -290,6 +290,9 @@ map_elements = Table(
     Column("error_message", Text),
     Column("traceback", Text),
     Column("logs", Text, nullable=False),  # what the element printed
+    # 0011: a SUCCEEDED element's value (its hash; NULL for a task with no output), what
+    # a recovery of the map takes instead of running the element again
+    Column("output", String),
     PrimaryKeyConstraint("execution_id", "node_id", "attempt", "map_index"),
     _node_foreign_key(),
     **WITHOUT_ROWID,

@@ -83,7 +83,7 @@ CACHE_COLS = (
 )
 PARAM_COLS = ("execution_id", "node_id", "attempt", "key", "value")
 ELEMENT_COLS = ("execution_id", "node_id", "attempt", "map_index", "status", "error_type",
-                "error_message", "traceback", "logs")
+                "error_message", "traceback", "logs", "output")
 METRIC_COLS = ("execution_id", "node_id", "attempt", "key", "value", "step", "timestamp",
                "map_index")
 
@@ -409,7 +409,7 @@ class SqlMetadataStore:
             if batch.map_elements:
                 _many(c, UPSERT_ELEMENT, [
                     (e.execution_id, e.node_id, e.attempt, e.map_index, str(e.status),
-                     e.error_type, e.error_message, e.traceback, e.logs)
+                     e.error_type, e.error_message, e.traceback, e.logs, e.output)
                     for e in batch.map_elements])
             if batch.metrics:
                 _many(c, INSERT_METRIC, [
@@ -590,7 +590,7 @@ class SqlMetadataStore:
             "ORDER BY node_id, attempt, map_index", (execution_id,))
         return [MapElementRecord(execution_id=r[0], node_id=r[1], attempt=r[2], map_index=r[3],
                                  status=NodeStatus(r[4]), error_type=r[5], error_message=r[6],
-                                 traceback=r[7], logs=r[8]) for r in rows]
+                                 traceback=r[7], logs=r[8], output=r[9]) for r in rows]
 
     def artifacts(self, hashes: list[str]) -> dict[str, ArtifactRecord]:
         out: dict[str, ArtifactRecord] = {}

@@ -1,0 +1,133 @@
+"""Map elements that succeeded in a map attempt that did not: kept (each element's value
+in the value store, a SUCCEEDED ``map_elements`` row with its hash, in the commit of
+the attempt's result), and taken instead of running the element again by the map's
+next attempt and by a recovery of the execution. No scheduling here: the engine asks
+which elements a map's attempt runs and hands back what came of them.
+"""
+
+from __future__ import annotations
+
+import typing
+from typing import Any
+
+from rillet.engine._graph import RNode, deps_of
+from rillet.engine._records import MapElementRecord, NodeStatus
+from rillet.engine._runstate import RunState
+
+ELEMENTS = "elements"  # node meta: index -> value hash (None: a task with no output)
+RUNS = "map_run"  # node meta: the indices the running attempt computes (None: all)
+
+
+def element_type(node: RNode) -> Any:
+    """The type of one element's value (None for a task with no output)."""
+    if not node.outputs:
+        return None
+    ((_, tp),) = node.outputs.items()
+    args = typing.get_args(tp)
+    return args[0] if args else Any
+
+
+class Elements(RunState):
+    """What one execution keeps of its maps' elements."""
+
+    def _recovered_elements(self, node: RNode, meta: dict[str, Any]) -> None:
+        """In a recovery, the elements of ``node`` that succeeded in the execution being
+        recovered (in any attempt, or taken there from the one it recovered), when the
+        node is the same (code and inputs) and their values are still stored."""
+        reuse = self.reuse
+        if reuse is None or ELEMENTS in meta or self._forced(node.id):
+            return
+        meta[ELEMENTS] = {}
+        old = reuse.nodes.get(node.id)
+        if old is None or old.kind != "map" or old.code_hash != meta.get("code_hash"):
+            return
+        if not old.code_hash or old.inputs != meta.get("inputs"):
+            return
+        if any(d in self.tainted for d in deps_of(node.inputs)):
+            return
+        rows = {e.map_index: e.output for e in self._old_elements(reuse.execution_id)
+                if e.node_id == node.id and e.status is NodeStatus.SUCCEEDED}
+        if not rows:
+            return
+        tp = element_type(node)
+        if tp is not None:
+            hashes = [h for h in rows.values() if h is not None]
+            self.values.prefetch(hashes)
+            pruned = reuse.pruned
+            rows = {i: h for i, h in rows.items() if h is not None and h not in pruned
+                    and self.values.usable(h, tp)}
+        meta[ELEMENTS] = rows
+        meta["elements_taken"] = dict(rows)  # recorded with the next attempt
+
+    def _old_elements(self, execution_id: str) -> list[MapElementRecord]:
+        found = getattr(self, "_element_rows", None)
+        if found is None:
+            found = self._element_rows = self.store.map_elements(execution_id)
+        return found
+
+    def _map_inputs(self, node: RNode, meta: dict[str, Any], inputs: dict[str, Any],
+                    mapped: tuple[str, ...], ratio: float
+                    ) -> tuple[dict[str, Any], tuple[int, ...] | None, float]:
+        """The mapped inputs of the next attempt of ``node``: only the elements not done
+        yet, their indices, and the ``min_success_ratio`` that, over them, asks what the
+        node's ratio asks over all its elements."""
+        meta[RUNS] = None
+        done = meta.get(ELEMENTS)
+        if not done or not mapped:
+            return inputs, None, ratio
+        columns = [list(inputs[name]) for name in mapped]
+        total = len(columns[0])
+        if any(len(c) != total for c in columns) or max(done) >= total:
+            return inputs, None, ratio  # the attempt reports the unequal lengths
+        indices = tuple(i for i in range(total) if i not in done)
+        reduced = dict(inputs)
+        for name, column in zip(mapped, columns, strict=True):
+            reduced[name] = [column[i] for i in indices]
+        if ratio < 1.0 and indices:
+            ratio = max(0.0, 1.0 - (1.0 - ratio) * total / len(indices) - 1e-12)
+        meta[RUNS] = indices
+        meta["map_total"] = total
+        taken = meta.pop("elements_taken", None)
+        if taken:
+            attempt = node.attempt + 1
+            self.batch.map_elements.extend(
+                MapElementRecord(execution_id=self.id, node_id=node.id, attempt=attempt,
+                                 map_index=i, status=NodeStatus.SUCCEEDED, output=h)
+                for i, h in sorted(taken.items()))
+        return reduced, indices, ratio
+
+    def _keep_elements(self, node: RNode, attempt: int,
+                       values: list[tuple[int, Any]]) -> None:
+        """A map attempt that did not succeed: store the values of its elements that did
+        and record them (SUCCEEDED, with their hashes) in this step's commit."""
+        meta = self.node_meta[node.id]
+        done = meta.setdefault(ELEMENTS, {})
+        tp = element_type(node)
+        rows = []
+        for index, value in values:
+            digest = None
+            if tp is not None:
+                try:
+                    digest = self.values.put(value, tp).hash
+                except Exception:  # a value that cannot be stored: the element runs again
+                    continue
+            done[index] = digest
+            rows.append(MapElementRecord(
+                execution_id=self.id, node_id=node.id, attempt=attempt, map_index=index,
+                status=NodeStatus.SUCCEEDED, output=digest))
+        self.batch.map_elements.extend(rows)
+
+    def _whole_map(self, node: RNode, outputs: Any) -> Any:
+        """The outputs of a map attempt that ran only some elements, with the values of
+        those done before, in element order."""
+        meta = self.node_meta[node.id]
+        indices = meta.get(RUNS)
+        tp = element_type(node)
+        if indices is None or tp is None:
+            return outputs
+        full: list[Any] = [None] * meta["map_total"]
+        for index, digest in meta[ELEMENTS].items():
+            full[index] = self.values.ref(digest, tp).get()
+        for index, value in zip(indices, outputs, strict=True):
+            full[index] = value
+        return full
