@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, NoReturn
 
 import click
@@ -249,7 +249,7 @@ def run(ctx: click.Context, target: str | None, show_help: bool, as_json: bool, 
             execution = run_workflow(wf, home=home_of(ctx, home), executor=executor,
                                      max_parallel=max_parallel, observer=progress,
                                      execution_name=name, execution_tags=tags,
-                                     echo_output=None if quiet else echo_line, **inputs)
+                                     echo_output=console_echo(quiet), **inputs)
     except (DefinitionError, StoreError, ExecutorError) as exc:
         fail(str(exc))
     report(execution, as_json)
@@ -297,16 +297,26 @@ def recover(ctx: click.Context, execution_id: str, from_nodes: tuple[str, ...], 
                                           from_nodes=from_nodes, executor=executor,
                                           max_parallel=max_parallel, observer=progress,
                                           workflow=wf, inputs=given,
-                                          echo_output=None if quiet else echo_line)
+                                          echo_output=console_echo(quiet))
     except RilletError as exc:
         fail(str(exc))
     report(execution, as_json)
 
 
-def echo_line(node_id: str, line: str) -> None:
-    """A line a task printed, shown live on stderr with its node's id."""
-    sys.stderr.write(f"{node_id} | {line}\n")
-    sys.stderr.flush()
+def console_echo(quiet: bool) -> Callable[[str, str], None]:
+    """How a line a task printed is shown live: on stderr (as it is now, before a task
+    may redirect ``sys.stderr``) with its node's id; with ``--quiet``, not at all (nor
+    passed on to the console by an inline task)."""
+    stream = sys.stderr
+
+    def echo_line(node_id: str, line: str) -> None:
+        stream.write(f"{node_id} | {line}\n")
+        stream.flush()
+
+    def silent(node_id: str, line: str) -> None:
+        pass
+
+    return silent if quiet else echo_line
 
 
 @contextlib.contextmanager

@@ -164,6 +164,10 @@ class _Run(Memo, Expansion, Elements):
             self._store_failed(exc)
         finally:
             ADVANCING.discard(self.id)
+            if self.streams is not None:
+                push = getattr(self.executor, "push_output", None)
+                if push is not None:
+                    push(None, console=True)
         return self.record
 
     def _loop(self) -> None:

@@ -211,6 +211,9 @@ class RunState:
             self.executor.poll_output()  # it collects from now on (and drops what it had)
             self.streams = OutputStreams(engine.log_path(execution_id),
                                          self.executor.poll_output, engine.echo)
+            push = getattr(self.executor, "push_output", None)
+            if push is not None:  # it runs tasks here: they print into the streams
+                push(self.streams.feed, console=engine.echo is None)
         self.last_holder_check = now
 
     def workdir(self) -> str:

@@ -5,14 +5,19 @@ queues; ``wait`` runs the next queued attempt and returns its result. Output is
 captured at the Python level (``sys.stdout``/``sys.stderr``), so what C code or
 a subprocess writes is not in the attempt's logs. It keeps no resources apart.
 ``stop`` cannot end a process here: the task is stopped at its next logged metric.
+What a task prints is handed, as it prints it, to the engine that asked for it
+(``push_output``: the execution's log file, and the console prefixed by the node),
+else passed on to the console as it is.
 """
 
 from __future__ import annotations
 
 import collections
+import threading
 import time
+from collections.abc import Callable
 
-from rillet.engine._protocols import AttemptJob, AttemptResult, MetricListener
+from rillet.engine._protocols import AttemptJob, AttemptResult, MetricListener, OutputChunk
 from rillet.executors._capacity import machine_capacity
 from rillet.executors._run import AttemptStopped, run_attempt
 
@@ -28,6 +33,9 @@ class InlineExecutor:
         self._capacity: tuple[float, int, int] | None = None
         self._listener: MetricListener | None = None
         self._stops: dict[tuple[str, str], str] = {}  # (execution, node) -> why
+        self._feed: Callable[[list[OutputChunk]], None] | None = None
+        self._console = True
+        self._feeding = threading.Lock()  # a task's own threads may print too
 
     def capacity(self) -> tuple[float, int, int]:
         if self._capacity is None:
@@ -54,10 +62,31 @@ class InlineExecutor:
             if why is not None:
                 raise AttemptStopped(why)
 
+        feed = self._feed
+        push = None
+        if feed is not None:
+            node_id, attempt, lock = job.node_id, job.attempt, self._feeding
+
+            def push(text: str) -> None:
+                with lock:
+                    feed([(node_id, attempt, text)])
+
         try:
-            return [run_attempt(job, capture="sys", live=live)]
+            return [run_attempt(job, capture="sys", live=live, output=push,
+                                console=self._console or feed is None)]
         finally:
             self._stops.pop(key, None)
+
+    def poll_output(self) -> list[OutputChunk]:
+        """Nothing: what tasks print is pushed as they print it (``push_output``)."""
+        return []
+
+    def push_output(self, feed: Callable[[list[OutputChunk]], None] | None, *,
+                    console: bool) -> None:
+        """Hand what tasks print to ``feed`` as they print it (None: stop); ``console``
+        also passes it on to the console as it is."""
+        self._feed = feed
+        self._console = console
 
     def listen(self, listener: MetricListener | None) -> None:
         self._listener = listener

@@ -135,6 +135,8 @@ def run_attempt(
     log_fd: int | None = None,
     collect_failures: bool = False,
     live: Callable[[tuple[str, float, int | None, float]], None] | None = None,
+    output: Callable[[str], None] | None = None,
+    console: bool = True,
 ) -> AttemptResult:
     """Run one attempt of ``job`` here and report it; never raises for the task's errors.
 
@@ -145,6 +147,8 @@ def run_attempt(
     ``collect_failures`` runs a map chunk element by element and returns a
     :class:`ChunkOutcome` as the outputs. ``live`` is called with each metric as it
     is logged when the job has ``live_metrics``; it may raise :class:`AttemptStopped`.
+    With ``capture="sys"``, ``output`` is called with what the task prints as it prints
+    it, and ``console=False`` keeps it off the console (``output`` shows it instead).
     """
     if capture not in ("fd", "sys"):
         raise ValueError(f"capture must be 'fd' or 'sys', got {capture!r}")
@@ -165,7 +169,7 @@ def run_attempt(
     seen: list[tuple[int, str, str, str, str]] = []  # its failed elements so far
     element_values: list[tuple[int, Any]] | None = None
     try:
-        with _capture(capture, log_fd, logs) as marker:
+        with _capture(capture, log_fd, logs, output, console) as marker:
             try:
                 job = with_loaded_inputs(job)  # by reference: read, checked, decoded here
                 call = _make_call(job, collect_failures, marker, done, seen)
@@ -368,9 +372,11 @@ class Marker:
 
 
 @contextlib.contextmanager
-def _capture(mode: str, log_fd: int | None, out: list[str]) -> Iterator[Marker]:
+def _capture(mode: str, log_fd: int | None, out: list[str],
+             push: Callable[[str], None] | None = None, console: bool = True
+             ) -> Iterator[Marker]:
     if mode == "sys":
-        with _capture_sys(out) as marker:
+        with _capture_sys(out, push, console) as marker:
             yield marker
     else:
         with _capture_fd(log_fd, out) as marker:
@@ -378,23 +384,30 @@ def _capture(mode: str, log_fd: int | None, out: list[str]) -> Iterator[Marker]:
 
 
 class Tee(io.TextIOBase):
-    """A text stream that keeps what is written and passes it on to ``target``."""
+    """A text stream that keeps what is written, hands it to ``push`` (as it comes) and
+    passes it on to ``target`` (unless ``console`` is False; its file descriptor is
+    still the stream's, for a subprocess given ``sys.stdout``)."""
 
-    def __init__(self, target: TextIO | None, buffer: io.StringIO) -> None:
+    def __init__(self, target: TextIO | None, buffer: io.StringIO,
+                 push: Callable[[str], None] | None = None, console: bool = True) -> None:
         self._target = target
+        self._shown = target if console else None
         self._buffer = buffer
+        self._push = push
 
     def write(self, s: str) -> int:
         self._buffer.write(s)
-        if self._target is not None:
+        if self._push is not None and s:
+            self._push(s)
+        if self._shown is not None:
             with contextlib.suppress(Exception):
-                self._target.write(s)
+                self._shown.write(s)
         return len(s)
 
     def flush(self) -> None:
-        if self._target is not None:
+        if self._shown is not None:
             with contextlib.suppress(Exception):
-                self._target.flush()
+                self._shown.flush()
 
     def writable(self) -> bool:
         return True
@@ -413,16 +426,33 @@ class Tee(io.TextIOBase):
 
 
 @contextlib.contextmanager
-def _capture_sys(out: list[str]) -> Iterator[Marker]:
+def _capture_sys(out: list[str], push: Callable[[str], None] | None = None,
+                 console: bool = True) -> Iterator[Marker]:
     buffer = io.StringIO()
     saved = sys.stdout, sys.stderr
-    sys.stdout = Tee(saved[0], buffer)
-    sys.stderr = Tee(saved[1], buffer)
+    sys.stdout = Tee(saved[0], buffer, push, console)
+    sys.stderr = Tee(saved[1], buffer, push, console)
+    # logging.basicConfig's handler holds the stream it was given at import time
+    handlers = _stream_handlers(saved) if push is not None else []
+    for handler, stream in handlers:
+        handler.stream = sys.stdout if stream is saved[0] else sys.stderr
     try:
         yield Marker(buffer=buffer)
     finally:
+        for handler, stream in handlers:
+            handler.stream = stream
         sys.stdout, sys.stderr = saved
         out.append(clip(buffer.getvalue()))
+
+
+def _stream_handlers(streams: tuple[Any, Any]) -> list[tuple[Any, Any]]:
+    """The root logger's handlers writing to one of ``streams`` (``sys.stdout`` or
+    ``sys.stderr`` before the attempt), with that stream."""
+    logging = sys.modules.get("logging")
+    if logging is None:
+        return []
+    return [(h, h.stream) for h in logging.root.handlers
+            if type(h) is logging.StreamHandler and any(h.stream is s for s in streams)]
 
 
 @contextlib.contextmanager
