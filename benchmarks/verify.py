@@ -16,8 +16,10 @@ reading its bytes (what rillet did before issue 11). Workloads:
 
     python benchmarks/verify.py [--rounds 9] [--workloads cached,cached_files]
 
-Prints on/off medians and the ratio (the median of per-round ratios) and writes
-``benchmarks/results/verify.json``.
+Each side is timed in CPU time of this process (``time.process_time``: user + system,
+the inline executor runs everything here), which the load of other processes on a
+shared machine disturbs far less than wall time. Prints on/off medians and the ratio
+(the median of per-round ratios) and writes ``benchmarks/results/verify.json``.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import argparse
 import contextlib
 import statistics
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -112,24 +115,53 @@ def prepared(name: str, wfs: Any, home: Path) -> tuple[Callable[[], Any], int, s
     return fn, units, unit
 
 
+def cpu_time(fn: Callable[[], object], number: int) -> float:
+    """CPU seconds (user + system) of this process per call of ``fn``."""
+    start = time.process_time()
+    for _ in range(number):
+        fn()
+    return (time.process_time() - start) / number
+
+
+def verified_per_run(fn: Callable[[], object]) -> tuple[int, int]:
+    """(values whose bytes one run reads and hashes, their bytes): where verification
+    costs anything at all."""
+    from rillet.engine import _values
+
+    seen: list[int] = []
+    real = _values.verified
+
+    def counting(record: Any, artifacts: Any, tp: Any = None) -> bytes:
+        data = real(record, artifacts, tp)
+        seen.append(len(data))
+        return data
+
+    _values.verified = counting  # type: ignore[assignment]
+    try:
+        fn()
+    finally:
+        _values.verified = real  # type: ignore[assignment]
+    return len(seen), sum(seen)
+
+
 def measure(name: str, wfs: Any, rounds: int) -> dict[str, Any]:
     with temp_dir(f"verify-{name}") as tmp:
         fn, units, unit = prepared(name, wfs, tmp / "home")
-        n = h.autorange(fn, 0.3)
+        reads, read_bytes = verified_per_run(fn)
+        n = max(3, h.autorange(fn, 0.5))
         ons, offs, ratios = [], [], []
         for i in range(rounds):  # interleaved; which side goes first alternates
             first_on = i % 2 == 0
             for on in (first_on, not first_on):
                 if on:
-                    t = h.time_calls(fn, n)
-                    ons.append(t)
+                    ons.append(cpu_time(fn, n))
                 else:
                     with verification_off():
-                        t = h.time_calls(fn, n)
-                    offs.append(t)
+                        offs.append(cpu_time(fn, n))
             ratios.append(ons[-1] / offs[-1])
     scale = 1e3 if unit.startswith("ms") else 1.0
     return {"workload": name, "unit": unit, "units": units, "calls_per_round": n,
+            "verified_reads": reads, "verified_bytes": read_bytes,
             "on": statistics.median(ons) / units * scale,
             "off": statistics.median(offs) / units * scale,
             "ratio": statistics.median(ratios), "ratios": ratios}
@@ -148,10 +180,11 @@ def main() -> None:
     h.print_machine("verification on vs off (issue 11, target <= 1.03x)", machine)
     wfs = workflows()
     results = [measure(name, wfs, args.rounds) for name in names]
-    print(f"{'workload':<14} {'unit':<8} {'on':>10} {'off':>10} {'on/off':>8}")
+    print(f"{'workload':<14} {'unit':<8} {'on':>10} {'off':>10} {'on/off':>8} "
+          f"{'values hashed/run':>18}")
     for r in results:
         print(f"{r['workload']:<14} {r['unit']:<8} {h.fmt(r['on']):>10} {h.fmt(r['off']):>10} "
-              f"{r['ratio']:>7.3f}x")
+              f"{r['ratio']:>7.3f}x {r['verified_reads']:>6} ({r['verified_bytes']:,} B)")
     path = h.write_json(Path(__file__).resolve().parent / "results" / "verify.json",
                         {"machine": machine, "rounds": args.rounds, "results": results})
     print(f"wrote {path}")
