@@ -1,4 +1,4 @@
-"""The web UI end to end: a real ``rillet ui`` process on a home with a succeeded
+"""The web UI end to end: a real ``rillet server`` process on a home with a succeeded
 execution and a running one, driven in Debian's chromium by ``ui/e2e/run.mjs``
 (playwright-core): the list and its filter, a live abort from the execution page, the
 DAG (node count, states, left to right), a node's output value and logs, and the
@@ -46,8 +46,10 @@ def test_the_ui_shows_executions_their_dag_and_a_node_live(tmp_path: Path) -> No
     done = rillet.run(wf_ui.diamond, home=str(home), executor="inline", n=5)
     assert done.status == "SUCCEEDED"
 
-    proc = subprocess.Popen([sys.executable, "-m", "rillet.cli", "ui", "--home", str(home),
-                             "--port", "0"], cwd=tmp_path, env=rillet_env(),
+    # Two worker slots: the one running the execution that the browser aborts may take
+    # a heartbeat to notice; the launch from the form runs on the other at once.
+    proc = subprocess.Popen([sys.executable, "-m", "rillet.cli", "server", "--home", str(home),
+                             "--workers", "2", "--port", "0"], cwd=tmp_path, env=rillet_env(),
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     remote = None
     running = None

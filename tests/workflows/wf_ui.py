@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import time
 
-from rillet import task, workflow
+from rillet import current_context, task, workflow
 
 
 @task
@@ -17,6 +17,10 @@ def load(n: int) -> list[int]:
 @task
 def total(xs: list[int]) -> int:
     print(f"summing {len(xs)} numbers")
+    ctx = current_context()
+    ctx.log_param("method", "sum")
+    for step, x in enumerate(xs):
+        ctx.log_metric("running_total", sum(xs[: step + 1]), step=step)
     return sum(xs)
 
 

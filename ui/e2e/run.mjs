@@ -119,6 +119,11 @@ try {
   await panel.locator('[data-values="outputs"] code', { hasText: /^10$/ }).waitFor();
   await panel.locator('[data-values="inputs"] code', { hasText: "[0,1,2,3,4]" }).waitFor();
   await panel.getByLabel("logs of attempt 1").filter({ hasText: "summing 5 numbers" }).waitFor();
+  await panel.locator('[data-param="method"]', { hasText: '"sum"' }).waitFor();
+  await panel.locator('[data-metric="running_total"]', { hasText: "10 (step 4)" }).waitFor();
+  // The timeline: one bar per node that ran.
+  const bars = await page.locator(".timeline [data-bar]").count();
+  if (bars !== 4) throw new Error(`the timeline has ${bars} bars, not 4`);
   await shot("node-panel");
 
   // 7. The launch form of the registered diamond, from its type descriptors: a bad

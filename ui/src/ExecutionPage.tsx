@@ -7,6 +7,7 @@ import { useLiveExecution } from "./live";
 import { NodePanel } from "./NodePanel";
 import { navigate } from "./router";
 import { Status } from "./Status";
+import { Timeline } from "./Timeline";
 
 export function ExecutionPage({ id }: { id: string }) {
   const client = useQueryClient();
@@ -65,6 +66,7 @@ export function ExecutionPage({ id }: { id: string }) {
           <aside className="panel muted">Select a node to see its inputs, outputs, attempts and logs.</aside>
         )}
       </div>
+      <Timeline nodes={e.nodes} start={e.started_at} end={e.ended_at} />
     </section>
   );
 }

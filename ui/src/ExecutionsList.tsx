@@ -1,6 +1,6 @@
 import { useState } from "react";
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { abortExecution, ended, EXECUTION_STATUSES, listExecutions } from "./api";
+import { useInfiniteQuery, useMutation, useQueryClient } from "@tanstack/react-query";
+import { abortExecution, ended, EXECUTION_STATUSES, listExecutions, PAGE } from "./api";
 import { seconds, when } from "./format";
 import { navigate } from "./router";
 import { Status } from "./Status";
@@ -12,12 +12,17 @@ export function ExecutionsList() {
   const [status, setStatus] = useState("");
   const client = useQueryClient();
   const filters = { workflow: workflow.trim(), status };
-  const executions = useQuery({
+  // Pages of 100, newest first; "Older" fetches the next page (``before`` = the last
+  // row's created_at). Every loaded page is refetched by the polling.
+  const executions = useInfiniteQuery({
     queryKey: ["executions", filters],
-    queryFn: () => listExecutions(filters),
+    queryFn: ({ pageParam }) => listExecutions({ ...filters, before: pageParam }),
+    initialPageParam: undefined as number | undefined,
+    getNextPageParam: (last) => (last.length === PAGE ? last[last.length - 1]?.created_at : undefined),
     refetchInterval: (query) =>
-      (query.state.data ?? []).some((e) => !ended(e.status)) ? 1000 : 5000,
+      (query.state.data?.pages ?? []).some((p) => p.some((e) => !ended(e.status))) ? 1000 : 5000,
   });
+  const rows = executions.data?.pages.flat();
   const abort = useMutation({
     mutationFn: abortExecution,
     onSettled: () => client.invalidateQueries({ queryKey: ["executions"] }),
@@ -50,8 +55,8 @@ export function ExecutionsList() {
       </form>
       {executions.isError && <p role="alert">Could not list executions: {executions.error.message}</p>}
       {abort.isError && <p role="alert">Could not abort: {abort.error.message}</p>}
-      {executions.data && executions.data.length === 0 && <p>No executions match.</p>}
-      {executions.data && executions.data.length > 0 && (
+      {rows && rows.length === 0 && <p>No executions match.</p>}
+      {rows && rows.length > 0 && (
         <table className="executions">
           <thead>
             <tr>
@@ -66,7 +71,7 @@ export function ExecutionsList() {
             </tr>
           </thead>
           <tbody>
-            {executions.data.map((e) => (
+            {rows.map((e) => (
               <tr key={e.execution_id} data-execution={e.execution_id}>
                 <td>
                   <a
@@ -100,6 +105,16 @@ export function ExecutionsList() {
             ))}
           </tbody>
         </table>
+      )}
+      {executions.hasNextPage && (
+        <button
+          type="button"
+          className="more"
+          disabled={executions.isFetchingNextPage}
+          onClick={() => void executions.fetchNextPage()}
+        >
+          Older
+        </button>
       )}
     </section>
   );

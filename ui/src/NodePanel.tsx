@@ -49,6 +49,8 @@ function Attempts({ executionId, node }: { executionId: string; node: NodeShape 
     queries: numbers.map((n) => ({
       queryKey: ["logs", executionId, node.node_id, n, node.status],
       queryFn: () => nodeLogs(executionId, node.node_id, n),
+      // The last attempt of a running node: its logs so far, again every second.
+      refetchInterval: node.status === "RUNNING" && n === node.attempts ? 1000 : (false as const),
     })),
   });
   return (
@@ -78,6 +80,42 @@ function Attempts({ executionId, node }: { executionId: string; node: NodeShape 
   );
 }
 
+/** The params the node logged, and each metric's last value (with its step). */
+function Tracking({ node }: { node: NodeShape }) {
+  const params = Object.entries(node.params).sort(([a], [b]) => a.localeCompare(b));
+  const last = new Map<string, Record<string, unknown>>();
+  for (const m of node.metrics) {
+    if (typeof m.key !== "string") continue;
+    const seen = last.get(m.key);
+    if (!seen || Number(m.step ?? 0) >= Number(seen.step ?? 0)) last.set(m.key, m);
+  }
+  if (params.length === 0 && last.size === 0) return null;
+  return (
+    <section>
+      <h3>Params and metrics</h3>
+      <table className="params">
+        <tbody>
+          {params.map(([k, v]) => (
+            <tr key={`p-${k}`} data-param={k}>
+              <th scope="row">{k}</th>
+              <td>{JSON.stringify(v)}</td>
+            </tr>
+          ))}
+          {[...last.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([k, m]) => (
+            <tr key={`m-${k}`} data-metric={k}>
+              <th scope="row">{k}</th>
+              <td>
+                {JSON.stringify(m.value)}
+                {m.step !== undefined && m.step !== null ? <span className="muted"> (step {String(m.step)})</span> : null}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
+
 export function NodePanel({ executionId, node }: { executionId: string; node: NodeShape }) {
   return (
     <aside className="panel" aria-label={`node ${node.node_id}`}>
@@ -91,6 +129,7 @@ export function NodePanel({ executionId, node }: { executionId: string; node: No
       {node.error && <pre className="traceback">{node.error}</pre>}
       <Values title="Inputs" values={node.inputs} />
       <Values title="Outputs" values={node.outputs} />
+      <Tracking node={node} />
       <Attempts executionId={executionId} node={node} />
     </aside>
   );

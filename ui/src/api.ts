@@ -112,13 +112,17 @@ export interface ExecutionFilters {
   workflow?: string;
   status?: string;
   limit?: number;
+  before?: number; // the created_at of the previous page's last row
 }
+
+export const PAGE = 100;
 
 export function listExecutions(filters: ExecutionFilters): Promise<ExecutionSummary[]> {
   const query = new URLSearchParams();
   if (filters.workflow) query.set("workflow", filters.workflow);
   if (filters.status) query.set("status", filters.status);
-  query.set("limit", String(filters.limit ?? 100));
+  query.set("limit", String(filters.limit ?? PAGE));
+  if (filters.before !== undefined) query.set("before", String(filters.before));
   return call(`/executions?${query.toString()}`);
 }
 

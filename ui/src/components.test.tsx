@@ -5,6 +5,7 @@ import type { ReactNode } from "react";
 import { ExecutionsList } from "./ExecutionsList";
 import { LaunchPage } from "./LaunchPage";
 import { NodePanel } from "./NodePanel";
+import { Timeline } from "./Timeline";
 import type { NodeShape } from "./api";
 
 // The component tests answer the API calls from a table; the real server is the
@@ -166,5 +167,60 @@ describe("LaunchPage", () => {
     fireEvent.change(await screen.findByLabelText("Workflow"), { target: { value: "wf.a" } });
     fireEvent.click(await screen.findByRole("button", { name: "Launch" }));
     expect((await screen.findByRole("alert")).textContent).toContain("input 'n' expects int");
+  });
+});
+
+describe("ExecutionsList paging", () => {
+  it("pages on with the last row's created_at", async () => {
+    const all = Array.from({ length: 130 }, (_, i) => ({ ...summary(`e${i}`, "SUCCEEDED"), created_at: 1000 - i }));
+    routes = {
+      "GET /api/v1/executions": (url) => {
+        const before = url.searchParams.get("before");
+        const limit = Number(url.searchParams.get("limit"));
+        const rows = all.filter((e) => before === null || e.created_at < Number(before));
+        return { body: rows.slice(0, limit) };
+      },
+    };
+    wrap(<ExecutionsList />);
+    expect(await screen.findByText("e99")).toBeTruthy();
+    expect(screen.queryByText("e100")).toBeNull();
+    fireEvent.click(screen.getByRole("button", { name: "Older" }));
+    expect(await screen.findByText("e129")).toBeTruthy();
+    expect(calls).toContain("GET /api/v1/executions?limit=100&before=901");
+    // 130 rows: the second page is short, so there is no third.
+    await waitFor(() => expect(screen.queryByRole("button", { name: "Older" })).toBeNull());
+    expect(document.querySelectorAll("tr[data-execution]")).toHaveLength(130);
+  });
+});
+
+describe("Timeline and tracking", () => {
+  const base: NodeShape = {
+    node_id: "a", task: "wf:a", kind: "task", status: "SUCCEEDED", attempts: 0, started_at: 10,
+    ended_at: 12, duration: 2, cache_key: null, source_execution: null, source_node: null,
+    inputs: {}, outputs: {}, error: null, params: {}, metrics: [],
+  };
+
+  it("draws one bar per node that started, placed on the execution's time axis", () => {
+    const nodes = [base, { ...base, node_id: "b", started_at: 12, ended_at: 20 },
+                   { ...base, node_id: "c", status: "QUEUED", started_at: null, ended_at: null }];
+    render(<Timeline nodes={nodes} start={10} end={20} />);
+    const bars = [...document.querySelectorAll<HTMLElement>("[data-bar]")];
+    expect(bars.map((b) => b.dataset.bar)).toEqual(["a", "b"]);
+    const bar = (id: string) => {
+      const style = document.querySelector<HTMLElement>(`[data-bar="${id}"] .bar`)!.style;
+      return [parseFloat(style.left), parseFloat(style.width)];
+    };
+    expect(bar("a")).toEqual([0, 20]);
+    expect(bar("b")).toEqual([20, 80]);
+  });
+
+  it("shows the node's params and each metric's value at its last step", () => {
+    routes = {};
+    const node = { ...base, params: { lr: 0.1 },
+                   metrics: [{ key: "loss", value: 0.9, step: 0 }, { key: "loss", value: 0.2, step: 2 },
+                             { key: "loss", value: 0.5, step: 1 }] };
+    wrap(<NodePanel executionId="e1" node={node} />);
+    expect(document.querySelector('[data-param="lr"]')!.textContent).toBe("lr0.1");
+    expect(document.querySelector('[data-metric="loss"]')!.textContent).toBe("loss0.2 (step 2)");
   });
 });
