@@ -7,6 +7,8 @@ as it is, at no cost.
 from __future__ import annotations
 
 import functools
+import inspect
+import typing
 from collections.abc import Callable
 from typing import Any
 
@@ -21,12 +23,24 @@ def _drained(fn: Callable[..., Any]) -> Callable[..., Any]:
     return drain
 
 
+def _annotations(fn: Callable[..., Any], names: list[str]) -> dict[str, tuple[Any, ...]]:
+    """The ``Annotated[T, ...]`` extras of the inputs ``names`` of ``fn`` (empty if none)."""
+    try:
+        hints = typing.get_type_hints(inspect.unwrap(fn), include_extras=True)
+    except Exception:  # read at definition already; a failure here only loses the extras
+        return {n: () for n in names}
+    return {n: tuple(getattr(hints.get(n), "__metadata__", ())) for n in names}
+
+
 def _converting(fn: Callable[..., Any], hooks: dict[str, Any]) -> Callable[..., Any]:
+    """Inputs whose class converts what it accepts: ``hook(value, annotation extras)``."""
+    extras = _annotations(fn, list(hooks))
+
     @functools.wraps(fn)
     def convert(**kw: Any) -> Any:
         for key, hook in hooks.items():
             if key in kw:
-                kw[key] = hook(kw[key])
+                kw[key] = hook(kw[key], extras[key])
         return fn(**kw)
 
     return convert

@@ -93,9 +93,10 @@ def is_compatible(src: Any, dst: Any) -> bool:
 
 def accepts(dst: type, src: Any) -> bool:
     """Whether class ``dst`` takes values of ``src`` and converts them itself: it defines
-    ``__rillet_accepts__(src) -> bool`` and ``__rillet_convert__(value)`` (a flytekit
-    StructuredDataset input fed a DataFrame). The conversion runs where the task is
-    called (``engine._validate``)."""
+    ``__rillet_accepts__(src) -> bool`` and ``__rillet_convert__(value, extras)`` (a
+    flytekit StructuredDataset input fed a DataFrame). The conversion runs where the
+    task is called (``engine._validate``), for every value of an input declared ``dst``
+    (``extras``: the input's ``Annotated[dst, ...]`` metadata, or ``()``)."""
     hook = getattr(dst, "__rillet_accepts__", None)
     return hook is not None and bool(hook(src))
 

@@ -7,14 +7,14 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import pandas as pd
 import pytest
 
 import rillet
 from rillet.errors import TypeMismatchError
-from rillet.flyte import task, workflow
+from rillet.flyte import kwtypes, task, workflow
 from rillet.flyte.models import literals
 from rillet.flyte.types.structured.structured_dataset import (
     PARQUET,
@@ -140,3 +140,21 @@ def test_a_dataframe_feeds_a_structured_dataset_input_but_not_the_reverse() -> N
         @workflow
         def bad() -> int:
             return wants_frame(df=to_grid(sd=frame(n=1)))
+
+
+def test_an_input_annotated_with_columns_opens_with_those_columns_only() -> None:
+    @task
+    def only_b(sd: Annotated[StructuredDataset, kwtypes(b=int)]) -> list[str]:
+        return list(sd.open(pd.DataFrame).all().columns)
+
+    @task
+    def only_z(sd: Annotated[StructuredDataset, kwtypes(z=int)]) -> int:
+        return len(sd.open(pd.DataFrame).all())
+
+    @workflow
+    def wf() -> list[str]:
+        return only_b(sd=frame(n=2))
+
+    assert wf() == ["b"]
+    with pytest.raises(KeyError, match=r"declared columns \['z'\]"):
+        only_z(sd=pd.DataFrame({"a": [1]}))

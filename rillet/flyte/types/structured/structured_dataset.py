@@ -9,14 +9,17 @@ encoder wrote, kept in ``encoded`` as a ``rillet.Directory`` (so it is stored by
 content and travels to other processes). ``open(T).all()`` gives a pandas DataFrame,
 a pyarrow Table, or any ``T`` with a registered decoder, which reads the folder.
 
-What is accepted and not used: the column annotations (``Annotated[StructuredDataset,
-kwtypes(a=int)]``) do not select columns, a format annotation (``CSV``) does not change
-how a pandas-backed dataset is stored (as rillet stores DataFrames), and renderers are
-kept, not called. A task input declared StructuredDataset accepts a DataFrame.
+A task input annotated with columns (``Annotated[StructuredDataset, kwtypes(a=int)]``)
+opens with those top-level columns only (a missing one is a KeyError naming it);
+nested column specs and output annotations are accepted, not used. A format
+annotation (``CSV``) does not change how a pandas-backed dataset is stored (as rillet
+stores DataFrames), and renderers are kept, not called. A task input declared
+StructuredDataset accepts a DataFrame.
 """
 
 from __future__ import annotations
 
+import copy
 import os
 import shutil
 import tempfile
@@ -190,8 +193,16 @@ class StructuredDataset:
         return isinstance(src, type) and issubclass(src, pd.DataFrame)
 
     @classmethod
-    def __rillet_convert__(cls, value: Any) -> Any:
-        return value if isinstance(value, cls) else cls(dataframe=value)
+    def __rillet_convert__(cls, value: Any, extras: tuple[Any, ...] = ()) -> Any:
+        """A DataFrame becomes a dataset; an input annotated with columns
+        (``Annotated[StructuredDataset, kwtypes(a=int)]``) opens with those columns only."""
+        sd = value if isinstance(value, cls) else cls(dataframe=value)
+        columns = next((list(e) for e in extras if isinstance(e, dict) and e), None)
+        if columns is None:
+            return sd
+        sd = copy.copy(sd)
+        setattr(sd, "_columns", columns)  # noqa: B010 - not a field: never stored
+        return sd
 
     @classmethod
     def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
@@ -206,6 +217,18 @@ class StructuredDataset:
         return self._pandas()
 
     def _pandas(self) -> pd.DataFrame | None:
+        df = self._whole()
+        columns = getattr(self, "_columns", None)
+        if df is None or not columns:
+            return df
+        missing = [c for c in columns if c not in df.columns]
+        if missing:
+            raise KeyError(f"StructuredDataset: the declared columns {missing} are not in "
+                           f"the data (its columns: {list(df.columns)})")
+        selected: pd.DataFrame = df[columns]
+        return selected
+
+    def _whole(self) -> pd.DataFrame | None:
         if self.dataframe is not None:
             return self.dataframe
         where = self.encoded.path if self.encoded is not None else self.uri
@@ -224,7 +247,8 @@ class StructuredDataset:
         if self.uri is not None and self.dataframe is None:
             return self.uri
         folder = HandlerContext().file_access.get_random_remote_directory()
-        df = self.dataframe if self.dataframe is not None else pd.DataFrame()
+        df = self._pandas() if self.dataframe is not None else pd.DataFrame()
+        assert df is not None
         if self.file_format == CSV:
             df.to_csv(os.path.join(folder, f"{0:05}"), index=False)
         else:
