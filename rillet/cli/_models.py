@@ -175,10 +175,13 @@ def _parse_canary(text: str) -> tuple[str, str, float]:
 @click.option("--log-bodies", is_flag=True, help="Keep request and answer bodies in the "
               "request log (hashes are always kept).")
 @_home
+@server_option
 @click.pass_context
 def serve(ctx: click.Context, ref: str, canary: str | None, host: str, port: int, workers: int,
-          log_bodies: bool, home: str | None) -> None:
-    """Serve NAME@ALIAS over HTTP: POST /predict, GET /health, GET /metrics."""
+          log_bodies: bool, home: str | None, server: str | None) -> None:
+    """Serve NAME@ALIAS over HTTP: POST /predict, GET /health, GET /metrics. With
+    --server, the aliases and models come from that server and the request log goes
+    there."""
     import os
 
     from rillet.cli._app import home_of
@@ -192,10 +195,17 @@ def serve(ctx: click.Context, ref: str, canary: str | None, host: str, port: int
     if alias is None:
         fail(f"{ref}: serve a model by alias, NAME@ALIAS (e.g. churn@production)")
     c_name, c_alias, percent = _parse_canary(canary) if canary else (None, None, 0.0)
-    path = os.path.abspath(home_of(ctx, home) or os.environ.get("RILLET_HOME") or ".rillet")
+    path = None if server else os.path.abspath(
+        home_of(ctx, home) or os.environ.get("RILLET_HOME") or ".rillet")
     config = ServeConfig(home=path, name=name, alias=alias, canary_name=c_name,
-                         canary_alias=c_alias, canary_percent=percent, log_bodies=log_bodies)
-    with _registry(ctx, home) as r:
+                         canary_alias=c_alias, canary_percent=percent, log_bodies=log_bodies,
+                         server=server)
+    make = ServingApp
+    if server:
+        from rillet.cli._serve_remote import RemoteServingApp
+
+        make = RemoteServingApp
+    with _registry(ctx, home, server) as r:
         detail: dict[str, Any] = {"alias": alias, "version": r.alias_version(name, alias),
                                   "host": host, "port": port, "workers": workers}
         if c_name and c_alias:
@@ -203,7 +213,7 @@ def serve(ctx: click.Context, ref: str, canary: str | None, host: str, port: int
                 c_name, c_alias), canary_percent=percent)
         app = None
         if workers == 1:  # load here: a model that cannot load is a one-line error
-            app = ServingApp(config)
+            app = make(config)
             app.start()
         else:  # each worker loads its own; check here once that they can
             from rillet.models._serving import Loaded
@@ -256,7 +266,9 @@ def _run_uvicorn(app: Any, config: Any, host: str, port: int, workers: int,
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # the workers' metric files
         made = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(
             prefix="rillet-metrics-")
-    cfg = uvicorn.Config("rillet.models._serving:app_from_env", factory=True, workers=workers,
+    factory = ("rillet.cli._serve_remote:app_from_env" if config.server else
+               "rillet.models._serving:app_from_env")
+    cfg = uvicorn.Config(factory, factory=True, workers=workers,
                          **options)
     try:
         Multiprocess(cfg, sockets=[sock]).run()

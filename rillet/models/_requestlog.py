@@ -8,23 +8,24 @@ a process killed with SIGKILL loses at most that window. Nothing here serves.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
-from rillet.errors import StoreError
-
-INSERT = ("INSERT INTO model_requests (id, at, name, version, route, status, latency_ms, "
-          "input_hash, output_hash, input_body, output_body) "
-          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+from rillet.errors import RilletError
+from rillet.services._model_requests import INSERT
 
 Row = tuple[str, float, str, int, str, int, float, str | None, str | None, str | None,
             str | None]
 
 
 class RequestLog:
-    """Buffers rows and writes them in one transaction per batch."""
+    """Buffers rows and writes them in one transaction per batch: into ``db``, or
+    through ``sink`` (a callable taking a batch, e.g. a POST to a rillet server)."""
 
-    def __init__(self, db: Any, interval: float = 0.1, batch: int = 2000) -> None:
+    def __init__(self, db: Any, interval: float = 0.1, batch: int = 2000,
+                 sink: Callable[[list[Row]], Any] | None = None) -> None:
         self._db = db
+        self._sink = sink
         self._interval = interval
         self._batch = batch
         self._rows: list[Row] = []
@@ -50,10 +51,13 @@ class RequestLog:
         if not rows:
             return
         try:
-            with self._db.write() as c:
-                c.executemany(INSERT, rows)
+            if self._sink is not None:
+                self._sink(rows)
+            else:
+                with self._db.write() as c:
+                    c.executemany(INSERT, rows)
             self.written += len(rows)
-        except StoreError:  # a locked or lost database: keep serving, count it
+        except RilletError:  # a locked or lost database or server: keep serving, count it
             self.failures += len(rows)
 
     def _loop(self) -> None:

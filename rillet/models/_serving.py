@@ -52,6 +52,7 @@ class ServeConfig:
     canary_percent: float = 0.0
     log_bodies: bool = False
     poll: float = 0.1
+    server: str | None = None  # a rillet server's URL instead of a home (the CLI's app)
 
     def to_env(self) -> str:
         return json.dumps({f: getattr(self, f) for f in self.__dataclass_fields__})
@@ -119,20 +120,30 @@ class ServingApp:
             if self._started:
                 return
             from rillet.models._metrics import Metrics
-            from rillet.models._requestlog import RequestLog
-            from rillet.services._model_registry import Registry
-            from rillet.store._home import Home
 
-            self._home = Home.open(self.config.home, create=False)
-            self._registry = Registry(self._home.store, self._home.artifacts)
+            self._registry = self._open_registry()
             self._metrics = Metrics()
             for route, name, alias in self._targets():
                 self._routes[route] = self._load(name, self._registry.alias_version(name,
                                                                                    alias))
-            self._log = RequestLog(self._home.store.database)
+            self._log = self._open_log()
             threading.Thread(target=self._watch, name="rillet-alias-watch", daemon=True).start()
             self._started = True
             gc.freeze()  # the loaded models and modules: not scanned by every collection
+
+    def _open_registry(self) -> Any:
+        """Where the aliases are read and the models loaded from: the home's registry
+        (an app on a server overrides this and ``_open_log``)."""
+        from rillet.services._model_registry import Registry
+        from rillet.store._home import Home
+
+        self._home = Home.open(self.config.home, create=False)
+        return Registry(self._home.store, self._home.artifacts)
+
+    def _open_log(self) -> Any:
+        from rillet.models._requestlog import RequestLog
+
+        return RequestLog(self._home.store.database)
 
     def stop(self) -> None:
         self._stop.set()

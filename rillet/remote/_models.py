@@ -80,6 +80,10 @@ class RemoteModels:
     def version(self, name: str, version: int) -> ModelVersion:
         return self.resolve(f"{name}/{int(version)}")
 
+    def alias_version(self, name: str, alias: str) -> int:
+        """The version ``alias`` points at now."""
+        return int(self.resolve_json(f"{name}@{alias}")["version"]["version"])
+
     def request_lineage_json(self, request_id: str) -> dict[str, Any]:
         """A served request, its model version and the upstream tree of that version's
         value in its training execution (``rillet lineage request:ID``)."""
@@ -100,13 +104,26 @@ class RemoteModels:
         previous = moved["previous"]
         return None if previous is None else int(previous)
 
+    def record_serving(self, name: str, detail: dict[str, Any]) -> None:
+        """A serving change (``rillet serve --server`` started), in the model's history."""
+        self._call("POST", f"/{_seg(name)}/serving", json={"detail": detail})
+
+    def record_requests(self, rows: list[tuple[Any, ...]]) -> int:
+        """Send request-log rows (``RequestLog``'s tuples) to the server; how many were new."""
+        from rillet.services._model_requests import _COLS
+
+        body = {"rows": [dict(zip(_COLS, row, strict=True)) for row in rows]}
+        return int(self._remote._call("POST", "/requests", json=body)["recorded"])
+
     # -- values ----------------------------------------------------------------------
-    def load(self, ref: str) -> Any:
+    def load(self, ref: str | ModelVersion) -> Any:
         """The Python object a version serves: its bytes fetched, checked against its
         hash and decoded in this process."""
         from rillet.engine._values import ValueStore
         from rillet.types._descriptor import type_of
 
+        if isinstance(ref, ModelVersion):
+            ref = f"{ref.name}/{ref.version}"
         found = self.resolve_json(ref)
         mv, value = _version(found["version"]), found["value"]
         if value is None:

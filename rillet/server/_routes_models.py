@@ -34,6 +34,44 @@ class RegisterRequest(BaseModel):
     alias: Label | None = None
 
 
+Hash = Annotated[str | None, Field(max_length=200)]
+Body = Annotated[str | None, Field(max_length=64 * 2**20)]
+
+
+class RequestRow(BaseModel):
+    """One answered prediction, as a serving process records it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z_.\-]+$")]
+    at: Annotated[float, Field(ge=0, le=1e11)]
+    name: Label
+    version: Number
+    route: Annotated[str, Field(min_length=1, max_length=50)]
+    status: Annotated[int, Field(ge=100, le=599)]
+    latency_ms: Annotated[float, Field(ge=0, le=1e9)]
+    input_hash: Hash = None
+    output_hash: Hash = None
+    input_body: Body = None
+    output_body: Body = None
+
+
+class RequestBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    rows: Annotated[list[RequestRow], Field(max_length=20000)]
+
+
+class Recorded(BaseModel):
+    recorded: int
+
+
+class ServingChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    detail: dict[str, str | int | float | bool | None]
+
+
 class AliasRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -103,3 +141,22 @@ async def request_lineage(
     answered it and the execution, node and upstream data that trained it."""
     return JSONResponse(await run_in_threadpool(
         _models.request_lineage, instance(request), request_id))
+
+
+@router.post("/requests", response_model=Recorded)
+async def record_requests(request: Request, body: RequestBatch) -> Any:
+    """Record a batch of answered predictions (what ``rillet serve --server`` sends);
+    each names a registered version (404 otherwise, nothing written). A row already
+    recorded (same id) is not recorded twice."""
+    rows = [row.model_dump() for row in body.rows]
+    return JSONResponse({"recorded": await run_in_threadpool(
+        _models.record_requests, instance(request), rows)})
+
+
+@router.post("/models/{name}/serving", response_model=dict[str, Any])
+async def record_serving(request: Request, name: Name, body: ServingChange) -> Any:
+    """A serving change of a model (a ``rillet serve --server`` started), kept in its
+    history with the request's user."""
+    await run_in_threadpool(_models.record_serving, instance(request), name, body.detail,
+                            who(request))
+    return JSONResponse({"name": name, "event": "serve"})

@@ -171,11 +171,14 @@ class Registry:
                 raise NotFound(_no_version(name, version, self._numbers(c, name)))
             return self._move(c, name, alias, int(version), now, user)
 
-    def record_serving(self, name: str, detail: dict[str, Any]) -> None:
+    def record_serving(self, name: str, detail: dict[str, Any], user: str | None = None
+                       ) -> None:
         """A serving change (``rillet serve`` started, with its traffic split)."""
+        version = detail.get("version")
         with self.db.write() as c:
-            _history(c, name, "serve", detail.get("alias"), detail.get("version"), None,
-                     detail, time.time(), who())
+            _history(c, name, "serve", detail.get("alias"),
+                     version if isinstance(version, int) else None, None, detail,
+                     time.time(), user or who())
 
     @staticmethod
     def _move(c: Any, name: str, alias: str, version: int, now: float, user: str) -> int | None:

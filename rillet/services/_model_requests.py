@@ -11,6 +11,24 @@ from rillet.errors import NotFound
 
 _COLS = ("id", "at", "name", "version", "route", "status", "latency_ms", "input_hash",
          "output_hash", "input_body", "output_body")
+INSERT = (f"INSERT INTO model_requests ({', '.join(_COLS)}) "
+          f"VALUES ({', '.join('?' * len(_COLS))})")
+
+
+def record_requests(db: Any, rows: list[tuple[Any, ...]]) -> int:
+    """Write request rows (as ``rillet serve`` records them) in one transaction. A row
+    whose id is already recorded is kept as it was (a batch sent twice is one batch)."""
+    if not rows:
+        return 0
+    ids = [r[0] for r in rows]
+    with db.write() as c:
+        marks = ", ".join("?" * len(ids))
+        seen = {r[0] for r in c.execute(
+            f"SELECT id FROM model_requests WHERE id IN ({marks})", ids).fetchall()}
+        fresh = [r for r in dict((r[0], r) for r in rows).values() if r[0] not in seen]
+        if fresh:
+            c.executemany(INSERT, fresh)
+    return len(fresh)
 
 
 def request(db: Any, request_id: str) -> dict[str, Any]:

@@ -91,3 +91,27 @@ def request_lineage(inst: Instance, request_id: str) -> dict[str, Any]:
 
     found = walk(_registry(inst), request_id)
     return {"ref": f"request:{found['request']['id']}", "direction": "upstream", **found}
+
+
+def record_requests(inst: Instance, rows: list[dict[str, Any]]) -> int:
+    """Record answered requests sent by a serving process (``rillet serve --server``);
+    how many were new. Each names a registered model version."""
+    from rillet.services._model_requests import _COLS
+    from rillet.services._model_requests import record_requests as write
+
+    r = _registry(inst)
+    known: set[tuple[str, int]] = set()
+    for row in rows:
+        key = (row["name"], int(row["version"]))
+        if key not in known:
+            r.version(*key)  # an unknown model or version is a NotFound, nothing written
+            known.add(key)
+    return write(inst.store.database, [tuple(row[c] for c in _COLS) for row in rows])
+
+
+def record_serving(inst: Instance, name: str, detail: dict[str, Any],
+                   who: str | None = None) -> None:
+    """A serving change of ``name`` (a ``rillet serve --server`` started), in its history."""
+    r = _registry(inst)
+    r.versions(name)  # an unknown model is a NotFound
+    r.record_serving(name, detail, user=who)

@@ -98,7 +98,7 @@ def trained(with_workers: Served, tmp_path_factory: pytest.TempPathFactory) -> d
         assert ex.status.value == "SUCCEEDED", ex.record.error
     assert failed.status.value == "FAILED"
     return {"a": runs[0].id, "b": runs[1].id, "trap": trap.id, "failed": failed.id,
-            "marker": marker}
+            "marker": marker, "code": folder}
 
 
 def test_register_alias_versions_history_load_through_remote(
@@ -298,3 +298,111 @@ def test_a_model_trained_from_a_registered_bundle_loads_in_a_fresh_process(
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "modelflows Weights [3.0]"
     assert len(os.listdir(tmp_path / "fresh-cache")) == 1  # the one bundle, unpacked
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_serve_through_the_server(with_workers: Served, trained: dict[str, Any],
+                                  tmp_path: Path, workers: int) -> None:
+    """``rillet serve NAME@ALIAS --server URL``: the serving process reads the alias and
+    loads the model through the server (its machine has the model's code, not the
+    server's home), swaps when the alias moves there, and its request log and its
+    ``serve`` event land in the server's store."""
+    import os
+    import select
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+    from clikit import rillet_env, wait_for
+
+    name = f"online{workers}"
+    with Remote(with_workers.url) as r:
+        assert r.models.register(name, execution=trained["a"], node="fit",
+                                 alias="production") == 1
+        assert r.models.register(name, execution=trained["b"], node="fit") == 2
+    env = rillet_env(PYTHONPATH=str(trained["code"]))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rillet.cli", "serve", f"{name}@production", "--port", "0",
+         "--workers", str(workers), "--server", with_workers.url], env=env, cwd=tmp_path,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        port, seen, deadline = 0, "", time.monotonic() + 90
+        while not port and time.monotonic() < deadline and proc.poll() is None:
+            ready, _, _ = select.select([proc.stderr], [], [], 1.0)
+            if ready:
+                line = proc.stderr.readline()  # type: ignore[union-attr]
+                seen += line
+                if line.startswith("serving "):
+                    port = int(line.split("http://127.0.0.1:")[1].split()[0])
+        assert port, seen
+        assert f"{name}@production (version 1)" in seen
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+            first = client.post("/predict", json={"inputs": [1.0]}).json()
+            assert first["outputs"] == [3.0] and first["version"] == 1, first
+            with Remote(with_workers.url) as r:
+                r.models.set_alias(name, "production", 2)
+
+            def moved() -> bool:
+                answer = client.post("/predict", json={"inputs": [1.0]}).json()
+                return answer["version"] == 2 and answer["outputs"] == [4.0]
+
+            wait_for(moved, limit=60)
+        with Remote(with_workers.url) as r:
+            def recorded() -> dict[str, Any] | None:
+                try:
+                    return r.models.request_lineage_json(first["request_id"])
+                except NotFound:
+                    return None
+
+            found = wait_for(recorded, limit=60)
+            assert found["model_version"]["version"] == 1
+            assert found["model_version"]["execution_id"] == trained["a"]
+            events = r.models.history(name)
+            serve = [e for e in events if e.event == "serve"]
+            assert len(serve) == 1 and serve[0].version == 1 and serve[0].alias == "production"
+            assert serve[0].who == "anonymous"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+    assert os.path.isdir(trained["code"])
+
+
+def test_request_rows_and_serving_events_refuse_bad_input(with_workers: Served,
+                                                         trained: dict[str, Any]) -> None:
+    c = with_workers.client
+    ok = c.post("/api/v1/models/rows/versions", json={"execution": trained["a"],
+                                                       "node": "fit"})
+    assert ok.status_code == 200, ok.text
+    row = {"id": "row-1", "at": 1.0, "name": "rows", "version": 1, "route": "primary",
+           "status": 200, "latency_ms": 0.5, "input_hash": "a", "output_hash": "b"}
+    sent = c.post("/api/v1/requests", json={"rows": [row, row]})
+    assert sent.status_code == 200 and sent.json() == {"recorded": 1}, sent.text
+    again = c.post("/api/v1/requests", json={"rows": [row]})
+    assert again.json() == {"recorded": 0}  # the same id is not recorded twice
+    for bad, status in ((dict(row, id="row-2", version=9), 404),
+                        (dict(row, id="row-3", name="nope"), 404),
+                        (dict(row, id="row-4", status="x"), 400),
+                        (dict(row, id="bad id"), 400),
+                        (dict(row, id="row-5", extra=1), 400)):
+        answer = c.post("/api/v1/requests", json={"rows": [row, bad]})
+        assert answer.status_code == status, (bad, answer.text)
+        assert "error" in answer.json()
+    assert c.post("/api/v1/requests", json={"rows": "x"}).status_code == 400
+    assert c.get("/api/v1/requests/row-2/lineage").status_code == 404  # nothing written
+    event = c.post("/api/v1/models/rows/serving", json={"detail": {"alias": "a",
+                                                                   "version": 1}})
+    assert event.status_code == 200, event.text
+    assert c.post("/api/v1/models/nope/serving", json={"detail": {}}).status_code == 404
+    assert c.post("/api/v1/models/rows/serving",
+                  json={"detail": {"x": [1]}}).status_code == 400
+    history = c.get("/api/v1/models/rows").json()["history"]
+    assert [e["event"] for e in history] == ["register", "serve"]
