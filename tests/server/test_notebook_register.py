@@ -89,3 +89,38 @@ def test_register_a_notebook_launch_it_and_a_worker_runs_it(with_workers: Served
         bad = with_workers.client.post("/api/v1/launch", json={
             "name": "stats_ipynb.stats", "project": "notebooks", "inputs": {"n": "four"}})
         assert bad.status_code == 400 and "n" in bad.json()["error"], bad.text
+
+
+def test_a_model_from_a_registered_notebook_loads_on_the_servers_home(
+        with_workers: Served, tmp_path: Path) -> None:
+    """A step's output (a dataclass defined in the functions cell) registered as a model
+    through the server loads in a fresh process on the server's home: the registry
+    unpacks the execution's bundle and loads its notebook to find the class."""
+    import os
+    import subprocess
+    import sys
+
+    nb = write(tmp_path / "liner.ipynb", [
+        ("from dataclasses import dataclass", ["imports"]),
+        ("@dataclass\nclass Line:\n    slope: float\n    intercept: float\n\n"
+         "    def predict(self, xs):\n        return [self.slope * x + self.intercept "
+         "for x in xs]", ["functions"]),
+        ("slope: float = 2.0", ["parameters"]),
+        ("model: Line = Line(slope, 1.0)", ["step:fit"]),
+    ])
+    with Remote(with_workers.url) as remote:
+        remote.create_project("nbmodels")
+        remote.register(str(nb), project="nbmodels")
+        done = remote.launch("liner_ipynb.liner", project="nbmodels",
+                             slope=3.0).wait(timeout=120)
+        assert done.status.value == "SUCCEEDED", done.record.error
+        assert remote.models.register("liner", execution=done.id, node="fit",
+                                      output="model") == 1
+    code = ("from rillet import models\n"
+            f"m = models.load('liner/1', home={str(with_workers.home / 'home')!r})\n"
+            "print(type(m).__name__, m.predict([2.0]))")
+    env = dict(os.environ, RILLET_BUNDLE_CACHE=str(tmp_path / "fresh-cache"))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, cwd=tmp_path, env=env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "Line [7.0]"
