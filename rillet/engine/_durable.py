@@ -188,6 +188,8 @@ class _Run(Memo, Expansion, Elements):
                 if self.streams is not None:
                     self.streams.end(result.node_id, result.attempt)
                 self._on_result(result)
+            if self.element_poll is not None:  # after the results: not those just ended
+                self._poll_elements()
             self._recheck_locks()
             now = time.time()
             if now - self.last_beat > HEARTBEAT_EVERY:
@@ -347,6 +349,7 @@ class _Run(Memo, Expansion, Elements):
                 execution_id=self.id, node_id=node.id, attempt=r.attempt, map_index=index,
                 status=NodeStatus.FAILED, error_type=etype, error_message=message,
                 traceback=tb, logs=printed))
+        self.pending_elements.pop(node.id, None)
         if r.element_values and not r.ok and node.kind == "map":
             self._keep_elements(node, r.attempt, r.element_values)
         if r.ok:
@@ -517,6 +520,7 @@ class _Run(Memo, Expansion, Elements):
     def _abort(self, why: str) -> None:
         now = time.time()
         _keep_output(self, now)
+        self._keep_pending_elements()
         for node in self.graph.nodes.values():
             if node.status in (NodeStatus.QUEUED, NodeStatus.RUNNING):
                 self._record_node(node, NodeStatus.ABORTED, error=why)

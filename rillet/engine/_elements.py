@@ -1,12 +1,14 @@
 """Map elements that succeeded in a map attempt that did not: kept (each element's value
 in the value store, a SUCCEEDED ``map_elements`` row with its hash, in the commit of
-the attempt's result), and taken instead of running the element again by the map's
+the attempt's result, or as they finish once the map has run a while, when the
+executor tells), and taken instead of running the element again by the map's
 next attempt and by a recovery of the execution. No scheduling here: the engine asks
 which elements a map's attempt runs and hands back what came of them.
 """
 
 from __future__ import annotations
 
+import time
 import typing
 from typing import Any
 
@@ -14,6 +16,7 @@ from rillet.engine._graph import RNode, deps_of
 from rillet.engine._records import MapElementRecord, NodeStatus
 from rillet.engine._runstate import RunState
 
+KEEP_AFTER = 1.0  # s a map attempt runs before its elements are recorded as they finish
 ELEMENTS = "elements"  # node meta: index -> value hash (None: a task with no output)
 RUNS = "map_run"  # node meta: the indices the running attempt computes (None: all)
 
@@ -131,3 +134,33 @@ class Elements(RunState):
         for index, value in zip(indices, outputs, strict=True):
             full[index] = value
         return full
+
+    def _keep_pending_elements(self) -> None:
+        """Aborting: record the finished elements of running maps, however short."""
+        if self.element_poll is None:
+            return
+        try:
+            self._poll_elements(keep_after=0.0)
+        except Exception:  # the abort goes on
+            pass
+
+    def _poll_elements(self, keep_after: float = KEEP_AFTER) -> None:
+        """Record the elements of running maps that finished (as the executor tells),
+        once their attempt has run KEEP_AFTER seconds: a map killed with the whole run
+        then keeps them for its recovery, and a short map pays nothing."""
+        assert self.element_poll is not None
+        pending = self.pending_elements
+        for job, pairs in self.element_poll():
+            node = self.graph.nodes.get(job.node_id)
+            if (job.execution_id == self.id and pairs and node is not None
+                    and node.attempt == job.attempt and node.id in self.running):
+                pending.setdefault(node.id, []).extend(pairs)
+        if not pending:
+            return
+        now = time.time()
+        for node_id in list(pending):
+            if node_id not in self.running:
+                del pending[node_id]
+            elif now - self.node_meta[node_id]["attempt_started"] >= keep_after:
+                node = self.graph.nodes[node_id]
+                self._keep_elements(node, node.attempt, pending.pop(node_id))

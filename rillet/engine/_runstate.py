@@ -215,6 +215,12 @@ class RunState:
             if push is not None:  # it runs tasks here: they print into the streams
                 push(self.streams.feed, console=engine.echo is None)
         self.last_holder_check = now
+        # An executor that says which elements of a running map are done (processes):
+        # they are recorded as they finish once the map has run KEEP_AFTER seconds.
+        self.element_poll = getattr(self.executor, "poll_elements", None)
+        if self.element_poll is not None:
+            self.element_poll()  # it keeps them from now on (and drops what it had)
+        self.pending_elements: dict[str, list[tuple[int, Any]]] = {}
 
     def workdir(self) -> str:
         if self._workdir is None:

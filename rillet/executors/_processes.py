@@ -169,16 +169,20 @@ class _Attempt:
         if not self.is_map:
             return out
         for start, r in sorted(self.done.items()):
-            if not r.ok:
-                out.extend(r.element_values)
-            elif isinstance(r.outputs, ChunkOutcome):
-                failed = {e[0] for e in r.outputs.errors}
-                out.extend((i, v) for i, v in zip(self._indices(start, len(r.outputs.values)),
-                                                   r.outputs.values, strict=True)
-                           if i not in failed)
-            elif isinstance(r.outputs, list):
-                out.extend(zip(self._indices(start, len(r.outputs)), r.outputs, strict=True))
+            out.extend(self.chunk_elements(start, r))
         return out
+
+    def chunk_elements(self, start: int, r: AttemptResult) -> list[tuple[int, Any]]:
+        """(index, value) of each element that succeeded in the chunk at ``start``."""
+        if not r.ok:
+            return r.element_values
+        if isinstance(r.outputs, ChunkOutcome):
+            failed = {e[0] for e in r.outputs.errors}
+            return [(i, v) for i, v in zip(self._indices(start, len(r.outputs.values)),
+                                           r.outputs.values, strict=True) if i not in failed]
+        if isinstance(r.outputs, list):
+            return list(zip(self._indices(start, len(r.outputs)), r.outputs, strict=True))
+        return []
 
     def _indices(self, start: int, n: int) -> range | tuple[int, ...]:
         indices = self.job.map_indices
@@ -231,6 +235,8 @@ class ProcessExecutor:
         self._listener: MetricListener | None = None
         self._output: list[tuple[str, int, str]] = []
         self._collecting = False  # poll_output was called: keep output for the next call
+        self._elements: list[tuple[AttemptJob, list[tuple[int, Any]]]] = []
+        self._keeping = False  # poll_elements was called: keep finished chunks' elements
         weakref.finalize(self, self._pool.close)
 
     # -- Executor protocol --
@@ -301,6 +307,13 @@ class ProcessExecutor:
         out, self._output = self._output, []
         return out
 
+    def poll_elements(self) -> list[tuple[AttemptJob, list[tuple[int, Any]]]]:
+        """The elements of running maps whose chunks succeeded since the last call: (the
+        map's job, [(index, value), ...]) each. Nothing is kept before the first call."""
+        self._keeping = True
+        out, self._elements = self._elements, []
+        return out
+
     def _read_output(self, worker: Worker, piece: _Piece) -> None:
         if not self._collecting:
             return
@@ -326,6 +339,7 @@ class ProcessExecutor:
         self._pool.close()
         self._attempts.clear()
         self._ready.clear()
+        self._elements.clear()
         self._used_cpu, self._used_mem = 0.0, 0
         self._free_gpus = None
 
@@ -565,7 +579,10 @@ class ProcessExecutor:
             return  # finished already (timed out)
         if not attempt.is_map:
             self._finish(attempt, result)
-        elif attempt.add_chunk(piece.start, result):
+            return
+        if self._keeping and result.ok:
+            self._elements.append((attempt.job, attempt.chunk_elements(piece.start, result)))
+        if attempt.add_chunk(piece.start, result):
             self._finish(attempt, attempt.assemble())
 
     def _finish(self, attempt: _Attempt, result: AttemptResult) -> None:

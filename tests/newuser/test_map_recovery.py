@@ -6,6 +6,7 @@ and the map's own retries take those and run the rest."""
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -193,3 +194,65 @@ def test_a_recovered_element_whose_value_is_gone_runs_again(rillet: Rillet) -> N
     assert second.code == 0, str(second)
     assert second.json["outputs"]["o0"] == EXPECTED
     assert runs(rillet.cwd, 8) == [1, 2, 1, 2, 1, 1, 1, 1]
+
+
+# Elements 0-3 end at once; 4 and 5 wait for the file `go`.
+HELD = '''
+import os
+import time
+from pathlib import Path
+
+from rillet import map_task, task, workflow
+
+HERE = Path(__file__).parent
+
+
+@task
+def score(x: int) -> int:
+    runs = HERE / "runs"
+    runs.mkdir(exist_ok=True)
+    with open(runs / str(x), "a") as f:
+        f.write("ran\\n")
+    deadline = time.time() + 120
+    while x >= 4 and not (HERE / "go").exists() and time.time() < deadline:
+        time.sleep(0.05)
+    return x * 10
+
+
+@workflow
+def wf(xs: list[int]) -> list[int]:
+    return map_task(score)(x=xs)
+'''
+
+
+def test_a_run_killed_mid_map_keeps_the_elements_that_finished(rillet: Rillet) -> None:
+    """The processes executor tells the engine which chunks of a running map ended; once
+    the map has run a second they are recorded as they end, so a SIGKILL of the whole
+    run loses only the elements still running."""
+    target = str(write(rillet.cwd / "flow.py", HELD)) + ":wf"
+    proc = rillet.start("run", target, "--executor", "processes", "--max-parallel", "2",
+                        "--xs", "[0,1,2,3,4,5]")
+    try:
+        deadline = time.time() + 90
+        eid, kept = "", []
+        while time.time() < deadline and kept != [0, 1, 2, 3]:
+            assert proc.poll() is None, proc.communicate()
+            listed = rillet("executions", "list", "--json")
+            if listed.code == 0 and listed.json:
+                eid = str(listed.json[0]["execution_id"])
+                kept = sorted(i for _, i, s, h in element_rows(rillet, eid)
+                              if s == "SUCCEEDED" and h)
+            time.sleep(0.2)
+        assert kept == [0, 1, 2, 3], kept
+        proc.kill()
+        proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert runs(rillet.cwd, 6) == [1, 1, 1, 1, 1, 1]
+    (rillet.cwd / "go").touch()
+    again = rillet("recover", eid, "--executor", "processes", "--json")
+    assert again.code == 0, str(again)
+    assert again.json["outputs"]["o0"] == [0, 10, 20, 30, 40, 50]
+    assert runs(rillet.cwd, 6) == [1, 1, 1, 1, 2, 2]
