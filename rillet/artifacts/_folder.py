@@ -10,6 +10,7 @@ read, written or deleted.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import posixpath
@@ -144,6 +145,40 @@ class FolderArtifactStore:
             self._write(key, lambda tmp: shutil.copyfile(path, tmp))
         return digest, key
 
+    # -- checkpoints: mutable bytes by name, beside the values ---------------------------
+    def put_checkpoint(self, name: str, data: bytes) -> None:
+        """Store ``data`` as the checkpoint ``name`` (``SCOPE/NODE``, from
+        :func:`rillet.engine._protocols.checkpoint_name`), replacing what was there: a temp file renamed locally,
+        one object put (atomic) on an object store."""
+        path = self._resolve(_checkpoint_key(name))
+        if self._remote:
+            self._filesystem().pipe_file(path, bytes(data))
+            return
+        folder = os.path.dirname(path)
+        os.makedirs(folder, exist_ok=True)
+        tmp = f"{path}.{os.urandom(8).hex()}{_TMP_SUFFIX}"
+        try:
+            with open(tmp, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+
+    def get_checkpoint(self, name: str) -> bytes | None:
+        """The bytes of checkpoint ``name``; None when none was stored."""
+        path = self._resolve(_checkpoint_key(name))
+        try:
+            if self._remote:
+                return bytes(self._filesystem().cat_file(path))
+            with open(path, "rb") as f:
+                return f.read()
+        except FileNotFoundError:
+            return None
+
     def _local(self, key: str) -> str:
         return os.path.join(self.root, *key.split("/"))
 
@@ -232,6 +267,17 @@ class FolderArtifactStore:
 
     def __repr__(self) -> str:
         return f"FolderArtifactStore({self.root!r})"
+
+
+CHECKPOINTS = "checkpoints"  # the folder of checkpoints under the root (values are ab/cd...)
+
+
+def _checkpoint_key(name: str) -> str:
+    scope, sep, node = name.partition("/")
+    if not sep or not scope or not node or "/" in node or scope in (".", "..") or node in (
+            ".", ".."):
+        raise StoreError(f"checkpoint name {name!r} is not SCOPE/NODE; refusing it")
+    return f"{CHECKPOINTS}/{name}"
 
 
 def _write_bytes(path: str, data: bytes) -> None:

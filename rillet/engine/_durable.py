@@ -26,6 +26,7 @@ from rillet.engine._memo import Memo
 from rillet.engine._protocols import (
     ArtifactStore,
     AttemptJob,
+    checkpoint_name,
     AttemptResult,
     Executor,
     MetadataStore,
@@ -81,7 +82,11 @@ class Engine:
         echo: Echo | None = None,
         lease_owner: str = "",
         lease_ttl: float = LEASE_TTL,
+        checkpoint_store: str = "",
     ) -> None:
+        # The root URL of an artifact store that keeps the checkpoints (a worker's: the
+        # next attempt may run on another machine); '' = the local ``checkpoint_path``.
+        self.checkpoint_store = checkpoint_store
         self.lease_owner = lease_owner  # '' = this process (``process:host:pid:start``)
         self.lease_ttl = lease_ttl
         self.store = store
@@ -305,7 +310,7 @@ class _Run(Memo, Expansion, Elements):
             min_success_ratio=ratio,
             concurrency=mapping.concurrency if mapping else None,
             checkpoint_path=self.engine.checkpoint_path(self.record.checkpoint_scope, node.id),
-            workdir=self.workdir(),
+            workdir=self.workdir(), **self._checkpoint_store(node.id),
         )
         if not self.executor.submit(job):
             return False
@@ -461,12 +466,19 @@ class _Run(Memo, Expansion, Elements):
                          task=handler.entity, inputs=kw,
                          checkpoint_path=self.engine.checkpoint_path(
                              self.record.checkpoint_scope, "on_failure"),
-                         workdir=self.workdir())
+                         workdir=self.workdir(), **self._checkpoint_store("on_failure"))
         r = self._run_alone(job)
         status = NodeStatus.SUCCEEDED if r.ok else NodeStatus.FAILED
         self._attempt_ended(r, status, started)
         self._record_node(rnode, status, error=None if r.ok else f"{r.error_type}: "
                           f"{r.error_message}")
+
+    def _checkpoint_store(self, node_id: str) -> dict[str, str]:
+        root = self.engine.checkpoint_store
+        if not root:
+            return {}
+        return {"checkpoint_store": root,
+                "checkpoint_name": checkpoint_name(self.record.checkpoint_scope, node_id)}
 
     def _run_alone(self, job: AttemptJob) -> AttemptResult:
         """Run one job on the executor when nothing else runs (the failure handler)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
+from urllib.parse import quote
 
 from rillet.engine._records import (
     ArtifactRecord,
@@ -163,8 +164,19 @@ class AttemptJob:
     min_success_ratio: float = 1.0
     concurrency: int | None = None
     checkpoint_path: str = ""  # a local file holding this node's checkpoint
+    # Where the checkpoint lives instead, when set: the root URL of an artifact store and
+    # the checkpoint's name there (``SCOPE/NODE``), so that an attempt on another machine
+    # (a worker taking an execution over) reads what the interrupted attempt saved.
+    checkpoint_store: str = ""
+    checkpoint_name: str = ""
     workdir: str = ""
     live_metrics: bool = False  # report each metric to the executor's listener as logged
+
+
+def checkpoint_name(scope: str, node_id: str) -> str:
+    """The name in an artifact store of the checkpoint of ``node_id`` in ``scope``:
+    ``SCOPE/NODE``, each part percent-encoded (no id reaches outside its folder)."""
+    return f"{quote(scope, safe='') or '%'}/{quote(node_id, safe='') or '%'}"
 
 
 MetricPoint = (tuple[str, float, "int | None", float]

@@ -49,13 +49,32 @@ class FileSink:
         self.params: list[tuple[str, Any]] = []
         self.metrics: list[tuple[str, float, int | None, float, int | None]] = []
         self._memory: dict[str, bytes] = {}  # when the job names no checkpoint file
+        self.store_root = job.checkpoint_store
+        self.store_name = job.checkpoint_name
+        self._store: Any = None
         self.live: Callable[[tuple[str, float, int | None, float]], None] | None = None
 
     def _file(self, key: str) -> str:
         """The checkpoint file of ``key``: the node's, or ``FILE[i]`` for map element i."""
         return self.path + key[len(self.node_id):] if key.startswith(self.node_id) else self.path
 
+    def _in_store(self, key: str) -> tuple[Any, str]:
+        """The artifact store holding the checkpoints, and the name of ``key``'s there."""
+        if self._store is None:
+            from rillet.artifacts._folder import FolderArtifactStore
+
+            self._store = FolderArtifactStore(self.store_root)
+        suffix = key[len(self.node_id):] if key.startswith(self.node_id) else ""
+        if suffix:  # a map element's: NODE[i]
+            from urllib.parse import quote
+
+            return self._store, self.store_name + quote(suffix, safe="")
+        return self._store, self.store_name
+
     def checkpoint_read(self, node_id: str) -> bytes | None:
+        if self.store_root:  # the store is the truth: it may be newer than a local file
+            store, name = self._in_store(node_id)
+            return store.get_checkpoint(name)  # type: ignore[no-any-return]
         if not self.path:
             return self._memory.get(node_id)
         try:
@@ -65,6 +84,10 @@ class FileSink:
             return None
 
     def checkpoint_write(self, node_id: str, data: bytes) -> None:
+        if self.store_root:  # saved where the next attempt finds it, on any machine
+            store, name = self._in_store(node_id)
+            store.put_checkpoint(name, bytes(data))
+            return
         if not self.path:
             self._memory[node_id] = bytes(data)
             return

@@ -82,7 +82,9 @@ class Worker:
         engine = Engine(store=self.store, artifacts=self.artifacts,
                         executor=_make_executor(self.executor_kind),
                         checkpoint_path=self._checkpoint_path, work_dir=self._work_dir,
-                        owner=(self.name, 0, 0.0))
+                        owner=(self.name, 0, 0.0),
+                        # in the artifact store: a takeover on another machine reads them
+                        checkpoint_store=str(self.artifacts.root))
         try:
             while not self._stop.is_set():
                 if max_executions is not None and self.completed >= max_executions:

@@ -9,6 +9,7 @@ import uuid
 import pytest
 
 from rillet.artifacts import FolderArtifactStore
+from rillet.engine._protocols import checkpoint_name
 from rillet.errors import NotFound, StoreError
 
 
@@ -45,6 +46,21 @@ def test_streaming_put_file_and_open(store, tmp_path):
         store.open("cd/" + "e" * 62)
     with pytest.raises(StoreError, match="outside the artifact store"):
         store.open("../x")
+
+
+def test_checkpoints_by_name_are_replaced_and_read_back(store):
+    name = checkpoint_name("e1", "sub/train[3]")  # a nested node's map element
+    assert "/" not in name.split("/", 1)[1]  # the node id cannot make folders
+    assert store.get_checkpoint(name) is None
+    store.put_checkpoint(name, b"epoch 1")
+    store.put_checkpoint(name, b"epoch 2")  # a checkpoint is replaced, not added to
+    assert store.get_checkpoint(name) == b"epoch 2"
+    assert store.get_checkpoint(checkpoint_name("e2", "sub/train[3]")) is None  # by scope
+    again = FolderArtifactStore(store.root)  # another process or machine reads it
+    assert again.get_checkpoint(name) == b"epoch 2"
+    for bad in ("nosep", "../x", "a/../../b", "a/b/c", "./x", "a/.."):
+        with pytest.raises(StoreError):
+            store.put_checkpoint(bad, b"x")
 
 
 def test_round_trip(store):
