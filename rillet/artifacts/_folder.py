@@ -148,8 +148,8 @@ class FolderArtifactStore:
     # -- checkpoints: mutable bytes by name, beside the values ---------------------------
     def put_checkpoint(self, name: str, data: bytes) -> None:
         """Store ``data`` as the checkpoint ``name`` (``SCOPE/NODE``, from
-        :func:`rillet.engine._protocols.checkpoint_name`), replacing what was there: a temp file renamed locally,
-        one object put (atomic) on an object store."""
+        ``rillet.engine._protocols.checkpoint_name``), replacing what was there: a temp
+        file renamed locally, one object put (atomic) on an object store."""
         path = self._resolve(_checkpoint_key(name))
         if self._remote:
             self._filesystem().pipe_file(path, bytes(data))

@@ -26,10 +26,10 @@ from rillet.engine._memo import Memo
 from rillet.engine._protocols import (
     ArtifactStore,
     AttemptJob,
-    checkpoint_name,
     AttemptResult,
     Executor,
     MetadataStore,
+    checkpoint_name,
 )
 from rillet.engine._reaper import ADVANCING
 from rillet.engine._records import (
@@ -310,7 +310,8 @@ class _Run(Memo, Expansion, Elements):
             min_success_ratio=ratio,
             concurrency=mapping.concurrency if mapping else None,
             checkpoint_path=self.engine.checkpoint_path(self.record.checkpoint_scope, node.id),
-            workdir=self.workdir(), **self._checkpoint_store(node.id),
+            workdir=self.workdir(), checkpoint_store=self.engine.checkpoint_store,
+            checkpoint_name=self._checkpoint_name(node.id),
         )
         if not self.executor.submit(job):
             return False
@@ -466,19 +467,20 @@ class _Run(Memo, Expansion, Elements):
                          task=handler.entity, inputs=kw,
                          checkpoint_path=self.engine.checkpoint_path(
                              self.record.checkpoint_scope, "on_failure"),
-                         workdir=self.workdir(), **self._checkpoint_store("on_failure"))
+                         workdir=self.workdir(),
+                         checkpoint_store=self.engine.checkpoint_store,
+                         checkpoint_name=self._checkpoint_name("on_failure"))
         r = self._run_alone(job)
         status = NodeStatus.SUCCEEDED if r.ok else NodeStatus.FAILED
         self._attempt_ended(r, status, started)
         self._record_node(rnode, status, error=None if r.ok else f"{r.error_type}: "
                           f"{r.error_message}")
 
-    def _checkpoint_store(self, node_id: str) -> dict[str, str]:
-        root = self.engine.checkpoint_store
-        if not root:
-            return {}
-        return {"checkpoint_store": root,
-                "checkpoint_name": checkpoint_name(self.record.checkpoint_scope, node_id)}
+    def _checkpoint_name(self, node_id: str) -> str:
+        """The node's checkpoint's name in the engine's checkpoint store ('' for none)."""
+        if not self.engine.checkpoint_store:
+            return ""
+        return checkpoint_name(self.record.checkpoint_scope, node_id)
 
     def _run_alone(self, job: AttemptJob) -> AttemptResult:
         """Run one job on the executor when nothing else runs (the failure handler)."""
