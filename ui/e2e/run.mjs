@@ -126,7 +126,21 @@ try {
   if (bars !== 4) throw new Error(`the timeline has ${bars} bars, not 4`);
   await shot("node-panel");
 
-  // 7. The launch form of the registered diamond, from its type descriptors: a bad
+  // 7. Re-run from the node: a recovery that reuses load and biggest and runs total and
+  // what follows it again (the server's runner), opened as the new execution.
+  await panel.getByRole("button", { name: "Re-run from this node" }).click();
+  await page.waitForURL((u) => u.pathname.startsWith("/executions/") && !u.pathname.endsWith(done));
+  await page.locator('#execution-title [data-status="SUCCEEDED"]').waitFor({ timeout: 120_000 });
+  const status = (id) => page.locator(`.react-flow__node [data-node="${id}"]`).getAttribute("data-status");
+  await page.locator('.react-flow__node [data-node="report"][data-status="SUCCEEDED"]').waitFor();
+  const states = {};
+  for (const id of ["load", "biggest", "total", "report"]) states[id] = await status(id);
+  const expected = { load: "RECOVERED", biggest: "RECOVERED", total: "SUCCEEDED", report: "SUCCEEDED" };
+  if (JSON.stringify(states) !== JSON.stringify(expected))
+    throw new Error(`the re-run's nodes are ${JSON.stringify(states)}, not ${JSON.stringify(expected)}`);
+  await shot("rerun-from-node");
+
+  // 8. The launch form of the registered diamond, from its type descriptors: a bad
   // value is refused before sending; a good one launches, and the server's worker runs it.
   await page.getByRole("link", { name: "Launch" }).click();
   await page.waitForURL("**/launch");
@@ -149,7 +163,7 @@ try {
     .waitFor();
   await shot("launched-execution");
 
-  // 8. A reload of a client route serves the app again (the server's fallback).
+  // 9. A reload of a client route serves the app again (the server's fallback).
   await page.reload();
   await page.locator(".react-flow__node").nth(3).waitFor();
 } catch (error) {

@@ -1,6 +1,6 @@
 import { useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { abortExecution, ended, getExecution } from "./api";
+import { abortExecution, ended, getExecution, recoverExecution } from "./api";
 import { Dag } from "./Dag";
 import { seconds, when } from "./format";
 import { useLiveExecution } from "./live";
@@ -19,6 +19,13 @@ export function ExecutionPage({ id }: { id: string }) {
     refetchInterval: (q) => (q.state.data && ended(q.state.data.status) ? false : 2000),
   });
   useLiveExecution(id, detail.data?.status);
+  const recover = useMutation({
+    mutationFn: (fromNodes: string[]) => recoverExecution(id, fromNodes),
+    onSuccess: (r) => {
+      void client.invalidateQueries({ queryKey: ["executions"] });
+      navigate(`/executions/${encodeURIComponent(r.execution_id)}`);
+    },
+  });
   const abort = useMutation({
     mutationFn: () => abortExecution(id),
     onSettled: () => client.invalidateQueries({ queryKey: ["execution", id] }),
@@ -55,13 +62,26 @@ export function ExecutionPage({ id }: { id: string }) {
             </button>
           </>
         )}
+        {ended(e.status) && (
+          <>
+            {" "}
+            <button type="button" disabled={recover.isPending} onClick={() => recover.mutate([])}>
+              Recover
+            </button>
+          </>
+        )}
       </p>
       {abort.isError && <p role="alert">Could not abort: {abort.error.message}</p>}
+      {recover.isError && <p role="alert">Could not recover: {recover.error.message}</p>}
       {e.error && <pre className="traceback">{e.error}</pre>}
       <div className="execution-body">
         <Dag nodes={e.nodes} selected={selected} onSelect={setSelected} />
         {node ? (
-          <NodePanel executionId={e.execution_id} node={node} />
+          <NodePanel
+            executionId={e.execution_id}
+            node={node}
+            onRerun={ended(e.status) && !recover.isPending ? () => recover.mutate([node.node_id]) : undefined}
+          />
         ) : (
           <aside className="panel muted">Select a node to see its inputs, outputs, attempts and logs.</aside>
         )}

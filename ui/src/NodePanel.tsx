@@ -116,7 +116,15 @@ function Tracking({ node }: { node: NodeShape }) {
   );
 }
 
-export function NodePanel({ executionId, node }: { executionId: string; node: NodeShape }) {
+export function NodePanel({
+  executionId,
+  node,
+  onRerun,
+}: {
+  executionId: string;
+  node: NodeShape;
+  onRerun?: (() => void) | undefined;
+}) {
   return (
     <aside className="panel" aria-label={`node ${node.node_id}`}>
       <h2>
@@ -126,6 +134,11 @@ export function NodePanel({ executionId, node }: { executionId: string; node: No
         {node.task || node.kind} · {seconds(node.started_at, node.ended_at)}
         {node.cache_key ? ` · cache key ${node.cache_key.slice(0, 12)}` : ""}
       </p>
+      {onRerun && (
+        <button type="button" onClick={onRerun}>
+          Re-run from this node
+        </button>
+      )}
       {node.error && <pre className="traceback">{node.error}</pre>}
       <Values title="Inputs" values={node.inputs} />
       <Values title="Outputs" values={node.outputs} />

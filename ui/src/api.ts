@@ -134,6 +134,16 @@ export function abortExecution(id: string): Promise<ExecutionSummary> {
   return call(`/executions/${encodeURIComponent(id)}/abort`, { method: "POST" });
 }
 
+/** Start a recovery: a new execution reusing what this one finished; the nodes named
+ * in ``fromNodes`` (and everything downstream of them) run again. */
+export function recoverExecution(id: string, fromNodes: string[] = []): Promise<ExecutionSummary> {
+  return call(`/executions/${encodeURIComponent(id)}/recover`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ from_nodes: fromNodes }),
+  });
+}
+
 export function nodeLogs(id: string, node: string, attempt: number): Promise<AttemptLogs> {
   return call(
     `/executions/${encodeURIComponent(id)}/nodes/${encodeURIComponent(node)}/logs?attempt=${attempt}`,

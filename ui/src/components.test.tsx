@@ -224,3 +224,21 @@ describe("Timeline and tracking", () => {
     expect(document.querySelector('[data-metric="loss"]')!.textContent).toBe("loss0.2 (step 2)");
   });
 });
+
+describe("Re-run from a node", () => {
+  it("offers the button only when the page passes a re-run, and calls it", () => {
+    routes = {};
+    const node: NodeShape = {
+      node_id: "train", task: "wf:train", kind: "task", status: "FAILED", attempts: 0, started_at: null,
+      ended_at: null, duration: null, cache_key: null, source_execution: null, source_node: null,
+      inputs: {}, outputs: {}, error: "boom", params: {}, metrics: [],
+    };
+    const rerun = vi.fn();
+    const { unmount } = wrap(<NodePanel executionId="e1" node={node} />);
+    expect(screen.queryByRole("button", { name: "Re-run from this node" })).toBeNull();
+    unmount();
+    wrap(<NodePanel executionId="e1" node={node} onRerun={rerun} />);
+    fireEvent.click(screen.getByRole("button", { name: "Re-run from this node" }));
+    expect(rerun).toHaveBeenCalledTimes(1);
+  });
+});
