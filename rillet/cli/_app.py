@@ -35,17 +35,28 @@ def home_of(ctx: click.Context, home: str | None) -> str | None:
     return root.obj.get("home") if root.obj else None
 
 
+def _keep_token(ctx: click.Context, param: Any, value: str | None) -> None:
+    if value:
+        ctx.meta["rillet.token"] = value
+
+
 def server_option(fn: Any) -> Any:
-    """``--server URL`` (or ``RILLET_SERVER``): talk to that server, not to a home."""
+    """``--server URL`` (or ``RILLET_SERVER``): talk to that server, not to a home; and
+    ``--token T`` (or ``RILLET_TOKEN``) for a server run with ``--auth``."""
+    fn = click.option("--token", envvar="RILLET_TOKEN", default=None, metavar="T",
+                      expose_value=False, callback=_keep_token,
+                      help="The token for a server with --auth (RILLET_TOKEN).")(fn)
     return click.option("--server", envvar="RILLET_SERVER", default=None, metavar="URL",
                         help="A rillet server to ask instead of the home (RILLET_SERVER).")(fn)
 
 
 def remote(server: str) -> Any:
-    """The client of ``--server``."""
+    """The client of ``--server`` (with ``--token`` / ``RILLET_TOKEN``)."""
     from rillet.remote._client import Remote
 
-    return Remote(server)
+    ctx = click.get_current_context(silent=True)
+    token = ctx.meta.get("rillet.token") if ctx is not None else None
+    return Remote(server, token=token or os.environ.get("RILLET_TOKEN") or None)
 
 
 @click.group(context_settings=CONTEXT)

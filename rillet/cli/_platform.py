@@ -42,14 +42,14 @@ def abort(ctx: click.Context, execution_id: str, as_json: bool, home: str | None
 
 
 def _serve(ctx: click.Context, home: str | None, db: str | None, artifacts: str | None,
-           host: str, port: int, workers: int) -> None:
+           host: str, port: int, workers: int, auth: bool = False) -> None:
     from rillet.server._serve import serve
 
     if (db is None) != (artifacts is None):
         fail("give both --db URL and --artifacts URL (or neither, for the home)")
     try:
         serve(home=home_of(ctx, home), db=db, artifacts=artifacts, host=host, port=port,
-              workers=workers)
+              workers=workers, auth=auth)
     except RilletError as exc:
         fail(str(exc))
 
@@ -62,11 +62,13 @@ def _serve(ctx: click.Context, home: str | None, db: str | None, artifacts: str 
 @click.option("--port", type=click.IntRange(0, 65535), default=DEFAULT_PORT, show_default=True)
 @click.option("--workers", type=click.IntRange(min=0), default=1, show_default=True,
               help="Local workers to run; 0 = none (use `rillet worker`).")
+@click.option("--auth", is_flag=True, help="Require a token (Authorization: Bearer) and "
+              "a role on every request; without it the server listens on loopback only.")
 @click.pass_context
 def server(ctx: click.Context, home: str | None, db: str | None, artifacts: str | None,
-           host: str, port: int, workers: int) -> None:
+           host: str, port: int, workers: int, auth: bool) -> None:
     """Serve the API (and the UI) on a home, or on PostgreSQL + S3."""
-    _serve(ctx, home, db, artifacts, host, port, workers)
+    _serve(ctx, home, db, artifacts, host, port, workers, auth)
 
 
 @cli.command(context_settings=CONTEXT)

@@ -252,3 +252,38 @@ def launchplan_deactivate(ctx: click.Context, name: str, project: str, domain: s
         click.echo(json.dumps(done, indent=2, sort_keys=True))
         return
     click.echo(f"{name} deactivated in {project}/{domain}")
+
+
+@cli.group(context_settings=CONTEXT)
+def token() -> None:
+    """API tokens for a server run with --auth."""
+
+
+@token.command("create", context_settings=CONTEXT)
+@click.option("--user", required=True, help="Who the token is for.")
+@click.option("--project", default=None, help="The project the role is in.")
+@click.option("--role", type=click.Choice(["viewer", "launcher", "editor", "admin"]),
+              default=None, help="viewer < launcher < editor < admin.")
+@click.option("--admin", is_flag=True, help="A token that may do anything (every project).")
+@click.option("--json", "as_json", is_flag=True)
+@_stores_options
+@server_option
+@click.pass_context
+def token_create(ctx: click.Context, user: str, project: str | None, role: str | None,
+                 admin: bool, as_json: bool, home: str | None, db_url: str | None,
+                 artifacts_url: str | None, server: str | None) -> None:
+    """Make a token and print it once (the store keeps only its hash). Written to the
+    store directly (--home/--db: the first admin token), or through --server as an
+    admin."""
+    from rillet.platform._tokens import create_token
+
+    if server:
+        made = _via_server(server, lambda r: r.create_token(user, project=project, role=role,
+                                                            admin=admin))
+    else:
+        made = _on_store(ctx, home, db_url, lambda s: create_token(
+            s, user, project=project, role=role, admin=admin))
+    if as_json:
+        click.echo(json.dumps(made, indent=2, sort_keys=True))
+        return
+    click.echo(made["token"])

@@ -218,6 +218,12 @@ class Remote:
         params = {k: v for k, v in (("project", project), ("limit", limit)) if v is not None}
         return list(self._call("GET", "/audit", params=params))
 
+    def create_token(self, user: str, *, project: str | None = None, role: str | None = None,
+                     admin: bool = False) -> dict[str, Any]:
+        """A token for ``user`` (its text is in the answer only)."""
+        return dict(self._call("POST", "/tokens", json={
+            "user": user, "project": project, "role": role, "admin": admin}))
+
     def launch_plans(self, name: str | None = None, *, project: str = "default",
                      domain: str = "development") -> list[dict[str, Any]]:
         params = {"project": project, "domain": domain, **({"name": name} if name else {})}

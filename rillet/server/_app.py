@@ -28,12 +28,13 @@ class Health(BaseModel):
 
 def create_app(instance: Instance, *, workers: int = 0, poll: float = 0.05,
                ui_dir: str | os.PathLike[str] | None = None,
-               scheduler: bool = True) -> FastAPI:
+               scheduler: bool = True, auth: bool = False) -> FastAPI:
     """The app serving ``instance``. ``workers`` > 0 runs a platform worker with that many
     slots in this process for the app's lifetime (launches through the app wake it);
     shutdown drains it: running executions finish and are recorded. ``ui_dir`` holds the
     built web UI served at ``/`` (default: the package's ``ui_static``). ``scheduler``
-    runs the launch plans' scheduler in a thread for the app's lifetime."""
+    runs the launch plans' scheduler in a thread for the app's lifetime. ``auth``
+    requires a token on every API request and the role its route needs."""
     from rillet.server import (
         _routes_data,
         _routes_executions,
@@ -65,8 +66,14 @@ def create_app(instance: Instance, *, workers: int = 0, poll: float = 0.05,
 
     from importlib.metadata import version
 
+    from fastapi import Depends
+
+    from rillet.server._auth import authorize
+
     app = FastAPI(title="rillet", version=version("rillet"), lifespan=lifespan,
-                  docs_url="/docs", redoc_url=None)
+                  docs_url="/docs", redoc_url=None,
+                  dependencies=[Depends(authorize)] if auth else [])
+    app.state.auth = auth
     app.state.instance = instance
     app.state.broadcaster = broadcaster
     app.state.runner = LocalRunner(instance, broadcaster.wake)

@@ -114,3 +114,22 @@ async def deactivate(request: Request, body: PlanRequest) -> Any:
     return JSONResponse(await run_in_threadpool(
         _teams.deactivate, _inst(request), body.name, project=body.project,
         domain=body.domain, who=who(request)))
+
+
+class TokenRequest(BaseModel):
+    user: Text
+    project: Text | None = None
+    role: Annotated[str | None, Field(pattern=r"^(viewer|launcher|editor|admin)$")] = None
+    admin: bool = False
+
+
+@router.post("/tokens", response_model=dict[str, Any], status_code=201)
+async def create_token(request: Request, body: TokenRequest) -> Any:
+    """A token for a user (with a role in a project, or admin); its text is in this
+    answer only, the server keeps its hash."""
+    from rillet.platform._tokens import create_token as make
+
+    made = await run_in_threadpool(make, _inst(request).store, body.user,
+                                   project=body.project, role=body.role, admin=body.admin,
+                                   who=who(request))
+    return JSONResponse(made, status_code=201)

@@ -15,16 +15,25 @@ def open_instance(home: str | None, db: str | None, artifacts: str | None) -> In
     return Instance.home(home)
 
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
 def serve(*, home: str | None, db: str | None, artifacts: str | None, host: str, port: int,
-          workers: int) -> None:
+          workers: int, auth: bool = False) -> None:
     import uvicorn
 
     from rillet.server._app import create_app
     from rillet.server._ui import not_built_note
 
+    if not auth and host not in LOOPBACK and not host.startswith("127."):
+        from rillet.errors import RilletError
+
+        raise RilletError(f"refusing to listen on {host} without --auth: an open server "
+                          "listens on loopback only (127.0.0.1); add --auth and make a "
+                          "token with `rillet token create`")
     inst = open_instance(home, db, artifacts)
     try:
-        app = create_app(inst, workers=workers)
+        app = create_app(inst, workers=workers, auth=auth)
         config = uvicorn.Config(app, host=host, port=port, log_level="warning",
                                 access_log=False, lifespan="on")
         server = uvicorn.Server(config)

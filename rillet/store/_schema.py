@@ -387,6 +387,30 @@ schedule_fires = Table(
     PrimaryKeyConstraint("project", "domain", "name", "scheduled_at"),
 )
 
+# -- tokens and roles (revision 0011) ------------------------------------------------
+
+# An API token is stored only as the sha256 of its text; ``is_admin`` may do anything.
+tokens = Table(
+    "tokens", metadata,
+    Column("hash", String, primary_key=True),
+    Column("username", String, nullable=False),
+    Column("is_admin", Boolean, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("created_by", String, nullable=False),
+    Column("revoked_at", Float),
+)
+
+# A user's role in a project: viewer < launcher < editor < admin.
+roles = Table(
+    "roles", metadata,
+    Column("username", String, nullable=False),
+    Column("project", String, nullable=False),
+    Column("role", String, nullable=False),
+    Column("granted_at", Float, nullable=False),
+    Column("granted_by", String, nullable=False),
+    PrimaryKeyConstraint("username", "project"),
+)
+
 # Room for later: small settings and facts about this store (key -> JSON text).
 meta = Table(
     "meta", metadata,
