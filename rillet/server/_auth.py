@@ -48,6 +48,8 @@ POLICY: dict[tuple[str, str], tuple[str, str]] = {
     ("POST", "/models/{name}/versions"): ("editor", "default"),
     ("PUT", "/models/{name}/aliases/{alias}"): ("editor", "default"),
     ("GET", "/requests/{request_id}/lineage"): ("viewer", "default"),
+    ("POST", "/requests"): ("launcher", "default"),  # a model server's request log
+    ("POST", "/models/{name}/serving"): ("editor", "default"),
     ("GET", "/projects"): ("viewer", "any"),
     ("POST", "/projects"): ("admin", "global"),
     ("POST", "/promote"): ("editor", "body"),  # admin to production

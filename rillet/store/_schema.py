@@ -387,7 +387,7 @@ schedule_fires = Table(
     PrimaryKeyConstraint("project", "domain", "name", "scheduled_at"),
 )
 
-# -- tokens and roles (revision 0011) ------------------------------------------------
+# -- tokens and roles (revision 0012) ------------------------------------------------
 
 # An API token is stored only as the sha256 of its text; ``is_admin`` may do anything.
 tokens = Table(
