@@ -1,7 +1,7 @@
 """The web UI at ``/``: the single-page app built from ``ui/`` (``make ui``) into
 ``rillet/ui_static``, shipped inside the package so that ``pip install`` needs no Node.
-Client routes (``/executions/<id>``, ``/launch``) answer the app's ``index.html``; ``/assets`` its
-files. Without a build, ``/`` says what to run."""
+Client routes (``/executions/<id>``, ``/launch``, ``/compare``, ``/lineage/<ref>``) answer
+the app's ``index.html``; ``/assets`` its files. Without a build, ``/`` says what to run."""
 
 from __future__ import annotations
 
@@ -57,6 +57,14 @@ def mount(app: FastAPI, ui_dir: Path = UI_DIR) -> None:
 
     @app.get("/launch", response_class=HTMLResponse, include_in_schema=False)
     async def launch_page() -> Any:
+        return page()
+
+    @app.get("/compare", response_class=HTMLResponse, include_in_schema=False)
+    async def compare_page() -> Any:
+        return page()
+
+    @app.get("/lineage/{rest:path}", response_class=HTMLResponse, include_in_schema=False)
+    async def lineage_page(rest: str) -> Any:
         return page()
 
     assets = ui_dir / "assets"

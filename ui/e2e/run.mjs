@@ -163,6 +163,27 @@ try {
     .waitFor();
   await shot("launched-execution");
 
+  // 8b. Relaunch from that execution's page: the form opens with its inputs (n=3)
+  // prefilled; n=4 launches a new execution that the worker runs.
+  const launched = page.url().split("/").pop();
+  await page.getByRole("button", { name: "Relaunch" }).click();
+  await page.waitForURL(`**/launch?from=${launched}`);
+  await page.locator(`[data-relaunch="${launched}"]`).waitFor();
+  await page.locator("#input-n").waitFor();
+  if ((await page.locator("#input-n").inputValue()) !== "3")
+    throw new Error(`the relaunch form starts with n='${await page.locator("#input-n").inputValue()}', not 3`);
+  await shot("relaunch-form");
+  await page.locator("#input-n").fill("4");
+  await page.getByRole("button", { name: "Launch" }).click();
+  await page.waitForURL((u) => /^\/executions\/[0-9a-f]+$/.test(u.pathname) && !u.pathname.endsWith(launched));
+  const relaunched = page.url().split("/").pop();
+  await page.locator('#execution-title [data-status="SUCCEEDED"]').waitFor({ timeout: 120_000 });
+  await page.locator('.react-flow__node[data-id="report"]').click();
+  await page
+    .getByRole("complementary", { name: "node report" })
+    .locator('[data-values="outputs"] code', { hasText: '"sum=6 max=3"' })
+    .waitFor();
+
   // 9. A reload of a client route serves the app again (the server's fallback).
   await page.reload();
   await page.locator(".react-flow__node").nth(3).waitFor();

@@ -32,7 +32,7 @@ export function App() {
       <main>
         {r.page === "executions" && <ExecutionsList />}
         {r.page === "execution" && <ExecutionPage key={r.id} id={r.id} />}
-        {r.page === "launch" && <LaunchPage />}
+        {r.page === "launch" && <LaunchPage key={r.from ?? ""} from={r.from} />}
         {r.page === "missing" && <p role="alert">No page here.</p>}
       </main>
     </>

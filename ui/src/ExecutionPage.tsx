@@ -69,7 +69,10 @@ export function ExecutionPage({ id }: { id: string }) {
               Recover
             </button>
           </>
-        )}
+        )}{" "}
+        <button type="button" onClick={() => navigate(`/launch?from=${encodeURIComponent(e.execution_id)}`)}>
+          Relaunch
+        </button>
       </p>
       {abort.isError && <p role="alert">Could not abort: {abort.error.message}</p>}
       {recover.isError && <p role="alert">Could not recover: {recover.error.message}</p>}

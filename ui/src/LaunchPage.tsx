@@ -1,7 +1,7 @@
 import { useMemo, useState } from "react";
 import { useMutation, useQuery } from "@tanstack/react-query";
-import { launch, listVersions, type RegisteredEntity } from "./api";
-import { collect, fieldsOf, type Field } from "./form";
+import { getExecution, launch, listVersions, type ExecutionDetail, type RegisteredEntity } from "./api";
+import { collect, fieldsOf, prefilled, type Field } from "./form";
 import { navigate } from "./router";
 
 function latestPerName(entities: RegisteredEntity[]): RegisteredEntity[] {
@@ -12,6 +12,15 @@ function latestPerName(entities: RegisteredEntity[]): RegisteredEntity[] {
     if (!seen || e.created_at > seen.created_at) latest.set(e.name, e);
   }
   return [...latest.values()].sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** The registered entity to relaunch ``e`` with: a workflow of the same identity, the
+ * version whose bundle ran it if still registered, else the newest. */
+export function entityFor(entities: RegisteredEntity[], e: ExecutionDetail): RegisteredEntity | undefined {
+  const same = entities
+    .filter((x) => x.kind !== "task" && x.identity === e.workflow)
+    .sort((a, b) => Number(b.kind === "workflow") - Number(a.kind === "workflow") || b.created_at - a.created_at);
+  return same.find((x) => x.bundle_hash !== undefined && e.source === `bundle:${x.bundle_hash}`) ?? same[0];
 }
 
 function Input({ field, text, onChange }: { field: Field; text: string; onChange: (t: string) => void }) {
@@ -48,14 +57,12 @@ function Input({ field, text, onChange }: { field: Field; text: string; onChange
   }
 }
 
-function LaunchForm({ entity }: { entity: RegisteredEntity }) {
+function LaunchForm({ entity, values }: { entity: RegisteredEntity; values?: Record<string, unknown> }) {
   const fields = useMemo(
     () => fieldsOf(entity.interface.inputs, entity.interface.defaults, entity.interface.fixed ?? {}),
     [entity],
   );
-  const [texts, setTexts] = useState<Record<string, string>>(() =>
-    Object.fromEntries(fields.map((f) => [f.name, f.initial])),
-  );
+  const [texts, setTexts] = useState<Record<string, string>>(() => prefilled(fields, values ?? {}));
   const [errors, setErrors] = useState<Record<string, string>>({});
   const submit = useMutation({
     mutationFn: launch,
@@ -106,23 +113,39 @@ function LaunchForm({ entity }: { entity: RegisteredEntity }) {
   );
 }
 
-/** Pick a registered workflow or launch plan; its form comes from its type descriptors. */
-export function LaunchPage() {
+/** Pick a registered workflow or launch plan; its form comes from its type descriptors.
+ * With ``from`` (an execution id), the form is that execution's workflow with its inputs
+ * prefilled (a relaunch). */
+export function LaunchPage({ from = null }: { from?: string | null }) {
   const versions = useQuery({ queryKey: ["versions"], queryFn: () => listVersions() });
+  const earlier = useQuery({
+    queryKey: ["execution", from],
+    queryFn: () => getExecution(from ?? ""),
+    enabled: from !== null,
+  });
   const [name, setName] = useState("");
   const entities = latestPerName(versions.data ?? []);
-  const chosen = entities.find((e) => e.name === name);
+  const relaunched = earlier.data && versions.data ? entityFor(versions.data, earlier.data) : undefined;
+  const chosen = name === "" && relaunched ? relaunched : entities.find((e) => e.name === name);
+  if (from !== null && (earlier.isPending || versions.isPending) && !earlier.isError && !versions.isError)
+    return <p>Loading {from}…</p>;
   return (
     <section aria-labelledby="launch-title">
-      <h1 id="launch-title">Launch</h1>
+      <h1 id="launch-title">{from !== null ? `Relaunch ${from}` : "Launch"}</h1>
       {versions.isError && <p role="alert">Could not list versions: {versions.error.message}</p>}
+      {earlier.isError && <p role="alert">Could not read {from}: {earlier.error.message}</p>}
+      {earlier.data && versions.data && !relaunched && (
+        <p role="alert">
+          {earlier.data.workflow} is not registered in default/development: it cannot be relaunched from here.
+        </p>
+      )}
       {versions.data && entities.length === 0 && (
         <p>Nothing registered in default/development yet: <code>rillet register FILE.py</code>.</p>
       )}
       {entities.length > 0 && (
         <label className="pick">
           Workflow
-          <select name="workflow" value={name} onChange={(e) => setName(e.target.value)}>
+          <select name="workflow" value={chosen?.name ?? name} onChange={(e) => setName(e.target.value)}>
             <option value="">choose…</option>
             {entities.map((e) => (
               <option key={e.name} value={e.name}>
@@ -132,7 +155,18 @@ export function LaunchPage() {
           </select>
         </label>
       )}
-      {chosen && <LaunchForm key={`${chosen.name}@${chosen.version}`} entity={chosen} />}
+      {chosen && chosen === relaunched && (
+        <p className="muted" data-relaunch={from}>
+          The inputs of {from}, prefilled.
+        </p>
+      )}
+      {chosen && (
+        <LaunchForm
+          key={`${chosen.name}@${chosen.version}@${chosen === relaunched ? (from ?? "") : ""}`}
+          entity={chosen}
+          values={chosen === relaunched ? earlier.data?.input_values : undefined}
+        />
+      )}
     </section>
   );
 }

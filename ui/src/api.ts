@@ -43,6 +43,8 @@ export interface ExecutionDetail {
   started_at: number | null;
   ended_at: number | null;
   nodes: NodeShape[];
+  /** Each input as JSON when kept inline, else a record: {type, hash, size, uri, format, pickled}. */
+  input_values?: Record<string, unknown>;
 }
 
 export interface AttemptLogs {
@@ -172,6 +174,8 @@ export interface RegisteredEntity {
   project: string;
   domain: string;
   created_at: number;
+  identity?: string; // module:qualname of the workflow, as executions record it
+  bundle_hash?: string;
   interface: {
     inputs: Record<string, Descriptor>;
     defaults: Record<string, unknown>;

@@ -170,6 +170,57 @@ describe("LaunchPage", () => {
   });
 });
 
+describe("LaunchPage relaunch", () => {
+  it("opens the execution's workflow, at the version that ran it, with its inputs prefilled", async () => {
+    const entity = (version: string, created_at: number, bundle: string) => ({
+      name: "wf.train", kind: "workflow", version, project: "default", domain: "development", created_at,
+      identity: "wf:train", bundle_hash: bundle,
+      interface: {
+        inputs: { n: { kind: "int" }, xs: { kind: "list", item: { kind: "int" } }, data: { kind: "dataframe" },
+                  color: { kind: "enum", values: ["red", "blue"] } },
+        defaults: { color: "blue", data: null },
+      },
+    });
+    routes = {
+      "GET /api/v1/versions": () => ({ body: [entity("v1", 1, "b1"), entity("v2", 2, "b2")] }),
+      "GET /api/v1/executions/e-old": () => ({
+        body: {
+          execution_id: "e-old", workflow: "wf:train", source: "bundle:b1", status: "SUCCEEDED", nodes: [],
+          inputs: {}, outputs: null, parent_id: null, error: null, created_at: 1, started_at: 1, ended_at: 2,
+          input_values: { n: 7, xs: [1, 2], color: "red",
+                          data: { type: "DataFrame", hash: "ab", size: 10, uri: null, format: "parquet", pickled: false } },
+        },
+      }),
+      "POST /api/v1/launch": () => ({ body: { execution_id: "e-again" } }),
+    };
+    wrap(<LaunchPage from="e-old" />);
+    expect((await screen.findByRole("heading")).textContent).toBe("Relaunch e-old");
+    expect(await screen.findByText(/version v1/)).toBeTruthy(); // the bundle that ran it, not the newest
+    expect((screen.getByLabelText(/^n/) as HTMLInputElement).value).toBe("7");
+    expect(JSON.parse((screen.getByLabelText(/^xs/) as HTMLTextAreaElement).value)).toEqual([1, 2]);
+    expect((screen.getByLabelText(/^color/) as HTMLSelectElement).value).toBe('"red"');
+    expect((screen.getByLabelText(/^data/) as HTMLTextAreaElement).value).toBe(""); // a file: its default
+    fireEvent.change(screen.getByLabelText(/^n/), { target: { value: "8" } });
+    fireEvent.click(screen.getByRole("button", { name: "Launch" }));
+    await waitFor(() => expect(window.location.pathname).toBe("/executions/e-again"));
+    expect(bodies).toEqual([{ name: "wf.train", version: "v1", project: "default", domain: "development",
+                              inputs: { n: 8, xs: [1, 2], color: "red" } }]);
+  });
+
+  it("says so when the execution's workflow is not registered", async () => {
+    routes = {
+      "GET /api/v1/versions": () => ({ body: [] }),
+      "GET /api/v1/executions/e-local": () => ({
+        body: { execution_id: "e-local", workflow: "wf:local", source: "file", status: "SUCCEEDED", nodes: [],
+                inputs: {}, outputs: null, parent_id: null, error: null, created_at: 1, started_at: 1,
+                ended_at: 2, input_values: {} },
+      }),
+    };
+    wrap(<LaunchPage from="e-local" />);
+    expect((await screen.findByRole("alert")).textContent).toContain("wf:local is not registered");
+  });
+});
+
 describe("ExecutionsList paging", () => {
   it("pages on with the last row's created_at", async () => {
     const all = Array.from({ length: 130 }, (_, i) => ({ ...summary(`e${i}`, "SUCCEEDED"), created_at: 1000 - i }));

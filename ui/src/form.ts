@@ -142,3 +142,21 @@ export function collect(fields: Field[], texts: Record<string, string>):
   }
   return Object.keys(errors).length > 0 ? { ok: false, errors } : { ok: true, inputs };
 }
+
+/** Whether a shown value stands for one not shown whole (a record with its hash). */
+export function isRecord(value: unknown): boolean {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+  return ["type", "hash", "size", "uri", "pickled"].every((k) => k in value);
+}
+
+/** The texts of a relaunch: each field from the earlier execution's value when it is
+ * shown inline (a value kept as a file or pickle keeps the field's default). */
+export function prefilled(fields: Field[], values: Record<string, unknown>): Record<string, string> {
+  return Object.fromEntries(
+    fields.map((f) => {
+      if (!(f.name in values) || isRecord(values[f.name])) return [f.name, f.initial];
+      const v = values[f.name];
+      return [f.name, f.optional && v === null ? "" : initialText(f.widget, v, true)];
+    }),
+  );
+}

@@ -1,4 +1,5 @@
-// A small history router: "/" (executions), "/executions/<id>" and "/launch".
+// A small history router: "/" (executions), "/executions/<id>", "/launch[?from=<id>]",
+// "/compare?ids=<id>,<id>" and "/lineage/<ref>".
 import { useSyncExternalStore } from "react";
 
 function subscribe(onChange: () => void): () => void {
@@ -6,12 +7,13 @@ function subscribe(onChange: () => void): () => void {
   return () => window.removeEventListener("popstate", onChange);
 }
 
+/** The path and its query string ("/launch?from=abc"). */
 export function usePath(): string {
-  return useSyncExternalStore(subscribe, () => window.location.pathname);
+  return useSyncExternalStore(subscribe, () => window.location.pathname + window.location.search);
 }
 
 export function navigate(path: string): void {
-  if (path === window.location.pathname) return;
+  if (path === window.location.pathname + window.location.search) return;
   window.history.pushState(null, "", path);
   window.dispatchEvent(new PopStateEvent("popstate"));
 }
@@ -19,13 +21,24 @@ export function navigate(path: string): void {
 export type Route =
   | { page: "executions" }
   | { page: "execution"; id: string }
-  | { page: "launch" }
+  | { page: "launch"; from: string | null }
+  | { page: "compare"; ids: string[] }
+  | { page: "lineage"; ref: string }
   | { page: "missing" };
 
-export function route(path: string): Route {
+export function route(full: string): Route {
+  const q = full.indexOf("?");
+  const path = q < 0 ? full : full.slice(0, q);
+  const query = new URLSearchParams(q < 0 ? "" : full.slice(q + 1));
   if (path === "/" || path === "") return { page: "executions" };
-  if (path === "/launch" || path === "/launch/") return { page: "launch" };
+  if (path === "/launch" || path === "/launch/") return { page: "launch", from: query.get("from") || null };
+  if (path === "/compare" || path === "/compare/") {
+    const ids = (query.get("ids") ?? "").split(",").filter((id) => id !== "");
+    return { page: "compare", ids: [...new Set(ids)] };
+  }
   const m = /^\/executions\/([^/]+)\/?$/.exec(path);
   if (m?.[1]) return { page: "execution", id: decodeURIComponent(m[1]) };
+  const l = /^\/lineage\/([^/]+)\/?$/.exec(path);
+  if (l?.[1]) return { page: "lineage", ref: decodeURIComponent(l[1]) };
   return { page: "missing" };
 }
