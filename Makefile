@@ -86,6 +86,7 @@ bench: $(BIN)/python postgresql
 	$(BIN)/python benchmarks/tuning.py
 	$(BIN)/python benchmarks/ray_bench.py
 	$(BIN)/python benchmarks/platform_bench.py --peers
+	$(BIN)/python benchmarks/teams_bench.py
 
 clean:
 	rm -rf $(VENV) .rillet .rillet-demo .bench ui/node_modules rillet/ui_static
