@@ -152,7 +152,8 @@ class _Run(Memo, Expansion, Elements):
             self._queued(node)
         ADVANCING.add(self.id)
         try:
-            if getattr(self.executor, "runs_in_this_thread", False):
+            if getattr(self.executor, "runs_in_this_thread", False) and not self.fenced:
+                # (a fenced engine's owner, a worker, renews its lease from a thread)
                 HEARTBEATS.add(self.store, self.id)
                 try:
                     self._loop()
@@ -183,7 +184,7 @@ class _Run(Memo, Expansion, Elements):
             if not self.running and not self.waiting_lock and not self._pending_dispatch():
                 break  # nothing was started: _finish commits this step with the end
             self._flush()
-            timeout = SERIALIZE_POLL if self.waiting_lock else HEARTBEAT_EVERY
+            timeout = SERIALIZE_POLL if self.waiting_lock else self.beat_every
             if self.streams is not None:
                 timeout = min(timeout, OUTPUT_POLL)
             results = self.executor.wait(timeout) if self.running else self._sleep(timeout)
@@ -197,7 +198,9 @@ class _Run(Memo, Expansion, Elements):
                 self._poll_elements()
             self._recheck_locks()
             now = time.time()
-            if now - self.last_beat > HEARTBEAT_EVERY:
+            if now - self.last_beat > self.beat_every:
+                if self.fenced:  # first: a lost lease stops it before anything is written
+                    self._renew_lease(now)
                 self.last_beat = now
                 if self._abort_requested():
                     self._abort("aborted on request")

@@ -61,6 +61,11 @@ class RunStore(Protocol):
                       now: float | None = None) -> bool:
         """Take a free, expired or own lease atomically; True when ``owner`` holds it."""
 
+    def renew_lease(self, execution_id: str, owner: str, ttl: float,
+                    now: float | None = None) -> bool:
+        """Extend the lease while ``owner`` holds it (even lapsed, if nobody took it
+        over); False when another owner holds it: the caller must stop."""
+
     def map_elements(self, execution_id: str) -> list[MapElementRecord]:
         """The failed elements of the execution's map nodes, by node, attempt, index."""
 

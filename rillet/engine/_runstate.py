@@ -48,6 +48,18 @@ Observer = Callable[[str, NodeStatus], None]
 HEARTBEAT_EVERY = 2.0
 
 
+class LeaseLost(RilletError):
+    """A fenced engine (one given ``lease_owner``, a platform worker's) found its lease
+    on the execution held by another owner (it was paused or cut off longer than the
+    lease, and another worker took the execution over): it stopped its attempts and
+    wrote nothing more; the new owner finishes the execution."""
+
+    def __init__(self, execution_id: str, owner: str) -> None:
+        super().__init__(f"execution {execution_id}: {owner} lost its lease (another owner "
+                         "took the execution over); its attempts were stopped")
+        self.execution_id = execution_id
+
+
 class Interrupted(KeyboardInterrupt):
     """Ctrl-C stopped an execution: it is recorded ABORTED; ``execution_id`` names it
     (so the command line can say how to recover it)."""
@@ -205,7 +217,12 @@ class RunState:
             lease_owner=engine.lease_owner or process_owner(host, pid, started),
             lease_expires_at=now + engine.lease_ttl,
         )
-        self.last_beat = now
+        self.last_beat = self.last_renewed = now
+        # A fenced engine renews its lease (``renew_lease``, only while it holds it) at
+        # least three times per lease, and checks it before writing after a long gap.
+        self.fenced = bool(engine.lease_owner)
+        self.beat_every = min(HEARTBEAT_EVERY, engine.lease_ttl / 3) if self.fenced \
+            else HEARTBEAT_EVERY
         self.streams: OutputStreams | None = None
         if engine.log_path is not None and isinstance(self.executor, OutputStreamingExecutor):
             self.executor.poll_output()  # it collects from now on (and drops what it had)
@@ -313,7 +330,31 @@ class RunState:
             for inner in case.nodes:
                 self._record_skipped(prefix, inner)
 
+    def _renew_lease(self, now: float) -> None:
+        """Renew the lease of a fenced engine; raise :class:`LeaseLost` (having stopped
+        the attempts) when another owner holds it. A store that cannot answer now is
+        asked again at the next beat."""
+        try:
+            held = self.store.renew_lease(self.id, self.engine.lease_owner,
+                                          self.engine.lease_ttl, now)
+        except RilletError:
+            return
+        if held:
+            self.last_renewed = now
+            self.record = dataclasses.replace(
+                self.record, heartbeat_at=now, lease_expires_at=now + self.engine.lease_ttl)
+            return
+        self.batch = Batch()  # none of it is written: the execution is someone else's
+        try:
+            self.executor.shutdown()  # kill its running attempts
+        finally:
+            raise LeaseLost(self.id, self.engine.lease_owner)
+
     def _flush(self) -> None:
+        if self.fenced:  # a gap since the last renewal (paused?): check before writing
+            now = time.time()
+            if now - self.last_renewed > self.beat_every:
+                self._renew_lease(now)
         if self.unrecorded:
             waiting = [n for n in self.unrecorded.values() if n.status is NodeStatus.QUEUED]
             self.unrecorded = {}

@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from rillet.engine._reaper import WORKER_PREFIX
 from rillet.engine._runstate import new_execution_id
 from rillet.errors import DefinitionError
 from rillet.platform._check import check_inputs
@@ -122,34 +123,55 @@ _COLS = "execution_id, project, domain, name, version, inputs, claims"
 
 
 def claim(store: Any, owner: str, lease: float) -> Claim | None:
-    """Take the oldest queued execution (or one whose lease lapsed) for ``lease`` s:
-    one statement, one round trip."""
+    """Take the oldest queued execution (or one whose lease lapsed: its worker died or
+    was cut off) and its lease for ``lease`` s, in one transaction.
+
+    There is one lease: the execution's own (``executions.lease_owner`` /
+    ``lease_expires_at``, owner ``worker:OWNER``), which the engine running it renews
+    (``renew_lease``) and stops on losing; the queue row says who claimed it last, and
+    until when that claim alone holds it (the claim's own lease, never renewed: on
+    PostgreSQL a claimer racing this one re-checks the queue row it locks, not the
+    execution row, so the queue row must say "just claimed" by itself)."""
     db = store.database
     now = time.time()
-    lock = " FOR UPDATE SKIP LOCKED" if is_postgres(db) else ""
+    lock = " FOR UPDATE OF q SKIP LOCKED" if is_postgres(db) else ""
     with db.write() as c:
         row = c.execute(
             "UPDATE launch_queue SET state = ?, lease_owner = ?, lease_expires_at = ?, "
-            "claims = claims + 1 WHERE execution_id = (SELECT execution_id FROM launch_queue "
-            "WHERE state = ? OR (state = ? AND lease_expires_at < ?) "
-            f"ORDER BY state DESC, created_at LIMIT 1{lock}) RETURNING {_COLS}",
-            (CLAIMED, owner, now + lease, QUEUED, CLAIMED, now)).fetchone()
+            "claims = claims + 1 WHERE execution_id = (SELECT q.execution_id FROM "
+            "launch_queue q JOIN executions e ON e.id = q.execution_id "
+            "WHERE e.status IN ('QUEUED', 'RUNNING') AND (q.state = ? OR (q.state = ? AND "
+            "q.lease_expires_at < ? AND (e.lease_expires_at IS NULL OR e.lease_expires_at < ?))) "
+            f"ORDER BY q.state DESC, q.created_at LIMIT 1{lock}) RETURNING {_COLS}",
+            (CLAIMED, owner, now + lease, QUEUED, CLAIMED, now, now)).fetchone()
+        if row is not None:
+            c.execute("UPDATE executions SET lease_owner = ?, lease_expires_at = ?, "
+                      "heartbeat_at = ? WHERE id = ?",
+                      (lease_owner(owner), now + lease, now, row[0]))
     if row is None:
         return None
     return Claim(execution_id=row[0], project=row[1], domain=row[2], name=row[3],
                  version=row[4], inputs=json.loads(row[5]), claims=int(row[6]))
 
 
+def lease_owner(worker: str) -> str:
+    """The owner of the executions lease that worker ``worker`` holds."""
+    return f"{WORKER_PREFIX}{worker}"
+
+
 def renew(store: Any, owner: str, execution_ids: list[str], lease: float) -> None:
-    """Extend the leases ``owner`` holds (the worker's heartbeat)."""
+    """Extend the leases ``owner`` still holds (the worker's heartbeat, beside its
+    engines' own: it covers a bundle being loaded and a task run in the engine's thread).
+    A lease another worker took is left alone: that execution's engine stops."""
     if not execution_ids:
         return
     marks = ", ".join("?" * len(execution_ids))
+    now = time.time()
     with store.database.write() as c:
         c.execute(
-            f"UPDATE launch_queue SET lease_expires_at = ? WHERE lease_owner = ? AND state = ? "
-            f"AND execution_id IN ({marks})", (time.time() + lease, owner, CLAIMED,
-                                               *execution_ids))
+            f"UPDATE executions SET lease_expires_at = ?, heartbeat_at = ? WHERE "
+            f"lease_owner = ? AND id IN ({marks})",
+            (now + lease, now, lease_owner(owner), *execution_ids))
 
 
 def finish(store: Any, owner: str, execution_id: str) -> None:

@@ -21,10 +21,20 @@ from typing import Any
 from rillet.engine._durable import Engine, Reuse
 from rillet.engine._loading import resolve
 from rillet.engine._records import Batch, ExecutionStatus
+from rillet.engine._runstate import LeaseLost
 from rillet.errors import RilletError
 from rillet.platform._bundle import module_file, unpack
 from rillet.platform._decode import decode_inputs
-from rillet.platform._queue import CHANNEL, WAKE, Claim, claim, finish, is_postgres, renew
+from rillet.platform._queue import (
+    CHANNEL,
+    WAKE,
+    Claim,
+    claim,
+    finish,
+    is_postgres,
+    lease_owner,
+    renew,
+)
 from rillet.platform._registry import default_cache, find
 
 LEASE = 30.0
@@ -83,6 +93,9 @@ class Worker:
                         executor=_make_executor(self.executor_kind),
                         checkpoint_path=self._checkpoint_path, work_dir=self._work_dir,
                         owner=(self.name, 0, 0.0),
+                        # the one lease: the execution's, renewed by the engine (and by
+                        # this worker's heartbeat); lost, the engine stops its attempts
+                        lease_owner=lease_owner(self.name), lease_ttl=self.lease,
                         # in the artifact store: a takeover on another machine reads them
                         checkpoint_store=str(self.artifacts.root))
         try:
@@ -98,6 +111,8 @@ class Worker:
                     self._held.add(got.execution_id)
                 try:
                     self._execute(engine, got)
+                except LeaseLost as exc:  # another worker has it now: it finishes it
+                    print(f"rillet worker {self.name}: {exc}", file=sys.stderr, flush=True)
                 except Exception as exc:  # the code could not load or start: it fails
                     self._fail(got.execution_id, f"{type(exc).__name__}: {exc}")
                 finally:
@@ -183,7 +198,8 @@ class Worker:
 
     def _fail(self, execution_id: str, message: str) -> None:
         record = self.store.get_execution(execution_id)
-        if record.status.value in ("QUEUED", "RUNNING"):
+        if record.status.value in ("QUEUED", "RUNNING") and record.lease_owner in (
+                "", lease_owner(self.name)):  # not when another worker took it over
             now = time.time()
             self.store.apply(Batch(executions=[dataclasses.replace(
                 record, status=ExecutionStatus.FAILED, error=message, ended_at=now,

@@ -144,6 +144,17 @@ class MemoryMetadataStore:
                 r, lease_owner=owner, lease_expires_at=now + ttl, heartbeat_at=now)
             return True
 
+    def renew_lease(self, execution_id: str, owner: str, ttl: float,
+                    now: float | None = None) -> bool:
+        now = time.time() if now is None else now
+        with self._lock:
+            r = self._executions.get(execution_id)
+            if r is None or r.lease_owner != owner:
+                return False
+            self._executions[execution_id] = dataclasses.replace(
+                r, lease_expires_at=now + ttl, heartbeat_at=now)
+            return True
+
     def release_lease(self, execution_id: str, owner: str) -> None:
         with self._lock:
             r = self._executions.get(execution_id)

@@ -450,6 +450,17 @@ class SqlMetadataStore:
                 (owner, now + ttl, now, execution_id, owner, now))
             return bool(cursor.rowcount == 1)
 
+    def renew_lease(self, execution_id: str, owner: str, ttl: float,
+                    now: float | None = None) -> bool:
+        """Extend ``owner``'s lease (lapsed too, when nobody took it over); False when
+        another owner holds it (or the execution is not there)."""
+        now = time.time() if now is None else now
+        with self._db.write() as c:
+            cursor = c.execute(
+                "UPDATE executions SET lease_expires_at = ?, heartbeat_at = ? "
+                "WHERE id = ? AND lease_owner = ?", (now + ttl, now, execution_id, owner))
+            return bool(cursor.rowcount == 1)
+
     def release_lease(self, execution_id: str, owner: str) -> None:
         """Give the lease up (when ``owner`` holds it): the execution has no owner."""
         with self._db.write() as c:

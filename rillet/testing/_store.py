@@ -134,6 +134,18 @@ class MetadataStoreContract:
         assert store.acquire_lease("e1", "worker:c", ttl=10.0, now=117.0)
         assert not store.acquire_lease("missing", "worker:c", ttl=1.0)
 
+    def test_a_renewal_holds_only_for_the_owner(self, store: Any) -> None:
+        store.apply(Batch(executions=[execution(status=ExecutionStatus.QUEUED)]))
+        assert store.acquire_lease("e1", "worker:a", ttl=10.0, now=100.0)
+        assert store.renew_lease("e1", "worker:a", ttl=10.0, now=104.0)
+        assert store.get_execution("e1").lease_expires_at == 114.0
+        assert store.renew_lease("e1", "worker:a", ttl=10.0, now=130.0)  # lapsed, not taken
+        assert store.acquire_lease("e1", "worker:b", ttl=10.0, now=150.0)  # taken over
+        assert not store.renew_lease("e1", "worker:a", ttl=10.0, now=151.0)  # a must stop
+        rec = store.get_execution("e1")
+        assert (rec.lease_owner, rec.lease_expires_at) == ("worker:b", 160.0)
+        assert not store.renew_lease("missing", "worker:a", ttl=1.0)
+
     def test_the_lease_follows_the_writer_and_keeps_the_abort_request(self, store: Any) -> None:
         mine = execution(lease_owner="worker:a", lease_expires_at=10.0)
         store.apply(Batch(executions=[mine]))

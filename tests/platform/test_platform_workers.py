@@ -202,6 +202,58 @@ def test_a_killed_worker_is_taken_over_and_no_succeeded_node_runs_again(
     assert queue_state(s.store, execution_id)[2] == 2  # claimed twice
 
 
+def test_a_paused_worker_that_lost_its_lease_stops_and_the_other_finishes_once(
+        shared_stores, pg_url, s3_url, project, tmp_path):
+    """One lease: the execution's. A worker paused longer than its lease (here: its
+    lease expired in the store while it is stopped) is taken over; when it wakes, its
+    engine finds the lease gone, kills its attempts and writes nothing: the execution is
+    finished once, by the other worker, and no succeeded node runs twice."""
+    s = shared_stores
+    register(str(project / "pipe.py"), store=s.store, artifacts=s.artifacts)
+    marker = tmp_path / "marker"
+    args = [*_shared_args(pg_url, s3_url), "--lease", "3"]
+    first = start_worker(args, cwd=project, log=tmp_path / "w1.log")
+    execution_id = launch(s.store, "pipe.chain", inputs={"x": 4, "marker": str(marker)})
+    workers = [first]
+    try:
+        wait_until(lambda: marker.exists() and marker.read_text() == "inc\nslow\n",
+                   what="the first worker to run inc and start slow")
+        wait_until(lambda: {n.node_id: n.status for n in s.store.nodes(execution_id)}.get(
+            "inc") is NodeStatus.SUCCEEDED, what="inc to be recorded SUCCEEDED")
+        os.killpg(first.pid, signal.SIGSTOP)  # the machine hangs: worker and its attempts
+        assert s.store.get_execution(execution_id).lease_owner.startswith("worker:")
+        with s.store.database.write() as c:  # ...longer than its lease
+            c.execute("UPDATE executions SET lease_expires_at = 0 WHERE id = ?",
+                      (execution_id,))
+        workers.append(start_worker(args, cwd=project, log=tmp_path / "w2.log"))
+        wait_until(lambda: marker.read_text().count("slow") == 2,
+                   what="the second worker to take over and start slow")
+        (tmp_path / "marker.go").write_text("")  # both attempts of slow may end now
+        wait_until(lambda: _status(s, execution_id) == "SUCCEEDED", timeout=300,
+                   what="the second worker to finish the execution")
+        finished = s.store.get_execution(execution_id)
+        os.killpg(first.pid, signal.SIGCONT)  # the first wakes up
+        wait_until(lambda: "lost its lease" in (tmp_path / "w1.log").read_text(),
+                   what="the first worker to find its lease taken")
+    finally:
+        os.killpg(first.pid, signal.SIGCONT)
+        for w in workers:
+            w.send_signal(signal.SIGTERM)
+        codes = [w.wait(timeout=120) for w in workers]
+    logs = "\n".join((tmp_path / f"w{i}.log").read_text() for i in (1, 2))
+    assert codes == [0, 0], logs
+    assert marker.read_text().splitlines() == ["inc", "slow", "slow", "last"], logs
+    after = s.store.get_execution(execution_id)  # nothing the first wrote after it woke
+    assert (after.status.value, after.lease_owner, after.ended_at) == (
+        "SUCCEEDED", finished.lease_owner, finished.ended_at)
+    assert f":{workers[1].pid}:" in finished.lease_owner  # the second worker's
+    assert _output(s, execution_id) == 100
+    nodes = {n.node_id: n.status for n in s.store.nodes(execution_id)}
+    assert nodes == {"inc": NodeStatus.SUCCEEDED, "slow": NodeStatus.SUCCEEDED,
+                     "last": NodeStatus.SUCCEEDED}
+    assert queue_state(s.store, execution_id)[0] == "done"
+
+
 def test_sigterm_drains(home_stores, project, tmp_path):
     s = home_stores
     register(str(project / "pipe.py"), store=s.store, artifacts=s.artifacts)
