@@ -187,6 +187,27 @@ try {
   // 9. A reload of a client route serves the app again (the server's fallback).
   await page.reload();
   await page.locator(".react-flow__node").nth(3).waitFor();
+
+  // 10. Compare: pick three executions of the diamond in the list (n=5, 3 and 4); the
+  // compare page shows their inputs, params and final metrics side by side, the rows
+  // that differ highlighted, and running_total's three curves overlaid (uPlot).
+  await page.getByRole("link", { name: "rillet" }).click();
+  for (const id of [done, launched, relaunched]) await row(id).getByRole("checkbox").check();
+  await page.getByRole("button", { name: "Compare selected (3)" }).click();
+  await page.waitForURL(`**/compare?ids=${done},${launched},${relaunched}`);
+  const n_row = page.locator('tr[data-row="input:n"][data-differs="true"]');
+  await n_row.waitFor();
+  const cells = await n_row.locator("td").allTextContents();
+  if (JSON.stringify(cells) !== JSON.stringify(["5", "3", "4"])) throw new Error(`compare: n is ${JSON.stringify(cells)}`);
+  await page.locator('tr[data-row="param:total.method"][data-differs="false"]').waitFor();
+  const finals = await page.locator('tr[data-row="metric:total.running_total"][data-differs="true"] td').allTextContents();
+  if (JSON.stringify(finals) !== JSON.stringify(["10", "3", "6"]))
+    throw new Error(`compare: the final running_total is ${JSON.stringify(finals)}, not 10, 3, 6`);
+  const chart = page.locator('figure[data-chart="total.running_total"]');
+  await chart.locator("canvas").waitFor();
+  await chart.locator(".u-legend .u-series").nth(3).waitFor(); // step, then one per execution
+  await shot("compare");
+
 } catch (error) {
   if (page) await page.screenshot({ path: join(shots, "failure.png"), fullPage: true });
   console.error(consoleErrors.join("\n"));

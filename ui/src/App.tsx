@@ -1,3 +1,4 @@
+import { ComparePage } from "./ComparePage";
 import { ExecutionPage } from "./ExecutionPage";
 import { ExecutionsList } from "./ExecutionsList";
 import { LaunchPage } from "./LaunchPage";
@@ -33,6 +34,7 @@ export function App() {
         {r.page === "executions" && <ExecutionsList />}
         {r.page === "execution" && <ExecutionPage key={r.id} id={r.id} />}
         {r.page === "launch" && <LaunchPage key={r.from ?? ""} from={r.from} />}
+        {r.page === "compare" && <ComparePage ids={r.ids} />}
         {r.page === "missing" && <p role="alert">No page here.</p>}
       </main>
     </>

@@ -10,6 +10,7 @@ import { Status } from "./Status";
 export function ExecutionsList() {
   const [workflow, setWorkflow] = useState("");
   const [status, setStatus] = useState("");
+  const [picked, setPicked] = useState<string[]>([]); // to compare, in the order picked
   const client = useQueryClient();
   const filters = { workflow: workflow.trim(), status };
   // Pages of 100, newest first; "Older" fetches the next page (``before`` = the last
@@ -53,6 +54,20 @@ export function ExecutionsList() {
           </select>
         </label>
       </form>
+      <p>
+        <button
+          type="button"
+          disabled={picked.length < 2}
+          onClick={() => navigate(`/compare?ids=${picked.map(encodeURIComponent).join(",")}`)}
+        >
+          Compare selected ({picked.length})
+        </button>
+        {picked.length > 0 && (
+          <button type="button" className="picked" onClick={() => setPicked([])}>
+            Clear selection
+          </button>
+        )}
+      </p>
       {executions.isError && <p role="alert">Could not list executions: {executions.error.message}</p>}
       {abort.isError && <p role="alert">Could not abort: {abort.error.message}</p>}
       {rows && rows.length === 0 && <p>No executions match.</p>}
@@ -60,6 +75,9 @@ export function ExecutionsList() {
         <table className="executions">
           <thead>
             <tr>
+              <th scope="col">
+                <span className="visually-hidden">Compare</span>
+              </th>
               <th scope="col">Execution</th>
               <th scope="col">Workflow</th>
               <th scope="col">Status</th>
@@ -73,6 +91,20 @@ export function ExecutionsList() {
           <tbody>
             {rows.map((e) => (
               <tr key={e.execution_id} data-execution={e.execution_id}>
+                <td>
+                  <input
+                    type="checkbox"
+                    aria-label={`compare ${e.execution_id}`}
+                    checked={picked.includes(e.execution_id)}
+                    onChange={(ev) =>
+                      setPicked(
+                        ev.target.checked
+                          ? [...picked, e.execution_id]
+                          : picked.filter((id) => id !== e.execution_id),
+                      )
+                    }
+                  />
+                </td>
                 <td>
                   <a
                     href={`/executions/${encodeURIComponent(e.execution_id)}`}

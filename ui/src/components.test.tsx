@@ -1,7 +1,16 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+
+// jsdom has no canvas: the chart (uPlot) is checked in the browser (e2e/run.mjs); here
+// it is a stand-in that shows what it was given.
+vi.mock("./MetricChart", () => ({
+  default: ({ curves, labels }: { curves: { name: string; ys: unknown[][] }; labels: string[] }) => (
+    <figure data-chart={curves.name}>{`${curves.name}: ${labels.join(",")} ${JSON.stringify(curves.ys)}`}</figure>
+  ),
+}));
 import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/react";
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import type { ReactNode } from "react";
+import { ComparePage } from "./ComparePage";
 import { ExecutionsList } from "./ExecutionsList";
 import { LaunchPage } from "./LaunchPage";
 import { NodePanel } from "./NodePanel";
@@ -218,6 +227,53 @@ describe("LaunchPage relaunch", () => {
     };
     wrap(<LaunchPage from="e-local" />);
     expect((await screen.findByRole("alert")).textContent).toContain("wf:local is not registered");
+  });
+});
+
+describe("Compare", () => {
+  it("picks executions in the list and opens the compare page with them", async () => {
+    routes = {
+      "GET /api/v1/executions": () => ({ body: [summary("e1", "SUCCEEDED"), summary("e2", "SUCCEEDED"), summary("e3", "FAILED")] }),
+    };
+    window.history.pushState(null, "", "/");
+    wrap(<ExecutionsList />);
+    const compare = await screen.findByRole("button", { name: "Compare selected (0)" });
+    expect((compare as HTMLButtonElement).disabled).toBe(true);
+    fireEvent.click(await screen.findByLabelText("compare e3"));
+    fireEvent.click(screen.getByLabelText("compare e1"));
+    const two = screen.getByRole("button", { name: "Compare selected (2)" });
+    expect((two as HTMLButtonElement).disabled).toBe(false);
+    fireEvent.click(two);
+    expect(window.location.pathname + window.location.search).toBe("/compare?ids=e3,e1");
+  });
+
+  it("shows the executions side by side, differences marked, and a chart per metric", async () => {
+    const detail = (id: string, n: number, losses: number[]) => ({
+      execution_id: id, workflow: "wf:train", source: "file", status: "SUCCEEDED", parent_id: null, error: null,
+      inputs: { n: "h" }, outputs: null, created_at: 1, started_at: 1, ended_at: 2, input_values: { n, seed: 1 },
+      nodes: [{ node_id: "fit", task: "wf:fit", kind: "task", status: "SUCCEEDED", attempts: 1, started_at: 1,
+                ended_at: 2, duration: 1, cache_key: null, source_execution: null, source_node: null, inputs: {},
+                outputs: {}, error: null, params: { lr: 0.1 },
+                metrics: losses.map((value, step) => ({ key: "loss", value, step })) }],
+    });
+    routes = {
+      "GET /api/v1/executions/a": () => ({ body: detail("a", 3, [3, 1]) }),
+      "GET /api/v1/executions/b": () => ({ body: detail("b", 4, [2]) }),
+    };
+    const { container } = wrap(<ComparePage ids={["a", "b"]} />);
+    await screen.findByRole("heading", { name: "Compare 2 executions" });
+    const row = (name: string) => container.querySelector(`tr[data-row="${name}"]`);
+    expect(row("input:n")?.getAttribute("data-differs")).toBe("true");
+    expect(row("input:n")?.textContent).toBe("n (differs)34");
+    expect(row("input:seed")?.getAttribute("data-differs")).toBe("false");
+    expect(row("param:fit.lr")?.getAttribute("data-differs")).toBe("false");
+    expect(row("metric:fit.loss")?.textContent).toBe("fit.loss (differs)12");
+    expect((await screen.findByText(/^fit\.loss: a,b/)).textContent).toBe("fit.loss: a,b [[3,1],[2,null]]");
+  });
+
+  it("asks for two executions", () => {
+    wrap(<ComparePage ids={["a"]} />);
+    expect(screen.getByRole("alert").textContent).toContain("Pick two executions");
   });
 });
 
