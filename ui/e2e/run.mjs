@@ -130,6 +130,7 @@ try {
   // what follows it again (the server's runner), opened as the new execution.
   await panel.getByRole("button", { name: "Re-run from this node" }).click();
   await page.waitForURL((u) => u.pathname.startsWith("/executions/") && !u.pathname.endsWith(done));
+  const rerun = page.url().split("/").pop();
   await page.locator('#execution-title [data-status="SUCCEEDED"]').waitFor({ timeout: 120_000 });
   const status = (id) => page.locator(`.react-flow__node [data-node="${id}"]`).getAttribute("data-status");
   await page.locator('.react-flow__node [data-node="report"][data-status="SUCCEEDED"]').waitFor();
@@ -207,6 +208,24 @@ try {
   await chart.locator("canvas").waitFor();
   await chart.locator(".u-legend .u-series").nth(3).waitFor(); // step, then one per execution
   await shot("compare");
+
+  // 11. Lineage: from the compare page to the first execution, its node total, and the
+  // lineage of total's output: upstream load (and its input n), downstream report in
+  // this execution and in the re-run (another execution that used the same value).
+  await page.locator("thead").getByRole("link", { name: done }).click();
+  await page.waitForURL(`**/executions/${done}`);
+  await page.locator('.react-flow__node[data-id="total"]').click();
+  await page.getByRole("complementary", { name: "node total" }).getByRole("link", { name: "Lineage of its outputs" }).click();
+  await page.waitForURL((u) => u.pathname === `/lineage/${encodeURIComponent(`${done}:total`)}`);
+  await page.locator(".lineage-artifact.root").waitFor();
+  for (const r of [`${done}:load`, `${done}:total`, `${done}:report`, `${rerun}:report`])
+    await page.locator(`[data-run="${r}"]`).waitFor();
+  await page.locator(".react-flow__edge").nth(5).waitFor();
+  await shot("lineage");
+  // A node run in the graph opens its execution.
+  await page.locator(`.react-flow__node[data-id="n:${rerun}:report"]`).click();
+  await page.waitForURL(`**/executions/${rerun}`);
+  await page.locator(".react-flow__node").nth(3).waitFor();
 
 } catch (error) {
   if (page) await page.screenshot({ path: join(shots, "failure.png"), fullPage: true });

@@ -2,6 +2,7 @@ import { ComparePage } from "./ComparePage";
 import { ExecutionPage } from "./ExecutionPage";
 import { ExecutionsList } from "./ExecutionsList";
 import { LaunchPage } from "./LaunchPage";
+import { LineagePage } from "./LineagePage";
 import { navigate, route, usePath } from "./router";
 
 export function App() {
@@ -35,6 +36,7 @@ export function App() {
         {r.page === "execution" && <ExecutionPage key={r.id} id={r.id} />}
         {r.page === "launch" && <LaunchPage key={r.from ?? ""} from={r.from} />}
         {r.page === "compare" && <ComparePage ids={r.ids} />}
+        {r.page === "lineage" && <LineagePage key={r.ref} reference={r.ref} />}
         {r.page === "missing" && <p role="alert">No page here.</p>}
       </main>
     </>

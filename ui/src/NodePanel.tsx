@@ -1,6 +1,7 @@
 import { useQueries, useQuery } from "@tanstack/react-query";
 import { getArtifact, nodeLogs, type NodeShape } from "./api";
 import { seconds, valueText } from "./format";
+import { navigate } from "./router";
 import { Status } from "./Status";
 
 function Value({ hash }: { hash: string }) {
@@ -138,6 +139,19 @@ export function NodePanel({
         <button type="button" onClick={onRerun}>
           Re-run from this node
         </button>
+      )}
+      {Object.keys(node.outputs).length > 0 && (
+        <p>
+          <a
+            href={`/lineage/${encodeURIComponent(`${executionId}:${node.node_id}`)}`}
+            onClick={(ev) => {
+              ev.preventDefault();
+              navigate(`/lineage/${encodeURIComponent(`${executionId}:${node.node_id}`)}`);
+            }}
+          >
+            Lineage of its outputs
+          </a>
+        </p>
       )}
       {node.error && <pre className="traceback">{node.error}</pre>}
       <Values title="Inputs" values={node.inputs} />

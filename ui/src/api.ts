@@ -1,4 +1,5 @@
 // The server's REST API (rillet/services/_shapes.py mirrors these shapes).
+import type { LineageShape } from "./lineage";
 
 export interface ExecutionSummary {
   execution_id: string;
@@ -154,6 +155,11 @@ export function nodeLogs(id: string, node: string, attempt: number): Promise<Att
 
 export function getArtifact(hash: string): Promise<ArtifactShape> {
   return call(`/artifacts/${encodeURIComponent(hash)}`);
+}
+
+/** The lineage trees of REF (an execution id, EXEC:NODE or an artifact hash prefix). */
+export function getLineage(ref: string, direction: "upstream" | "downstream"): Promise<LineageShape> {
+  return call(`/lineage/${encodeURIComponent(ref)}?direction=${direction}`);
 }
 
 export function eventsUrl(id: string): string {

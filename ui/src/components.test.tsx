@@ -13,6 +13,7 @@ import type { ReactNode } from "react";
 import { ComparePage } from "./ComparePage";
 import { ExecutionsList } from "./ExecutionsList";
 import { LaunchPage } from "./LaunchPage";
+import { LineagePage } from "./LineagePage";
 import { NodePanel } from "./NodePanel";
 import { Timeline } from "./Timeline";
 import type { NodeShape } from "./api";
@@ -274,6 +275,42 @@ describe("Compare", () => {
   it("asks for two executions", () => {
     wrap(<ComparePage ids={["a"]} />);
     expect(screen.getByRole("alert").textContent).toContain("Pick two executions");
+  });
+});
+
+describe("LineagePage", () => {
+  // React Flow measures its pane; jsdom has no ResizeObserver (the graph itself is
+  // checked in the browser, e2e/run.mjs).
+  beforeEach(() => {
+    vi.stubGlobal("ResizeObserver", class { observe() {} unobserve() {} disconnect() {} });
+  });
+
+  it("asks for both directions and lists the executions the lineage crosses", async () => {
+    const run = (execution_id: string, node_id: string) =>
+      ({ execution_id, node_id, task: `wf:${node_id}`, status: "SUCCEEDED" });
+    const art = (hash: string, more: object = {}) => ({ hash, type: "int", type_name: "int", size: 2, ...more });
+    routes = {
+      "GET /api/v1/lineage/e1%3Atotal": (url) => ({
+        body: url.searchParams.get("direction") === "upstream"
+          ? { ref: "e1:total", direction: "upstream",
+              artifacts: [art("h10", { produced_by: [{ ...run("e1", "total"), inputs: { xs: art("hxs", { produced_by: [] }) } }] })] }
+          : { ref: "e1:total", direction: "downstream",
+              artifacts: [art("h10", { used_by: [{ ...run("e2", "report"), outputs: {} }] })] },
+      }),
+    };
+    wrap(<LineagePage reference="e1:total" />);
+    await screen.findByRole("heading", { name: "Lineage of e1:total" });
+    expect(screen.getByText(/2 values, 2 node runs in 2 executions/)).toBeTruthy();
+    expect(screen.getByRole("link", { name: "e1" }).getAttribute("href")).toBe("/executions/e1");
+    expect(screen.getByRole("link", { name: "e2" })).toBeTruthy();
+    expect(calls.filter((c) => c.includes("/lineage/")).sort()).toEqual([
+      "GET /api/v1/lineage/e1%3Atotal?direction=downstream", "GET /api/v1/lineage/e1%3Atotal?direction=upstream"]);
+  });
+
+  it("shows the server's refusal", async () => {
+    routes = { "GET /api/v1/lineage/nope": () => ({ status: 404, body: { error: "'nope' is neither an execution id" } }) };
+    wrap(<LineagePage reference="nope" />);
+    expect((await screen.findByRole("alert")).textContent).toContain("is neither an execution id");
   });
 });
 
