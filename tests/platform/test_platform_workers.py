@@ -131,6 +131,12 @@ def test_two_workers_run_20_executions_launched_at_once(shared_stores, pg_url, s
     workers = [start_worker([*_shared_args(pg_url, s3_url), "--concurrency", "2"],
                             cwd=project, log=tmp_path / f"w{i}.log") for i in range(2)]
     try:
+        # Both have installed their SIGTERM handler before anything is launched (on a
+        # loaded machine the first could otherwise run all 20 while the second is still
+        # importing, and the SIGTERM at the end would kill it: exit -15).
+        for i in range(2):
+            wait_until(lambda i=i: ": ready" in (tmp_path / f"w{i}.log").read_text(),
+                       what=f"worker {i} to be ready")
         ids: dict[str, int] = {}
         lock = threading.Lock()
 
