@@ -60,6 +60,8 @@ from rillet.errors import ExecutorError, RilletError, StoreError
 # refused values included), and the OS's own errors (ENOSPC, EROFS, EACCES, ...).
 STORE_FAULTS = (StoreError, OSError)
 
+LOST_ATTEMPT = ("the worker running this attempt was lost; another worker took the "
+                "execution over and ran the node again")
 OUTPUT_POLL = 0.25  # how often running attempts' output is read while they run
 
 __all__ = ["Engine", "Interrupted", "Observer", "Reuse", "new_execution_id", "owner_identity"]
@@ -303,6 +305,8 @@ class _Run(Memo, Expansion, Elements):
         ratio = mapping.min_success_ratio if mapping else 1.0
         if mapping is not None and node.kind == "map":  # only the elements not done yet
             inputs, indices, ratio = self._map_inputs(node, meta, inputs, mapping.mapped, ratio)
+        if node.attempt == 0:
+            self._after_lost_attempts(node)
         job = AttemptJob(
             execution_id=self.id, node_id=node.id, attempt=node.attempt + 1, task=task,
             inputs=inputs,
@@ -380,7 +384,7 @@ class _Run(Memo, Expansion, Elements):
             self._done(node)
             return
         task = node.spec.entity  # type: ignore[union-attr]
-        if r.retryable and r.attempt <= task.retries and (
+        if r.retryable and r.attempt - node.attempt_base <= task.retries and (
                 self.failure is None or self.keep_going):
             node.status = NodeStatus.QUEUED
             self.graph.ready.append(node.id)
@@ -399,6 +403,25 @@ class _Run(Memo, Expansion, Elements):
         """Whether ``node`` is a task an eager workflow's body awaits (``<eager>/<task>``)."""
         parent = self.graph.nodes.get(node.id.rpartition("/")[0])
         return parent is not None and parent.kind == "eager" and node.kind in ("task", "map")
+
+    def _after_lost_attempts(self, node: RNode) -> None:
+        """A takeover (a worker resuming this same execution after its worker was lost):
+        the attempts the lost worker started stay recorded under their numbers, ended
+        FAILED (``WorkerLost``) where still RUNNING, and the new attempt takes the next
+        number; they use none of the node's retries."""
+        reuse = self.reuse
+        if reuse is None or reuse.execution_id != self.id or node.id not in reuse.nodes:
+            return
+        before = self.store.attempts(self.id, node.id)
+        if not before:
+            return
+        now = time.time()
+        for a in before:
+            if a.status is NodeStatus.RUNNING:
+                self.batch.attempts.append(dataclasses.replace(
+                    a, status=NodeStatus.FAILED, ended_at=now, error_type="WorkerLost",
+                    error_message=LOST_ATTEMPT))
+        node.attempt = node.attempt_base = max(a.attempt for a in before)
 
     def _attempt_ended(self, r: AttemptResult, status: NodeStatus, started: float) -> None:
         self.batch.attempts.append(AttemptRecord(

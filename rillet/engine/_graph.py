@@ -75,6 +75,9 @@ class RNode:
     deps: set[str] = field(default_factory=set)
     status: NodeStatus = NodeStatus.QUEUED
     attempt: int = 0
+    # attempts a lost worker started before this execution was taken over: they keep
+    # their numbers and use none of the node's retries
+    attempt_base: int = 0
     out_bindings: dict[str, Binding] = field(default_factory=dict)  # for joins
 
 

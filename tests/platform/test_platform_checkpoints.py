@@ -86,3 +86,6 @@ def test_a_worker_on_another_machine_resumes_from_the_dead_workers_checkpoint(
                                                "attempt saw b'21'"]
     record = s.store.get_execution(execution_id)
     assert ValueStore(s.store, s.artifacts).load(record.outputs["o0"], int) == 22
+    assert [(a.attempt, a.status.value, a.error_type)
+            for a in s.store.attempts(execution_id, "train")] == [
+        (1, "FAILED", "WorkerLost"), (2, "SUCCEEDED", None)]

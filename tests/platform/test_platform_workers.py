@@ -37,6 +37,11 @@ def _output(stores, execution_id):
     return ValueStore(stores.store, stores.artifacts).load(record.outputs["o0"], int)
 
 
+def _attempts(stores, execution_id, node_id):
+    return [(a.attempt, a.status.value, a.error_type)
+            for a in stores.store.attempts(execution_id, node_id)]
+
+
 def test_claims_are_exclusive(db_url, tmp_path, project):
     art = str(tmp_path / "artifacts")
     main = open_stores(db=db_url, artifacts=art)
@@ -206,6 +211,10 @@ def test_a_killed_worker_is_taken_over_and_no_succeeded_node_runs_again(
     assert {k: n.status for k, n in nodes.items()} == {
         "inc": NodeStatus.SUCCEEDED, "slow": NodeStatus.SUCCEEDED, "last": NodeStatus.SUCCEEDED}
     assert queue_state(s.store, execution_id)[2] == 2  # claimed twice
+    assert _attempts(s, execution_id, "inc") == [(1, "SUCCEEDED", None)]
+    # the dead worker's attempt keeps its number and record; the new one is the next
+    assert _attempts(s, execution_id, "slow") == [(1, "FAILED", "WorkerLost"),
+                                                  (2, "SUCCEEDED", None)]
 
 
 def test_a_paused_worker_that_lost_its_lease_stops_and_the_other_finishes_once(
@@ -258,6 +267,8 @@ def test_a_paused_worker_that_lost_its_lease_stops_and_the_other_finishes_once(
     assert nodes == {"inc": NodeStatus.SUCCEEDED, "slow": NodeStatus.SUCCEEDED,
                      "last": NodeStatus.SUCCEEDED}
     assert queue_state(s.store, execution_id)[0] == "done"
+    assert _attempts(s, execution_id, "slow") == [(1, "FAILED", "WorkerLost"),
+                                                  (2, "SUCCEEDED", None)]
 
 
 def test_sigterm_drains(home_stores, project, tmp_path):
