@@ -84,6 +84,24 @@ def project_create(ctx: click.Context, name: str, description: str, as_json: boo
     click.echo(f"project {made['name']} created (domains: {', '.join(made['domains'])})")
 
 
+@project.command("limit", context_settings=CONTEXT)
+@click.argument("name")
+@click.option("--domain", default="development", show_default=True)
+@click.option("--max-running", type=click.IntRange(min=0), required=True,
+              help="The most executions running at once (0: no cap).")
+@_stores_options
+@click.pass_context
+def project_limit(ctx: click.Context, name: str, domain: str, max_running: int,
+                  home: str | None, db_url: str | None, artifacts_url: str | None) -> None:
+    """Cap the running executions of project NAME in --domain; launches past the cap
+    queue and start in order as others end (on the store: --home or --db)."""
+    from rillet.platform._teams import set_limit
+
+    done = _on_store(ctx, home, db_url, lambda s: set_limit(s, name, domain, max_running))
+    cap = done["max_running"]
+    click.echo(f"{name}/{domain}: " + (f"at most {cap} running" if cap else "no cap"))
+
+
 @project.command("list", context_settings=CONTEXT)
 @click.option("--json", "as_json", is_flag=True)
 @_stores_options

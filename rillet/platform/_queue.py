@@ -23,6 +23,7 @@ from rillet.platform._check import check_inputs
 from rillet.platform._registry import RegisteredEntity, check_scope, find
 
 CHANNEL = "rillet_launch"
+QUOTA_LOCK = 1_500_015  # the advisory lock claims take while a quota exists (PostgreSQL)
 QUEUED, CLAIMED, DONE = "queued", "claimed", "done"
 
 
@@ -134,16 +135,27 @@ def claim(store: Any, owner: str, lease: float) -> Claim | None:
     execution row, so the queue row must say "just claimed" by itself)."""
     db = store.database
     now = time.time()
-    lock = " FOR UPDATE OF q SKIP LOCKED" if is_postgres(db) else ""
+    postgres = is_postgres(db)
+    lock = " FOR UPDATE OF q SKIP LOCKED" if postgres else ""
     with db.write() as c:
+        if postgres and c.execute("SELECT 1 FROM project_limits LIMIT 1").fetchone():
+            # a quota counts the claimed rows of a scope: claims take turns (SQLite's
+            # BEGIN IMMEDIATE already does), so two never both take the last place
+            c.execute(f"SELECT pg_advisory_xact_lock({QUOTA_LOCK})")
+        # a queued execution whose project and domain run their quota waits; the oldest
+        # of each scope goes first
         row = c.execute(
             "UPDATE launch_queue SET state = ?, lease_owner = ?, lease_expires_at = ?, "
             "claims = claims + 1 WHERE execution_id = (SELECT q.execution_id FROM "
             "launch_queue q JOIN executions e ON e.id = q.execution_id "
-            "WHERE e.status IN ('QUEUED', 'RUNNING') AND (q.state = ? OR (q.state = ? AND "
-            "q.lease_expires_at < ? AND (e.lease_expires_at IS NULL OR e.lease_expires_at < ?))) "
+            "WHERE e.status IN ('QUEUED', 'RUNNING') AND ((q.state = ? AND NOT EXISTS ("
+            "SELECT 1 FROM project_limits l WHERE l.project = q.project AND l.domain = "
+            "q.domain AND l.max_running <= (SELECT COUNT(*) FROM launch_queue r WHERE "
+            "r.project = q.project AND r.domain = q.domain AND r.state = ?))) OR "
+            "(q.state = ? AND q.lease_expires_at < ? AND (e.lease_expires_at IS NULL OR "
+            "e.lease_expires_at < ?))) "
             f"ORDER BY q.state DESC, q.created_at LIMIT 1{lock}) RETURNING {_COLS}",
-            (CLAIMED, owner, now + lease, QUEUED, CLAIMED, now, now)).fetchone()
+            (CLAIMED, owner, now + lease, QUEUED, CLAIMED, CLAIMED, now, now)).fetchone()
         if row is not None:
             c.execute("UPDATE executions SET lease_owner = ?, lease_expires_at = ?, "
                       "heartbeat_at = ? WHERE id = ?",
@@ -175,10 +187,15 @@ def renew(store: Any, owner: str, execution_ids: list[str], lease: float) -> Non
 
 
 def finish(store: Any, owner: str, execution_id: str) -> None:
-    """The execution ended (recorded by the engine): it leaves the queue."""
-    with store.database.write() as c:
+    """The execution ended (recorded by the engine): it leaves the queue, and a launch
+    its quota held back may start."""
+    db = store.database
+    with db.write() as c:
         c.execute("UPDATE launch_queue SET state = ?, lease_expires_at = NULL WHERE "
                   "execution_id = ? AND lease_owner = ?", (DONE, execution_id, owner))
+        if is_postgres(db):
+            c.execute(f"SELECT pg_notify('{CHANNEL}', ?)", (execution_id,))
+    WAKE.notify()
 
 
 def queue_state(store: Any, execution_id: str) -> tuple[str, str | None, int] | None:

@@ -203,3 +203,27 @@ def execution_scope(store: Any, execution_id: str) -> tuple[str, str]:
     rows = store.database.read("SELECT project, domain FROM executions WHERE id = ?",
                                (execution_id,))
     return (str(rows[0][0]), str(rows[0][1])) if rows else (DEFAULT_PROJECT, DOMAINS[0])
+
+
+# -- quotas -----------------------------------------------------------------------------
+
+def set_limit(store: Any, project: str, domain: str, max_running: int, *,
+              who: str | None = None) -> dict[str, Any]:
+    """Cap the executions ``project``/``domain`` runs at once (0 removes the cap);
+    launches past it stay queued and start, oldest first, as others end."""
+    check_scope(project, domain)
+    require_project(store, project)
+    if max_running < 0:
+        raise DefinitionError(f"--max-running must be >= 0 (0: no cap), got {max_running}")
+    who = who or local_user()
+    now = time.time()
+    with store.database.write() as c:
+        c.execute("DELETE FROM project_limits WHERE project = ? AND domain = ?",
+                  (project, domain))
+        if max_running:
+            c.execute("INSERT INTO project_limits (project, domain, max_running, updated_at, "
+                      "updated_by) VALUES (?, ?, ?, ?, ?)",
+                      (project, domain, max_running, now, who))
+        audit(c, who=who, project=project, domain=domain, action="project.limit",
+              target=project, at=now, detail={"max_running": max_running or None})
+    return {"project": project, "domain": domain, "max_running": max_running or None}

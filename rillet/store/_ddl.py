@@ -7,8 +7,8 @@ keeps them equal to ``_schema.sqlite_ddl()``)."""
 from __future__ import annotations
 
 # Alembic revisions of rillet/store/migrations, oldest first (a test checks them).
-REVISIONS: tuple[str, ...] = ('0001', '0002', '0003', '0004', '0005', '0006', '0007', '0008', '0009', '0010', '0011', '0012')
-HEAD = '0012'
+REVISIONS: tuple[str, ...] = ('0001', '0002', '0003', '0004', '0005', '0006', '0007', '0008', '0009', '0010', '0011', '0012', '0013')
+HEAD = '0013'
 
 ALEMBIC_VERSION_DDL = (
     "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
@@ -39,6 +39,7 @@ SQLITE_DDL: tuple[str, ...] = (
     'CREATE TABLE model_versions ( name VARCHAR NOT NULL, version INTEGER NOT NULL, execution_id VARCHAR NOT NULL, node_id VARCHAR NOT NULL, output VARCHAR NOT NULL, hash VARCHAR NOT NULL, created_at FLOAT NOT NULL, created_by VARCHAR NOT NULL, CONSTRAINT pk_model_versions PRIMARY KEY (name, version) )',
     'CREATE INDEX ix_model_versions_hash ON model_versions (hash)',
     'CREATE TABLE node_io ( hash VARCHAR NOT NULL, direction VARCHAR(3) NOT NULL, execution_id VARCHAR NOT NULL, node_id VARCHAR NOT NULL, name VARCHAR NOT NULL, CONSTRAINT pk_node_io PRIMARY KEY (hash, direction, execution_id, node_id, name) ) WITHOUT ROWID',
+    'CREATE TABLE project_limits ( project VARCHAR NOT NULL, domain VARCHAR NOT NULL, max_running INTEGER NOT NULL, updated_at FLOAT NOT NULL, updated_by VARCHAR NOT NULL, CONSTRAINT pk_project_limits PRIMARY KEY (project, domain) )',
     'CREATE TABLE projects ( name VARCHAR NOT NULL, description TEXT NOT NULL, created_at FLOAT NOT NULL, created_by VARCHAR NOT NULL, CONSTRAINT pk_projects PRIMARY KEY (name) )',
     'CREATE TABLE promotions ( id INTEGER NOT NULL, project VARCHAR NOT NULL, name VARCHAR NOT NULL, version VARCHAR NOT NULL, from_domain VARCHAR NOT NULL, to_domain VARCHAR NOT NULL, bundle_hash VARCHAR NOT NULL, who VARCHAR NOT NULL, at FLOAT NOT NULL, CONSTRAINT pk_promotions PRIMARY KEY (id) )',
     'CREATE INDEX ix_promotions_project_name ON promotions (project, name)',

@@ -411,6 +411,18 @@ roles = Table(
     PrimaryKeyConstraint("username", "project"),
 )
 
+# -- quotas (revision 0013): running executions per project and domain ---------------
+
+project_limits = Table(
+    "project_limits", metadata,
+    Column("project", String, nullable=False),
+    Column("domain", String, nullable=False),
+    Column("max_running", Integer, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Column("updated_by", String, nullable=False),
+    PrimaryKeyConstraint("project", "domain"),
+)
+
 # Room for later: small settings and facts about this store (key -> JSON text).
 meta = Table(
     "meta", metadata,
