@@ -61,6 +61,7 @@ class Worker:
         self._held: set[str] = set()
         self._lock = threading.Lock()
         self._listener: Any = None
+        self._listen_lock = threading.Lock()
         self.completed = 0
         self._entities: dict[tuple[str, str, str, str], Any] = {}
 
@@ -136,7 +137,10 @@ class Worker:
                         for _ in listener.notifies(timeout=IDLE_WAIT, stop_after=1):
                             break
                     except Exception:
-                        self._listener = None
+                        with self._listen_lock:
+                            if self._listener is listener:
+                                self._listener = None
+                        listener.close()
                     finally:
                         self._listening = False
                         WAKE.notify()
@@ -144,6 +148,10 @@ class Worker:
         WAKE.wait(seen, IDLE_WAIT if not self._stop.is_set() else 0)
 
     def _listen(self) -> Any:
+        with self._listen_lock:  # slots wait at once: one connection, not one each
+            return self._open_listener()
+
+    def _open_listener(self) -> Any:
         if self._listener is None:
             try:
                 import psycopg
