@@ -1,9 +1,17 @@
+import { LaunchPlansPage, ModelsPage, VersionsPage } from "./Catalog";
 import { ComparePage } from "./ComparePage";
 import { ExecutionPage } from "./ExecutionPage";
 import { ExecutionsList } from "./ExecutionsList";
 import { LaunchPage } from "./LaunchPage";
 import { LineagePage } from "./LineagePage";
 import { navigate, route, usePath } from "./router";
+
+const NAV: [string, string][] = [
+  ["/launch", "Launch"],
+  ["/versions", "Versions"],
+  ["/launchplans", "Launch plans"],
+  ["/models", "Models"],
+];
 
 export function App() {
   const r = route(usePath());
@@ -20,21 +28,35 @@ export function App() {
         >
           rillet
         </a>
-        <a
-          href="/launch"
-          onClick={(ev) => {
-            ev.preventDefault();
-            navigate("/launch");
-          }}
-        >
-          Launch
-        </a>
+        {NAV.map(([to, label]) => (
+          <a
+            key={to}
+            href={to}
+            onClick={(ev) => {
+              ev.preventDefault();
+              navigate(to);
+            }}
+          >
+            {label}
+          </a>
+        ))}
         <a href="/docs">API</a>
       </header>
       <main>
         {r.page === "executions" && <ExecutionsList />}
         {r.page === "execution" && <ExecutionPage key={r.id} id={r.id} />}
-        {r.page === "launch" && <LaunchPage key={r.from ?? ""} from={r.from} />}
+        {r.page === "launch" && (
+          <LaunchPage
+            key={`${r.from ?? ""}|${r.name ?? ""}|${r.project}|${r.domain}`}
+            from={r.from}
+            name={r.name}
+            project={r.project}
+            domain={r.domain}
+          />
+        )}
+        {r.page === "versions" && <VersionsPage />}
+        {r.page === "launchplans" && <LaunchPlansPage />}
+        {r.page === "models" && <ModelsPage />}
         {r.page === "compare" && <ComparePage ids={r.ids} />}
         {r.page === "lineage" && <LineagePage key={r.ref} reference={r.ref} />}
         {r.page === "missing" && <p role="alert">No page here.</p>}

@@ -116,14 +116,24 @@ function LaunchForm({ entity, values }: { entity: RegisteredEntity; values?: Rec
 /** Pick a registered workflow or launch plan; its form comes from its type descriptors.
  * With ``from`` (an execution id), the form is that execution's workflow with its inputs
  * prefilled (a relaunch). */
-export function LaunchPage({ from = null }: { from?: string | null }) {
-  const versions = useQuery({ queryKey: ["versions"], queryFn: () => listVersions() });
+export function LaunchPage({
+  from = null,
+  name: initial = null,
+  project = "default",
+  domain = "development",
+}: {
+  from?: string | null;
+  name?: string | null;
+  project?: string;
+  domain?: string;
+}) {
+  const versions = useQuery({ queryKey: ["versions", project, domain], queryFn: () => listVersions(project, domain) });
   const earlier = useQuery({
     queryKey: ["execution", from],
     queryFn: () => getExecution(from ?? ""),
     enabled: from !== null,
   });
-  const [name, setName] = useState("");
+  const [name, setName] = useState(initial ?? "");
   const entities = latestPerName(versions.data ?? []);
   const relaunched = earlier.data && versions.data ? entityFor(versions.data, earlier.data) : undefined;
   const chosen = name === "" && relaunched ? relaunched : entities.find((e) => e.name === name);
@@ -136,11 +146,13 @@ export function LaunchPage({ from = null }: { from?: string | null }) {
       {earlier.isError && <p role="alert">Could not read {from}: {earlier.error.message}</p>}
       {earlier.data && versions.data && !relaunched && (
         <p role="alert">
-          {earlier.data.workflow} is not registered in default/development: it cannot be relaunched from here.
+          {earlier.data.workflow} is not registered in {project}/{domain}: it cannot be relaunched from here.
         </p>
       )}
       {versions.data && entities.length === 0 && (
-        <p>Nothing registered in default/development yet: <code>rillet register FILE.py</code>.</p>
+        <p>
+          Nothing registered in {project}/{domain} yet: <code>rillet register FILE.py</code>.
+        </p>
       )}
       {entities.length > 0 && (
         <label className="pick">

@@ -209,3 +209,79 @@ export function launch(request: LaunchRequest): Promise<ExecutionDetail> {
     body: JSON.stringify(request),
   });
 }
+
+/** A launch plan (rillet/platform/_schedule.py `_shown`): its schedule is
+ * {type: "FixedRate", seconds} or {type: "CronSchedule", schedule}, or null. */
+export interface LaunchPlanShape {
+  project: string;
+  domain: string;
+  name: string;
+  version: string;
+  workflow: string | null;
+  schedule: { type: string; seconds?: number; schedule?: string; [part: string]: unknown } | null;
+  active: boolean;
+  catch_up: boolean;
+  next_fire_at: number | null;
+}
+
+export function listLaunchPlans(project = "default", domain = "development"): Promise<LaunchPlanShape[]> {
+  const query = new URLSearchParams({ project, domain });
+  return call(`/launchplans?${query.toString()}`);
+}
+
+export function setPlanActive(plan: LaunchPlanShape, active: boolean): Promise<Record<string, unknown>> {
+  return call(`/launchplans/${active ? "activate" : "deactivate"}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ name: plan.name, project: plan.project, domain: plan.domain }),
+  });
+}
+
+/** A model in the registry's list (GET /models). */
+export interface ModelSummary {
+  name: string;
+  latest: number;
+  versions: number;
+  aliases: Record<string, number>;
+  updated_at: number;
+}
+
+export interface ModelVersionShape {
+  name: string;
+  version: number;
+  aliases: string[];
+  execution_id: string;
+  node_id: string;
+  output: string;
+  hash: string;
+  workflow: string;
+  task: string;
+  inputs: Record<string, unknown>;
+  created_at: number;
+  created_by: string;
+}
+
+export interface ModelHistoryShape {
+  name: string;
+  event: string;
+  alias: string | null;
+  version: number | null;
+  previous: number | null;
+  detail: Record<string, unknown>;
+  at: number;
+  who: string;
+}
+
+export interface ModelDetail {
+  name: string;
+  versions: ModelVersionShape[];
+  history: ModelHistoryShape[];
+}
+
+export function listModels(): Promise<ModelSummary[]> {
+  return call("/models");
+}
+
+export function getModel(name: string): Promise<ModelDetail> {
+  return call(`/models/${encodeURIComponent(name)}`);
+}

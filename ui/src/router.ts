@@ -1,5 +1,5 @@
 // A small history router: "/" (executions), "/executions/<id>", "/launch[?from=<id>]",
-// "/compare?ids=<id>,<id>" and "/lineage/<ref>".
+// "/compare?ids=<id>,<id>", "/lineage/<ref>", "/versions", "/launchplans" and "/models".
 import { useSyncExternalStore } from "react";
 
 function subscribe(onChange: () => void): () => void {
@@ -21,7 +21,10 @@ export function navigate(path: string): void {
 export type Route =
   | { page: "executions" }
   | { page: "execution"; id: string }
-  | { page: "launch"; from: string | null }
+  | { page: "launch"; from: string | null; name: string | null; project: string; domain: string }
+  | { page: "versions" }
+  | { page: "launchplans" }
+  | { page: "models" }
   | { page: "compare"; ids: string[] }
   | { page: "lineage"; ref: string }
   | { page: "missing" };
@@ -31,7 +34,17 @@ export function route(full: string): Route {
   const path = q < 0 ? full : full.slice(0, q);
   const query = new URLSearchParams(q < 0 ? "" : full.slice(q + 1));
   if (path === "/" || path === "") return { page: "executions" };
-  if (path === "/launch" || path === "/launch/") return { page: "launch", from: query.get("from") || null };
+  if (path === "/launch" || path === "/launch/")
+    return {
+      page: "launch",
+      from: query.get("from") || null,
+      name: query.get("name") || null,
+      project: query.get("project") || "default",
+      domain: query.get("domain") || "development",
+    };
+  if (path === "/versions" || path === "/versions/") return { page: "versions" };
+  if (path === "/launchplans" || path === "/launchplans/") return { page: "launchplans" };
+  if (path === "/models" || path === "/models/") return { page: "models" };
   if (path === "/compare" || path === "/compare/") {
     const ids = (query.get("ids") ?? "").split(",").filter((id) => id !== "");
     return { page: "compare", ids: [...new Set(ids)] };

@@ -1,0 +1,185 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { cleanup, fireEvent, render, screen, within } from "@testing-library/react";
+import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
+import type { ReactNode } from "react";
+import { LaunchPlansPage, ModelsPage, scheduleText, VersionsPage } from "./Catalog";
+import { LaunchPage } from "./LaunchPage";
+import { route } from "./router";
+
+// The API answered from a table, as in components.test.tsx; the real server is the
+// end-to-end test's (e2e/run.mjs steps 13-15).
+type Answer = { status?: number; body: unknown };
+let routes: Record<string, (url: URL, init?: RequestInit) => Answer>;
+const calls: string[] = [];
+const bodies: unknown[] = [];
+
+beforeEach(() => {
+  calls.length = 0;
+  bodies.length = 0;
+  window.history.replaceState(null, "", "/");
+  vi.stubGlobal("fetch", async (input: string, init?: RequestInit) => {
+    const url = new URL(input, "http://ui.test");
+    calls.push(`${init?.method ?? "GET"} ${url.pathname}${url.search}`);
+    if (typeof init?.body === "string") bodies.push(JSON.parse(init.body));
+    const handler = routes[`${init?.method ?? "GET"} ${url.pathname}`];
+    const answer = handler ? handler(url, init) : { status: 404, body: { error: `no route ${url.pathname}` } };
+    return new Response(JSON.stringify(answer.body), {
+      status: answer.status ?? 200,
+      headers: { "content-type": "application/json" },
+    });
+  });
+});
+
+afterEach(() => {
+  cleanup();
+  vi.unstubAllGlobals();
+});
+
+function wrap(ui: ReactNode) {
+  const client = new QueryClient({ defaultOptions: { queries: { retry: false } } });
+  return render(<QueryClientProvider client={client}>{ui}</QueryClientProvider>);
+}
+
+const entity = (name: string, kind: string, version: string, project = "default") => ({
+  name, kind, version, project, domain: "development", created_at: 1_700_000_000,
+  identity: "wf:diamond", interface: { inputs: { n: { kind: "int" } }, defaults: { n: 5 } },
+});
+
+describe("VersionsPage", () => {
+  it("lists every version with a launch link for workflows and plans, not tasks; another project is asked for", async () => {
+    routes = {
+      "GET /api/v1/versions": (url) => ({
+        body:
+          url.searchParams.get("project") === "team"
+            ? [entity("team.flow", "workflow", "v9", "team")]
+            : [entity("wf.diamond", "workflow", "abc123"), entity("wf.load", "task", "abc123"),
+               entity("nightly", "launch_plan", "abc123")],
+      }),
+    };
+    wrap(<VersionsPage />);
+    const row = await screen.findByText("wf.diamond");
+    const tr = row.closest("tr");
+    expect(tr?.getAttribute("data-version")).toBe("wf.diamond@abc123");
+    expect(within(tr as HTMLElement).getByRole("link", { name: "Launch wf.diamond" }).getAttribute("href")).toBe(
+      "/launch?name=wf.diamond",
+    );
+    expect(screen.getByRole("link", { name: "Launch nightly" })).toBeTruthy();
+    expect(screen.queryByRole("link", { name: "Launch wf.load" })).toBeNull();
+    expect(calls).toContain("GET /api/v1/versions?project=default&domain=development");
+
+    fireEvent.change(screen.getByLabelText("Project"), { target: { value: "team" } });
+    fireEvent.click(screen.getByRole("button", { name: "Show" }));
+    const link = await screen.findByRole("link", { name: "Launch team.flow" });
+    expect(link.getAttribute("href")).toBe("/launch?name=team.flow&project=team");
+    expect(calls).toContain("GET /api/v1/versions?project=team&domain=development");
+    fireEvent.click(link);
+    expect(window.location.pathname + window.location.search).toBe("/launch?name=team.flow&project=team");
+  });
+
+  it("shows the server's error", async () => {
+    routes = { "GET /api/v1/versions": () => ({ status: 400, body: { error: "project: bad name" } }) };
+    wrap(<VersionsPage />);
+    expect((await screen.findByRole("alert")).textContent).toBe("Could not list versions: project: bad name");
+  });
+});
+
+describe("the launch link", () => {
+  it("routes /launch?name= with its scope, and the form opens on that workflow", async () => {
+    expect(route("/launch?name=team.flow&project=team")).toEqual({
+      page: "launch", from: null, name: "team.flow", project: "team", domain: "development",
+    });
+    expect(route("/versions")).toEqual({ page: "versions" });
+    expect(route("/launchplans/")).toEqual({ page: "launchplans" });
+    expect(route("/models")).toEqual({ page: "models" });
+    routes = { "GET /api/v1/versions": () => ({ body: [entity("team.flow", "workflow", "v9", "team")] }) };
+    wrap(<LaunchPage name="team.flow" project="team" domain="development" />);
+    await screen.findByText(/workflow team.flow · version v9 · team\/development/);
+    expect((screen.getByLabelText("Workflow") as HTMLSelectElement).value).toBe("team.flow");
+    expect(calls).toContain("GET /api/v1/versions?project=team&domain=development");
+  });
+});
+
+const plan = (name: string, active: boolean, schedule: Record<string, unknown> | null) => ({
+  project: "default", domain: "development", name, version: "abc123", workflow: "wf.diamond",
+  schedule, active, catch_up: false, next_fire_at: active ? 1_900_000_000 : null,
+});
+
+describe("LaunchPlansPage", () => {
+  it("shows schedule, state and next fire; Activate posts and the row turns active", async () => {
+    let active = false;
+    routes = {
+      "GET /api/v1/launchplans": () => ({
+        body: [plan("nightly", active, { type: "CronSchedule", schedule: "0 2 * * *" }), plan("adhoc", false, null)],
+      }),
+      "POST /api/v1/launchplans/activate": () => {
+        active = true;
+        return { body: { name: "nightly", active: true } };
+      },
+      "POST /api/v1/launchplans/deactivate": () => ({ status: 403, body: { error: "role viewer may not deactivate" } }),
+    };
+    const { container } = wrap(<LaunchPlansPage />);
+    await screen.findByText("cron 0 2 * * *");
+    expect(container.querySelector('tr[data-plan="nightly"]')?.getAttribute("data-active")).toBe("false");
+    expect(screen.getByText("inactive", { selector: 'tr[data-plan="nightly"] td' })).toBeTruthy();
+    // no schedule: nothing to activate, but it can be launched
+    expect(screen.queryByRole("button", { name: "Activate adhoc" })).toBeNull();
+    expect(screen.getByRole("link", { name: "Launch adhoc" }).getAttribute("href")).toBe("/launch?name=adhoc");
+
+    fireEvent.click(screen.getByRole("button", { name: "Activate nightly" }));
+    await screen.findByRole("button", { name: "Deactivate nightly" });
+    expect(bodies).toEqual([{ name: "nightly", project: "default", domain: "development" }]);
+    const row = container.querySelector('tr[data-plan="nightly"]');
+    expect(row?.getAttribute("data-active")).toBe("true");
+    expect(row?.querySelector("td[data-next]")?.getAttribute("data-next")).toBe("1900000000");
+
+    fireEvent.click(screen.getByRole("button", { name: "Deactivate nightly" }));
+    expect((await screen.findByRole("alert")).textContent).toBe("Refused: role viewer may not deactivate");
+    expect(calls).toContain("POST /api/v1/launchplans/deactivate");
+  });
+
+  it("writes schedules in words", () => {
+    expect(scheduleText(null)).toBe("none");
+    expect(scheduleText({ type: "FixedRate", seconds: 3600 })).toBe("every 3600 s");
+    expect(scheduleText({ type: "CronSchedule", schedule: "@daily" })).toBe("cron @daily");
+  });
+});
+
+describe("ModelsPage", () => {
+  it("lists models with their aliases; one picked shows its versions and history", async () => {
+    routes = {
+      "GET /api/v1/models": () => ({
+        body: [{ name: "ranker", latest: 2, versions: 2, aliases: { prod: 1, staging: 2 }, updated_at: 1_700_000_100 }],
+      }),
+      "GET /api/v1/models/ranker": () => ({
+        body: {
+          name: "ranker",
+          versions: [1, 2].map((v) => ({
+            name: "ranker", version: v, aliases: v === 1 ? ["prod"] : ["staging"], execution_id: `e${v}`,
+            node_id: "total", output: "o0", hash: "h", workflow: "wf:diamond", task: "t", inputs: {},
+            created_at: 1_700_000_000 + v, created_by: "ana",
+          })),
+          history: [
+            { name: "ranker", event: "register", alias: null, version: 1, previous: null, detail: {}, at: 1, who: "ana" },
+            { name: "ranker", event: "alias", alias: "prod", version: 1, previous: null, detail: {}, at: 2, who: "bo" },
+          ],
+        },
+      }),
+    };
+    const { container } = wrap(<ModelsPage />);
+    await screen.findByText("prod → 1, staging → 2");
+    fireEvent.click(screen.getByRole("button", { name: "ranker" }));
+    await screen.findByRole("heading", { name: "Model ranker" });
+    const v1 = container.querySelector('tr[data-model-version="1"]') as HTMLElement;
+    expect(within(v1).getByText("prod")).toBeTruthy();
+    expect(within(v1).getByRole("link", { name: "e1" }).getAttribute("href")).toBe("/executions/e1");
+    const events = [...container.querySelectorAll(".model-history li")].map((li) => li.getAttribute("data-event"));
+    expect(events).toEqual(["register", "alias"]);
+    expect(container.querySelector('.model-history li[data-event="alias"]')?.textContent).toMatch(/bo: alias prod → 1$/);
+  });
+
+  it("says when there is none", async () => {
+    routes = { "GET /api/v1/models": () => ({ body: [] }) };
+    wrap(<ModelsPage />);
+    await screen.findByText("No model registered yet.");
+  });
+});
