@@ -4,7 +4,8 @@ execution and a running one, driven in Debian's chromium by ``ui/e2e/run.mjs``
 DAG (node count, states, left to right), a node's output value and logs, a re-run from
 that node (a recovery through the server), and the
 launch form of a registered workflow (a bad value refused, a good one run), a relaunch
-with its inputs prefilled; a
+with its inputs prefilled, compare and lineage, the Versions, Launch plans (activate,
+deactivate) and Models pages; a
 screenshot per step under this test's folder; no console error in the page."""
 
 from __future__ import annotations
@@ -65,6 +66,9 @@ def test_the_ui_shows_executions_their_dag_and_a_node_live(tmp_path: Path) -> No
         # A real running execution: registered and launched through the server, run by
         # the server's own worker; its task writes the marker once it runs.
         remote.register(str(WORKFLOWS / "wf_ui.py"))
+        # A model for the Models page: the diamond's total, version 1 under alias prod.
+        assert remote.models.register("wf_ui_total", execution=done.id, node="total",
+                                      alias="prod") == 1
         marker = tmp_path / "sleeper.pid"
         running = remote.launch("wf_ui.slow", marker=str(marker), seconds=300.0).id
         wait_for(marker.exists, limit=120)
@@ -79,7 +83,7 @@ def test_the_ui_shows_executions_their_dag_and_a_node_live(tmp_path: Path) -> No
         assert r.returncode == 0, f"the browser test failed:\n{r.stdout}\n{r.stderr}"
         assert "e2e passed" in r.stdout
         taken = sorted(p.name for p in shots.glob("*.png"))
-        assert len(taken) == 12 and all((shots / n).stat().st_size > 1000 for n in taken), taken
+        assert len(taken) == 15 and all((shots / n).stat().st_size > 1000 for n in taken), taken
         assert remote.execution(running).status == "ABORTED"
     finally:
         if remote is not None and running is not None:

@@ -1,12 +1,14 @@
 """Workflows of the UI tests: a diamond that succeeds (4 nodes, 4 edges) and one whose
-task sleeps until it is aborted (it writes its pid first, so the test knows it runs)."""
+task sleeps until it is aborted (it writes its pid first, so the test knows it runs);
+a launch plan of the diamond on a yearly cron (the Launch plans page activates it; it
+never fires during a test)."""
 
 from __future__ import annotations
 
 import os
 import time
 
-from rillet import current_context, task, workflow
+from rillet import CronSchedule, LaunchPlan, current_context, task, workflow
 
 
 @task
@@ -51,3 +53,7 @@ def sleeper(marker: str, seconds: float) -> int:
 @workflow
 def slow(marker: str, seconds: float = 300.0) -> int:
     return sleeper(marker=marker, seconds=seconds)
+
+
+yearly = LaunchPlan.get_or_create(diamond, name="diamond_yearly", default_inputs={"n": 2},
+                                  schedule=CronSchedule("0 0 1 1 *"))

@@ -143,7 +143,7 @@ try {
 
   // 8. The launch form of the registered diamond, from its type descriptors: a bad
   // value is refused before sending; a good one launches, and the server's worker runs it.
-  await page.getByRole("link", { name: "Launch" }).click();
+  await page.getByRole("link", { name: "Launch", exact: true }).click();
   await page.waitForURL("**/launch");
   await page.getByLabel("Workflow").selectOption("wf_ui.diamond");
   const n = page.locator("#input-n");
@@ -226,6 +226,42 @@ try {
   await page.locator(`.react-flow__node[data-id="n:${rerun}:report"]`).click();
   await page.waitForURL(`**/executions/${rerun}`);
   await page.locator(".react-flow__node").nth(3).waitFor();
+
+  // 12. Versions (nav link): the registered diamond with a link that opens its form.
+  const nav = (name) => page.locator("header.top").getByRole("link", { name, exact: true }).click();
+  await nav("Versions");
+  await page.waitForURL("**/versions");
+  await page.locator('tr[data-version^="wf_ui.diamond@"]').first().waitFor();
+  await page.locator('tr[data-version^="diamond_yearly@"]').first().waitFor();
+  await shot("versions");
+  await page.getByRole("link", { name: "Launch wf_ui.diamond" }).first().click();
+  await page.waitForURL((u) => u.pathname === "/launch" && u.searchParams.get("name") === "wf_ui.diamond");
+  await page.locator("#input-n").waitFor();
+
+  // 13. Launch plans: the yearly plan, inactive; Activate gives it a next fire time,
+  // Deactivate takes it back (through the server's scheduler state).
+  await nav("Launch plans");
+  const plan = page.locator('tr[data-plan="diamond_yearly"]');
+  await plan.locator("text=cron 0 0 1 1 *").waitFor();
+  await page.locator('tr[data-plan="diamond_yearly"][data-active="false"]').waitFor();
+  await plan.getByRole("button", { name: "Activate diamond_yearly" }).click();
+  await page.locator('tr[data-plan="diamond_yearly"][data-active="true"] td[data-next]:not([data-next=""])').waitFor();
+  const next = Number(await plan.locator("td[data-next]").getAttribute("data-next"));
+  if (!(next > Date.now() / 1000)) throw new Error(`launch plans: next fire time ${next} is not in the future`);
+  await shot("launch-plans");
+  await plan.getByRole("button", { name: "Deactivate diamond_yearly" }).click();
+  await page.locator('tr[data-plan="diamond_yearly"][data-active="false"]').waitFor();
+
+  // 14. Models: wf_ui_total with alias prod at version 1; picked, its version comes
+  // from the diamond's execution, and its history holds the registration.
+  await nav("Models");
+  const model = page.locator('tr[data-model="wf_ui_total"]');
+  await model.locator("text=prod → 1").waitFor();
+  await model.getByRole("button", { name: "wf_ui_total" }).click();
+  const v1 = page.locator('tr[data-model-version="1"]');
+  await v1.getByRole("link", { name: done }).waitFor();
+  await page.locator('.model-history li[data-event="register"]').first().waitFor();
+  await shot("models");
 
 } catch (error) {
   if (page) await page.screenshot({ path: join(shots, "failure.png"), fullPage: true });

@@ -7,7 +7,7 @@ import { LaunchPage } from "./LaunchPage";
 import { route } from "./router";
 
 // The API answered from a table, as in components.test.tsx; the real server is the
-// end-to-end test's (e2e/run.mjs steps 13-15).
+// end-to-end test's (e2e/run.mjs steps 12-14).
 type Answer = { status?: number; body: unknown };
 let routes: Record<string, (url: URL, init?: RequestInit) => Answer>;
 const calls: string[] = [];
