@@ -1,7 +1,8 @@
 """The web UI at ``/``: the single-page app built from ``ui/`` (``make ui``) into
 ``rillet/ui_static``, shipped inside the package so that ``pip install`` needs no Node.
-Client routes (``/executions/<id>``, ``/launch``, ``/compare``, ``/lineage/<ref>``) answer
-the app's ``index.html``; ``/assets`` its files. Without a build, ``/`` says what to run."""
+Client routes (``/executions/<id>``, ``/launch``, ``/compare``, ``/lineage/<ref>``,
+``/versions``, ``/launchplans``, ``/models``) answer the app's ``index.html``; ``/assets``
+its files. Without a build, ``/`` says what to run."""
 
 from __future__ import annotations
 
@@ -65,6 +66,12 @@ def mount(app: FastAPI, ui_dir: Path = UI_DIR) -> None:
 
     @app.get("/lineage/{rest:path}", response_class=HTMLResponse, include_in_schema=False)
     async def lineage_page(rest: str) -> Any:
+        return page()
+
+    @app.get("/versions", response_class=HTMLResponse, include_in_schema=False)
+    @app.get("/launchplans", response_class=HTMLResponse, include_in_schema=False)
+    @app.get("/models", response_class=HTMLResponse, include_in_schema=False)
+    async def catalog_page() -> Any:
         return page()
 
     assets = ui_dir / "assets"
