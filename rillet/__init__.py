@@ -36,6 +36,7 @@ _EXPORTS: dict[str, str] = {
     "LaunchPlan": "rillet.sdk._launchplan",
     "CronSchedule": "rillet.sdk._launchplan",
     "FixedRate": "rillet.sdk._launchplan",
+    "Webhook": "rillet.sdk._launchplan",
     "run": "rillet.sdk._run",
     "recover": "rillet.sdk._run",
     "execution": "rillet.sdk._past",
@@ -73,6 +74,7 @@ __all__ = [
     "RilletError",
     "Task",
     "TaskTimeoutError",
+    "Webhook",
     "TypeMismatchError",
     "UserCodeError",
     "Workflow",
@@ -107,7 +109,7 @@ if TYPE_CHECKING:
     )
     from rillet.remote._client import Remote
     from rillet.sdk._conditional import conditional
-    from rillet.sdk._launchplan import CronSchedule, FixedRate, LaunchPlan
+    from rillet.sdk._launchplan import CronSchedule, FixedRate, LaunchPlan, Webhook
     from rillet.sdk._map import map_task
     from rillet.sdk._past import execution, executions
     from rillet.sdk._resources import Cache, Resources

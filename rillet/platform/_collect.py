@@ -111,7 +111,10 @@ def _launch_plan(plan: Any, workflow: dict[str, Any]) -> dict[str, Any]:
             else:
                 iface["defaults"][key] = encoded
     iface["fixed"] = fixed
-    detail = {"workflow": workflow["name"], "schedule": _schedule(plan.schedule)}
+    detail: dict[str, Any] = {"workflow": workflow["name"], "schedule": _schedule(plan.schedule)}
+    if plan.notifications:  # only when named: plans without them keep their hash
+        detail["notifications"] = [{"url": h.url, "on": list(h.on), "secret_env": h.secret_env}
+                                   for h in plan.notifications]
     name = plan.name if plan.name != plan.workflow.name else workflow["name"]
     digest = hashlib.sha256(json.dumps([workflow["code_hash"], iface, detail],
                                        sort_keys=True).encode()).hexdigest()
@@ -143,7 +146,8 @@ def collect(folder: str, modules: list[str]) -> list[dict[str, Any]]:
     for plan in list(LaunchPlan._registry.values()):
         wf = workflows.get(plan.workflow.name)
         if wf is not None and not (plan.name == plan.workflow.name and not plan.default_inputs
-                                   and not plan.fixed_inputs and plan.schedule is None):
+                                   and not plan.fixed_inputs and plan.schedule is None
+                                   and not plan.notifications):
             lp = _launch_plan(plan, wf)
             found.setdefault(lp["name"], lp)
     return [found[k] for k in sorted(found)]

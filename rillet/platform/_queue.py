@@ -196,6 +196,9 @@ def finish(store: Any, owner: str, execution_id: str) -> None:
         if is_postgres(db):
             c.execute(f"SELECT pg_notify('{CHANNEL}', ?)", (execution_id,))
     WAKE.notify()
+    from rillet.platform._notify import NOTIFY_WAKE
+
+    NOTIFY_WAKE.set()  # its launch plan's webhooks, if any, go out now
 
 
 def queue_state(store: Any, execution_id: str) -> tuple[str, str | None, int] | None:

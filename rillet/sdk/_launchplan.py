@@ -55,6 +55,35 @@ class FixedRate:
         return when + self.duration
 
 
+EVENTS = ("SUCCEEDED", "FAILED", "ABORTED", "TIMED_OUT")
+
+
+@dataclass(frozen=True, slots=True)
+class Webhook:
+    """POST a signed JSON body to ``url`` when an execution of the plan ends in one of
+    ``on`` (SUCCEEDED, FAILED, ABORTED, TIMED_OUT). The server signs it with the secret
+    in its environment variable ``secret_env`` (the secret never enters the bundle):
+    header ``X-Rillet-Signature: sha256=<HMAC-SHA256 of the body, hex>``."""
+
+    url: str
+    on: tuple[str, ...] = EVENTS
+    secret_env: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.url, str) or not self.url.startswith(("http://", "https://")):
+            raise DefinitionError(f"Webhook(url={self.url!r}): give an http:// or https:// URL")
+        on = (self.on,) if isinstance(self.on, str) else tuple(self.on)
+        bad = [e for e in on if e not in EVENTS]
+        if bad or not on:
+            raise DefinitionError(
+                f"Webhook(on={self.on!r}): events are {', '.join(EVENTS)}")
+        object.__setattr__(self, "on", on)
+        if self.secret_env is not None and (not isinstance(self.secret_env, str)
+                                            or not self.secret_env):
+            raise DefinitionError(
+                f"Webhook(secret_env={self.secret_env!r}): give an environment variable name")
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LaunchPlan:
     """A named way to launch a workflow."""
@@ -64,6 +93,7 @@ class LaunchPlan:
     default_inputs: dict[str, Any] = field(default_factory=dict)
     fixed_inputs: dict[str, Any] = field(default_factory=dict)
     schedule: CronSchedule | FixedRate | None = None
+    notifications: tuple[Webhook, ...] = ()
 
     _registry: ClassVar[dict[str, LaunchPlan]] = {}
 
@@ -76,12 +106,14 @@ class LaunchPlan:
         default_inputs: dict[str, Any] | None = None,
         fixed_inputs: dict[str, Any] | None = None,
         schedule: CronSchedule | FixedRate | None = None,
+        notifications: list[Webhook] | tuple[Webhook, ...] | None = None,
     ) -> LaunchPlan:
         if not hasattr(workflow, "spec"):
             raise DefinitionError(f"LaunchPlan needs a @workflow, got {type(workflow).__name__}")
         name = name or workflow.name
         plan = cls(name=name, workflow=workflow, default_inputs=dict(default_inputs or {}),
-                   fixed_inputs=dict(fixed_inputs or {}), schedule=schedule)
+                   fixed_inputs=dict(fixed_inputs or {}), schedule=schedule,
+                   notifications=tuple(notifications or ()))
         plan._validate()
         existing = cls._registry.get(name)
         if existing is not None and _file_of(existing.workflow) != _file_of(workflow):
@@ -89,7 +121,8 @@ class LaunchPlan:
         if existing is not None:
             if (existing.workflow is not workflow or existing.default_inputs != plan.default_inputs
                     or existing.fixed_inputs != plan.fixed_inputs
-                    or existing.schedule != plan.schedule):
+                    or existing.schedule != plan.schedule
+                    or existing.notifications != plan.notifications):
                 raise Conflict(
                     f"launch plan '{name}' exists with different content; launch plans are "
                     "immutable, give the new one another name"
@@ -113,6 +146,11 @@ class LaunchPlan:
                         f"launch plan '{self.name}': {label}['{key}'] expects "
                         f"{type_name(iface.inputs[key])}, got {type(value).__name__}"
                     )
+        for hook in self.notifications:
+            if not isinstance(hook, Webhook):
+                raise DefinitionError(
+                    f"launch plan '{self.name}': notifications take Webhook(...), got "
+                    f"{type(hook).__name__}")
         arg = self.schedule.kickoff_time_input_arg if self.schedule is not None else None
         if arg is not None and arg not in iface.inputs:
             raise DefinitionError(

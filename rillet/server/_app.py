@@ -28,12 +28,15 @@ class Health(BaseModel):
 
 def create_app(instance: Instance, *, workers: int = 0, poll: float = 0.05,
                ui_dir: str | os.PathLike[str] | None = None,
-               scheduler: bool = True, auth: bool = False) -> FastAPI:
+               scheduler: bool = True, auth: bool = False,
+               notifier: dict[str, Any] | None = None) -> FastAPI:
     """The app serving ``instance``. ``workers`` > 0 runs a platform worker with that many
     slots in this process for the app's lifetime (launches through the app wake it);
     shutdown drains it: running executions finish and are recorded. ``ui_dir`` holds the
     built web UI served at ``/`` (default: the package's ``ui_static``). ``scheduler``
-    runs the launch plans' scheduler in a thread for the app's lifetime. ``auth``
+    runs the launch plans' scheduler, and a ``Notifier`` that delivers their webhooks
+    (``notifier`` passes options to it: ``tries``, ``backoff``), in threads for the
+    app's lifetime. ``auth``
     requires a token on every API request and the role its route needs."""
     from rillet.server import (
         _routes_data,
@@ -55,11 +58,15 @@ def create_app(instance: Instance, *, workers: int = 0, poll: float = 0.05,
             from rillet.platform._schedule import Scheduler
 
             app.state.scheduler = Scheduler(instance.store).start()
+        from rillet.platform._notify import Notifier
+
+        app.state.notifier = Notifier(instance.store, **(notifier or {})).start()
         try:
             yield
         finally:
             if app.state.scheduler is not None:
                 await run_in_threadpool(app.state.scheduler.stop)
+            await run_in_threadpool(app.state.notifier.stop)
             if local is not None:
                 await run_in_threadpool(local.stop)
             broadcaster.stop()

@@ -423,6 +423,25 @@ project_limits = Table(
     PrimaryKeyConstraint("project", "domain"),
 )
 
+# -- webhook deliveries (revision 0014): one row per attempt to notify a webhook ------
+
+# ``hook`` is the webhook's index in its launch plan. Attempt 1's insert is the claim
+# (the primary key), so two servers on one database never both notify an execution.
+webhook_deliveries = Table(
+    "webhook_deliveries", metadata,
+    Column("execution_id", String, nullable=False),
+    Column("hook", Integer, nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("url", Text, nullable=False),
+    Column("event", String, nullable=False),
+    Column("state", String, nullable=False),  # sending | delivered | failed
+    Column("http_status", Integer),
+    Column("error", Text),
+    Column("at", Float, nullable=False),
+    Column("sent_by", String, nullable=False),
+    PrimaryKeyConstraint("execution_id", "hook", "attempt"),
+)
+
 # Room for later: small settings and facts about this store (key -> JSON text).
 meta = Table(
     "meta", metadata,

@@ -1,0 +1,167 @@
+"""Issue 15 point 6: a launch plan's webhooks get one signed POST when its execution
+ends, retried with backoff, every attempt recorded; executions not from a plan (or of an
+event the webhook did not ask for) send nothing. A real server and a real receiver."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from clikit import wait_for
+from serverkit import Served, serve
+
+from rillet import Remote, Webhook
+from rillet.errors import DefinitionError
+from rillet.platform._notify import deliveries
+
+SECRET_ENV = "RILLET_TEST_WEBHOOK_SECRET"
+SECRET = "s3cret-for-the-test"
+
+
+class Receiver:
+    """A local HTTP receiver: ``/ok`` answers 200, ``/flaky`` 503 twice then 200."""
+
+    def __init__(self) -> None:
+        self.got: list[tuple[str, dict[str, str], bytes]] = []
+        self.flaky_calls = 0
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                with receiver.lock:
+                    receiver.got.append((self.path, dict(self.headers), body))
+                    code = 200
+                    if self.path == "/flaky":
+                        receiver.flaky_calls += 1
+                        code = 503 if receiver.flaky_calls <= 2 else 200
+                self.send_response(code)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def bodies(self, path: str) -> list[tuple[dict[str, str], dict[str, Any], bytes]]:
+        with self.lock:
+            return [(h, json.loads(b), b) for p, h, b in self.got if p == path]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture(scope="module")
+def hooked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Served, Receiver]]:
+    root = tmp_path_factory.mktemp("hooks")
+    receiver = Receiver()
+    old = os.environ.get(SECRET_ENV)
+    os.environ[SECRET_ENV] = SECRET
+    try:
+        with serve(root, root / "home", workers=1,
+                   notifier={"tries": 4, "backoff": 0.05, "tick": 0.2}) as served:
+            yield served, receiver
+    finally:
+        receiver.close()
+        if old is None:
+            os.environ.pop(SECRET_ENV, None)
+        else:
+            os.environ[SECRET_ENV] = old
+
+
+def _code(url: str) -> str:
+    return ("from rillet import LaunchPlan, Webhook, task, workflow\n\n"
+            "@task\ndef double(x: int) -> int:\n    return 2 * x\n\n"
+            "@workflow\ndef twice(x: int) -> int:\n    return double(x=x)\n\n"
+            "notified = LaunchPlan.get_or_create(twice, name='notified',\n"
+            f"    notifications=[Webhook('{url}/ok', on=['SUCCEEDED', 'FAILED'],\n"
+            f"                           secret_env='{SECRET_ENV}')])\n"
+            "flaky = LaunchPlan.get_or_create(twice, name='flaky',\n"
+            f"    notifications=[Webhook('{url}/flaky', secret_env='{SECRET_ENV}')])\n"
+            "failures = LaunchPlan.get_or_create(twice, name='failures',\n"
+            f"    notifications=[Webhook('{url}/ok', on=['FAILED', 'TIMED_OUT'])])\n")
+
+
+def _store(served: Served) -> Any:
+    return served.app.state.notifier.store
+
+
+def test_a_plan_execution_sends_one_signed_post_and_others_send_nothing(
+        hooked: tuple[Served, Receiver]) -> None:
+    served, receiver = hooked
+    code = served.home / "hookflows.py"
+    code.write_text(_code(receiver.url))
+    with Remote(served.url) as r:
+        r.create_project("hooks")
+        r.register(str(code), project="hooks", version="v1")
+        # not from a plan, and from a plan whose webhook wants failures only: they end first
+        direct = r.launch("hookflows.twice", project="hooks", x=1).wait(timeout=60)
+        quiet = r.launch("failures", project="hooks", x=2).wait(timeout=60)
+        assert direct.status.value == quiet.status.value == "SUCCEEDED"
+        done = r.launch("notified", project="hooks", x=3).wait(timeout=60)
+        assert done.status.value == "SUCCEEDED"
+    (headers, body, raw), = wait_for(lambda: receiver.bodies("/ok"), limit=60, every=0.1)
+    expected = "sha256=" + hmac.new(SECRET.encode(), raw, hashlib.sha256).hexdigest()
+    assert hmac.compare_digest(headers["X-Rillet-Signature"], expected)
+    assert headers["Content-Type"] == "application/json"
+    assert body["execution_id"] == done.id
+    assert (body["launch_plan"], body["workflow"], body["status"], body["project"],
+            body["domain"], body["version"]) == ("notified", "hookflows.twice", "SUCCEEDED",
+                                                 "hooks", "development", "v1")
+    assert body["ended_at"].endswith("+00:00")
+    (row,) = wait_for(lambda: [d for d in deliveries(_store(served), done.id)
+                               if d["state"] != "sending"], limit=60, every=0.1)
+    assert (row["attempt"], row["state"], row["http_status"], row["event"]) == (
+        1, "delivered", 200, "SUCCEEDED")
+    # the two earlier executions ended before this one and were looked at first
+    assert deliveries(_store(served), direct.id) == []
+    assert deliveries(_store(served), quiet.id) == []
+    assert len(receiver.bodies("/ok")) == 1
+
+
+def test_a_failing_receiver_is_retried_and_every_attempt_recorded(
+        hooked: tuple[Served, Receiver]) -> None:
+    served, receiver = hooked
+    code = served.home / "hookflows.py"
+    if not code.exists():
+        code.write_text(_code(receiver.url))
+    with Remote(served.url) as r:
+        if "hooks" not in [p["name"] for p in r.projects()]:
+            r.create_project("hooks")
+            r.register(str(code), project="hooks", version="v1")
+        done = r.launch("flaky", project="hooks", x=4).wait(timeout=60)
+    assert done.status.value == "SUCCEEDED"
+    rows = wait_for(lambda: [d for d in deliveries(_store(served), done.id)
+                             if d["state"] == "delivered"] and
+                    deliveries(_store(served), done.id), limit=60, every=0.1)
+    assert [(d["attempt"], d["state"], d["http_status"]) for d in rows] == [
+        (1, "failed", 503), (2, "failed", 503), (3, "delivered", 200)]
+    got = receiver.bodies("/flaky")
+    assert len(got) == 3 and {b["execution_id"] for _, b, _ in got} == {done.id}
+    for headers, _, raw in got:  # every retry carries the same signed body
+        assert headers["X-Rillet-Signature"] == "sha256=" + hmac.new(
+            SECRET.encode(), raw, hashlib.sha256).hexdigest()
+
+
+@pytest.mark.parametrize(("kwargs", "says"), [
+    ({"url": "ftp://x"}, "http:// or https://"),
+    ({"url": "http://x", "on": ["DONE"]}, "events are SUCCEEDED"),
+    ({"url": "http://x", "on": []}, "events are"),
+    ({"url": "http://x", "secret_env": ""}, "environment variable name"),
+])
+def test_bad_webhooks_are_refused(kwargs: dict[str, Any], says: str) -> None:
+    with pytest.raises(DefinitionError, match=says):
+        Webhook(**kwargs)
