@@ -73,6 +73,11 @@ def hooked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Served, R
     try:
         with serve(root, root / "home", workers=1,
                    notifier={"tries": 4, "backoff": 0.05, "tick": 0.2}) as served:
+            code = served.home / "hookflows.py"
+            code.write_text(_code(receiver.url))
+            with Remote(served.url) as r:
+                r.create_project("hooks")
+                r.register(str(code), project="hooks", version="v1")
             yield served, receiver
     finally:
         receiver.close()
@@ -92,7 +97,12 @@ def _code(url: str) -> str:
             "flaky = LaunchPlan.get_or_create(twice, name='flaky',\n"
             f"    notifications=[Webhook('{url}/flaky', secret_env='{SECRET_ENV}')])\n"
             "failures = LaunchPlan.get_or_create(twice, name='failures',\n"
-            f"    notifications=[Webhook('{url}/ok', on=['FAILED', 'TIMED_OUT'])])\n")
+            f"    notifications=[Webhook('{url}/ok', on=['FAILED', 'TIMED_OUT'])])\n\n"
+            "@task(timeout=0.5)\ndef stall(x: int) -> int:\n"
+            "    import time\n    time.sleep(120)\n    return x\n\n"
+            "@workflow\ndef stalled(x: int) -> int:\n    return stall(x=x)\n\n"
+            "slow = LaunchPlan.get_or_create(stalled, name='slow',\n"
+            f"    notifications=[Webhook('{url}/timeouts', on=['TIMED_OUT'])])\n")
 
 
 def _store(served: Served) -> Any:
@@ -102,11 +112,7 @@ def _store(served: Served) -> Any:
 def test_a_plan_execution_sends_one_signed_post_and_others_send_nothing(
         hooked: tuple[Served, Receiver]) -> None:
     served, receiver = hooked
-    code = served.home / "hookflows.py"
-    code.write_text(_code(receiver.url))
     with Remote(served.url) as r:
-        r.create_project("hooks")
-        r.register(str(code), project="hooks", version="v1")
         # not from a plan, and from a plan whose webhook wants failures only: they end first
         direct = r.launch("hookflows.twice", project="hooks", x=1).wait(timeout=60)
         quiet = r.launch("failures", project="hooks", x=2).wait(timeout=60)
@@ -135,13 +141,7 @@ def test_a_plan_execution_sends_one_signed_post_and_others_send_nothing(
 def test_a_failing_receiver_is_retried_and_every_attempt_recorded(
         hooked: tuple[Served, Receiver]) -> None:
     served, receiver = hooked
-    code = served.home / "hookflows.py"
-    if not code.exists():
-        code.write_text(_code(receiver.url))
     with Remote(served.url) as r:
-        if "hooks" not in [p["name"] for p in r.projects()]:
-            r.create_project("hooks")
-            r.register(str(code), project="hooks", version="v1")
         done = r.launch("flaky", project="hooks", x=4).wait(timeout=60)
     assert done.status.value == "SUCCEEDED"
     rows = wait_for(lambda: [d for d in deliveries(_store(served), done.id)
@@ -154,6 +154,17 @@ def test_a_failing_receiver_is_retried_and_every_attempt_recorded(
     for headers, _, raw in got:  # every retry carries the same signed body
         assert headers["X-Rillet-Signature"] == "sha256=" + hmac.new(
             SECRET.encode(), raw, hashlib.sha256).hexdigest()
+
+
+def test_a_timed_out_execution_is_the_timed_out_event(hooked: tuple[Served, Receiver]) -> None:
+    served, receiver = hooked
+    with Remote(served.url) as r:
+        done = r.launch("slow", project="hooks", x=5).wait(timeout=90)
+    assert done.status.value == "FAILED"
+    (headers, body, _), = wait_for(lambda: receiver.bodies("/timeouts"), limit=60, every=0.1)
+    assert (body["execution_id"], body["status"], headers["X-Rillet-Event"]) == (
+        done.id, "TIMED_OUT", "TIMED_OUT")
+    assert "X-Rillet-Signature" not in headers  # this webhook names no secret
 
 
 @pytest.mark.parametrize(("kwargs", "says"), [
