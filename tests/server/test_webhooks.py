@@ -102,7 +102,9 @@ def _code(url: str) -> str:
             "    import time\n    time.sleep(120)\n    return x\n\n"
             "@workflow\ndef stalled(x: int) -> int:\n    return stall(x=x)\n\n"
             "slow = LaunchPlan.get_or_create(stalled, name='slow',\n"
-            f"    notifications=[Webhook('{url}/timeouts', on=['TIMED_OUT'])])\n")
+            f"    notifications=[Webhook('{url}/timeouts', on=['TIMED_OUT'])])\n"
+            "stopped = LaunchPlan.get_or_create(stalled, name='stopped', default_inputs={'x': 1},\n"
+            f"    notifications=[Webhook('{url}/aborted', on=['ABORTED'])])\n")
 
 
 def _store(served: Served) -> Any:
@@ -165,6 +167,17 @@ def test_a_timed_out_execution_is_the_timed_out_event(hooked: tuple[Served, Rece
     assert (body["execution_id"], body["status"], headers["X-Rillet-Event"]) == (
         done.id, "TIMED_OUT", "TIMED_OUT")
     assert "X-Rillet-Signature" not in headers  # this webhook names no secret
+
+
+def test_an_aborted_execution_is_the_aborted_event(hooked: tuple[Served, Receiver]) -> None:
+    served, receiver = hooked
+    with Remote(served.url) as r:
+        launched = r.launch("stopped", project="hooks")
+        r.abort(launched.id)
+        done = launched.wait(timeout=90)
+    assert done.status.value == "ABORTED"
+    (_, body, _), = wait_for(lambda: receiver.bodies("/aborted"), limit=60, every=0.1)
+    assert (body["execution_id"], body["status"]) == (done.id, "ABORTED")
 
 
 @pytest.mark.parametrize(("kwargs", "says"), [
