@@ -32,6 +32,7 @@ PUBLIC = [
     "TaskTimeoutError",
     "TypeMismatchError",
     "UserCodeError",
+    "Webhook",
     "Workflow",
     "conditional",
     "current_context",
