@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from rillet.platform._loop import Loop
+
 TICK = 1.0  # the longest the notifier sleeps between looks when nobody wakes it
 TRIES = 4  # attempts per webhook: the first and three retries
 BACKOFF = 1.0  # seconds before the first retry; doubled before each next one
@@ -182,48 +184,34 @@ def deliveries(store: Any, execution_id: str) -> list[dict[str, Any]]:
     return [dict(zip(keys, row, strict=True)) for row in rows]
 
 
-class Notifier:
+class Notifier(Loop):
     """Delivers webhook notifications in a thread (``rillet server`` runs one); each
     delivery, with its retries, runs in a thread of its own."""
+
+    label = "notifier"
 
     def __init__(self, store: Any, *, tick: float = TICK, tries: int = TRIES,
                  backoff: float = BACKOFF, name: str | None = None) -> None:
         from rillet.platform._schedule import scheduler_name
 
+        super().__init__(NOTIFY_WAKE, tick)
         self.store = store
-        self.tick = tick
         self.tries = tries
         self.backoff = backoff
         self.name = name or scheduler_name()
         self.since = time.time() - LOOKBACK
-        self._stop = threading.Event()
-        self.thread: threading.Thread | None = None
         self._sending: list[threading.Thread] = []
 
-    def start(self) -> Notifier:
-        self.thread = threading.Thread(target=self.run, daemon=True, name="rillet-notifier")
-        self.thread.start()
-        return self
-
-    def run(self) -> None:
-        from rillet.errors import RilletError
-
-        while not self._stop.is_set():
-            NOTIFY_WAKE.clear()
-            try:
-                for p in pending(self.store, self.since):
-                    if not claim(self.store, p, self.name):
-                        continue  # another server delivers it
-                    t = threading.Thread(target=self._send, args=(p,), daemon=True,
-                                         name="rillet-webhook")
-                    t.start()
-                    self._sending.append(t)
-                self._sending = [t for t in self._sending if t.is_alive()]
-            except RilletError:
-                pass  # the store is busy or away: look again at the next tick
-            except Exception as exc:  # never let one bad plan stop the notifier
-                sys.stderr.write(f"rillet notifier: {type(exc).__name__}: {exc}\n")
-            NOTIFY_WAKE.wait(self.tick)
+    def look(self) -> float:
+        for p in pending(self.store, self.since):
+            if not claim(self.store, p, self.name):
+                continue  # another server delivers it
+            t = threading.Thread(target=self._send, args=(p,), daemon=True,
+                                 name="rillet-webhook")
+            t.start()
+            self._sending.append(t)
+        self._sending = [t for t in self._sending if t.is_alive()]
+        return self.tick
 
     def _send(self, p: Pending) -> None:
         try:
@@ -233,10 +221,6 @@ class Notifier:
             sys.stderr.write(f"rillet notifier: {p.url}: {type(exc).__name__}: {exc}\n")
 
     def stop(self, timeout: float | None = 30) -> None:
-        self._stop.set()
-        NOTIFY_WAKE.set()
-        if self.thread is not None:
-            self.thread.join(timeout)
+        super().stop(timeout)
         for t in self._sending:
             t.join(timeout)
-

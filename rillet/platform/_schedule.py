@@ -20,6 +20,7 @@ from typing import Any
 
 from rillet.errors import Conflict, DefinitionError, NotFound
 from rillet.platform._check import check_inputs
+from rillet.platform._loop import Loop
 from rillet.platform._queue import WAKE, enqueue_on
 from rillet.platform._registry import RegisteredEntity, check_scope, find, versions
 
@@ -288,48 +289,18 @@ def scheduler_name() -> str:
 SCHEDULER_WAKE = threading.Event()  # set by an activation in this process
 
 
-class Scheduler:
+class Scheduler(Loop):
     """Fires the active launch plans on time, in a thread (``rillet server`` runs one)."""
 
+    label = "scheduler"
+
     def __init__(self, store: Any, *, tick: float = TICK, name: str | None = None) -> None:
+        super().__init__(SCHEDULER_WAKE, tick)
         self.store = store
-        self.tick = tick
         self.name = name or scheduler_name()
-        self._stop = threading.Event()
-        self.thread: threading.Thread | None = None
         self.fired = 0
 
-    def start(self) -> Scheduler:
-        self.thread = threading.Thread(target=self.run, daemon=True, name="rillet-scheduler")
-        self.thread.start()
-        return self
-
-    def run(self) -> None:
-        from rillet.errors import RilletError
-
-        while not self._stop.is_set():
-            SCHEDULER_WAKE.clear()
-            now = time.time()
-            wait = self.tick
-            try:
-                self.fired += len(fire_due(self.store, now=now, by=self.name))
-                soonest = next_due(self.store, time.time())
-                if soonest is not None:
-                    wait = min(wait, max(0.0, soonest - time.time()))
-            except RilletError:
-                pass  # the store is busy or away: look again at the next tick
-            except Exception as exc:  # never let one bad plan stop the scheduler
-                import sys
-
-                sys.stderr.write(f"rillet scheduler: {type(exc).__name__}: {exc}\n")
-            if wait > 0:
-                SCHEDULER_WAKE.wait(wait)
-                if self._stop.is_set():
-                    return
-
-    def stop(self, timeout: float | None = 30) -> None:
-        self._stop.set()
-        SCHEDULER_WAKE.set()
-        if self.thread is not None:
-            self.thread.join(timeout)
-
+    def look(self) -> float:
+        self.fired += len(fire_due(self.store, now=time.time(), by=self.name))
+        soonest = next_due(self.store, time.time())
+        return self.tick if soonest is None else max(0.0, soonest - time.time())
