@@ -4,7 +4,8 @@ import { ExecutionPage } from "./ExecutionPage";
 import { ExecutionsList } from "./ExecutionsList";
 import { LaunchPage } from "./LaunchPage";
 import { LineagePage } from "./LineagePage";
-import { navigate, route, usePath } from "./router";
+import { Link } from "./Link";
+import { route, usePath } from "./router";
 
 const NAV: [string, string][] = [
   ["/launch", "Launch"],
@@ -18,27 +19,13 @@ export function App() {
   return (
     <>
       <header className="top">
-        <a
-          href="/"
-          className="brand"
-          onClick={(ev) => {
-            ev.preventDefault();
-            navigate("/");
-          }}
-        >
+        <Link to="/" className="brand">
           rillet
-        </a>
+        </Link>
         {NAV.map(([to, label]) => (
-          <a
-            key={to}
-            href={to}
-            onClick={(ev) => {
-              ev.preventDefault();
-              navigate(to);
-            }}
-          >
+          <Link key={to} to={to}>
             {label}
-          </a>
+          </Link>
         ))}
         <a href="/docs">API</a>
       </header>

@@ -13,21 +13,8 @@ import {
   type LaunchPlanShape,
 } from "./api";
 import { when } from "./format";
-import { navigate } from "./router";
-
-function Link({ to, children }: { to: string; children: React.ReactNode }) {
-  return (
-    <a
-      href={to}
-      onClick={(ev) => {
-        ev.preventDefault();
-        navigate(to);
-      }}
-    >
-      {children}
-    </a>
-  );
-}
+import { Link } from "./Link";
+import { executionPath } from "./router";
 
 /** The project and domain that a page lists (default/development to begin with). */
 function Scope({ project, domain, onChange }: {
@@ -215,7 +202,7 @@ function ModelDetailView({ name }: { name: string }) {
               <td>{v.version}</td>
               <td>{v.aliases.join(", ") || "–"}</td>
               <td>
-                <Link to={`/executions/${encodeURIComponent(v.execution_id)}`}>{v.execution_id}</Link> {v.node_id}.
+                <Link to={executionPath(v.execution_id)}>{v.execution_id}</Link> {v.node_id}.
                 {v.output}
               </td>
               <td>

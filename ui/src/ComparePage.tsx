@@ -2,7 +2,8 @@ import { lazy, Suspense, useMemo } from "react";
 import { useQueries } from "@tanstack/react-query";
 import { ended, getExecution, type ExecutionDetail } from "./api";
 import { compareRows, curves, type Section } from "./compare";
-import { navigate } from "./router";
+import { Link } from "./Link";
+import { executionPath } from "./router";
 
 const MetricChart = lazy(() => import("./MetricChart"));
 
@@ -52,15 +53,7 @@ export function ComparePage({ ids }: { ids: string[] }) {
               </th>
               {ids.map((id) => (
                 <th scope="col" key={id}>
-                  <a
-                    href={`/executions/${encodeURIComponent(id)}`}
-                    onClick={(ev) => {
-                      ev.preventDefault();
-                      navigate(`/executions/${encodeURIComponent(id)}`);
-                    }}
-                  >
-                    {id}
-                  </a>
+                  <Link to={executionPath(id)}>{id}</Link>
                 </th>
               ))}
             </tr>

@@ -5,7 +5,8 @@ import { Dag } from "./Dag";
 import { seconds, when } from "./format";
 import { useLiveExecution } from "./live";
 import { NodePanel } from "./NodePanel";
-import { navigate } from "./router";
+import { Link } from "./Link";
+import { executionPath, navigate } from "./router";
 import { Status } from "./Status";
 import { Timeline } from "./Timeline";
 
@@ -23,7 +24,7 @@ export function ExecutionPage({ id }: { id: string }) {
     mutationFn: (fromNodes: string[]) => recoverExecution(id, fromNodes),
     onSuccess: (r) => {
       void client.invalidateQueries({ queryKey: ["executions"] });
-      navigate(`/executions/${encodeURIComponent(r.execution_id)}`);
+      navigate(executionPath(r.execution_id));
     },
   });
   const abort = useMutation({
@@ -38,15 +39,7 @@ export function ExecutionPage({ id }: { id: string }) {
   return (
     <section className="execution" aria-labelledby="execution-title">
       <p>
-        <a
-          href="/"
-          onClick={(ev) => {
-            ev.preventDefault();
-            navigate("/");
-          }}
-        >
-          ← Executions
-        </a>
+        <Link to="/">← Executions</Link>
       </p>
       <h1 id="execution-title">
         {e.execution_id} <Status status={e.status} />

@@ -2,7 +2,8 @@ import { useState } from "react";
 import { useInfiniteQuery, useMutation, useQueryClient } from "@tanstack/react-query";
 import { abortExecution, ended, EXECUTION_STATUSES, listExecutions, PAGE } from "./api";
 import { seconds, when } from "./format";
-import { navigate } from "./router";
+import { Link } from "./Link";
+import { executionPath, navigate } from "./router";
 import { Status } from "./Status";
 
 /** Executions, newest first, filtered by workflow and status; polled every second
@@ -106,15 +107,7 @@ export function ExecutionsList() {
                   />
                 </td>
                 <td>
-                  <a
-                    href={`/executions/${encodeURIComponent(e.execution_id)}`}
-                    onClick={(ev) => {
-                      ev.preventDefault();
-                      navigate(`/executions/${encodeURIComponent(e.execution_id)}`);
-                    }}
-                  >
-                    {e.execution_id}
-                  </a>
+                  <Link to={executionPath(e.execution_id)}>{e.execution_id}</Link>
                 </td>
                 <td>{e.workflow}</td>
                 <td>

@@ -2,7 +2,7 @@ import { useMemo, useState } from "react";
 import { useMutation, useQuery } from "@tanstack/react-query";
 import { getExecution, launch, listVersions, type ExecutionDetail, type RegisteredEntity } from "./api";
 import { collect, fieldsOf, prefilled, type Field } from "./form";
-import { navigate } from "./router";
+import { executionPath, navigate } from "./router";
 
 function latestPerName(entities: RegisteredEntity[]): RegisteredEntity[] {
   const latest = new Map<string, RegisteredEntity>();
@@ -66,7 +66,7 @@ function LaunchForm({ entity, values }: { entity: RegisteredEntity; values?: Rec
   const [errors, setErrors] = useState<Record<string, string>>({});
   const submit = useMutation({
     mutationFn: launch,
-    onSuccess: (e) => navigate(`/executions/${encodeURIComponent(e.execution_id)}`),
+    onSuccess: (e) => navigate(executionPath(e.execution_id)),
   });
   return (
     <form

@@ -15,7 +15,8 @@ import "@xyflow/react/dist/style.css";
 import { getLineage } from "./api";
 import { layout } from "./graph";
 import { lineageGraph, type Item } from "./lineage";
-import { navigate } from "./router";
+import { Link } from "./Link";
+import { executionPath, lineagePath, navigate } from "./router";
 
 type ItemNode = FlowNode<{ item: Item }, "item">;
 
@@ -104,8 +105,8 @@ export function LineagePage({ reference }: { reference: string }) {
           nodeTypes={nodeTypes}
           onNodeClick={(_, n) => {
             const item = n.data.item;
-            if (item.kind === "run") navigate(`/executions/${encodeURIComponent(item.execution)}`);
-            else if (!item.root) navigate(`/lineage/${encodeURIComponent(item.hash)}`);
+            if (item.kind === "run") navigate(executionPath(item.execution));
+            else if (!item.root) navigate(lineagePath(item.hash));
           }}
           fitView
           fitViewOptions={{ maxZoom: 1 }}
@@ -120,15 +121,7 @@ export function LineagePage({ reference }: { reference: string }) {
       <ul className="lineage-executions">
         {executions.map((id) => (
           <li key={id}>
-            <a
-              href={`/executions/${encodeURIComponent(id)}`}
-              onClick={(ev) => {
-                ev.preventDefault();
-                navigate(`/executions/${encodeURIComponent(id)}`);
-              }}
-            >
-              {id}
-            </a>{" "}
+            <Link to={executionPath(id)}>{id}</Link>{" "}
             <span className="muted">
               {runs
                 .filter((r) => r.kind === "run" && r.execution === id)

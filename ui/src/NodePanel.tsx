@@ -1,7 +1,8 @@
 import { useQueries, useQuery } from "@tanstack/react-query";
 import { getArtifact, nodeLogs, type NodeShape } from "./api";
 import { seconds, valueText } from "./format";
-import { navigate } from "./router";
+import { Link } from "./Link";
+import { lineagePath } from "./router";
 import { Status } from "./Status";
 
 function Value({ hash }: { hash: string }) {
@@ -142,15 +143,7 @@ export function NodePanel({
       )}
       {Object.keys(node.outputs).length > 0 && (
         <p>
-          <a
-            href={`/lineage/${encodeURIComponent(`${executionId}:${node.node_id}`)}`}
-            onClick={(ev) => {
-              ev.preventDefault();
-              navigate(`/lineage/${encodeURIComponent(`${executionId}:${node.node_id}`)}`);
-            }}
-          >
-            Lineage of its outputs
-          </a>
+          <Link to={lineagePath(`${executionId}:${node.node_id}`)}>Lineage of its outputs</Link>
         </p>
       )}
       {node.error && <pre className="traceback">{node.error}</pre>}

@@ -18,6 +18,10 @@ export function navigate(path: string): void {
   window.dispatchEvent(new PopStateEvent("popstate"));
 }
 
+/** The page of one execution, and the lineage page of a reference (EXEC, EXEC:NODE or a hash). */
+export const executionPath = (id: string): string => `/executions/${encodeURIComponent(id)}`;
+export const lineagePath = (ref: string): string => `/lineage/${encodeURIComponent(ref)}`;
+
 export type Route =
   | { page: "executions" }
   | { page: "execution"; id: string }
