@@ -1,18 +1,8 @@
 import { useMemo } from "react";
-import {
-  Background,
-  Controls,
-  Handle,
-  MarkerType,
-  Position,
-  ReactFlow,
-  type Edge as FlowEdge,
-  type Node as FlowNode,
-  type NodeProps,
-} from "@xyflow/react";
-import "@xyflow/react/dist/style.css";
+import { Handle, Position, type Node as FlowNode, type NodeProps } from "@xyflow/react";
 import type { NodeShape } from "./api";
-import { inferEdges, layout } from "./graph";
+import { FlowGraph } from "./FlowGraph";
+import { inferEdges } from "./graph";
 
 type StepData = { node: NodeShape; selected: boolean };
 type StepNode = FlowNode<StepData, "step">;
@@ -48,39 +38,16 @@ export function Dag({
   selected: string | null;
   onSelect: (nodeId: string) => void;
 }) {
-  // The layout depends on the graph's shape only: a status change keeps positions.
   const edges = useMemo(() => inferEdges(nodes), [nodes]);
-  const shape = nodes.map((n) => n.node_id).join("\u0000") + "|" + edges.map((e) => `${e.source}>${e.target}`).join(",");
-  const positions = useMemo(() => layout(nodes.map((n) => n.node_id), edges), [shape]);
-  const flowNodes: StepNode[] = nodes.map((node, i) => ({
-    id: node.node_id,
-    type: "step",
-    position: { x: positions[i]?.x ?? 0, y: positions[i]?.y ?? 0 },
-    data: { node, selected: node.node_id === selected },
-    draggable: false,
-    connectable: false,
-  }));
-  const flowEdges: FlowEdge[] = edges.map((e) => ({
-    id: `${e.source}->${e.target}`,
-    source: e.source,
-    target: e.target,
-    markerEnd: { type: MarkerType.ArrowClosed },
-  }));
   return (
-    <div className="dag" aria-label="workflow graph">
-      <ReactFlow
-        nodes={flowNodes}
-        edges={flowEdges}
-        nodeTypes={nodeTypes}
-        onNodeClick={(_, n) => onSelect(n.id)}
-        fitView
-        fitViewOptions={{ maxZoom: 1 }}
-        nodesConnectable={false}
-        proOptions={{ hideAttribution: true }}
-      >
-        <Background />
-        <Controls showInteractive={false} />
-      </ReactFlow>
-    </div>
+    <FlowGraph
+      className="dag"
+      label="workflow graph"
+      type="step"
+      nodeTypes={nodeTypes}
+      items={nodes.map((node) => ({ id: node.node_id, data: { node, selected: node.node_id === selected } }))}
+      edges={edges}
+      onNodeClick={(n) => onSelect(n.id)}
+    />
   );
 }

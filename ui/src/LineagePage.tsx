@@ -1,19 +1,8 @@
 import { useMemo } from "react";
 import { useQuery } from "@tanstack/react-query";
-import {
-  Background,
-  Controls,
-  Handle,
-  MarkerType,
-  Position,
-  ReactFlow,
-  type Edge as FlowEdge,
-  type Node as FlowNode,
-  type NodeProps,
-} from "@xyflow/react";
-import "@xyflow/react/dist/style.css";
+import { Handle, Position, type Node as FlowNode, type NodeProps } from "@xyflow/react";
 import { getLineage } from "./api";
-import { layout } from "./graph";
+import { FlowGraph } from "./FlowGraph";
 import { lineageGraph, type Item } from "./lineage";
 import { Link } from "./Link";
 import { executionPath, lineagePath, navigate } from "./router";
@@ -68,29 +57,11 @@ export function LineagePage({ reference }: { reference: string }) {
     () => (up.data && down.data ? lineageGraph(up.data.artifacts, down.data.artifacts) : null),
     [up.data, down.data],
   );
-  const positions = useMemo(
-    () => (graph ? layout(graph.items.map((i) => i.id), graph.edges) : []),
-    [graph],
-  );
   const failed = up.error ?? down.error;
   if (failed) return <p role="alert">{failed.message}</p>;
   if (!graph) return <p>Loading the lineage of {reference}…</p>;
   const runs = graph.items.filter((i) => i.kind === "run");
   const executions = [...new Set(runs.map((r) => (r.kind === "run" ? r.execution : "")))];
-  const nodes: ItemNode[] = graph.items.map((item, i) => ({
-    id: item.id,
-    type: "item",
-    position: { x: positions[i]?.x ?? 0, y: positions[i]?.y ?? 0 },
-    data: { item },
-    draggable: false,
-    connectable: false,
-  }));
-  const edges: FlowEdge[] = graph.edges.map((e) => ({
-    id: `${e.source}->${e.target}`,
-    source: e.source,
-    target: e.target,
-    markerEnd: { type: MarkerType.ArrowClosed },
-  }));
   return (
     <section aria-labelledby="lineage-title">
       <h1 id="lineage-title">Lineage of {reference}</h1>
@@ -98,25 +69,18 @@ export function LineagePage({ reference }: { reference: string }) {
         Upstream (what it came from) on the left, downstream (what used it) on the right:{" "}
         {graph.items.length - runs.length} values, {runs.length} node runs in {executions.length} executions.
       </p>
-      <div className="dag lineage" aria-label="lineage graph">
-        <ReactFlow
-          nodes={nodes}
-          edges={edges}
-          nodeTypes={nodeTypes}
-          onNodeClick={(_, n) => {
-            const item = n.data.item;
-            if (item.kind === "run") navigate(executionPath(item.execution));
-            else if (!item.root) navigate(lineagePath(item.hash));
-          }}
-          fitView
-          fitViewOptions={{ maxZoom: 1 }}
-          nodesConnectable={false}
-          proOptions={{ hideAttribution: true }}
-        >
-          <Background />
-          <Controls showInteractive={false} />
-        </ReactFlow>
-      </div>
+      <FlowGraph
+        className="dag lineage"
+        label="lineage graph"
+        type="item"
+        nodeTypes={nodeTypes}
+        items={graph.items.map((item) => ({ id: item.id, data: { item } }))}
+        edges={graph.edges}
+        onNodeClick={({ data: { item } }) => {
+          if (item.kind === "run") navigate(executionPath(item.execution));
+          else if (!item.root) navigate(lineagePath(item.hash));
+        }}
+      />
       <h2>Executions</h2>
       <ul className="lineage-executions">
         {executions.map((id) => (
