@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import time
 
 import pytest
-from newuser_kit import Rillet, write
+from newuser_kit import Rillet, finish, started, write
 
 FLOW = '''
 import logging
@@ -64,32 +62,6 @@ LINES = ["first line", "INFO a log record", "to stderr"]
 @pytest.fixture
 def target(rillet: Rillet) -> str:
     return str(write(rillet.cwd / "flow.py", FLOW.replace("TIMEOUT", "1"))) + ":wf"
-
-
-def started(rillet: Rillet, proc: subprocess.Popen[str]) -> str:
-    """The execution id, once its task printed its first lines (read from the log file
-    while the attempt runs)."""
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        assert proc.poll() is None, proc.communicate()
-        listed = rillet("executions", "list", "--json")
-        if listed.code == 0 and listed.json:
-            eid = str(listed.json[0]["execution_id"])
-            r = rillet("logs", eid, "talk")
-            if r.code == 0 and "to stderr" in r.out:
-                return eid
-        time.sleep(0.1)
-    raise AssertionError("the task never printed")
-
-
-def finish(proc: subprocess.Popen[str]) -> tuple[str, str]:
-    """Its output once it ended (killed when it has not ended in 90 s)."""
-    try:
-        return proc.communicate(timeout=90)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
 
 
 def test_an_inline_task_streams_to_its_log_and_the_console(rillet: Rillet,

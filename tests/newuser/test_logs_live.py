@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import time
 
 import pytest
-from newuser_kit import Rillet, write
+from newuser_kit import Rillet, finish, started, write
 
 FLOW = '''
 import os
@@ -44,31 +43,6 @@ def wf(n: int = 1) -> int:
 @pytest.fixture
 def target(rillet: Rillet) -> str:
     return str(write(rillet.cwd / "flow.py", FLOW)) + ":wf"
-
-
-def started(rillet: Rillet, proc: subprocess.Popen[str]) -> str:
-    """The execution id, once its task printed its first lines."""
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        assert proc.poll() is None, proc.communicate()
-        listed = rillet("executions", "list", "--json")
-        if listed.code == 0 and listed.json:
-            eid = str(listed.json[0]["execution_id"])
-            r = rillet("logs", eid, "talk")
-            if r.code == 0 and "to stderr" in r.out:
-                return eid
-        time.sleep(0.1)
-    raise AssertionError("the task never printed")
-
-
-def stop(proc: subprocess.Popen[str], sig: int) -> tuple[str, str]:
-    os.kill(proc.pid, sig)
-    try:
-        return proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
 
 
 def test_a_running_attempt_is_shown_and_followed(rillet: Rillet, target: str) -> None:
@@ -104,7 +78,8 @@ def test_the_output_of_an_interrupted_or_killed_attempt_is_kept(
     proc = rillet.start("run", target, "--executor", "processes",
                         ctrl_c=sig == signal.SIGINT)
     eid = started(rillet, proc)
-    stop(proc, sig)
+    os.kill(proc.pid, sig)
+    finish(proc)
     (listed,) = rillet.executions()
     assert listed["status"] == ("ABORTED" if sig == signal.SIGINT else "FAILED")
     r = rillet("logs", eid, "talk")
