@@ -6,15 +6,17 @@ executor processes find each step again by the notebook's path and source digest
 from __future__ import annotations
 
 import signal
+import sys
 from pathlib import Path
 
-import nbformat
-from nbformat.v4 import new_code_cell, new_notebook
 from platformkit import start_worker, wait_until
 
 from rillet.engine._values import ValueStore
 from rillet.platform import launch, register
 from rillet.platform._teams import create_project
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "notebook"))
+from nbkit import write_notebook  # noqa: E402
 
 CELLS = [
     ("import statistics", ["imports"]),
@@ -28,14 +30,9 @@ CELLS = [
 def test_a_registered_notebook_runs_on_a_worker_process(shared_stores, pg_url, s3_url,
                                                         tmp_path: Path) -> None:
     s = shared_stores
-    nb = new_notebook()
-    for code, tags in CELLS:
-        cell = new_code_cell(code)
-        cell.metadata["tags"] = tags
-        nb.cells.append(cell)
     folder = tmp_path / "code"
     folder.mkdir()
-    nbformat.write(nb, str(folder / "squares.ipynb"))
+    write_notebook(folder / "squares.ipynb", CELLS)
     create_project(s.store, "nbp")
     found = {e.name: e for e in register(str(folder / "squares.ipynb"), store=s.store,
                                          artifacts=s.artifacts, project="nbp")}

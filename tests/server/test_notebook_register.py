@@ -5,16 +5,18 @@ loads the notebook from the unpacked bundle and runs it."""
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
-import nbformat
 import pytest
 from click.testing import CliRunner
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from serverkit import Served
 
 from rillet import Remote
 from rillet.platform._bundle import pack
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "notebook"))
+from nbkit import write_notebook  # noqa: E402
 
 CELLS = [
     ("import math", ["imports"]),
@@ -27,23 +29,8 @@ CELLS = [
 ]
 
 
-def write(path: Path, cells: list[tuple[str, list[str]] | str]) -> Path:
-    nb = new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
-    for cell in cells:
-        if isinstance(cell, str):
-            nb.cells.append(new_markdown_cell(cell))
-            continue
-        code = new_code_cell(cell[0])
-        code.metadata["tags"] = cell[1]
-        nb.cells.append(code)
-    nbformat.write(nb, str(path))
-    return path
-
-
 def test_a_notebook_packs_as_a_module_of_the_bundle(tmp_path: Path) -> None:
-    nb = write(tmp_path / "stats.ipynb", CELLS)
+    nb = write_notebook(tmp_path / "stats.ipynb", CELLS)
     bundle = pack(str(nb))
     assert bundle.modules == ("stats_ipynb",)
     assert pack(str(nb)).digest == bundle.digest  # deterministic, like a .py file
@@ -56,7 +43,7 @@ def test_register_a_notebook_launch_it_and_a_worker_runs_it(with_workers: Served
                                                             tmp_path: Path) -> None:
     from rillet.cli._app import cli
 
-    nb = write(tmp_path / "stats.ipynb", CELLS)
+    nb = write_notebook(tmp_path / "stats.ipynb", CELLS)
     r = CliRunner().invoke(cli, ["project", "create", "notebooks", "--server",
                                  with_workers.url])
     assert r.exit_code == 0, r.output
@@ -73,7 +60,7 @@ def test_register_a_notebook_launch_it_and_a_worker_runs_it(with_workers: Served
     assert set(wf["interface"]["outputs"]) == {"root"}
     # The registered version runs its own bundle: an edit here after registering is
     # not what the worker runs.
-    write(nb, [*CELLS[:-1], ("root: float = -1.0", ["step:finish", "after:add"])])
+    write_notebook(nb, [*CELLS[:-1], ("root: float = -1.0", ["step:finish", "after:add"])])
     with Remote(with_workers.url) as remote:
         done = remote.launch("stats_ipynb.stats", project="notebooks", n=4,
                              scale=2.0).wait(timeout=120)
@@ -100,7 +87,7 @@ def test_a_model_from_a_registered_notebook_loads_on_the_servers_home(
     import subprocess
     import sys
 
-    nb = write(tmp_path / "liner.ipynb", [
+    nb = write_notebook(tmp_path / "liner.ipynb", [
         ("from dataclasses import dataclass", ["imports"]),
         ("@dataclass\nclass Line:\n    slope: float\n    intercept: float\n\n"
          "    def predict(self, xs):\n        return [self.slope * x + self.intercept "
