@@ -3,7 +3,9 @@ across test folders)."""
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
 import sys
 import threading
 from collections.abc import Iterator
@@ -57,3 +59,17 @@ def serve(root: Path, home: Path, **app_kw: Any) -> Iterator[Served]:
         thread.join(timeout=60)
         app.state.runner.join()
         inst.close()
+
+
+def load_model_in_a_fresh_process(served: Served, ref: str, show: str, cwd: Path) -> str:
+    """What ``print(SHOW)`` prints (stripped) after ``m = models.load(REF)`` on the
+    server's home, in a new Python process whose bundle cache is empty (``cwd/fresh-cache``):
+    the model's class is in no file of this machine, only in its registered bundle."""
+    code = ("from rillet import models\n"
+            f"m = models.load({ref!r}, home={str(served.home / 'home')!r})\n"
+            f"print({show})")
+    env = dict(os.environ, RILLET_BUNDLE_CACHE=str(cwd / "fresh-cache"))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, cwd=cwd, env=env)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip()

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from serverkit import Served
+from serverkit import Served, load_model_in_a_fresh_process
 
 from rillet import Remote
 from rillet.errors import DefinitionError, NotFound
@@ -284,19 +284,13 @@ def test_a_model_trained_from_a_registered_bundle_loads_in_a_fresh_process(
     registry unpacks the bundle the execution ran from the artifact store (into an
     empty bundle cache here) and decodes with its class."""
     import os
-    import subprocess
-    import sys
 
     with Remote(with_workers.url) as r:
         version = r.models.register("bundled", execution=trained["a"], node="fit")
-    code = ("from rillet import models\n"
-            f"m = models.load('bundled/{version}', home={str(with_workers.home / 'home')!r})\n"
-            "print(type(m).__module__, type(m).__name__, m.predict([1.0]))")
-    env = dict(os.environ, RILLET_BUNDLE_CACHE=str(tmp_path / "fresh-cache"))
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=120, cwd=tmp_path, env=env)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "modelflows Weights [3.0]"
+    shown = load_model_in_a_fresh_process(
+        with_workers, f"bundled/{version}",
+        "type(m).__module__, type(m).__name__, m.predict([1.0])", tmp_path)
+    assert shown == "modelflows Weights [3.0]"
     assert len(os.listdir(tmp_path / "fresh-cache")) == 1  # the one bundle, unpacked
 
 

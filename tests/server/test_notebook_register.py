@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from serverkit import Served
+from serverkit import Served, load_model_in_a_fresh_process
 
 from rillet import Remote
 from rillet.platform._bundle import pack
@@ -83,10 +83,6 @@ def test_a_model_from_a_registered_notebook_loads_on_the_servers_home(
     """A step's output (a dataclass defined in the functions cell) registered as a model
     through the server loads in a fresh process on the server's home: the registry
     unpacks the execution's bundle and loads its notebook to find the class."""
-    import os
-    import subprocess
-    import sys
-
     nb = write_notebook(tmp_path / "liner.ipynb", [
         ("from dataclasses import dataclass", ["imports"]),
         ("@dataclass\nclass Line:\n    slope: float\n    intercept: float\n\n"
@@ -103,11 +99,6 @@ def test_a_model_from_a_registered_notebook_loads_on_the_servers_home(
         assert done.status.value == "SUCCEEDED", done.record.error
         assert remote.models.register("liner", execution=done.id, node="fit",
                                       output="model") == 1
-    code = ("from rillet import models\n"
-            f"m = models.load('liner/1', home={str(with_workers.home / 'home')!r})\n"
-            "print(type(m).__name__, m.predict([2.0]))")
-    env = dict(os.environ, RILLET_BUNDLE_CACHE=str(tmp_path / "fresh-cache"))
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=120, cwd=tmp_path, env=env)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "Line [7.0]"
+    shown = load_model_in_a_fresh_process(with_workers, "liner/1",
+                                          "type(m).__name__, m.predict([2.0])", tmp_path)
+    assert shown == "Line [7.0]"
