@@ -38,6 +38,10 @@ def not_built_note(ui_dir: Path = UI_DIR) -> str | None:
     return f"rillet: the web UI is not built ({ui_dir} has no index.html): {BUILD_HINT}"
 
 
+CLIENT_ROUTES = ("/", "/executions/{rest:path}", "/launch", "/compare", "/lineage/{rest:path}",
+                 "/versions", "/launchplans", "/models")
+
+
 def mount(app: FastAPI, ui_dir: Path = UI_DIR) -> None:
     """Serve the app at ``/`` and its client routes (after the API's routes)."""
     index = ui_dir / "index.html"
@@ -48,31 +52,10 @@ def mount(app: FastAPI, ui_dir: Path = UI_DIR) -> None:
             return FileResponse(index, headers={"Cache-Control": "no-cache"})
         return HTMLResponse(NOT_BUILT)
 
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    async def home() -> Any:
-        return page()
-
-    @app.get("/executions/{rest:path}", response_class=HTMLResponse, include_in_schema=False)
-    async def execution_page(rest: str) -> Any:
-        return page()
-
-    @app.get("/launch", response_class=HTMLResponse, include_in_schema=False)
-    async def launch_page() -> Any:
-        return page()
-
-    @app.get("/compare", response_class=HTMLResponse, include_in_schema=False)
-    async def compare_page() -> Any:
-        return page()
-
-    @app.get("/lineage/{rest:path}", response_class=HTMLResponse, include_in_schema=False)
-    async def lineage_page(rest: str) -> Any:
-        return page()
-
-    @app.get("/versions", response_class=HTMLResponse, include_in_schema=False)
-    @app.get("/launchplans", response_class=HTMLResponse, include_in_schema=False)
-    @app.get("/models", response_class=HTMLResponse, include_in_schema=False)
-    async def catalog_page() -> Any:
-        return page()
+    # The app's client routes: each answers with the same page, whose router shows it.
+    for path in CLIENT_ROUTES:
+        app.add_api_route(path, page, methods=["GET"], response_class=HTMLResponse,
+                          include_in_schema=False)
 
     assets = ui_dir / "assets"
 
