@@ -193,8 +193,7 @@ class Eager:
         builder = ACTIVE.builder
         if builder is not None:
             return builder.call(self, args, kwargs)
-        values = self.resolve_inputs(args, kwargs)
-        result = _in_thread(lambda: self.fn(**values), _Direct())
+        result = self.direct(**self.resolve_inputs(args, kwargs))
         self.check_outputs(self.outputs_of(result))
         return result
 
