@@ -71,14 +71,17 @@ class _Attempt:
         self.failed = 0
         self.first_error: tuple[int, tuple[str, str, str]] | None = None
 
-    def next_chunk(self) -> tuple[int, int] | None:
+    def next_chunk(self, even: bool = False) -> tuple[int, int] | None:
+        """The next chunk's (start, stop): guided (big first, small last: a pool of warm
+        workers balances its load with the small ones), or ``even``: two equal chunks per
+        slot (a cluster, where each chunk is a task of its own and costs a round trip)."""
         if self.failure is not None or self.next_start >= self.total:
             return None
         if not self.is_map:
             self.next_start = 1
             return 0, 1
-        left = self.total - self.next_start
-        size = max(1, math.ceil(left / (2 * self.spread)))  # guided: big first, small last
+        left = self.total if even else self.total - self.next_start
+        size = max(1, math.ceil(left / (2 * self.spread)))
         start = self.next_start
         self.next_start += size
         return start, start + size

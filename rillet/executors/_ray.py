@@ -11,6 +11,14 @@ fails with ``TaskTimeoutError``; a Ray task lost with its node fails with
 Ray never retries by itself (``max_retries=0``): one job is one rillet attempt.
 Outputs come back to the driver, which records them in the artifact store as
 with every executor. Call ``submit``/``wait`` from one thread.
+
+What one attempt costs the driver is kept near a bare ``ray.remote`` call: the Ray
+task's options are built once per set of requests (not per attempt), the cluster's
+nodes are read once per ``NODES_FRESH`` seconds (again at once when a job fits none
+of them, or a Ray task was lost with its node), and ``wait`` blocks in one
+``ray.wait`` on the running tasks' refs. A map goes out as two even batches per slot
+of the cluster; the elements of each batch that succeeded are told to the engine
+(``poll_elements``), which records them, so a killed driver keeps finished batches.
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ from rillet.executors._run import clip, error_fields, run_attempt
 from rillet.executors._worker import attempt_environ, dumps, load_message, unsendable
 
 _EPS = 1e-9
+NODES_FRESH = 10.0  # s the driver trusts its view of the cluster's nodes
 _LOCAL = {"owned": False, "users": 0}  # a local Ray this process started, and its users
 
 
@@ -102,6 +111,11 @@ class RayExecutor:
         self._max_parallel = max_parallel
         self._started = False  # whether this executor started (and so stops) Ray
         self._remote: Any = None
+        self._remotes: dict[tuple[Any, ...], Any] = {}  # options -> Ray remote function
+        self._nodes: list[dict[str, float]] | None = None
+        self._nodes_at = 0.0
+        self._keeping = False  # whether the engine polls finished map elements
+        self._elements: list[tuple[AttemptJob, list[tuple[int, Any]]]] = []
         self._pieces: dict[Any, tuple[_Attempt, int]] = {}  # ObjectRef -> (attempt, start)
         self._attempts: dict[int, _Attempt] = {}
         self._ready: list[AttemptResult] = []
@@ -128,9 +142,13 @@ class RayExecutor:
             self._remote = ray.remote(max_retries=0)(run_remote)
         return ray
 
-    def nodes(self) -> list[dict[str, float]]:
-        """Resources of each live node (``CPU``, ``memory`` in bytes, ``GPU``, custom)."""
-        return node_capacities(self.connect())
+    def nodes(self, fresh: bool = True) -> list[dict[str, float]]:
+        """Resources of each live node (``CPU``, ``memory`` in bytes, ``GPU``, custom);
+        ``fresh=False`` accepts a view read less than ``NODES_FRESH`` seconds ago."""
+        now = time.monotonic()
+        if fresh or self._nodes is None or now - self._nodes_at > NODES_FRESH:
+            self._nodes, self._nodes_at = node_capacities(self.connect()), now
+        return self._nodes
 
     def capacity(self) -> tuple[float, int, int]:
         total = self.connect().cluster_resources()
@@ -175,7 +193,7 @@ class RayExecutor:
             wait_for = max(0.0, min(end, nearest, now + 1.0) - now)
             refs = list(self._pieces)
             done, _ = ray.wait(refs, num_returns=1, timeout=wait_for)
-            if done:
+            if done and len(refs) > 1:  # and all the others that are done by now
                 done, _ = ray.wait(refs, num_returns=len(refs), timeout=0)
             for ref in done:
                 self._on_done(ray, ref)
@@ -188,6 +206,13 @@ class RayExecutor:
     def running(self) -> int:
         return len(self._attempts) + len(self._ready)
 
+    def poll_elements(self) -> list[tuple[AttemptJob, list[tuple[int, Any]]]]:
+        """The elements of running maps whose batches succeeded since the last call: (the
+        map's job, [(index, value), ...]) each. Nothing is kept before the first call."""
+        self._keeping = True
+        out, self._elements = self._elements, []
+        return out
+
     def shutdown(self) -> None:
         """Cancel running Ray tasks; stop Ray when this executor started it."""
         ray = _ray() if self._pieces or self._started else None
@@ -198,9 +223,12 @@ class RayExecutor:
         self._pieces.clear()
         self._attempts.clear()
         self._ready.clear()
+        self._elements.clear()
+        self._nodes = None
         if ray is not None and self._started:
             self._started = False
             self._remote = None
+            self._remotes.clear()
             _LOCAL["users"] -= 1
             if _LOCAL["users"] <= 0:  # the last user stops the local Ray
                 ray.shutdown()
@@ -209,9 +237,12 @@ class RayExecutor:
     # -- admission --
 
     def refuse_unplaceable(self, job: AttemptJob) -> None:
-        """Raise unless one live node offers everything ``job`` requests."""
-        nodes = self.nodes()
-        problem = unplaceable(job.cpu, job.mem, job.gpu, custom_of(job.task), nodes)
+        """Raise unless one live node offers everything ``job`` requests (checked against
+        the recent view of the cluster, and again against a fresh one before refusing)."""
+        custom = custom_of(job.task)
+        problem = unplaceable(job.cpu, job.mem, job.gpu, custom, self.nodes(fresh=False))
+        if problem:
+            problem = unplaceable(job.cpu, job.mem, job.gpu, custom, self.nodes())
         if problem:
             raise ExecutorError(
                 f"task '{getattr(job.task, 'name', job.task)}' (node '{job.node_id}') "
@@ -219,20 +250,30 @@ class RayExecutor:
 
     # -- dispatch and results --
 
-    def _start_chunks(self, ray: Any, attempt: _Attempt) -> None:
-        job = attempt.job
-        options: dict[str, Any] = {"num_cpus": job.cpu if job.cpu else 1,
-                                   "num_gpus": job.gpu}
-        if job.mem:
-            options["memory"] = job.mem
+    def _remote_for(self, job: AttemptJob) -> Any:
+        """The Ray remote function with the options of ``job``'s requests (built once
+        for each set of requests: ``options()`` costs more than the call it prepares)."""
         custom = custom_of(job.task)
-        if custom:
-            options["resources"] = custom
         runtime_env = runtime_env_of(job.task)
-        if runtime_env:
-            options["runtime_env"] = runtime_env
+        key = (job.cpu, job.mem, job.gpu, tuple(sorted(custom.items())),
+               None if runtime_env is None else repr(runtime_env))
+        remote = self._remotes.get(key)
+        if remote is None:
+            options: dict[str, Any] = {"num_cpus": job.cpu if job.cpu else 1,
+                                       "num_gpus": job.gpu}
+            if job.mem:
+                options["memory"] = job.mem
+            if custom:
+                options["resources"] = custom
+            if runtime_env:
+                options["runtime_env"] = runtime_env
+            remote = self._remotes[key] = self._remote.options(**options)
+        return remote
+
+    def _start_chunks(self, ray: Any, attempt: _Attempt) -> None:
+        remote = self._remote_for(attempt.job)
         while True:
-            span = attempt.next_chunk()
+            span = attempt.next_chunk(even=True)
             if span is None:
                 return
             try:
@@ -244,7 +285,7 @@ class RayExecutor:
                 fields["retryable"] = False
                 self._chunk_done(attempt, span[0], attempt.result(ok=False, **fields))
                 return
-            ref = self._remote.options(**options).remote(payload)
+            ref = remote.remote(payload)
             self._pieces[ref] = (attempt, span[0])
             attempt.pieces.add(ref)
 
@@ -260,6 +301,7 @@ class RayExecutor:
                        f"a result: {type(exc).__name__}: {str(exc).splitlines()[0][:500]}")
             result = attempt.result(ok=False, error_type="WorkerDied", error_message=message,
                                     traceback=message)
+            self._nodes = None  # its node may be gone: read the cluster again
         else:
             result = body if kind == "result" else attempt.result(ok=False, **body)
         self._chunk_done(attempt, start, result)
@@ -268,6 +310,8 @@ class RayExecutor:
         if not attempt.is_map:
             self._finish(attempt, result)
             return
+        if self._keeping and result.ok:
+            self._elements.append((attempt.job, attempt.chunk_elements(start, result)))
         if attempt.add_chunk(start, result):
             self._cancel(attempt)
             self._finish(attempt, attempt.assemble())
