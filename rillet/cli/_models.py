@@ -14,25 +14,31 @@ from rillet.errors import RilletError
 
 
 @contextmanager
-def _registry(ctx: click.Context, home: str | None, server: str | None = None
-              ) -> Iterator[Any]:
-    """The home's registry, or (``--server``) the server's, with the same methods."""
+def _registry(ctx: click.Context, home: str | None, server: str | None = None,
+              project: str = "default", domain: str = "development") -> Iterator[Any]:
+    """The registry of ``project``/``domain`` on the home, or (``--server``) on the
+    server, with the same methods."""
     if server:
         from rillet.cli._app import remote
 
         client = remote(server)
         try:
-            yield client.models
+            yield client.models_in(project, domain)
         except RilletError as exc:
             fail(str(exc))
         finally:
             client.close()
         return
+    from rillet.platform._registry import check_scope
     from rillet.services._model_registry import Registry
 
+    try:
+        check_scope(project, domain)  # before a home is opened (or made)
+    except RilletError as exc:
+        fail(str(exc))
     h = open_store(ctx, home)
     try:
-        yield Registry(h.store, h.artifacts)
+        yield Registry(h.store, h.artifacts, project=project, domain=domain)
     except RilletError as exc:
         fail(str(exc))
     finally:
@@ -48,17 +54,27 @@ _home = click.option("--home", type=click.Path(file_okay=False), default=None)
 _json = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 
 
+def _scope(fn: Any) -> Any:
+    """``--project`` and ``--domain``: the registry a model belongs to."""
+    fn = click.option("--domain", default="development", show_default=True,
+                      help="The model's domain.")(fn)
+    return click.option("--project", default="default", show_default=True,
+                        help="The model's project (a name is unique within a project "
+                        "and domain).")(fn)
+
+
 @models.command("list", context_settings=CONTEXT)
 @_json
+@_scope
 @_home
 @server_option
 @click.pass_context
-def list_models(ctx: click.Context, as_json: bool, home: str | None,
-                server: str | None) -> None:
-    """Every registered model: its latest version and aliases."""
+def list_models(ctx: click.Context, as_json: bool, project: str, domain: str,
+                home: str | None, server: str | None) -> None:
+    """Every registered model of a project and domain: its latest version and aliases."""
     from rillet.cli._output import print_json, table, when
 
-    with _registry(ctx, home, server) as r:
+    with _registry(ctx, home, server, project, domain) as r:
         found = r.names()
     if as_json:
         print_json(found)
@@ -72,19 +88,21 @@ def list_models(ctx: click.Context, as_json: bool, home: str | None,
 @models.command("show", context_settings=CONTEXT)
 @click.argument("name")
 @_json
+@_scope
 @_home
 @server_option
 @click.pass_context
-def show_model(ctx: click.Context, name: str, as_json: bool, home: str | None,
-               server: str | None) -> None:
+def show_model(ctx: click.Context, name: str, as_json: bool, project: str, domain: str,
+               home: str | None, server: str | None) -> None:
     """The versions of NAME with their lineage, and its history."""
     from rillet.cli._output import print_json, table, when
 
-    with _registry(ctx, home, server) as r:
+    with _registry(ctx, home, server, project, domain) as r:
         found = r.versions(name)
         events = r.history(name)
     if as_json:
-        print_json({"name": name, "versions": [v.to_json() for v in found],
+        print_json({"name": name, "project": project, "domain": domain,
+                    "versions": [v.to_json() for v in found],
                     "history": [e.to_json() for e in events]})
         return
     rows = [[str(v.version), " ".join(v.aliases), f"{v.execution_id}:{v.node_id}:{v.output}",
@@ -110,12 +128,15 @@ def _event_text(e: Any) -> str:
 @click.argument("source", metavar="EXEC_ID:NODE[:OUTPUT]")
 @click.option("--alias", default=None, help="Point this alias at the new version.")
 @_json
+@_scope
 @_home
 @server_option
 @click.pass_context
 def register_model(ctx: click.Context, name: str, source: str, alias: str | None,
-                   as_json: bool, home: str | None, server: str | None) -> None:
-    """Register an output of a node of a succeeded execution as the next version."""
+                   as_json: bool, project: str, domain: str, home: str | None,
+                   server: str | None) -> None:
+    """Register an output of a node of a succeeded execution (of the same project) as
+    the next version of NAME in --project/--domain."""
     from rillet.cli._output import print_json
 
     parts = source.split(":")
@@ -123,13 +144,15 @@ def register_model(ctx: click.Context, name: str, source: str, alias: str | None
         fail(f"{source}: expected EXEC_ID:NODE or EXEC_ID:NODE:OUTPUT")
     execution, node = parts[0], parts[1]
     output = parts[2] if len(parts) == 3 else "o0"
-    with _registry(ctx, home, server) as r:
+    with _registry(ctx, home, server, project, domain) as r:
         version = r.register(name, execution=execution, node=node, output=output, alias=alias)
         mv = r.version(name, version)
     if as_json:
         print_json(mv.to_json())
     else:
-        click.echo(f"registered {name} version {version}"
+        where = "" if (project, domain) == ("default", "development") else \
+            f" in {project}/{domain}"
+        click.echo(f"registered {name} version {version}{where}"
                    + (f" ({alias})" if alias else ""))
 
 
@@ -137,13 +160,14 @@ def register_model(ctx: click.Context, name: str, source: str, alias: str | None
 @click.argument("name")
 @click.argument("alias")
 @click.argument("version", type=click.IntRange(min=1, max=2**62))
+@_scope
 @_home
 @server_option
 @click.pass_context
-def alias_model(ctx: click.Context, name: str, alias: str, version: int,
-                home: str | None, server: str | None) -> None:
+def alias_model(ctx: click.Context, name: str, alias: str, version: int, project: str,
+                domain: str, home: str | None, server: str | None) -> None:
     """Move ALIAS of NAME to VERSION (kept in the history; a server serving it swaps)."""
-    with _registry(ctx, home, server) as r:
+    with _registry(ctx, home, server, project, domain) as r:
         previous = r.set_alias(name, alias, version)
     was = f" (was {previous})" if previous is not None else ""
     click.echo(f"{name}@{alias} -> {version}{was}")
@@ -174,14 +198,16 @@ def _parse_canary(text: str) -> tuple[str, str, float]:
               help="Server processes.")
 @click.option("--log-bodies", is_flag=True, help="Keep request and answer bodies in the "
               "request log (hashes are always kept).")
+@_scope
 @_home
 @server_option
 @click.pass_context
 def serve(ctx: click.Context, ref: str, canary: str | None, host: str, port: int, workers: int,
-          log_bodies: bool, home: str | None, server: str | None) -> None:
-    """Serve NAME@ALIAS over HTTP: POST /predict, GET /health, GET /metrics. With
-    --server, the aliases and models come from that server and the request log goes
-    there."""
+          log_bodies: bool, project: str, domain: str, home: str | None,
+          server: str | None) -> None:
+    """Serve NAME@ALIAS of --project/--domain over HTTP: POST /predict, GET /health,
+    GET /metrics. With --server, the aliases and models come from that server and the
+    request log goes there."""
     import os
 
     from rillet.cli._app import home_of
@@ -199,13 +225,16 @@ def serve(ctx: click.Context, ref: str, canary: str | None, host: str, port: int
         home_of(ctx, home) or os.environ.get("RILLET_HOME") or ".rillet")
     config = ServeConfig(home=path, name=name, alias=alias, canary_name=c_name,
                          canary_alias=c_alias, canary_percent=percent, log_bodies=log_bodies,
-                         server=server)
+                         server=server, project=project, domain=domain)
     make = ServingApp
     if server:
         from rillet.cli._serve_remote import RemoteServingApp
 
         make = RemoteServingApp
-    with _registry(ctx, home, server) as r:
+        token = ctx.meta.get("rillet.token")
+        if token:  # the serving processes talk to the server with it
+            os.environ["RILLET_TOKEN"] = token
+    with _registry(ctx, home, server, project, domain) as r:
         detail: dict[str, Any] = {"alias": alias, "version": r.alias_version(name, alias),
                                   "host": host, "port": port, "workers": workers}
         if c_name and c_alias:

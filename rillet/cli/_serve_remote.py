@@ -14,11 +14,13 @@ class RemoteServingApp(ServingApp):
     """A ``ServingApp`` whose registry and request log are the server's."""
 
     def _open_registry(self) -> Any:
+        import os
+
         from rillet.remote._client import Remote
 
         assert self.config.server is not None
-        self._remote = Remote(self.config.server)
-        return self._remote.models
+        self._remote = Remote(self.config.server, token=os.environ.get("RILLET_TOKEN") or None)
+        return self._remote.models_in(self.config.project, self.config.domain)
 
     def _open_log(self) -> Any:
         from rillet.models._requestlog import RequestLog

@@ -19,12 +19,15 @@ Row = tuple[str, float, str, int, str, int, float, str | None, str | None, str |
 
 
 class RequestLog:
-    """Buffers rows and writes them in one transaction per batch: into ``db``, or
-    through ``sink`` (a callable taking a batch, e.g. a POST to a rillet server)."""
+    """Buffers rows and writes them in one transaction per batch: into ``db`` (as rows of
+    the models of ``scope``, a project and domain), or through ``sink`` (a callable
+    taking a batch, e.g. a POST to a rillet server, which knows the scope)."""
 
     def __init__(self, db: Any, interval: float = 0.1, batch: int = 2000,
-                 sink: Callable[[list[Row]], Any] | None = None) -> None:
+                 sink: Callable[[list[Row]], Any] | None = None,
+                 scope: tuple[str, str] = ("default", "development")) -> None:
         self._db = db
+        self._scope = scope
         self._sink = sink
         self._interval = interval
         self._batch = batch
@@ -54,8 +57,9 @@ class RequestLog:
             if self._sink is not None:
                 self._sink(rows)
             else:
+                scope = self._scope
                 with self._db.write() as c:
-                    c.executemany(INSERT, rows)
+                    c.executemany(INSERT, [(*r, *scope) for r in rows])
             self.written += len(rows)
         except RilletError:  # a locked or lost database or server: keep serving, count it
             self.failures += len(rows)

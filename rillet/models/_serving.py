@@ -53,6 +53,8 @@ class ServeConfig:
     log_bodies: bool = False
     poll: float = 0.1
     server: str | None = None  # a rillet server's URL instead of a home (the CLI's app)
+    project: str = "default"  # the models' project and domain (every alias is read there)
+    domain: str = "development"
 
     def to_env(self) -> str:
         return json.dumps({f: getattr(self, f) for f in self.__dataclass_fields__})
@@ -138,12 +140,14 @@ class ServingApp:
         from rillet.store._home import Home
 
         self._home = Home.open(self.config.home, create=False)
-        return Registry(self._home.store, self._home.artifacts)
+        return Registry(self._home.store, self._home.artifacts, project=self.config.project,
+                        domain=self.config.domain)
 
     def _open_log(self) -> Any:
         from rillet.models._requestlog import RequestLog
 
-        return RequestLog(self._home.store.database)
+        return RequestLog(self._home.store.database,
+                          scope=(self.config.project, self.config.domain))
 
     def stop(self) -> None:
         self._stop.set()

@@ -187,11 +187,18 @@ class Remote:
 
     @property
     def models(self) -> RemoteModels:
-        """The server's model registry, with the names of ``rillet.models``:
-        ``r.models.register(...)``, ``set_alias``, ``versions``, ``history``, ``load``."""
+        """The server's model registry of ``default``/``development``, with the names of
+        ``rillet.models``: ``r.models.register(...)``, ``set_alias``, ``versions``,
+        ``history``, ``load``. ``models_in`` gives another project's."""
+        return self.models_in()
+
+    def models_in(self, project: str = "default", domain: str = "development"
+                  ) -> RemoteModels:
+        """The server's model registry of ``project``/``domain`` (a model name is unique
+        within them): ``r.models_in("churn", "staging").register(...)``."""
         from rillet.remote._models import RemoteModels
 
-        return RemoteModels(self)
+        return RemoteModels(self, project=project, domain=domain)
 
     # -- teams ---------------------------------------------------------------------
     def projects(self) -> list[dict[str, Any]]:

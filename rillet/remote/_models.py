@@ -1,4 +1,5 @@
-"""``Remote(...).models``: the model registry of a server, with the names of
+"""``Remote(...).models`` (and ``models_in(project, domain)``): the model registry of
+one project and domain of a server, with the names of
 ``rillet.models`` (``register``, ``set_alias``, ``load``, ``versions``, ``history``)
 and those the CLI reads (``names``, ``version``, ``resolve``).
 
@@ -24,13 +25,15 @@ def _version(d: dict[str, Any]) -> ModelVersion:
         node_id=d["node_id"], output=d["output"], hash=d["hash"], created_at=d["created_at"],
         created_by=d["created_by"], aliases=tuple(d.get("aliases") or ()),
         workflow=d.get("workflow") or "", task=d.get("task") or "",
-        inputs=dict(d.get("inputs") or {}))
+        inputs=dict(d.get("inputs") or {}), project=d.get("project") or "default",
+        domain=d.get("domain") or "development")
 
 
 def _event(d: dict[str, Any]) -> HistoryEvent:
     return HistoryEvent(name=d["name"], event=d["event"], alias=d["alias"],
                         version=d["version"], previous=d["previous"], detail=d["detail"],
-                        at=d["at"], who=d["who"])
+                        at=d["at"], who=d["who"], project=d.get("project") or "default",
+                        domain=d.get("domain") or "development")
 
 
 def _seg(part: str) -> str:
@@ -40,13 +43,21 @@ def _seg(part: str) -> str:
 
 
 class RemoteModels:
-    """The registry of the server ``remote`` talks to."""
+    """The registry of ``project``/``domain`` on the server ``remote`` talks to."""
 
-    def __init__(self, remote: Remote) -> None:
+    def __init__(self, remote: Remote, *, project: str = "default",
+                 domain: str = "development") -> None:
         self._remote = remote
+        self.project = project
+        self.domain = domain
+        self.scope = (project, domain)
 
-    def _call(self, method: str, path: str, **kw: Any) -> Any:
-        return self._remote._call(method, f"/models{path}", **kw)
+    def _params(self, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+        return {"project": self.project, "domain": self.domain, **(extra or {})}
+
+    def _call(self, method: str, path: str, params: dict[str, Any] | None = None,
+              **kw: Any) -> Any:
+        return self._remote._call(method, f"/models{path}", params=self._params(params), **kw)
 
     # -- reads -----------------------------------------------------------------------
     def names(self) -> list[dict[str, Any]]:
@@ -113,7 +124,8 @@ class RemoteModels:
         from rillet.services._model_requests import _COLS
 
         body = {"rows": [dict(zip(_COLS, row, strict=True)) for row in rows]}
-        return int(self._remote._call("POST", "/requests", json=body)["recorded"])
+        return int(self._remote._call("POST", "/requests", json=body,
+                                      params=self._params())["recorded"])
 
     # -- values ----------------------------------------------------------------------
     def load(self, ref: str | ModelVersion) -> Any:
@@ -168,7 +180,7 @@ class _VersionBytes:
         remote = self.models._remote
         path = f"/api/v1/models/{_seg(self.mv.name)}/versions/{self.mv.version}/value"
         try:
-            response = remote._http.get(path)
+            response = remote._http.get(path, params=self.models._params())
         except httpx.HTTPError as exc:
             raise NotFound(f"cannot fetch model {self.mv.name}/{self.mv.version} from "
                            f"{remote.url}: {exc}") from None

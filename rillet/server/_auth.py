@@ -24,6 +24,7 @@ API = "/api/v1"
 #   query / body: the request's ``project`` (default ``default``);
 #   query? : the ``project`` filter; without one only a global admin may ask;
 #   execution: the project of the execution in the path;
+#   request: the project of the served request in the path (its model's);
 #   any: a role in some project (data not kept per project: artifacts, lineage);
 #   global: an admin token only.
 POLICY: dict[tuple[str, str], tuple[str, str]] = {
@@ -40,16 +41,16 @@ POLICY: dict[tuple[str, str], tuple[str, str]] = {
     ("POST", "/register"): ("editor", "query"),
     ("GET", "/versions"): ("viewer", "query"),
     ("POST", "/launch"): ("launcher", "body"),
-    # the model registry is not kept per project yet: it belongs to ``default``
-    ("GET", "/models"): ("viewer", "default"),
-    ("GET", "/models/{name}"): ("viewer", "default"),
-    ("GET", "/models/{name}/resolve"): ("viewer", "default"),
-    ("GET", "/models/{name}/versions/{version}/value"): ("viewer", "default"),
-    ("POST", "/models/{name}/versions"): ("editor", "default"),
-    ("PUT", "/models/{name}/aliases/{alias}"): ("editor", "default"),
-    ("GET", "/requests/{request_id}/lineage"): ("viewer", "default"),
-    ("POST", "/requests"): ("launcher", "default"),  # a model server's request log
-    ("POST", "/models/{name}/serving"): ("editor", "default"),
+    # the model registry of the query's project and domain (writes: admin in production)
+    ("GET", "/models"): ("viewer", "query"),
+    ("GET", "/models/{name}"): ("viewer", "query"),
+    ("GET", "/models/{name}/resolve"): ("viewer", "query"),
+    ("GET", "/models/{name}/versions/{version}/value"): ("viewer", "query"),
+    ("POST", "/models/{name}/versions"): ("editor", "query"),
+    ("PUT", "/models/{name}/aliases/{alias}"): ("editor", "query"),
+    ("GET", "/requests/{request_id}/lineage"): ("viewer", "request"),
+    ("POST", "/requests"): ("launcher", "query"),  # a model server's request log
+    ("POST", "/models/{name}/serving"): ("editor", "query"),
     ("GET", "/projects"): ("viewer", "any"),
     ("POST", "/projects"): ("admin", "global"),
     ("POST", "/promote"): ("editor", "body"),  # admin to production
@@ -61,6 +62,10 @@ POLICY: dict[tuple[str, str], tuple[str, str]] = {
     ("POST", "/tokens"): ("admin", "body"),  # an admin token: a global admin only
 }
 OPEN = {("GET", "/health")}
+# Writes that, like registering a bundle, need an admin in ``production``.
+PRODUCTION_ADMIN = {("POST", "/register"), ("POST", "/models/{name}/versions"),
+                    ("PUT", "/models/{name}/aliases/{alias}"),
+                    ("POST", "/models/{name}/serving")}
 
 
 def who(request: Request) -> str:
@@ -119,6 +124,10 @@ async def authorize(request: Request) -> None:
     elif source == "execution":
         project = await run_in_threadpool(_execution_project, store,
                                           request.path_params.get("execution_id", ""))
+    elif source == "request":
+        project = await run_in_threadpool(
+            _request_project, store, request.path_params.get("request_id", ""),
+            request.query_params.get("project") or "default")
     elif source == "body":
         body = await _body(request)
         project = str(body.get("project") or "default")
@@ -133,13 +142,24 @@ async def authorize(request: Request) -> None:
             raise _deny(403, f"{identity.user} may list one project at a time: give project "
                              "(only an admin token lists them all)")
         project = given or "default"
-        if key == ("POST", "/register") and request.query_params.get("domain") == "production":
+        if key in PRODUCTION_ADMIN and request.query_params.get("domain") == "production":
             role = "admin"
     if not identity.allows(project, role):
         have = identity.roles.get(project)
         raise _deny(403, f"{request.method} {path} in project {project!r} needs the role "
                          f"{role}; {identity.user} has "
                          f"{'the role ' + have if have else 'no role there'}")
+
+
+def _request_project(store: Any, request_id: str, otherwise: str) -> str:
+    """The project of a served request (of the model that answered it); an unknown id
+    is checked against ``otherwise`` (the query's project), and the route answers 404."""
+    from rillet.services._model_requests import request as find
+
+    try:
+        return str(find(store.database, request_id)["project"])
+    except Exception:
+        return otherwise
 
 
 def _execution_project(store: Any, execution_id: str) -> str:

@@ -2,7 +2,9 @@
 that move, and the history of every move.
 
 A version is an output of a node of a succeeded execution; the registry keeps the
-value's hash (never a copy), so a version's lineage is that execution's. Everything
+value's hash (never a copy), so a version's lineage is that execution's. A registry
+belongs to one project and domain (issue 15): a model name is unique within them, and
+a version is registered only from an execution of the same project. Everything
 goes through the metadata store's ``Database`` (plain SQL with ``?`` parameters), so
 the same code runs on the embedded home and on PostgreSQL. Nothing here serves, and
 only ``load`` decodes a value (the server never calls it: it never unpickles).
@@ -35,6 +37,8 @@ if TYPE_CHECKING:
 
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 _VERSION_COLS = "name, version, execution_id, node_id, output, hash, created_at, created_by"
+_IN = "project = ? AND domain = ?"  # every statement below is within the registry's scope
+DEFAULT_SCOPE = ("default", "development")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -53,9 +57,12 @@ class ModelVersion:
     workflow: str = ""
     task: str = ""
     inputs: dict[str, str] = field(default_factory=dict)  # the execution's inputs: name -> hash
+    project: str = DEFAULT_SCOPE[0]
+    domain: str = DEFAULT_SCOPE[1]
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "version": self.version, "aliases": list(self.aliases),
+                "project": self.project, "domain": self.domain,
                 "execution_id": self.execution_id, "node_id": self.node_id,
                 "output": self.output, "hash": self.hash, "workflow": self.workflow,
                 "task": self.task, "inputs": self.inputs, "created_at": self.created_at,
@@ -74,9 +81,12 @@ class HistoryEvent:
     detail: dict[str, Any]
     at: float
     who: str
+    project: str = DEFAULT_SCOPE[0]
+    domain: str = DEFAULT_SCOPE[1]
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "event": self.event, "alias": self.alias,
+        return {"name": self.name, "project": self.project, "domain": self.domain,
+                "event": self.event, "alias": self.alias,
                 "version": self.version, "previous": self.previous, "detail": self.detail,
                 "at": self.at, "who": self.who}
 
@@ -119,12 +129,28 @@ def parse_ref(ref: str) -> tuple[str, str | None, int | None]:
 
 
 class Registry:
-    """The registry over one metadata store (and its artifact store, to load values)."""
+    """The registry of one project and domain over a metadata store (and its artifact
+    store, to load values)."""
 
-    def __init__(self, store: SqlMetadataStore, artifacts: ArtifactStore | None = None) -> None:
+    def __init__(self, store: SqlMetadataStore, artifacts: ArtifactStore | None = None, *,
+                 project: str = DEFAULT_SCOPE[0], domain: str = DEFAULT_SCOPE[1]) -> None:
+        from rillet.platform._registry import check_scope
+
+        check_scope(project, domain)
         self.store = store
         self.db = store.database
         self.artifacts = artifacts
+        self.project = project
+        self.domain = domain
+        self.scope = (project, domain)
+
+    def within(self, project: str, domain: str) -> Registry:
+        """The registry of another project and domain over the same stores."""
+        return Registry(self.store, self.artifacts, project=project, domain=domain)
+
+    def where(self) -> str:
+        """The scope as messages name it (``project/domain``)."""
+        return f"{self.project}/{self.domain}"
 
     # -- writes ----------------------------------------------------------------------
     def register(self, name: str, *, execution: str, node: str, output: str = "o0",
@@ -132,23 +158,29 @@ class Registry:
         """Register the value ``output`` of ``node`` of ``execution`` as the next version.
         ``user`` is who the history records (default: this process's user; a server
         passes the request's)."""
+        from rillet.platform._teams import require_project
+
         check_name(name)
         if alias is not None:
             check_alias(alias)
+        require_project(self.store, self.project)
         digest, execution_id = self._value_of(execution, node, output)
         user, now = user or who(), time.time()
+        detail = {"execution_id": execution_id, "node_id": node, "output": output,
+                  "hash": digest}
         for attempt in range(5):  # two registrations racing on PostgreSQL: one retries
             try:
                 with self.db.write() as c:
-                    (top,) = c.execute("SELECT max(version) FROM model_versions WHERE name = ?",
-                                       (name,)).fetchone()
+                    (top,) = c.execute("SELECT max(version) FROM model_versions WHERE "
+                                       f"{_IN} AND name = ?", (*self.scope, name)).fetchone()
                     version = int(top or 0) + 1
-                    c.execute(f"INSERT INTO model_versions ({_VERSION_COLS}) "
-                              "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                              (name, version, execution_id, node, output, digest, now, user))
-                    _history(c, name, "register", None, version, None,
-                             {"execution_id": execution_id, "node_id": node, "output": output,
-                              "hash": digest}, now, user)
+                    c.execute(f"INSERT INTO model_versions ({_VERSION_COLS}, project, domain) "
+                              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                              (name, version, execution_id, node, output, digest, now, user,
+                               *self.scope))
+                    self._history(c, name, "register", None, version, None, detail, now, user)
+                    self._audit(c, user, "model.register", f"{name}/{version}",
+                                {**detail, "alias": alias}, now)
                     if alias is not None:
                         self._move(c, name, alias, version, now, user)
                 return version
@@ -165,10 +197,10 @@ class Registry:
         check_alias(alias)
         user, now = user or who(), time.time()
         with self.db.write() as c:
-            found = c.execute("SELECT 1 FROM model_versions WHERE name = ? AND version = ?",
-                              (name, int(version))).fetchone()
+            found = c.execute(f"SELECT 1 FROM model_versions WHERE {_IN} AND name = ? AND "
+                              "version = ?", (*self.scope, name, int(version))).fetchone()
             if found is None:
-                raise NotFound(_no_version(name, version, self._numbers(c, name)))
+                raise NotFound(self._no_version(name, version, self._numbers(c, name)))
             return self._move(c, name, alias, int(version), now, user)
 
     def record_serving(self, name: str, detail: dict[str, Any], user: str | None = None
@@ -176,27 +208,52 @@ class Registry:
         """A serving change (``rillet serve`` started, with its traffic split)."""
         version = detail.get("version")
         with self.db.write() as c:
-            _history(c, name, "serve", detail.get("alias"),
+            self._history(c, name, "serve", detail.get("alias"),
                      version if isinstance(version, int) else None, None, detail,
                      time.time(), user or who())
 
-    @staticmethod
-    def _move(c: Any, name: str, alias: str, version: int, now: float, user: str) -> int | None:
-        row = c.execute("SELECT version FROM model_aliases WHERE name = ? AND alias = ?",
-                        (name, alias)).fetchone()
+    def _move(self, c: Any, name: str, alias: str, version: int, now: float, user: str
+              ) -> int | None:
+        row = c.execute(f"SELECT version FROM model_aliases WHERE {_IN} AND name = ? AND "
+                        "alias = ?", (*self.scope, name, alias)).fetchone()
         previous = None if row is None else int(row[0])
         if row is None:
-            c.execute("INSERT INTO model_aliases (name, alias, version, updated_at, updated_by) "
-                      "VALUES (?, ?, ?, ?, ?)", (name, alias, version, now, user))
+            c.execute("INSERT INTO model_aliases (name, alias, version, updated_at, updated_by, "
+                      "project, domain) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                      (name, alias, version, now, user, *self.scope))
         else:
             c.execute("UPDATE model_aliases SET version = ?, updated_at = ?, updated_by = ? "
-                      "WHERE name = ? AND alias = ?", (version, now, user, name, alias))
-        _history(c, name, "alias", alias, version, previous, {}, now, user)
+                      f"WHERE {_IN} AND name = ? AND alias = ?",
+                      (version, now, user, *self.scope, name, alias))
+        self._history(c, name, "alias", alias, version, previous, {}, now, user)
+        self._audit(c, user, "model.alias", f"{name}@{alias}",
+                    {"version": version, "previous": previous}, now)
         return previous
+
+    def _history(self, c: Any, name: str, event: str, alias: str | None, version: int | None,
+                 previous: int | None, detail: dict[str, Any], at: float, user: str) -> None:
+        c.execute("INSERT INTO model_history (name, event, alias, version, previous, detail, "
+                  "at, who, project, domain) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                  (name, event, alias, version, previous, json.dumps(detail, sort_keys=True),
+                   at, user, *self.scope))
+
+    def _audit(self, c: Any, user: str, action: str, target: str, detail: dict[str, Any],
+               at: float) -> None:
+        from rillet.platform._teams import audit
+
+        audit(c, who=user, project=self.project, domain=self.domain, action=action,
+              target=target, detail=detail, at=at)
 
     def _value_of(self, execution: str, node: str, output: str) -> tuple[str, str]:
         """The hash of a stored, unpurged output of a succeeded execution's node."""
+        from rillet.platform._teams import execution_scope
+
         record = self.store.get_execution(execution)
+        project, _ = execution_scope(self.store, record.id)
+        if project != self.project:
+            raise Conflict(f"execution {record.id} belongs to project {project!r}, not "
+                           f"{self.project!r}: a model of {self.where()} is registered from "
+                           f"an execution of project {self.project!r}; nothing was registered")
         if record.status.value != "SUCCEEDED":
             raise Conflict(f"execution {record.id} is {record.status.value}: only an output "
                            "of a succeeded execution can be registered")
@@ -222,25 +279,26 @@ class Registry:
     def names(self) -> list[dict[str, Any]]:
         """Every model: name, latest version, count, aliases, last change."""
         rows = self.db.read("SELECT name, max(version), count(*), max(created_at) "
-                            "FROM model_versions GROUP BY name ORDER BY name")
+                            f"FROM model_versions WHERE {_IN} GROUP BY name ORDER BY name",
+                            self.scope)
         aliases = self._aliases()
         return [{"name": n, "latest": int(top), "versions": int(count),
                  "aliases": aliases.get(n, {}), "updated_at": at}
                 for n, top, count, at in rows]
 
     def versions(self, name: str) -> list[ModelVersion]:
-        rows = self.db.read(f"SELECT {_VERSION_COLS} FROM model_versions WHERE name = ? "
-                            "ORDER BY version", (check_name(name),))
+        rows = self.db.read(f"SELECT {_VERSION_COLS} FROM model_versions WHERE {_IN} AND "
+                            "name = ? ORDER BY version", (*self.scope, check_name(name)))
         if not rows:
-            raise NotFound(_no_model(name, [m["name"] for m in self.names()]))
+            raise NotFound(self._no_model(name))
         return self._versions(rows)
 
     def version(self, name: str, version: int) -> ModelVersion:
-        rows = self.db.read(f"SELECT {_VERSION_COLS} FROM model_versions WHERE name = ? "
-                            "AND version = ?", (name, int(version)))
+        rows = self.db.read(f"SELECT {_VERSION_COLS} FROM model_versions WHERE {_IN} AND "
+                            "name = ? AND version = ?", (*self.scope, name, int(version)))
         if not rows:
             self.versions(name)  # an unknown model says so first
-            raise NotFound(_no_version(name, version, self._numbers(None, name)))
+            raise NotFound(self._no_version(name, version, self._numbers(None, name)))
         return self._versions(rows)[0]
 
     def resolve(self, ref: str) -> ModelVersion:
@@ -253,12 +311,13 @@ class Registry:
         return self.version(name, number)
 
     def alias_version(self, name: str, alias: str) -> int:
-        rows = self.db.read("SELECT version FROM model_aliases WHERE name = ? AND alias = ?",
-                            (name, alias))
+        rows = self.db.read(f"SELECT version FROM model_aliases WHERE {_IN} AND name = ? AND "
+                            "alias = ?", (*self.scope, name, alias))
         if not rows:
             self.versions(name)
             known = ", ".join(sorted(self._aliases().get(name, {}))) or "none"
-            raise NotFound(f"model {name!r} has no alias {alias!r} (aliases: {known})")
+            raise NotFound(f"model {name!r} has no alias {alias!r}{self._in()} "
+                           f"(aliases: {known})")
         return int(rows[0][0])
 
     def aliases(self, name: str) -> dict[str, int]:
@@ -266,11 +325,13 @@ class Registry:
 
     def history(self, name: str) -> list[HistoryEvent]:
         rows = self.db.read("SELECT name, event, alias, version, previous, detail, at, who "
-                            "FROM model_history WHERE name = ? ORDER BY id", (check_name(name),))
+                            f"FROM model_history WHERE {_IN} AND name = ? ORDER BY id",
+                            (*self.scope, check_name(name)))
         if not rows:
-            raise NotFound(_no_model(name, [m["name"] for m in self.names()]))
+            raise NotFound(self._no_model(name))
         return [HistoryEvent(name=r[0], event=r[1], alias=r[2], version=r[3], previous=r[4],
-                             detail=json.loads(r[5]), at=r[6], who=r[7]) for r in rows]
+                             detail=json.loads(r[5]), at=r[6], who=r[7], project=self.project,
+                             domain=self.domain) for r in rows]
 
     def load(self, ref: str | ModelVersion) -> Any:
         """The Python object a version serves, decoded from the store."""
@@ -357,42 +418,41 @@ class Registry:
                 hash=r[5], created_at=r[6], created_by=r[7],
                 aliases=tuple(sorted(aliases.get((r[0], int(r[1])), []))),
                 workflow=record.workflow if record else "", task=tasks.get(r[3], ""),
-                inputs=dict(record.inputs) if record else {}))
+                inputs=dict(record.inputs) if record else {}, project=self.project,
+                domain=self.domain))
         return out
 
     def _aliases(self, name: str | None = None) -> dict[str, dict[str, int]]:
-        rows = (self.db.read("SELECT name, alias, version FROM model_aliases ORDER BY alias")
-                if name is None else
-                self.db.read("SELECT name, alias, version FROM model_aliases WHERE name = ? "
-                             "ORDER BY alias", (name,)))
+        sql = f"SELECT name, alias, version FROM model_aliases WHERE {_IN}"
+        rows = (self.db.read(f"{sql} ORDER BY alias", self.scope) if name is None else
+                self.db.read(f"{sql} AND name = ? ORDER BY alias", (*self.scope, name)))
         out: dict[str, dict[str, int]] = {}
         for n, alias, version in rows:
             out.setdefault(n, {})[alias] = int(version)
         return out
 
     def _numbers(self, c: Any, name: str) -> list[int]:
-        sql, params = "SELECT version FROM model_versions WHERE name = ? ORDER BY version", (name,)
+        sql = f"SELECT version FROM model_versions WHERE {_IN} AND name = ? ORDER BY version"
+        params = (*self.scope, name)
         rows = c.execute(sql, params).fetchall() if c is not None else self.db.read(sql, params)
         return [int(v) for (v,) in rows]
 
+    def _in(self) -> str:
+        """`` in project/domain`` for a message, but for the default registry."""
+        return "" if self.scope == DEFAULT_SCOPE else f" in {self.where()}"
 
-def _history(c: Any, name: str, event: str, alias: str | None, version: int | None,
-             previous: int | None, detail: dict[str, Any], at: float, user: str) -> None:
-    c.execute("INSERT INTO model_history (name, event, alias, version, previous, detail, at, "
-              "who) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-              (name, event, alias, version, previous, json.dumps(detail, sort_keys=True), at,
-               user))
+    def _no_model(self, name: str, list_known: bool = True) -> str:
+        flags = "" if self.scope == DEFAULT_SCOPE else \
+            f" --project {self.project} --domain {self.domain}"
+        known = (", ".join(m["name"] for m in self.names()) or "none") if list_known else ""
+        return (f"no model named {name!r}{self._in()} ("
+                + (f"models: {known}; " if known else "")
+                + f"see `rillet models list{flags}`)")
 
-
-def _no_model(name: str, known: list[str]) -> str:
-    return (f"no model named {name!r} (models: {', '.join(known) or 'none'}; "
-            "see `rillet models list`)")
-
-
-def _no_version(name: str, version: int, numbers: list[int]) -> str:
-    if not numbers:
-        return _no_model(name, [])
-    return f"model {name!r} has no version {version} (versions: {_span(numbers)})"
+    def _no_version(self, name: str, version: int, numbers: list[int]) -> str:
+        if not numbers:  # (inside a write: no other read)
+            return self._no_model(name, list_known=False)
+        return f"model {name!r} has no version {version} (versions: {_span(numbers)})"
 
 
 def _span(numbers: list[int]) -> str:

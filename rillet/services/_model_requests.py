@@ -11,13 +11,15 @@ from rillet.errors import NotFound
 
 _COLS = ("id", "at", "name", "version", "route", "status", "latency_ms", "input_hash",
          "output_hash", "input_body", "output_body")
-INSERT = (f"INSERT INTO model_requests ({', '.join(_COLS)}) "
-          f"VALUES ({', '.join('?' * len(_COLS))})")
+_SCOPED = (*_COLS, "project", "domain")  # a row and the scope of the model that answered
+INSERT = (f"INSERT INTO model_requests ({', '.join(_SCOPED)}) "
+          f"VALUES ({', '.join('?' * len(_SCOPED))})")
 
 
-def record_requests(db: Any, rows: list[tuple[Any, ...]]) -> int:
-    """Write request rows (as ``rillet serve`` records them) in one transaction. A row
-    whose id is already recorded is kept as it was (a batch sent twice is one batch)."""
+def record_requests(db: Any, rows: list[tuple[Any, ...]], scope: tuple[str, str]) -> int:
+    """Write request rows (as ``rillet serve`` records them) of the models of ``scope``
+    (project, domain) in one transaction. A row whose id is already recorded is kept as
+    it was (a batch sent twice is one batch)."""
     if not rows:
         return 0
     ids = [r[0] for r in rows]
@@ -27,13 +29,13 @@ def record_requests(db: Any, rows: list[tuple[Any, ...]]) -> int:
             f"SELECT id FROM model_requests WHERE id IN ({marks})", ids).fetchall()}
         fresh = [r for r in dict((r[0], r) for r in rows).values() if r[0] not in seen]
         if fresh:
-            c.executemany(INSERT, fresh)
+            c.executemany(INSERT, [(*r, *scope) for r in fresh])
     return len(fresh)
 
 
 def request(db: Any, request_id: str) -> dict[str, Any]:
     """One recorded request (an id or a unique prefix of one)."""
-    cols = ", ".join(_COLS)
+    cols = ", ".join(_SCOPED)
     rows = db.read(f"SELECT {cols} FROM model_requests WHERE id = ?", (request_id,))
     if not rows and request_id:
         rows = db.read(f"SELECT {cols} FROM model_requests WHERE id >= ? AND id < ? "
@@ -43,7 +45,7 @@ def request(db: Any, request_id: str) -> dict[str, Any]:
                        "`rillet serve`, within 0.1 s of their answer)")
     if len(rows) > 1:
         raise NotFound(f"request prefix {request_id!r} is ambiguous")
-    return dict(zip(_COLS, rows[0], strict=True))
+    return dict(zip(_SCOPED, rows[0], strict=True))
 
 
 def request_lineage(registry: Any, request_id: str) -> dict[str, Any]:
@@ -52,6 +54,7 @@ def request_lineage(registry: Any, request_id: str) -> dict[str, Any]:
     from rillet.engine._lineage import walk
 
     found = request(registry.db, request_id)
+    registry = registry.within(found["project"], found["domain"])
     mv = registry.version(found["name"], found["version"])
     tree = walk(registry.store, [mv.hash], upstream=True, within=mv.execution_id)
     return {"request": found, "model_version": mv.to_json(), "artifacts": tree}

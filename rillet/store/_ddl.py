@@ -7,8 +7,8 @@ keeps them equal to ``_schema.sqlite_ddl()``)."""
 from __future__ import annotations
 
 # Alembic revisions of rillet/store/migrations, oldest first (a test checks them).
-REVISIONS: tuple[str, ...] = ('0001', '0002', '0003', '0004', '0005', '0006', '0007', '0008', '0009', '0010', '0011', '0012', '0013', '0014')
-HEAD = '0014'
+REVISIONS: tuple[str, ...] = ('0001', '0002', '0003', '0004', '0005', '0006', '0007', '0008', '0009', '0010', '0011', '0012', '0013', '0014', '0015')
+HEAD = '0015'
 
 ALEMBIC_VERSION_DDL = (
     "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
@@ -31,12 +31,12 @@ SQLITE_DDL: tuple[str, ...] = (
     'CREATE TABLE launch_queue ( execution_id VARCHAR NOT NULL, project VARCHAR NOT NULL, domain VARCHAR NOT NULL, name VARCHAR NOT NULL, version VARCHAR NOT NULL, inputs TEXT NOT NULL, state VARCHAR NOT NULL, lease_owner VARCHAR, lease_expires_at FLOAT, claims INTEGER NOT NULL, created_at FLOAT NOT NULL, CONSTRAINT pk_launch_queue PRIMARY KEY (execution_id) )',
     'CREATE INDEX ix_launch_queue_state_created_at ON launch_queue (state, created_at)',
     'CREATE TABLE meta ( "key" VARCHAR NOT NULL, value TEXT NOT NULL, CONSTRAINT pk_meta PRIMARY KEY ("key") )',
-    'CREATE TABLE model_aliases ( name VARCHAR NOT NULL, alias VARCHAR NOT NULL, version INTEGER NOT NULL, updated_at FLOAT NOT NULL, updated_by VARCHAR NOT NULL, CONSTRAINT pk_model_aliases PRIMARY KEY (name, alias) )',
-    'CREATE TABLE model_history ( id INTEGER NOT NULL, name VARCHAR NOT NULL, event VARCHAR NOT NULL, alias VARCHAR, version INTEGER, previous INTEGER, detail TEXT NOT NULL, at FLOAT NOT NULL, who VARCHAR NOT NULL, CONSTRAINT pk_model_history PRIMARY KEY (id) )',
-    'CREATE INDEX ix_model_history_name ON model_history (name)',
-    'CREATE TABLE model_requests ( id VARCHAR NOT NULL, at FLOAT NOT NULL, name VARCHAR NOT NULL, version INTEGER NOT NULL, route VARCHAR NOT NULL, status INTEGER NOT NULL, latency_ms FLOAT NOT NULL, input_hash VARCHAR, output_hash VARCHAR, input_body TEXT, output_body TEXT, CONSTRAINT pk_model_requests PRIMARY KEY (id) )',
+    "CREATE TABLE model_aliases ( name VARCHAR NOT NULL, alias VARCHAR NOT NULL, version INTEGER NOT NULL, updated_at FLOAT NOT NULL, updated_by VARCHAR NOT NULL, project VARCHAR DEFAULT 'default' NOT NULL, domain VARCHAR DEFAULT 'development' NOT NULL, CONSTRAINT pk_model_aliases PRIMARY KEY (project, domain, name, alias) )",
+    "CREATE TABLE model_history ( id INTEGER NOT NULL, name VARCHAR NOT NULL, event VARCHAR NOT NULL, alias VARCHAR, version INTEGER, previous INTEGER, detail TEXT NOT NULL, at FLOAT NOT NULL, who VARCHAR NOT NULL, project VARCHAR DEFAULT 'default' NOT NULL, domain VARCHAR DEFAULT 'development' NOT NULL, CONSTRAINT pk_model_history PRIMARY KEY (id) )",
+    'CREATE INDEX ix_model_history_project_domain_name ON model_history (project, domain, name)',
+    "CREATE TABLE model_requests ( id VARCHAR NOT NULL, at FLOAT NOT NULL, name VARCHAR NOT NULL, version INTEGER NOT NULL, route VARCHAR NOT NULL, status INTEGER NOT NULL, latency_ms FLOAT NOT NULL, input_hash VARCHAR, output_hash VARCHAR, input_body TEXT, output_body TEXT, project VARCHAR DEFAULT 'default' NOT NULL, domain VARCHAR DEFAULT 'development' NOT NULL, CONSTRAINT pk_model_requests PRIMARY KEY (id) )",
     'CREATE INDEX ix_model_requests_at ON model_requests (at)',
-    'CREATE TABLE model_versions ( name VARCHAR NOT NULL, version INTEGER NOT NULL, execution_id VARCHAR NOT NULL, node_id VARCHAR NOT NULL, output VARCHAR NOT NULL, hash VARCHAR NOT NULL, created_at FLOAT NOT NULL, created_by VARCHAR NOT NULL, CONSTRAINT pk_model_versions PRIMARY KEY (name, version) )',
+    "CREATE TABLE model_versions ( name VARCHAR NOT NULL, version INTEGER NOT NULL, execution_id VARCHAR NOT NULL, node_id VARCHAR NOT NULL, output VARCHAR NOT NULL, hash VARCHAR NOT NULL, created_at FLOAT NOT NULL, created_by VARCHAR NOT NULL, project VARCHAR DEFAULT 'default' NOT NULL, domain VARCHAR DEFAULT 'development' NOT NULL, CONSTRAINT pk_model_versions PRIMARY KEY (project, domain, name, version) )",
     'CREATE INDEX ix_model_versions_hash ON model_versions (hash)',
     'CREATE TABLE node_io ( hash VARCHAR NOT NULL, direction VARCHAR(3) NOT NULL, execution_id VARCHAR NOT NULL, node_id VARCHAR NOT NULL, name VARCHAR NOT NULL, CONSTRAINT pk_node_io PRIMARY KEY (hash, direction, execution_id, node_id, name) ) WITHOUT ROWID',
     'CREATE TABLE project_limits ( project VARCHAR NOT NULL, domain VARCHAR NOT NULL, max_running INTEGER NOT NULL, updated_at FLOAT NOT NULL, updated_by VARCHAR NOT NULL, CONSTRAINT pk_project_limits PRIMARY KEY (project, domain) )',

@@ -451,6 +451,8 @@ meta = Table(
 
 
 # -- models (revision 0002): the registry, its history, and served requests ----------
+# Since 0015 each row belongs to a project and domain (issue 15): rows written before
+# belong to ``default``/``development``.
 
 # A model version points at a stored value (an output of a node of a succeeded
 # execution): no copy, so its lineage is that execution's. Numbered per name.
@@ -464,7 +466,10 @@ model_versions = Table(
     Column("hash", String, nullable=False),  # the artifact the version serves
     Column("created_at", Float, nullable=False),
     Column("created_by", String, nullable=False),
-    PrimaryKeyConstraint("name", "version"),
+    # 0015: the project and domain the model belongs to (a name is unique within them)
+    Column("project", String, nullable=False, server_default="default"),
+    Column("domain", String, nullable=False, server_default="development"),
+    PrimaryKeyConstraint("project", "domain", "name", "version"),
     Index(None, "hash"),
 )
 
@@ -475,7 +480,9 @@ model_aliases = Table(
     Column("version", Integer, nullable=False),
     Column("updated_at", Float, nullable=False),
     Column("updated_by", String, nullable=False),
-    PrimaryKeyConstraint("name", "alias"),
+    Column("project", String, nullable=False, server_default="default"),  # 0015
+    Column("domain", String, nullable=False, server_default="development"),
+    PrimaryKeyConstraint("project", "domain", "name", "alias"),
 )
 
 # Every registration, alias move and serving change, with who and when.
@@ -490,7 +497,9 @@ model_history = Table(
     Column("detail", Text, nullable=False),  # JSON
     Column("at", Float, nullable=False),
     Column("who", String, nullable=False),
-    Index(None, "name"),
+    Column("project", String, nullable=False, server_default="default"),  # 0015
+    Column("domain", String, nullable=False, server_default="development"),
+    Index(None, "project", "domain", "name"),
 )
 
 # One row per served prediction (written in batches by the server).
@@ -507,6 +516,8 @@ model_requests = Table(
     Column("output_hash", String),
     Column("input_body", Text),  # with --log-bodies
     Column("output_body", Text),
+    Column("project", String, nullable=False, server_default="default"),  # 0015
+    Column("domain", String, nullable=False, server_default="development"),
     Index(None, "at"),
 )
 

@@ -199,3 +199,101 @@ def test_cli_models_list_show_register_alias(wf_models: Any, home: Path, cli: An
     assert bad.code == 2 and "expected EXEC_ID:NODE" in bad.err
     assert json.loads(cli.ok("models", "show", "churn", "--json").out)["history"][-1][
         "who"]
+
+
+def test_models_belong_to_a_project_and_domain(wf_models: Any, home: Path, cli: Any) -> None:
+    """A name is unique within a project and domain: ``default/staging`` numbers its own
+    versions; a version comes only from an execution of the same project (``rillet run``
+    executions are ``default/development``'s); every write is in the audit trail."""
+    from rillet.errors import Conflict
+    from rillet.platform._stores import open_stores
+    from rillet.platform._teams import create_project
+
+    a, b = train(wf_models, home, 2.0), train(wf_models, home, 3.0)
+    h = str(home)
+    assert models.register("churn", execution=a.id, node="train", alias="live", home=h) == 1
+    assert models.register("churn", execution=b.id, node="train", alias="live", home=h,
+                           domain="staging") == 1
+    assert models.register("churn", execution=b.id, node="train", home=h) == 2
+    assert load("churn@live", home).scale == 2.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert models.load("churn@live", home=h, domain="staging").scale == 3.0
+    assert [v.version for v in models.versions("churn", home=h, domain="staging")] == [1]
+    assert [(v.project, v.domain) for v in models.versions("churn", home=h)] == [
+        ("default", "development")] * 2
+    s = open_stores(h)
+    try:
+        create_project(s.store, "team")
+    finally:
+        s.close()
+    db = sqlite3.connect(home / "rillet.db")
+    before = db.execute("SELECT count(*) FROM model_versions").fetchone()
+    with pytest.raises(Conflict) as info:
+        models.register("churn", execution=a.id, node="train", home=h, project="team")
+    assert str(info.value).startswith(f"execution {a.id} belongs to project 'default', "
+                                      "not 'team'") and "\n" not in str(info.value)
+    with pytest.raises(NotFound, match="rillet project create ghost"):
+        models.register("churn", execution=a.id, node="train", home=h, project="ghost")
+    with pytest.raises(DefinitionError, match="unknown domain 'prod'"):
+        models.versions("churn", home=h, domain="prod")
+    with pytest.raises(NotFound, match="no model named 'churn' in team/development"):
+        models.versions("churn", home=h, project="team")
+    assert db.execute("SELECT count(*) FROM model_versions").fetchone() == before
+    audit = db.execute("SELECT project, domain, action, target FROM audit_log WHERE action "
+                       "LIKE 'model.%' ORDER BY id").fetchall()
+    assert audit == [("default", "development", "model.register", "churn/1"),
+                     ("default", "development", "model.alias", "churn@live"),
+                     ("default", "staging", "model.register", "churn/1"),
+                     ("default", "staging", "model.alias", "churn@live"),
+                     ("default", "development", "model.register", "churn/2")]
+    # the CLI: --project/--domain pick the registry
+    cli.home = home
+    staged = cli.ok("models", "list", "--domain", "staging", "--json").json
+    assert [(m["name"], m["latest"], m["aliases"]) for m in staged] == [
+        ("churn", 1, {"live": 1})]
+    assert cli.ok("models", "alias", "churn", "live", "1", "--domain", "staging").out.strip() \
+        == "churn@live -> 1 (was 1)"
+    assert cli.ok("models", "list", "--project", "team", "--json").json == []
+    bad = cli("models", "register", "churn", f"{a.id}:train", "--project", "team")
+    assert bad.code == 2 and "belongs to project 'default'" in bad.err
+    bad = cli("models", "show", "churn", "--project", "team", "--domain", "production")
+    assert bad.code == 2 and bad.err.strip() == (
+        "error: no model named 'churn' in team/production (models: none; see `rillet models "
+        "list --project team --domain production`)")
+
+
+def test_models_of_a_home_from_before_projects_move_to_default_development(
+        wf_models: Any, home: Path) -> None:
+    """Revision 0015 on a home written at 0014: its versions, aliases and history are
+    ``default/development``'s, and the registry reads and moves them as before."""
+    from alembic import command
+    from sqlalchemy import create_engine
+
+    from rillet.store._migrate import alembic_config
+
+    a = train(wf_models, home, 2.0)
+    engine = create_engine(f"sqlite:///{home / 'rillet.db'}")
+    with engine.begin() as conn:
+        command.downgrade(alembic_config(connection=conn), "0014")
+    engine.dispose()
+    db = sqlite3.connect(home / "rillet.db")
+    digest = a.record.outputs["o0"]
+    db.execute("INSERT INTO model_versions VALUES ('old', 1, ?, 'train', 'o0', ?, 1.0, 'me')",
+               (a.id, digest))
+    db.execute("INSERT INTO model_aliases VALUES ('old', 'live', 1, 1.0, 'me')")
+    db.execute("INSERT INTO model_history (name, event, alias, version, previous, detail, at, "
+               "who) VALUES ('old', 'register', NULL, 1, NULL, '{}', 1.0, 'me')")
+    db.commit()
+    db.close()
+    marker = home / "home.json"
+    marker.write_text(marker.read_text().replace('"0015"', '"0014"'))
+    assert [v.version for v in models.versions("old", home=str(home))] == [1]  # upgraded
+    assert load("old@live", home).scale == 2.0
+    assert models.register("old", execution=a.id, node="train", home=str(home)) == 2
+    assert [(e.event, e.project, e.domain) for e in models.history("old", home=str(home))] == [
+        ("register", "default", "development"), ("register", "default", "development")]
+    db = sqlite3.connect(home / "rillet.db")
+    assert db.execute("SELECT version_num FROM alembic_version").fetchone() == ("0015",)
+    assert db.execute("SELECT project, domain, count(*) FROM model_versions GROUP BY 1, 2"
+                      ).fetchall() == [("default", "development", 2)]

@@ -61,12 +61,15 @@ def serve(root: Path, home: Path, **app_kw: Any) -> Iterator[Served]:
         inst.close()
 
 
-def load_model_in_a_fresh_process(served: Served, ref: str, show: str, cwd: Path) -> str:
-    """What ``print(SHOW)`` prints (stripped) after ``m = models.load(REF)`` on the
-    server's home, in a new Python process whose bundle cache is empty (``cwd/fresh-cache``):
-    the model's class is in no file of this machine, only in its registered bundle."""
+def load_model_in_a_fresh_process(served: Served, ref: str, show: str, cwd: Path,
+                                  project: str = "default") -> str:
+    """What ``print(SHOW)`` prints (stripped) after ``m = models.load(REF)`` (a model of
+    ``project``) on the server's home, in a new Python process whose bundle cache is
+    empty (``cwd/fresh-cache``): the model's class is in no file of this machine, only in
+    its registered bundle."""
     code = ("from rillet import models\n"
-            f"m = models.load({ref!r}, home={str(served.home / 'home')!r})\n"
+            f"m = models.load({ref!r}, home={str(served.home / 'home')!r}, "
+            f"project={project!r})\n"
             f"print({show})")
     env = dict(os.environ, RILLET_BUNDLE_CACHE=str(cwd / "fresh-cache"))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -90,6 +90,8 @@ def _expected(method: str, path: str, role: str, project: str) -> bool:
         return True  # a role in some project (own)
     if source == "default":
         return False  # nobody here has a role in default
+    # "request": the project of the served request; an unknown one (these requests) is
+    # checked against the query's project, like "query"
     if method == "POST" and path.endswith("/tokens"):
         return project == "own" and role == "admin"
     return project == "own" and ROLES.index(role) >= ROLES.index(needed)

@@ -80,6 +80,26 @@ def failing(scale: float = 1.0) -> float:
 '''
 
 
+class InProject:
+    """The server's HTTP client, every request in ``project`` (its query parameter)."""
+
+    def __init__(self, client: Any, project: str) -> None:
+        self.client, self.project = client, project
+
+    def request(self, method: str, url: str, **kw: Any) -> Any:
+        kw["params"] = {"project": self.project, **kw.get("params", {})}
+        return self.client.request(method, url, **kw)
+
+    def get(self, url: str, **kw: Any) -> Any:
+        return self.request("GET", url, **kw)
+
+    def post(self, url: str, **kw: Any) -> Any:
+        return self.request("POST", url, **kw)
+
+    def put(self, url: str, **kw: Any) -> Any:
+        return self.request("PUT", url, **kw)
+
+
 @pytest.fixture(scope="module")
 def trained(with_workers: Served, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Two trainings and one trap, run by the server's worker (project ``models``)."""
@@ -107,7 +127,7 @@ def test_register_alias_versions_history_load_through_remote(
     # server process's (which runs in this one).
     monkeypatch.setenv("RILLET_USER", "server-process")
     with Remote(with_workers.url) as r:
-        m = r.models
+        m = r.models_in("models")  # the project the executions ran in
         assert m.register("weights", execution=trained["a"], node="fit",
                           alias="production") == 1
         assert m.register("weights", execution=trained["b"], node="fit") == 2
@@ -145,31 +165,43 @@ def test_cli_models_with_server(with_workers: Served, trained: dict[str, Any]) -
     from rillet.cli._app import cli
 
     runner, url = CliRunner(), with_workers.url
-    r = runner.invoke(cli, ["models", "register", "clf", f"{trained['a']}:fit",
-                            "--alias", "staging", "--server", url, "--json"])
+
+    def models(*args: str, project: str = "models") -> Any:
+        return runner.invoke(cli, ["models", *args, "--server", url, "--project", project])
+
+    r = models("register", "clf", f"{trained['a']}:fit", "--alias", "staging", "--json")
     assert r.exit_code == 0, r.output
     assert json.loads(r.output)["version"] == 1
-    r = runner.invoke(cli, ["models", "register", "clf", f"{trained['b']}:fit:o0",
-                            "--server", url])
-    assert r.exit_code == 0 and "registered clf version 2" in r.output, r.output
-    r = runner.invoke(cli, ["models", "alias", "clf", "staging", "2", "--server", url])
+    r = models("register", "clf", f"{trained['b']}:fit:o0")
+    assert r.exit_code == 0 and "registered clf version 2 in models/development" in r.output, \
+        r.output
+    r = models("alias", "clf", "staging", "2")
     assert r.exit_code == 0 and "clf@staging -> 2 (was 1)" in r.output, r.output
-    r = runner.invoke(cli, ["models", "show", "clf", "--server", url, "--json"])
+    r = models("show", "clf", "--json")
     assert r.exit_code == 0, r.output
     shown = json.loads(r.output)
     assert [v["version"] for v in shown["versions"]] == [1, 2]
+    assert {(v["project"], v["domain"]) for v in shown["versions"]} == {
+        ("models", "development")}
     assert [e["event"] for e in shown["history"]] == ["register", "alias", "register", "alias"]
-    r = runner.invoke(cli, ["models", "list", "--server", url])
+    r = models("list")
     assert r.exit_code == 0 and "clf" in r.output and "staging=2" in r.output, r.output
-    r = runner.invoke(cli, ["models", "alias", "clf", "staging", "9", "--server", url])
+    r = models("alias", "clf", "staging", "9")
     assert r.exit_code == 2, r.output
     assert "clf" in r.output and "9" in r.output and len(r.output.strip().splitlines()) == 1
-    r = runner.invoke(cli, ["models", "show", "nope", "--server", url])
+    r = models("show", "nope")
     assert r.exit_code == 2 and "nope" in r.output, r.output
+    # The model is in models/development only: not in default, nor in models/staging.
+    for project, domain in (("default", "development"), ("models", "staging")):
+        r = runner.invoke(cli, ["models", "show", "clf", "--server", url, "--project",
+                                project, "--domain", domain])
+        assert r.exit_code == 2 and "no model named 'clf'" in r.output, r.output
+    r = models("list", "--domain", "nowhere")
+    assert r.exit_code == 2 and "unknown domain 'nowhere'" in r.output, r.output
 
 
 def test_bad_requests_are_4xx_json(with_workers: Served, trained: dict[str, Any]) -> None:
-    c = with_workers.client
+    c = InProject(with_workers.client, "models")
     ok = c.post("/api/v1/models/bad4xx/versions",
                 json={"execution": trained["a"], "node": "fit"})
     assert ok.status_code == 200, ok.text
@@ -220,12 +252,12 @@ def test_the_server_hands_out_bytes_and_never_unpickles(with_workers: Served,
                                                        trained: dict[str, Any]) -> None:
     marker: Path = trained["marker"]
     before = marker.read_text() if marker.exists() else ""
-    c = with_workers.client
+    c = InProject(with_workers.client, "models")
     with Remote(with_workers.url) as r:
-        assert r.models.register("trap", execution=trained["trap"], node="arm",
+        assert r.models_in("models").register("trap", execution=trained["trap"], node="arm",
                                  alias="live") == 1
-        r.models.set_alias("trap", "canary", 1)
-        assert [v.version for v in r.models.versions("trap")] == [1]
+        r.models_in("models").set_alias("trap", "canary", 1)
+        assert [v.version for v in r.models_in("models").versions("trap")] == [1]
         shown = c.get("/api/v1/models/trap/resolve", params={"alias": "live"}).json()
         assert shown["value"]["format"] == "pickle" and shown["value"]["stored"]
         data = c.get("/api/v1/models/trap/versions/1/value")
@@ -236,7 +268,7 @@ def test_the_server_hands_out_bytes_and_never_unpickles(with_workers: Served,
         assert data.content == inst.artifacts.get(record.uri)  # the stored bytes, as stored
         assert (marker.read_text() if marker.exists() else "") == before  # not unpickled
         # The client that loads it unpickles it (its own choice, as models.load).
-        loaded = r.models.load("trap@live")
+        loaded = r.models_in("models").load("trap@live")
     assert type(loaded).__name__ == "Trap"
     assert marker.read_text() == before + "unpickled\n"
 
@@ -250,12 +282,13 @@ def test_lineage_of_a_served_request_through_the_server(with_workers: Served,
     from rillet.models._requestlog import RequestLog
 
     with Remote(with_workers.url) as r:
-        version = r.models.register("served", execution=trained["b"], node="fit")
-        log = RequestLog(with_workers.app.state.instance.store.database)
+        version = r.models_in("models").register("served", execution=trained["b"], node="fit")
+        log = RequestLog(with_workers.app.state.instance.store.database,
+                         scope=("models", "development"))
         log.add(("req-lineage-1", 1.0, "served", version, "primary", 200, 0.2, "in", "out",
                  None, None))
         log.close()
-        found = r.models.request_lineage_json("req-lineage")  # a unique prefix
+        found = r.models_in("models").request_lineage_json("req-lineage")  # a unique prefix
         assert found["ref"] == "request:req-lineage-1"
         assert found["request"]["name"] == "served" and found["request"]["version"] == version
         assert found["model_version"]["execution_id"] == trained["b"]
@@ -263,7 +296,7 @@ def test_lineage_of_a_served_request_through_the_server(with_workers: Served,
         assert top["hash"] == found["model_version"]["hash"]
         assert top["produced_by"][0]["node_id"] == "fit"
         with pytest.raises(NotFound, match="no served request 'nope'"):
-            r.models.request_lineage_json("nope")
+            r.models_in("models").request_lineage_json("nope")
     runner = CliRunner()
     out = runner.invoke(cli, ["lineage", "request:req-lineage-1", "--server", with_workers.url,
                               "--json"])
@@ -286,10 +319,11 @@ def test_a_model_trained_from_a_registered_bundle_loads_in_a_fresh_process(
     import os
 
     with Remote(with_workers.url) as r:
-        version = r.models.register("bundled", execution=trained["a"], node="fit")
+        version = r.models_in("models").register("bundled", execution=trained["a"],
+                                                 node="fit")
     shown = load_model_in_a_fresh_process(
         with_workers, f"bundled/{version}",
-        "type(m).__module__, type(m).__name__, m.predict([1.0])", tmp_path)
+        "type(m).__module__, type(m).__name__, m.predict([1.0])", tmp_path, project="models")
     assert shown == "modelflows Weights [3.0]"
     assert len(os.listdir(tmp_path / "fresh-cache")) == 1  # the one bundle, unpacked
 
@@ -313,13 +347,14 @@ def test_serve_through_the_server(with_workers: Served, trained: dict[str, Any],
 
     name = f"online{workers}"
     with Remote(with_workers.url) as r:
-        assert r.models.register(name, execution=trained["a"], node="fit",
+        assert r.models_in("models").register(name, execution=trained["a"], node="fit",
                                  alias="production") == 1
-        assert r.models.register(name, execution=trained["b"], node="fit") == 2
+        assert r.models_in("models").register(name, execution=trained["b"], node="fit") == 2
     env = rillet_env(PYTHONPATH=str(trained["code"]))
     proc = subprocess.Popen(
         [sys.executable, "-m", "rillet.cli", "serve", f"{name}@production", "--port", "0",
-         "--workers", str(workers), "--server", with_workers.url], env=env, cwd=tmp_path,
+         "--workers", str(workers), "--server", with_workers.url, "--project", "models"],
+        env=env, cwd=tmp_path,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         port, seen, deadline = 0, "", time.monotonic() + 90
@@ -336,7 +371,7 @@ def test_serve_through_the_server(with_workers: Served, trained: dict[str, Any],
             first = client.post("/predict", json={"inputs": [1.0]}).json()
             assert first["outputs"] == [3.0] and first["version"] == 1, first
             with Remote(with_workers.url) as r:
-                r.models.set_alias(name, "production", 2)
+                r.models_in("models").set_alias(name, "production", 2)
 
             def moved() -> bool:
                 answer = client.post("/predict", json={"inputs": [1.0]}).json()
@@ -346,14 +381,14 @@ def test_serve_through_the_server(with_workers: Served, trained: dict[str, Any],
         with Remote(with_workers.url) as r:
             def recorded() -> dict[str, Any] | None:
                 try:
-                    return r.models.request_lineage_json(first["request_id"])
+                    return r.models_in("models").request_lineage_json(first["request_id"])
                 except NotFound:
                     return None
 
             found = wait_for(recorded, limit=60)
             assert found["model_version"]["version"] == 1
             assert found["model_version"]["execution_id"] == trained["a"]
-            events = r.models.history(name)
+            events = r.models_in("models").history(name)
             serve = [e for e in events if e.event == "serve"]
             assert len(serve) == 1 and serve[0].version == 1 and serve[0].alias == "production"
             assert serve[0].who == "anonymous"
@@ -372,7 +407,7 @@ def test_serve_through_the_server(with_workers: Served, trained: dict[str, Any],
 
 def test_request_rows_and_serving_events_refuse_bad_input(with_workers: Served,
                                                          trained: dict[str, Any]) -> None:
-    c = with_workers.client
+    c = InProject(with_workers.client, "models")
     ok = c.post("/api/v1/models/rows/versions", json={"execution": trained["a"],
                                                        "node": "fit"})
     assert ok.status_code == 200, ok.text

@@ -97,8 +97,9 @@ def test_a_model_from_a_registered_notebook_loads_on_the_servers_home(
         done = remote.launch("liner_ipynb.liner", project="nbmodels",
                              slope=3.0).wait(timeout=120)
         assert done.status.value == "SUCCEEDED", done.record.error
-        assert remote.models.register("liner", execution=done.id, node="fit",
-                                      output="model") == 1
+        assert remote.models_in("nbmodels").register("liner", execution=done.id, node="fit",
+                                                     output="model") == 1
     shown = load_model_in_a_fresh_process(with_workers, "liner/1",
-                                          "type(m).__name__, m.predict([2.0])", tmp_path)
+                                          "type(m).__name__, m.predict([2.0])", tmp_path,
+                                          project="nbmodels")
     assert shown == "Line [7.0]"
