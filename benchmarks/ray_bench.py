@@ -11,12 +11,15 @@ Workloads:
     map     a map over 10,000 trivial elements: rillet's ``map_task`` on Ray against
             bare Ray tasks batched by hand (2 batches per CPU; target: <= 3x) and
             one bare Ray task per element (target: rillet >= 10x faster)
+    soak    nothing lost: ``--kills`` SIGKILLs of ``rillet run|recover --executor ray``
+            drivers at random moments over a 100-node workflow, each recovered
+            (``_ray_soak.py``; target: correct outputs, no succeeded node re-run)
 
 Each rillet workload runs in one home of its own, kept across its runs as a project's
 home is (created by the warm-up run: a new home's schema is a one-time cost, not a
 per-task one).
 
-    python benchmarks/ray_bench.py [--rounds 3] [--chain 20] [--elements 10000]
+    python benchmarks/ray_bench.py [--rounds 3] [--chain 20] [--elements 10000] [--kills 20]
 """
 
 import argparse
@@ -24,6 +27,7 @@ import os
 import statistics
 import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 import _harness as h
@@ -74,6 +78,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--chain", type=int, default=20)
     parser.add_argument("--elements", type=int, default=10_000)
+    parser.add_argument("--kills", type=int, default=20, help="driver SIGKILLs (0: no soak)")
     args = parser.parse_args()
 
     cluster = Cluster(initialize_head=True, head_node_args={
@@ -114,14 +119,18 @@ def main() -> None:
         assert len(ray.get([bare_inc.remote(x) for x in xs])) == len(xs)
 
     cases = {"rillet chain": rillet_chain, "bare chain": bare_chain,
-             "rillet map": rillet_map, "bare batched map": bare_batched,
-             "bare per-element map": bare_each}
-    for fn in cases.values():  # warm up: workers started, modules imported
+             "rillet map": rillet_map, "bare batched map": bare_batched}
+    times: dict[str, list[float]] = {k: [] for k in [*cases, "bare per-element map"]}
+    for fn in [*cases.values(), bare_each]:  # warm up: workers started, modules imported
         fn()
-    times: dict[str, list[float]] = {k: [] for k in cases}
     for _ in range(args.rounds):  # interleaved, so that load hits every case alike
         for name, fn in cases.items():
             times[name].append(_timed(fn))
+    # 10,000 Ray tasks keep the cluster busy for a while after they end (freeing their
+    # objects and workers): that baseline runs in rounds of its own, after the others,
+    # rather than slowing whichever case would follow it.
+    for _ in range(args.rounds):
+        times["bare per-element map"].append(_timed(bare_each))
     med = {k: statistics.median(v) for k, v in times.items()}
     ours_map, batched = med["rillet map"], med["bare batched map"]
     each = med["bare per-element map"]
@@ -136,11 +145,23 @@ def main() -> None:
               target=each / 10, baseline=each,
               note=f"rillet {each / ours_map:.1f}x faster (target >= 10x)"),
     ]
+    tally = None
+    if args.kills:
+        from _ray_soak import soak
+
+        started = time.perf_counter()
+        tally = soak(args.kills, Path(tempfile.mkdtemp(prefix="rillet-bench-soak-")))
+        lost = tally.wrong_outputs + tally.succeeded_rerun + len(tally.problems)
+        rows.append(h.Row(f"{tally.kills} driver SIGKILLs, 100-node workflow", "lost", lost,
+                          target=0, note=f"{tally.line()} in {time.perf_counter() - started:.0f}s"))
     print(f"# rillet on Ray vs plain Ray (plain column), 2-node local cluster ({cpus} CPUs), "
           f"median of {args.rounds} rounds, load average {os.getloadavg()[0]:.1f}")
     h.print_table(rows)
+    for problem in tally.problems if tally else []:
+        print(f"soak: {problem}")
     h.write_results(h.RESULTS_DIR / "ray.json",
-                    {"machine": h.machine_info(), "seconds": times, "median": med}, rows)
+                    {"machine": h.machine_info(), "seconds": times, "median": med,
+                     "soak": vars(tally) if tally else None}, rows)
     ray.shutdown()
     cluster.shutdown()
 

@@ -29,6 +29,7 @@ import os
 import pickle
 import socket
 import sys
+import tempfile
 import time
 from typing import Any
 
@@ -41,6 +42,7 @@ from rillet.executors._worker import attempt_environ, dumps, load_message, unsen
 _EPS = 1e-9
 NODES_FRESH = 10.0  # s the driver trusts its view of the cluster's nodes
 _LOCAL = {"owned": False, "users": 0}  # a local Ray this process started, and its users
+_LOG: list[Any] = []  # in a Ray worker: the file its attempts' output goes to, one by one
 
 
 def _ray() -> Any:
@@ -62,12 +64,20 @@ def run_remote(payload: bytes) -> bytes:
         fields["retryable"] = False
         return dumps(("failed", fields, socket.gethostname()))
     with attempt_environ(env, os.getcwd()):
-        result = run_attempt(job, capture="fd", apply_timeout=False, collect_failures=collect)
+        result = run_attempt(job, capture="fd", apply_timeout=False, log_fd=_log_fd(),
+                             collect_failures=collect)
     try:
         return dumps(("result", result, socket.gethostname()))
     except Exception as exc:
         return dumps(("result", unsendable(job, result, exc, "the Ray worker"),
                       socket.gethostname()))
+
+
+def _log_fd() -> int:
+    """The output file of this Ray worker, made once (each attempt truncates it)."""
+    if not _LOG or _LOG[0].closed:
+        _LOG[:] = [tempfile.TemporaryFile()]  # noqa: SIM115 (open for the worker's life)
+    return int(_LOG[0].fileno())
 
 
 def node_capacities(ray: Any) -> list[dict[str, float]]:
