@@ -181,6 +181,43 @@ def test_a_sigkilled_driver_is_recovered_without_rerunning_succeeded_nodes(
     assert log.read_text().splitlines() == ["a", "b", "gate", "gate", "d"]  # a, b not re-run
 
 
+def test_a_map_s_finished_batches_survive_a_sigkilled_driver(
+        ray_cluster: Nodes, tmp_path: Path) -> None:
+    """Batches of a map that ended are recorded while the map runs (per batch, not per
+    element): the recovery of a SIGKILLed driver runs only the batch that had not."""
+    log, release = tmp_path / "log", tmp_path / "release"
+    home = str(tmp_path / "home")
+    driver = _driver(tmp_path, "held_map", f"--log={log}", f"--release={release}")
+    try:
+        h = rillet.sdk._run._open_home(home)
+
+        def recorded() -> list[Any]:
+            ran = h.store.list_executions()
+            return [e for e in h.store.map_elements(ran[0].id)
+                    if e.status.value == "SUCCEEDED"] if ran else []
+
+        def kept() -> set[int] | None:
+            ended = {int(x) for x in log.read_text().split()} if log.exists() else set()
+            rows = {e.map_index for e in recorded()}
+            return rows if len(rows) >= 8 and rows == ended else None
+
+        # 3 CPUs: 6 batches of 2; all but the first (elements 0 and 1) end and are kept
+        first = _wait_for("the other batches to be recorded", kept)
+        driver.send_signal(signal.SIGKILL)
+        driver.wait(timeout=60)
+    finally:
+        driver.kill()
+    assert 0 not in first
+    ended = len(log.read_text().splitlines())
+    release.write_text("go")
+    (old,) = h.store.list_executions()
+    ex = rillet.recover(old.id, home=home, executor="ray")
+    assert ex.status == "SUCCEEDED", ex.error
+    assert _only(ex.outputs) == [x * 10 for x in range(12)]
+    again = {int(x) for x in log.read_text().splitlines()[ended:]}
+    assert 0 in again and not again & first, (again, first)  # kept batches: not run again
+
+
 def _driver(tmp_path: Path, workflow: str, *args: str) -> subprocess.Popen[str]:
     """``rillet run --executor ray`` as a real driver process on the test cluster."""
     env = rillet_env(RAY_ADDRESS=os.environ["RAY_ADDRESS"])

@@ -3,6 +3,7 @@ workers load this file by its path)."""
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import time
@@ -108,3 +109,19 @@ def chain(log: str, release: str) -> int:
     b = step(log=log, name="b", x=a)
     c = gate(log=log, release=release, x=b)
     return step(log=log, name="d", x=c)
+
+
+@task
+def held(log: str, release: str, x: int) -> int:
+    """Element 0 waits for ``release`` (the test kills the driver meanwhile); each
+    element marks itself as it ends."""
+    deadline = time.monotonic() + 600
+    while x == 0 and not os.path.exists(release) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    _mark(log, str(x))
+    return x * 10
+
+
+@workflow
+def held_map(log: str, release: str) -> list[int]:
+    return map_task(functools.partial(held, log=log, release=release))(x=list(range(12)))
