@@ -100,11 +100,13 @@ class Home:
             self._artifacts = FolderArtifactStore(os.path.join(self.path, "artifacts"))
         return self._artifacts
 
-    def checkpoint_path(self, scope: str, node_id: str) -> str:
-        """The checkpoint file of ``node_id`` in ``scope`` (its folder exists; the file
-        may not). Node ids with ``/`` are quoted into one file name."""
+    def checkpoint_path(self, scope: str, node_id: str, *, make: bool = True) -> str:
+        """The checkpoint file of ``node_id`` in ``scope`` (its folder exists unless
+        ``make=False``: then the writer of a checkpoint makes it, as the executors'
+        sinks do; the file may not exist). Node ids with ``/`` are quoted into one
+        file name."""
         folder = os.path.join(self.path, "checkpoints", _safe_name(scope))
-        if folder not in self._made:
+        if make and folder not in self._made:
             os.makedirs(folder, exist_ok=True)
             self._made.add(folder)
         return os.path.join(folder, _safe_name(node_id))
@@ -114,10 +116,12 @@ class Home:
         (``logs/<execution id>.log``; made on the first output)."""
         return os.path.join(self.path, "logs", _safe_name(execution_id) + ".log")
 
-    def work_dir(self, execution_id: str) -> str:
-        """A scratch folder for ``execution_id`` (created)."""
+    def work_dir(self, execution_id: str, *, make: bool = True) -> str:
+        """A scratch folder for ``execution_id`` (created unless ``make=False``: then
+        what a task puts there makes it, as ``working_directory`` does)."""
         folder = os.path.join(self.path, "work", _safe_name(execution_id))
-        os.makedirs(folder, exist_ok=True)
+        if make:
+            os.makedirs(folder, exist_ok=True)
         return folder
 
     def close(self) -> None:

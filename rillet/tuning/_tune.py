@@ -10,6 +10,7 @@ reach the pruner as they are logged and a pruned attempt is stopped there.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable
@@ -119,6 +120,7 @@ class _Tuner:
             pruner=opt.pruner(self.early_stopping, n_obj) or optuna.pruners.NopPruner())
         self.prunes = self.early_stopping is not None
         self.rows = {t.number: t for t in self.studies.trials(self.record.name)}
+        self.finished = sum(1 for t in self.rows.values() if t.state in FINISHED)
         opt.replay(self.optuna, sorted(self.rows.values(), key=lambda t: t.number), self.dists)
         limit = max_trials if max_trials is not None else settings.get("max_trials", 20)
         if self.algorithm == "grid":
@@ -218,9 +220,6 @@ class _Tuner:
         if self.errors:
             raise self.errors[0]
 
-    def _finished(self) -> int:
-        return sum(1 for t in self.rows.values() if t.state in FINISHED)
-
     def _take(self) -> tuple[_Active, Reuse | None, ExecutionRecord | None] | None:
         """The next trial to run (an interrupted one first), or None when done."""
         with self.lock:
@@ -232,7 +231,7 @@ class _Tuner:
                 ot = opt.readd_running(self.optuna, old, self.dists)
                 number, reuse, parent = old.number, *self._recovery(old)
             else:
-                if self._finished() + running >= self.max_trials:
+                if self.finished + running >= self.max_trials:
                     return None
                 ot = opt.ask(self.optuna, self.dists)
                 number, reuse, parent = self.next_number, None, None
@@ -258,8 +257,11 @@ class _Tuner:
         return Reuse(execution_id=parent.id, nodes=nodes), parent
 
     def _lane(self, lane: Lane, main: bool) -> None:
+        # A trial's checkpoint and work folders are made by what writes into them (the
+        # executors' sinks do): a mkdir each per trial cost about 1 ms on a busy disk.
         engine = Engine(store=self.h.store, artifacts=self.h.artifacts, executor=lane,
-                        checkpoint_path=self.h.checkpoint_path, work_dir=self.h.work_dir)
+                        checkpoint_path=functools.partial(self.h.checkpoint_path, make=False),
+                        work_dir=functools.partial(self.h.work_dir, make=False))
         try:
             while True:
                 taken = self._take()
@@ -363,6 +365,13 @@ class _Tuner:
     # -- records -------------------------------------------------------------------------
     def _save(self, row: TrialRecord) -> None:
         self.studies.save_trial(row)
+        self._keep(row)
+
+    def _keep(self, row: TrialRecord) -> None:
+        """``row`` as the trial stands now (the finished ones counted as they end)."""
+        before = self.rows.get(row.number)
+        if row.state in FINISHED and (before is None or before.state not in FINISHED):
+            self.finished += 1
         self.rows[row.number] = row
         self._update()
 

@@ -104,6 +104,17 @@ def test_paths_for_checkpoints_and_work(tmp_path):
             home.work_dir("")
 
 
+def test_paths_with_make_false_make_no_folder(tmp_path):
+    with Home.open(str(tmp_path)) as home:
+        path = home.checkpoint_path("e2", "n", make=False)
+        assert not os.path.exists(os.path.dirname(path))
+        assert path == home.checkpoint_path("e2", "n")  # the same path, its folder made
+        assert os.path.isdir(os.path.dirname(path))
+        work = home.work_dir("e2", make=False)
+        assert not os.path.exists(work) and work == home.work_dir("e2")
+        assert os.path.isdir(work)
+
+
 def test_opening_imports_no_sqlalchemy_alembic_or_fsspec(tmp_path):
     code = (
         "import sys, time\n"

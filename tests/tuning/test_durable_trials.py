@@ -3,6 +3,7 @@ process executor, early stopping that ends the running process (issue 18, 1-3)."
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,35 @@ def test_a_repeated_trial_is_a_cache_hit(wf: Any, tmp_path: Path) -> None:
         statuses.setdefault(t.params["x"], []).append(node.status.value)
     for seen in statuses.values():
         assert seen[0] == "SUCCEEDED" and set(seen[1:]) <= {"CACHED"}
+
+
+@pytest.mark.parametrize("executor", ["inline", "processes"])
+def test_a_trials_folders_are_made_by_what_writes_into_them(wf: Any, tmp_path: Path,
+                                                            executor: str) -> None:
+    """No checkpoint or work folder per trial; a task that checkpoints or writes in its
+    working directory gets its folder, where a recovery of the trial would find it."""
+    home = str(tmp_path / "h")
+    tune(wf.bowl, {"x": Float(0.0, 1.0)}, objective="loss", algorithm="random", seed=0,
+         max_trials=3, home=home, executor=executor, name="quiet")
+    assert os.listdir(os.path.join(home, "checkpoints")) == []
+    assert os.listdir(os.path.join(home, "work")) == []
+    study = tune(wf.noting, {"x": Int(0, 2)}, objective="loss", algorithm="grid", home=home,
+                 executor=executor, name="noting")
+    assert sorted(t.params["x"] for t in study.trials) == [0, 1, 2]
+    h = Home.open(home)
+    try:
+        for t in study.trials:
+            assert t.state == "COMPLETE" and t.execution_id is not None
+            (node,) = h.store.nodes(t.execution_id)
+            with open(h.checkpoint_path(t.execution_id, node.node_id, make=False), "rb") as f:
+                assert f.read() == str(t.params["x"]).encode()
+            work = h.work_dir(t.execution_id, make=False)
+            (note,) = [os.path.join(d, "note.txt") for d, _, files in os.walk(work)
+                       if "note.txt" in files]
+            with open(note) as f:
+                assert f.read() == str(t.params["x"])
+    finally:
+        h.close()
 
 
 def test_parallel_trials_overlap_on_the_process_executor(wf: Any, tmp_path: Path) -> None:

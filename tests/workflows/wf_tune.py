@@ -96,3 +96,19 @@ def whole_machine(x: int, pause: float) -> float:
 @workflow
 def greedy(x: int = 0, pause: float = 0.5) -> float:
     return whole_machine(x=x, pause=pause)
+
+
+@task
+def keep_notes(x: int) -> float:
+    """Checkpoints its x and writes a file in its working directory."""
+    ctx = current_context()
+    ctx.checkpoint.write(str(x).encode())
+    with open(os.path.join(ctx.working_directory, "note.txt"), "w") as f:
+        f.write(str(x))
+    ctx.log_metric("loss", float(x))
+    return float(x)
+
+
+@workflow
+def noting(x: int = 0) -> float:
+    return keep_notes(x=x)
