@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from rillet.engine._records import (
@@ -367,8 +367,10 @@ class SqlMetadataStore:
         return store
 
     # -- writes ------------------------------------------------------------------------
-    def apply(self, batch: Batch) -> None:
-        """Write ``batch`` in one transaction: executemany upserts, table by table."""
+    def apply(self, batch: Batch, *, also: Callable[[Any], None] | None = None) -> None:
+        """Write ``batch`` in one transaction: executemany upserts, table by table;
+        ``also(cursor)`` then writes a caller's own rows in the same transaction (a
+        study's trial with its execution's records, ``rillet.tuning``)."""
         io: dict[tuple[str, str], dict[tuple[str, str], str]] = {}
         with self._db.write() as c:
             stored: dict[str, str] = {}
@@ -424,6 +426,8 @@ class SqlMetadataStore:
                     (e.execution_id, e.node_id, e.kind, e.status, e.at, _dumps(e.data))
                     for e in events
                 ])
+            if also is not None:
+                also(c)
         if io:  # committed: remember the lineage rows, so the next batch need not read them
             if len(self._io_seen) > 100_000:
                 self._io_seen.clear()

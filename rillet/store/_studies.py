@@ -1,8 +1,8 @@
 """Studies and their trials in the metadata database (``studies``, ``study_trials``).
 
-Plain SQL on the store's ``Database`` (SQLite or SQLAlchemy), one short transaction
-per write. It knows rows, not Optuna: ``rillet.tuning`` turns them into a sampler's
-history. It never imports Optuna.
+Plain SQL on the store's ``Database`` (SQLite or SQLAlchemy): one short transaction
+per write, or a row added to a transaction the caller holds. It knows rows, not
+Optuna: ``rillet.tuning`` turns them into a sampler's history. It never imports Optuna.
 """
 
 from __future__ import annotations
@@ -91,12 +91,18 @@ class StudyStore:
         return [_study(r) for r in rows]
 
     def save_trial(self, trial: TrialRecord) -> None:
+        with self._db.write() as c:
+            self.save_trial_in(c, trial)
+
+    @staticmethod
+    def save_trial_in(c: Any, trial: TrialRecord) -> None:
+        """Upsert ``trial`` in a transaction the caller holds (``c``: its cursor), e.g.
+        the one that writes its execution's records (``SqlMetadataStore.apply(also=)``)."""
         row = (trial.study, trial.number, trial.state, json.dumps(trial.params),
                None if trial.values is None else json.dumps(trial.values),
                json.dumps([list(x) for x in trial.intermediate]), trial.execution_id,
                trial.started_at, trial.ended_at, trial.error, json.dumps(trial.sampler_attrs))
-        with self._db.write() as c:
-            c.execute(_UPSERT_TRIAL, row)
+        c.execute(_UPSERT_TRIAL, row)
 
     def trials(self, name: str) -> list[TrialRecord]:
         rows = self._db.read(

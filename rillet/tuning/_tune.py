@@ -14,19 +14,19 @@ import functools
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
-from rillet.compiler._spec import walk
 from rillet.engine._durable import Engine, Reuse, new_execution_id
-from rillet.engine._protocols import AttemptJob, StoppableExecutor
+from rillet.engine._protocols import AttemptJob, MetadataStore, StoppableExecutor
 from rillet.engine._reaper import reap
-from rillet.engine._records import ExecutionRecord, ExecutionStatus, NodeStatus
+from rillet.engine._records import ExecutionRecord, ExecutionStatus
 from rillet.errors import AlreadyExists, DefinitionError, NotFound, RilletError
 from rillet.sdk._run import check_resources, make_executor, source_of
 from rillet.store._home import Home
 from rillet.store._studies import StudyRecord, StudyStore, TrialRecord
 from rillet.tuning import _optuna as opt
 from rillet.tuning._lanes import Lane, SharedExecutor
+from rillet.tuning._records import Series, TrialRecords
 from rillet.tuning._space import Dimension, check_space, describe_space, distributions
 from rillet.tuning._study import FINISHED, Study
 
@@ -127,10 +127,9 @@ class _Tuner:
             limit = min(limit if max_trials is not None else 10**9, opt.grid_size(self.space))
         self.max_trials = limit
         check_resources(workflow.spec)
-        # Metrics of CACHED nodes live in the execution that computed them: only a
-        # workflow with a cached task (or a recovered trial) needs its nodes read.
-        self.may_cache = any(getattr(n.entity, "cache", None) is not None
-                             or n.kind == "dynamic" for n in walk(workflow.spec.nodes))
+        # The trials' engines write through this: a trial's row goes with its
+        # execution's first and last batches, in the same transactions.
+        self.trials = TrialRecords(h.store, self._end_of)
         real = make_executor(executor, parallel if parallel > 1 else None)
         if self.prunes and not isinstance(real, StoppableExecutor):
             raise DefinitionError(f"early stopping needs an executor that can stop an attempt; "
@@ -240,10 +239,11 @@ class _Tuner:
                               params=dict(ot.params), execution_id=new_execution_id(),
                               started_at=time.time(),
                               sampler_attrs=opt.system_attrs(self.optuna, ot))
-            self._save(row)
-            active = _Active(number, ot, row)
             assert row.execution_id is not None
+            self.trials.begin(row)  # written with its execution's first batch
+            active = _Active(number, ot, row)
             self.active[row.execution_id] = active
+            self._keep(row)
             return active, reuse, parent
 
     def _recovery(self, old: TrialRecord) -> tuple[Reuse | None, ExecutionRecord | None]:
@@ -259,7 +259,8 @@ class _Tuner:
     def _lane(self, lane: Lane, main: bool) -> None:
         # A trial's checkpoint and work folders are made by what writes into them (the
         # executors' sinks do): a mkdir each per trial cost about 1 ms on a busy disk.
-        engine = Engine(store=self.h.store, artifacts=self.h.artifacts, executor=lane,
+        store = cast(MetadataStore, self.trials)  # the home's store, with the trials' rows
+        engine = Engine(store=store, artifacts=self.h.artifacts, executor=lane,
                         checkpoint_path=functools.partial(self.h.checkpoint_path, make=False),
                         work_dir=functools.partial(self.h.work_dir, make=False))
         try:
@@ -294,8 +295,32 @@ class _Tuner:
     def _end_trial(self, active: _Active, record: ExecutionRecord | None,
                    error: str | None) -> None:
         row = active.row
-        series = self._series(row.execution_id or "", record.parent_id is not None
-                              ) if record is not None else {}
+        seen = self.trials.finish(row.execution_id or "")
+        if record is not None and seen.end is not None and seen.end[0] is record.status:
+            done = seen.end[1]  # written with the execution's end
+        else:  # no end of the trial's was written: the execution could not start, or
+            # it was aborted on request
+            done = self._ended(active, record, error, self.trials.series(seen))
+            self.studies.save_trial(done)
+        with self.lock:
+            opt.tell(self.optuna, active.ot, done.state, done.values)
+            self.active.pop(row.execution_id or "", None)
+            self._keep(done)
+
+    def _end_of(self, start: TrialRecord, record: ExecutionRecord,
+                series: Series) -> TrialRecord | None:
+        """The trial's end, written with its execution's (``TrialRecords``); None for an
+        execution aborted without being pruned (interrupted: the trial stays RUNNING)."""
+        active = self.active.get(start.execution_id or "")
+        if active is None or (record.status is ExecutionStatus.ABORTED
+                              and active.pruned_at is None):
+            return None
+        return self._ended(active, record, record.error, series)
+
+    def _ended(self, active: _Active, record: ExecutionRecord | None, error: str | None,
+               series: Series) -> TrialRecord:
+        """The trial's row once its execution ended (``record``; None: it never ran)."""
+        row = active.row
         first = series.get(self.objectives[0], [])
         intermediate = [(step, value) for step, value, _ in first]
         values: list[float] | None = None
@@ -312,33 +337,12 @@ class _Tuner:
                 state, values = "COMPLETE", [series[k][-1][1] for k in self.objectives]
         else:
             state = "FAIL"
-        with self.lock:
-            opt.tell(self.optuna, active.ot, state, values)
-            done = TrialRecord(
-                study=row.study, number=row.number, state=state, params=row.params,
-                values=values, intermediate=intermediate, execution_id=row.execution_id,
-                started_at=row.started_at, ended_at=time.time(),
-                error=None if state == "COMPLETE" else error,
-                sampler_attrs=opt.system_attrs(self.optuna, active.ot))
-            self.active.pop(row.execution_id or "", None)
-            self._save(done)
-
-    def _series(self, execution_id: str, recovered: bool
-                ) -> dict[str, list[tuple[int, float, float]]]:
-        """Each metric's (step, value, time) in the order logged, the metrics of CACHED
-        and RECOVERED nodes taken from the execution that computed them."""
-        store = self.h.store
-        metrics = list(store.metrics(execution_id))
-        for n in store.nodes(execution_id) if self.may_cache or recovered else ():
-            if n.status in (NodeStatus.CACHED, NodeStatus.RECOVERED) and n.source_execution:
-                metrics.extend(m for m in store.metrics(n.source_execution)
-                               if m.node_id == n.source_node)
-        metrics.sort(key=lambda m: m.timestamp)
-        out: dict[str, list[tuple[int, float, float]]] = {}
-        for m in metrics:
-            seq = out.setdefault(m.key, [])
-            seq.append((m.step if m.step is not None else len(seq), m.value, m.timestamp))
-        return out
+        return TrialRecord(
+            study=row.study, number=row.number, state=state, params=row.params,
+            values=values, intermediate=intermediate, execution_id=row.execution_id,
+            started_at=row.started_at, ended_at=time.time(),
+            error=None if state == "COMPLETE" else error,
+            sampler_attrs=opt.system_attrs(self.optuna, active.ot))
 
     # -- early stopping --------------------------------------------------------------
     def _on_metric(self, job: AttemptJob, key: str, value: float, step: int | None,
@@ -363,10 +367,6 @@ class _Tuner:
                              f"step {step} ({rule})")
 
     # -- records -------------------------------------------------------------------------
-    def _save(self, row: TrialRecord) -> None:
-        self.studies.save_trial(row)
-        self._keep(row)
-
     def _keep(self, row: TrialRecord) -> None:
         """``row`` as the trial stands now (the finished ones counted as they end)."""
         before = self.rows.get(row.number)

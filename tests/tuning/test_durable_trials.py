@@ -15,6 +15,7 @@ from clikit import WORKFLOWS
 from rillet import Choice, Float, Int, tune
 from rillet.engine._loading import load_file
 from rillet.store._home import Home
+from rillet.tuning import load_study
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +78,44 @@ def test_a_trials_folders_are_made_by_what_writes_into_them(wf: Any, tmp_path: P
                 assert f.read() == str(t.params["x"])
     finally:
         h.close()
+
+
+def test_a_trials_row_is_written_in_its_executions_transactions(
+        wf: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No transaction of its own per trial: its RUNNING row goes with its execution's first
+    batch, its end (state, value) with the batch that ends the execution."""
+    from rillet.store._sql import SqlMetadataStore
+    from rillet.store._studies import StudyStore
+
+    writes: list[tuple[int, str, list[tuple[str, str]]]] = []  # trial, state, batch's ends
+    applying: list[Any] = []
+    apply, save_in = SqlMetadataStore.apply, StudyStore.save_trial_in
+
+    def spy_apply(self: Any, batch: Any, **kw: Any) -> None:
+        applying.append(batch)
+        try:
+            apply(self, batch, **kw)
+        finally:
+            applying.pop()
+
+    def spy_save_in(c: Any, trial: Any) -> None:
+        batch = applying[-1] if applying else None
+        execs = [(e.id, e.status.value) for e in batch.executions] if batch else []
+        writes.append((trial.number, trial.state, execs))
+        save_in(c, trial)
+
+    monkeypatch.setattr(SqlMetadataStore, "apply", spy_apply)
+    monkeypatch.setattr(StudyStore, "save_trial_in", staticmethod(spy_save_in))
+    study = tune(wf.bowl, {"x": Float(0.0, 1.0)}, objective="loss", algorithm="random",
+                 seed=0, max_trials=4, home=str(tmp_path / "h"), executor="inline")
+    assert [t.state for t in study.trials] == ["COMPLETE"] * 4
+    for t in study.trials:
+        mine = [(state, execs) for number, state, execs in writes if number == t.number]
+        assert [state for state, _ in mine] == ["RUNNING", "COMPLETE"], mine
+        assert (t.execution_id, "RUNNING") in mine[0][1]  # with the execution's start
+        assert mine[1][1][-1] == (t.execution_id, "SUCCEEDED")  # with its end
+        stored = load_study(study.name, str(tmp_path / "h")).trials[t.number]
+        assert stored.value == t.value and stored.state == "COMPLETE"
 
 
 def test_parallel_trials_overlap_on_the_process_executor(wf: Any, tmp_path: Path) -> None:
