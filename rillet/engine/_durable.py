@@ -338,12 +338,13 @@ class _Run(Memo, Expansion, Elements):
     def _job_inputs(self, node: RNode, ins: dict[str, Value]) -> dict[str, Any]:
         """The inputs a job sends: objects, or (to an executor whose workers read the
         store) values not computed here by reference, decoded by the worker. A map's
-        mapped inputs are objects: the executor splits them into chunks."""
+        mapped inputs are lists, which the executor splits into chunks: of objects, or
+        of elements by reference (``Value.elements``)."""
         if not getattr(self.executor, "reads_stored_inputs", False):
             return {k: v.get() for k, v in ins.items()}
         assert node.spec is not None
         mapped = node.spec.map.mapped if node.spec.map else ()
-        return {k: v.get() if k in mapped else v.sendable() for k, v in ins.items()}
+        return {k: v.elements() if k in mapped else v.sendable() for k, v in ins.items()}
 
     # -- results ------------------------------------------------------------
     def _on_result(self, r: AttemptResult) -> None:
@@ -438,7 +439,9 @@ class _Run(Memo, Expansion, Elements):
             return
         if len(outs) == 1 and not _one_field(node):
             ((name, tp),) = outs.items()
-            self.outputs[node.id] = {name: self.values.put(result, tp)}
+            # a Value: a map's list put together from stored elements (``_whole_map``)
+            self.outputs[node.id] = {name: result if isinstance(result, Value)
+                                     else self.values.put(result, tp)}
             return
         self.outputs[node.id] = {
             name: self.values.put(value, tp)

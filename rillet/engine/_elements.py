@@ -15,6 +15,7 @@ from typing import Any
 from rillet.engine._graph import RNode, deps_of
 from rillet.engine._records import MapElementRecord, NodeStatus
 from rillet.engine._runstate import RunState
+from rillet.engine._values import Value
 
 KEEP_AFTER = 1.0  # s a map attempt runs before its elements are recorded as they finish
 ELEMENTS = "elements"  # node meta: index -> value hash (None: a task with no output)
@@ -122,7 +123,8 @@ class Elements(RunState):
 
     def _whole_map(self, node: RNode, outputs: Any) -> Any:
         """The outputs of a map attempt that ran only some elements, with the values of
-        those done before, in element order."""
+        those done before, in element order: a Value built from their stored forms
+        (never decoded here), or the list when its shape needs decoding."""
         meta = self.node_meta[node.id]
         indices = meta.get(RUNS)
         tp = element_type(node)
@@ -130,10 +132,14 @@ class Elements(RunState):
             return outputs
         full: list[Any] = [None] * meta["map_total"]
         for index, digest in meta[ELEMENTS].items():
-            full[index] = self.values.ref(digest, tp).get()
+            full[index] = self.values.ref(digest, tp)
         for index, value in zip(indices, outputs, strict=True):
             full[index] = value
-        return full
+        ((_, list_tp),) = node.outputs.items()
+        whole = self.values.compose(list_tp, None, full)
+        if whole is not None:
+            return whole
+        return [v.get() if isinstance(v, Value) else v for v in full]
 
     def _keep_pending_elements(self) -> None:
         """Aborting: record the finished elements of running maps, however short."""

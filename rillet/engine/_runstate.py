@@ -256,14 +256,22 @@ class RunState:
             return v
         if kind == CONST:
             obj: Any = b.value
-        elif kind == LIST:
-            items = [self.value_of(i).get() for i in b.items]
-            if is_namedtuple(b.type):  # a task's named outputs passed whole
+        elif kind in (LIST, DICT):
+            found = [self.value_of(i) for i in b.items]
+            if not all(x.held for x in found) and not is_namedtuple(b.type):
+                # an item this process did not compute (recovered, cached): its stored
+                # form is nested as it is, never decoded here (the worker decodes it)
+                v = self.values.compose(b.type, list(b.keys) if kind == DICT else None, found)
+                if v is not None:
+                    self.bound_values[id(b)] = v
+                    return v
+            items = [x.get() for x in found]
+            if kind == DICT:
+                obj = dict(zip(b.keys, items, strict=True))
+            elif is_namedtuple(b.type):  # a task's named outputs passed whole
                 obj = b.type(*items)
             else:
                 obj = tuple(items) if getattr(b.type, "__origin__", None) is tuple else items
-        elif kind == DICT:
-            obj = {k: self.value_of(i).get() for k, i in zip(b.keys, b.items, strict=True)}
         elif kind == PATH:  # ``out.field[0]``: that part of the value, stored as a value
             obj = follow(self.value_of(b.items[0]).get(), b.path)
         elif kind == "error":

@@ -40,6 +40,11 @@ class Value:
             obj = self._obj = self._values.load(self.hash, self.tp)
         return obj
 
+    @property
+    def held(self) -> bool:
+        """Whether this process has the object (computed here, or loaded already)."""
+        return self._obj is not _UNSET
+
     def sendable(self) -> Any:
         """What a job sends a task for this value: the object when this process has it,
         else a :class:`StoredInput` that the process running the task reads, checks
@@ -47,6 +52,15 @@ class Value:
         if self._obj is not _UNSET or self._values is None:
             return self.get()
         return self._values.stored_input(self.hash, self.tp)
+
+    def elements(self) -> list[Any]:
+        """The elements of this list value as a job sends a map's mapped input: objects
+        when this process has the list (or they are their own stored form, ints or
+        strings), else :class:`StoredElement` references that the worker decodes."""
+        if self._obj is not _UNSET or self._values is None:
+            return self.get()  # type: ignore[no-any-return]
+        found = self._values.stored_elements(self.hash, self.tp)
+        return self.get() if found is None else found  # type: ignore[no-any-return]
 
     def __repr__(self) -> str:
         return f"Value({self.hash[:12]})"
@@ -61,21 +75,72 @@ class ValueStore:
         self.pending: list[ArtifactRecord] = []
         self._known: set[str] = set()
         self._records: dict[str, ArtifactRecord] = {}
-        self._unconfirmed: dict[str, tuple[str, Any, Any]] = {}  # digest -> (uri, obj, tp)
+        # digest -> (uri, obj, tp, bytes): what to write again (bytes when there is no obj)
+        self._unconfirmed: dict[str, tuple[str, Any, Any, bytes | None]] = {}
 
     def put(self, obj: Any, tp: Any) -> Value:
         """Encode ``obj`` once, write its bytes if large, queue its record."""
-        from rillet.types._descriptor import describe
         from rillet.types._literal import encode
 
         lit = encode(obj, tp)
+        self._keep(lit, tp, obj)
+        return Value(lit.hash, tp, obj)
+
+    def compose(self, tp: Any, keys: list[str] | None, items: list[Any]) -> Value | None:
+        """The list, tuple or str-keyed dict of type ``tp`` whose items are ``items``
+        (objects, or Values), stored without decoding the Values this process does not
+        hold (their checked bytes are nested as they are stored): same hash as decoding
+        and ``put``. None for a shape this cannot build. The value is a reference: a
+        worker decodes it."""
+        from rillet.types._compose import compose
+
+        parts = [(v.get() if v.held else self._stored(v.hash)) if isinstance(v, Value) else v
+                 for v in items]
+        lit = compose(tp, keys, parts)
+        if lit is None:
+            return None
+        self._keep(lit, tp, _UNSET)
+        return Value(lit.hash, tp, values=self)
+
+    def stored_elements(self, digest: str, tp: Any) -> list[Any] | None:
+        """The elements of the stored list ``digest`` (checked, not decoded): objects
+        when they are their own stored form, else :class:`StoredElement` references;
+        None when the list is not stored as one (then decode it)."""
+        from rillet.types._compose import stored_elements
+
+        found = stored_elements(self._stored(digest), tp)
+        if found is None:
+            return None
+        plains, refs = found
+        return [StoredElement(p, tp) for p in plains] if refs else plains
+
+    def _stored(self, digest: str) -> Any:
+        """The stored form of ``digest`` for ``types._compose``: bytes checked on read."""
+        from rillet.types._compose import Stored
+
+        record = self._loadable(digest)
+        inline = json.loads(record.inline) if record.inline is not None else None
+        loader = None
+        if record.uri is not None:
+            artifacts = self.artifacts
+
+            def loader() -> bytes:
+                return verified(record, artifacts)
+
+        return Stored(record.format, record.tag, inline, loader)
+
+    def _keep(self, lit: Any, tp: Any, obj: Any) -> None:
+        """Write the bytes of ``lit`` (when large) and queue its record, once per digest."""
+        from rillet.types._descriptor import describe
+
         digest = lit.hash
         if digest not in self._known:
             self._known.add(digest)
             uri = None
             if lit.blob is not None:
                 uri = self.artifacts.put(digest, lit.blob)
-                self._unconfirmed[digest] = (uri, obj, tp)
+                self._unconfirmed[digest] = (uri, obj, tp,
+                                             lit.blob if obj is _UNSET else None)
             inline = None
             if lit.blob is None or lit.inline is not None:  # File/Directory keep their name
                 inline = json.dumps(lit.inline, separators=(",", ":"))
@@ -85,7 +150,6 @@ class ValueStore:
             )
             self._records[digest] = record
             self.pending.append(record)
-        return Value(digest, tp, obj)
 
     def take_pending(self) -> list[ArtifactRecord]:
         out, self.pending = self.pending, []
@@ -99,11 +163,11 @@ class ValueStore:
         if not self._unconfirmed:
             return
         unconfirmed, self._unconfirmed = self._unconfirmed, {}
-        for digest, (uri, obj, tp) in unconfirmed.items():
+        for digest, (uri, obj, tp, kept) in unconfirmed.items():
             if not self.artifacts.exists(uri):
                 from rillet.types._literal import encode
 
-                blob = encode(obj, tp).blob
+                blob = kept if kept is not None else encode(obj, tp).blob
                 assert blob is not None
                 self.artifacts.put(digest, blob)
 
@@ -219,9 +283,46 @@ class StoredInput:
         return f"StoredInput({self.record.hash[:12]})"
 
 
+class StoredElement:
+    """One element of a stored list sent by reference to the worker that runs a map:
+    its stored (plain) form, checked where the engine read the list's bytes, decoded
+    (a pickled element unpickled) only in the worker."""
+
+    __slots__ = ("plain", "tp")
+
+    def __init__(self, plain: Any, tp: Any) -> None:
+        self.plain = plain
+        self.tp = tp  # the list's type
+
+    def __getstate__(self) -> tuple[Any, Any]:
+        return self.plain, self.tp
+
+    def __setstate__(self, state: tuple[Any, Any]) -> None:
+        self.plain, self.tp = state
+
+    def load(self) -> Any:
+        from rillet.types._compose import decode_element
+
+        return decode_element(self.plain, self.tp)
+
+    def __repr__(self) -> str:
+        return "StoredElement()"
+
+
+def by_reference(value: Any) -> bool:
+    """Whether ``value`` (an input of a job) is sent by reference: a :class:`StoredInput`,
+    or a mapped input whose elements are :class:`StoredElement`."""
+    return isinstance(value, StoredInput) or (
+        type(value) is list and bool(value) and isinstance(value[0], StoredElement))
+
+
 def loaded(value: Any) -> Any:
-    """``value``, or what it refers to when it is a :class:`StoredInput`."""
-    return value.load() if isinstance(value, StoredInput) else value
+    """``value``, or what it refers to when it is sent by reference."""
+    if isinstance(value, StoredInput):
+        return value.load()
+    if type(value) is list and value and isinstance(value[0], StoredElement):
+        return [e.load() for e in value]
+    return value
 
 
 def decoded(record: ArtifactRecord, artifacts: ArtifactStore, tp: Any) -> Any:

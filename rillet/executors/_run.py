@@ -25,7 +25,7 @@ from rillet.engine._context import STATE
 from rillet.engine._direct import check_map_ratio, map_tolerant, run_map, unequal_lengths
 from rillet.engine._protocols import AttemptJob, AttemptResult
 from rillet.engine._validate import validated_fn
-from rillet.engine._values import StoredInput, loaded
+from rillet.engine._values import by_reference, loaded
 from rillet.errors import DefinitionError, TaskTimeoutError, UserCodeError
 from rillet.executors._environments import (
     INSIDE,
@@ -228,9 +228,11 @@ def run_attempt(
 
 def with_loaded_inputs(job: AttemptJob) -> AttemptJob:
     """``job`` with each input sent by reference (a ``StoredInput``: a recovered input,
-    a cached node's output) read from the store, checked against its digest and decoded
-    in this process, the one that runs the task."""
-    if not any(isinstance(v, StoredInput) for v in job.inputs.values()):
+    a cached node's output, read from the store and checked against its digest; or a
+    mapped input's ``StoredElement``s) decoded in this process, the one that runs the
+    task."""
+    if not any(by_reference(v) for v in job.inputs.values()):
+
         return job
     return dataclasses.replace(job, inputs={k: loaded(v) for k, v in job.inputs.items()})
 

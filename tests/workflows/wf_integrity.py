@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import warnings
 
-from rillet import Cache, task, workflow
+from rillet import Cache, map_task, task, workflow
 from rillet.types import PickleFallbackWarning
 
 # Marked is pickled on purpose; rillet warns where a task declares it (issue 13), which
@@ -16,7 +16,8 @@ warnings.filterwarnings("ignore", category=PickleFallbackWarning)
 
 class Marked:
     """A value with no rillet format (so pickled) that records each unpickling in the
-    file named by $RILLET_TEST_UNPICKLED: what read-only commands must never do."""
+    file named by $RILLET_TEST_UNPICKLED (``PID N``): what read-only commands must never
+    do, and the engine's process must not do for a value it did not compute."""
 
     def __init__(self, n: int) -> None:
         self.n = n
@@ -26,7 +27,7 @@ class Marked:
         marks = os.environ.get("RILLET_TEST_UNPICKLED")
         if marks:
             with open(marks, "a") as f:
-                f.write(f"{os.getpid()}\n")
+                f.write(f"{os.getpid()} {state.get('n')}\n")
         self.__dict__.update(state)
 
 
@@ -75,3 +76,35 @@ def takes_marked(m: Marked) -> int:
 @workflow
 def made_then_used(n: int = 3) -> int:
     return use(m=make(n=n))
+
+
+@task
+def make_all(n: int) -> list[Marked]:
+    return [Marked(i) for i in range(n)]
+
+
+@workflow
+def mapped_marked(n: int = 4) -> list[int]:
+    return map_task(use)(m=make_all(n=n))
+
+
+@task
+def pair_of(items: dict[str, Marked]) -> int:
+    return sum(m.n for m in items.values())
+
+
+@workflow
+def marked_dict(n: int = 3, m: int = 4) -> int:
+    return pair_of(items={"a": make(n=n), "b": make(n=m)})
+
+
+@task
+def mark(i: int) -> Marked:
+    if str(i) == os.environ.get("RILLET_TEST_FAIL_AT"):
+        raise ValueError(f"element {i} fails")
+    return Marked(i)
+
+
+@workflow
+def marks_summed(xs: list[int]) -> int:
+    return size_of(items=map_task(mark)(i=xs))
