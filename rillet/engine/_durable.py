@@ -156,7 +156,8 @@ class _Run(Memo, Expansion, Elements):
         try:
             if getattr(self.executor, "runs_in_this_thread", False) and not self.fenced:
                 # (a fenced engine's owner, a worker, renews its lease from a thread)
-                HEARTBEATS.add(self.store, self.id)
+                keeper = self._keep_running_elements if self.element_poll else None
+                HEARTBEATS.add(self.store, self.id, keeper)
                 try:
                     self._loop()
                 finally:

@@ -13,9 +13,9 @@ import typing
 from typing import Any
 
 from rillet.engine._graph import RNode, deps_of
-from rillet.engine._records import MapElementRecord, NodeStatus
+from rillet.engine._records import Batch, MapElementRecord, NodeStatus
 from rillet.engine._runstate import RunState
-from rillet.engine._values import Value
+from rillet.engine._values import Value, ValueStore
 
 KEEP_AFTER = 1.0  # s a map attempt runs before its elements are recorded as they finish
 ELEMENTS = "elements"  # node meta: index -> value hash (None: a task with no output)
@@ -140,6 +140,43 @@ class Elements(RunState):
         if whole is not None:
             return whole
         return [v.get() if isinstance(v, Value) else v for v in full]
+
+    def _keep_running_elements(self) -> None:
+        """In the heartbeat thread, while a map runs in the engine's own thread (the
+        inline executor, which blocks the engine until the map ends): record the
+        elements that finished, once the map has run KEEP_AFTER seconds, so that a run
+        killed in the middle of it keeps them for its recovery. It writes its own batch
+        with a value store of its own, and reads no engine state that the blocked
+        engine thread changes meanwhile."""
+        assert self.element_poll is not None
+        waiting = self.unkept_elements  # the only state of the engine's this thread changes
+        for job, pairs in self.element_poll():
+            if job.execution_id == self.id:
+                waiting.setdefault((job.node_id, job.attempt), []).extend(pairs)
+        now = time.time()
+        values = ValueStore(self.store, self.engine.artifacts)
+        rows: list[MapElementRecord] = []
+        for (node_id, attempt), pairs in list(waiting.items()):
+            node = self.graph.nodes.get(node_id)
+            started = self.node_meta.get(node_id, {}).get("attempt_started")
+            if node is None or node.attempt != attempt or node_id not in self.running:
+                del waiting[node_id, attempt]  # ended: its result keeps what it did
+                continue
+            if started is None or now - started < KEEP_AFTER:
+                continue
+            del waiting[node_id, attempt]
+            tp = element_type(node)
+            for index, value in pairs:
+                try:
+                    digest = None if tp is None else values.put(value, tp).hash
+                except Exception:  # a value that cannot be stored: the element runs again
+                    continue
+                rows.append(MapElementRecord(
+                    execution_id=self.id, node_id=node_id, attempt=attempt, map_index=index,
+                    status=NodeStatus.SUCCEEDED, output=digest))
+        if rows:
+            self.store.apply(Batch(artifacts=values.take_pending(), map_elements=rows))
+            values.confirm_stored()
 
     def _keep_pending_elements(self) -> None:
         """Aborting: record the finished elements of running maps, however short."""

@@ -82,12 +82,17 @@ class Heartbeats:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._live: dict[str, Any] = {}  # execution id -> its store
+        # execution id -> (its store, what to call after each beat, or None)
+        self._live: dict[str, tuple[Any, Callable[[], None] | None]] = {}
         self._thread: threading.Thread | None = None
 
-    def add(self, store: Any, execution_id: str) -> None:
+    def add(self, store: Any, execution_id: str,
+            keeper: Callable[[], None] | None = None) -> None:
+        """Beat for ``execution_id``; ``keeper`` is called after each beat (in the beat
+        thread: it records what the blocked engine cannot, such as a running map's
+        finished elements; what it raises is dropped, to try again at the next beat)."""
         with self._lock:
-            self._live[execution_id] = store
+            self._live[execution_id] = (store, keeper)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._beat, daemon=True,
                                                 name="rillet-heartbeats")
@@ -106,15 +111,20 @@ class Heartbeats:
                     self._thread = None
                     return
             now = time.time()
-            for execution_id, store in live:
+            for execution_id, (store, keeper) in live:
                 try:
                     store.heartbeat(execution_id, now)
                 except RilletError:  # not recorded yet, or the store is busy: next time
                     pass
+                if keeper is not None:
+                    try:
+                        keeper()
+                    except Exception:  # the store is busy, the run ended: next time
+                        pass
             # Hold no store while waiting: a store kept alive by this (daemon) thread is
             # never closed at exit, and its last WAL checkpoint would fall to whichever
             # process closes the database next (a read-only command, say).
-            del live, store
+            del live, store, keeper
 
 
 HEARTBEATS = Heartbeats()
@@ -238,6 +248,8 @@ class RunState:
         if self.element_poll is not None:
             self.element_poll()  # it keeps them from now on (and drops what it had)
         self.pending_elements: dict[str, list[tuple[int, Any]]] = {}
+        # the heartbeat thread's own: elements of a running inline map not recorded yet
+        self.unkept_elements: dict[tuple[str, int], list[tuple[int, Any]]] = {}
 
     def workdir(self) -> str:
         if self._workdir is None:

@@ -7,7 +7,9 @@ a subprocess writes is not in the attempt's logs. It keeps no resources apart.
 ``stop`` cannot end a process here: the task is stopped at its next logged metric.
 What a task prints is handed, as it prints it, to the engine that asked for it
 (``push_output``: the execution's log file, and the console prefixed by the node),
-else passed on to the console as it is.
+else passed on to the console as it is. The elements of a running map that finished
+are handed to whoever polls them from another thread (``poll_elements``: the engine's
+heartbeat thread records them while the map blocks the engine's thread).
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ import collections
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 from rillet.engine._protocols import AttemptJob, AttemptResult, MetricListener, OutputChunk
 from rillet.executors._capacity import machine_capacity
-from rillet.executors._run import AttemptStopped, run_attempt
+from rillet.executors._run import AttemptStopped, element_index, run_attempt
 
 
 class InlineExecutor:
@@ -36,6 +39,9 @@ class InlineExecutor:
         self._feed: Callable[[list[OutputChunk]], None] | None = None
         self._console = True
         self._feeding = threading.Lock()  # a task's own threads may print too
+        # running maps: (execution, node) -> (job, values so far, failed elements so far,
+        # how many of the values were polled already)
+        self._maps: dict[tuple[str, str], tuple[AttemptJob, list[Any], list[Any], list[int]]] = {}
 
     def capacity(self) -> tuple[float, int, int]:
         if self._capacity is None:
@@ -71,11 +77,36 @@ class InlineExecutor:
                 with lock:
                     feed([(node_id, attempt, text)])
 
+        done: list[Any] = []
+        seen: list[Any] = []
+        if job.mapped:
+            self._maps[key] = (job, done, seen, [0])
         try:
             return [run_attempt(job, capture="sys", live=live, output=push,
-                                console=self._console or feed is None)]
+                                console=self._console or feed is None, done=done, seen=seen)]
         finally:
             self._stops.pop(key, None)
+            self._maps.pop(key, None)
+
+    def poll_elements(self) -> list[tuple[AttemptJob, list[tuple[int, Any]]]]:
+        """The elements of running maps that finished since the last call: (the map's
+        job, [(index, value), ...]) each. Called from another thread while a map runs
+        in the engine's (each value list only grows; a failed element's None is followed
+        by its error, so the last value of a map that keeps failures waits a call)."""
+        out = []
+        for job, done, seen, polled in list(self._maps.values()):
+            start, stop = polled[0], len(done)
+            if job.min_success_ratio < 1.0:
+                stop -= 1
+            if stop <= start:
+                continue
+            failed = {e[0] for e in list(seen)}
+            polled[0] = stop
+            pairs = [(i, v) for i, v in ((element_index(job, p), done[p])
+                                         for p in range(start, stop)) if i not in failed]
+            if pairs:
+                out.append((job, pairs))
+        return out
 
     def poll_output(self) -> list[OutputChunk]:
         """Nothing: what tasks print is pushed as they print it (``push_output``)."""

@@ -160,6 +160,8 @@ def run_attempt(
     live: Callable[[tuple[str, float, int | None, float]], None] | None = None,
     output: Callable[[str], None] | None = None,
     console: bool = True,
+    done: list[Any] | None = None,
+    seen: list[tuple[int, str, str, str, str]] | None = None,
 ) -> AttemptResult:
     """Run one attempt of ``job`` here and report it; never raises for the task's errors.
 
@@ -172,6 +174,8 @@ def run_attempt(
     is logged when the job has ``live_metrics``; it may raise :class:`AttemptStopped`.
     With ``capture="sys"``, ``output`` is called with what the task prints as it prints
     it, and ``console=False`` keeps it off the console (``output`` shows it instead).
+    A map appends its values to ``done`` and its failed elements to ``seen`` as they
+    come (another thread may read them while it runs).
     """
     if capture not in ("fd", "sys"):
         raise ValueError(f"capture must be 'fd' or 'sys', got {capture!r}")
@@ -188,8 +192,10 @@ def run_attempt(
     stopped: AttemptStopped | None = None
     outputs: Any = None
     element_errors: list[tuple[int, str, str, str, str]] = []
-    done: list[Any] = []  # a map's values so far (None where an element failed)
-    seen: list[tuple[int, str, str, str, str]] = []  # its failed elements so far
+    if done is None:
+        done = []  # a map's values so far (None where an element failed)
+    if seen is None:
+        seen = []  # its failed elements so far
     element_values: list[tuple[int, Any]] | None = None
     try:
         with _capture(capture, log_fd, logs, output, console) as marker:
@@ -232,7 +238,6 @@ def with_loaded_inputs(job: AttemptJob) -> AttemptJob:
     mapped input's ``StoredElement``s) decoded in this process, the one that runs the
     task."""
     if not any(by_reference(v) for v in job.inputs.values()):
-
         return job
     return dataclasses.replace(job, inputs={k: loaded(v) for k, v in job.inputs.items()})
 

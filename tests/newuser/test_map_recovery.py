@@ -256,3 +256,37 @@ def test_a_run_killed_mid_map_keeps_the_elements_that_finished(rillet: Rillet) -
     assert again.code == 0, str(again)
     assert again.json["outputs"]["o0"] == [0, 10, 20, 30, 40, 50]
     assert runs(rillet.cwd, 6) == [1, 1, 1, 1, 2, 2]
+
+
+def test_a_run_killed_mid_map_on_inline_keeps_the_elements_that_finished(
+        rillet: Rillet) -> None:
+    """Inline, the map runs in the engine's own thread; the engine's heartbeat thread
+    records the elements that finished once the map has run a second, so a SIGKILL in
+    the middle of the map loses only the element running (4) and those not reached."""
+    target = str(write(rillet.cwd / "flow.py", HELD)) + ":wf"
+    proc = rillet.start("run", target, "--executor", "inline", "--xs", "[0,1,2,3,4,5]")
+    try:
+        deadline = time.time() + 90
+        eid, kept = "", []
+        while time.time() < deadline and kept != [0, 1, 2, 3]:
+            assert proc.poll() is None, proc.communicate()
+            listed = rillet("executions", "list", "--json")
+            if listed.code == 0 and listed.json:
+                eid = str(listed.json[0]["execution_id"])
+                kept = sorted(i for _, i, s, h in element_rows(rillet, eid)
+                              if s == "SUCCEEDED" and h)
+            time.sleep(0.2)
+        assert kept == [0, 1, 2, 3], kept
+        proc.kill()
+        proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert runs(rillet.cwd, 6) == [1, 1, 1, 1, 1, 0]
+    (rillet.cwd / "go").touch()
+    again = rillet("recover", eid, "--executor", "inline", "--json")
+    assert again.code == 0, str(again)
+    assert again.json["outputs"]["o0"] == [0, 10, 20, 30, 40, 50]
+    assert runs(rillet.cwd, 6) == [1, 1, 1, 1, 2, 1]
+
