@@ -3,7 +3,8 @@
 First the values of executions older than AGE are purged (their records,
 hashes and lineage stay; loading a purged value says so). Then least recently
 used cache entries are evicted until the stored values fit in SIZE. A value
-referenced by a kept execution or a kept cache entry is never removed.
+referenced by a kept execution (its nodes' inputs and outputs, its own, the kept
+values of its maps' elements) or a kept cache entry is never removed.
 """
 
 from __future__ import annotations
@@ -68,15 +69,19 @@ _OLD = "created_at < ? AND status NOT IN ('RUNNING', 'QUEUED')"  # executions ol
 
 Query = Callable[[str, tuple[Any, ...]], list[tuple[Any, ...]]]
 
-_PG_LOCK = ("LOCK TABLE artifacts, node_io, executions, cache_entries "
+_PG_LOCK = ("LOCK TABLE artifacts, node_io, map_elements, executions, cache_entries "
             "IN SHARE ROW EXCLUSIVE MODE")
 
 
 def _execution_refs(query: Query, where: str, params: tuple[Any, ...]) -> set[str]:
     """The hashes that the executions matching ``where`` refer to: their nodes'
-    lineage rows and their own inputs and outputs."""
+    lineage rows, their own inputs and outputs, and the values of their maps' elements
+    kept for a recovery (``map_elements.output``)."""
     refs = {h for (h,) in query(
         f"SELECT DISTINCT hash FROM node_io WHERE execution_id {where}", params)}
+    refs.update(h for (h,) in query(
+        f"SELECT DISTINCT output FROM map_elements WHERE execution_id {where} "
+        "AND output IS NOT NULL", params))
     for inputs, outputs in query(
             f"SELECT inputs, outputs FROM executions WHERE id {where}", params):
         refs.update(json.loads(inputs).values())

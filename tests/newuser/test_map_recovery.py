@@ -290,3 +290,49 @@ def test_a_run_killed_mid_map_on_inline_keeps_the_elements_that_finished(
     assert again.json["outputs"]["o0"] == [0, 10, 20, 30, 40, 50]
     assert runs(rillet.cwd, 6) == [1, 1, 1, 1, 2, 1]
 
+
+
+def test_prune_keeps_the_element_values_a_kept_execution_took_and_frees_a_pruned_ones(
+        rillet: Rillet) -> None:
+    """Kept element values are known to prune: those a recoverable (kept) execution
+    recorded stay, even when the execution that computed them is pruned; once every
+    execution that recorded them is pruned, they are reclaimed."""
+    target = flow(rillet.cwd)
+    (rillet.cwd / "broken").write_text("")
+    first = rillet("run", target, "--executor", "inline", "--json")
+    assert first.json["status"] == "FAILED", str(first)
+    second = rillet("recover", first.json["execution_id"], "--executor", "inline", "--json")
+    assert second.json["status"] == "FAILED", str(second)
+    eid, rid = first.json["execution_id"], second.json["execution_id"]
+    home = Home.open(str(rillet.home))
+    try:
+        kept = sorted({e.output for e in home.store.map_elements(rid) if e.output})
+    finally:
+        home.close()
+    assert len(kept) == 3  # elements 0, 1 and 2, taken from the first execution
+
+    def age(sql: str, *params: object) -> None:
+        with sqlite3.connect(rillet.home / "rillet.db") as db:
+            db.execute(sql, params)
+
+    def purged() -> list[bool]:
+        with sqlite3.connect(rillet.home / "rillet.db") as db:
+            marks = ", ".join("?" * len(kept))
+            return [bool(p) for (p,) in db.execute(
+                f"SELECT purged FROM artifacts WHERE hash IN ({marks}) ORDER BY hash", kept)]
+
+    two_days_ago = time.time() - 2 * 86400
+    age("UPDATE executions SET created_at = ? WHERE id = ?", two_days_ago, eid)
+    age("UPDATE artifacts SET created_at = ?", two_days_ago)
+    assert rillet("prune", "--older-than", "1d").code == 0
+    assert purged() == [False, False, False]  # the kept recovery took them
+    (rillet.cwd / "broken").unlink()
+    third = rillet("recover", rid, "--executor", "inline", "--json")
+    assert third.code == 0, str(third)
+    assert runs(rillet.cwd, 8) == [1, 1, 1, 3, 1, 1, 1, 1]  # 0-2 were not run again
+
+    # every execution that recorded them pruned: reclaimed, however new the values
+    age("UPDATE executions SET created_at = ?", two_days_ago)
+    age("UPDATE artifacts SET created_at = ?", time.time())
+    assert rillet("prune", "--older-than", "1d").code == 0
+    assert purged() == [True, True, True]
