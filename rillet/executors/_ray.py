@@ -125,7 +125,7 @@ class RayExecutor:
         self._nodes: list[dict[str, float]] | None = None
         self._nodes_at = 0.0
         self._keeping = False  # whether the engine polls finished map elements
-        self._elements: list[tuple[AttemptJob, list[tuple[int, Any]]]] = []
+        self._elements: list[tuple[_Attempt, int, AttemptResult]] = []  # batches ended
         self._pieces: dict[Any, tuple[_Attempt, int]] = {}  # ObjectRef -> (attempt, start)
         self._attempts: dict[int, _Attempt] = {}
         self._ready: list[AttemptResult] = []
@@ -218,10 +218,12 @@ class RayExecutor:
 
     def poll_elements(self) -> list[tuple[AttemptJob, list[tuple[int, Any]]]]:
         """The elements of running maps whose batches succeeded since the last call: (the
-        map's job, [(index, value), ...]) each. Nothing is kept before the first call."""
+        map's job, [(index, value), ...]) each. Nothing is kept before the first call;
+        the batches of a map that has ended are left out (its result has them all)."""
         self._keeping = True
-        out, self._elements = self._elements, []
-        return out
+        ended, self._elements = self._elements, []
+        return [(a.job, a.chunk_elements(start, r)) for a, start, r in ended
+                if id(a) in self._attempts]
 
     def shutdown(self) -> None:
         """Cancel running Ray tasks; stop Ray when this executor started it."""
@@ -321,7 +323,7 @@ class RayExecutor:
             self._finish(attempt, result)
             return
         if self._keeping and result.ok:
-            self._elements.append((attempt.job, attempt.chunk_elements(start, result)))
+            self._elements.append((attempt, start, result))
         if attempt.add_chunk(start, result):
             self._cancel(attempt)
             self._finish(attempt, attempt.assemble())

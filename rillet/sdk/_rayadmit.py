@@ -9,15 +9,21 @@ from rillet.errors import DefinitionError
 
 
 def check_cluster(executor: Any, asking: list[Any]) -> None:
-    """Raise ``DefinitionError`` naming the first task no node of the cluster can hold."""
+    """Raise ``DefinitionError`` naming the first task no node of the cluster can hold
+    (checked against the executor's recent view of the nodes, and against a fresh one
+    before refusing: a run after a run does not ask the cluster again)."""
     from rillet.executors._ray import unplaceable
 
-    nodes = executor.nodes()
+    nodes = executor.nodes(fresh=False)
     for node in asking:
         task = node.entity
         req = task.requests
-        problem = unplaceable(req.cpu_cores or 0.0, req.mem_bytes or 0, req.gpu_count or 0,
-                              dict(getattr(req, "custom", None) or ()), nodes)
+        wants = (req.cpu_cores or 0.0, req.mem_bytes or 0, req.gpu_count or 0,
+                 dict(getattr(req, "custom", None) or ()))
+        problem = unplaceable(*wants, nodes)
+        if problem:
+            nodes = executor.nodes()
+            problem = unplaceable(*wants, nodes)
         if problem:
             raise DefinitionError(
                 f"task '{task.name}' (node '{node.id}') {problem}; lower the request or "
