@@ -253,7 +253,7 @@ def metrics(args: argparse.Namespace) -> tuple[list[h.Row], dict[str, Any]]:
                   note="the attempt's duration; MLflow's client: one HTTP call per point"),
             h.Row("10,000 log_metric: added to rillet.run", "ms", end_to_end,
                   baseline=min(runs[0]) * 1000,
-                  note="with writing the points (one executemany after the attempt)")]
+                  note="with writing the points (one packed row per attempt, after it)")]
     return rows, {"run_ms": {str(k): [x * 1000 for x in v] for k, v in runs.items()},
                   "task_ms": {str(k): [x * 1000 for x in v] for k, v in tasks.items()}}
 

@@ -355,10 +355,8 @@ class _Run(Memo, Expansion, Elements):
         for key, value in r.params:
             self.batch.params.append(ParamRecord(execution_id=self.id, node_id=node.id,
                                                  attempt=r.attempt, key=key, value=value))
-        if r.metrics:  # (key, value, step, timestamp, map index): the index may be absent
-            eid, nid, attempt = self.id, node.id, r.attempt
-            self.batch.metric_rows.extend([(eid, nid, attempt, *m, None)[:8]  # type: ignore[misc]
-                                           for m in r.metrics])
+        if r.metrics:  # (key, value, step, timestamp[, map index]): as logged, one entry
+            self.batch.metric_points.append((self.id, node.id, r.attempt, r.metrics))
         for index, etype, message, tb, printed in r.element_errors:
             self.batch.map_elements.append(MapElementRecord(
                 execution_id=self.id, node_id=node.id, attempt=r.attempt, map_index=index,

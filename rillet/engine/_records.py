@@ -7,6 +7,7 @@ Plain frozen data shared by the engine, the stores and the CLI. No I/O here.
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -181,8 +182,9 @@ class MapElementRecord:
     output: str | None = None  # a SUCCEEDED element's value (None: the task returns none)
 
 
-# (execution_id, node_id, attempt, key, value, step, timestamp, map_index)
-MetricRow = tuple[str, str, int, str, float, "int | None", float, "int | None"]
+# (execution_id, node_id, attempt, points): the points one attempt logged, each
+# (key, value, step, timestamp[, map_index]) as the sink recorded it.
+MetricPoints = tuple[str, str, int, Sequence[tuple[Any, ...]]]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -211,9 +213,10 @@ class Batch:
     cache_hits: list[str] = field(default_factory=list)  # keys whose last_used_at to bump
     params: list[ParamRecord] = field(default_factory=list)
     metrics: list[MetricRecord] = field(default_factory=list)
-    # A task's metric points as rows of MetricRecord's fields, in its field order: a task
-    # may log many thousands, and a frozen record costs ~7 us to build, a tuple ~0.1 us.
-    metric_rows: list[MetricRow] = field(default_factory=list)
+    # A task's metric points as its attempt returned them (one entry per attempt, not
+    # per point): a task may log many thousands, and a frozen record costs ~7 us to
+    # build; the store writes each entry as one packed row.
+    metric_points: list[MetricPoints] = field(default_factory=list)
     map_elements: list[MapElementRecord] = field(default_factory=list)
     # Events beyond the status changes the store derives from the records above.
     events: list[Event] = field(default_factory=list)
@@ -222,7 +225,7 @@ class Batch:
         return bool(
             self.executions or self.nodes or self.attempts or self.artifacts
             or self.cache_entries or self.cache_hits or self.params or self.metrics
-            or self.metric_rows or self.map_elements
+            or self.metric_points or self.map_elements
             or self.events
         )
 

@@ -112,11 +112,11 @@ class FileSink:
     def log_metric(
         self, node_id: str, attempt: int, key: str, value: float, step: int | None
     ) -> None:
-        entry = (key, float(value), step, time.time())
         element = STATE.element  # inside a map: the element logging it
-        self.metrics.append((*entry, element if element >= 0 else None))
+        point = (key, float(value), step, time.time(), element if element >= 0 else None)
+        self.metrics.append(point)  # one tuple per call: a task may log 10,000s
         if self.live is not None:
-            self.live(entry)
+            self.live(point[:4])
 
     def checkpoint_dir(self, node_id: str) -> str:
         """The node's checkpoint folder: beside its checkpoint file, kept as it is."""

@@ -7,8 +7,8 @@ keeps them equal to ``_schema.sqlite_ddl()``)."""
 from __future__ import annotations
 
 # Alembic revisions of rillet/store/migrations, oldest first (a test checks them).
-REVISIONS: tuple[str, ...] = ('0001', '0002', '0003', '0004', '0005', '0006', '0007', '0008', '0009', '0010', '0011', '0012', '0013', '0014', '0015')
-HEAD = '0015'
+REVISIONS: tuple[str, ...] = ('0001', '0002', '0003', '0004', '0005', '0006', '0007', '0008', '0009', '0010', '0011', '0012', '0013', '0014', '0015', '0016')
+HEAD = '0016'
 
 ALEMBIC_VERSION_DDL = (
     "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
@@ -57,7 +57,7 @@ SQLITE_DDL: tuple[str, ...] = (
     'CREATE TABLE study_trials ( study VARCHAR NOT NULL, number INTEGER NOT NULL, state VARCHAR NOT NULL, params TEXT NOT NULL, "values" TEXT, intermediate TEXT NOT NULL, execution_id VARCHAR, started_at FLOAT NOT NULL, ended_at FLOAT, error TEXT, sampler_attrs TEXT NOT NULL, CONSTRAINT pk_study_trials PRIMARY KEY (study, number), CONSTRAINT fk_study_trials_studies FOREIGN KEY(study) REFERENCES studies (name) ON DELETE CASCADE )',
     'CREATE TABLE attempts ( execution_id VARCHAR NOT NULL, node_id VARCHAR NOT NULL, attempt INTEGER NOT NULL, status VARCHAR NOT NULL, executor VARCHAR NOT NULL, started_at FLOAT NOT NULL, ended_at FLOAT, error_type VARCHAR, error_message TEXT, traceback TEXT, logs TEXT NOT NULL, pid INTEGER, CONSTRAINT pk_attempts PRIMARY KEY (execution_id, node_id, attempt), CONSTRAINT fk_attempts_node_executions FOREIGN KEY(execution_id, node_id) REFERENCES node_executions (execution_id, node_id) ON DELETE CASCADE ) WITHOUT ROWID',
     'CREATE TABLE map_elements ( execution_id VARCHAR NOT NULL, node_id VARCHAR NOT NULL, attempt INTEGER NOT NULL, map_index INTEGER NOT NULL, status VARCHAR NOT NULL, error_type VARCHAR, error_message TEXT, traceback TEXT, logs TEXT NOT NULL, output VARCHAR, CONSTRAINT pk_map_elements PRIMARY KEY (execution_id, node_id, attempt, map_index), CONSTRAINT fk_map_elements_node_executions FOREIGN KEY(execution_id, node_id) REFERENCES node_executions (execution_id, node_id) ON DELETE CASCADE ) WITHOUT ROWID',
-    'CREATE TABLE metrics ( id INTEGER NOT NULL, execution_id VARCHAR NOT NULL, node_id VARCHAR NOT NULL, attempt INTEGER NOT NULL, "key" VARCHAR NOT NULL, value FLOAT NOT NULL, step INTEGER, timestamp FLOAT NOT NULL, map_index INTEGER, CONSTRAINT pk_metrics PRIMARY KEY (id), CONSTRAINT fk_metrics_node_executions FOREIGN KEY(execution_id, node_id) REFERENCES node_executions (execution_id, node_id) ON DELETE CASCADE )',
-    'CREATE INDEX ix_metrics_execution_id_node_id ON metrics (execution_id, node_id)',
+    'CREATE TABLE metric_batches ( id INTEGER NOT NULL, execution_id VARCHAR NOT NULL, node_id VARCHAR NOT NULL, attempt INTEGER NOT NULL, metric_keys TEXT NOT NULL, point_count INTEGER NOT NULL, points BLOB NOT NULL, CONSTRAINT pk_metric_batches PRIMARY KEY (id), CONSTRAINT fk_metric_batches_node_executions FOREIGN KEY(execution_id, node_id) REFERENCES node_executions (execution_id, node_id) ON DELETE CASCADE )',
+    'CREATE INDEX ix_metric_batches_execution_id_node_id ON metric_batches (execution_id, node_id)',
     'CREATE TABLE params ( execution_id VARCHAR NOT NULL, node_id VARCHAR NOT NULL, attempt INTEGER NOT NULL, "key" VARCHAR NOT NULL, value TEXT NOT NULL, CONSTRAINT pk_params PRIMARY KEY (execution_id, node_id, attempt, "key"), CONSTRAINT fk_params_node_executions FOREIGN KEY(execution_id, node_id) REFERENCES node_executions (execution_id, node_id) ON DELETE CASCADE ) WITHOUT ROWID',
 )

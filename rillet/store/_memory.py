@@ -89,10 +89,11 @@ class MemoryMetadataStore:
                     dataclasses.replace(p, value=value))
             for m in batch.metrics:
                 self._metrics.append(dataclasses.replace(m, value=float(m.value)))
-            for row in batch.metric_rows:
-                self._metrics.append(MetricRecord(
-                    execution_id=row[0], node_id=row[1], attempt=row[2], key=row[3],
-                    value=float(row[4]), step=row[5], timestamp=row[6], map_index=row[7]))
+            for eid, nid, attempt, points in batch.metric_points:
+                self._metrics.extend(MetricRecord(
+                    execution_id=eid, node_id=nid, attempt=attempt, key=p[0],
+                    value=float(p[1]), step=p[2], timestamp=p[3],
+                    map_index=p[4] if len(p) > 4 else None) for p in points)
             for el in batch.map_elements:
                 self._elements[(el.execution_id, el.node_id, el.attempt, el.map_index)] = el
             for ev in status_events(batch, now, stored):
@@ -117,10 +118,10 @@ class MemoryMetadataStore:
             if (r.execution_id, r.node_id) not in nodes:
                 raise Conflict(f"{type(r).__name__} refers to unknown node "
                                f"{r.node_id!r} of execution {r.execution_id!r}")
-        for row in batch.metric_rows:
-            if (row[0], row[1]) not in nodes:
-                raise Conflict(f"a metric refers to unknown node {row[1]!r} of execution "
-                               f"{row[0]!r}")
+        for eid, nid, _, _ in batch.metric_points:
+            if (eid, nid) not in nodes:
+                raise Conflict(f"a metric refers to unknown node {nid!r} of execution "
+                               f"{eid!r}")
 
     def heartbeat(self, execution_id: str, at: float, ttl: float = LEASE_TTL) -> None:
         with self._lock:

@@ -21,6 +21,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     String,
@@ -193,17 +194,18 @@ params = Table(
     **WITHOUT_ROWID,
 )
 
-metrics = Table(
-    "metrics", metadata,
+# A task's metric points, one row per attempt and batch (revision 0016 replaced the row
+# per point of ``metrics``): ``points`` packs (key index, value, step, timestamp, map
+# index) as little-endian float64, ``metric_keys`` names the keys (``_metricpack``).
+metric_batches = Table(
+    "metric_batches", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("execution_id", String, nullable=False),
     Column("node_id", String, nullable=False),
     Column("attempt", Integer, nullable=False),
-    Column("key", String, nullable=False),
-    Column("value", Float, nullable=False),
-    Column("step", Integer),
-    Column("timestamp", Float, nullable=False),
-    Column("map_index", Integer),  # the element of a map node that logged it
+    Column("metric_keys", Text, nullable=False),  # JSON list
+    Column("point_count", Integer, nullable=False),
+    Column("points", LargeBinary, nullable=False),
     _node_foreign_key(),
     Index(None, "execution_id", "node_id"),
 )

@@ -33,6 +33,7 @@ from rillet.engine._records import (
 )
 from rillet.errors import AmbiguousId, NotFound
 from rillet.store._db import Database, open_database
+from rillet.store._metricpack import pack, unpack
 
 _encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 _decode = json.loads
@@ -84,8 +85,6 @@ CACHE_COLS = (
 PARAM_COLS = ("execution_id", "node_id", "attempt", "key", "value")
 ELEMENT_COLS = ("execution_id", "node_id", "attempt", "map_index", "status", "error_type",
                 "error_message", "traceback", "logs", "output")
-METRIC_COLS = ("execution_id", "node_id", "attempt", "key", "value", "step", "timestamp",
-               "map_index")
 
 # An upsert never clears an abort request (``request_abort`` sets it); the lease columns
 # follow the record's writer, whose heartbeat renews them (a worker that takes an
@@ -99,8 +98,8 @@ UPSERT_CACHE = _upsert("cache_entries", CACHE_COLS, ("key",))
 UPSERT_PARAM = _upsert("params", PARAM_COLS, ("execution_id", "node_id", "attempt", "key"))
 UPSERT_ELEMENT = _upsert("map_elements", ELEMENT_COLS,
                          ("execution_id", "node_id", "attempt", "map_index"))
-INSERT_METRIC = (f"INSERT INTO metrics ({_q(METRIC_COLS)}) "
-                 f"VALUES ({', '.join('?' * len(METRIC_COLS))})")
+INSERT_METRICS = ("INSERT INTO metric_batches (execution_id, node_id, attempt, metric_keys, "
+                  "point_count, points) VALUES (?, ?, ?, ?, ?, ?)")
 EVENT_COLS = ("execution_id", "node_id", "kind", "status", "at", "data")
 INSERT_EVENT = f"INSERT INTO events ({_q(EVENT_COLS)}) VALUES ({', '.join('?' * 6)})"
 SELECT_EVENT = f"SELECT seq, {_q(EVENT_COLS)} FROM events"
@@ -413,13 +412,8 @@ class SqlMetadataStore:
                     (e.execution_id, e.node_id, e.attempt, e.map_index, str(e.status),
                      e.error_type, e.error_message, e.traceback, e.logs, e.output)
                     for e in batch.map_elements])
-            if batch.metrics:
-                _many(c, INSERT_METRIC, [
-                    (m.execution_id, m.node_id, m.attempt, m.key, float(m.value), m.step,
-                     m.timestamp, m.map_index) for m in batch.metrics
-                ])
-            if batch.metric_rows:
-                _many(c, INSERT_METRIC, batch.metric_rows)
+            if batch.metrics or batch.metric_points:
+                _many(c, INSERT_METRICS, _metric_batches(batch))
             events = status_events(batch, time.time(), stored)
             if events:
                 _many(c, INSERT_EVENT, [
@@ -593,11 +587,12 @@ class SqlMetadataStore:
 
     def metrics(self, execution_id: str) -> list[MetricRecord]:
         rows = self._db.read(
-            f"SELECT {_q(METRIC_COLS)} FROM metrics WHERE execution_id = ? ORDER BY id",
-            (execution_id,))
-        return [MetricRecord(execution_id=r[0], node_id=r[1], attempt=r[2], key=r[3],
-                             value=r[4], step=r[5], timestamp=r[6], map_index=r[7])
-                for r in rows]
+            "SELECT node_id, attempt, metric_keys, points FROM metric_batches "
+            "WHERE execution_id = ? ORDER BY id", (execution_id,))
+        return [MetricRecord(execution_id=execution_id, node_id=node, attempt=attempt, key=k,
+                             value=v, step=step, timestamp=at, map_index=element)
+                for node, attempt, keys, data in rows
+                for k, v, step, at, element in unpack(keys, data)]
 
     def map_elements(self, execution_id: str) -> list[MapElementRecord]:
         rows = self._db.read(
@@ -655,6 +650,19 @@ class SqlMetadataStore:
 
     def __repr__(self) -> str:
         return f"SqlMetadataStore({self.url!r})"
+
+
+def _metric_batches(batch: Batch) -> list[tuple[Any, ...]]:
+    """One packed row per attempt's points (``metric_points``), and per execution, node
+    and attempt of the records in ``metrics``, in their order."""
+    out = [(eid, nid, attempt, *pack(points)) for eid, nid, attempt, points in
+           batch.metric_points]
+    runs: dict[tuple[str, str, int], list[tuple[Any, ...]]] = {}
+    for m in batch.metrics:
+        runs.setdefault((m.execution_id, m.node_id, m.attempt), []).append(
+            (m.key, float(m.value), m.step, m.timestamp, m.map_index))
+    out += [(*key, *pack(points)) for key, points in runs.items()]
+    return out
 
 
 def _many(c: Any, sql: str, rows: list[Any]) -> None:

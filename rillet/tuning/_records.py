@@ -94,7 +94,8 @@ class TrialRecords:
         if seen is None:
             self._store.apply(batch, **kw)
             return
-        points: list[Point] = [(r[1], r[3], r[4], r[5], r[6]) for r in batch.metric_rows]
+        points: list[Point] = [(nid, p[0], p[1], p[2], p[3])
+                               for _, nid, _, logged in batch.metric_points for p in logged]
         points.extend((m.node_id, m.key, m.value, m.step, m.timestamp) for m in batch.metrics)
         nodes = {n.node_id: n for n in batch.nodes}
         rows = [] if seen.started else [seen.row]
@@ -129,6 +130,6 @@ def _execution_of(batch: Batch) -> str:
         if records:
             first = records[0]
             return first.id if isinstance(first, ExecutionRecord) else first.execution_id
-    if batch.metric_rows:
-        return batch.metric_rows[0][0]
+    if batch.metric_points:
+        return str(batch.metric_points[0][0])
     return ""

@@ -14,7 +14,6 @@ from rillet.engine._records import (
     AttemptRecord,
     CacheEntry,
     ExecutionRecord,
-    MetricRecord,
     NodeRecord,
     ParamRecord,
 )
@@ -115,7 +114,6 @@ def test_upgrading_twice_is_a_no_op(tmp_path, by_alembic):
     (ArtifactRecord, _schema.artifacts, _sql.ARTIFACT_COLS, set()),
     (CacheEntry, _schema.cache_entries, _sql.CACHE_COLS, set()),
     (ParamRecord, _schema.params, _sql.PARAM_COLS, set()),
-    (MetricRecord, _schema.metrics, _sql.METRIC_COLS, {"id"}),
 ])
 def test_records_map_one_to_one_to_tables(record, table, columns, extra):
     fields = tuple(f.name for f in dataclasses.fields(record))

@@ -64,7 +64,7 @@ def log_then_count(n: int, db: str) -> int:
     for step in range(n):
         ctx.log_metric("x", float(step), step=step)
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
-        return int(conn.execute("SELECT count(*) FROM metrics WHERE execution_id = ?",
+        return int(conn.execute("SELECT count(*) FROM metric_batches WHERE execution_id = ?",
                                 (ctx.execution_id,)).fetchone()[0])
 
 
