@@ -20,7 +20,7 @@ import time
 
 from rillet.engine._protocols import AttemptJob, AttemptResult, Executor, MetricListener
 
-_PUMP_S = 0.005  # the longest one pump holds the real executor
+_PUMP_S = 0.002  # the longest one pump holds the real executor
 
 
 class SharedExecutor:
@@ -49,6 +49,21 @@ class SharedExecutor:
         while self.pending and self.real.submit(self.pending[0]):
             self.pending.popleft()
 
+    def hand_over(self, job: AttemptJob) -> None:
+        """Submit ``job`` now if no lane is pumping, else leave it to the pumping lane,
+        which submits it when its slice ends: a submitting lane never waits for the
+        lock (Python's lock is not fair: a lane pumping in a loop took it again before
+        a waiting submitter woke, and trials reached their workers ~10 ms late)."""
+        self.pending.append(job)
+        self._try_submit()
+
+    def _try_submit(self) -> None:
+        if self.pending and self.lock.acquire(blocking=False):
+            try:
+                self._submit_pending()
+            finally:
+                self.lock.release()
+
     def pump(self, timeout: float) -> bool:
         """Wait on the real executor for up to ``timeout`` s if no other lane is doing it;
         False when another lane holds it."""
@@ -60,6 +75,7 @@ class SharedExecutor:
             self._submit_pending()
         finally:
             self.lock.release()
+        self._try_submit()  # handed over after this slice's last look
         if got:
             with self.cond:
                 for r in got:
@@ -87,9 +103,7 @@ class Lane:
         if shared.live_metrics:
             job = dataclasses.replace(job, live_metrics=True)
         self.inflight += 1
-        with shared.lock:
-            if shared.pending or not shared.real.submit(job):
-                shared.pending.append(job)  # admitted by a later pump
+        shared.hand_over(job)  # or admitted by a later pump
         return True
 
     def wait(self, timeout: float | None) -> list[AttemptResult]:
