@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -46,7 +47,11 @@ from rillet import task, workflow
 @task
 def touch(path: str) -> float:
     now = time.time()
-    if path:
+    if path.startswith("udp:"):  # the launcher blocks on this port (it polls nothing)
+        import socket
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.sendto(repr(now).encode(), ("127.0.0.1", int(path[4:])))
+    elif path:
         with open(path + ".tmp", "w") as f:
             f.write(repr(now))
         import os
@@ -60,18 +65,37 @@ def one(path: str = "") -> float:
 '''
 
 
-def _launch_latency(store: Any, folder: Path, n: int) -> list[float]:
+def _launch_latency(store: Any, n: int) -> list[float]:
+    """Sequential launches to a warm, idle worker: each after the previous execution
+    ended. The task sends its first act's time to a UDP port this process blocks on (a
+    launcher polling for a file took a share of the 2 cores from the worker)."""
     from rillet.platform import launch
 
     out = []
-    for i in range(n + 3):  # 3 warm-up launches
-        marker = folder / f"started-{i}"
-        t0 = time.time()
-        launch(store, "flow.one", inputs={"path": str(marker)})
-        started = h.wait_for_file(marker)
-        if i >= 3:
-            out.append((started - t0) * 1000)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.settimeout(60)
+        path = f"udp:{sock.getsockname()[1]}"
+        for i in range(n + 3):  # 3 warm-up launches
+            t0 = time.time()
+            execution_id = launch(store, "flow.one", inputs={"path": path})
+            started = float(sock.recv(64))
+            if i >= 3:
+                out.append((started - t0) * 1000)
+            _wait_ended(store, execution_id)
     return out
+
+
+def _wait_ended(store: Any, execution_id: str, timeout: float = 60.0) -> None:
+    """Until the execution's worker recorded its end and left it (the queue row done),
+    then a moment for the worker to be waiting for the next launch again."""
+    deadline = time.monotonic() + timeout
+    while store.database.read("SELECT state FROM launch_queue WHERE execution_id = ?",
+                              (execution_id,))[0][0] != "done":
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"execution {execution_id} did not end within {timeout} s")
+        time.sleep(0.005)
+    time.sleep(0.02)
 
 
 def _worker(args: list[str], cwd: Path, concurrency: int = 1) -> subprocess.Popen[bytes]:
@@ -101,7 +125,7 @@ def measure_home(folder: Path, n: int) -> dict[str, Any]:
     t = threading.Thread(target=w.run, daemon=True)
     t.start()
     try:
-        ms = _launch_latency(s.store, folder / "marks-home", n)
+        ms = _launch_latency(s.store, n)
     finally:
         w.stop()
         t.join(timeout=60)
@@ -109,7 +133,8 @@ def measure_home(folder: Path, n: int) -> dict[str, Any]:
     return {"median_ms": statistics.median(ms), "p90_ms": h.percentile(ms, 90), "n": len(ms)}
 
 
-def measure_postgres(folder: Path, url: str, n: int, executions: int) -> dict[str, Any]:
+def measure_postgres(folder: Path, url: str, n: int, executions: int,
+                     concurrency: int = 1) -> dict[str, Any]:
     from rillet.platform import launch, register
     from rillet.platform._stores import open_stores
 
@@ -120,7 +145,7 @@ def measure_postgres(folder: Path, url: str, n: int, executions: int) -> dict[st
     procs = [_worker(["--db", url, "--artifacts", art], folder)]
     try:
         time.sleep(2.0)  # the worker is up and listening
-        ms = _launch_latency(s.store, folder / "marks-pg", n)
+        ms = _launch_latency(s.store, n)
         out["launch"] = {"median_ms": statistics.median(ms), "p90_ms": h.percentile(ms, 90),
                          "n": len(ms)}
         _stop(procs)  # throughput: the queue is filled first, then two workers drain it
@@ -130,7 +155,8 @@ def measure_postgres(folder: Path, url: str, n: int, executions: int) -> dict[st
         for _ in range(executions):
             launch(s.store, "flow.one", inputs={})
         queued = time.perf_counter() - t0
-        procs = [_worker(["--db", url, "--artifacts", art], folder) for _ in range(2)]
+        procs = [_worker(["--db", url, "--artifacts", art], folder, concurrency)
+                 for _ in range(2)]
         while True:
             (left,) = db.read("SELECT count(*) FROM launch_queue WHERE state <> 'done'")[0]
             if left == 0:
@@ -146,7 +172,8 @@ def measure_postgres(folder: Path, url: str, n: int, executions: int) -> dict[st
             ('{"path": ""}',))[0]
         elapsed = float(last) - float(first)
         out["throughput"] = {"per_s": executions / elapsed, "executions": executions,
-                             "seconds": elapsed, "launch_s": queued, "succeeded": int(ok)}
+                             "seconds": elapsed, "launch_s": queued, "succeeded": int(ok),
+                             "concurrency": concurrency}
     finally:
         _stop(procs)
         s.close()
@@ -179,6 +206,8 @@ def main() -> None:
     parser.add_argument("--peers", action="store_true", help="also run Prefect (.bench/prefect)")
     parser.add_argument("--launches", type=int, default=30)
     parser.add_argument("--executions", type=int, default=400)
+    parser.add_argument("--concurrency", type=int, default=1,
+                        help="executions at a time per worker in the throughput run")
     parser.add_argument("--peer-launches", type=int, default=3)
     parser.add_argument("--peer-executions", type=int, default=20)
     parser.add_argument("--no-api", action="store_true", help="skip the API server's figures")
@@ -187,8 +216,6 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="rillet-platform-") as tmp:
         folder = Path(tmp)
         (folder / "flow.py").write_text(FLOW)
-        for name in ("marks-home", "marks-pg"):
-            (folder / name).mkdir()
         os.environ["RILLET_BUNDLE_CACHE"] = str(folder / "cache")
         print("  launch on the embedded home ...", flush=True)
         try:
@@ -199,7 +226,8 @@ def main() -> None:
         server = None
         try:
             server, url = _pg()
-            results["postgres"] = measure_postgres(folder, url, args.launches, args.executions)
+            results["postgres"] = measure_postgres(folder, url, args.launches, args.executions,
+                                                  args.concurrency)
         except BaseException as exc:  # pytest's skip is a BaseException
             results["errors"]["postgres"] = f"{type(exc).__name__}: {exc}"
         finally:

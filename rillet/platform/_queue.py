@@ -137,29 +137,38 @@ def claim(store: Any, owner: str, lease: float) -> Claim | None:
     now = time.time()
     postgres = is_postgres(db)
     lock = " FOR UPDATE OF q SKIP LOCKED" if postgres else ""
+    # a queued execution whose project and domain run their quota waits; the oldest of
+    # each scope goes first
+    pick = (
+        "SELECT q.execution_id FROM launch_queue q JOIN executions e ON e.id = "
+        "q.execution_id WHERE e.status IN ('QUEUED', 'RUNNING') AND ((q.state = ? AND NOT "
+        "EXISTS (SELECT 1 FROM project_limits l WHERE l.project = q.project AND l.domain = "
+        "q.domain AND l.max_running <= (SELECT COUNT(*) FROM launch_queue r WHERE "
+        "r.project = q.project AND r.domain = q.domain AND r.state = ?))) OR "
+        "(q.state = ? AND q.lease_expires_at < ? AND (e.lease_expires_at IS NULL OR "
+        f"e.lease_expires_at < ?))) ORDER BY q.state DESC, q.created_at LIMIT 1{lock}")
+    take = ("UPDATE launch_queue SET state = ?, lease_owner = ?, lease_expires_at = ?, "
+            f"claims = claims + 1 WHERE execution_id = ({pick}) RETURNING {_COLS}")
+    args = (CLAIMED, owner, now + lease, QUEUED, CLAIMED, CLAIMED, now, now)
     with db.write() as c:
-        if postgres and c.execute("SELECT 1 FROM project_limits LIMIT 1").fetchone():
-            # a quota counts the claimed rows of a scope: claims take turns (SQLite's
-            # BEGIN IMMEDIATE already does), so two never both take the last place
-            c.execute(f"SELECT pg_advisory_xact_lock({QUOTA_LOCK})")
-        # a queued execution whose project and domain run their quota waits; the oldest
-        # of each scope goes first
-        row = c.execute(
-            "UPDATE launch_queue SET state = ?, lease_owner = ?, lease_expires_at = ?, "
-            "claims = claims + 1 WHERE execution_id = (SELECT q.execution_id FROM "
-            "launch_queue q JOIN executions e ON e.id = q.execution_id "
-            "WHERE e.status IN ('QUEUED', 'RUNNING') AND ((q.state = ? AND NOT EXISTS ("
-            "SELECT 1 FROM project_limits l WHERE l.project = q.project AND l.domain = "
-            "q.domain AND l.max_running <= (SELECT COUNT(*) FROM launch_queue r WHERE "
-            "r.project = q.project AND r.domain = q.domain AND r.state = ?))) OR "
-            "(q.state = ? AND q.lease_expires_at < ? AND (e.lease_expires_at IS NULL OR "
-            "e.lease_expires_at < ?))) "
-            f"ORDER BY q.state DESC, q.created_at LIMIT 1{lock}) RETURNING {_COLS}",
-            (CLAIMED, owner, now + lease, QUEUED, CLAIMED, CLAIMED, now, now)).fetchone()
-        if row is not None:
-            c.execute("UPDATE executions SET lease_owner = ?, lease_expires_at = ?, "
-                      "heartbeat_at = ? WHERE id = ?",
-                      (lease_owner(owner), now + lease, now, row[0]))
+        if postgres:
+            # One round trip (the statements go in one pipeline): a quota counts the
+            # claimed rows of a scope, so while one exists claims take turns (SQLite's
+            # BEGIN IMMEDIATE already does) and two never both take the last place;
+            # then the queue row and the execution's lease in one statement.
+            c.execute(f"SELECT pg_advisory_xact_lock({QUOTA_LOCK}) FROM "
+                      "(SELECT 1 FROM project_limits LIMIT 1) AS l")
+            row = c.execute(
+                f"WITH claimed AS ({take}), held AS (UPDATE executions SET lease_owner = ?, "
+                "lease_expires_at = ?, heartbeat_at = ? FROM claimed WHERE executions.id = "
+                f"claimed.execution_id) SELECT {_COLS} FROM claimed",
+                (*args, lease_owner(owner), now + lease, now)).fetchone()
+        else:
+            row = c.execute(take, args).fetchone()
+            if row is not None:
+                c.execute("UPDATE executions SET lease_owner = ?, lease_expires_at = ?, "
+                          "heartbeat_at = ? WHERE id = ?",
+                          (lease_owner(owner), now + lease, now, row[0]))
     if row is None:
         return None
     return Claim(execution_id=row[0], project=row[1], domain=row[2], name=row[3],

@@ -236,7 +236,7 @@ class AlchemyDatabase:
         from rillet.store._ddl import ALEMBIC_VERSION_DDL, HEAD
         from rillet.store._schema import metadata
 
-        with self.write() as cursor:
+        with self._alchemy_write() as cursor:
             if inspect(cursor._conn).get_table_names():
                 return False
             metadata.create_all(cursor._conn)
@@ -247,8 +247,11 @@ class AlchemyDatabase:
     def _sql(self, sql: str) -> str:
         return sql.replace("?", "%s") if self._format else sql
 
+    def write(self) -> Any:
+        return self._alchemy_write()
+
     @contextmanager
-    def write(self) -> Iterator[_AlchemyCursor]:
+    def _alchemy_write(self) -> Iterator[_AlchemyCursor]:
         try:
             with self._engine.begin() as conn:
                 yield _AlchemyCursor(conn, self)
@@ -298,4 +301,166 @@ def open_database(url: str) -> SqliteDatabase | AlchemyDatabase:
     path = sqlite_path(url)
     if path is not None:
         return SqliteDatabase(path)
+    if url.startswith("postgresql+psycopg://"):
+        return PgDatabase(url)
     return AlchemyDatabase(url)
+
+
+class PgDatabase(AlchemyDatabase):
+    """PostgreSQL through psycopg 3: SQLAlchemy creates, inspects and migrates the
+    schema; the store's own statements run on psycopg connections of this class's pool
+    in autocommit mode, counted in network round trips (each one, on a busy machine,
+    waits for the server process to be scheduled):
+
+    - a read is one round trip (SQLAlchemy's was three: ``BEGIN``, the query and the
+      ``ROLLBACK`` of the connection's return to its pool);
+    - a write transaction sends its ``BEGIN``, statements and ``COMMIT`` in one
+      pipeline: one round trip, plus one for each result read in the middle
+      (``fetchone``, ``rowcount``). An error surfaces at that read or at the commit,
+      as the same ``StoreError``/``Conflict``, with the transaction rolled back.
+    """
+
+    POOL = 16  # idle connections kept per database object
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        args, kwargs = self._engine.dialect.create_connect_args(self._engine.url)
+        self._connect_args = (list(args), dict(kwargs))
+        self._idle: list[Any] = []
+        self._pool_lock = threading.Lock()
+        self._pid = os.getpid()
+
+    def _checkout(self) -> Any:
+        with self._pool_lock:
+            if self._pid != os.getpid():  # inherited by a fork: those are the parent's
+                self._pid, self._idle = os.getpid(), []
+            while self._idle:
+                conn = self._idle.pop()
+                if not conn.closed:
+                    return conn
+        import psycopg
+
+        args, kwargs = self._connect_args
+        try:
+            return psycopg.connect(*args, autocommit=True, **kwargs)
+        except psycopg.Error as exc:
+            raise _translate(exc, self.url) from exc
+
+    def _checkin(self, conn: Any) -> None:
+        from psycopg.pq import TransactionStatus
+
+        if (conn.closed or conn.broken or self._pid != os.getpid()
+                or conn.info.transaction_status != TransactionStatus.IDLE):
+            conn.close()
+            return
+        with self._pool_lock:
+            if len(self._idle) < self.POOL:
+                self._idle.append(conn)
+                return
+        conn.close()
+
+    def read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        import psycopg
+
+        conn = self._checkout()
+        try:
+            cur = conn.execute(self._sql(sql), tuple(params)) if params else \
+                conn.execute(self._sql(sql))
+            return cur.fetchall() if cur.description is not None else []
+        except psycopg.Error as exc:
+            raise _translate(exc, self.url) from exc
+        finally:
+            self._checkin(conn)
+
+    @contextmanager
+    def write(self) -> Iterator[_PgCursor]:
+        import psycopg
+
+        conn = self._checkout()
+        done = False
+        try:
+            # BEGIN and COMMIT as statements of the pipeline (psycopg's own transaction
+            # block waits for each); a statement that fails makes the server skip the
+            # rest, COMMIT included, up to the pipeline's end: the ROLLBACK below
+            with conn.pipeline() as pipeline:
+                conn.execute("BEGIN")
+                yield _PgCursor(conn, pipeline, self)
+                conn.execute("COMMIT")
+            done = True
+        except psycopg.Error as exc:
+            raise _translate(exc, self.url) from exc
+        finally:
+            if not done:
+                _rollback(conn)
+            self._checkin(conn)
+
+    def close(self) -> None:
+        with self._pool_lock:
+            idle, self._idle = self._idle, []
+            mine = self._pid == os.getpid()
+        if mine:
+            for conn in idle:
+                conn.close()
+        super().close()
+
+
+def _rollback(conn: Any) -> None:
+    """End a write transaction that did not commit; a connection that cannot is closed
+    (its checkin then drops it)."""
+    from psycopg.pq import TransactionStatus
+
+    try:
+        if conn.info.transaction_status != TransactionStatus.IDLE:
+            conn.execute("ROLLBACK")
+    except Exception:
+        conn.close()
+
+
+class _PgCursor:
+    """One write transaction's statements, queued in its pipeline."""
+
+    __slots__ = ("_conn", "_db", "_pipeline")
+
+    def __init__(self, conn: Any, pipeline: Any, db: PgDatabase) -> None:
+        self._conn = conn
+        self._pipeline = pipeline
+        self._db = db
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> _PgResult:
+        cur = self._conn.cursor()
+        if params:
+            cur.execute(self._db._sql(sql), tuple(params))
+        else:
+            cur.execute(self._db._sql(sql))
+        return _PgResult(cur, self._pipeline)
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> _PgResult | None:
+        if not rows:
+            return None
+        cur = self._conn.cursor()
+        cur.executemany(self._db._sql(sql), [tuple(r) for r in rows])
+        return _PgResult(cur, self._pipeline)
+
+
+class _PgResult:
+    """A statement's result: reading it waits for the pipeline up to that statement."""
+
+    __slots__ = ("_cur", "_pipeline")
+
+    def __init__(self, cur: Any, pipeline: Any) -> None:
+        self._cur = cur
+        self._pipeline = pipeline
+
+    def fetchone(self) -> Any:
+        return self._cur.fetchone()
+
+    def fetchall(self) -> list[Any]:
+        return list(self._cur.fetchall())
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.fetchall())
+
+    @property
+    def rowcount(self) -> int:
+        self._pipeline.sync()
+        return int(self._cur.rowcount)
