@@ -127,6 +127,21 @@ class AmbiguousId(StoreError, ValueError):
     """A prefix of an id matches more than one record: the caller gives more of it."""
 
 
+class LeaseLost(RilletError):
+    """A writer whose lease on an execution another owner now holds: a fenced engine (a
+    platform worker's) finding so at a renewal, or the store refusing its write (the
+    execution's upsert holds only for the lease's owner, an unowned execution or a lapsed
+    lease). Nothing of the refused batch is written; the new owner finishes the
+    execution. Not a ``StoreError``: the store did not fail, the writer lost its right."""
+
+    def __init__(self, execution_id: str, owner: str, holder: str | None = None) -> None:
+        held = f" ({holder} holds it)" if holder else ""
+        super().__init__(f"execution {execution_id}: {owner} lost its lease{held}; another "
+                         "owner took the execution over and its attempts were stopped")
+        self.execution_id = execution_id
+        self.owner = owner
+
+
 class ExecutorError(RilletError):
     """An executor could not run or finish an attempt."""
 

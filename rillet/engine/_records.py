@@ -230,6 +230,17 @@ class Batch:
         )
 
 
+def lease_holder(stored_owner: str, stored_expires: float | None, writer: str,
+                 now: float) -> str | None:
+    """Who keeps ``writer`` from writing an execution record (the store's fence): the
+    stored lease's owner, while that is another owner whose lease has not lapsed; None
+    when the write may go (the execution is unowned, the writer holds the lease, or the
+    lease lapsed with nobody taking it over, when it passes to the writer)."""
+    if stored_owner in ("", writer) or stored_expires is None or stored_expires < now:
+        return None
+    return stored_owner
+
+
 def status_events(batch: Batch, at: float, stored: dict[str, str]) -> list[Event]:
     """The events a batch implies: one per execution record whose status differs from
     the one stored (``stored``: id -> status before the batch; a heartbeat is no

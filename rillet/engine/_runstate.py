@@ -39,6 +39,7 @@ from rillet.engine._records import (
 )
 from rillet.engine._streams import OutputStreams
 from rillet.engine._values import Value, ValueStore
+from rillet.errors import LeaseLost as LeaseLost  # (the store raises it too)
 from rillet.errors import RilletError
 
 if TYPE_CHECKING:
@@ -46,18 +47,6 @@ if TYPE_CHECKING:
 
 Observer = Callable[[str, NodeStatus], None]
 HEARTBEAT_EVERY = 2.0
-
-
-class LeaseLost(RilletError):
-    """A fenced engine (one given ``lease_owner``, a platform worker's) found its lease
-    on the execution held by another owner (it was paused or cut off longer than the
-    lease, and another worker took the execution over): it stopped its attempts and
-    wrote nothing more; the new owner finishes the execution."""
-
-    def __init__(self, execution_id: str, owner: str) -> None:
-        super().__init__(f"execution {execution_id}: {owner} lost its lease (another owner "
-                         "took the execution over); its attempts were stopped")
-        self.execution_id = execution_id
 
 
 class Interrupted(KeyboardInterrupt):
@@ -364,11 +353,16 @@ class RunState:
             self.record = dataclasses.replace(
                 self.record, heartbeat_at=now, lease_expires_at=now + self.engine.lease_ttl)
             return
+        self._lost(LeaseLost(self.id, self.engine.lease_owner))
+
+    def _lost(self, exc: LeaseLost) -> None:
+        """The execution is another owner's: write nothing more, kill the running
+        attempts, raise ``exc``."""
         self.batch = Batch()  # none of it is written: the execution is someone else's
         try:
             self.executor.shutdown()  # kill its running attempts
         finally:
-            raise LeaseLost(self.id, self.engine.lease_owner)
+            raise exc
 
     def _flush(self) -> None:
         if self.fenced:  # a gap since the last renewal (paused?): check before writing
@@ -387,7 +381,10 @@ class RunState:
                 last = {n.node_id: n for n in batch.nodes}
                 if len(last) < len(batch.nodes):
                     batch.nodes = list(last.values())
-            self.store.apply(batch)  # when it raises, the batch stays for the next try
+            try:  # when it raises, the batch stays for the next try
+                self.store.apply(batch)
+            except LeaseLost as exc:  # the store's fence: another owner took the lease
+                self._lost(exc)  # between this engine's last renewal and this write
             self.batch = Batch()
             if batch.artifacts:
                 self.values.confirm_stored()

@@ -21,8 +21,7 @@ from typing import Any
 from rillet.engine._durable import Engine, Reuse
 from rillet.engine._loading import resolve
 from rillet.engine._records import Batch, ExecutionStatus
-from rillet.engine._runstate import LeaseLost
-from rillet.errors import RilletError
+from rillet.errors import LeaseLost, RilletError
 from rillet.platform._bundle import module_file, unpack
 from rillet.platform._decode import decode_inputs
 from rillet.platform._queue import (
@@ -209,9 +208,12 @@ class Worker:
         if record.status.value in ("QUEUED", "RUNNING") and record.lease_owner in (
                 "", lease_owner(self.name)):  # not when another worker took it over
             now = time.time()
-            self.store.apply(Batch(executions=[dataclasses.replace(
-                record, status=ExecutionStatus.FAILED, error=message, ended_at=now,
-                started_at=record.started_at or now)]))
+            try:
+                self.store.apply(Batch(executions=[dataclasses.replace(
+                    record, status=ExecutionStatus.FAILED, error=message, ended_at=now,
+                    started_at=record.started_at or now)]))
+            except LeaseLost:  # taken over since it was read: the new owner ends it
+                pass
 
     def _checkpoint_path(self, scope: str, node_id: str) -> str:
         folder = os.path.join(self.scratch, "checkpoints", _safe(scope))

@@ -18,6 +18,7 @@ from rillet.errors import (
     AuthError,
     Conflict,
     DefinitionError,
+    LeaseLost,
     NotFound,
     RilletError,
     StoreError,
@@ -31,7 +32,7 @@ def status_of(exc: BaseException) -> int:
         return 404
     if isinstance(exc, AmbiguousId):
         return 400
-    if isinstance(exc, (Conflict, AlreadyExists)):
+    if isinstance(exc, (Conflict, AlreadyExists, LeaseLost)):
         return 409
     if isinstance(exc, AuthError):
         return 403

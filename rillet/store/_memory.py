@@ -27,9 +27,10 @@ from rillet.engine._records import (
     NodeRecord,
     NodeStatus,
     ParamRecord,
+    lease_holder,
     status_events,
 )
-from rillet.errors import AmbiguousId, Conflict, NotFound
+from rillet.errors import AmbiguousId, Conflict, LeaseLost, NotFound
 from rillet.store._sql import _ambiguous, param_json
 
 _NodeKey = tuple[str, str]
@@ -57,6 +58,13 @@ class MemoryMetadataStore:
     def apply(self, batch: Batch) -> None:
         with self._lock:
             self._check(batch)
+            now = time.time()
+            for e in batch.executions:  # the fence: nothing is written for a lost lease
+                prev = self._executions.get(e.id)
+                holder = None if prev is None else lease_holder(
+                    prev.lease_owner, prev.lease_expires_at, e.lease_owner, now)
+                if holder is not None:
+                    raise LeaseLost(e.id, e.lease_owner, holder)
             stored = {e.id: self._executions[e.id].status.value for e in batch.executions
                       if e.id in self._executions}
             for e in batch.executions:
@@ -78,7 +86,6 @@ class MemoryMetadataStore:
                 self._attempts[(a.execution_id, a.node_id, a.attempt)] = a
             for c in batch.cache_entries:
                 self._cache[c.key] = c
-            now = time.time()
             for hit in batch.cache_hits:
                 entry = self._cache.get(hit)
                 if entry is not None:

@@ -29,9 +29,10 @@ from rillet.engine._records import (
     NodeRecord,
     NodeStatus,
     ParamRecord,
+    lease_holder,
     status_events,
 )
-from rillet.errors import AmbiguousId, NotFound
+from rillet.errors import AmbiguousId, LeaseLost, NotFound
 from rillet.store._db import Database, open_database
 from rillet.store._metricpack import pack, unpack
 
@@ -87,8 +88,9 @@ ELEMENT_COLS = ("execution_id", "node_id", "attempt", "map_index", "status", "er
                 "error_message", "traceback", "logs", "output")
 
 # An upsert never clears an abort request (``request_abort`` sets it); the lease columns
-# follow the record's writer, whose heartbeat renews them (a worker that takes an
-# execution over writes its own). ``acquire_lease`` is the atomic way to take one.
+# follow the record's writer, whose heartbeat renews them, but only a writer that may
+# (``SqlMetadataStore._fence``: the lease is its own, unowned or lapsed) gets to write:
+# ``acquire_lease`` (or a worker's claim) is the way to take a live one over.
 UPSERT_EXECUTION = _upsert("executions", EXEC_COLS, ("id",), keep=("abort_requested_at",))
 UPSERT_NODE = _upsert("node_executions", (*NODE_COLS, "seq"), ("execution_id", "node_id"),
                       keep=("seq",))
@@ -374,12 +376,7 @@ class SqlMetadataStore:
         with self._db.write() as c:
             stored: dict[str, str] = {}
             if batch.executions:
-                ids = list(dict.fromkeys(e.id for e in batch.executions))
-                for chunk in _chunks(ids):
-                    marks = ", ".join("?" * len(chunk))
-                    stored.update(c.execute(
-                        f"SELECT id, status FROM executions WHERE id IN ({marks})",
-                        chunk).fetchall())
+                self._fence(c, batch.executions, stored)
                 _many(c, UPSERT_EXECUTION, [_execution_row(e) for e in batch.executions])
             if batch.artifacts:
                 _many(c, UPSERT_ARTIFACT, [_artifact_row(a) for a in batch.artifacts])
@@ -426,6 +423,31 @@ class SqlMetadataStore:
             if len(self._io_seen) > 100_000:
                 self._io_seen.clear()
             self._io_seen.update(io)
+
+    def _fence(self, c: Any, records: list[ExecutionRecord], stored: dict[str, str]) -> None:
+        """The lease fence of a batch's execution records, in its transaction: each
+        stored row is read (on PostgreSQL locked until the commit, so no lease is taken
+        between this check and the upsert; SQLite's write transaction already keeps
+        every other writer out), and a record whose writer does not hold a live lease
+        that another owner holds raises ``LeaseLost``: the transaction rolls back and
+        nothing of the batch is written. Fills ``stored`` (id -> status) for the events."""
+        lock = " FOR UPDATE" if self.url.startswith("postgresql") else ""
+        rows: dict[str, tuple[str, str, float | None]] = {}
+        for chunk in _chunks(list(dict.fromkeys(e.id for e in records))):
+            marks = ", ".join("?" * len(chunk))
+            for eid, status, owner, expires in c.execute(
+                    "SELECT id, status, lease_owner, lease_expires_at FROM executions "
+                    f"WHERE id IN ({marks}){lock}", chunk).fetchall():
+                rows[eid] = (status, owner, expires)
+        now = time.time()
+        for e in records:
+            row = rows.get(e.id)
+            if row is None:
+                continue
+            holder = lease_holder(row[1], row[2], e.lease_owner, now)
+            if holder is not None:
+                raise LeaseLost(e.id, e.lease_owner, holder)
+        stored.update((eid, row[0]) for eid, row in rows.items())
 
     def heartbeat(self, execution_id: str, at: float, ttl: float = LEASE_TTL) -> None:
         """Record that the owner lives, and extend its lease to ``at + ttl``."""

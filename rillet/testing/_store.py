@@ -24,7 +24,7 @@ from rillet.engine._records import (
     NodeStatus,
     ParamRecord,
 )
-from rillet.errors import Conflict, NotFound, StoreError
+from rillet.errors import Conflict, LeaseLost, NotFound, StoreError
 
 H1, H2, H3 = "a1" * 32, "b2" * 32, "c3" * 32
 
@@ -147,6 +147,8 @@ class MetadataStoreContract:
         assert not store.renew_lease("missing", "worker:a", ttl=1.0)
 
     def test_the_lease_follows_the_writer_and_keeps_the_abort_request(self, store: Any) -> None:
+        # a's lease lapsed (at 10.0) and nobody took it: a writer may write, and the
+        # lease follows it (a live lease another owner holds refuses it: see below)
         mine = execution(lease_owner="worker:a", lease_expires_at=10.0)
         store.apply(Batch(executions=[mine]))
         store.request_abort("e1", 5.0)
@@ -155,6 +157,41 @@ class MetadataStoreContract:
         got = store.get_execution("e1")
         assert (got.lease_owner, got.lease_expires_at, got.error) == ("worker:b", 20.0, "x")
         assert got.abort_requested_at == 5.0
+
+    def test_a_writer_whose_live_lease_another_owner_took_writes_nothing(
+            self, store: Any) -> None:
+        """The store's fence: an execution record is written only by the lease's owner,
+        on an unowned execution, or over a lapsed lease (then the lease passes to the
+        writer, as above). A writer whose lease another owner took and holds gets
+        ``LeaseLost``, and nothing of its batch is written: not its nodes, attempts or
+        events either."""
+        now = time.time()
+        store.apply(Batch(executions=[execution(status=ExecutionStatus.QUEUED)]))
+        assert store.acquire_lease("e1", "worker:a", ttl=600.0, now=now)
+        mine = store.get_execution("e1")
+        store.apply(Batch(executions=[mine], nodes=[node(status=NodeStatus.RUNNING)],
+                          attempts=[attempt()]))  # a writes while it holds the lease
+        # a stalls past its lease; b takes the execution over and holds it (not lapsed)
+        assert store.acquire_lease("e1", "worker:b", ttl=600.0, now=now + 700.0)
+        events = store.events("e1")
+        with pytest.raises(LeaseLost, match="worker:a lost its lease"):
+            store.apply(Batch(
+                executions=[dataclasses.replace(mine, status=ExecutionStatus.SUCCEEDED,
+                                                ended_at=now)],
+                nodes=[node(status=NodeStatus.SUCCEEDED, attempts=1)],
+                attempts=[attempt(status=NodeStatus.SUCCEEDED, ended_at=now)],
+                params=[ParamRecord(execution_id="e1", node_id="n0", attempt=1, key="k",
+                                    value=1)]))
+        got = store.get_execution("e1")
+        assert (got.lease_owner, got.status) == ("worker:b", ExecutionStatus.QUEUED)
+        assert [n.status for n in store.nodes("e1")] == [NodeStatus.RUNNING]
+        assert [a.status for a in store.attempts("e1")] == [NodeStatus.RUNNING]
+        assert store.params("e1") == []
+        assert store.events("e1") == events
+        # the holder writes; a brand-new execution has nobody to ask
+        store.apply(Batch(executions=[dataclasses.replace(got, status=ExecutionStatus.RUNNING)]))
+        store.apply(Batch(executions=[execution("e2", lease_owner="worker:a")]))
+        assert store.get_execution("e1").status is ExecutionStatus.RUNNING
 
     def test_heartbeat_extends_the_lease(self, store: Any) -> None:
         store.apply(Batch(executions=[execution(lease_owner="p")]))

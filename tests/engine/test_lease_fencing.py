@@ -92,3 +92,72 @@ def test_an_engine_whose_lease_is_taken_over_stops_and_writes_nothing(load, home
         assert pid != os.getpid()
         _wait_until(lambda: _gone(pid), "the attempt's process to end")
     h.close()
+
+
+class _TakenAfterTheCheck:
+    """A store whose lease renewal, once armed, answers "held" and then lets worker b
+    take the lease over, and answers "held" from then on: the engine passes its own
+    check, and only the store's fence stands between it and b's execution."""
+
+    def __init__(self, store: Any) -> None:
+        self._store = store
+        self.armed = False
+        self.taken = threading.Event()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    def renew_lease(self, execution_id: str, owner: str, ttl: float,
+                    now: float | None = None) -> bool:
+        if not self.armed:
+            return bool(self._store.renew_lease(execution_id, owner, ttl, now))
+        if not self.taken.is_set():
+            with self._store.database.write() as c:
+                c.execute("UPDATE executions SET lease_owner = 'worker:b', "
+                          "lease_expires_at = ? WHERE id = ?", (time.time() + 3600, execution_id))
+            self.taken.set()
+        return True
+
+
+def test_a_write_after_the_engines_check_is_refused_by_the_store(load, home, tmp_path):
+    """Between a fenced engine's lease check and its write another worker takes the
+    execution over: the store refuses the write (``LeaseLost``), nothing of the batch is
+    written, the engine stops its attempts; b's lease and records stand."""
+    mod = load("wf_lease")
+    h = Home.open(home)
+    store = _TakenAfterTheCheck(h.store)
+    engine = Engine(store=store, artifacts=h.artifacts,  # type: ignore[arg-type]
+                    executor=make_executor("processes"), checkpoint_path=h.checkpoint_path,
+                    work_dir=h.work_dir, lease_owner="worker:a", lease_ttl=1.5)
+    marker = tmp_path / "marker"
+    out: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            out["record"] = engine.execute(mod.held, {"marker": str(marker)},
+                                           source=source_of(mod.held), execution_id="e-fence")
+        except BaseException as exc:
+            out["error"] = exc
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        _wait_until(lambda: any(n.node_id == "hold" and n.status is NodeStatus.RUNNING
+                                for n in h.store.nodes("e-fence")), "hold to be recorded")
+        store.armed = True
+        assert store.taken.wait(60), "the engine never renewed its lease"
+        (tmp_path / "marker.go").write_text("")  # hold ends: the engine writes its end
+        thread.join(timeout=120)
+        assert not thread.is_alive(), "the engine did not stop"
+    finally:
+        (tmp_path / "marker.go").write_text("")
+        thread.join(timeout=120)
+        engine.executor.shutdown()
+    assert isinstance(out.get("error"), LeaseLost), out
+    record = h.store.get_execution("e-fence")
+    assert (record.lease_owner, record.status.value) == ("worker:b", "RUNNING")
+    nodes = {n.node_id: n.status for n in h.store.nodes("e-fence")}
+    assert nodes["hold"] is NodeStatus.RUNNING  # its end was refused with the batch
+    assert nodes.get("after", NodeStatus.QUEUED) is NodeStatus.QUEUED
+    assert [a.status for a in h.store.attempts("e-fence", "hold")] == [NodeStatus.RUNNING]
+    h.close()
