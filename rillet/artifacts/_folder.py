@@ -179,6 +179,28 @@ class FolderArtifactStore:
         except FileNotFoundError:
             return None
 
+    def remove_checkpoints(self, scope: str, dry_run: bool = False) -> int:
+        """Remove every checkpoint of ``scope`` (those of all its nodes and map
+        elements): ``rillet prune`` of the executions that used it. Returns the bytes
+        they held (and leaves them, with ``dry_run``)."""
+        from rillet.engine._protocols import checkpoint_name
+
+        folder = self._resolve(f"{CHECKPOINTS}/{checkpoint_name(scope, '%').partition('/')[0]}")
+        if self._remote:
+            fs = self._filesystem()
+            fs.invalidate_cache(folder)
+            if not fs.exists(folder):
+                return 0
+            held = int(fs.du(folder, total=True))
+            if not dry_run:
+                fs.rm(folder, recursive=True)
+                fs.invalidate_cache(folder)
+            return held
+        held = _folder_size(folder)
+        if not dry_run:
+            shutil.rmtree(folder, ignore_errors=True)
+        return held
+
     def _local(self, key: str) -> str:
         return os.path.join(self.root, *key.split("/"))
 

@@ -94,13 +94,15 @@ def prune_home(home: Home, *, older_than: float | None, max_size: int | None,
                dry_run: bool = False) -> PruneReport:
     """Prune the values of a home (see :func:`prune`), sweep its orphan files (value
     files no record names, stale temp files: see ``_orphans``), and with ``older_than``
-    the working folders and checkpoints of the executions it prunes."""
+    the working folders and checkpoints of the executions it prunes (the local ones
+    and those in the artifact store, counted together)."""
     from rillet.store._orphans import sweep_orphans
     from rillet.store._prunefolders import old_folders, remove_folders
 
     cutoff = time.time() - older_than if older_than is not None else None
     report = prune(home.store, home.artifacts, older_than=older_than, max_size=max_size,
                    dry_run=dry_run)
+    stored_checkpoints = report.by_kind.pop("stored checkpoints", 0)
     report.by_kind["values"] = report.freed_bytes
     orphans = sweep_orphans(home.store, home.artifacts, dry_run=dry_run)
     report.orphan_files, report.stale_temp_files = orphans.value_files, orphans.temp_files
@@ -111,7 +113,7 @@ def prune_home(home: Home, *, older_than: float | None, max_size: int | None,
     if cutoff is not None:  # the crashed ones are reaped (FAILED) by now
         work, checkpoints, logs = old_folders(home, cutoff)
         report.by_kind["work folders"] = remove_folders(work, dry_run)
-        report.by_kind["checkpoints"] = remove_folders(checkpoints, dry_run)
+        report.by_kind["checkpoints"] = remove_folders(checkpoints, dry_run) + stored_checkpoints
         report.by_kind["logs"] = remove_folders(logs, dry_run)
     return report
 
@@ -155,7 +157,10 @@ def prune(store: SqlMetadataStore, blobs: ArtifactStore, *, older_than: float | 
         # purge and its removal): removed now, with this prune's own.
         leftover = dict(query("SELECT hash, uri FROM artifacts WHERE purged AND uri IS NOT "
                               "NULL", ()))
+        scopes = _old_scopes(query, time.time() - older_than) if older_than is not None \
+            else []
         if dry_run:
+            _remove_checkpoints(blobs, scopes, report, dry_run)
             return report
         if evict:
             c.executemany('DELETE FROM cache_entries WHERE "key" = ?', [(k,) for k in evict])
@@ -164,7 +169,28 @@ def prune(store: SqlMetadataStore, blobs: ArtifactStore, *, older_than: float | 
                           [(True, h) for h in doomed])
     leftover.update((h, artifacts[h][0]) for h in doomed if artifacts[h][0])
     _remove_bytes(store, blobs, leftover)
+    _remove_checkpoints(blobs, scopes, report, dry_run)
     return report
+
+
+def _old_scopes(query: Query, cutoff: float) -> list[str]:
+    """The checkpoint scopes of the executions older than ``cutoff`` that have ended,
+    less those another (kept) execution shares: a recovery shares its parent's scope,
+    and a kept recovery may still resume from its checkpoints."""
+    old = {s for (s,) in query(f"SELECT DISTINCT checkpoint_scope FROM executions "
+                               f"WHERE {_OLD}", (cutoff,)) if s}
+    kept = {s for (s,) in query(f"SELECT DISTINCT checkpoint_scope FROM executions "
+                                f"WHERE NOT ({_OLD})", (cutoff,))}
+    return sorted(old - kept)
+
+
+def _remove_checkpoints(blobs: ArtifactStore, scopes: list[str], report: PruneReport,
+                        dry_run: bool) -> None:
+    """The checkpoints of ``scopes`` that the artifact store keeps (a platform worker's,
+    which a takeover on another machine reads), removed with their executions."""
+    remove = getattr(blobs, "remove_checkpoints", None)
+    if remove is not None and scopes:
+        report.by_kind["stored checkpoints"] = sum(int(remove(s, dry_run)) for s in scopes)
 
 
 def _remove_bytes(store: SqlMetadataStore, blobs: ArtifactStore, uris: dict[str, str]) -> None:
