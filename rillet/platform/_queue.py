@@ -152,23 +152,25 @@ def claim(store: Any, owner: str, lease: float) -> Claim | None:
     args = (CLAIMED, owner, now + lease, QUEUED, CLAIMED, CLAIMED, now, now)
     with db.write() as c:
         if postgres:
-            # One round trip (the statements go in one pipeline): a quota counts the
+            # One round trip (the statements and the commit go in one pipeline): a quota counts the
             # claimed rows of a scope, so while one exists claims take turns (SQLite's
             # BEGIN IMMEDIATE already does) and two never both take the last place;
             # then the queue row and the execution's lease in one statement.
             c.execute(f"SELECT pg_advisory_xact_lock({QUOTA_LOCK}) FROM "
                       "(SELECT 1 FROM project_limits LIMIT 1) AS l")
-            row = c.execute(
+            result = c.execute(
                 f"WITH claimed AS ({take}), held AS (UPDATE executions SET lease_owner = ?, "
                 "lease_expires_at = ?, heartbeat_at = ? FROM claimed WHERE executions.id = "
                 f"claimed.execution_id) SELECT {_COLS} FROM claimed",
-                (*args, lease_owner(owner), now + lease, now)).fetchone()
+                (*args, lease_owner(owner), now + lease, now))
         else:
             row = c.execute(take, args).fetchone()
             if row is not None:
                 c.execute("UPDATE executions SET lease_owner = ?, lease_expires_at = ?, "
                           "heartbeat_at = ? WHERE id = ?",
                           (lease_owner(owner), now + lease, now, row[0]))
+    if postgres:  # read once committed: the claim's result came back with the commit
+        row = result.fetchone()
     if row is None:
         return None
     return Claim(execution_id=row[0], project=row[1], domain=row[2], name=row[3],

@@ -310,23 +310,29 @@ def _write_io(c: Any, last: dict[tuple[str, str], NodeRecord],
     return now
 
 
-def _stored_io(c: Any, keys: Iterable[tuple[str, str]]
-               ) -> dict[tuple[str, str], dict[tuple[str, str], str]]:
-    """The io of these nodes as stored now (from their own inputs/outputs columns),
-    read with one query per execution and chunk of node ids."""
+def _ask_stored_io(c: Any, keys: Iterable[tuple[str, str]]) -> list[Any]:
+    """Ask for the io of these nodes as stored now (from their own inputs/outputs
+    columns), one query per execution and chunk of node ids; :func:`_stored_io` reads
+    the answers (asked first, on PostgreSQL they travel with the batch's other reads)."""
     by_execution: dict[str, list[str]] = {}
     for eid, nid in keys:
         by_execution.setdefault(eid, []).append(nid)
-    out: dict[tuple[str, str], dict[tuple[str, str], str]] = {}
+    asked = []
     for eid, nids in by_execution.items():
         for chunk in _chunks(nids):
             marks = ", ".join("?" * len(chunk))
-            rows = c.execute(
+            asked.append((eid, c.execute(
                 "SELECT node_id, status, inputs, outputs FROM node_executions "
-                f"WHERE execution_id = ? AND node_id IN ({marks})", [eid, *chunk]).fetchall()
-            for nid, status, inputs, outputs in rows:
-                if inputs != "{}" or outputs != "{}":
-                    out[(eid, nid)] = _io(status, _loads(inputs), _loads(outputs))
+                f"WHERE execution_id = ? AND node_id IN ({marks})", [eid, *chunk])))
+    return asked
+
+
+def _stored_io(asked: list[Any]) -> dict[tuple[str, str], dict[tuple[str, str], str]]:
+    out: dict[tuple[str, str], dict[tuple[str, str], str]] = {}
+    for eid, result in asked:
+        for nid, status, inputs, outputs in result.fetchall():
+            if inputs != "{}" or outputs != "{}":
+                out[(eid, nid)] = _io(status, _loads(inputs), _loads(outputs))
     return out
 
 
@@ -374,16 +380,20 @@ class SqlMetadataStore:
         study's trial with its execution's records, ``rillet.tuning``)."""
         io: dict[tuple[str, str], dict[tuple[str, str], str]] = {}
         with self._db.write() as c:
+            # The reads first, all asked before any is read (on PostgreSQL: one round
+            # trip for them, one for the writes and the commit).
+            fence = self._ask_fence(c, batch.executions) if batch.executions else []
+            last = _last(batch.nodes) if batch.nodes else {}
+            seen = self._io_seen
+            asked_io = _ask_stored_io(c, [k for k in last if k not in seen]) if last else []
             stored: dict[str, str] = {}
             if batch.executions:
-                self._fence(c, batch.executions, stored)
+                self._fence(fence, batch.executions, stored)
                 _many(c, UPSERT_EXECUTION, [_execution_row(e) for e in batch.executions])
             if batch.artifacts:
                 _many(c, UPSERT_ARTIFACT, [_artifact_row(a) for a in batch.artifacts])
             if batch.nodes:
-                last = _last(batch.nodes)
-                seen = self._io_seen
-                before = _stored_io(c, [k for k in last if k not in seen])
+                before = _stored_io(asked_io)
                 before.update({k: seen[k] for k in last if k in seen})
                 seq = time.time_ns()
                 _many(c, UPSERT_NODE,
@@ -424,20 +434,28 @@ class SqlMetadataStore:
                 self._io_seen.clear()
             self._io_seen.update(io)
 
-    def _fence(self, c: Any, records: list[ExecutionRecord], stored: dict[str, str]) -> None:
-        """The lease fence of a batch's execution records, in its transaction: each
-        stored row is read (on PostgreSQL locked until the commit, so no lease is taken
-        between this check and the upsert; SQLite's write transaction already keeps
-        every other writer out), and a record whose writer does not hold a live lease
-        that another owner holds raises ``LeaseLost``: the transaction rolls back and
-        nothing of the batch is written. Fills ``stored`` (id -> status) for the events."""
+    def _ask_fence(self, c: Any, records: list[ExecutionRecord]) -> list[Any]:
+        """Ask for the stored lease of each execution in ``records`` (on PostgreSQL
+        locking its row until the commit, so that no lease is taken between the check
+        and the upsert; SQLite's write transaction keeps every other writer out)."""
         lock = " FOR UPDATE" if self.url.startswith("postgresql") else ""
-        rows: dict[str, tuple[str, str, float | None]] = {}
+        asked = []
         for chunk in _chunks(list(dict.fromkeys(e.id for e in records))):
             marks = ", ".join("?" * len(chunk))
-            for eid, status, owner, expires in c.execute(
-                    "SELECT id, status, lease_owner, lease_expires_at FROM executions "
-                    f"WHERE id IN ({marks}){lock}", chunk).fetchall():
+            asked.append(c.execute(
+                "SELECT id, status, lease_owner, lease_expires_at FROM executions "
+                f"WHERE id IN ({marks}){lock}", chunk))
+        return asked
+
+    def _fence(self, asked: list[Any], records: list[ExecutionRecord],
+               stored: dict[str, str]) -> None:
+        """The lease fence of a batch's execution records (see :meth:`_ask_fence`): a
+        record whose writer does not hold a live lease that another owner holds raises
+        ``LeaseLost``, the transaction rolls back and nothing of the batch is written.
+        Fills ``stored`` (id -> status) for the events."""
+        rows: dict[str, tuple[str, str, float | None]] = {}
+        for result in asked:
+            for eid, status, owner, expires in result.fetchall():
                 rows[eid] = (status, owner, expires)
         now = time.time()
         for e in records:
