@@ -23,6 +23,35 @@ MAX_COUNT = 2**62
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
 
+class ExecutorName(click.ParamType):
+    """``--executor NAME``: any executor of the registry (``rillet.executors`` entry
+    points; a plugin's is as good as a built-in one), checked when parsed; an unknown
+    name is one line naming those installed."""
+
+    name = "executor"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> str:
+        from rillet.executors._registry import executor_factory
+
+        try:
+            executor_factory(str(value))
+        except DefinitionError as exc:
+            self.fail(str(exc), param, ctx)
+        return str(value)
+
+    def shell_complete(self, ctx: click.Context, param: click.Parameter,
+                       incomplete: str) -> list[Any]:
+        from click.shell_completion import CompletionItem
+
+        from rillet.executors._registry import executor_names
+
+        return [CompletionItem(n) for n in executor_names() if n.startswith(incomplete)]
+
+
+EXECUTOR = ExecutorName()
+
+
 def fail(message: str, code: int = 2) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     sys.exit(code)
@@ -218,8 +247,9 @@ def print_report(execution_id: str, status: str, outputs: dict[str, Any], error:
 @click.option("-h", "--help", "show_help", is_flag=True,
               help="Show this message; with FILE.py:WORKFLOW, that workflow's inputs.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@click.option("--executor", type=click.Choice(["inline", "processes", "ray"]),
-              default="processes", help="Where attempts run (ray: $RAY_ADDRESS or a local Ray).")
+@click.option("--executor", type=EXECUTOR, default="processes",
+              help="Where attempts run: inline, processes, ray ($RAY_ADDRESS or a local Ray) "
+              "or an installed plugin's executor.")
 @click.option("--max-parallel", type=click.IntRange(min=1, max=MAX_COUNT), default=None,
               help="At most N attempts at once.")
 @click.option("-q", "--quiet", is_flag=True, help="Do not echo what tasks print.")
@@ -271,8 +301,9 @@ def run(ctx: click.Context, target: str | None, show_help: bool, as_json: bool, 
 @click.argument("execution_id")
 @click.option("--from", "from_nodes", multiple=True, help="Re-run this node and what follows.")
 @click.option("--json", "as_json", is_flag=True)
-@click.option("--executor", type=click.Choice(["inline", "processes", "ray"]),
-              default="processes", help="Where attempts run (ray: $RAY_ADDRESS or a local Ray).")
+@click.option("--executor", type=EXECUTOR, default="processes",
+              help="Where attempts run: inline, processes, ray ($RAY_ADDRESS or a local Ray) "
+              "or an installed plugin's executor.")
 @click.option("--max-parallel", type=click.IntRange(min=1, max=MAX_COUNT), default=None,
               help="At most N attempts at once.")
 @click.option("-q", "--quiet", is_flag=True, help="Do not echo what tasks print.")

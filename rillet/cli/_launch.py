@@ -17,7 +17,16 @@ from typing import Any, NoReturn
 
 import click
 
-from rillet.cli._app import CONTEXT, cli, fail, home_of, print_report, remote, server_option
+from rillet.cli._app import (
+    CONTEXT,
+    EXECUTOR,
+    cli,
+    fail,
+    home_of,
+    print_report,
+    remote,
+    server_option,
+)
 from rillet.errors import RilletError
 
 _TERMINAL = ("SUCCEEDED", "FAILED", "ABORTED")
@@ -253,7 +262,8 @@ def report_record(stores: Any, record: Any, as_json: bool) -> NoReturn:
 
 @cli.command(context_settings=CONTEXT)
 @_stores_options
-@click.option("--executor", type=click.Choice(["processes", "inline", "ray"]), default="processes")
+@click.option("--executor", type=EXECUTOR, default="processes",
+              help="Where attempts run: processes, inline, ray or a plugin's executor.")
 @click.option("--ray-address", default=None,
               help="The Ray cluster of --executor ray (default $RAY_ADDRESS, else a local Ray).")
 @click.option("--concurrency", type=click.IntRange(min=1), default=1,

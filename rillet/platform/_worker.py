@@ -237,19 +237,11 @@ def _safe(name: str) -> str:
 
 
 def _make_executor(kind: str) -> Any:
-    if kind == "inline":
-        from rillet.executors._inline import InlineExecutor
+    """A new executor from the registry (``rillet.executors`` entry points): ``ray`` uses
+    $RAY_ADDRESS (``rillet worker --ray-address`` sets it), else a local Ray."""
+    from rillet.executors._registry import load_executor
 
-        return InlineExecutor()
-    if kind == "processes":
-        from rillet.executors._processes import ProcessExecutor
-
-        return ProcessExecutor()
-    if kind == "ray":  # $RAY_ADDRESS (rillet worker --ray-address sets it), else a local Ray
-        from rillet.executors._ray import RayExecutor
-
-        return RayExecutor()
-    raise RilletError(f"unknown executor {kind!r}; use 'processes', 'inline' or 'ray'")
+    return load_executor(kind)
 
 
 _LOADING = threading.Lock()  # slots load bundles one at a time (a module half-run is visible)
