@@ -46,14 +46,16 @@ async def list_executions(
                                          pattern=r"^[^\x00]+$")] = None,
     domain: Annotated[str | None, Query(min_length=1, max_length=200,
                                         pattern=r"^[^\x00]+$")] = None,
+    since: Annotated[float | None, Query(allow_inf_nan=False)] = None,
+    until: Annotated[float | None, Query(allow_inf_nan=False)] = None,
 ) -> Any:
-    """Newest first; filter by workflow (``module:qualname``), status, project and
-    domain; page with ``before`` = the ``created_at`` of the last row of the previous
-    page."""
+    """Newest first; filter by workflow (``module:qualname``), status, project, domain
+    and creation time (``since`` <= ``created_at`` < ``until``, epoch seconds); page
+    with ``before`` = the ``created_at`` of the last row of the previous page."""
     return JSONResponse(services.list_executions(
         instance(request), limit=limit, workflow=workflow,
         status=status.value if status else None, before=before, project=project,
-        domain=domain))
+        domain=domain, since=since, until=until))
 
 
 @router.get("/executions/{execution_id}", response_model=services.ExecutionDetail)

@@ -56,14 +56,22 @@ def node_shape(n: NodeRecord, params: dict[str, Any],
 
 def list_executions(inst: Instance, *, limit: int = 50, workflow: str | None = None,
                     status: str | None = None, before: float | None = None,
-                    project: str | None = None, domain: str | None = None
+                    project: str | None = None, domain: str | None = None,
+                    since: float | None = None, until: float | None = None
                     ) -> list[ExecutionSummary]:
-    """Newest first, filtered; ``before`` pages on (the last row's ``created_at``)."""
+    """Newest first, filtered; ``before`` pages on (the last row's ``created_at``).
+    ``since`` <= ``created_at`` < ``until`` is the time range (epoch seconds)."""
     if status is not None:
         ExecutionStatus(status)  # a ValueError names the bad status
+    if since is not None and until is not None and since >= until:
+        raise ValueError(f"the time range is empty: since ({since}) is not before "
+                         f"until ({until})")
     limit = max(0, min(limit, MAX_PAGE))
+    if until is not None:
+        before = until if before is None else min(before, until)
     records = inst.store.list_executions(limit, workflow=workflow, status=status,
-                                         before=before, project=project, domain=domain)
+                                         before=before, project=project, domain=domain,
+                                         since=since)
     return [summary(r) for r in reap(inst.store, records)]
 
 

@@ -67,12 +67,36 @@ def test_the_api_and_the_cli_show_the_same_shapes(served: Served) -> None:
     assert lineage == cli_json(served, "lineage", eid)
 
 
+def test_the_list_filters_by_a_time_range_of_creation(served: Served) -> None:
+    ids = [run_quick(served, x) for x in (1, 2, 3)]
+    made = {s["execution_id"]: s["created_at"] for s in served.get(
+        "/api/v1/executions", params={"workflow": "wf_platform:quick", "limit": 500}).json()}
+    first, middle, last = (made[i] for i in ids)
+    assert first < middle < last
+
+    def listed(**params: float) -> list[str]:
+        found = served.get("/api/v1/executions", params={"workflow": "wf_platform:quick",
+                                                         "limit": 500, **params})
+        assert found.status_code == 200, found.text
+        return [s["execution_id"] for s in found.json() if s["execution_id"] in ids]
+
+    assert listed(since=middle) == [ids[2], ids[1]]  # since is inclusive, newest first
+    assert listed(until=middle) == [ids[0]]  # until is exclusive
+    assert listed(since=first, until=last) == [ids[1], ids[0]]
+    # A page of the range: ``before`` and ``until`` together keep the smaller bound.
+    assert listed(since=first, until=last, before=middle) == [ids[0]]
+    empty = served.get("/api/v1/executions", params={"since": last, "until": first})
+    assert empty.status_code == 400 and "the time range is empty" in empty.json()["error"]
+
+
 @pytest.mark.parametrize(("method", "path", "status", "says"), [
     ("GET", "/api/v1/executions/nope", 404, "no execution 'nope'"),
     ("GET", "/api/v1/executions?limit=-1", 400, "limit"),
     ("GET", "/api/v1/executions?limit=99999999999999999999999", 400, "limit"),
     ("GET", "/api/v1/executions?status=BOGUS", 400, "status"),
     ("GET", "/api/v1/executions?before=nan", 400, "before"),
+    ("GET", "/api/v1/executions?since=inf", 400, "since"),
+    ("GET", "/api/v1/executions?until=soon", 400, "until"),
     ("GET", "/api/v1/executions/nope/events", 404, "no execution"),
     ("GET", "/api/v1/lineage/zzzz", 404, ""),
     ("GET", "/api/v1/artifacts/XYZ", 400, "digest"),
