@@ -1,10 +1,10 @@
-// The DAG of an execution, from its node records, laid out left to right with dagre.
+// The DAG of an execution, from its node records, laid out left to right (layered.ts).
 //
 // The store keeps no IR per execution, so the edges are the recorded data flow: an
 // edge u -> v when an output of u (its content hash) is an input of v and u ended
 // before v started. Two nodes producing an equal value both link to its consumer.
-import dagre from "@dagrejs/dagre";
 import type { NodeShape } from "./api";
+import { layered } from "./layered";
 
 export interface Edge {
   source: string;
@@ -52,14 +52,6 @@ export interface Placed {
 
 /** Left-to-right layered positions (top-left corners) of the nodes. */
 export function layout(ids: string[], edges: Edge[]): Placed[] {
-  const g = new dagre.graphlib.Graph();
-  g.setGraph({ rankdir: "LR", nodesep: 24, ranksep: 64, marginx: 16, marginy: 16 });
-  g.setDefaultEdgeLabel(() => ({}));
-  for (const id of ids) g.setNode(id, { width: NODE_WIDTH, height: NODE_HEIGHT });
-  for (const e of edges) g.setEdge(e.source, e.target);
-  dagre.layout(g);
-  return ids.map((id) => {
-    const n = g.node(id);
-    return { id, x: n.x - NODE_WIDTH / 2, y: n.y - NODE_HEIGHT / 2 };
-  });
+  const at = layered(ids, edges, { width: NODE_WIDTH, height: NODE_HEIGHT, rankGap: 64, nodeGap: 24, margin: 16 });
+  return ids.map((id) => ({ id, ...(at.get(id) ?? { x: 0, y: 0 }) }));
 }
