@@ -62,7 +62,7 @@ postgresql:
 BENCH_PEERS := flytekit:flytekit~=1.16.0 hamilton:sf-hamilton~=1.90.0 dbos:dbos~=3.4.0 \
 	mlflow:mlflow~=3.17.0 prefect:prefect~=3.9.0
 
-bench: $(BIN)/python postgresql
+bench: $(BIN)/python postgresql chromium ui
 	$(BIN)/pip install -q -e '.[dev]'
 	@for spec in $(BENCH_PEERS); do \
 	  name=$${spec%%:*}; req=$${spec#*:}; dir=.bench/$$name; \
@@ -87,6 +87,7 @@ bench: $(BIN)/python postgresql
 	$(BIN)/python benchmarks/ray_bench.py
 	$(BIN)/python benchmarks/platform_bench.py --peers
 	$(BIN)/python benchmarks/teams_bench.py
+	$(BIN)/python benchmarks/ui_bench.py
 
 clean:
 	rm -rf $(VENV) .rillet .rillet-demo .bench ui/node_modules rillet/ui_static

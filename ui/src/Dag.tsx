@@ -45,8 +45,12 @@ export function Dag({
       label="workflow graph"
       type="step"
       nodeTypes={nodeTypes}
-      items={nodes.map((node) => ({ id: node.node_id, data: { node, selected: node.node_id === selected } }))}
+      items={nodes.map((node) => {
+        const picked = node.node_id === selected;
+        return { id: node.node_id, data: { node, selected: picked }, version: `${node.status}|${node.attempts}|${picked}` };
+      })}
       edges={edges}
+      focus={nodes.filter((n) => n.status === "RUNNING").map((n) => n.node_id)}
       onNodeClick={(n) => onSelect(n.id)}
     />
   );

@@ -3,7 +3,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { abortExecution, ended, getExecution, recoverExecution } from "./api";
 import { Dag } from "./Dag";
 import { seconds, when } from "./format";
-import { useLiveExecution } from "./live";
+import { pollEvery, useLiveExecution } from "./live";
 import { NodePanel } from "./NodePanel";
 import { Link } from "./Link";
 import { executionPath, navigate } from "./router";
@@ -17,9 +17,10 @@ export function ExecutionPage({ id }: { id: string }) {
     queryKey: ["execution", id],
     queryFn: () => getExecution(id),
     // The event stream drives updates; polling is the backstop while it runs.
-    refetchInterval: (q) => (q.state.data && ended(q.state.data.status) ? false : 2000),
+    refetchInterval: (q) =>
+      q.state.data && ended(q.state.data.status) ? false : pollEvery(q.state.data?.nodes.length ?? 0),
   });
-  useLiveExecution(id, detail.data?.status);
+  useLiveExecution(id, detail.data?.status, detail.data?.nodes.length);
   const recover = useMutation({
     mutationFn: (fromNodes: string[]) => recoverExecution(id, fromNodes),
     onSuccess: (r) => {

@@ -358,6 +358,20 @@ describe("Timeline and tracking", () => {
     expect(bar("b")).toEqual([20, 80]);
   });
 
+  it("draws only the lanes in view of a timeline of 1,000 nodes, and the others on scroll", () => {
+    const nodes = Array.from({ length: 1000 }, (_, i) => ({ ...base, node_id: `n${i}`, started_at: 10 + i, ended_at: 11 + i }));
+    render(<Timeline nodes={nodes} start={10} end={1011} />);
+    const drawn = () => [...document.querySelectorAll<HTMLElement>("[data-bar]")].map((b) => b.dataset.bar);
+    expect(drawn().length).toBeGreaterThan(10);
+    expect(drawn().length).toBeLessThan(100);
+    expect(drawn()[0]).toBe("n0");
+    const lanes = screen.getByRole("region", { name: "timeline lanes" });
+    lanes.scrollTop = 500 * 22; // LANE_HEIGHT
+    fireEvent.scroll(lanes);
+    expect(drawn()).toContain("n500");
+    expect(drawn()).not.toContain("n0");
+  });
+
   it("shows the node's params and each metric's value at its last step", () => {
     routes = {};
     const node = { ...base, params: { lr: 0.1 },

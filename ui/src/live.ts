@@ -12,12 +12,27 @@ export function applyEvent(detail: ExecutionDetail, event: EventShape): Executio
   };
 }
 
+/** How long a refetch of the detail waits after an event (at most one per this
+ * long): a big execution's detail is costly for the server, which also delivers
+ * the events, so it is asked for less often (benchmarks/ui_bench.py, live). */
+export function refetchDelay(nodes: number): number {
+  return nodes > BIG ? 1500 : 250;
+}
+
+/** The backstop polling of an unfinished execution's detail. */
+export function pollEvery(nodes: number): number {
+  return nodes > BIG ? 5000 : 2000;
+}
+
+const BIG = 200;
+
 /** Follow an unfinished execution's event stream: each event updates the cached
- * detail at once, and a refetch (at most one per 250 ms) brings the rest (times,
- * outputs, new nodes). The stream is closed when the execution ends. */
-export function useLiveExecution(id: string, status: string | undefined): void {
+ * detail at once, and a refetch (at most one per ``refetchDelay``) brings the rest
+ * (times, outputs, new nodes). The stream is closed when the execution ends. */
+export function useLiveExecution(id: string, status: string | undefined, nodes = 0): void {
   const client = useQueryClient();
   const following = status !== undefined && !ended(status);
+  const delay = refetchDelay(nodes);
   useEffect(() => {
     if (!following || typeof EventSource === "undefined") return;
     const source = new EventSource(eventsUrl(id));
@@ -27,7 +42,7 @@ export function useLiveExecution(id: string, status: string | undefined): void {
       timer = setTimeout(() => {
         timer = undefined;
         void client.invalidateQueries({ queryKey: ["execution", id] });
-      }, 250);
+      }, delay);
     };
     const onEvent = (message: MessageEvent<string>) => {
       const event = JSON.parse(message.data) as EventShape;
@@ -49,5 +64,5 @@ export function useLiveExecution(id: string, status: string | undefined): void {
       source.close();
       if (timer !== undefined) clearTimeout(timer);
     };
-  }, [id, following, client]);
+  }, [id, following, client, delay]);
 }
