@@ -270,6 +270,7 @@ def test_models_of_a_home_from_before_projects_move_to_default_development(
     from alembic import command
     from sqlalchemy import create_engine
 
+    from rillet.store._ddl import HEAD
     from rillet.store._migrate import alembic_config
 
     a = train(wf_models, home, 2.0)
@@ -287,13 +288,13 @@ def test_models_of_a_home_from_before_projects_move_to_default_development(
     db.commit()
     db.close()
     marker = home / "home.json"
-    marker.write_text(marker.read_text().replace('"0015"', '"0014"'))
+    marker.write_text(marker.read_text().replace(f'"{HEAD}"', '"0014"'))
     assert [v.version for v in models.versions("old", home=str(home))] == [1]  # upgraded
     assert load("old@live", home).scale == 2.0
     assert models.register("old", execution=a.id, node="train", home=str(home)) == 2
     assert [(e.event, e.project, e.domain) for e in models.history("old", home=str(home))] == [
         ("register", "default", "development"), ("register", "default", "development")]
     db = sqlite3.connect(home / "rillet.db")
-    assert db.execute("SELECT version_num FROM alembic_version").fetchone() == ("0015",)
+    assert db.execute("SELECT version_num FROM alembic_version").fetchone() == (HEAD,)
     assert db.execute("SELECT project, domain, count(*) FROM model_versions GROUP BY 1, 2"
                       ).fetchall() == [("default", "development", 2)]
