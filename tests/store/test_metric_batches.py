@@ -64,3 +64,45 @@ def test_a_home_of_metric_rows_keeps_its_points_through_the_upgrade(tmp_path: Pa
     assert db.execute("SELECT node_id, attempt, point_count FROM metric_batches ORDER BY id"
                       ).fetchall() == [("train", 1, 6), ("train", 2, 1)]
     db.close()
+
+
+def test_postgresql_keeps_metrics_and_models_through_0015_and_0016(pg_url: str) -> None:
+    """On PostgreSQL: points written as a batch come back the same after a downgrade to
+    0014 (one ``metrics`` row per point; model rows without a scope) and an upgrade;
+    the models written at 0014 land in ``default``/``development``."""
+    from rillet.store import SqlMetadataStore
+    from rillet.testing._store import execution, node
+
+    points = [("loss", 0.5, 0, 1.0, None), ("acc", 0.9, None, 2.0, 3), ("loss", 0.25, 1, 3.0,
+                                                                         None)]
+    store = SqlMetadataStore(pg_url)
+    try:
+        store.apply(Batch(executions=[execution()], nodes=[node()],
+                          metric_points=[("e1", "n0", 1, points)]))
+        before = store.metrics("e1")
+    finally:
+        store.close()
+    assert [(m.key, m.value, m.step, m.map_index) for m in before] == [
+        (k, v, s, e) for k, v, s, _, e in points]
+    engine = create_engine(pg_url)
+    with engine.begin() as conn:
+        command.downgrade(alembic_config(connection=conn), "0014")
+    with engine.begin() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM metrics").scalar() == 3
+        conn.exec_driver_sql(
+            "INSERT INTO model_versions VALUES ('m', 1, 'e1', 'n0', 'o0', 'h', 1.0, 'me')")
+    engine.dispose()
+    upgrade(pg_url)
+    store = SqlMetadataStore(pg_url)
+    try:
+        assert store.metrics("e1") == before
+        db = store.database
+        assert db.read("SELECT project, domain, name, version FROM model_versions") == [
+            ("default", "development", "m", 1)]
+        with db.write() as c:  # the same name and version in another project is another row
+            c.execute("INSERT INTO model_versions (name, version, execution_id, node_id, "
+                      "output, hash, created_at, created_by, project, domain) VALUES "
+                      "('m', 1, 'e1', 'n0', 'o0', 'h', 1.0, 'me', 'team', 'development')")
+        assert len(db.read("SELECT 1 FROM model_versions")) == 2
+    finally:
+        store.close()
