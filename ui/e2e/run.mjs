@@ -74,7 +74,18 @@ try {
   await row(running).waitFor({ state: "detached" });
   await row(done).waitFor();
   await shot("executions-filtered");
-  await page.getByLabel("Status").selectOption("");
+  // The filters live in the URL: a reload keeps them; created in the last hour still
+  // shows the succeeded one, another project shows none (the server filters).
+  await page.waitForURL((u) => u.searchParams.get("status") === "SUCCEEDED");
+  await page.getByLabel("Created").selectOption("1h");
+  await page.waitForURL((u) => u.searchParams.get("since") === "1h");
+  await page.reload();
+  await row(done).waitFor();
+  if ((await page.getByLabel("Status").inputValue()) !== "SUCCEEDED") throw new Error("a reload lost the status filter");
+  await page.getByLabel("Project").fill("elsewhere");
+  await page.getByText("No executions match.").waitFor();
+  await shot("executions-filters-in-url");
+  await page.goto(url);
   await row(running).waitFor();
 
   // 3. The running execution's page: its node RUNNING; abort it from there and the

@@ -1,30 +1,48 @@
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { useInfiniteQuery, useMutation, useQueryClient } from "@tanstack/react-query";
 import { abortExecution, ended, EXECUTION_STATUSES, listExecutions, PAGE } from "./api";
 import { seconds, when } from "./format";
 import { Link } from "./Link";
-import { executionPath, navigate } from "./router";
+import { apiFilters, filtersSearch, parseFilters, SINCE_PRESETS, type ListFilters } from "./listFilters";
+import { executionPath, navigate, usePath } from "./router";
 import { Status } from "./Status";
+import { useWindowed } from "./windowed";
 
-/** Executions, newest first, filtered by workflow and status; polled every second
- * while one is unfinished (every 5 s otherwise), so statuses change without a reload. */
+export const ROW_HEIGHT = 40; // px, as table.executions tbody tr in style.css
+const PRESETS = new Set(SINCE_PRESETS.map(([key]) => key));
+
+/** Executions, newest first, filtered on the server by project, domain, workflow,
+ * status and creation time; the filters live in the URL's query, so a filtered
+ * list can be shared and survives a reload. Polled every second while one is
+ * unfinished (every 5 s otherwise). Past 200 loaded rows only those in view are drawn. */
 export function ExecutionsList() {
-  const [workflow, setWorkflow] = useState("");
-  const [status, setStatus] = useState("");
+  const path = usePath();
+  const filters = parseFilters(path.includes("?") ? path.slice(path.indexOf("?")) : "");
+  const [workflow, setWorkflow] = useState(filters.workflow); // typed; sent after a pause
   const [picked, setPicked] = useState<string[]>([]); // to compare, in the order picked
   const client = useQueryClient();
-  const filters = { workflow: workflow.trim(), status };
+  const set = (change: Partial<ListFilters>) => navigate(`/${filtersSearch({ ...filters, ...change })}`, true);
+  useEffect(() => {
+    if (workflow === filters.workflow) return;
+    const timer = setTimeout(() => set({ workflow }), 300);
+    return () => clearTimeout(timer);
+  });
+  const refused = apiFilters(filters, Date.now() / 1000).error;
   // Pages of 100, newest first; "Older" fetches the next page (``before`` = the last
-  // row's created_at). Every loaded page is refetched by the polling.
+  // row's created_at). Every loaded page is refetched by the polling. A relative time
+  // ("last day") is resolved when each page is fetched.
   const executions = useInfiniteQuery({
     queryKey: ["executions", filters],
-    queryFn: ({ pageParam }) => listExecutions({ ...filters, before: pageParam }),
+    queryFn: ({ pageParam }) =>
+      listExecutions({ ...apiFilters(filters, Date.now() / 1000).query, before: pageParam }),
+    enabled: refused === null,
     initialPageParam: undefined as number | undefined,
     getNextPageParam: (last) => (last.length === PAGE ? last[last.length - 1]?.created_at : undefined),
     refetchInterval: (query) =>
       (query.state.data?.pages ?? []).some((p) => p.some((e) => !ended(e.status))) ? 1000 : 5000,
   });
   const rows = executions.data?.pages.flat();
+  const { ref, window: w } = useWindowed<HTMLDivElement>(rows?.length ?? 0, ROW_HEIGHT);
   const abort = useMutation({
     mutationFn: abortExecution,
     onSettled: () => client.invalidateQueries({ queryKey: ["executions"] }),
@@ -34,6 +52,14 @@ export function ExecutionsList() {
     <section aria-labelledby="executions-title">
       <h1 id="executions-title">Executions</h1>
       <form className="filters" role="search" onSubmit={(e) => e.preventDefault()}>
+        <label>
+          Project
+          <input name="project" value={filters.project} placeholder="all" onChange={(e) => set({ project: e.target.value })} />
+        </label>
+        <label>
+          Domain
+          <input name="domain" value={filters.domain} placeholder="all" onChange={(e) => set({ domain: e.target.value })} />
+        </label>
         <label>
           Workflow
           <input
@@ -45,7 +71,7 @@ export function ExecutionsList() {
         </label>
         <label>
           Status
-          <select name="status" value={status} onChange={(e) => setStatus(e.target.value)}>
+          <select name="status" value={filters.status} onChange={(e) => set({ status: e.target.value })}>
             <option value="">any</option>
             {EXECUTION_STATUSES.map((s) => (
               <option key={s} value={s}>
@@ -54,7 +80,36 @@ export function ExecutionsList() {
             ))}
           </select>
         </label>
+        <label>
+          Created
+          <select
+            name="created"
+            value={PRESETS.has(filters.since) ? filters.since : ""}
+            onChange={(e) => set({ since: e.target.value, until: "" })}
+          >
+            <option value="">any time</option>
+            {SINCE_PRESETS.map(([key, label]) => (
+              <option key={key} value={key}>
+                {label}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          From
+          <input
+            type="datetime-local"
+            name="since"
+            value={PRESETS.has(filters.since) ? "" : filters.since}
+            onChange={(e) => set({ since: e.target.value })}
+          />
+        </label>
+        <label>
+          To
+          <input type="datetime-local" name="until" value={filters.until} onChange={(e) => set({ until: e.target.value })} />
+        </label>
       </form>
+      {refused && <p role="alert">{refused}</p>}
       <p>
         <button
           type="button"
@@ -73,6 +128,7 @@ export function ExecutionsList() {
       {abort.isError && <p role="alert">Could not abort: {abort.error.message}</p>}
       {rows && rows.length === 0 && <p>No executions match.</p>}
       {rows && rows.length > 0 && (
+        <div className="list-scroll" ref={ref} tabIndex={0} role="region" aria-label="executions table">
         <table className="executions">
           <thead>
             <tr>
@@ -90,7 +146,12 @@ export function ExecutionsList() {
             </tr>
           </thead>
           <tbody>
-            {rows.map((e) => (
+            {w.before > 0 && (
+              <tr aria-hidden="true" style={{ height: w.before }}>
+                <td colSpan={7} />
+              </tr>
+            )}
+            {rows.slice(w.start, w.end).map((e) => (
               <tr key={e.execution_id} data-execution={e.execution_id}>
                 <td>
                   <input
@@ -128,8 +189,14 @@ export function ExecutionsList() {
                 </td>
               </tr>
             ))}
+            {w.after > 0 && (
+              <tr aria-hidden="true" style={{ height: w.after }}>
+                <td colSpan={7} />
+              </tr>
+            )}
           </tbody>
         </table>
+        </div>
       )}
       {executions.hasNextPage && (
         <button

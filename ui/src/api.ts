@@ -114,6 +114,10 @@ async function call<T>(path: string, init?: RequestInit): Promise<T> {
 export interface ExecutionFilters {
   workflow?: string;
   status?: string;
+  project?: string;
+  domain?: string;
+  since?: number; // epoch seconds: created_at >= since
+  until?: number; // created_at < until
   limit?: number;
   before?: number; // the created_at of the previous page's last row
 }
@@ -122,10 +126,15 @@ export const PAGE = 100;
 
 export function listExecutions(filters: ExecutionFilters): Promise<ExecutionSummary[]> {
   const query = new URLSearchParams();
-  if (filters.workflow) query.set("workflow", filters.workflow);
-  if (filters.status) query.set("status", filters.status);
+  for (const key of ["workflow", "status", "project", "domain"] as const) {
+    const value = filters[key];
+    if (value) query.set(key, value);
+  }
   query.set("limit", String(filters.limit ?? PAGE));
-  if (filters.before !== undefined) query.set("before", String(filters.before));
+  for (const key of ["since", "until", "before"] as const) {
+    const value = filters[key];
+    if (value !== undefined) query.set(key, String(value));
+  }
   return call(`/executions?${query.toString()}`);
 }
 

@@ -26,6 +26,7 @@ const calls: string[] = [];
 const bodies: unknown[] = [];
 
 beforeEach(() => {
+  window.history.replaceState(null, "", "/"); // the list keeps its filters in the URL
   calls.length = 0;
   bodies.length = 0;
   vi.stubGlobal("fetch", async (input: string, init?: RequestInit) => {

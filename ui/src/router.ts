@@ -12,9 +12,12 @@ export function usePath(): string {
   return useSyncExternalStore(subscribe, () => window.location.pathname + window.location.search);
 }
 
-export function navigate(path: string): void {
+/** Go to ``path``; ``replace``: in place of the current history entry (a filter
+ * changed, not a new page). */
+export function navigate(path: string, replace = false): void {
   if (path === window.location.pathname + window.location.search) return;
-  window.history.pushState(null, "", path);
+  if (replace) window.history.replaceState(null, "", path);
+  else window.history.pushState(null, "", path);
   window.dispatchEvent(new PopStateEvent("popstate"));
 }
 
