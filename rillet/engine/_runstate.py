@@ -274,7 +274,13 @@ class RunState:
             else:
                 obj = tuple(items) if getattr(b.type, "__origin__", None) is tuple else items
         elif kind == PATH:  # ``out.field[0]``: that part of the value, stored as a value
-            obj = follow(self.value_of(b.items[0]).get(), b.path)
+            whole = self.value_of(b.items[0])
+            if not whole.held:  # not computed here: read from its stored form, not decoded
+                v = self.values.at_path(whole, b.path, b.type)
+                if v is not None:
+                    self.bound_values[id(b)] = v
+                    return v
+            obj = follow(whole.get(), b.path)
         elif kind == "error":
             raise RilletError("the error binding is only for on_failure handlers")
         else:

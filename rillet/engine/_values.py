@@ -102,6 +102,21 @@ class ValueStore:
         self._keep(lit, tp, _UNSET)
         return Value(lit.hash, tp, values=self)
 
+    def at_path(self, value: Value, path: tuple[Any, ...], tp: Any) -> Value | None:
+        """The part of ``value`` (not held here) that ``path`` names (``out.field[0]``), as
+        type ``tp``, stored from the checked stored form of ``value`` without decoding
+        it: same hash as decoding and following the path. None where the path cannot be
+        followed in the stored form. The part is a reference: a worker decodes it."""
+        from rillet.compiler._access import Attr
+        from rillet.types._compose import extract
+
+        steps = [(isinstance(step, Attr), step) for step in path]
+        lit = extract(self._stored(value.hash), value.tp, steps, tp)
+        if lit is None:
+            return None
+        self._keep(lit, tp, _UNSET)
+        return Value(lit.hash, tp, values=self)
+
     def stored_elements(self, digest: str, tp: Any) -> list[Any] | None:
         """The elements of the stored list ``digest`` (checked, not decoded): objects
         when they are their own stored form, else :class:`StoredElement` references;

@@ -19,11 +19,21 @@ from typing import Any
 
 from rillet.errors import TypeMismatchError
 
-from ._codecs import BinaryCodec, Codec, canonical_json, json_header, sha256_hex
-from ._composite import NONE, OptionalCodec, _DictCodec, _ListCodec, _TupleCodec, codec_for
-from ._literal import Literal, _json_literal
+from ._codecs import BinaryCodec, Codec, blob_header, canonical_json, json_header, sha256_hex
+from ._composite import (
+    NONE,
+    AnyCodec,
+    OptionalCodec,
+    UnionCodec,
+    _ClassCodec,
+    _DictCodec,
+    _ListCodec,
+    _TupleCodec,
+    codec_for,
+)
+from ._literal import Literal, _json_literal, encode
 
-__all__ = ["Stored", "compose", "decode_element", "stored_elements"]
+__all__ = ["Stored", "compose", "decode_element", "extract", "stored_elements"]
 
 _STR_TAG = "str"
 
@@ -134,3 +144,65 @@ def decode_element(plain: Any, tp: Any) -> Any:
     except (KeyError, IndexError, TypeError, ValueError, AttributeError) as e:
         raise TypeMismatchError(
             f"a stored element does not decode as {codec.item.tag}: {e!r}") from e
+
+
+def extract(stored: Stored, src_tp: Any, path: Sequence[tuple[bool, Any]], tp: Any
+            ) -> Literal | None:
+    """The literal of the part of ``stored`` (of type ``src_tp``) that ``path`` names
+    (``(is an attribute, name or key or index)`` steps), as type ``tp``, read from its
+    stored form without decoding it: the same hash as encoding the decoded part. None
+    where that cannot be told without decoding (then decode and follow the path)."""
+    codec = codec_for(src_tp)
+    while isinstance(codec, OptionalCodec):
+        codec = codec.inner
+    if stored.tag != codec.tag or stored.fmt != "json":
+        return None
+    plain = stored.inline
+    if plain is None and stored.loader is not None:
+        plain = json.loads(stored.loader())
+    try:
+        for attr, step in path:
+            plain, codec = _step(plain, codec, attr, step)
+    except (LookupError, TypeError, ValueError):
+        return None
+    target = codec_for(tp)
+    if codec.tag != target.tag:
+        return None
+    while isinstance(target, OptionalCodec):
+        if plain is None:
+            return encode(None, tp)
+        target = target.inner
+    if isinstance(target, BinaryCodec):
+        if not isinstance(plain, dict) or "data" not in plain:
+            return None
+        blob = base64.b64decode(plain["data"], validate=True)
+        meta = plain.get("meta")
+        return Literal(hash=sha256_hex(blob_header(target.tag, meta), blob), format=target.fmt,
+                       inline=meta, blob=blob, size=len(blob), tag=target.tag)
+    if isinstance(target, (UnionCodec, AnyCodec)):
+        return None  # stored at the top level in the form the value picks
+    data = canonical_json(plain)
+    return _json_literal(plain, data, sha256_hex(json_header(target.tag), data), 4096,
+                         target.tag)
+
+
+def _step(plain: Any, codec: Codec, attr: bool, step: Any) -> tuple[Any, Codec]:
+    """One step of :func:`extract`: the part's plain form and codec (LookupError or
+    TypeError where it cannot be followed in the stored form)."""
+    if isinstance(codec, _ClassCodec):
+        fields = {name: c for name, c, _ in codec.fields}
+        if attr and step in fields:
+            return plain[step], fields[step]
+        if not attr and codec.namedtuple and type(step) is int:
+            name, c, _ = codec.fields[step]
+            return plain[name], c
+    elif not attr and isinstance(codec, _ListCodec) and type(step) is int:
+        return plain[step], codec.item
+    elif not attr and isinstance(codec, _TupleCodec) and type(step) is int:
+        codecs = codec._codecs(len(plain))
+        if codecs is not None:
+            return plain[step], codecs[step]
+    elif (not attr and isinstance(codec, _DictCodec) and codec.key.tag == _STR_TAG
+          and type(step) is str):
+        return plain[step], codec.value
+    raise TypeError("not followed in the stored form")

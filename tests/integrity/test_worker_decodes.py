@@ -163,3 +163,21 @@ def test_recovered_elements_of_a_map_are_not_unpickled_to_put_its_list_together(
     assert _inputs(home, fresh.id, "size_of") == _inputs(home, again.id, "size_of")
     assert {n.id: n.status.value for n in fresh.nodes} == {map_node: "SUCCEEDED",
                                                              "size_of": "CACHED"}
+
+
+def test_a_path_into_a_recovered_value_is_read_from_its_stored_form(
+        load, home, unpickled, processes):
+    """``use(m=b.items[1])`` of a recovered ``Box``: the part is stored from the Box's
+    checked JSON (its pickled item's bytes as they are), with the hash of the decoded
+    part; only the worker unpickles it."""
+    mod = load("wf_integrity")
+    first = rillet.run(mod.box_first, home=home, executor="inline", n=3)
+    assert first.outputs == {"o0": 4, "o1": "box 3"}
+    unpickled.unlink(missing_ok=True)
+    again = rillet.recover(first.id, home=home, executor=processes,
+                           from_nodes=("use", "label_of"))
+    assert again.outputs == {"o0": 4, "o1": "box 3"}
+    marks = _marks(unpickled)
+    assert marks and all(pid != str(os.getpid()) for pid, _ in marks), marks
+    for node in ("use", "label_of"):
+        assert _inputs(home, again.id, node) == _inputs(home, first.id, node)

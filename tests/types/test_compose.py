@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from rillet.types._compose import Stored, compose, decode_element, stored_elements
+from rillet.types._compose import Stored, compose, decode_element, extract, stored_elements
 from rillet.types._literal import encode
 
 
@@ -56,3 +56,36 @@ def test_a_stored_list_splits_into_its_elements():
     assert refs and [decode_element(p, list[Point]) for p in plains] == [Point(1, 2.0)]
     assert stored_elements(_stored([1, 2], list[int]), list[str]) is None
     assert stored_elements(_stored(3, int), int) is None
+
+
+@dataclasses.dataclass
+class Box:
+    points: list[Point]
+    blob: bytes
+    name: str
+    maybe: int | None = None
+
+
+@pytest.mark.parametrize("path, tp", [
+    ([(True, "points")], list[Point]),
+    ([(True, "points"), (False, 1)], Point),
+    ([(True, "points"), (False, -1), (True, "y")], float),
+    ([(True, "blob")], bytes),
+    ([(True, "name")], str),
+    ([(True, "maybe")], int | None),
+])
+def test_a_part_read_from_the_stored_form_hashes_as_the_decoded_part(path, tp):
+    box = Box([Point(1, 2.5), Point(3, 4.0)], b"\x00" * 10, "b")
+    value: Any = box
+    for attr, step in path:
+        value = getattr(value, step) if attr else value[step]
+    lit = extract(_stored(box, Box), Box, path, tp)
+    assert lit is not None
+    assert lit.hash == encode(value, tp).hash
+
+
+def test_a_part_it_cannot_follow_is_left_to_the_caller():
+    box = Box([Point(1, 2.5)], b"", "b")
+    assert extract(_stored(box, Box), Box, [(True, "nothing")], int) is None
+    assert extract(_stored(box, Box), Box, [(True, "points"), (False, 5)], Point) is None
+    assert extract(_stored(box, Box), Box, [(True, "name")], int) is None  # another type

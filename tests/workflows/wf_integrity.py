@@ -3,6 +3,7 @@ object that leaves a mark whenever it is unpickled), cached, in a chain."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import warnings
 
@@ -108,3 +109,25 @@ def mark(i: int) -> Marked:
 @workflow
 def marks_summed(xs: list[int]) -> int:
     return size_of(items=map_task(mark)(i=xs))
+
+
+@dataclasses.dataclass
+class Box:
+    items: list[Marked]
+    label: str
+
+
+@task
+def boxed(n: int) -> Box:
+    return Box(items=[Marked(n), Marked(n + 1)], label=f"box {n}")
+
+
+@task
+def label_of(label: str) -> str:
+    return label
+
+
+@workflow
+def box_first(n: int = 3) -> tuple[int, str]:
+    b = boxed(n=n)
+    return use(m=b.items[1]), label_of(label=b.label)
