@@ -315,3 +315,33 @@ def test_serve_refuses_what_it_cannot_serve(home: Path) -> None:
         assert r.returncode == 2 and text in r.stderr, (args, r.stderr)
         assert len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert os.path.isdir(home)
+
+
+def test_serve_a_model_of_another_domain(serve: Any, home: Path) -> None:
+    """``--project/--domain`` pick the registry: ``churn`` of default/staging is another
+    model than default/development's (its version 1 is the scale-3 training); its
+    requests are recorded with that scope, and their lineage finds that version."""
+    trained = models.versions("churn", home=str(home))[2]  # scale 3, in development
+    assert models.register("churn", execution=trained.execution_id, node="train",
+                           alias="production", home=str(home), domain="staging") == 1
+    server = serve("churn@production", "--domain", "staging")
+    body = json.loads(server.request()[0].body)
+    assert (body["version"], body["outputs"]) == (1, [9.0])  # not development's version 1
+    db = sqlite3.connect(home / "rillet.db")
+    row = wait_for(lambda: db.execute(
+        "SELECT project, domain, name, version FROM model_requests WHERE id = ?",
+        (body["request_id"],)).fetchone(), "the recorded request")
+    assert row == ("default", "staging", "churn", 1)
+    proc = subprocess.run(
+        [sys.executable, "-m", "rillet.cli", "lineage", f"request:{body['request_id']}",
+         "--json", "--home", str(home)], env=rillet_env(), capture_output=True, text=True,
+        timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    found = json.loads(proc.stdout)["model_version"]
+    assert (found["domain"], found["version"], found["execution_id"]) == (
+        "staging", 1, trained.execution_id)
+    bad = subprocess.run(
+        [sys.executable, "-m", "rillet.cli", "serve", "churn@production", "--domain", "prod",
+         "--port", "0", "--home", str(home)], env=rillet_env(), capture_output=True,
+        text=True, timeout=120)
+    assert bad.returncode == 2 and "unknown domain 'prod'" in bad.stderr, bad.stderr
