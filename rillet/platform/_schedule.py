@@ -26,10 +26,12 @@ from rillet.platform._registry import RegisteredEntity, check_scope, find, versi
 
 MAX_SLOTS = 1000  # the most missed slots one look fires for a catch-up plan
 TICK = 1.0  # the longest the scheduler sleeps without looking at the plans
+DOWN_AFTER = 60.0  # a scheduler whose store failed this long was down (catch-up policy)
 
 
-def _plan(store: Any, name: str, version: str | None, *, project: str,
-          domain: str) -> RegisteredEntity:
+def launch_plan(store: Any, name: str, version: str | None, *, project: str,
+                domain: str) -> RegisteredEntity:
+    """The registered launch plan ``name`` (a workflow or task of that name: an error)."""
     entity = find(store, name, version, project=project, domain=domain)
     if entity.kind != "launch_plan":
         raise DefinitionError(f"{name} is a {entity.kind}, not a launch plan; see "
@@ -46,7 +48,7 @@ def activate(store: Any, name: str, *, project: str = "default",
 
     check_scope(project, domain)
     require_project(store, project)
-    entity = _plan(store, name, version, project=project, domain=domain)
+    entity = launch_plan(store, name, version, project=project, domain=domain)
     if not (entity.spec or {}).get("schedule"):
         raise DefinitionError(f"launch plan {name} has no schedule; launch it with "
                               "`rillet launch` instead")
@@ -151,27 +153,32 @@ def next_slot(schedule: dict[str, Any], anchor: float, after: float) -> float:
 
 
 def due_slots(schedule: dict[str, Any], anchor: float, last: float | None, now: float,
-              catch_up: bool) -> list[float]:
-    """The slots in (last fire or activation, now]: all of them (at most MAX_SLOTS, the
-    newest) for a catch-up plan, else only the latest."""
+              catch_up: bool, up_since: float | None = None) -> list[float]:
+    """The slots in (last fire or activation, now] (at most MAX_SLOTS, the newest): all
+    of them for a catch-up plan; else the latest of those missed while no scheduler ran
+    (the ones up to ``up_since``, when this scheduler started; all when None) and every
+    one after it (a late look of a running scheduler is no downtime)."""
     after = anchor if last is None else last
+    slots: list[float] = []
     if schedule["type"] == "FixedRate":
         step = float(schedule["seconds"])
         first = next_slot(schedule, anchor, after)
         if first > now:
             return []
         count = int((now - first) // step) + 1
-        fixed = [first + i * step for i in range(max(0, count - MAX_SLOTS), count)]
-        fixed = [s for s in fixed if s <= now]
-        return fixed if catch_up else fixed[-1:]
-    slots: list[float] = []
-    slot = next_slot(schedule, anchor, after)
-    while slot <= now:
-        slots.append(slot)
-        if len(slots) > MAX_SLOTS:
-            slots.pop(0)
-        slot = next_slot(schedule, anchor, slot)
-    return slots if catch_up else slots[-1:]
+        slots = [first + i * step for i in range(max(0, count - MAX_SLOTS), count)]
+        slots = [s for s in slots if s <= now]
+    else:
+        slot = next_slot(schedule, anchor, after)
+        while slot <= now:
+            slots.append(slot)
+            if len(slots) > MAX_SLOTS:
+                slots.pop(0)
+            slot = next_slot(schedule, anchor, slot)
+    if catch_up:
+        return slots
+    missed = [s for s in slots if up_since is None or s <= up_since]
+    return missed[-1:] + [s for s in slots if up_since is not None and s > up_since]
 
 
 def last_fire(store: Any, project: str, domain: str, name: str) -> float | None:
@@ -213,8 +220,9 @@ def _kickoff_value(entity: RegisteredEntity, arg: str, slot: float) -> Any:
 
 
 def fire(store: Any, entity: RegisteredEntity, slot: float, *, by: str) -> str | None:
-    """Launch ``entity`` for ``slot`` unless somebody fired that slot already: the fire
-    row and the queued execution in one transaction. The execution id, or None."""
+    """Launch ``entity`` for ``slot`` unless somebody fired that slot already, or the plan
+    is no longer active (a deactivation that committed first wins): the fire row and the
+    queued execution in one transaction. The execution id, or None."""
     schedule = (entity.spec or {}).get("schedule") or {}
     given: dict[str, Any] = {}
     arg = schedule.get("kickoff_time_input_arg")
@@ -225,10 +233,12 @@ def fire(store: Any, entity: RegisteredEntity, slot: float, *, by: str) -> str |
     with db.write() as c:
         taken = c.execute(
             "INSERT INTO schedule_fires (project, domain, name, scheduled_at, version, "
-            "execution_id, fired_at, fired_by) VALUES (?, ?, ?, ?, ?, '', ?, ?) "
+            "execution_id, fired_at, fired_by) SELECT ?, ?, ?, ?, ?, '', ?, ? "
+            "WHERE EXISTS (SELECT 1 FROM launch_plan_states WHERE project = ? AND "
+            "domain = ? AND name = ? AND active = ?) "
             "ON CONFLICT (project, domain, name, scheduled_at) DO NOTHING",
             (entity.project, entity.domain, entity.name, slot, entity.version, time.time(),
-             by))
+             by, entity.project, entity.domain, entity.name, True))
         if taken.rowcount != 1:
             return None
         execution_id = enqueue_on(c, db, entity, values, who=f"scheduler:{by}")
@@ -239,8 +249,10 @@ def fire(store: Any, entity: RegisteredEntity, slot: float, *, by: str) -> str |
     return execution_id
 
 
-def fire_due(store: Any, *, now: float | None = None, by: str = "") -> list[str]:
-    """Fire every active plan's due slots (all projects); the executions launched."""
+def fire_due(store: Any, *, now: float | None = None, by: str = "",
+             up_since: float | None = None) -> list[str]:
+    """Fire every active plan's due slots (all projects); the executions launched.
+    ``up_since``: when the calling scheduler started (see :func:`due_slots`)."""
     now = time.time() if now is None else now
     by = by or scheduler_name()
     launched: list[str] = []
@@ -256,7 +268,7 @@ def fire_due(store: Any, *, now: float | None = None, by: str = "") -> list[str]
         if not schedule:
             continue
         last = last_fire(store, entity.project, entity.domain, entity.name)
-        for slot in due_slots(schedule, float(since), last, now, bool(catch_up)):
+        for slot in due_slots(schedule, float(since), last, now, bool(catch_up), up_since):
             eid = fire(store, entity, slot, by=by)
             if eid is not None:
                 launched.append(eid)
@@ -299,8 +311,28 @@ class Scheduler(Loop):
         self.store = store
         self.name = name or scheduler_name()
         self.fired = 0
+        self.up_since: float | None = None  # slots after it fall due while this one runs
+        self._failing_since: float | None = None
+
+    def start(self) -> Scheduler:
+        self.up_since = time.time()
+        return super().start()
 
     def look(self) -> float:
-        self.fired += len(fire_due(self.store, now=time.time(), by=self.name))
+        from rillet.errors import RilletError
+
+        now = time.time()
+        try:
+            self.fired += len(fire_due(self.store, now=now, by=self.name,
+                                        up_since=self.up_since))
+        except RilletError:  # the store is busy or away (the loop looks again)
+            if self._failing_since is None:
+                self._failing_since = now
+            elif now - self._failing_since > DOWN_AFTER:
+                self.up_since = None  # away that long: what fell due meanwhile was missed
+            raise
+        if self.up_since is None:
+            self.up_since = now
+        self._failing_since = None
         soonest = next_due(self.store, time.time())
         return self.tick if soonest is None else max(0.0, soonest - time.time())

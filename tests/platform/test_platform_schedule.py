@@ -98,6 +98,12 @@ def test_slots_due_latest_or_every_missed():
     assert due_slots(rate, 100.0, 120.0, 135.0, True) == [130.0]
     assert due_slots(rate, 100.0, 130.0, 135.0, True) == []
     assert next_slot(rate, 100.0, 130.0) == 140.0
+    # a scheduler up since 125: 110 and 120 were missed while none ran (the latest fires);
+    # 130 and 140 fell due while it ran, and a late look fires both
+    assert due_slots(rate, 100.0, None, 145.0, False, up_since=125.0) == [120.0, 130.0, 140.0]
+    assert due_slots(rate, 100.0, 130.0, 165.0, False, up_since=125.0) == [140.0, 150.0, 160.0]
+    assert due_slots(rate, 100.0, None, 145.0, True, up_since=125.0) == [
+        110.0, 120.0, 130.0, 140.0]
     cron = {"type": "CronSchedule", "schedule": "0 2 * * *"}
     day = 86400.0
     start = 10 * day  # midnight UTC

@@ -6,16 +6,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import os
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 from clikit import wait_for
-from serverkit import Served, serve
+from serverkit import Receiver, Served, serve
 
 from rillet import Remote, Webhook
 from rillet.errors import DefinitionError
@@ -23,45 +20,6 @@ from rillet.platform._notify import deliveries
 
 SECRET_ENV = "RILLET_TEST_WEBHOOK_SECRET"
 SECRET = "s3cret-for-the-test"
-
-
-class Receiver:
-    """A local HTTP receiver: ``/ok`` answers 200, ``/flaky`` 503 twice then 200."""
-
-    def __init__(self) -> None:
-        self.got: list[tuple[str, dict[str, str], bytes]] = []
-        self.flaky_calls = 0
-        self.lock = threading.Lock()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                with receiver.lock:
-                    receiver.got.append((self.path, dict(self.headers), body))
-                    code = 200
-                    if self.path == "/flaky":
-                        receiver.flaky_calls += 1
-                        code = 503 if receiver.flaky_calls <= 2 else 200
-                self.send_response(code)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def bodies(self, path: str) -> list[tuple[dict[str, str], dict[str, Any], bytes]]:
-        with self.lock:
-            return [(h, json.loads(b), b) for p, h, b in self.got if p == path]
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture(scope="module")
