@@ -186,7 +186,8 @@ def audit(ctx: click.Context, project: str | None, limit: int, as_json: bool,
 @cli.group(context_settings=CONTEXT)
 def launchplan() -> None:
     """Launch plans: list them with their schedule and next fire time; activate or
-    deactivate their schedule (the server's scheduler fires the active ones)."""
+    deactivate their schedule (the server's scheduler fires the active ones); list their
+    webhook deliveries."""
 
 
 def _plan_options(fn: Any) -> Any:
@@ -270,6 +271,35 @@ def launchplan_deactivate(ctx: click.Context, name: str, project: str, domain: s
         click.echo(json.dumps(done, indent=2, sort_keys=True))
         return
     click.echo(f"{name} deactivated in {project}/{domain}")
+
+
+@launchplan.command("deliveries", context_settings=CONTEXT)
+@click.argument("name")
+@click.option("--limit", type=click.IntRange(min=1, max=10_000), default=100,
+              show_default=True)
+@_plan_options
+@click.pass_context
+def launchplan_deliveries(ctx: click.Context, name: str, limit: int, project: str,
+                          domain: str, as_json: bool, home: str | None, db_url: str | None,
+                          artifacts_url: str | None, server: str | None) -> None:
+    """The webhook deliveries of NAME's executions, newest first: every attempt, with its
+    state (sending, delivered, failed), HTTP status or error."""
+    from rillet.platform._notify import plan_deliveries
+
+    if server:
+        rows = _via_server(server, lambda r: r.deliveries(name, project=project,
+                                                          domain=domain, limit=limit))
+    else:
+        rows = _on_store(ctx, home, db_url, lambda s: plan_deliveries(
+            s, name, project=project, domain=domain, limit=limit))
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, sort_keys=True))
+        return
+    for d in rows:
+        result = d["error"] or (str(d["http_status"]) if d["http_status"] else "-")
+        click.echo(f"{_stamp(d['at'])}  {d['execution_id']:<14} hook {d['hook']} "
+                   f"try {d['attempt']}  {d['event']:<10} {d['state']:<10} {result:<12} "
+                   f"{d['url']}  by {d['sent_by']}")
 
 
 @cli.group(context_settings=CONTEXT)

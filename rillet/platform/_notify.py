@@ -184,6 +184,31 @@ def deliveries(store: Any, execution_id: str) -> list[dict[str, Any]]:
     return [dict(zip(keys, row, strict=True)) for row in rows]
 
 
+DELIVERY_KEYS = ("execution_id", "hook", "attempt", "url", "event", "state", "http_status",
+                 "error", "at", "sent_by")
+
+
+def plan_deliveries(store: Any, name: str, *, project: str = "default",
+                    domain: str = "development", limit: int = 100) -> list[dict[str, Any]]:
+    """Every delivery attempt of launch plan ``name``'s webhooks in a project and domain
+    (all its versions), newest first. Unknown project, domain or plan: the same errors
+    as ``rillet launchplan list`` and ``activate``."""
+    from rillet.platform._registry import check_scope
+    from rillet.platform._schedule import launch_plan
+    from rillet.platform._teams import require_project
+
+    check_scope(project, domain)
+    require_project(store, project)
+    launch_plan(store, name, None, project=project, domain=domain)
+    rows = store.database.read(
+        "SELECT d.execution_id, d.hook, d.attempt, d.url, d.event, d.state, d.http_status, "
+        "d.error, d.at, d.sent_by FROM webhook_deliveries d JOIN launch_queue q "
+        "ON q.execution_id = d.execution_id WHERE q.project = ? AND q.domain = ? AND "
+        "q.name = ? ORDER BY d.at DESC, d.execution_id, d.hook, d.attempt DESC LIMIT ?",
+        (project, domain, name, limit))
+    return [dict(zip(DELIVERY_KEYS, row, strict=True)) for row in rows]
+
+
 class Notifier(Loop):
     """Delivers webhook notifications in a thread (``rillet server`` runs one); each
     delivery, with its retries, runs in a thread of its own."""

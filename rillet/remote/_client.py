@@ -247,6 +247,12 @@ class Remote:
         return dict(self._call("POST", "/launchplans/deactivate", json={
             "name": name, "project": project, "domain": domain}))
 
+    def deliveries(self, name: str, *, project: str = "default", domain: str = "development",
+                   limit: int = 100) -> list[dict[str, Any]]:
+        """Every delivery attempt of launch plan ``name``'s webhooks, newest first."""
+        return list(self._call("GET", f"/launchplans/{_seg(name)}/deliveries", params={
+            "project": project, "domain": domain, "limit": limit}))
+
     def __repr__(self) -> str:
         return f"Remote({self.url!r})"
 

@@ -57,6 +57,7 @@ POLICY: dict[tuple[str, str], tuple[str, str]] = {
     ("GET", "/promotions"): ("viewer", "query?"),
     ("GET", "/audit"): ("admin", "query?"),
     ("GET", "/launchplans"): ("viewer", "query"),
+    ("GET", "/launchplans/{name}/deliveries"): ("viewer", "query"),
     ("POST", "/launchplans/activate"): ("admin", "body"),
     ("POST", "/launchplans/deactivate"): ("admin", "body"),
     ("POST", "/tokens"): ("admin", "body"),  # an admin token: a global admin only

@@ -100,6 +100,19 @@ async def launch_plans(request: Request, project: Annotated[str, Query(
                                             name=name))
 
 
+@router.get("/launchplans/{name}/deliveries", response_model=list[dict[str, Any]])
+async def deliveries(request: Request, name: str, project: Annotated[str, Query(
+        min_length=1, max_length=200, pattern=r"^[^\x00]+$")] = "default",
+        domain: Annotated[str, Query(min_length=1, max_length=200,
+                                     pattern=r"^[^\x00]+$")] = "development",
+        limit: Annotated[int, Query(ge=1, le=10_000)] = 100) -> Any:
+    """The webhook deliveries of a launch plan's executions (every attempt), newest
+    first: url, event, state (sending, delivered, failed), HTTP status, error, when, by."""
+    return JSONResponse(await run_in_threadpool(
+        _teams.deliveries, _inst(request), name, project=project, domain=domain,
+        limit=limit))
+
+
 @router.post("/launchplans/activate", response_model=dict[str, Any])
 async def activate(request: Request, body: PlanRequest) -> Any:
     """Fire a launch plan on its schedule (its active version, or ``version``)."""

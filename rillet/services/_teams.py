@@ -76,3 +76,11 @@ def deactivate(inst: Instance, name: str, *, project: str = "default",
     from rillet.platform._schedule import deactivate as do_deactivate
 
     return do_deactivate(inst.store, name, project=project, domain=domain, who=who)
+
+
+def deliveries(inst: Instance, name: str, *, project: str = "default",
+               domain: str = "development", limit: int = 100) -> list[dict[str, Any]]:
+    """Every delivery attempt of launch plan ``name``'s webhooks, newest first."""
+    from rillet.platform._notify import plan_deliveries
+
+    return plan_deliveries(inst.store, name, project=project, domain=domain, limit=limit)

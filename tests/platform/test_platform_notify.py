@@ -14,8 +14,16 @@ from typing import Any
 
 import pytest
 
+from rillet.errors import DefinitionError, NotFound
 from rillet.platform import Worker, launch, register
-from rillet.platform._notify import claim, deliver, deliveries, pending, send
+from rillet.platform._notify import (
+    claim,
+    deliver,
+    deliveries,
+    pending,
+    plan_deliveries,
+    send,
+)
 from rillet.platform._stores import Stores
 from rillet.platform._teams import create_project
 
@@ -96,6 +104,17 @@ def test_one_of_two_servers_claims_and_every_attempt_is_a_row(
     (row,) = deliveries(s.store, by_plan)
     assert (row["state"], row["http_status"], row["sent_by"]) == ("delivered", 204, "server-1")
     assert deliveries(s.store, by_name) == []
+    # the plan's deliveries, as `rillet launchplan deliveries incplan --project n` lists them
+    (listed,) = plan_deliveries(s.store, "incplan", project="n")
+    assert listed == {"execution_id": by_plan, **row}
+    with pytest.raises(NotFound, match="incplan is not registered in n/staging"):
+        plan_deliveries(s.store, "incplan", project="n", domain="staging")
+    with pytest.raises(DefinitionError, match="hooked.incd is a workflow, not a launch plan"):
+        plan_deliveries(s.store, "hooked.incd", project="n")
+    with pytest.raises(NotFound, match="nope"):
+        plan_deliveries(s.store, "incplan", project="nope")
+    with pytest.raises(DefinitionError, match="domain"):
+        plan_deliveries(s.store, "incplan", project="n", domain="prod")
 
 
 def test_an_unset_secret_sends_nothing_and_says_why(

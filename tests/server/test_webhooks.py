@@ -11,11 +11,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from clikit import wait_for
+from clikit import run, wait_for
 from serverkit import Receiver, Served, serve
 
 from rillet import Remote, Webhook
-from rillet.errors import DefinitionError
+from rillet.errors import DefinitionError, NotFound
 from rillet.platform._notify import deliveries
 
 SECRET_ENV = "RILLET_TEST_WEBHOOK_SECRET"
@@ -136,6 +136,36 @@ def test_an_aborted_execution_is_the_aborted_event(hooked: tuple[Served, Receive
     assert done.status.value == "ABORTED"
     (_, body, _), = wait_for(lambda: receiver.bodies("/aborted"), limit=60, every=0.1)
     assert (body["execution_id"], body["status"]) == (done.id, "ABORTED")
+
+
+def test_deliveries_are_listed_through_the_api_and_the_cli(
+        hooked: tuple[Served, Receiver]) -> None:
+    served, _ = hooked
+    with Remote(served.url) as r:
+        done = r.launch("notified", project="hooks", x=6).wait(timeout=60)
+        wait_for(lambda: [d for d in deliveries(_store(served), done.id)
+                          if d["state"] == "delivered"], limit=60, every=0.1)
+        listed = [d for d in r.deliveries("notified", project="hooks")
+                  if d["execution_id"] == done.id]
+        assert [(d["hook"], d["attempt"], d["event"], d["state"], d["http_status"])
+                for d in listed] == [(0, 1, "SUCCEEDED", "delivered", 200)]
+        assert listed[0]["url"].endswith("/ok") and listed[0]["sent_by"]
+        with pytest.raises(NotFound, match="nope is not registered in hooks/development"):
+            r.deliveries("nope", project="hooks")
+        with pytest.raises(DefinitionError, match="is a workflow, not a launch plan"):
+            r.deliveries("hookflows.twice", project="hooks")
+    # the CLI: through the server, and on the store (the server's home) directly
+    for where in (["--server", served.url], ["--home", str(served.home / "home")]):
+        got = run(["launchplan", "deliveries", "notified", "--project", "hooks", "--json",
+                   *where], served.home)
+        assert got.code == 0, got
+        assert done.id in {d["execution_id"] for d in got.json}
+    text = run(["launchplan", "deliveries", "notified", "--project", "hooks", "--server",
+                served.url], served.home)
+    assert text.code == 0 and f"{done.id}" in text.out and "delivered" in text.out, text
+    bad = run(["launchplan", "deliveries", "notified", "--project", "hooks", "--domain",
+               "prod", "--server", served.url], served.home)
+    assert bad.code == 2 and "unknown domain 'prod'" in bad.err, bad
 
 
 @pytest.mark.parametrize(("kwargs", "says"), [
