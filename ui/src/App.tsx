@@ -1,3 +1,4 @@
+import { useAuth } from "./auth";
 import { LaunchPlansPage, ModelsPage, VersionsPage } from "./Catalog";
 import { ComparePage } from "./ComparePage";
 import { ExecutionPage } from "./ExecutionPage";
@@ -5,7 +6,8 @@ import { ExecutionsList } from "./ExecutionsList";
 import { LaunchPage } from "./LaunchPage";
 import { LineagePage } from "./LineagePage";
 import { Link } from "./Link";
-import { route, usePath } from "./router";
+import { route, usePath, type Route } from "./router";
+import { SignIn, SignOut } from "./SignIn";
 
 const NAV: [string, string][] = [
   ["/launch", "Launch"],
@@ -16,6 +18,7 @@ const NAV: [string, string][] = [
 
 export function App() {
   const r = route(usePath());
+  const auth = useAuth();
   return (
     <>
       <header className="top">
@@ -28,26 +31,33 @@ export function App() {
           </Link>
         ))}
         <a href="/docs">API</a>
+        {auth.token !== null && <SignOut />}
       </header>
-      <main>
-        {r.page === "executions" && <ExecutionsList />}
-        {r.page === "execution" && <ExecutionPage key={r.id} id={r.id} />}
-        {r.page === "launch" && (
-          <LaunchPage
-            key={`${r.from ?? ""}|${r.name ?? ""}|${r.project}|${r.domain}`}
-            from={r.from}
-            name={r.name}
-            project={r.project}
-            domain={r.domain}
-          />
-        )}
-        {r.page === "versions" && <VersionsPage />}
-        {r.page === "launchplans" && <LaunchPlansPage />}
-        {r.page === "models" && <ModelsPage />}
-        {r.page === "compare" && <ComparePage ids={r.ids} />}
-        {r.page === "lineage" && <LineagePage key={r.ref} reference={r.ref} />}
-        {r.page === "missing" && <p role="alert">No page here.</p>}
-      </main>
+      <main>{auth.asked !== null ? <SignIn reason={auth.asked} /> : <Page r={r} />}</main>
+    </>
+  );
+}
+
+function Page({ r }: { r: Route }) {
+  return (
+    <>
+      {r.page === "executions" && <ExecutionsList />}
+      {r.page === "execution" && <ExecutionPage key={r.id} id={r.id} />}
+      {r.page === "launch" && (
+        <LaunchPage
+          key={`${r.from ?? ""}|${r.name ?? ""}|${r.project}|${r.domain}`}
+          from={r.from}
+          name={r.name}
+          project={r.project}
+          domain={r.domain}
+        />
+      )}
+      {r.page === "versions" && <VersionsPage />}
+      {r.page === "launchplans" && <LaunchPlansPage />}
+      {r.page === "models" && <ModelsPage />}
+      {r.page === "compare" && <ComparePage ids={r.ids} />}
+      {r.page === "lineage" && <LineagePage key={r.ref} reference={r.ref} />}
+      {r.page === "missing" && <p role="alert">No page here.</p>}
     </>
   );
 }

@@ -1,4 +1,5 @@
 // The server's REST API (rillet/services/_shapes.py mirrors these shapes).
+import { authHeaders, tokenRefused } from "./auth";
 import type { LineageShape } from "./lineage";
 
 export interface ExecutionSummary {
@@ -96,18 +97,25 @@ export class ApiError extends Error {
 
 export const API = "/api/v1";
 
-async function call<T>(path: string, init?: RequestInit): Promise<T> {
-  const response = await fetch(`${API}${path}`, init);
-  if (!response.ok) {
-    let message = `${response.status} ${response.statusText}`;
-    try {
-      const body = (await response.json()) as { error?: unknown };
-      if (typeof body.error === "string") message = body.error;
-    } catch {
-      // not JSON: keep the status line
-    }
-    throw new ApiError(response.status, message);
+/** The error of a 4xx/5xx answer: its JSON ``error`` line (else the status line). A
+ * 401 asks for a token (auth.ts); a 403 says it is a refusal of the token's role. */
+export async function answerError(response: Response): Promise<ApiError> {
+  let message = `${response.status} ${response.statusText}`;
+  try {
+    const body = (await response.json()) as { error?: unknown };
+    if (typeof body.error === "string") message = body.error;
+  } catch {
+    // not JSON: keep the status line
   }
+  if (response.status === 401) tokenRefused(message);
+  if (response.status === 403) message = `not allowed (403): ${message}`;
+  return new ApiError(response.status, message);
+}
+
+async function call<T>(path: string, init?: RequestInit): Promise<T> {
+  const headers = { ...authHeaders(), ...(init?.headers as Record<string, string> | undefined) };
+  const response = await fetch(`${API}${path}`, { ...init, headers });
+  if (!response.ok) throw await answerError(response);
   return (await response.json()) as T;
 }
 

@@ -133,7 +133,7 @@ describe("LaunchPlansPage", () => {
     expect(row?.querySelector("td[data-next]")?.getAttribute("data-next")).toBe("1900000000");
 
     fireEvent.click(screen.getByRole("button", { name: "Deactivate nightly" }));
-    expect((await screen.findByRole("alert")).textContent).toBe("Refused: role viewer may not deactivate");
+    expect((await screen.findByRole("alert")).textContent).toBe("Refused: not allowed (403): role viewer may not deactivate");
     expect(calls).toContain("POST /api/v1/launchplans/deactivate");
   });
 

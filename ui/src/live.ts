@@ -1,6 +1,7 @@
 import { useEffect } from "react";
 import { useQueryClient } from "@tanstack/react-query";
 import { ended, eventsUrl, type EventShape, type ExecutionDetail } from "./api";
+import { followEvents, type StreamEvent } from "./sse";
 
 /** Apply one event of the stream to the execution's cached detail. */
 export function applyEvent(detail: ExecutionDetail, event: EventShape): ExecutionDetail {
@@ -34,8 +35,8 @@ export function useLiveExecution(id: string, status: string | undefined, nodes =
   const following = status !== undefined && !ended(status);
   const delay = refetchDelay(nodes);
   useEffect(() => {
-    if (!following || typeof EventSource === "undefined") return;
-    const source = new EventSource(eventsUrl(id));
+    if (!following || typeof TextDecoderStream === "undefined") return;
+    const stop = new AbortController();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const refetch = () => {
       if (timer !== undefined) return;
@@ -44,24 +45,23 @@ export function useLiveExecution(id: string, status: string | undefined, nodes =
         void client.invalidateQueries({ queryKey: ["execution", id] });
       }, delay);
     };
-    const onEvent = (message: MessageEvent<string>) => {
+    const onEvent = (message: StreamEvent) => {
+      if (message.event !== "node" && message.event !== "execution") return;
       const event = JSON.parse(message.data) as EventShape;
       client.setQueryData<ExecutionDetail>(["execution", id], (d) => (d ? applyEvent(d, event) : d));
       if (event.kind === "execution" && ended(event.status)) {
-        source.close();
+        stop.abort();
         void client.invalidateQueries({ queryKey: ["execution", id] });
         void client.invalidateQueries({ queryKey: ["executions"] });
       } else {
         refetch();
       }
     };
-    source.addEventListener("node", onEvent);
-    source.addEventListener("execution", onEvent);
-    // The server ends the stream when the execution ends; never reconnect (polling
-    // of the detail carries on meanwhile).
-    source.onerror = () => source.close();
+    // The server ends the stream when the execution ends; it is never reopened
+    // (polling of the detail carries on meanwhile).
+    void followEvents(eventsUrl(id), onEvent, stop.signal);
     return () => {
-      source.close();
+      stop.abort();
       if (timer !== undefined) clearTimeout(timer);
     };
   }, [id, following, client, delay]);
