@@ -2,9 +2,9 @@
 
 Optuna asks for params and is told results (its samplers and pruners, in memory);
 the study and every trial are written to the home as they change (a trial's row in
-its execution's own transactions, ``_records``), so a killed
-study continues from what is stored (finished trials are replayed into the
-sampler, interrupted ones run again, recovering what their execution finished).
+its execution's own transactions, ``_records``), so a killed study continues from
+what is stored (finished trials are replayed into the sampler, interrupted ones run
+again, recovering what their execution finished).
 Trials run on lanes of one executor (``_lanes``); the metrics a trial's tasks log
 reach the pruner as they are logged and a pruned attempt is stopped there.
 """
