@@ -335,3 +335,27 @@ def token_create(ctx: click.Context, user: str, project: str | None, role: str |
         click.echo(json.dumps(made, indent=2, sort_keys=True))
         return
     click.echo(made["token"])
+
+
+@token.command("revoke", context_settings=CONTEXT)
+@click.option("--user", required=True, help="Whose tokens to revoke (all of them).")
+@click.option("--json", "as_json", is_flag=True)
+@_stores_options
+@server_option
+@click.pass_context
+def token_revoke(ctx: click.Context, user: str, as_json: bool, home: str | None,
+                 db_url: str | None, artifacts_url: str | None, server: str | None) -> None:
+    """Revoke every live token of --user (on the store directly, or through --server as
+    an admin). A server refuses them at once when revoked through it, otherwise within
+    5 s (its token cache)."""
+    from rillet.platform._tokens import revoke_tokens
+
+    if server:
+        done = _via_server(server, lambda r: r.revoke_tokens(user))
+    else:
+        done = _on_store(ctx, home, db_url,
+                         lambda s: {"user": user, "revoked": revoke_tokens(s, user)})
+    if as_json:
+        click.echo(json.dumps(done, indent=2, sort_keys=True))
+        return
+    click.echo(f"revoked {done['revoked']} token(s) of {user}")

@@ -231,6 +231,10 @@ class Remote:
         return dict(self._call("POST", "/tokens", json={
             "user": user, "project": project, "role": role, "admin": admin}))
 
+    def revoke_tokens(self, user: str) -> dict[str, Any]:
+        """Revoke every live token of ``user`` (an admin token only)."""
+        return dict(self._call("POST", "/tokens/revoke", json={"user": user}))
+
     def launch_plans(self, name: str | None = None, *, project: str = "default",
                      domain: str = "development") -> list[dict[str, Any]]:
         params = {"project": project, "domain": domain, **({"name": name} if name else {})}

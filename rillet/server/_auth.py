@@ -61,6 +61,7 @@ POLICY: dict[tuple[str, str], tuple[str, str]] = {
     ("POST", "/launchplans/activate"): ("admin", "body"),
     ("POST", "/launchplans/deactivate"): ("admin", "body"),
     ("POST", "/tokens"): ("admin", "body"),  # an admin token: a global admin only
+    ("POST", "/tokens/revoke"): ("admin", "global"),  # a user's tokens span projects
 }
 OPEN = {("GET", "/health")}
 # Writes that, like registering a bundle, need an admin in ``production``.

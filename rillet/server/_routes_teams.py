@@ -140,9 +140,19 @@ class TokenRequest(BaseModel):
 async def create_token(request: Request, body: TokenRequest) -> Any:
     """A token for a user (with a role in a project, or admin); its text is in this
     answer only, the server keeps its hash."""
-    from rillet.platform._tokens import create_token as make
-
-    made = await run_in_threadpool(make, _inst(request).store, body.user,
+    made = await run_in_threadpool(_teams.create_token, _inst(request), body.user,
                                    project=body.project, role=body.role, admin=body.admin,
                                    who=who(request))
     return JSONResponse(made, status_code=201)
+
+
+class RevokeRequest(BaseModel):
+    user: Text
+
+
+@router.post("/tokens/revoke", response_model=dict[str, Any])
+async def revoke_tokens(request: Request, body: RevokeRequest) -> Any:
+    """Revoke every live token of a user (404 if none); refused at once by this server,
+    within 5 s by others on the same store."""
+    return JSONResponse(await run_in_threadpool(
+        _teams.revoke_tokens, _inst(request), body.user, who=who(request)))

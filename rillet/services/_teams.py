@@ -84,3 +84,19 @@ def deliveries(inst: Instance, name: str, *, project: str = "default",
     from rillet.platform._notify import plan_deliveries
 
     return plan_deliveries(inst.store, name, project=project, domain=domain, limit=limit)
+
+
+def create_token(inst: Instance, user: str, *, project: str | None = None,
+                 role: str | None = None, admin: bool = False,
+                 who: str | None = None) -> dict[str, Any]:
+    """A token for ``user``; its text is in this answer only (the store keeps its hash)."""
+    from rillet.platform._tokens import create_token as make
+
+    return make(inst.store, user, project=project, role=role, admin=admin, who=who)
+
+
+def revoke_tokens(inst: Instance, user: str, *, who: str | None = None) -> dict[str, Any]:
+    """Revoke every live token of ``user`` (refused at once by this server)."""
+    from rillet.platform._tokens import revoke_tokens as revoke
+
+    return {"user": user, "revoked": revoke(inst.store, user, who=who)}

@@ -169,6 +169,39 @@ def test_a_revoked_token_is_refused_at_once(authed) -> None:
     assert got.status_code == 401 and "revoked" in got.json()["error"]
 
 
+def test_token_revoke_through_the_server_and_on_the_store(authed, tmp_path: Path) -> None:
+    served, tokens = authed
+    with Remote(served.url, token=tokens["root"]) as admin:
+        made = admin.create_token("frank", project="own", role="viewer")
+    frank = {"authorization": f"Bearer {made['token']}"}
+
+    def status() -> int:
+        return served.get("/api/v1/versions", params={"project": "own"},
+                          headers=frank).status_code
+
+    assert status() == 200
+    # a project's admin is not a global admin: a user's tokens span projects
+    cmd = ["token", "revoke", "--user", "frank", "--server", served.url, "--token"]
+    bad = run([*cmd, tokens["admin"]], tmp_path)
+    assert bad.code == 2 and "needs an admin token" in bad.err, bad
+    assert status() == 200
+    done = run([*cmd, tokens["root"], "--json"], tmp_path)
+    assert done.code == 0 and done.json == {"user": "frank", "revoked": 1}, done
+    assert status() == 401  # at once: revoked through this server
+    again = run([*cmd, tokens["root"]], tmp_path)
+    assert again.code == 2 and "'frank' has no live token" in again.err, again
+    with Remote(served.url, token=tokens["root"]) as admin:
+        (row,) = [a for a in admin.audit(limit=1000)
+                  if a["action"] == "token.revoke" and a["target"] == "frank"]
+    assert row["who"] == "root"
+    # on the store directly (--home), as the first admin token is made
+    home = str(served.home / "home")
+    assert run(["token", "create", "--user", "gina", "--project", "own", "--role", "viewer",
+                "--home", home], tmp_path).code == 0
+    local = run(["token", "revoke", "--user", "gina", "--home", home], tmp_path)
+    assert local.code == 0 and local.out.strip() == "revoked 1 token(s) of gina", local
+
+
 def test_token_create_prints_it_once_and_keeps_its_hash(tmp_path: Path) -> None:
     home = str(tmp_path / "home")
     assert run(["project", "create", "team", "--home", home], tmp_path).code == 0
