@@ -141,13 +141,19 @@ def cache_explain(ctx: click.Context, target: str, as_json: bool, home: str | No
               "stored values fit in SIZE (e.g. 500M, 2G).")
 @click.option("--dry-run", is_flag=True, help="Only print what would be freed.")
 @click.option("--home", type=click.Path(file_okay=False), default=None)
+@click.option("--db", "db_url", default=None, metavar="URL",
+              help="A shared metadata store (postgresql://...), with --artifacts.")
+@click.option("--artifacts", "artifacts_url", default=None, metavar="URL",
+              help="A shared artifact store (a folder or s3://bucket/prefix), with --db.")
 @click.pass_context
 def prune(ctx: click.Context, older_than: str | None, max_size: str | None, dry_run: bool,
-          home: str | None) -> None:
-    """Free stored values nothing kept refers to."""
+          home: str | None, db_url: str | None, artifacts_url: str | None) -> None:
+    """Free stored values nothing kept refers to (and the checkpoints, work folders and
+    logs of the executions --older-than prunes)."""
     from rillet.store._prune import parse_age, parse_size, prune_home
 
-    if older_than is None and max_size is None:
+    shared = db_url is not None or artifacts_url is not None
+    if older_than is None and max_size is None and not shared:
         from rillet.store._prunefolders import usage
 
         h = open_store(ctx, home)
@@ -164,8 +170,26 @@ def prune(ctx: click.Context, older_than: str | None, max_size: str | None, dry_
         size = parse_size(max_size) if max_size is not None else None
     except ValueError as exc:
         fail(str(exc))
-    h = open_store(ctx, home)
-    report = prune_home(h, older_than=age, max_size=size, dry_run=dry_run)
+    if older_than is None and max_size is None:
+        fail("nothing pruned: choose what to free with --older-than AGE and/or "
+             "--max-size SIZE; add --dry-run to see what that would free")
+    if shared:  # the platform's stores: values and stored checkpoints (no local folders)
+        from rillet.platform._stores import open_stores
+        from rillet.store._prune import prune as prune_stores
+
+        try:
+            stores = open_stores(None, db_url, artifacts_url, create=False)
+        except RilletError as exc:
+            fail(str(exc))
+        try:
+            report = prune_stores(stores.store, stores.artifacts, older_than=age,
+                                  max_size=size, dry_run=dry_run)
+        finally:
+            stores.close()
+        report.by_kind = {"values": report.freed_bytes, **report.by_kind}
+    else:
+        h = open_store(ctx, home)
+        report = prune_home(h, older_than=age, max_size=size, dry_run=dry_run)
     verb = "would free" if dry_run else "freed"
     sys.stdout.write(
         f"{verb} {report.freed_bytes} bytes: {report.purged_artifacts} stored values of "

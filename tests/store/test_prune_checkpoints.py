@@ -87,3 +87,32 @@ def test_prune_removes_the_stored_checkpoints_of_pruned_executions_on_s3(
         assert blobs.get_checkpoint(checkpoint_name("parent", "train")) == b"x" * 1000
     finally:
         store.close()
+
+
+def test_rillet_prune_on_the_platforms_stores(tmp_path: Path, s3_url: str, pg_url: str) -> None:
+    """``rillet prune --db URL --artifacts URL``: the team path's values and stored
+    checkpoints, as on a home; half a configuration is one line, exit 2."""
+    from click.testing import CliRunner
+
+    from rillet.cli._app import cli
+
+    store = SqlMetadataStore(pg_url)
+    blobs = FolderArtifactStore(s3_url)
+    try:
+        names = _setup(store, blobs)
+    finally:
+        store.close()
+    runner = CliRunner()
+    args = ["prune", "--older-than", "30d", "--db", pg_url, "--artifacts", s3_url]
+    dry = runner.invoke(cli, [*args, "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert "stored checkpoints 2000 bytes" in dry.output
+    assert _stored(blobs, names) == {"old", "parent", "new", "stuck"}
+    done = runner.invoke(cli, args)
+    assert done.exit_code == 0, done.output
+    assert "freed 0 bytes: 0 stored values of 2 executions" in done.output
+    assert "stored checkpoints 2000 bytes" in done.output
+    assert _stored(blobs, names) == {"parent", "new", "stuck"}
+    half = runner.invoke(cli, ["prune", "--older-than", "30d", "--db", pg_url])
+    assert half.exit_code == 2
+    assert "give both --db URL and --artifacts URL" in half.output
