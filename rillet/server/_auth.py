@@ -32,6 +32,7 @@ POLICY: dict[tuple[str, str], tuple[str, str]] = {
     ("GET", "/executions/{execution_id}"): ("viewer", "execution"),
     ("GET", "/executions/{execution_id}/nodes/{node_id}/logs"): ("viewer", "execution"),
     ("GET", "/executions/{execution_id}/events"): ("viewer", "execution"),
+    ("GET", "/executions/{execution_id}/nodes/{node_id}/elements"): ("viewer", "execution"),
     ("POST", "/executions/{execution_id}/abort"): ("launcher", "execution"),
     ("POST", "/executions/{execution_id}/recover"): ("launcher", "execution"),
     ("GET", "/lineage/{ref}"): ("viewer", "any"),

@@ -72,6 +72,14 @@ async def node_logs(request: Request, execution_id: Id, node_id: Id,
     return JSONResponse(services.node_logs(instance(request), execution_id, node_id, attempt))
 
 
+@router.get("/executions/{execution_id}/nodes/{node_id}/elements",
+            response_model=list[services.MapElementShape])
+async def node_elements(request: Request, execution_id: Id, node_id: Id) -> Any:
+    """The elements of a map node: status, value (when its output list is inline),
+    and the error, traceback and logs of those recorded on their own."""
+    return JSONResponse(services.map_elements(instance(request), execution_id, node_id))
+
+
 @router.post("/executions/{execution_id}/abort", response_model=services.ExecutionSummary)
 async def abort(request: Request, execution_id: Id) -> Any:
     """Kill its running attempts and end it ABORTED (409 when it already ended)."""

@@ -5,6 +5,7 @@ CLI nor the API builds those by hand. No HTTP and no terminal output here."""
 from __future__ import annotations
 
 from rillet.services._data import artifact, cache_clear, cache_list, lineage, task_names
+from rillet.services._elements import map_elements
 from rillet.services._executions import (
     abort,
     events,
@@ -21,6 +22,7 @@ from rillet.services._shapes import (
     ExecutionDetail,
     ExecutionSummary,
     LineageShape,
+    MapElementShape,
     NodeShape,
 )
 
@@ -29,6 +31,8 @@ __all__ = [
     "AttemptLogs",
     "CacheEntryShape",
     "LineageShape",
+    "MapElementShape",
+    "map_elements",
     "artifact",
     "cache_clear",
     "cache_list",

@@ -65,6 +65,16 @@ class AttemptLogs(TypedDict):
     traceback: str | None
 
 
+class MapElementShape(TypedDict):
+    map_index: int
+    status: str
+    attempt: int | None  # the attempt that recorded it (None: not recorded on its own)
+    value: Any  # JSON when the map's output list is inline, else None
+    error: str | None  # "Type: message"
+    traceback: str | None
+    logs: str
+
+
 class EventShape(TypedDict):
     seq: int
     execution_id: str

@@ -89,6 +89,26 @@ def test_the_list_filters_by_a_time_range_of_creation(served: Served) -> None:
     assert empty.status_code == 400 and "the time range is empty" in empty.json()["error"]
 
 
+def test_a_map_node_lists_its_elements_with_values_and_the_failed_ones_errors(
+        served: Served) -> None:
+    import wf_ui
+
+    eid = rillet.run(wf_ui.squares, home=str(served.home), executor="inline",
+                     xs=[1, -2, 3]).id
+    got = served.get(f"/api/v1/executions/{eid}/nodes/map-square/elements")
+    assert got.status_code == 200, got.text
+    elements = got.json()
+    assert [(e["map_index"], e["status"], e["value"]) for e in elements] == [
+        (0, "SUCCEEDED", 1), (1, "FAILED", None), (2, "SUCCEEDED", 9)]
+    failed = elements[1]
+    assert failed["error"] == "ValueError: no square of a negative number: -2"
+    assert "Traceback" in failed["traceback"] and failed["logs"] == "refusing -2\n"
+    not_map = served.get(f"/api/v1/executions/{run_quick(served)}/nodes/double/elements")
+    assert not_map.status_code == 400 and "not a map" in not_map.json()["error"]
+    missing = served.get(f"/api/v1/executions/{eid}/nodes/nope/elements")
+    assert missing.status_code == 404 and "no node 'nope'" in missing.json()["error"]
+
+
 @pytest.mark.parametrize(("method", "path", "status", "says"), [
     ("GET", "/api/v1/executions/nope", 404, "no execution 'nope'"),
     ("GET", "/api/v1/executions?limit=-1", 400, "limit"),

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import time
 
-from rillet import CronSchedule, LaunchPlan, current_context, task, workflow
+from rillet import CronSchedule, LaunchPlan, current_context, map_task, task, workflow
 
 
 @task
@@ -57,3 +57,18 @@ def slow(marker: str, seconds: float = 300.0) -> int:
 
 yearly = LaunchPlan.get_or_create(diamond, name="diamond_yearly", default_inputs={"n": 2},
                                   schedule=CronSchedule("0 0 1 1 *"))
+
+
+@task
+def square(x: int) -> int:
+    if x < 0:
+        print(f"refusing {x}")
+        raise ValueError(f"no square of a negative number: {x}")
+    print(f"squaring {x}")
+    return x * x
+
+
+@workflow
+def squares(xs: list[int]) -> list[int | None]:
+    """A map whose negative elements fail (tolerated: at least half must succeed)."""
+    return map_task(square, min_success_ratio=0.5)(x=xs)

@@ -115,8 +115,10 @@ try {
         await timed(
           page,
           "document.querySelector('button.more').click()",
-          "return document.querySelectorAll('tr[data-execution]').length >= arg",
-          (k + 1) * 100,
+          // The table holds the new page: its rows laid out (past 200, the rows in
+          // view are drawn and the rest is space of the rows' height).
+          "const s = document.querySelector('.list-scroll'); return s !== null && s.scrollHeight >= arg",
+          (k + 1) * 100 * 40,
         ),
       );
       await page.locator("button.more:not([disabled])").waitFor();

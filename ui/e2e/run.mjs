@@ -3,7 +3,7 @@
 // runs this script). Exits 1 with one line per failed check; a screenshot per step,
 // each after an axe-core check of the page (no serious or critical violation).
 //
-//   RILLET_URL=http://127.0.0.1:PORT RILLET_SHOTS=DIR RILLET_E2E='{"done": ID, "running": ID}'
+//   RILLET_URL=http://127.0.0.1:PORT RILLET_SHOTS=DIR RILLET_E2E='{"done": ID, "running": ID, "mapped": ID}'
 //   [CHROMIUM=/usr/bin/chromium] node e2e/run.mjs
 import { mkdirSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -14,9 +14,9 @@ const AXE = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
 
 const url = process.env.RILLET_URL;
 const shots = process.env.RILLET_SHOTS ?? "e2e/out";
-const { done, running } = JSON.parse(process.env.RILLET_E2E ?? "{}");
-if (!url || !done || !running) {
-  console.error("run.mjs: set RILLET_URL and RILLET_E2E ({\"done\": ID, \"running\": ID})");
+const { done, running, mapped } = JSON.parse(process.env.RILLET_E2E ?? "{}");
+if (!url || !done || !running || !mapped) {
+  console.error("run.mjs: set RILLET_URL and RILLET_E2E ({\"done\": ID, \"running\": ID, \"mapped\": ID})");
   process.exit(2);
 }
 mkdirSync(shots, { recursive: true });
@@ -273,6 +273,19 @@ try {
   await v1.getByRole("link", { name: done }).waitFor();
   await page.locator('.model-history li[data-event="register"]').first().waitFor();
   await shot("models");
+
+  // 15. A map node's elements: three, the second FAILED (tolerated) with its error and
+  // its own logs, the others with their values.
+  await page.goto(`${url}/executions/${mapped}`);
+  await page.locator('.react-flow__node[data-id="map-square"]').click();
+  const mapPanel = page.getByRole("complementary", { name: "node map-square" });
+  await mapPanel.locator('[data-element="2"] code', { hasText: /^9$/ }).waitFor();
+  await mapPanel.locator('[data-element="0"] code', { hasText: /^1$/ }).waitFor();
+  const failedElement = mapPanel.locator('[data-element="1"]');
+  await failedElement.locator('[data-status="FAILED"]').waitFor();
+  await failedElement.locator("summary", { hasText: "ValueError: no square of a negative number: -2" }).click();
+  await mapPanel.getByLabel("logs of element 1").filter({ hasText: "refusing -2" }).waitFor();
+  await shot("map-elements");
 
 } catch (error) {
   if (page) await page.screenshot({ path: join(shots, "failure.png"), fullPage: true });

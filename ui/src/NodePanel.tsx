@@ -2,6 +2,7 @@ import { useQueries, useQuery } from "@tanstack/react-query";
 import { getArtifact, nodeLogs, type NodeShape } from "./api";
 import { seconds, valueText } from "./format";
 import { Link } from "./Link";
+import { MapElements } from "./MapElements";
 import { lineagePath } from "./router";
 import { Status } from "./Status";
 
@@ -149,6 +150,7 @@ export function NodePanel({
       {node.error && <pre className="traceback">{node.error}</pre>}
       <Values title="Inputs" values={node.inputs} />
       <Values title="Outputs" values={node.outputs} />
+      {node.kind === "map" && <MapElements executionId={executionId} nodeId={node.node_id} status={node.status} />}
       <Tracking node={node} />
       <Attempts executionId={executionId} node={node} />
     </aside>

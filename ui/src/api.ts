@@ -170,6 +170,21 @@ export function nodeLogs(id: string, node: string, attempt: number): Promise<Att
   );
 }
 
+/** An element of a map node (rillet/services/_elements.py). */
+export interface MapElementShape {
+  map_index: number;
+  status: string;
+  attempt: number | null;
+  value: unknown;
+  error: string | null;
+  traceback: string | null;
+  logs: string;
+}
+
+export function mapElements(id: string, node: string): Promise<MapElementShape[]> {
+  return call(`/executions/${encodeURIComponent(id)}/nodes/${encodeURIComponent(node)}/elements`);
+}
+
 export function getArtifact(hash: string): Promise<ArtifactShape> {
   return call(`/artifacts/${encodeURIComponent(hash)}`);
 }

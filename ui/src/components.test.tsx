@@ -401,3 +401,33 @@ describe("Re-run from a node", () => {
     expect(rerun).toHaveBeenCalledTimes(1);
   });
 });
+
+describe("Map elements", () => {
+  it("lists a map node's elements with their values, and a failed one's error, traceback and logs", async () => {
+    routes = {
+      "GET /api/v1/executions/e1/nodes/map-square/elements": () => ({
+        body: [
+          { map_index: 0, status: "SUCCEEDED", attempt: null, value: 1, error: null, traceback: null, logs: "" },
+          { map_index: 1, status: "FAILED", attempt: 1, value: null, error: "ValueError: negative", traceback: "Traceback ...\nValueError: negative", logs: "refusing -2\n" },
+        ],
+      }),
+      "GET /api/v1/executions/e1/nodes/map-square/logs": () => ({ body: { execution_id: "e1", node_id: "map-square", attempt: 1, status: "SUCCEEDED", logs: "", traceback: null } }),
+    };
+    const node: NodeShape = {
+      node_id: "map-square", task: "wf:square", kind: "map", status: "SUCCEEDED", attempts: 1, started_at: 1,
+      ended_at: 2, duration: 1, cache_key: null, source_execution: null, source_node: null, inputs: {}, outputs: {},
+      error: null, params: {}, metrics: [],
+    };
+    wrap(<NodePanel executionId="e1" node={node} />);
+    expect(await screen.findByText("(2)")).toBeTruthy();
+    expect(document.querySelector('[data-element="0"] code')!.textContent).toBe("1");
+    const failed = document.querySelector('[data-element="1"]')!;
+    expect(failed.querySelector("[data-status]")!.getAttribute("data-status")).toBe("FAILED");
+    expect(failed.querySelector("summary")!.textContent).toBe("ValueError: negative");
+    expect(screen.getByLabelText("logs of element 1").textContent).toBe("refusing -2\n");
+    // A task node has no elements section.
+    cleanup();
+    wrap(<NodePanel executionId="e1" node={{ ...node, kind: "task" }} />);
+    expect(screen.queryByText(/^Elements/)).toBeNull();
+  });
+});
