@@ -50,6 +50,8 @@ def test_the_ui_shows_executions_their_dag_and_a_node_live(tmp_path: Path) -> No
     assert done.status == "SUCCEEDED"
     mapped = rillet.run(wf_ui.squares, home=str(home), executor="inline", xs=[1, -2, 3])
     assert mapped.status == "SUCCEEDED"
+    nested = rillet.run(wf_ui.nested, home=str(home), executor="inline", n=3)
+    assert nested.status == "SUCCEEDED"
 
     # Two worker slots: the one running the execution that the browser aborts may take
     # a heartbeat to notice; the launch from the form runs on the other at once.
@@ -78,7 +80,7 @@ def test_the_ui_shows_executions_their_dag_and_a_node_live(tmp_path: Path) -> No
         shots = tmp_path / "screenshots"
         env = {**os.environ, "RILLET_URL": url, "RILLET_SHOTS": str(shots),
                "RILLET_E2E": json.dumps({"done": done.id, "running": running,
-                                         "mapped": mapped.id}),
+                                         "mapped": mapped.id, "nested": nested.id}),
                "CHROMIUM": CHROMIUM}
         r = subprocess.run(["node", "e2e/run.mjs"], cwd=UI, env=env, capture_output=True,
                            text=True, timeout=240)
@@ -86,7 +88,7 @@ def test_the_ui_shows_executions_their_dag_and_a_node_live(tmp_path: Path) -> No
         assert r.returncode == 0, f"the browser test failed:\n{r.stdout}\n{r.stderr}"
         assert "e2e passed" in r.stdout
         taken = sorted(p.name for p in shots.glob("*.png"))
-        assert len(taken) == 17 and all((shots / n).stat().st_size > 1000 for n in taken), taken
+        assert len(taken) == 18 and all((shots / n).stat().st_size > 1000 for n in taken), taken
         assert remote.execution(running).status == "ABORTED"
     finally:
         if remote is not None and running is not None:

@@ -72,3 +72,9 @@ def square(x: int) -> int:
 def squares(xs: list[int]) -> list[int | None]:
     """A map whose negative elements fail (tolerated: at least half must succeed)."""
     return map_task(square, min_success_ratio=0.5)(x=xs)
+
+
+@workflow
+def nested(n: int = 3) -> str:
+    """The diamond as a subworkflow: its nodes are drawn inside one node until opened."""
+    return diamond(n=n)

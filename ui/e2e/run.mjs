@@ -3,7 +3,7 @@
 // runs this script). Exits 1 with one line per failed check; a screenshot per step,
 // each after an axe-core check of the page (no serious or critical violation).
 //
-//   RILLET_URL=http://127.0.0.1:PORT RILLET_SHOTS=DIR RILLET_E2E='{"done": ID, "running": ID, "mapped": ID}'
+//   RILLET_URL=http://127.0.0.1:PORT RILLET_SHOTS=DIR RILLET_E2E='{"done": ID, "running": ID, "mapped": ID, "nested": ID}'
 //   [CHROMIUM=/usr/bin/chromium] node e2e/run.mjs
 import { mkdirSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -14,9 +14,9 @@ const AXE = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
 
 const url = process.env.RILLET_URL;
 const shots = process.env.RILLET_SHOTS ?? "e2e/out";
-const { done, running, mapped } = JSON.parse(process.env.RILLET_E2E ?? "{}");
-if (!url || !done || !running || !mapped) {
-  console.error("run.mjs: set RILLET_URL and RILLET_E2E ({\"done\": ID, \"running\": ID, \"mapped\": ID})");
+const { done, running, mapped, nested } = JSON.parse(process.env.RILLET_E2E ?? "{}");
+if (!url || !done || !running || !mapped || !nested) {
+  console.error("run.mjs: set RILLET_URL and RILLET_E2E ({\"done\": ID, \"running\": ID, \"mapped\": ID, \"nested\": ID})");
   process.exit(2);
 }
 mkdirSync(shots, { recursive: true });
@@ -286,6 +286,22 @@ try {
   await failedElement.locator("summary", { hasText: "ValueError: no square of a negative number: -2" }).click();
   await mapPanel.getByLabel("logs of element 1").filter({ hasText: "refusing -2" }).waitFor();
   await shot("map-elements");
+
+  // 16. A subworkflow: the diamond inside `nested` is one node ("4 inside") until its
+  // panel opens it; then its four nodes are drawn, left to right.
+  await page.goto(`${url}/executions/${nested}`);
+  const group = page.locator('.react-flow__node[data-id="diamond"]');
+  await group.locator("text=4 inside").waitFor();
+  if ((await page.locator(".react-flow__node").count()) !== 1)
+    throw new Error("a closed subworkflow should be drawn as one node");
+  await group.click();
+  await page.getByRole("button", { name: "Open diamond (4 nodes inside)" }).click();
+  await page.locator('.react-flow__node [data-node="diamond/report"][data-status="SUCCEEDED"]').waitFor();
+  await page.locator(".react-flow__node").nth(4).waitFor();
+  const xIn = async (id) => (await page.locator(`.react-flow__node[data-id="${id}"]`).boundingBox()).x;
+  if (!((await xIn("diamond/load")) < (await xIn("diamond/report"))))
+    throw new Error("the opened subworkflow is not drawn left to right");
+  await shot("subworkflow-open");
 
 } catch (error) {
   if (page) await page.screenshot({ path: join(shots, "failure.png"), fullPage: true });

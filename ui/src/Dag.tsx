@@ -2,13 +2,13 @@ import { useMemo } from "react";
 import { Handle, Position, type Node as FlowNode, type NodeProps } from "@xyflow/react";
 import type { NodeShape } from "./api";
 import { FlowGraph } from "./FlowGraph";
-import { inferEdges } from "./graph";
+import { collapse, groups, inferEdges } from "./graph";
 
-type StepData = { node: NodeShape; selected: boolean };
+type StepData = { node: NodeShape; selected: boolean; inside: number; open: boolean };
 type StepNode = FlowNode<StepData, "step">;
 
 function Step({ data }: NodeProps<StepNode>) {
-  const { node, selected } = data;
+  const { node, selected, inside, open } = data;
   return (
     <div
       className={`step status-${node.status.toLowerCase()}${selected ? " selected" : ""}`}
@@ -20,6 +20,7 @@ function Step({ data }: NodeProps<StepNode>) {
       <div className="step-status">
         {node.status}
         {node.attempts > 1 ? ` · ${node.attempts} attempts` : ""}
+        {inside > 0 ? ` · ${open ? "open" : `${inside} inside`}` : ""}
       </div>
       <Handle type="source" position={Position.Right} isConnectable={false} />
     </div>
@@ -27,30 +28,42 @@ function Step({ data }: NodeProps<StepNode>) {
 }
 
 const nodeTypes = { step: Step };
+const CLOSED = new Set<string>();
 
-/** The execution's nodes left to right; a click selects one. */
+/** The execution's nodes left to right; a click selects one. A subworkflow or a
+ * dynamic node is drawn as one node with its count of nodes inside, until it is in
+ * ``expanded`` (its panel opens it). */
 export function Dag({
   nodes,
   selected,
   onSelect,
+  expanded = CLOSED,
 }: {
   nodes: NodeShape[];
   selected: string | null;
   onSelect: (nodeId: string) => void;
+  expanded?: Set<string>;
 }) {
-  const edges = useMemo(() => inferEdges(nodes), [nodes]);
+  const inside = useMemo(() => groups(nodes), [nodes]);
+  const graph = useMemo(() => collapse(nodes, inferEdges(nodes), expanded), [nodes, expanded]);
   return (
     <FlowGraph
       className="dag"
       label="workflow graph"
       type="step"
       nodeTypes={nodeTypes}
-      items={nodes.map((node) => {
+      items={graph.nodes.map((node) => {
         const picked = node.node_id === selected;
-        return { id: node.node_id, data: { node, selected: picked }, version: `${node.status}|${node.attempts}|${picked}` };
+        const count = inside.get(node.node_id) ?? 0;
+        const open = expanded.has(node.node_id);
+        return {
+          id: node.node_id,
+          data: { node, selected: picked, inside: count, open },
+          version: `${node.status}|${node.attempts}|${picked}|${count}|${open}`,
+        };
       })}
-      edges={edges}
-      focus={nodes.filter((n) => n.status === "RUNNING").map((n) => n.node_id)}
+      edges={graph.edges}
+      focus={graph.nodes.filter((n) => n.status === "RUNNING").map((n) => n.node_id)}
       onNodeClick={(n) => onSelect(n.id)}
     />
   );

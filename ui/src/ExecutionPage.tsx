@@ -1,7 +1,8 @@
-import { useState } from "react";
+import { useMemo, useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { abortExecution, ended, getExecution, recoverExecution } from "./api";
 import { Dag } from "./Dag";
+import { groups } from "./graph";
 import { seconds, when } from "./format";
 import { pollEvery, useLiveExecution } from "./live";
 import { NodePanel } from "./NodePanel";
@@ -13,6 +14,7 @@ import { Timeline } from "./Timeline";
 export function ExecutionPage({ id }: { id: string }) {
   const client = useQueryClient();
   const [selected, setSelected] = useState<string | null>(null);
+  const [expanded, setExpanded] = useState<Set<string>>(() => new Set()); // groups opened
   const detail = useQuery({
     queryKey: ["execution", id],
     queryFn: () => getExecution(id),
@@ -21,6 +23,7 @@ export function ExecutionPage({ id }: { id: string }) {
       q.state.data && ended(q.state.data.status) ? false : pollEvery(q.state.data?.nodes.length ?? 0),
   });
   useLiveExecution(id, detail.data?.status, detail.data?.nodes.length);
+  const inside = useMemo(() => groups(detail.data?.nodes ?? []), [detail.data?.nodes]);
   const recover = useMutation({
     mutationFn: (fromNodes: string[]) => recoverExecution(id, fromNodes),
     onSuccess: (r) => {
@@ -72,12 +75,19 @@ export function ExecutionPage({ id }: { id: string }) {
       {recover.isError && <p role="alert">Could not recover: {recover.error.message}</p>}
       {e.error && <pre className="traceback">{e.error}</pre>}
       <div className="execution-body">
-        <Dag nodes={e.nodes} selected={selected} onSelect={setSelected} />
+        <Dag nodes={e.nodes} selected={selected} onSelect={setSelected} expanded={expanded} />
         {node ? (
           <NodePanel
             executionId={e.execution_id}
             node={node}
             onRerun={ended(e.status) && !recover.isPending ? () => recover.mutate([node.node_id]) : undefined}
+            inside={inside.get(node.node_id) ?? 0}
+            open={expanded.has(node.node_id)}
+            onToggle={() => {
+              const next = new Set(expanded);
+              if (!next.delete(node.node_id)) next.add(node.node_id);
+              setExpanded(next);
+            }}
           />
         ) : (
           <aside className="panel muted">Select a node to see its inputs, outputs, attempts and logs.</aside>

@@ -123,10 +123,17 @@ export function NodePanel({
   executionId,
   node,
   onRerun,
+  inside = 0,
+  open = false,
+  onToggle,
 }: {
   executionId: string;
   node: NodeShape;
   onRerun?: (() => void) | undefined;
+  /** Nodes inside it (a subworkflow or dynamic node), drawn when ``open``. */
+  inside?: number;
+  open?: boolean;
+  onToggle?: () => void;
 }) {
   return (
     <aside className="panel" aria-label={`node ${node.node_id}`}>
@@ -137,6 +144,13 @@ export function NodePanel({
         {node.task || node.kind} · {seconds(node.started_at, node.ended_at)}
         {node.cache_key ? ` · cache key ${node.cache_key.slice(0, 12)}` : ""}
       </p>
+      {inside > 0 && onToggle && (
+        <p>
+          <button type="button" aria-expanded={open} onClick={onToggle}>
+            {open ? `Close ${node.node_id}` : `Open ${node.node_id} (${inside} nodes inside)`}
+          </button>
+        </p>
+      )}
       {onRerun && (
         <button type="button" onClick={onRerun}>
           Re-run from this node

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { NodeShape } from "./api";
-import { inferEdges, layout } from "./graph";
+import { collapse, groups, inferEdges, layout } from "./graph";
 import { valueText } from "./format";
 import { applyEvent } from "./live";
 
@@ -60,5 +60,29 @@ describe("values and events", () => {
     expect(after.nodes.find((n) => n.node_id === "total")!.status).toBe("FAILED");
     expect(after.nodes.find((n) => n.node_id === "load")!.status).toBe("SUCCEEDED");
     expect(applyEvent(detail, { ...ev, kind: "execution", node_id: "", status: "ABORTED" }).status).toBe("ABORTED");
+  });
+});
+
+describe("subworkflows and dynamic children", () => {
+  // outer: load -> inner (a subworkflow: inner/a -> inner/b, its join "inner") -> report
+  const sub = [
+    node("load", {}, { o: "h-1" }, 0),
+    node("inner/a", { x: "h-1" }, { o: "h-2" }, 1),
+    node("inner/b", { x: "h-2" }, { o: "h-3" }, 2),
+    node("inner", { x: "h-3" }, { o: "h-3" }, 3),
+    node("report", { x: "h-3" }, { o: "h-4" }, 4),
+  ];
+
+  it("counts the nodes inside each group", () => {
+    expect(Object.fromEntries(groups(sub))).toEqual({ inner: 2 });
+  });
+
+  it("draws a closed group as its one node, its edges moved to it; open, every node", () => {
+    const closed = collapse(sub, inferEdges(sub), new Set());
+    expect(closed.nodes.map((n) => n.node_id)).toEqual(["load", "inner", "report"]);
+    expect(closed.edges.map((e) => `${e.source}>${e.target}`).sort()).toEqual(["inner>report", "load>inner"]);
+    const open = collapse(sub, inferEdges(sub), new Set(["inner"]));
+    expect(open.nodes).toHaveLength(5);
+    expect(open.edges.map((e) => `${e.source}>${e.target}`)).toContain("inner/a>inner/b");
   });
 });

@@ -55,3 +55,44 @@ export function layout(ids: string[], edges: Edge[]): Placed[] {
   const at = layered(ids, edges, { width: NODE_WIDTH, height: NODE_HEIGHT, rankGap: 64, nodeGap: 24, margin: 16 });
   return ids.map((id) => ({ id, ...(at.get(id) ?? { x: 0, y: 0 }) }));
 }
+
+/** The subworkflows and dynamic children of an execution: a node whose id is a prefix
+ * ("inner") of other nodes' ids ("inner/inc") groups them. */
+export function groups(nodes: NodeShape[]): Map<string, number> {
+  const ids = new Set(nodes.map((n) => n.node_id));
+  const inside = new Map<string, number>();
+  for (const n of nodes) {
+    const parts = n.node_id.split("/");
+    for (let i = 1; i < parts.length; i++) {
+      const g = parts.slice(0, i).join("/");
+      if (ids.has(g)) inside.set(g, (inside.get(g) ?? 0) + 1);
+    }
+  }
+  return inside;
+}
+
+/** The graph with every group not in ``expanded`` drawn as its one node: the nodes
+ * inside it hidden, their edges moved to it (duplicates and self-links dropped). */
+export function collapse(nodes: NodeShape[], edges: Edge[], expanded: Set<string>): { nodes: NodeShape[]; edges: Edge[] } {
+  const inside = groups(nodes);
+  const shown = (id: string): string => {
+    const parts = id.split("/");
+    for (let i = 1; i < parts.length; i++) {
+      const g = parts.slice(0, i).join("/");
+      if (inside.has(g) && !expanded.has(g)) return g;
+    }
+    return id;
+  };
+  const kept = nodes.filter((n) => shown(n.node_id) === n.node_id);
+  const seen = new Set<string>();
+  const moved: Edge[] = [];
+  for (const e of edges) {
+    const source = shown(e.source);
+    const target = shown(e.target);
+    const key = `${source}\u0000${target}`;
+    if (source === target || seen.has(key)) continue;
+    seen.add(key);
+    moved.push({ source, target });
+  }
+  return { nodes: kept, edges: moved };
+}
