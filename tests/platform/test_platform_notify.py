@@ -41,6 +41,8 @@ def incd(x: int) -> int:
     return inc(x=x)
 
 
+stopped = LaunchPlan.get_or_create(incd, name="abortplan", notifications=[
+    Webhook("URL/c", on=["ABORTED"])])
 plan = LaunchPlan.get_or_create(incd, name="incplan", notifications=[
     Webhook("URL/a", on=["SUCCEEDED"], secret_env="RILLET_NOTIFY_TEST_SECRET"),
     Webhook("URL/b", on=["FAILED"])])
@@ -134,3 +136,32 @@ def test_an_unset_secret_sends_nothing_and_says_why(
     assert got == []
     (row,) = deliveries(s.store, eid)
     assert row["state"] == "failed" and "RILLET_NOTIFY_TEST_SECRET" in row["error"]
+
+
+def test_an_execution_aborted_in_the_queue_notifies_aborted(
+        home_stores: Stores, receiver: tuple[str, list[Any]], tmp_path: Path) -> None:
+    """The ABORTED event, end to end on the store: the real abort (``rillet abort``'s
+    service) of a queued launch of a plan, then the notifier's query and delivery. (No
+    worker runs it: see the hand-off of issue 15 on an abort racing a worker's claim.)"""
+    from rillet.services import abort
+    from rillet.store import Instance
+
+    s = home_stores
+    url, got = receiver
+    code = tmp_path / "hookcode"
+    code.mkdir()
+    (code / "hooked.py").write_text(CODE.replace("URL", url))
+    register(str(code / "hooked.py"), store=s.store, artifacts=s.artifacts)
+    eid = launch(s.store, "abortplan", inputs={"x": 3})
+    inst = Instance.home(str(tmp_path / "home"), create=False)
+    try:
+        assert abort(inst, eid)["status"] == "ABORTED"
+    finally:
+        inst.close()
+    (p,) = pending(s.store, since=0.0)
+    assert (p.execution_id, p.event, p.url) == (eid, "ABORTED", url + "/c")
+    assert deliver(s.store, p, by="me", backoff=0.01)
+    ((path, headers, raw),) = got
+    assert path == "/c" and headers["X-Rillet-Event"] == "ABORTED"
+    assert "X-Rillet-Signature" not in headers  # this webhook names no secret
+    assert (json.loads(raw)["execution_id"], json.loads(raw)["status"]) == (eid, "ABORTED")
