@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import statistics
 import sys
 import time
@@ -188,6 +189,29 @@ def main() -> None:
     path = h.write_json(Path(__file__).resolve().parent / "results" / "verify.json",
                         {"machine": machine, "rounds": args.rounds, "results": results})
     print(f"wrote {path}")
+    scalar_hashes()
+
+
+def scalar_hashes(n: int = 20_000) -> None:
+    """Per call: ``content_hash`` of a small scalar beside one sha256 of its JSON (what a
+    value's identity costs at least); a unit test asserted < 20 us until it moved here."""
+    import hashlib
+
+    from rillet.types._literal import content_hash
+
+    print(f"{'scalar hash':<14} {'us/call':>8} {'sha256':>8} {'ratio':>7}")
+    for value, tp in ((123456, int), ("name", str), (True, bool)):
+        ours = min(_per_call(lambda: content_hash(value, tp), n) for _ in range(5))
+        data = json.dumps(value).encode()
+        base = min(_per_call(lambda: hashlib.sha256(data).hexdigest(), n) for _ in range(5))
+        print(f"{tp.__name__:<14} {ours * 1e6:>8.2f} {base * 1e6:>8.2f} {ours / base:>6.1f}x")
+
+
+def _per_call(fn: Callable[[], object], n: int) -> float:
+    start = time.perf_counter()
+    for _ in range(n):
+        fn()
+    return (time.perf_counter() - start) / n
 
 
 if __name__ == "__main__":

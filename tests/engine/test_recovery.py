@@ -135,11 +135,9 @@ def test_recovering_a_succeeded_execution_copies_every_node(cli, wf, tmp_path):
     ran = lines(str(marker))
     assert len(ran) == 5
 
-    started = time.monotonic()
     again = cli.ok("recover", first["execution_id"], "--json").json
     assert again["status"] == "SUCCEEDED"
     assert again["outputs"] == first["outputs"]
-    assert time.monotonic() - started < 10
     assert lines(str(marker)) == ran  # nothing ran again
     nodes = nodes_of(cli, again["execution_id"])
     assert {n["status"] for n in nodes.values()} == {"RECOVERED"}
