@@ -106,10 +106,13 @@ def show_execution(ctx: click.Context, execution_id: str, as_json: bool,
     failed = failed_elements(inst.store, record.id, nodes)
     input_values = stored_values(inst, record.inputs)
     if as_json:  # the service's shape (as --server shows it), and what only the home has
+        from rillet.platform._teams import execution_scope
+
+        project, domain = execution_scope(inst.store, record.id)
         print_json({
             **summary(record), "source": record.source, "inputs": record.inputs,
             "outputs": record.outputs, "name": record.name, "tags": record.tags,
-            "input_values": input_values,
+            "input_values": input_values, "project": project, "domain": domain,
             "nodes": [{**node_shape(n, params.get(n.node_id, {}), metrics.get(n.node_id, [])),
                        "failed_elements": failed.get(n.node_id, [])} for n in nodes],
         })

@@ -26,7 +26,8 @@ API = "/api/v1"
 #   execution: the project of the execution in the path;
 #   request: the project of the served request in the path (its model's);
 #   any: a role in some project (data not kept per project: artifacts, lineage);
-#   global: an admin token only.
+#   global: an admin token only;
+#   token: any valid token (who it is: no project is touched).
 POLICY: dict[tuple[str, str], tuple[str, str]] = {
     ("GET", "/executions"): ("viewer", "query?"),
     ("GET", "/executions/{execution_id}"): ("viewer", "execution"),
@@ -53,6 +54,7 @@ POLICY: dict[tuple[str, str], tuple[str, str]] = {
     ("POST", "/requests"): ("launcher", "query"),  # a model server's request log
     ("POST", "/models/{name}/serving"): ("editor", "query"),
     ("GET", "/projects"): ("viewer", "any"),
+    ("GET", "/whoami"): ("viewer", "token"),
     ("POST", "/projects"): ("admin", "global"),
     ("POST", "/promote"): ("editor", "body"),  # admin to production
     ("GET", "/promotions"): ("viewer", "query?"),
@@ -112,8 +114,9 @@ async def authorize(request: Request) -> None:
     if identity is None:
         raise _deny(401, "the token is not valid (unknown or revoked)")
     request.state.user = identity.user
+    request.state.identity = identity
     role, source = POLICY.get(key, ("admin", "global"))
-    if identity.admin:
+    if identity.admin or source == "token":
         return
     if source == "global":
         raise _deny(403, f"{request.method} {path} needs an admin token; "

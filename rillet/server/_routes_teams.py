@@ -40,6 +40,26 @@ def _inst(request: Request) -> Instance:
     return inst
 
 
+class WhoAmI(BaseModel):
+    user: str
+    auth: bool
+    admin: bool
+    roles: dict[str, str]
+
+
+@router.get("/whoami", response_model=WhoAmI)
+async def whoami(request: Request) -> Any:
+    """Who the request's token is: its user, whether it is an admin, and its role in
+    each project (viewer, launcher, editor or admin). On a server without ``--auth``
+    every request may do everything: ``auth`` false, ``admin`` true."""
+    identity = getattr(request.state, "identity", None)
+    if identity is None:
+        return JSONResponse({"user": who(request), "auth": bool(request.app.state.auth),
+                             "admin": not request.app.state.auth, "roles": {}})
+    return JSONResponse({"user": identity.user, "auth": True, "admin": bool(identity.admin),
+                         "roles": dict(sorted(identity.roles.items()))})
+
+
 @router.get("/projects", response_model=list[dict[str, Any]])
 async def list_projects(request: Request) -> Any:
     """Every project (``default`` first) with its domains."""

@@ -84,9 +84,12 @@ def get_execution(inst: Instance, execution_id: str) -> ExecutionRecord:
 def execution_detail(inst: Instance, execution_id: str) -> ExecutionDetail:
     """One execution with its nodes, params and metrics, and its inputs shown from their
     records (inline JSON, else type/hash/size: never decoded) (`executions show --json`)."""
+    from rillet.platform._teams import execution_scope
+
     store = inst.store
     record = get_execution(inst, execution_id)
     params, metrics = params_and_metrics(store, record.id)
+    project, domain = execution_scope(store, record.id)
     return {
         "execution_id": record.id, "workflow": record.workflow, "source": record.source,
         "status": record.status.value, "parent_id": record.parent_id,
@@ -97,6 +100,7 @@ def execution_detail(inst: Instance, execution_id: str) -> ExecutionDetail:
                   for n in store.nodes(record.id)],
         "input_values": shown_values(store, getattr(inst.artifacts, "root", None),
                                      record.inputs),
+        "project": project, "domain": domain,
     }
 
 

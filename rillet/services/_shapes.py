@@ -54,6 +54,8 @@ class ExecutionDetail(TypedDict):
     nodes: list[NodeShape]
     # each input as JSON when kept inline, else {type, hash, size, uri, format, pickled}
     input_values: dict[str, Any]
+    project: str  # where it runs: the scope the roles of a token are checked in
+    domain: str
 
 
 class AttemptLogs(TypedDict):

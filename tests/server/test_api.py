@@ -202,3 +202,8 @@ def test_live_events_reach_every_client_from_one_reader_of_the_log(
         assert [e["seq"] for e in got] == sorted({e["seq"] for e in got})
     others = [name for name in calls if name != "rillet-events"]
     assert len(others) <= len(streams), calls  # one backlog read per client, no polling
+
+
+def test_whoami_on_an_open_server_allows_everything(served: Served) -> None:
+    assert served.get("/api/v1/whoami").json() == {
+        "user": "anonymous", "auth": False, "admin": True, "roles": {}}

@@ -86,8 +86,8 @@ def _expected(method: str, path: str, role: str, project: str) -> bool:
     needed, source = POLICY[(method, path[len("/api/v1"):])]
     if source == "global":
         return False
-    if source == "any":
-        return True  # a role in some project (own)
+    if source in ("any", "token"):
+        return True  # a role in some project (own); any valid token
     if source == "default":
         return False  # nobody here has a role in default
     # "request": the project of the served request; an unknown one (these requests) is
@@ -151,6 +151,29 @@ def test_no_token_or_a_bad_one_is_401_and_an_admin_may_do_anything(authed) -> No
         (row,) = [a for a in admin.audit(project="other")
                   if a["action"] == "launch" and a["detail"]["execution_id"] == ex.id]
         assert row["who"] == "carol"
+
+
+def test_whoami_says_who_a_token_is_and_its_role_per_project(authed) -> None:
+    """The UI hides the actions a role may not take from this answer (never guessed)."""
+    served, tokens = authed
+    for role in ROLES:
+        got = served.client.get("/api/v1/whoami",
+                                headers={"authorization": f"Bearer {tokens[role]}"})
+        assert got.status_code == 200, got.text
+        assert got.json() == {"user": f"u-{role}", "auth": True, "admin": False,
+                              "roles": {"own": role}}
+    got = served.client.get("/api/v1/whoami",
+                            headers={"authorization": f"Bearer {tokens['root']}"})
+    assert got.json() == {"user": "root", "auth": True, "admin": True, "roles": {}}
+    assert served.client.get("/api/v1/whoami").status_code == 401
+    # the execution's page learns the project a role is checked in
+    detail = served.client.get(f"/api/v1/executions/{tokens['exec-other']}",
+                               headers={"authorization": f"Bearer {tokens['root']}"}).json()
+    assert (detail["project"], detail["domain"]) == ("other", "development")
+    # the server still refuses what a viewer's page no longer offers
+    refused = served.client.post(f"/api/v1/executions/{tokens['exec-own']}/recover",
+                                 headers={"authorization": f"Bearer {tokens['viewer']}"})
+    assert refused.status_code == 403 and "needs the role launcher" in refused.json()["error"]
 
 
 def test_a_revoked_token_is_refused_at_once(authed) -> None:

@@ -73,13 +73,29 @@ try {
   await page.getByLabel("Project").fill("default");
   await row(done).waitFor();
 
-  // 4. The execution's page (a viewer may see it; its DAG), but not recover it.
+  // 4. The execution's page (a viewer may see it; its DAG). The server says who the
+  // token is (GET /whoami: viewer of default): no Launch page, no Recover, Relaunch or
+  // Re-run is offered; the server still refuses a recovery asked for anyway.
+  const me = await page.evaluate(async (t) =>
+    (await fetch("/api/v1/whoami", { headers: { authorization: `Bearer ${t}` } })).json(), viewer);
+  if (JSON.stringify(me.roles) !== '{"default":"viewer"}' || me.admin) throw new Error(`whoami: ${JSON.stringify(me)}`);
   await row(done).getByRole("link").click();
   await page.locator('.react-flow__node [data-status="SUCCEEDED"]').nth(3).waitFor();
-  await page.getByRole("button", { name: "Recover" }).click();
-  await alert("Could not recover: not allowed (403)");
-  await alert("needs the role launcher");
-  await shot("viewer-may-not-recover");
+  await page.getByRole("link", { name: "Versions" }).waitFor();
+  for (const name of ["Recover", "Relaunch", "Abort"])
+    if ((await page.getByRole("button", { name }).count()) !== 0) throw new Error(`a viewer is offered ${name}`);
+  if ((await page.getByRole("link", { name: "Launch", exact: true }).count()) !== 0)
+    throw new Error("a viewer is offered the Launch page");
+  await page.locator('.react-flow__node[data-id="total"]').click();
+  await page.getByRole("complementary", { name: "node total" }).waitFor();
+  if ((await page.getByRole("button", { name: "Re-run from this node" }).count()) !== 0)
+    throw new Error("a viewer is offered a re-run");
+  const refused = await page.evaluate(async ([id, t]) => {
+    const r = await fetch(`/api/v1/executions/${id}/recover`, { method: "POST", headers: { authorization: `Bearer ${t}` } });
+    return [r.status, (await r.json()).error];
+  }, [done, viewer]);
+  if (refused[0] !== 403 || !refused[1].includes("needs the role launcher")) throw new Error(`recover as a viewer: ${refused}`);
+  await shot("viewer-sees-no-actions");
 
   // 5. Sign out: the form again, the token gone from the tab.
   await page.getByRole("button", { name: "Sign out" }).click();
@@ -93,7 +109,11 @@ try {
   await signIn(admin);
   await row(done).waitFor();
   await page.getByRole("button", { name: "Sign out" }).waitFor();
+  await page.getByRole("link", { name: "Launch", exact: true }).waitFor(); // an admin may launch
   await shot("admin-list");
+  await row(done).getByRole("link").click();
+  await page.getByRole("button", { name: "Recover" }).waitFor();
+  await page.getByRole("button", { name: "Relaunch" }).waitFor();
 } catch (error) {
   if (page) await page.screenshot({ path: join(shots, "failure.png"), fullPage: true });
   console.error(problems.join("\n"));

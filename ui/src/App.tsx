@@ -6,11 +6,12 @@ import { ExecutionsList } from "./ExecutionsList";
 import { LaunchPage } from "./LaunchPage";
 import { LineagePage } from "./LineagePage";
 import { Link } from "./Link";
+import { useAllows } from "./roles";
 import { route, usePath, type Route } from "./router";
 import { SignIn, SignOut } from "./SignIn";
 
 const NAV: [string, string][] = [
-  ["/launch", "Launch"],
+  ["/launch", "Launch"], // shown to a token that may launch in some project
   ["/versions", "Versions"],
   ["/launchplans", "Launch plans"],
   ["/models", "Models"],
@@ -19,13 +20,14 @@ const NAV: [string, string][] = [
 export function App() {
   const r = route(usePath());
   const auth = useAuth();
+  const launcher = useAllows(undefined, "launcher");
   return (
     <>
       <header className="top">
         <Link to="/" className="brand">
           rillet
         </Link>
-        {NAV.map(([to, label]) => (
+        {NAV.filter(([to]) => to !== "/launch" || launcher).map(([to, label]) => (
           <Link key={to} to={to}>
             {label}
           </Link>

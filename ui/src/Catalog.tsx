@@ -14,6 +14,7 @@ import {
 } from "./api";
 import { when } from "./format";
 import { Link } from "./Link";
+import { useAllows } from "./roles";
 import { executionPath } from "./router";
 
 /** The project and domain that a page lists (default/development to begin with). */
@@ -60,6 +61,7 @@ export function VersionsPage() {
     queryKey: ["versions", scope.project, scope.domain],
     queryFn: () => listVersions(scope.project, scope.domain),
   });
+  const mayLaunch = useAllows(scope.project, "launcher");
   return (
     <section aria-labelledby="versions-title">
       <h1 id="versions-title">Versions</h1>
@@ -91,7 +93,7 @@ export function VersionsPage() {
                 </td>
                 <td>{when(v.created_at)}</td>
                 <td>
-                  {v.kind !== "task" && (
+                  {v.kind !== "task" && mayLaunch && (
                     <Link to={launchHref(v.name, v.project, v.domain)}>Launch {v.name}</Link>
                   )}
                 </td>
@@ -124,6 +126,8 @@ export function LaunchPlansPage() {
     mutationFn: ({ plan, active }: { plan: LaunchPlanShape; active: boolean }) => setPlanActive(plan, active),
     onSettled: () => client.invalidateQueries({ queryKey: ["launchplans"] }),
   });
+  const mayLaunch = useAllows(scope.project, "launcher");
+  const mayActivate = useAllows(scope.project, "admin"); // the server's policy for activate
   return (
     <section aria-labelledby="plans-title">
       <h1 id="plans-title">Launch plans</h1>
@@ -160,7 +164,7 @@ export function LaunchPlansPage() {
                 <td>{p.active ? "active" : "inactive"}</td>
                 <td data-next={p.next_fire_at ?? ""}>{when(p.next_fire_at)}</td>
                 <td className="actions">
-                  {p.schedule && (
+                  {p.schedule && mayActivate && (
                     <button
                       type="button"
                       disabled={toggle.isPending}
@@ -169,7 +173,7 @@ export function LaunchPlansPage() {
                       {p.active ? "Deactivate" : "Activate"} {p.name}
                     </button>
                   )}{" "}
-                  <Link to={launchHref(p.name, p.project, p.domain)}>Launch {p.name}</Link>
+                  {mayLaunch && <Link to={launchHref(p.name, p.project, p.domain)}>Launch {p.name}</Link>}
                 </td>
               </tr>
             ))}

@@ -7,6 +7,7 @@ import { seconds, when } from "./format";
 import { pollEvery, useLiveExecution } from "./live";
 import { NodePanel } from "./NodePanel";
 import { Link } from "./Link";
+import { useAllows } from "./roles";
 import { executionPath, navigate } from "./router";
 import { Status } from "./Status";
 import { Timeline } from "./Timeline";
@@ -23,6 +24,7 @@ export function ExecutionPage({ id }: { id: string }) {
       q.state.data && ended(q.state.data.status) ? false : pollEvery(q.state.data?.nodes.length ?? 0),
   });
   useLiveExecution(id, detail.data?.status, detail.data?.nodes.length);
+  const mayLaunch = useAllows(detail.data?.project ?? "default", "launcher");
   const inside = useMemo(() => groups(detail.data?.nodes ?? []), [detail.data?.nodes]);
   const recover = useMutation({
     mutationFn: (fromNodes: string[]) => recoverExecution(id, fromNodes),
@@ -51,7 +53,7 @@ export function ExecutionPage({ id }: { id: string }) {
       <p className="muted">
         {e.workflow} · created {when(e.created_at)} · {seconds(e.started_at, e.ended_at)} ·{" "}
         {e.nodes.length} nodes
-        {!ended(e.status) && (
+        {!ended(e.status) && mayLaunch && (
           <>
             {" "}
             <button type="button" disabled={abort.isPending} onClick={() => abort.mutate()}>
@@ -59,7 +61,7 @@ export function ExecutionPage({ id }: { id: string }) {
             </button>
           </>
         )}
-        {ended(e.status) && (
+        {ended(e.status) && mayLaunch && (
           <>
             {" "}
             <button type="button" disabled={recover.isPending} onClick={() => recover.mutate([])}>
@@ -67,9 +69,11 @@ export function ExecutionPage({ id }: { id: string }) {
             </button>
           </>
         )}{" "}
-        <button type="button" onClick={() => navigate(`/launch?from=${encodeURIComponent(e.execution_id)}`)}>
-          Relaunch
-        </button>
+        {mayLaunch && (
+          <button type="button" onClick={() => navigate(`/launch?from=${encodeURIComponent(e.execution_id)}`)}>
+            Relaunch
+          </button>
+        )}
       </p>
       {abort.isError && <p role="alert">Could not abort: {abort.error.message}</p>}
       {recover.isError && <p role="alert">Could not recover: {recover.error.message}</p>}
@@ -80,7 +84,9 @@ export function ExecutionPage({ id }: { id: string }) {
           <NodePanel
             executionId={e.execution_id}
             node={node}
-            onRerun={ended(e.status) && !recover.isPending ? () => recover.mutate([node.node_id]) : undefined}
+            onRerun={
+              ended(e.status) && mayLaunch && !recover.isPending ? () => recover.mutate([node.node_id]) : undefined
+            }
             inside={inside.get(node.node_id) ?? 0}
             open={expanded.has(node.node_id)}
             onToggle={() => {

@@ -3,6 +3,7 @@ import { useInfiniteQuery, useMutation, useQueryClient } from "@tanstack/react-q
 import { abortExecution, ended, EXECUTION_STATUSES, listExecutions, PAGE } from "./api";
 import { seconds, when } from "./format";
 import { Link } from "./Link";
+import { useAllows } from "./roles";
 import { apiFilters, filtersSearch, parseFilters, SINCE_PRESETS, type ListFilters } from "./listFilters";
 import { executionPath, navigate, usePath } from "./router";
 import { Status } from "./Status";
@@ -42,6 +43,9 @@ export function ExecutionsList() {
       (query.state.data?.pages ?? []).some((p) => p.some((e) => !ended(e.status))) ? 1000 : 5000,
   });
   const rows = executions.data?.pages.flat();
+  // A token lists one project at a time (an admin's, every one): the Abort buttons
+  // show where its role allows them.
+  const mayAbort = useAllows(filters.project || "default", "launcher");
   const { ref, window: w } = useWindowed<HTMLDivElement>(rows?.length ?? 0, ROW_HEIGHT);
   const abort = useMutation({
     mutationFn: abortExecution,
@@ -177,7 +181,7 @@ export function ExecutionsList() {
                 <td>{when(e.created_at)}</td>
                 <td>{seconds(e.started_at, e.ended_at)}</td>
                 <td>
-                  {!ended(e.status) && (
+                  {!ended(e.status) && mayAbort && (
                     <button
                       type="button"
                       disabled={abort.isPending && abort.variables === e.execution_id}

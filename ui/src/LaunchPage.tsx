@@ -2,6 +2,7 @@ import { useMemo, useState } from "react";
 import { useMutation, useQuery } from "@tanstack/react-query";
 import { getExecution, launch, listVersions, type ExecutionDetail, type RegisteredEntity } from "./api";
 import { collect, fieldsOf, prefilled, type Field } from "./form";
+import { useAllows } from "./roles";
 import { executionPath, navigate } from "./router";
 
 function latestPerName(entities: RegisteredEntity[]): RegisteredEntity[] {
@@ -64,6 +65,7 @@ function LaunchForm({ entity, values }: { entity: RegisteredEntity; values?: Rec
   );
   const [texts, setTexts] = useState<Record<string, string>>(() => prefilled(fields, values ?? {}));
   const [errors, setErrors] = useState<Record<string, string>>({});
+  const mayLaunch = useAllows(entity.project, "launcher");
   const submit = useMutation({
     mutationFn: launch,
     onSuccess: (e) => navigate(executionPath(e.execution_id)),
@@ -75,6 +77,7 @@ function LaunchForm({ entity, values }: { entity: RegisteredEntity; values?: Rec
       noValidate
       onSubmit={(ev) => {
         ev.preventDefault();
+        if (!mayLaunch) return;
         const got = collect(fields, texts);
         if (!got.ok) {
           setErrors(got.errors);
@@ -106,9 +109,15 @@ function LaunchForm({ entity, values }: { entity: RegisteredEntity; values?: Rec
         </div>
       ))}
       {submit.isError && <p role="alert">Launch refused: {submit.error.message}</p>}
-      <button type="submit" disabled={submit.isPending}>
-        Launch
-      </button>
+      {mayLaunch ? (
+        <button type="submit" disabled={submit.isPending}>
+          Launch
+        </button>
+      ) : (
+        <p className="muted" data-refused="launch">
+          Your token may not launch in {entity.project} (it needs the role launcher).
+        </p>
+      )}
     </form>
   );
 }

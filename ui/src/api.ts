@@ -47,6 +47,9 @@ export interface ExecutionDetail {
   nodes: NodeShape[];
   /** Each input as JSON when kept inline, else a record: {type, hash, size, uri, format, pickled}. */
   input_values?: Record<string, unknown>;
+  /** Where it runs (the scope a token's role is checked in). */
+  project?: string;
+  domain?: string;
 }
 
 export interface AttemptLogs {
@@ -183,6 +186,18 @@ export interface MapElementShape {
 
 export function mapElements(id: string, node: string): Promise<MapElementShape[]> {
   return call(`/executions/${encodeURIComponent(id)}/nodes/${encodeURIComponent(node)}/elements`);
+}
+
+/** Who the token is (GET /whoami): an open server answers admin, auth false. */
+export interface WhoAmI {
+  user: string;
+  auth: boolean;
+  admin: boolean;
+  roles: Record<string, string>;
+}
+
+export function whoAmI(): Promise<WhoAmI> {
+  return call("/whoami");
 }
 
 export function getArtifact(hash: string): Promise<ArtifactShape> {

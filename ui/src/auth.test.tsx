@@ -17,6 +17,10 @@ beforeEach(() => {
     seen.push(header);
     const json = (status: number, body: unknown) =>
       new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
+    if (url.pathname === "/api/v1/whoami" && (header === "Bearer admin" || header === "Bearer viewer"))
+      return json(200, header === "Bearer admin"
+        ? { user: "ada", auth: true, admin: true, roles: {} }
+        : { user: "vic", auth: true, admin: false, roles: { default: "viewer" } });
     if (header === "Bearer admin")
       return json(200, [{ execution_id: "e-1", workflow: "wf:a", status: "SUCCEEDED", created_at: 1, started_at: 1, ended_at: 2, parent_id: null, error: null }]);
     if (header === "Bearer viewer" && url.searchParams.get("project") === null)
@@ -58,6 +62,8 @@ describe("auth in the UI", () => {
     expect(await screen.findByText("e-1")).toBeTruthy();
     expect(seen.at(-1)).toBe("Bearer admin");
     expect(sessionStorage.getItem("rillet.token")).toBe("admin");
+    // The server says this token is an admin: the Launch page is offered.
+    expect(await screen.findByRole("link", { name: "Launch" })).toBeTruthy();
 
     fireEvent.click(screen.getByRole("button", { name: "Sign out" }));
     expect(await screen.findByRole("heading", { name: "Sign in" })).toBeTruthy();
@@ -74,6 +80,10 @@ describe("auth in the UI", () => {
     );
     fireEvent.change(screen.getByLabelText("Project"), { target: { value: "default" } });
     expect(await screen.findByText("No executions match.")).toBeTruthy();
+    // A viewer (GET /whoami: viewer of default) is not offered the Launch page.
+    await waitFor(() => expect(seen.filter((h) => h === "Bearer viewer").length).toBeGreaterThan(2));
+    expect(screen.getByRole("link", { name: "Versions" })).toBeTruthy();
+    expect(screen.queryByRole("link", { name: "Launch" })).toBeNull();
   });
 });
 

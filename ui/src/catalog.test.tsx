@@ -9,6 +9,7 @@ import { route } from "./router";
 // The API answered from a table, as in components.test.tsx; the real server is the
 // end-to-end test's (e2e/run.mjs steps 12-14).
 type Answer = { status?: number; body: unknown };
+const OPEN_SERVER = { user: "anonymous", auth: false, admin: true, roles: {} };
 let routes: Record<string, (url: URL, init?: RequestInit) => Answer>;
 const calls: string[] = [];
 const bodies: unknown[] = [];
@@ -21,7 +22,9 @@ beforeEach(() => {
     const url = new URL(input, "http://ui.test");
     calls.push(`${init?.method ?? "GET"} ${url.pathname}${url.search}`);
     if (typeof init?.body === "string") bodies.push(JSON.parse(init.body));
-    const handler = routes[`${init?.method ?? "GET"} ${url.pathname}`];
+    // Who the token is: an open server's answer unless a test says otherwise.
+    const handler = routes[`${init?.method ?? "GET"} ${url.pathname}`] ??
+      (url.pathname === "/api/v1/whoami" ? (): Answer => ({ body: OPEN_SERVER }) : undefined);
     const answer = handler ? handler(url, init) : { status: 404, body: { error: `no route ${url.pathname}` } };
     return new Response(JSON.stringify(answer.body), {
       status: answer.status ?? 200,

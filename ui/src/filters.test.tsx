@@ -7,11 +7,14 @@ import { apiFilters, epoch, filtersSearch, NO_FILTERS, parseFilters } from "./li
 const calls: URL[] = [];
 let rows: unknown[] = [];
 
+const OPEN_SERVER = { user: "anonymous", auth: false, admin: true, roles: {} };
+
 beforeEach(() => {
   window.history.replaceState(null, "", "/");
   calls.length = 0;
   vi.stubGlobal("fetch", async (input: string) => {
     const url = new URL(input, "http://ui.test");
+    if (url.pathname === "/api/v1/whoami") return new Response(JSON.stringify(OPEN_SERVER), { status: 200 });
     calls.push(url);
     return new Response(JSON.stringify(rows), { status: 200, headers: { "content-type": "application/json" } });
   });
@@ -85,6 +88,7 @@ describe("the list's filters", () => {
     let page = 0;
     vi.stubGlobal("fetch", async (input: string) => {
       const url = new URL(input, "http://ui.test");
+      if (url.pathname === "/api/v1/whoami") return new Response(JSON.stringify(OPEN_SERVER), { status: 200 });
       calls.push(url);
       const start = (page++) * 100;
       return new Response(JSON.stringify(Array.from({ length: 100 }, (_, i) => row(start + i))), { status: 200 });
