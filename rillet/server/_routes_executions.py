@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -70,6 +70,22 @@ async def node_logs(request: Request, execution_id: Id, node_id: Id,
                     attempt: Annotated[int | None, Query(ge=1, le=10_000)] = None) -> Any:
     """The captured stdout and stderr of one attempt (default: the last)."""
     return JSONResponse(services.node_logs(instance(request), execution_id, node_id, attempt))
+
+
+@router.get("/executions/{execution_id}/nodes/{node_id}/logs/download",
+            response_class=PlainTextResponse,
+            responses={200: {"description": "The attempt's captured output as a text file",
+                             "content": {"text/plain": {"schema": {"type": "string"}}}}})
+async def node_logs_download(request: Request, execution_id: Id, node_id: Id,
+                             attempt: Annotated[int | None, Query(ge=1, le=10_000)] = None
+                             ) -> Any:
+    """The captured stdout and stderr of one attempt (default: the last) as a file
+    (``EXECUTION-NODE-attemptN.log``)."""
+    got = services.node_logs(instance(request), execution_id, node_id, attempt)
+    name = f"{got['execution_id']}-{got['node_id']}-attempt{got['attempt']}.log"
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+    return PlainTextResponse(got["logs"], headers={
+        "content-disposition": f'attachment; filename="{safe}"'})
 
 
 @router.get("/executions/{execution_id}/nodes/{node_id}/elements",

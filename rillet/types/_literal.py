@@ -153,12 +153,16 @@ def blob_matches(digest: str, lit_format: str, tag: str | None, meta: Any, data:
     were kept have none: then the tags the format and the declared type ``tp`` allow
     are tried, and bytes that none of them explains do not match.
     """
+    return any(sha256_hex(header, data) == digest
+               for header in blob_headers(lit_format, tag, meta, tp))
+
+
+def blob_headers(lit_format: str, tag: str | None, meta: Any, tp: Any = None) -> list[bytes]:
+    """What the digest of a blob of ``lit_format`` may start with: the header of its
+    recorded ``tag``, or (a record without one) of each tag the format and ``tp`` allow.
+    A reader that streams the bytes hashes them after one of these."""
     tags = [tag] if tag else _candidate_tags(lit_format, tp)
-    for t in tags:
-        header = json_header(t) if lit_format == "json" else blob_header(t, meta)
-        if sha256_hex(header, data) == digest:
-            return True
-    return False
+    return [json_header(t) if lit_format == "json" else blob_header(t, meta) for t in tags]
 
 
 def _candidate_tags(lit_format: str, tp: Any) -> list[str]:

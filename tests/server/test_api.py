@@ -3,6 +3,7 @@ same shapes as the CLI's --json, abort, and live events from the event log."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -207,3 +208,101 @@ def test_live_events_reach_every_client_from_one_reader_of_the_log(
 def test_whoami_on_an_open_server_allows_everything(served: Served) -> None:
     assert served.get("/api/v1/whoami").json() == {
         "user": "anonymous", "auth": False, "admin": True, "roles": {}}
+
+
+def _outputs(served: Served, eid: str) -> dict[str, str]:
+    nodes = served.get(f"/api/v1/executions/{eid}").json()["nodes"]
+    return {n["node_id"]: n["outputs"]["o0"] for n in nodes}
+
+
+def test_a_dataframe_previews_its_schema_and_first_rows_and_downloads_verified(
+        served: Served) -> None:
+    import io
+
+    import pyarrow.parquet as pq
+    import wf_ui
+
+    from rillet.types._literal import blob_headers
+
+    eid = rillet.run(wf_ui.tables, home=str(served.home), executor="inline", n=80).id
+    out = _outputs(served, eid)
+    got = served.get(f"/api/v1/artifacts/{out['table']}/preview", params={"rows": 5})
+    assert got.status_code == 200, got.text
+    shown = got.json()
+    assert [(c["name"], c["type"].replace("large_", "")) for c in shown["columns"]] == [
+        ("id", "int64"), ("name", "string"), ("score", "double")]  # (pandas 3: large_string)
+    assert shown["rows"] == [{"id": i, "name": f"row {i}", "score": i / 2} for i in range(5)]
+    assert (shown["num_rows"], shown["num_columns"], shown["truncated"]) == (80, 3, True)
+    assert len(served.get(f"/api/v1/artifacts/{out['table']}/preview").json()["rows"]) == 50
+
+    down = served.get(f"/api/v1/artifacts/{out['table']}/download")
+    assert down.status_code == 200
+    assert down.headers["content-disposition"] == (
+        f'attachment; filename="{out["table"][:12]}.parquet"')
+    assert down.headers["x-rillet-digest"] == out["table"]
+    assert int(down.headers["content-length"]) == len(down.content)
+    frame = pq.read_table(io.BytesIO(down.content)).to_pandas()
+    assert list(frame["name"][:2]) == ["row 0", "row 1"] and len(frame) == 80
+    (header,) = blob_headers("parquet", "dataframe", None)
+    assert hashlib.sha256(header + down.content).hexdigest() == out["table"]
+
+    note = served.get(f"/api/v1/artifacts/{out['note']}/download")
+    assert note.content == b"80 rows\n"
+    assert note.headers["content-disposition"] == 'attachment; filename="note.txt"'
+
+
+def test_a_pickled_value_is_never_previewed_and_other_values_say_why(served: Served) -> None:
+    import wf_ui
+
+    eid = rillet.run(wf_ui.tables, home=str(served.home), executor="inline", n=7).id
+    out = _outputs(served, eid)
+    got = served.get(f"/api/v1/artifacts/{out['opaque']}/preview")
+    assert got.status_code == 400, got.text
+    assert "is pickled" in got.json()["error"] and "never previewed" in got.json()["error"]
+    raw = served.get(f"/api/v1/artifacts/{out['opaque']}/download")  # its bytes, not loaded
+    assert raw.status_code == 200 and raw.headers["content-disposition"].endswith('.pkl"')
+    for node, says in (("note", "stored as file"), ("describe", "stored as json")):
+        refused = served.get(f"/api/v1/artifacts/{out[node]}/preview")
+        assert refused.status_code == 400 and says in refused.json()["error"], refused.text
+    inline = served.get(f"/api/v1/artifacts/{out['describe']}/download")
+    assert inline.json() == "7 rows, opaque 7, note '7 rows'"
+    for rows in (0, 501):
+        bad = served.get(f"/api/v1/artifacts/{out['table']}/preview", params={"rows": rows})
+        assert bad.status_code == 400 and "rows" in bad.json()["error"]
+    assert served.get(f"/api/v1/artifacts/{'0' * 64}/preview").status_code == 404
+    assert served.get(f"/api/v1/artifacts/{'0' * 64}/download").status_code == 404
+
+
+def test_corrupt_or_missing_bytes_are_neither_previewed_nor_sent(served: Served) -> None:
+    import wf_ui
+
+    eid = rillet.run(wf_ui.tables, home=str(served.home), executor="inline", n=11).id
+    digest = _outputs(served, eid)["table"]
+    uri = served.get(f"/api/v1/artifacts/{digest}").json()["uri"]  # relative to the store
+    (path,) = [p for p in served.home.rglob(uri.rsplit("/", 1)[-1]) if p.as_posix().endswith(uri)]
+    good = path.read_bytes()
+    try:
+        path.write_bytes(good[:-1] + bytes([good[-1] ^ 1]))  # one bit flipped
+        for route in ("preview", "download"):
+            got = served.get(f"/api/v1/artifacts/{digest}/{route}")
+            assert got.status_code == 404, got.text
+            assert "is corrupt" in got.json()["error"], got.text
+        path.unlink()
+        got = served.get(f"/api/v1/artifacts/{digest}/download")
+        assert got.status_code == 404 and "is missing" in got.json()["error"]
+    finally:
+        path.write_bytes(good)
+    assert served.get(f"/api/v1/artifacts/{digest}/preview").status_code == 200
+
+
+def test_a_node_attempts_logs_download_as_a_text_file(served: Served) -> None:
+    import wf_ui
+
+    eid = rillet.run(wf_ui.tables, home=str(served.home), executor="inline", n=3).id
+    got = served.get(f"/api/v1/executions/{eid}/nodes/table/logs/download")
+    assert got.status_code == 200 and got.text == "a table of 3 rows\n"
+    assert got.headers["content-type"].startswith("text/plain")
+    assert got.headers["content-disposition"] == (
+        f'attachment; filename="{eid}-table-attempt1.log"')
+    assert served.get(f"/api/v1/executions/{eid}/nodes/table/logs/download",
+                      params={"attempt": 2}).status_code == 404

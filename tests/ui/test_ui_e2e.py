@@ -5,7 +5,7 @@ DAG (node count, states, left to right), a node's output value and logs, a re-ru
 that node (a recovery through the server), and the
 launch form of a registered workflow (a bad value refused, a good one run), a relaunch
 with its inputs prefilled, compare and lineage, the Versions, Launch plans (activate,
-deactivate) and Models pages; a
+deactivate) and Models pages, a DataFrame's preview and downloads (its bytes, logs); a
 screenshot per step under this test's folder; no console error in the page."""
 
 from __future__ import annotations
@@ -52,6 +52,8 @@ def test_the_ui_shows_executions_their_dag_and_a_node_live(tmp_path: Path) -> No
     assert mapped.status == "SUCCEEDED"
     nested = rillet.run(wf_ui.nested, home=str(home), executor="inline", n=3)
     assert nested.status == "SUCCEEDED"
+    tables = rillet.run(wf_ui.tables, home=str(home), executor="inline", n=80)
+    assert tables.status == "SUCCEEDED"
 
     # Two worker slots: the one running the execution that the browser aborts may take
     # a heartbeat to notice; the launch from the form runs on the other at once.
@@ -80,7 +82,8 @@ def test_the_ui_shows_executions_their_dag_and_a_node_live(tmp_path: Path) -> No
         shots = tmp_path / "screenshots"
         env = {**os.environ, "RILLET_URL": url, "RILLET_SHOTS": str(shots),
                "RILLET_E2E": json.dumps({"done": done.id, "running": running,
-                                         "mapped": mapped.id, "nested": nested.id}),
+                                         "mapped": mapped.id, "nested": nested.id,
+                                         "tables": tables.id}),
                "CHROMIUM": CHROMIUM}
         r = subprocess.run(["node", "e2e/run.mjs"], cwd=UI, env=env, capture_output=True,
                            text=True, timeout=240)
@@ -88,7 +91,7 @@ def test_the_ui_shows_executions_their_dag_and_a_node_live(tmp_path: Path) -> No
         assert r.returncode == 0, f"the browser test failed:\n{r.stdout}\n{r.stderr}"
         assert "e2e passed" in r.stdout
         taken = sorted(p.name for p in shots.glob("*.png"))
-        assert len(taken) == 18 and all((shots / n).stat().st_size > 1000 for n in taken), taken
+        assert len(taken) == 19 and all((shots / n).stat().st_size > 1000 for n in taken), taken
         assert remote.execution(running).status == "ABORTED"
     finally:
         if remote is not None and running is not None:

@@ -1,14 +1,18 @@
 """Workflows of the UI tests: a diamond that succeeds (4 nodes, 4 edges) and one whose
 task sleeps until it is aborted (it writes its pid first, so the test knows it runs);
 a launch plan of the diamond on a yearly cron (the Launch plans page activates it; it
-never fires during a test)."""
+never fires during a test); a workflow whose values are a DataFrame, a pickled object
+and a file (previews and downloads)."""
 
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 
-from rillet import CronSchedule, LaunchPlan, current_context, map_task, task, workflow
+import pandas as pd
+
+from rillet import CronSchedule, File, LaunchPlan, current_context, map_task, task, workflow
 
 
 @task
@@ -78,3 +82,44 @@ def squares(xs: list[int]) -> list[int | None]:
 def nested(n: int = 3) -> str:
     """The diamond as a subworkflow: its nodes are drawn inside one node until opened."""
     return diamond(n=n)
+
+
+class Opaque:
+    """No codec: stored with the pickle fallback (never previewed, never unpickled by the
+    server)."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+
+@task
+def table(n: int) -> pd.DataFrame:
+    print(f"a table of {n} rows")
+    return pd.DataFrame({"id": list(range(n)), "name": [f"row {i}" for i in range(n)],
+                         "score": [i / 2 for i in range(n)]})
+
+
+@task
+def opaque(n: int) -> Opaque:
+    return Opaque(n)
+
+
+@task
+def note(n: int) -> File:
+    path = os.path.join(tempfile.mkdtemp(), "note.txt")
+    with open(path, "w") as f:
+        f.write(f"{n} rows\n")
+    return File(path)
+
+
+@task
+def describe(df: pd.DataFrame, o: Opaque, f: File) -> str:
+    with open(f.path) as text:
+        return f"{len(df)} rows, opaque {o.n}, note {text.read().strip()!r}"
+
+
+@workflow
+def tables(n: int = 80) -> str:
+    """A DataFrame (previewed: its first rows and schema), a pickled value and a file
+    (downloaded) feeding one report."""
+    return describe(df=table(n=n), o=opaque(n=n), f=note(n=n))

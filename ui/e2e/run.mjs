@@ -3,9 +3,9 @@
 // runs this script). Exits 1 with one line per failed check; a screenshot per step,
 // each after an axe-core check of the page (no serious or critical violation).
 //
-//   RILLET_URL=http://127.0.0.1:PORT RILLET_SHOTS=DIR RILLET_E2E='{"done": ID, "running": ID, "mapped": ID, "nested": ID}'
+//   RILLET_URL=http://127.0.0.1:PORT RILLET_SHOTS=DIR RILLET_E2E='{"done": ID, "running": ID, "mapped": ID, "nested": ID, "tables": ID}'
 //   [CHROMIUM=/usr/bin/chromium] node e2e/run.mjs
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
@@ -14,9 +14,9 @@ const AXE = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
 
 const url = process.env.RILLET_URL;
 const shots = process.env.RILLET_SHOTS ?? "e2e/out";
-const { done, running, mapped, nested } = JSON.parse(process.env.RILLET_E2E ?? "{}");
-if (!url || !done || !running || !mapped || !nested) {
-  console.error("run.mjs: set RILLET_URL and RILLET_E2E ({\"done\": ID, \"running\": ID, \"mapped\": ID, \"nested\": ID})");
+const { done, running, mapped, nested, tables } = JSON.parse(process.env.RILLET_E2E ?? "{}");
+if (!url || !done || !running || !mapped || !nested || !tables) {
+  console.error("run.mjs: set RILLET_URL and RILLET_E2E ({\"done\": ID, \"running\": ID, \"mapped\": ID, \"nested\": ID, \"tables\": ID})");
   process.exit(2);
 }
 mkdirSync(shots, { recursive: true });
@@ -302,6 +302,33 @@ try {
   if (!((await xIn("diamond/load")) < (await xIn("diamond/report"))))
     throw new Error("the opened subworkflow is not drawn left to right");
   await shot("subworkflow-open");
+
+  // 17. A DataFrame output: its schema and first rows in the node's panel; its bytes
+  // downloaded (a parquet file under the server's name) and the attempt's logs too; a
+  // pickled output can be downloaded but has no preview.
+  await page.goto(`${url}/executions/${tables}`);
+  await page.locator('.react-flow__node[data-id="table"]').click();
+  const tablePanel = page.getByRole("complementary", { name: "node table" });
+  const preview = tablePanel.getByRole("region", { name: "preview of o0" });
+  await preview.locator("caption", { hasText: "80 rows × 3 columns, the first 20 shown" }).waitFor();
+  await preview.locator('th[data-column="score"]', { hasText: "double" }).waitFor();
+  await preview.locator("td", { hasText: /^row 19$/ }).waitFor();
+  const saved = async (link) => {
+    const [download] = await Promise.all([page.waitForEvent("download"), link.click()]);
+    return [download.suggestedFilename(), readFileSync(await download.path())];
+  };
+  const [frameName, frameBytes] = await saved(tablePanel.getByRole("link", { name: "Download o0" }));
+  if (!frameName.endsWith(".parquet") || frameBytes.subarray(0, 4).toString() !== "PAR1")
+    throw new Error(`the DataFrame download: ${frameName}, ${frameBytes.length} bytes`);
+  const [logName, logBytes] = await saved(tablePanel.getByRole("link", { name: "Download the logs of attempt 1" }));
+  if (logName !== `${tables}-table-attempt1.log` || logBytes.toString() !== "a table of 80 rows\n")
+    throw new Error(`the logs download: ${logName}: ${logBytes.toString()}`);
+  await shot("dataframe-preview");
+  await page.locator('.react-flow__node[data-id="opaque"]').click();
+  const opaquePanel = page.getByRole("complementary", { name: "node opaque" });
+  await opaquePanel.getByRole("link", { name: "Download o0" }).waitFor();
+  await opaquePanel.locator("code", { hasText: "pickle" }).waitFor();
+  if ((await opaquePanel.getByRole("region").count()) !== 0) throw new Error("a pickled value was previewed");
 
 } catch (error) {
   if (page) await page.screenshot({ path: join(shots, "failure.png"), fullPage: true });

@@ -1,12 +1,13 @@
 import { useQueries, useQuery } from "@tanstack/react-query";
-import { getArtifact, nodeLogs, type NodeShape } from "./api";
+import { downloadUrl, getArtifact, logsDownloadUrl, nodeLogs, type NodeShape } from "./api";
+import { DownloadLink, FramePreview } from "./Downloads";
 import { seconds, valueText } from "./format";
 import { Link } from "./Link";
 import { MapElements } from "./MapElements";
 import { lineagePath } from "./router";
 import { Status } from "./Status";
 
-function Value({ hash }: { hash: string }) {
+function Value({ hash, name }: { hash: string; name: string }) {
   const artifact = useQuery({
     queryKey: ["artifact", hash],
     queryFn: () => getArtifact(hash),
@@ -15,10 +16,21 @@ function Value({ hash }: { hash: string }) {
   if (artifact.isPending) return <span className="muted">…</span>;
   if (artifact.isError) return <span className="muted">{artifact.error.message}</span>;
   const a = artifact.data;
+  const stored = a.uri !== null && !a.purged; // bytes in the artifact store
   return (
-    <code className="value" title={`sha256 ${a.hash}`}>
-      {valueText(a.inline, a.format, a.size)}
-    </code>
+    <>
+      <code className="value" title={`sha256 ${a.hash}`}>
+        {valueText(a.inline, a.format, a.size)}
+        {a.purged ? " (pruned)" : ""}
+      </code>
+      {stored && (
+        <>
+          {" "}
+          <DownloadLink url={downloadUrl(a.hash)} name={a.hash.slice(0, 12)} label={`Download ${name}`} />
+        </>
+      )}
+      {stored && a.format === "parquet" && <FramePreview hash={a.hash} label={name} />}
+    </>
   );
 }
 
@@ -35,7 +47,7 @@ function Values({ title, values }: { title: string; values: Record<string, strin
             <div key={name}>
               <dt>{name}</dt>
               <dd>
-                <Value hash={values[name] ?? ""} />
+                <Value hash={values[name] ?? ""} name={name} />
               </dd>
             </div>
           ))}
@@ -73,9 +85,16 @@ function Attempts({ executionId, node }: { executionId: string; node: NodeShape 
           {q.isError && <p className="muted">{q.error.message}</p>}
           {q.data?.traceback && <pre className="traceback">{q.data.traceback}</pre>}
           {q.data && (
-            <pre className="logs" aria-label={`logs of attempt ${numbers[i]}`}>
-              {q.data.logs || "(no output)"}
-            </pre>
+            <>
+              <pre className="logs" aria-label={`logs of attempt ${numbers[i]}`}>
+                {q.data.logs || "(no output)"}
+              </pre>
+              <DownloadLink
+                url={logsDownloadUrl(executionId, node.node_id, numbers[i] ?? 1)}
+                name={`${node.node_id}-attempt${numbers[i] ?? 1}.log`}
+                label={`Download the logs of attempt ${numbers[i] ?? 1}`}
+              />
+            </>
           )}
         </article>
       ))}

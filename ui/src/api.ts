@@ -200,6 +200,48 @@ export function whoAmI(): Promise<WhoAmI> {
   return call("/whoami");
 }
 
+/** A stored DataFrame's schema and first rows (GET /artifacts/{hash}/preview). */
+export interface PreviewShape {
+  hash: string;
+  type: string;
+  size: number;
+  num_rows: number;
+  num_columns: number;
+  columns: { name: string; type: string; nullable: boolean }[];
+  rows: Record<string, unknown>[];
+  truncated: boolean;
+}
+
+export function previewArtifact(hash: string, rows = 20): Promise<PreviewShape> {
+  return call(`/artifacts/${encodeURIComponent(hash)}/preview?rows=${rows}`);
+}
+
+export function downloadUrl(hash: string): string {
+  return `${API}/artifacts/${encodeURIComponent(hash)}/download`;
+}
+
+export function logsDownloadUrl(id: string, node: string, attempt: number): string {
+  return `${API}/executions/${encodeURIComponent(id)}/nodes/${encodeURIComponent(node)}/logs/download?attempt=${attempt}`;
+}
+
+/** Save what ``url`` (an API path) answers as a file: fetched with the token (a plain
+ * link could not send it), then handed to the browser under the server's file name. */
+export async function saveDownload(url: string, fallbackName: string): Promise<string> {
+  const response = await fetch(url, { headers: authHeaders() });
+  if (!response.ok) throw await answerError(response);
+  const disposition = response.headers.get("content-disposition") ?? "";
+  const name = /filename="([^"]+)"/.exec(disposition)?.[1] ?? fallbackName;
+  const href = URL.createObjectURL(await response.blob());
+  const a = document.createElement("a");
+  a.href = href;
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(href), 60_000);
+  return name;
+}
+
 export function getArtifact(hash: string): Promise<ArtifactShape> {
   return call(`/artifacts/${encodeURIComponent(hash)}`);
 }
