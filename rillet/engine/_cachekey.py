@@ -26,9 +26,25 @@ def task_version(task: Any) -> tuple[str, dict[str, str]]:
 def code_hash_of(task: Any) -> Any:
     from rillet.compiler._codehash import code_hash
 
+    return code_hash(task.fn, interface=interface_text(task))
+
+
+# task object id -> (the task, its interface text): a task's interface and schemas never
+# change, and describing them was most of a memoized code hash's cost (~50 us per run).
+_INTERFACES: dict[int, tuple[Any, str]] = {}
+
+
+def interface_text(task: Any) -> str:
+    """The task's interface as the code hash covers it (with its DataFrame schemas),
+    computed once per task object."""
+    hit = _INTERFACES.get(id(task))
+    if hit is not None and hit[0] is task:
+        return hit[1]
     interface = task.interface.describe()
     schemas = frame_schemas(task)
-    return code_hash(task.fn, interface=f"{interface} {schemas}" if schemas else interface)
+    text = f"{interface} {schemas}" if schemas else interface
+    _INTERFACES[id(task)] = (task, text)
+    return text
 
 
 def frame_schemas(task: Any) -> str:
