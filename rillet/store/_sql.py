@@ -92,6 +92,14 @@ ELEMENT_COLS = ("execution_id", "node_id", "attempt", "map_index", "status", "er
 # (``SqlMetadataStore._fence``: the lease is its own, unowned or lapsed) gets to write:
 # ``acquire_lease`` (or a worker's claim) is the way to take a live one over.
 UPSERT_EXECUTION = _upsert("executions", EXEC_COLS, ("id",), keep=("abort_requested_at",))
+# A record of an execution this store has written already, with the same workflow and
+# created_at: an UPDATE that leaves those two out, so that SQLite rewrites only the
+# indexes holding a changed column (status) rather than all four of ``executions``.
+_FIXED = ("id", "workflow", "created_at", "abort_requested_at")
+_MOVING = tuple(c for c in EXEC_COLS if c not in _FIXED)
+_SETS = ", ".join(f'"{c}" = ?' for c in _MOVING)
+UPDATE_EXECUTION = f"UPDATE executions SET {_SETS} WHERE id = ?"
+_MOVING_AT = tuple(EXEC_COLS.index(c) for c in _MOVING)
 UPSERT_NODE = _upsert("node_executions", (*NODE_COLS, "seq"), ("execution_id", "node_id"),
                       keep=("seq",))
 UPSERT_ATTEMPT = _upsert("attempts", ATTEMPT_COLS, ("execution_id", "node_id", "attempt"))
@@ -357,6 +365,7 @@ class SqlMetadataStore:
         self.url = url
         self.supports_listen = url.startswith("postgresql")
         self._io_seen: dict[tuple[str, str], dict[tuple[str, str], str]] = {}
+        self._wrote: dict[str, tuple[str, float]] = {}
 
     @property
     def database(self) -> Database:
@@ -371,6 +380,7 @@ class SqlMetadataStore:
         store.url = db.url
         store.supports_listen = db.url.startswith("postgresql")
         store._io_seen = {}
+        store._wrote = {}
         return store
 
     # -- writes ------------------------------------------------------------------------
@@ -379,6 +389,7 @@ class SqlMetadataStore:
         ``also(cursor)`` then writes a caller's own rows in the same transaction (a
         study's trial with its execution's records, ``rillet.tuning``)."""
         io: dict[tuple[str, str], dict[tuple[str, str], str]] = {}
+        wrote: dict[str, tuple[str, float]] = {}
         with self._db.write() as c:
             # The reads first, all asked before any is read (on PostgreSQL: one round
             # trip for them, one for the writes and the commit).
@@ -389,7 +400,7 @@ class SqlMetadataStore:
             stored: dict[str, str] = {}
             if batch.executions:
                 self._fence(fence, batch.executions, stored)
-                _many(c, UPSERT_EXECUTION, [_execution_row(e) for e in batch.executions])
+                wrote = self._write_executions(c, batch.executions, stored)
             if batch.artifacts:
                 _many(c, UPSERT_ARTIFACT, [_artifact_row(a) for a in batch.artifacts])
             if batch.nodes:
@@ -429,10 +440,35 @@ class SqlMetadataStore:
                 ])
             if also is not None:
                 also(c)
+        if wrote:  # committed: the next record of these may be an UPDATE
+            if len(self._wrote) > 10_000:
+                self._wrote.clear()
+            self._wrote.update(wrote)
         if io:  # committed: remember the lineage rows, so the next batch need not read them
             if len(self._io_seen) > 100_000:
                 self._io_seen.clear()
             self._io_seen.update(io)
+
+    def _write_executions(self, c: Any, records: list[ExecutionRecord],
+                          stored: dict[str, str]) -> dict[str, tuple[str, float]]:
+        """Write the last record of each execution in ``records`` (each is the whole
+        state): an upsert, or the narrower UPDATE where this store wrote the row before
+        (``stored``: it is there) with the same workflow and created_at. Returns what
+        to remember once committed."""
+        last = {e.id: e for e in records}
+        wrote = self._wrote
+        upserts, updates = [], []
+        for eid, e in last.items():
+            row = _execution_row(e)
+            if eid in stored and wrote.get(eid) == (e.workflow, e.created_at):
+                updates.append((*(row[i] for i in _MOVING_AT), eid))
+            else:
+                upserts.append(row)
+        if upserts:
+            _many(c, UPSERT_EXECUTION, upserts)
+        if updates:
+            _many(c, UPDATE_EXECUTION, updates)
+        return {eid: (e.workflow, e.created_at) for eid, e in last.items()}
 
     def _ask_fence(self, c: Any, records: list[ExecutionRecord]) -> list[Any]:
         """Ask for the stored lease of each execution in ``records`` (on PostgreSQL

@@ -229,6 +229,32 @@ class MetadataStoreContract:
         assert got == full
         assert got.status is ExecutionStatus.FAILED
 
+    def test_a_later_record_of_an_execution_replaces_every_field(self, store: Any) -> None:
+        """Each record is the execution's whole state, however the store writes it
+        (the SQL store updates a row it wrote with the same workflow and created_at
+        without those two columns): every other field of the last one is read back."""
+        first = execution(parent_id=None, executor="inline", owner_host="a", owner_pid=1,
+                          owner_started=0.5, heartbeat_at=1.0, checkpoint_scope="s1",
+                          name="n1", tags={"k": "v"}, lease_owner="o1",
+                          lease_expires_at=5.0, started_at=1.0)
+        store.apply(Batch(executions=[first]))
+        moved = dataclasses.replace(
+            first, source="other.py", spec_hash="spec2", status=ExecutionStatus.FAILED,
+            inputs={"n": H2}, outputs={"o0": H3}, error="boom", parent_id="e0",
+            executor="processes", started_at=2.0, ended_at=3.0, owner_host="b", owner_pid=2,
+            owner_started=0.75, heartbeat_at=2.5, checkpoint_scope="s2", name="n2",
+            tags={"k": "w"}, lease_owner="", lease_expires_at=None)
+        store.apply(Batch(executions=[moved]))
+        assert store.get_execution("e1") == moved
+        again = dataclasses.replace(moved, status=ExecutionStatus.SUCCEEDED, error=None)
+        store.apply(Batch(executions=[again]))
+        assert store.get_execution("e1") == again
+        renamed = dataclasses.replace(again, workflow="m:other", created_at=4.0)
+        store.apply(Batch(executions=[renamed]))
+        assert store.get_execution("e1") == renamed
+        assert [e.id for e in store.list_executions(workflow="m:other")] == ["e1"]
+        assert [e.id for e in store.list_executions(status="SUCCEEDED", since=3.5)] == ["e1"]
+
     def test_execution_upsert_last_wins_and_outputs_none(self, store: Any) -> None:
         store.apply(Batch(executions=[execution()]))
         done = execution(status=ExecutionStatus.SUCCEEDED, outputs={"o0": H2}, ended_at=9.0)
