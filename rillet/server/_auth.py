@@ -45,6 +45,8 @@ POLICY: dict[tuple[str, str], tuple[str, str]] = {
     ("GET", "/artifacts/{digest}/download"): ("viewer", "any"),
     ("POST", "/register"): ("editor", "query"),
     ("GET", "/versions"): ("viewer", "query"),
+    ("GET", "/versions/{version}/files"): ("viewer", "query"),
+    ("GET", "/versions/{version}/file"): ("viewer", "query"),
     ("POST", "/launch"): ("launcher", "body"),
     # the model registry of the query's project and domain (writes: admin in production)
     ("GET", "/models"): ("viewer", "query"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
@@ -63,6 +64,55 @@ async def versions(request: Request,
     """Registered versions (of ``name``, or of everything), newest first."""
     return JSONResponse(_registry.versions(_inst(request), name, project=project,
                                            domain=domain))
+
+
+Version = Annotated[str, PathParam(min_length=1, max_length=200, pattern=r"^[^\x00/\s]+$")]
+
+
+class BundleFile(BaseModel):
+    path: str
+    size: int
+
+
+class Entity(BaseModel):
+    name: str
+    kind: str
+
+
+class VersionFiles(BaseModel):
+    project: str
+    domain: str
+    version: str
+    bundle_hash: str
+    created_at: float
+    entities: list[Entity]
+    files: list[BundleFile]
+
+
+class FileText(BaseModel):
+    path: str
+    size: int
+    text: str
+
+
+@router.get("/versions/{version}/files", response_model=VersionFiles)
+async def version_files(request: Request, version: Version, project: Scope = "default",
+                        domain: Scope = "development") -> Any:
+    """The files of a registered version's code bundle (its bytes checked against its
+    hash first), and the tasks, workflows and launch plans it registered."""
+    return JSONResponse(await run_in_threadpool(
+        _registry.version_files, _inst(request), version, project=project, domain=domain))
+
+
+@router.get("/versions/{version}/file", response_model=FileText)
+async def version_file(request: Request, version: Version,
+                       path: Annotated[str, Query(min_length=1, max_length=1000,
+                                                  pattern=r"^[^\x00]+$")],
+                       project: Scope = "default", domain: Scope = "development") -> Any:
+    """One file of a registered version's bundle as text (UTF-8, up to 1 MiB; else 400)."""
+    return JSONResponse(await run_in_threadpool(
+        _registry.version_file, _inst(request), version, path, project=project,
+        domain=domain))
 
 
 @router.post("/launch", response_model=services.ExecutionDetail)

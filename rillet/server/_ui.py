@@ -1,8 +1,8 @@
 """The web UI at ``/``: the single-page app built from ``ui/`` (``make ui``) into
 ``rillet/ui_static``, shipped inside the package so that ``pip install`` needs no Node.
 Client routes (``/executions/<id>``, ``/launch``, ``/compare``, ``/lineage/<ref>``,
-``/versions``, ``/launchplans``, ``/models``) answer the app's ``index.html``; ``/assets``
-its files. Without a build, ``/`` says what to run."""
+``/versions``, ``/versions/<version>``, ``/launchplans``, ``/models``) answer the app's
+``index.html``; ``/assets`` its files. Without a build, ``/`` says what to run."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def not_built_note(ui_dir: Path = UI_DIR) -> str | None:
 
 
 CLIENT_ROUTES = ("/", "/executions/{rest:path}", "/launch", "/compare", "/lineage/{rest:path}",
-                 "/versions", "/launchplans", "/models")
+                 "/versions", "/versions/{rest:path}", "/launchplans", "/models")
 
 
 def mount(app: FastAPI, ui_dir: Path = UI_DIR) -> None:

@@ -88,3 +88,51 @@ def test_cli_register_versions_launch_with_server(with_workers: Served) -> None:
     assert json.loads(r.output)["status"] == "SUCCEEDED"
     r = runner.invoke(cli, ["launch", "cliflows.calc", "--server", url, "--x", "zz"])
     assert r.exit_code == 2 and "x" in r.output, r.output
+
+
+def test_a_registered_versions_code_is_listed_and_read(with_workers: Served) -> None:
+    """The version page's code view: the bundle's files and one file's text; the bundle's
+    bytes are checked against its hash first."""
+    folder = with_workers.home / "codeview"
+    (folder / "helpers").mkdir(parents=True)
+    (folder / "flows.py").write_text(FLOWS)
+    (folder / "helpers" / "__init__.py").write_text("")
+    (folder / "helpers" / "text.py").write_text("GREETING = 'héllo'\n")
+    (folder / "blob.bin").write_bytes(b"\xff\xfe\x00binary")
+    c = with_workers.client
+    with Remote(with_workers.url) as remote:
+        remote.create_project("code")
+        made = remote.register(str(folder), project="code", version="v7")
+    scope = {"project": "code", "domain": "development"}
+    got = c.get("/api/v1/versions/v7/files", params=scope)
+    assert got.status_code == 200, got.text
+    shown = got.json()
+    assert [f["path"] for f in shown["files"]] == [
+        "blob.bin", "flows.py", "helpers/__init__.py", "helpers/text.py"]
+    assert {e["name"] for e in shown["entities"]} == {e["name"] for e in made}
+    assert shown["bundle_hash"] == made[0]["bundle_hash"]
+    text = c.get("/api/v1/versions/v7/file", params={**scope, "path": "helpers/text.py"})
+    assert text.json() == {"path": "helpers/text.py", "size": 20,  # bytes (é is two)
+                           "text": "GREETING = 'héllo'\n"}
+    assert c.get("/api/v1/versions/v7/file", params={**scope, "path": "flows.py"}).json()[
+        "text"] == FLOWS
+    for params, status, says in (
+            ({**scope, "path": "blob.bin"}, 400, "is not UTF-8 text"),
+            ({**scope, "path": "nope.py"}, 404, "has no file 'nope.py'"),
+            ({**scope, "path": "../etc/passwd"}, 404, "has no file"),
+            ({"project": "code", "domain": "staging", "path": "flows.py"}, 404,
+             "no version 'v7' registered in code/staging")):
+        bad = c.get("/api/v1/versions/v7/file", params=params)
+        assert (bad.status_code, says in bad.json()["error"]) == (status, True), bad.text
+    assert c.get("/api/v1/versions/v8/files", params=scope).status_code == 404
+
+    # bytes in the artifact store that do not match the bundle's hash are not read
+    digest = made[0]["bundle_hash"]
+    (path,) = [p for p in with_workers.home.rglob(digest[2:]) if p.parent.name == digest[:2]]
+    good = path.read_bytes()
+    try:
+        path.write_bytes(good[:-1] + bytes([good[-1] ^ 1]))
+        bad = c.get("/api/v1/versions/v7/files", params=scope)
+        assert bad.status_code == 404 and "is corrupt" in bad.json()["error"], bad.text
+    finally:
+        path.write_bytes(good)

@@ -41,7 +41,8 @@ def test_the_built_app_is_served_at_root_and_at_its_client_routes(client_of, tmp
     client = client_of(built_ui(tmp_path / "ui"))
     for path in ("/", "/executions/abc123", "/executions/abc123/", "/launch",
                  "/launch?from=abc123", "/compare?ids=a,b", "/lineage/abc123:total",
-                 "/versions", "/launchplans", "/models", "/launch?name=wf.x&project=p"):
+                 "/versions", "/versions/v1?project=p", "/launchplans", "/models",
+                 "/launch?name=wf.x&project=p"):
         page = client.get(path)
         assert page.status_code == 200 and '<div id=root>' in page.text, path
         assert page.headers["content-type"].startswith("text/html")

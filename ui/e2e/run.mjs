@@ -249,6 +249,15 @@ try {
   await page.waitForURL((u) => u.pathname === "/launch" && u.searchParams.get("name") === "wf_ui.diamond");
   await page.locator("#input-n").waitFor();
 
+  // 12b. A version's page: what it registered and its code (the bundle's one file).
+  await page.goBack();
+  await page.locator('tr[data-version^="wf_ui.diamond@"]').first().locator("td:nth-child(3) a").click();
+  await page.waitForURL((u) => u.pathname.startsWith("/versions/") && u.searchParams.get("project") === "default");
+  await page.locator('li[data-entity="wf_ui.diamond"]').waitFor();
+  const code = page.getByLabel("code of wf_ui.py");
+  await code.locator("text=def diamond(n: int = 5) -> str:").waitFor();
+  await shot("version-code");
+
   // 13. Launch plans: the yearly plan, inactive; Activate gives it a next fire time,
   // Deactivate takes it back (through the server's scheduler state).
   await nav("Launch plans");

@@ -1,5 +1,6 @@
 import { useAuth } from "./auth";
 import { LaunchPlansPage, ModelsPage, VersionsPage } from "./Catalog";
+import { VersionPage } from "./VersionPage";
 import { ComparePage } from "./ComparePage";
 import { ExecutionPage } from "./ExecutionPage";
 import { ExecutionsList } from "./ExecutionsList";
@@ -55,6 +56,9 @@ function Page({ r }: { r: Route }) {
         />
       )}
       {r.page === "versions" && <VersionsPage />}
+      {r.page === "version" && (
+        <VersionPage key={`${r.project}|${r.domain}|${r.version}`} version={r.version} project={r.project} domain={r.domain} file={r.file} />
+      )}
       {r.page === "launchplans" && <LaunchPlansPage />}
       {r.page === "models" && <ModelsPage />}
       {r.page === "compare" && <ComparePage ids={r.ids} />}

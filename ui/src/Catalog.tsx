@@ -15,7 +15,7 @@ import {
 import { when } from "./format";
 import { Link } from "./Link";
 import { useAllows } from "./roles";
-import { executionPath } from "./router";
+import { executionPath, versionPath } from "./router";
 
 /** The project and domain that a page lists (default/development to begin with). */
 function Scope({ project, domain, onChange }: {
@@ -89,7 +89,9 @@ export function VersionsPage() {
                 <td>{v.name}</td>
                 <td>{v.kind}</td>
                 <td>
-                  <code>{v.version}</code>
+                  <Link to={versionPath(v.version, v.project, v.domain)}>
+                    <code>{v.version}</code>
+                  </Link>
                 </td>
                 <td>{when(v.created_at)}</td>
                 <td>

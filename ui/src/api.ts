@@ -283,6 +283,32 @@ export function listVersions(project = "default", domain = "development"): Promi
   return call(`/versions?${query.toString()}`);
 }
 
+/** A registered version's code bundle (GET /versions/{version}/files). */
+export interface VersionFiles {
+  project: string;
+  domain: string;
+  version: string;
+  bundle_hash: string;
+  created_at: number;
+  entities: { name: string; kind: string }[];
+  files: { path: string; size: number }[];
+}
+
+export function versionFiles(version: string, project: string, domain: string): Promise<VersionFiles> {
+  const query = new URLSearchParams({ project, domain });
+  return call(`/versions/${encodeURIComponent(version)}/files?${query.toString()}`);
+}
+
+export function versionFile(
+  version: string,
+  path: string,
+  project: string,
+  domain: string,
+): Promise<{ path: string; size: number; text: string }> {
+  const query = new URLSearchParams({ path, project, domain });
+  return call(`/versions/${encodeURIComponent(version)}/file?${query.toString()}`);
+}
+
 export interface LaunchRequest {
   name: string;
   version: string | null;

@@ -5,6 +5,7 @@ import type { ReactNode } from "react";
 import { LaunchPlansPage, ModelsPage, scheduleText, VersionsPage } from "./Catalog";
 import { LaunchPage } from "./LaunchPage";
 import { route } from "./router";
+import { firstFile, VersionPage } from "./VersionPage";
 
 // The API answered from a table, as in components.test.tsx; the real server is the
 // end-to-end test's (e2e/run.mjs steps 12-14).
@@ -83,6 +84,62 @@ describe("VersionsPage", () => {
     routes = { "GET /api/v1/versions": () => ({ status: 400, body: { error: "project: bad name" } }) };
     wrap(<VersionsPage />);
     expect((await screen.findByRole("alert")).textContent).toBe("Could not list versions: project: bad name");
+  });
+});
+
+describe("VersionPage", () => {
+  it("links from the versions list, lists the bundle's files and shows one's code", async () => {
+    routes = {
+      "GET /api/v1/versions": () => ({ body: [entity("team.flow", "workflow", "v9", "team")] }),
+      "GET /api/v1/versions/v9/files": () => ({
+        body: {
+          project: "team", domain: "development", version: "v9", bundle_hash: "b".repeat(64), created_at: 1_700_000_000,
+          entities: [{ name: "team.flow", kind: "workflow" }, { name: "team.step", kind: "task" }],
+          files: [{ path: "README.md", size: 10 }, { path: "team/__init__.py", size: 0 }, { path: "team/flow.py", size: 42 }],
+        },
+      }),
+      "GET /api/v1/versions/v9/file": (url) =>
+        url.searchParams.get("path") === "README.md"
+          ? { status: 400, body: { error: "README.md is not UTF-8 text: it is not shown" } }
+          : { body: { path: url.searchParams.get("path"), size: 42, text: `# ${url.searchParams.get("path")}\nfrom rillet import task\n` } },
+    };
+    wrap(<VersionsPage />);
+    const cell = await screen.findByRole("link", { name: "v9" });
+    expect(cell.getAttribute("href")).toBe("/versions/v9?project=team&domain=development");
+    expect(route("/versions/v9?project=team&domain=development&file=team%2Fflow.py")).toEqual({
+      page: "version", version: "v9", project: "team", domain: "development", file: "team/flow.py",
+    });
+    cleanup();
+
+    wrap(<VersionPage version="v9" project="team" domain="development" file={null} />);
+    // The first Python file is shown to begin with.
+    const code = await screen.findByLabelText("code of team/__init__.py");
+    expect(code.textContent).toBe("# team/__init__.py\nfrom rillet import task\n");
+    expect(screen.getByRole("link", { name: "Launch team.flow" }).getAttribute("href")).toBe("/launch?name=team.flow&project=team");
+    expect(screen.queryByRole("link", { name: "Launch team.step" })).toBeNull();
+    expect(calls).toContain("GET /api/v1/versions/v9/file?path=team%2F__init__.py&project=team&domain=development");
+  });
+
+  it("opens the file the URL names, and says why one cannot be shown", async () => {
+    routes = {
+      "GET /api/v1/versions/v1/files": () => ({
+        body: { project: "default", domain: "development", version: "v1", bundle_hash: "c".repeat(64), created_at: 1,
+                entities: [], files: [{ path: "data.bin", size: 3 }, { path: "flow.py", size: 3 }] },
+      }),
+      "GET /api/v1/versions/v1/file": () => ({ status: 400, body: { error: "data.bin is not UTF-8 text: it is not shown" } }),
+      "GET /api/v1/versions/v2/files": () => ({ status: 404, body: { error: "no version 'v2' registered in default/development" } }),
+    };
+    wrap(<VersionPage version="v1" project="default" domain="development" file="data.bin" />);
+    expect((await screen.findByRole("alert")).textContent).toBe("Could not show data.bin: data.bin is not UTF-8 text: it is not shown");
+    expect(screen.getByRole("link", { name: "data.bin" }).getAttribute("aria-current")).toBe("page");
+    cleanup();
+    wrap(<VersionPage version="v2" project="default" domain="development" file={null} />);
+    expect((await screen.findByRole("alert")).textContent).toBe(
+      "Could not read version v2: no version 'v2' registered in default/development",
+    );
+    expect(firstFile([{ path: "a.txt" }, { path: "b.py" }], null)).toBe("b.py");
+    expect(firstFile([{ path: "a.txt" }], "gone.py")).toBe("a.txt");
+    expect(firstFile([], null)).toBeNull();
   });
 });
 

@@ -1,5 +1,6 @@
 // A small history router: "/" (executions), "/executions/<id>", "/launch[?from=<id>]",
-// "/compare?ids=<id>,<id>", "/lineage/<ref>", "/versions", "/launchplans" and "/models".
+// "/compare?ids=<id>,<id>", "/lineage/<ref>", "/versions", "/versions/<version>?project=&domain=",
+// "/launchplans" and "/models".
 import { useSyncExternalStore } from "react";
 
 function subscribe(onChange: () => void): () => void {
@@ -25,11 +26,19 @@ export function navigate(path: string, replace = false): void {
 export const executionPath = (id: string): string => `/executions/${encodeURIComponent(id)}`;
 export const lineagePath = (ref: string): string => `/lineage/${encodeURIComponent(ref)}`;
 
+/** The page of a registered version (its code), in a project and domain. */
+export function versionPath(version: string, project: string, domain: string, file?: string): string {
+  const query = new URLSearchParams({ project, domain });
+  if (file) query.set("file", file);
+  return `/versions/${encodeURIComponent(version)}?${query.toString()}`;
+}
+
 export type Route =
   | { page: "executions" }
   | { page: "execution"; id: string }
   | { page: "launch"; from: string | null; name: string | null; project: string; domain: string }
   | { page: "versions" }
+  | { page: "version"; version: string; project: string; domain: string; file: string | null }
   | { page: "launchplans" }
   | { page: "models" }
   | { page: "compare"; ids: string[] }
@@ -58,6 +67,15 @@ export function route(full: string): Route {
   }
   const m = /^\/executions\/([^/]+)\/?$/.exec(path);
   if (m?.[1]) return { page: "execution", id: decodeURIComponent(m[1]) };
+  const v = /^\/versions\/([^/]+)\/?$/.exec(path);
+  if (v?.[1])
+    return {
+      page: "version",
+      version: decodeURIComponent(v[1]),
+      project: query.get("project") || "default",
+      domain: query.get("domain") || "development",
+      file: query.get("file") || null,
+    };
   const l = /^\/lineage\/([^/]+)\/?$/.exec(path);
   if (l?.[1]) return { page: "lineage", ref: decodeURIComponent(l[1]) };
   return { page: "missing" };
