@@ -142,6 +142,22 @@ class LeaseLost(RilletError):
         self.owner = owner
 
 
+class ExecutionEnded(LeaseLost):
+    """A write that would change the status of an execution that has already ended
+    (SUCCEEDED, FAILED, ABORTED): an engine finishing one that was aborted meanwhile, an
+    abort or a reaper racing the engine's own end. The store refuses the whole batch;
+    the first end stands. A ``LeaseLost``: the writer stops as it would for a lost
+    lease (its attempts killed, nothing more written)."""
+
+    def __init__(self, execution_id: str, ended: str, written: str) -> None:
+        RilletError.__init__(self, f"execution {execution_id} already ended {ended}; "
+                                   f"its status stays (a write of {written} was refused)")
+        self.execution_id = execution_id
+        self.owner = ""
+        self.ended = ended
+        self.written = written
+
+
 class ExecutorError(RilletError):
     """An executor could not run or finish an attempt."""
 

@@ -23,8 +23,10 @@ from rillet.engine._records import (
     ExecutionStatus,
     NodeStatus,
 )
+from rillet.errors import ExecutionEnded
 
 CRASH_REASON = "the process running it ended without recording a result"
+ABORT_REASON = "aborted on request"
 REMOTE_HEARTBEAT_LIMIT = 60.0
 WORKER_PREFIX = "worker:"  # lease owners that are workers: they take each other's over
 
@@ -72,7 +74,10 @@ def reap(store: MetadataStore, records: list[ExecutionRecord]) -> list[Execution
             # ``record`` was read: read it again now that it writes no more.
             record = store.get_execution(record.id)
             if reapable(record) and not owner_alive(record):
-                record = mark_crashed(store, record)
+                try:
+                    record = mark_crashed(store, record)
+                except ExecutionEnded:  # its owner's end came first: that end stands
+                    record = store.get_execution(record.id)
         out.append(record)
     return out
 

@@ -20,8 +20,9 @@ from typing import Any
 
 from rillet.engine._durable import Engine, Reuse
 from rillet.engine._loading import resolve
-from rillet.engine._records import Batch, ExecutionStatus
-from rillet.errors import LeaseLost, RilletError
+from rillet.engine._reaper import ABORT_REASON, end_unowned
+from rillet.engine._records import ENDED, Batch, ExecutionStatus
+from rillet.errors import ExecutionEnded, LeaseLost, RilletError
 from rillet.platform._bundle import module_file, unpack
 from rillet.platform._decode import decode_inputs
 from rillet.platform._queue import (
@@ -111,6 +112,8 @@ class Worker:
                     self._held.add(got.execution_id)
                 try:
                     self._execute(engine, got)
+                except ExecutionEnded:  # aborted while it ran: the abort's end stands
+                    pass
                 except LeaseLost as exc:  # another worker has it now: it finishes it
                     print(f"rillet worker {self.name}: {exc}", file=sys.stderr, flush=True)
                 except Exception as exc:  # the code could not load or start: it fails
@@ -195,6 +198,14 @@ class Worker:
                             self.cache)
         workflow = load_workflow(folder, entity.identity)
         values = workflow.resolve_inputs((), decode_inputs(got.inputs, workflow.interface.inputs))
+        # Aborted since the claim (while the bundle loaded)? Then nothing runs. (An abort
+        # after this look is the store's: it refuses any write over an ended status.)
+        record = self.store.get_execution(got.execution_id)
+        if record.status in ENDED:
+            return
+        if record.abort_requested_at is not None:
+            end_unowned(self.store, record, ExecutionStatus.ABORTED, ABORT_REASON)
+            return
         reuse = None
         if got.claims > 1:  # a worker held it before and died: keep what it recorded
             nodes = {n.node_id: n for n in self.store.nodes(got.execution_id)}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from rillet.engine._reaper import end_unowned, owner_alive, reap
+from rillet.engine._reaper import ABORT_REASON, end_unowned, owner_alive, reap
 from rillet.engine._records import (
     ENDED,
     AttemptRecord,
@@ -15,7 +15,7 @@ from rillet.engine._records import (
     NodeRecord,
 )
 from rillet.engine._views import params_and_metrics
-from rillet.errors import Conflict, NotFound
+from rillet.errors import Conflict, ExecutionEnded, NotFound
 from rillet.services._shapes import (
     AttemptLogs,
     EventShape,
@@ -131,7 +131,6 @@ def node_logs(inst: Instance, execution_id: str, node_id: str,
             "status": chosen.status.value, "logs": chosen.logs, "traceback": chosen.traceback}
 
 
-ABORT_REASON = "aborted on request"
 
 
 def abort(inst: Instance, execution_id: str, who: str | None = None) -> ExecutionSummary:
@@ -150,7 +149,11 @@ def abort(inst: Instance, execution_id: str, who: str | None = None) -> Executio
     record_abort(inst, record.id, who)
     record = store.get_execution(record.id)
     if record.status not in ENDED and not (record.owner_pid and owner_alive(record, now)):
-        end_unowned(store, record, ExecutionStatus.ABORTED, ABORT_REASON, now)
+        try:
+            end_unowned(store, record, ExecutionStatus.ABORTED, ABORT_REASON, now)
+        except ExecutionEnded as exc:  # its engine's end came first (the store keeps it)
+            raise Conflict(f"execution {record.id} already ended {exc.ended}; "
+                           "nothing to abort") from None
         record = store.get_execution(record.id)
     return summary(record)
 

@@ -15,6 +15,7 @@ import time
 from typing import Any
 
 from rillet.engine._records import (
+    ENDED,
     LEASE_TTL,
     ArtifactRecord,
     AttemptRecord,
@@ -30,7 +31,7 @@ from rillet.engine._records import (
     lease_holder,
     status_events,
 )
-from rillet.errors import AmbiguousId, Conflict, LeaseLost, NotFound
+from rillet.errors import AmbiguousId, Conflict, ExecutionEnded, LeaseLost, NotFound
 from rillet.store._sql import _ambiguous, param_json
 
 _NodeKey = tuple[str, str]
@@ -60,7 +61,9 @@ class MemoryMetadataStore:
             self._check(batch)
             now = time.time()
             for e in batch.executions:  # the fence: nothing is written for a lost lease
-                prev = self._executions.get(e.id)
+                prev = self._executions.get(e.id)  # or over an ended execution's status
+                if prev is not None and prev.status in ENDED and e.status is not prev.status:
+                    raise ExecutionEnded(e.id, prev.status.value, e.status.value)
                 holder = None if prev is None else lease_holder(
                     prev.lease_owner, prev.lease_expires_at, e.lease_owner, now)
                 if holder is not None:

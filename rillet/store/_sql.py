@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from rillet.engine._records import (
+    ENDED,
     LEASE_TTL,
     ArtifactRecord,
     AttemptRecord,
@@ -32,7 +33,7 @@ from rillet.engine._records import (
     lease_holder,
     status_events,
 )
-from rillet.errors import AmbiguousId, LeaseLost, NotFound
+from rillet.errors import AmbiguousId, ExecutionEnded, LeaseLost, NotFound
 from rillet.store._db import Database, open_database
 from rillet.store._metricpack import pack, unpack
 
@@ -40,6 +41,9 @@ _encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 _decode = json.loads
 _CHUNK = 500  # bound parameters per IN (...) query
 _TOP = "\U0010ffff"  # sorts after every character: [p, p + _TOP) holds the ids starting with p
+
+
+ENDED_VALUES = frozenset(s.value for s in ENDED)
 
 
 def _dumps(d: dict[str, Any]) -> str:
@@ -485,9 +489,10 @@ class SqlMetadataStore:
 
     def _fence(self, asked: list[Any], records: list[ExecutionRecord],
                stored: dict[str, str]) -> None:
-        """The lease fence of a batch's execution records (see :meth:`_ask_fence`): a
-        record whose writer does not hold a live lease that another owner holds raises
-        ``LeaseLost``, the transaction rolls back and nothing of the batch is written.
+        """The fence of a batch's execution records (see :meth:`_ask_fence`): a record
+        that would change the status of an ended execution raises ``ExecutionEnded``; one
+        whose writer does not hold a live lease that another owner holds raises
+        ``LeaseLost``; the transaction rolls back and nothing of the batch is written.
         Fills ``stored`` (id -> status) for the events."""
         rows: dict[str, tuple[str, str, float | None]] = {}
         for result in asked:
@@ -498,6 +503,8 @@ class SqlMetadataStore:
             row = rows.get(e.id)
             if row is None:
                 continue
+            if row[0] in ENDED_VALUES and e.status.value != row[0]:
+                raise ExecutionEnded(e.id, row[0], e.status.value)
             holder = lease_holder(row[1], row[2], e.lease_owner, now)
             if holder is not None:
                 raise LeaseLost(e.id, e.lease_owner, holder)

@@ -24,7 +24,7 @@ from rillet.engine._records import (
     NodeStatus,
     ParamRecord,
 )
-from rillet.errors import Conflict, LeaseLost, NotFound, StoreError
+from rillet.errors import Conflict, ExecutionEnded, LeaseLost, NotFound, StoreError
 
 H1, H2, H3 = "a1" * 32, "b2" * 32, "c3" * 32
 
@@ -193,6 +193,55 @@ class MetadataStoreContract:
         store.apply(Batch(executions=[execution("e2", lease_owner="worker:a")]))
         assert store.get_execution("e1").status is ExecutionStatus.RUNNING
 
+    def test_an_ended_executions_status_is_never_overwritten(self, store: Any) -> None:
+        """An execution that ended (an abort that came before its engine's end) keeps
+        that status: a batch whose record would change it is refused with
+        ``ExecutionEnded`` (a ``LeaseLost``: the writer stops) and nothing of it is
+        written; a record with the same ended status (the engine's own abort after the
+        abort service ended it) is written."""
+        now = time.time()
+        store.apply(Batch(executions=[execution(lease_owner="worker:a",
+                                                lease_expires_at=now + 600.0)],
+                          nodes=[node(status=NodeStatus.RUNNING)], attempts=[attempt()]))
+        running = store.get_execution("e1")
+        aborted = dataclasses.replace(running, status=ExecutionStatus.ABORTED, ended_at=now,
+                                      error="aborted on request")
+        store.apply(Batch(executions=[aborted]))
+        events = store.events("e1")
+        for late in (ExecutionStatus.SUCCEEDED, ExecutionStatus.FAILED,
+                     ExecutionStatus.RUNNING, ExecutionStatus.QUEUED):
+            with pytest.raises(ExecutionEnded, match="already ended ABORTED") as raised:
+                store.apply(Batch(
+                    executions=[dataclasses.replace(running, status=late, ended_at=now + 1)],
+                    nodes=[node(status=NodeStatus.SUCCEEDED, attempts=1)],
+                    attempts=[attempt(status=NodeStatus.SUCCEEDED, ended_at=now)],
+                    params=[ParamRecord(execution_id="e1", node_id="n0", attempt=1,
+                                        key="k", value=1)]))
+            assert isinstance(raised.value, LeaseLost)
+            assert (raised.value.ended, raised.value.written) == ("ABORTED", late.value)
+        got = store.get_execution("e1")
+        assert (got.status, got.ended_at, got.error) == (
+            ExecutionStatus.ABORTED, now, "aborted on request")
+        assert [n.status for n in store.nodes("e1")] == [NodeStatus.RUNNING]
+        assert [a.status for a in store.attempts("e1")] == [NodeStatus.RUNNING]
+        assert store.params("e1") == []
+        assert store.events("e1") == events
+        # the same ended status again (with its nodes' end) is written, with no new event
+        store.apply(Batch(executions=[dataclasses.replace(aborted, error="stopped")],
+                          nodes=[node(status=NodeStatus.ABORTED)]))
+        assert store.get_execution("e1").error == "stopped"
+        assert [n.status for n in store.nodes("e1")] == [NodeStatus.ABORTED]
+        assert [e.status for e in store.events("e1") if e.kind == "execution"] == [
+            e.status for e in events if e.kind == "execution"]
+        # each ended status holds the same way
+        for first, then in ((ExecutionStatus.SUCCEEDED, ExecutionStatus.ABORTED),
+                            (ExecutionStatus.FAILED, ExecutionStatus.SUCCEEDED)):
+            eid = f"e-{first.value}"
+            store.apply(Batch(executions=[execution(eid, status=first, ended_at=now)]))
+            with pytest.raises(ExecutionEnded):
+                store.apply(Batch(executions=[execution(eid, status=then, ended_at=now)]))
+            assert store.get_execution(eid).status is first
+
     def test_heartbeat_extends_the_lease(self, store: Any) -> None:
         store.apply(Batch(executions=[execution(lease_owner="p")]))
         store.heartbeat("e1", 30.0)
@@ -261,9 +310,12 @@ class MetadataStoreContract:
         store.apply(Batch(executions=[done]))
         assert store.get_execution("e1") == done
         assert store.get_execution("e1").outputs == {"o0": H2}
-        store.apply(Batch(executions=[execution(), execution(status=ExecutionStatus.ABORTED)]))
-        assert store.get_execution("e1").status == "ABORTED"
-        assert store.get_execution("e1").outputs is None
+        # (an ended status stays: see test_an_ended_executions_status_is_never_overwritten)
+        store.apply(Batch(executions=[execution("e2", outputs={"o0": H2})]))
+        store.apply(Batch(executions=[execution("e2"),
+                                      execution("e2", status=ExecutionStatus.ABORTED)]))
+        assert store.get_execution("e2").status == "ABORTED"
+        assert store.get_execution("e2").outputs is None
 
     def test_get_execution_by_prefix(self, store: Any) -> None:
         store.apply(Batch(executions=[execution("abc123"), execution("abd456"),

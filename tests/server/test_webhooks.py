@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from serverkit import Receiver, Served, serve
 
 from rillet import Remote, Webhook
 from rillet.errors import DefinitionError, NotFound
+from rillet.platform import queue_state
 from rillet.platform._notify import deliveries
 
 SECRET_ENV = "RILLET_TEST_WEBHOOK_SECRET"
@@ -32,7 +34,7 @@ def hooked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Served, R
         with serve(root, root / "home", workers=1,
                    notifier={"tries": 4, "backoff": 0.05, "tick": 0.2}) as served:
             code = served.home / "hookflows.py"
-            code.write_text(_code(receiver.url))
+            code.write_text(_code(receiver.url, served.home / 'release'))
             with Remote(served.url) as r:
                 r.create_project("hooks")
                 r.register(str(code), project="hooks", version="v1")
@@ -45,7 +47,7 @@ def hooked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Served, R
             os.environ[SECRET_ENV] = old
 
 
-def _code(url: str) -> str:
+def _code(url: str, release: Path) -> str:
     return ("from rillet import LaunchPlan, Webhook, task, workflow\n\n"
             "@task\ndef double(x: int) -> int:\n    return 2 * x\n\n"
             "@workflow\ndef twice(x: int) -> int:\n    return double(x=x)\n\n"
@@ -60,7 +62,15 @@ def _code(url: str) -> str:
             "    import time\n    time.sleep(120)\n    return x\n\n"
             "@workflow\ndef stalled(x: int) -> int:\n    return stall(x=x)\n\n"
             "slow = LaunchPlan.get_or_create(stalled, name='slow',\n"
-            f"    notifications=[Webhook('{url}/timeouts', on=['TIMED_OUT'])])\n")
+            f"    notifications=[Webhook('{url}/timeouts', on=['TIMED_OUT'])])\n"
+            # held until the test releases it (no timeout: only the abort ends it)
+            "@task\ndef hold(x: int) -> int:\n"
+            "    import os, time\n"
+            f"    while not os.path.exists({str(release)!r}):\n"
+            "        time.sleep(0.05)\n    return x\n\n"
+            "@workflow\ndef held(x: int) -> int:\n    return hold(x=x)\n\n"
+            "stopped = LaunchPlan.get_or_create(held, name='stopped', default_inputs={'x': 1},\n"
+            f"    notifications=[Webhook('{url}/aborted', on=['ABORTED'])])\n")
 
 
 def _store(served: Served) -> Any:
@@ -123,6 +133,29 @@ def test_a_timed_out_execution_is_the_timed_out_event(hooked: tuple[Served, Rece
     assert (body["execution_id"], body["status"], headers["X-Rillet-Event"]) == (
         done.id, "TIMED_OUT", "TIMED_OUT")
     assert "X-Rillet-Signature" not in headers  # this webhook names no secret
+
+
+def test_an_aborted_execution_is_the_aborted_event(hooked: tuple[Served, Receiver]) -> None:
+    """Aborted at once after its launch: queued, claimed, loading or running in the
+    server's worker, it ends ABORTED and stays so once its held task is released and
+    the worker is done with it (the store refuses the engine's end over the abort)."""
+    served, receiver = hooked
+    with Remote(served.url) as r:
+        launched = r.launch("stopped", project="hooks")
+        try:
+            r.abort(launched.id)
+            done = launched.wait(timeout=90)
+        finally:
+            (served.home / "release").touch()  # ends the held task's thread
+    assert done.status.value == "ABORTED"
+    (_, body, _), = wait_for(lambda: receiver.bodies("/aborted"), limit=60, every=0.1)
+    assert (body["execution_id"], body["status"]) == (done.id, "ABORTED")
+    store = _store(served)
+    # aborted in the queue, it is never claimed; claimed, its worker is done with it
+    wait_for(lambda: queue_state(store, done.id)[0] in ("queued", "done"), limit=90,
+             every=0.1)
+    assert store.get_execution(done.id).status.value == "ABORTED"
+    assert [b for _, b, _ in receiver.bodies("/aborted")] == [body]  # one end, one POST
 
 
 def test_deliveries_are_listed_through_the_api_and_the_cli(
