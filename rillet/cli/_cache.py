@@ -12,7 +12,6 @@ from rillet.cli._app import (
     cli,
     fail,
     open_instance,
-    open_store,
     pick_workflow,
     remote,
     resolved_inputs,
@@ -118,19 +117,21 @@ def _say_if_unknown(inst: Any, task: str | None) -> None:
 def cache_explain(ctx: click.Context, target: str, as_json: bool, home: str | None) -> None:
     """Say, before a run, which nodes of FILE.py:WORKFLOW will hit the cache and why not."""
     from rillet.cli._output import print_json, table
-    from rillet.engine._explain import explain
+    from rillet.services import cache_explain as explain
 
     wf = pick_workflow(target)
     inputs = resolved_inputs(ctx, wf)
-    h = open_store(ctx, home)
+    inst = open_instance(ctx, home)
     try:
-        result = explain(h.store, wf, inputs, h.artifacts)
+        result = explain(inst, wf, inputs)
     except RilletError as exc:
         fail(str(exc))
+    finally:
+        inst.close()
     if as_json:
-        print_json({"workflow": wf.name, "nodes": [e.to_json() for e in result]})
+        print_json(result)
         return
-    click.echo(table([[e.node_id, e.status, e.reason] for e in result],
+    click.echo(table([[e["node_id"], e["status"], e["reason"]] for e in result["nodes"]],
                      ["NODE", "CACHE", "WHY"]))
 
 
@@ -140,6 +141,7 @@ def cache_explain(ctx: click.Context, target: str, as_json: bool, home: str | No
 @click.option("--max-size", default=None, help="Evict least recently used cache entries until "
               "stored values fit in SIZE (e.g. 500M, 2G).")
 @click.option("--dry-run", is_flag=True, help="Only print what would be freed.")
+@click.option("--json", "as_json", is_flag=True, help="Print what was freed as JSON.")
 @click.option("--home", type=click.Path(file_okay=False), default=None)
 @click.option("--db", "db_url", default=None, metavar="URL",
               help="A shared metadata store (postgresql://...), with --artifacts.")
@@ -147,65 +149,62 @@ def cache_explain(ctx: click.Context, target: str, as_json: bool, home: str | No
               help="A shared artifact store (a folder or s3://bucket/prefix), with --db.")
 @click.pass_context
 def prune(ctx: click.Context, older_than: str | None, max_size: str | None, dry_run: bool,
-          home: str | None, db_url: str | None, artifacts_url: str | None) -> None:
+          as_json: bool, home: str | None, db_url: str | None,
+          artifacts_url: str | None) -> None:
     """Free stored values nothing kept refers to (and the checkpoints, work folders and
     logs of the executions --older-than prunes)."""
-    from rillet.store._prune import parse_age, parse_size, prune_home
+    from rillet.cli._output import print_json
+    from rillet.services import prune as prune_instance
+    from rillet.services import usage
+    from rillet.services._maintenance import NOTHING_CHOSEN
 
     shared = db_url is not None or artifacts_url is not None
-    if older_than is None and max_size is None and not shared:
-        from rillet.store._prunefolders import usage
-
-        h = open_store(ctx, home)
-        held = usage(h)
-        ((count,),) = h.store.database.read("SELECT count(*) FROM executions")
-        click.echo(f"this home holds {count} executions; "
-                   + ", ".join(f"{kind} {size} bytes" for kind, size in held.items()))
-        fail("nothing pruned: choose what to free with --older-than AGE (the values, work "
-             "folders and checkpoints of executions older than AGE, e.g. 30d) and/or "
-             "--max-size SIZE (evict least recently used cache entries until values fit, "
-             "e.g. 2G); add --dry-run to see what that would free")
-    try:
-        age = parse_age(older_than) if older_than is not None else None
-        size = parse_size(max_size) if max_size is not None else None
-    except ValueError as exc:
-        fail(str(exc))
-    if older_than is None and max_size is None:
-        fail("nothing pruned: choose what to free with --older-than AGE and/or "
-             "--max-size SIZE; add --dry-run to see what that would free")
     if shared:  # the platform's stores: values and stored checkpoints (no local folders)
-        from rillet.platform._stores import open_stores
-        from rillet.store._prune import prune as prune_stores
+        from rillet.store._instance import Instance, InstanceConfig
 
+        if not db_url or not artifacts_url:
+            fail("give both --db URL and --artifacts URL (or --home DIR)")
         try:
-            stores = open_stores(None, db_url, artifacts_url, create=False)
+            inst = Instance.open(InstanceConfig(metadata_url=db_url,
+                                                artifacts_url=artifacts_url))
         except RilletError as exc:
             fail(str(exc))
-        try:
-            report = prune_stores(stores.store, stores.artifacts, older_than=age,
-                                  max_size=size, dry_run=dry_run)
-        finally:
-            stores.close()
-        report.by_kind = {"values": report.freed_bytes, **report.by_kind}
     else:
-        h = open_store(ctx, home)
-        report = prune_home(h, older_than=age, max_size=size, dry_run=dry_run)
+        inst = open_instance(ctx, home)
+    try:
+        if older_than is None and max_size is None and not shared:
+            held = usage(inst)
+            click.echo(f"this home holds {held['executions']} executions; "
+                       + ", ".join(f"{kind} {size} bytes"
+                                   for kind, size in held["bytes"].items()))
+            fail(NOTHING_CHOSEN)
+        try:
+            report = prune_instance(inst, older_than=older_than, max_size=max_size,
+                                    dry_run=dry_run)
+        except (ValueError, RilletError) as exc:
+            fail(str(exc))
+    finally:
+        inst.close()
+    if as_json:
+        print_json(report)
+        return
     verb = "would free" if dry_run else "freed"
     sys.stdout.write(
-        f"{verb} {report.freed_bytes} bytes: {report.purged_artifacts} stored values of "
-        f"{report.executions} executions, {report.evicted_entries} cache entries\n")
-    if report.orphan_files or report.stale_temp_files:
+        f"{verb} {report['freed_bytes']} bytes: {report['purged_artifacts']} stored values "
+        f"of {report['executions']} executions, {report['evicted_entries']} cache entries\n")
+    if report["orphan_files"] or report["stale_temp_files"]:
         sys.stdout.write(
-            f"{'would remove' if dry_run else 'removed'} {report.orphan_files} value files "
-            f"no record names and {report.stale_temp_files} temp files of unfinished "
-            "writes (older than an hour)\n")
-    kinds = ", ".join(f"{kind} {size} bytes" for kind, size in report.by_kind.items())
-    sys.stdout.write(f"by kind: {kinds} ({sum(report.by_kind.values())} bytes in all)\n")
-    if report.kept_for_models:
-        click.echo(f"kept {len(report.kept_for_models)} stored values that registered model "
-                   "versions use (see `rillet models list`)", err=True)
-    if size is not None and report.stored_bytes is not None and report.stored_bytes > size:
+            f"{'would remove' if dry_run else 'removed'} {report['orphan_files']} value "
+            f"files no record names and {report['stale_temp_files']} temp files of "
+            "unfinished writes (older than an hour)\n")
+    kinds = ", ".join(f"{kind} {size} bytes" for kind, size in report["by_kind"].items())
+    sys.stdout.write(f"by kind: {kinds} ({sum(report['by_kind'].values())} bytes in all)\n")
+    if report["kept_for_models"]:
+        click.echo(f"kept {len(report['kept_for_models'])} stored values that registered "
+                   "model versions use (see `rillet models list`)", err=True)
+    size, stored = report["max_size"], report["stored_bytes"]
+    if size is not None and stored is not None and stored > size:
         click.echo(f"stored values {'would ' if dry_run else ''}still take "
-                   f"{report.stored_bytes} bytes, over --max-size {max_size}: the rest is "
+                   f"{stored} bytes, over --max-size {max_size}: the rest is "
                    "held by executions that are kept (purge old ones with --older-than)",
                    err=True)

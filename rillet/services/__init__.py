@@ -14,20 +14,28 @@ from rillet.services._executions import (
     list_executions,
     node_logs,
 )
+from rillet.services._maintenance import cache_explain, prune, usage
 from rillet.services._shapes import (
     ArtifactShape,
     AttemptLogs,
     CacheEntryShape,
+    CacheExplainShape,
     EventShape,
     ExecutionDetail,
     ExecutionSummary,
     LineageShape,
     MapElementShape,
     NodeShape,
+    PruneShape,
 )
 
 __all__ = [
     "ArtifactShape",
+    "CacheExplainShape",
+    "PruneShape",
+    "cache_explain",
+    "prune",
+    "usage",
     "AttemptLogs",
     "CacheEntryShape",
     "LineageShape",

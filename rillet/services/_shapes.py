@@ -114,3 +114,33 @@ class ArtifactShape(TypedDict):
     inline: str | None
     created_at: float
     purged: bool
+
+
+class PruneShape(TypedDict):
+    """What ``rillet prune`` freed (or, with ``dry_run``, would free)."""
+    dry_run: bool
+    freed_bytes: int  # the stored values' bytes
+    purged_artifacts: int
+    executions: int
+    evicted_entries: int
+    orphan_files: int
+    stale_temp_files: int
+    by_kind: dict[str, int]  # bytes by kind: values, work folders, checkpoints, logs, ...
+    kept_for_models: list[str]  # values that would go but a registered model uses
+    stored_bytes: int | None  # with max_size: what the stored values take after
+    max_size: int | None
+
+
+class ExplanationShape(TypedDict):
+    node_id: str
+    task: str
+    status: str  # HIT, MISS, NOT CACHED, UNKNOWN
+    reason: str
+    source_execution: str | None
+    source_node: str | None
+    changed: list[dict[str, str]]
+
+
+class CacheExplainShape(TypedDict):
+    workflow: str
+    nodes: list[ExplanationShape]

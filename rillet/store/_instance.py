@@ -72,6 +72,11 @@ class Instance:
         return self.store.url
 
     @property
+    def embedded(self) -> Home | None:
+        """The ``Home`` when this is the embedded home, else None."""
+        return self._home
+
+    @property
     def home_path(self) -> str | None:
         """The home folder when this is the embedded home, else None."""
         return self._home.path if self._home is not None else None
