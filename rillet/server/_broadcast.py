@@ -2,8 +2,11 @@
 every live stream (SSE client, ``launch --wait``). Clients never read the database
 in a loop: they read their backlog once when they connect, then get what this one
 reader finds. The reader waits on a signal that the server's own writers (local
-workers, abort) raise, and otherwise looks every ``poll`` seconds (events written by
-other processes: a ``rillet run``, remote workers)."""
+workers, abort) raise. Events written by other processes (a ``rillet run``, remote
+workers): on PostgreSQL every insert into the event log NOTIFYs ``rillet_events`` (a
+trigger, schema revision 0017) and a LISTEN connection of the reader's wakes it, with a
+look every ``listen_poll`` seconds only as a fallback; on SQLite it looks every ``poll``
+seconds."""
 
 from __future__ import annotations
 
@@ -18,10 +21,18 @@ from rillet.engine._records import Event
 Listener = Callable[[Event], None]
 
 
+EVENTS_CHANNEL = "rillet_events"  # NOTIFYed by the event log's trigger on PostgreSQL
+RECONNECT = 1.0  # seconds between tries to LISTEN again after the connection failed
+
+
 class Broadcaster:
-    def __init__(self, store: RunStore, poll: float = 0.05) -> None:
+    def __init__(self, store: RunStore, poll: float = 0.05, listen_poll: float = 1.0) -> None:
         self.store = store
         self.poll = poll
+        self.listen_poll = listen_poll
+        self.listening = threading.Event()  # set while a LISTEN connection is up
+        self.notified = 0  # notifications received (a test counts them)
+        self._listen_url = _postgres_url(store)
         self.cursor = 0
         self._lock = threading.Lock()
         self._listeners: dict[int, tuple[str | None, Listener]] = {}
@@ -35,12 +46,39 @@ class Broadcaster:
         self.cursor = self.store.last_event()
         self._thread = threading.Thread(target=self._run, name="rillet-events", daemon=True)
         self._thread.start()
+        if self._listen_url is not None:
+            self._listener = threading.Thread(target=self._listen, name="rillet-events-listen",
+                                              daemon=True)
+            self._listener.start()
 
     def stop(self) -> None:
         self._stop.set()
         self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        for thread in (self._thread, getattr(self, "_listener", None)):
+            if thread is not None:
+                thread.join(timeout=10)
+
+    def _listen(self) -> None:
+        """LISTEN for the event log's NOTIFY and wake the reader for each; reconnect
+        after a failure (the reader polls meanwhile)."""
+        import psycopg
+
+        assert self._listen_url is not None
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(self._listen_url, autocommit=True) as conn:
+                    conn.execute(f"LISTEN {EVENTS_CHANNEL}")
+                    self.listening.set()
+                    self._wake.set()  # events written before LISTEN: read them now
+                    while not self._stop.is_set():
+                        for _ in conn.notifies(timeout=0.5, stop_after=1):
+                            self.notified += 1
+                            self._wake.set()
+            except Exception:  # the database went away: poll until it is back
+                pass
+            finally:
+                self.listening.clear()
+            self._stop.wait(RECONNECT)
 
     def wake(self) -> None:
         """Something was written: read the log now."""
@@ -62,7 +100,7 @@ class Broadcaster:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self._wake.wait(self.poll)
+            self._wake.wait(self.listen_poll if self.listening.is_set() else self.poll)
             self._wake.clear()
             if not self._listeners:
                 try:  # nobody listens: only keep the cursor current
@@ -97,3 +135,11 @@ def queue_listener(loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[Any]) -
         loop.call_soon_threadsafe(queue.put_nowait, event)
 
     return put
+
+
+def _postgres_url(store: Any) -> str | None:
+    """The libpq URL of a PostgreSQL store (its LISTEN connection), else None."""
+    url = str(getattr(getattr(store, "database", None), "url", "") or "")
+    if not url.startswith("postgresql"):
+        return None
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)

@@ -150,6 +150,35 @@ def test_postgresql_gets_the_same_schema_from_alembic_and_from_a_new_store(pg_se
     assert _pg_state(by_alembic) == ([], _ddl.HEAD, tables)
 
 
+def _notified(url: str) -> list[str]:
+    """The channels a LISTEN connection hears when an execution's first event is written."""
+    import psycopg
+
+    from rillet.engine._records import Batch, ExecutionRecord, ExecutionStatus
+
+    store = SqlMetadataStore(url)
+    try:
+        plain = str(store.database.url).replace("postgresql+psycopg://", "postgresql://")
+        with psycopg.connect(plain, autocommit=True) as listener:
+            listener.execute("LISTEN rillet_events")
+            store.apply(Batch(executions=[ExecutionRecord(
+                id="n1", workflow="m:wf", source="m.py", spec_hash="",
+                status=ExecutionStatus.RUNNING, inputs={}, created_at=1.0)]))
+            return [n.channel for n in listener.notifies(timeout=60, stop_after=1)]
+    finally:
+        store.close()
+
+
+def test_postgresql_event_log_notifies_when_new_and_after_an_upgrade(pg_server):
+    """Revision 0017: an insert into ``events`` NOTIFYs ``rillet_events`` (the server's
+    broadcaster LISTENs), on a new store and on one upgraded from 0016."""
+    new, old = pg_server.url(), pg_server.url()
+    assert _notified(new) == ["rillet_events"]
+    upgrade(old, "0016")
+    upgrade(old)
+    assert _notified(old) == ["rillet_events"]
+
+
 def test_postgresql_database_of_a_newer_rillet_is_refused_untouched(pg_url):
     SqlMetadataStore(pg_url).close()
     engine = create_engine(pg_url)
