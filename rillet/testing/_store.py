@@ -287,8 +287,8 @@ class MetadataStoreContract:
                           name="n1", tags={"k": "v"}, lease_owner="o1",
                           lease_expires_at=5.0, started_at=1.0)
         store.apply(Batch(executions=[first]))
-        moved = dataclasses.replace(
-            first, source="other.py", spec_hash="spec2", status=ExecutionStatus.FAILED,
+        moved = dataclasses.replace(  # (not ended: an ended status never changes)
+            first, source="other.py", spec_hash="spec2", status=ExecutionStatus.QUEUED,
             inputs={"n": H2}, outputs={"o0": H3}, error="boom", parent_id="e0",
             executor="processes", started_at=2.0, ended_at=3.0, owner_host="b", owner_pid=2,
             owner_started=0.75, heartbeat_at=2.5, checkpoint_scope="s2", name="n2",
