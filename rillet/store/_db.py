@@ -416,15 +416,33 @@ def _rollback(conn: Any) -> None:
         conn.close()
 
 
+_PG_TEXTS: dict[str, str] = {}  # the store's SQL -> psycopg's (``?`` -> ``%s``)
+
+
 class _PgCursor:
     """One write transaction's statements, queued in its pipeline."""
 
-    __slots__ = ("_conn", "_db", "_pipeline")
+    __slots__ = ("_conn", "_db", "_pipeline", "_sink")
 
     def __init__(self, conn: Any, pipeline: Any, db: PgDatabase) -> None:
         self._conn = conn
         self._pipeline = pipeline
         self._db = db
+        self._sink: Any = None
+
+    def send(self, sql: str, params: Sequence[Any]) -> None:
+        """Queue a statement whose result nobody reads, on one cursor shared by all of
+        them (not a cursor and its adapters per statement); an error surfaces as any
+        other in the pipeline: at the next read or at the commit."""
+        cur = self._sink
+        if cur is None:
+            cur = self._sink = self._conn.cursor()
+        text = _PG_TEXTS.get(sql)
+        if text is None:
+            if len(_PG_TEXTS) > 4096:
+                _PG_TEXTS.clear()
+            text = _PG_TEXTS[sql] = self._db._sql(sql)
+        cur.execute(text, tuple(params))
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> _PgResult:
         cur = self._conn.cursor()

@@ -361,6 +361,34 @@ class MetadataStoreContract:
             ("n0", 1), ("n1", 1), ("n0", 2)]
         assert store.attempts("e1", "nope") == []
 
+    def test_a_batch_writes_many_rows_and_one_row_twice(self, store: Any) -> None:
+        """Rows of one table in one batch all land, however many (the SQL store sends them
+        as multi-row statements on PostgreSQL); a row written twice in a batch ends as
+        its last record, as when written one after the other (an artifact keeps the
+        first record's created_at, a node its place in the order)."""
+        store.apply(Batch(executions=[execution()]))
+        start = store.last_event()
+        ids = [f"n{i:02d}" for i in range(37)]
+        store.apply(Batch(
+            nodes=[node(n) for n in ids] + [node("n00", status=NodeStatus.RUNNING)],
+            attempts=[attempt("n00"), attempt("n00", status=NodeStatus.SUCCEEDED, ended_at=2.0),
+                      *(attempt(n) for n in ids[1:])],
+            artifacts=[artifact(H1), artifact(H2), artifact(H1, size=2, created_at=9.0)],
+            params=[ParamRecord(execution_id="e1", node_id="n00", attempt=1, key="k", value=v)
+                    for v in (1, 2)]))
+        nodes = store.nodes("e1")
+        assert [n.node_id for n in nodes] == ids
+        assert [n.status for n in nodes[:2]] == [NodeStatus.RUNNING, NodeStatus.QUEUED]
+        assert [(a.node_id, a.status) for a in store.attempts("e1")][:2] == [
+            ("n00", NodeStatus.SUCCEEDED), ("n01", NodeStatus.RUNNING)]
+        assert len(store.attempts("e1")) == 37
+        got = store.artifacts([H1, H2])
+        assert (got[H1].size, got[H1].created_at, got[H2].size) == (2, 5.0, 1)
+        assert [p.value for p in store.params("e1")] == [2]
+        events = store.events("e1", after=start)
+        assert [(e.node_id, e.status) for e in events] == [
+            *((n, "QUEUED") for n in ids), ("n00", "RUNNING")]
+
     def test_refuses_children_of_unknown_parents(self, store: Any) -> None:
         with pytest.raises(Conflict):
             store.apply(Batch(nodes=[node(eid="missing")]))
