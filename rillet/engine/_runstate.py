@@ -12,6 +12,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from rillet.compiler._access import follow
@@ -27,6 +28,7 @@ from rillet.compiler._spec import (
     Binding,
     WorkflowSpec,
 )
+from rillet.engine._apart import available as apart_available
 from rillet.engine._graph import Graph, RNode
 from rillet.engine._protocols import OutputStreamingExecutor
 from rillet.engine._records import (
@@ -41,6 +43,7 @@ from rillet.engine._streams import OutputStreams
 from rillet.engine._values import Value, ValueStore
 from rillet.errors import LeaseLost as LeaseLost  # (the store raises it too)
 from rillet.errors import RilletError
+from rillet.types._codecs import UnpickleRefused, no_unpickling
 
 if TYPE_CHECKING:
     from rillet.engine._durable import Engine
@@ -153,6 +156,20 @@ class Reuse:
     pruned: frozenset[str] = frozenset()  # output hashes whose values are no longer stored
 
 
+def _literal(b: Binding, items: list[Any]) -> Any:
+    """The object of the LIST or DICT binding ``b`` whose items are ``items``."""
+    if b.kind == DICT:
+        return dict(zip(b.keys, items, strict=True))
+    if is_namedtuple(b.type):  # a task's named outputs passed whole
+        return b.type(*items)
+    return tuple(items) if getattr(b.type, "__origin__", None) is tuple else items
+
+
+def _part(b: Binding, objs: list[Any]) -> Any:
+    """The part of ``objs[0]`` that the PATH binding ``b`` names."""
+    return follow(objs[0], b.path)
+
+
 def spec_hash_or_blank(spec: WorkflowSpec) -> str:
     from rillet.compiler._serialize import spec_hash
 
@@ -234,6 +251,10 @@ class RunState:
         # An executor that says which elements of a running map are done (processes):
         # they are recorded as they finish once the map has run KEEP_AFTER seconds.
         self.element_poll = getattr(self.executor, "poll_elements", None)
+        # Its workers decode the values they use: a value this process did not compute
+        # is never unpickled here (``_apart``).
+        self.decodes_apart = bool(getattr(self.executor, "reads_stored_inputs", False)) \
+            and apart_available()
         if self.element_poll is not None:
             self.element_poll()  # it keeps them from now on (and drops what it had)
         self.pending_elements: dict[str, list[tuple[int, Any]]] = {}
@@ -259,24 +280,21 @@ class RunState:
             obj: Any = b.value
         elif kind in (LIST, DICT):
             found = [self.value_of(i) for i in b.items]
-            if not all(x.held for x in found) and not is_namedtuple(b.type):
+            if not all(x.held for x in found):
                 # an item this process did not compute (recovered, cached): its stored
-                # form is nested as it is, never decoded here (the worker decodes it)
-                v = self.values.compose(b.type, list(b.keys) if kind == DICT else None, found)
+                # form is nested as it is, never decoded here (the worker decodes it);
+                # else, where a pickle would be loaded, the literal is built apart
+                v = self.values.compose(b.type, list(b.keys) if kind == DICT else None,
+                                        found) or self._apart(found, partial(_literal, b), b.type)
                 if v is not None:
                     self.bound_values[id(b)] = v
                     return v
-            items = [x.get() for x in found]
-            if kind == DICT:
-                obj = dict(zip(b.keys, items, strict=True))
-            elif is_namedtuple(b.type):  # a task's named outputs passed whole
-                obj = b.type(*items)
-            else:
-                obj = tuple(items) if getattr(b.type, "__origin__", None) is tuple else items
+            obj = _literal(b, [x.get() for x in found])
         elif kind == PATH:  # ``out.field[0]``: that part of the value, stored as a value
             whole = self.value_of(b.items[0])
             if not whole.held:  # not computed here: read from its stored form, not decoded
-                v = self.values.at_path(whole, b.path, b.type)
+                v = self.values.at_path(whole, b.path, b.type) or self._apart(
+                    [whole], partial(_part, b), b.type)
                 if v is not None:
                     self.bound_values[id(b)] = v
                     return v
@@ -287,6 +305,24 @@ class RunState:
             raise RilletError(f"unknown binding kind {kind!r}")
         v = self.bound_values[id(b)] = self.values.put(obj, b.type)
         return v
+
+    def _apart(self, found: list[Value], build: Callable[[list[Any]], Any],
+               tp: Any) -> Value | None:
+        """The value ``build`` makes of the objects of ``found`` (as type ``tp``), for an
+        executor whose workers decode what they use: decoded here when no part holds a
+        pickle (then None: the caller builds it), else built and encoded in a forked
+        child (``ValueStore.built_apart``), so that this process never unpickles a value
+        it did not compute. None too for an executor that runs tasks in this process
+        (inline): it decodes here, where the task runs."""
+        if not self.decodes_apart:
+            return None
+        try:
+            with no_unpickling():
+                for x in found:
+                    x.get()
+        except UnpickleRefused:
+            return self.values.built_apart(found, build, tp)
+        return None
 
     def _load_cache(self, nodes: list[RNode]) -> None:
         names = sorted({

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 from rillet.engine._protocols import ArtifactStore, MetadataStore
@@ -114,6 +115,35 @@ class ValueStore:
         lit = extract(self._stored(value.hash), value.tp, steps, tp)
         if lit is None:
             return None
+        self._keep(lit, tp, _UNSET)
+        return Value(lit.hash, tp, values=self)
+
+    def built_apart(self, parts: list[Value], build: Callable[[list[Any]], Any],
+                    tp: Any) -> Value:
+        """``build`` of the objects of ``parts``, as type ``tp``, decoded, built and
+        encoded in a forked child process (``engine._apart``): for a literal or path that
+        :meth:`compose` and :meth:`at_path` cannot build from stored forms. This process
+        reads and checks the bytes of the parts it does not hold, and never decodes them.
+        Same hash as decoding here and ``put``; the value is a reference: a worker
+        decodes it."""
+        from rillet.engine._apart import encoded_apart
+        from rillet.types._literal import encode
+
+        sources: list[tuple[Any, tuple[ArtifactRecord, bytes | None, Any] | None]] = []
+        for v in parts:
+            if v.held:
+                sources.append((v.get(), None))
+            else:
+                record = self._loadable(v.hash)
+                data = verified(record, self.artifacts, v.tp) if record.uri is not None \
+                    else None
+                sources.append((_UNSET, (record, data, v.tp)))
+
+        def make() -> Any:  # in the child
+            objs = [obj if read is None else _decoded_read(*read) for obj, read in sources]
+            return encode(build(objs), tp)
+
+        lit = encoded_apart(make)
         self._keep(lit, tp, _UNSET)
         return Value(lit.hash, tp, values=self)
 
@@ -348,6 +378,14 @@ def decoded(record: ArtifactRecord, artifacts: ArtifactStore, tp: Any) -> Any:
     inline = json.loads(record.inline) if record.inline is not None else None
     loader = (lambda: verified(record, artifacts, tp)) if record.uri is not None else None
     return decode(record.format, inline, loader, tp)
+
+
+def _decoded_read(record: ArtifactRecord, data: bytes | None, tp: Any) -> Any:
+    """The value of ``record`` from its bytes ``data``, read and checked already."""
+    from rillet.types._literal import decode
+
+    inline = json.loads(record.inline) if record.inline is not None else None
+    return decode(record.format, inline, (lambda: data) if data is not None else None, tp)
 
 
 def verified(record: ArtifactRecord, artifacts: ArtifactStore, tp: Any = None) -> bytes:

@@ -5,8 +5,8 @@ caller), and the elements of a stored list, each kept in its stored ("plain") fo
 So a process that only plans (the engine) hashes, stores and splits values holding
 pickles without unpickling them; the process that runs the task decodes them
 (:func:`decode_element`). Only the shapes whose nested form is the stored form are
-built here (list, tuple, dict with str keys, of items whose stored type tag is the
-item's); for any other the functions return None and the caller decodes. This module
+built here (list, tuple, NamedTuple, dict with str keys, of items whose stored type
+tag is the item's); for any other the functions return None and the caller decodes. This module
 never touches a store.
 """
 
@@ -83,10 +83,11 @@ def nested_plain(stored: Stored, codec: Codec) -> Any:
 
 
 def compose(tp: Any, keys: Sequence[str] | None, parts: Sequence[Any]) -> Literal | None:
-    """The literal of the list, tuple (``keys`` None) or str-keyed dict of type ``tp``
-    whose items are ``parts``: each an object, or a :class:`Stored` value that is not
-    decoded. The same hash as ``encode`` of the decoded container; None for a shape
-    this cannot build (then decode and encode)."""
+    """The literal of the list, tuple, NamedTuple (``keys`` None; a NamedTuple's items
+    are its fields in order) or str-keyed dict of type ``tp`` whose items are
+    ``parts``: each an object, or a :class:`Stored` value that is not decoded. The
+    same hash as ``encode`` of the decoded container; None for a shape this cannot
+    build (then decode and encode)."""
     codec = codec_for(tp)
     items: Sequence[Codec]
     if keys is None and isinstance(codec, _ListCodec):
@@ -98,6 +99,10 @@ def compose(tp: Any, keys: Sequence[str] | None, parts: Sequence[Any]) -> Litera
         items = found
     elif keys is not None and isinstance(codec, _DictCodec) and codec.key.tag == _STR_TAG:
         items = [codec.value] * len(parts)
+    elif (keys is None and isinstance(codec, _ClassCodec) and codec.namedtuple
+          and len(parts) == len(codec.fields)):  # a task's named outputs passed whole
+        keys = [name for name, _, _ in codec.fields]
+        items = [c for _, c, _ in codec.fields]
     else:
         return None
     plains = []

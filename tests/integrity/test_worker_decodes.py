@@ -181,3 +181,28 @@ def test_a_path_into_a_recovered_value_is_read_from_its_stored_form(
     assert marks and all(pid != str(os.getpid()) for pid, _ in marks), marks
     for node in ("use", "label_of"):
         assert _inputs(home, again.id, node) == _inputs(home, first.id, node)
+
+
+@pytest.mark.parametrize("wf, nodes, outputs", [
+    ("pair_whole", ("both",), {"o0": 7}),  # a NamedTuple's named outputs passed whole
+    ("marked_either", ("size_of_either",), {"o0": 7}),  # items under a Union
+    ("holder_parts", ("either", "use"), {"o0": 3, "o1": 5}),  # a Union part; an int key
+])
+def test_shapes_compose_does_not_build_are_not_unpickled_by_the_engine(
+        load, home, unpickled, processes, wf, nodes, outputs):
+    """Literals and paths whose stored form ``types._compose`` does not build from the
+    items' stored forms: still never unpickled in the engine's process (the value is
+    built and encoded apart, then sent by reference), and with the hashes a decoded
+    value has (the recorded inputs equal the first run's)."""
+    mod = load("wf_integrity")
+    first = rillet.run(getattr(mod, wf), home=home, executor="inline")
+    assert first.outputs == outputs
+    unpickled.unlink(missing_ok=True)
+    again = rillet.recover(first.id, home=home, executor=processes, from_nodes=nodes)
+    assert again.outputs == outputs
+    statuses = {n.id: n.status.value for n in again.nodes}
+    assert all(statuses[node] == "SUCCEEDED" for node in nodes), statuses
+    marks = _marks(unpickled)
+    assert marks and all(pid != str(os.getpid()) for pid, _ in marks), marks
+    for node in nodes:
+        assert _inputs(home, again.id, node) == _inputs(home, first.id, node)

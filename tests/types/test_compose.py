@@ -4,7 +4,7 @@ the decoded container does, and a stored list splits into its elements' plain fo
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -42,6 +42,24 @@ def test_a_composed_container_hashes_as_the_decoded_one(tp, keys, items, item_tp
         assert lit is not None
         assert lit.hash == expected.hash
         assert (lit.inline, lit.blob) == (expected.inline, expected.blob)
+
+
+class Named(NamedTuple):
+    a: Point
+    b: bytes
+
+
+def test_a_namedtuple_of_stored_fields_hashes_as_the_decoded_one():
+    """A task's named outputs passed whole (``f(p=pair())``): its fields in order."""
+    value = Named(Point(1, 2.5), b"y" * 6000)
+    expected = encode(value, Named)
+    for parts in ([_stored(value.a, Point), _stored(value.b, bytes)],
+                  [value.a, _stored(value.b, bytes)]):
+        lit = compose(Named, None, parts)
+        assert lit is not None
+        assert (lit.hash, lit.inline, lit.blob) == (expected.hash, expected.inline,
+                                                    expected.blob)
+    assert compose(Named, None, [_stored(value.a, Point)]) is None  # a field short
 
 
 def test_a_shape_it_cannot_build_is_left_to_the_caller():

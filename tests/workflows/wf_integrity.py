@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import typing
 import warnings
 
 from rillet import Cache, map_task, task, workflow
@@ -131,3 +132,58 @@ def label_of(label: str) -> str:
 def box_first(n: int = 3) -> tuple[int, str]:
     b = boxed(n=n)
     return use(m=b.items[1]), label_of(label=b.label)
+
+
+# -- shapes ``types._compose`` leaves to the engine: a NamedTuple passed whole, items
+# under a Union, a path to a Union part, a path through a dict with int keys
+
+class Pair(typing.NamedTuple):
+    a: Marked
+    b: Marked
+
+
+@task
+def pair(n: int) -> Pair:
+    return Pair(Marked(n), Marked(n + 1))
+
+
+@task
+def both(p: Pair) -> int:
+    return p.a.n + p.b.n
+
+
+@workflow
+def pair_whole(n: int = 3) -> int:
+    return both(p=pair(n=n))
+
+
+@task
+def size_of_either(items: list[Marked | int]) -> int:
+    return sum(m if isinstance(m, int) else m.n for m in items)
+
+
+@workflow
+def marked_either(n: int = 3, m: int = 4) -> int:
+    return size_of_either(items=[make(n=n), make(n=m)])
+
+
+@dataclasses.dataclass
+class Holder:
+    choice: Marked | int
+    by_num: dict[int, Marked]
+
+
+@task
+def held(n: int) -> Holder:
+    return Holder(choice=Marked(n), by_num={1: Marked(n + 1), 2: Marked(n + 2)})
+
+
+@task
+def either(c: Marked | int) -> int:
+    return c if isinstance(c, int) else c.n
+
+
+@workflow
+def holder_parts(n: int = 3) -> tuple[int, int]:
+    h = held(n=n)
+    return either(c=h.choice), use(m=h.by_num[2])
