@@ -5,6 +5,8 @@ queues; ``wait`` runs the next queued attempt and returns its result. Output is
 captured at the Python level (``sys.stdout``/``sys.stderr``), so what C code or
 a subprocess writes is not in the attempt's logs. It keeps no resources apart.
 ``stop`` cannot end a process here: the task is stopped at its next logged metric.
+Processes a task starts (those that escape with ``setsid`` or a double fork included)
+are ended when its attempt ends (``_descendants.AttemptProcesses``).
 What a task prints is handed, as it prints it, to the engine that asked for it
 (``push_output``: the execution's log file, and the console prefixed by the node),
 else passed on to the console as it is. The elements of a running map that finished
@@ -22,6 +24,7 @@ from typing import Any
 
 from rillet.engine._protocols import AttemptJob, AttemptResult, MetricListener, OutputChunk
 from rillet.executors._capacity import machine_capacity
+from rillet.executors._descendants import AttemptProcesses
 from rillet.executors._run import AttemptStopped, element_index, run_attempt
 
 
@@ -82,8 +85,10 @@ class InlineExecutor:
         if job.mapped:
             self._maps[key] = (job, done, seen, [0])
         try:
-            return [run_attempt(job, capture="sys", live=live, output=push,
-                                console=self._console or feed is None, done=done, seen=seen)]
+            with AttemptProcesses():  # what the task starts ends with its attempt
+                return [run_attempt(job, capture="sys", live=live, output=push,
+                                    console=self._console or feed is None, done=done,
+                                    seen=seen)]
         finally:
             self._stops.pop(key, None)
             self._maps.pop(key, None)
