@@ -129,3 +129,114 @@ def test_a_cached_value_behind_a_symlink_out_of_the_home_fails_with_exit_1(cli, 
     assert "outside" in r.err
     shown = cli("executions", "list", "--json").json
     assert shown[0]["status"] == "FAILED"
+
+
+# -- the same on a real file system: the artifact folder on a tiny tmpfs of its own ----
+
+
+@pytest.fixture
+def small_artifacts(cli):
+    """A home whose ``artifacts`` folder is a 1 MiB tmpfs (the database stays on the
+    test's disk), where this test may mount one; yields the home's path."""
+    import subprocess
+
+    from missing import missing
+
+    cli.ok("run", wf_path("wf_integrity", "summed"), "--n", "10", "--executor", "inline")
+    artifacts = cli.home / "artifacts"
+    aside = cli.home.parent / "artifacts-aside"
+    shutil.move(str(artifacts), aside)
+    artifacts.mkdir()
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(artifacts)],
+                          capture_output=True)
+    if made.returncode != 0:
+        missing(f"cannot mount a tmpfs here: {made.stderr.decode().strip()}")  # CI is root
+    try:
+        for entry in aside.iterdir():
+            shutil.move(str(entry), artifacts / entry.name)
+        yield cli.home
+    finally:
+        subprocess.run(["umount", "-l", str(artifacts)], check=False)
+
+
+def wf_path(module: str, name: str) -> str:
+    from clikit import WORKFLOWS
+
+    return f"{WORKFLOWS}/{module}.py:{name}"
+
+
+def _fill(folder) -> None:
+    """Write into ``folder`` until its file system is full."""
+    try:
+        with open(folder / "filler", "wb") as f:
+            while True:
+                f.write(b"x" * 65536)
+                f.flush()
+    except OSError as exc:
+        assert exc.errno == errno.ENOSPC, exc
+    try:  # the last blocks, a byte at a time
+        with open(folder / "filler", "ab") as f:
+            while True:
+                f.write(b"x")
+                f.flush()
+    except OSError:
+        pass
+
+
+def _remount(folder, how: str) -> None:
+    import subprocess
+
+    subprocess.run(["mount", "-o", f"remount,{how}", str(folder)], check=True)
+
+
+@pytest.mark.parametrize("fault", ["full", "read-only"])
+def test_a_real_full_or_read_only_artifact_folder_fails_the_execution_not_the_cli(
+        cli, small_artifacts, fault):
+    """``numbers(n=1000)`` writes its list as a file onto a file system that is full (or
+    mounted read-only): the node fails with the cause, the execution ends FAILED, the
+    CLI exits 1 with one line; once there is room again it is recovered, and a fresh
+    run gives the same output."""
+    artifacts = small_artifacts / "artifacts"
+    target = wf_path("wf_integrity", "summed")
+    if fault == "full":
+        _fill(artifacts)
+    else:
+        _remount(artifacts, "ro")
+    r = cli("run", target, "--n", "1000", "--executor", "inline")
+    if fault == "full":
+        os.unlink(artifacts / "filler")
+    else:
+        _remount(artifacts, "rw")
+    assert r.code == 1, str(r)
+    assert "Traceback" not in r.err
+    cause = "No space left on device" if fault == "full" else "Read-only file system"
+    assert cause in r.err, str(r)
+    (failed,) = [e for e in cli("executions", "list", "--json").json
+                 if e["status"] == "FAILED"]
+    nodes = {n["node_id"]: n for n in cli("executions", "show", failed["execution_id"],
+                                          "--json").json["nodes"]}
+    assert nodes["numbers"]["status"] == "FAILED" and cause in nodes["numbers"]["error"]
+    again = cli("recover", failed["execution_id"], "--json")
+    assert again.code == 0, str(again)
+    assert again.json["status"] == "SUCCEEDED"
+    assert again.json["outputs"]["o0"] == sum(1999000 + i for i in range(1000))
+    fresh = cli("run", target, "--n", "1000", "--executor", "inline", "--json")
+    assert fresh.code == 0 and fresh.json["outputs"] == again.json["outputs"], str(fresh)
+
+
+def test_in_a_long_lived_process_a_full_artifact_folder_fails_one_execution(
+        load, small_artifacts):
+    """``rillet.run`` in this process: the execution that met the full disk ends FAILED
+    (the engine goes on), and it is recoverable at once in this same process."""
+    mod = load("wf_integrity")
+    home = str(small_artifacts)
+    artifacts = small_artifacts / "artifacts"
+    _fill(artifacts)
+    try:
+        first = rillet.run(mod.marked, home=home, executor="inline", n=13, m=14)
+    finally:
+        os.unlink(artifacts / "filler")
+    assert first.status.value == "FAILED"
+    assert "No space left on device" in (first.record.error or "")
+    again = rillet.recover(first.id, home=home, executor="inline")
+    assert again.status == "SUCCEEDED" and again.outputs == {"o0": 27}
