@@ -4,8 +4,11 @@ Lanes run side by side on one home, each a loop of tries: a `rillet run` (inline
 processes executor) killed with SIGKILL at a random moment, or one of its workers (or
 its whole process group) killed; the execution is then recovered, and that recovery is
 itself sometimes killed and recovered again. A prune loop runs beside them and is
-killed at random, and artifact bytes are tampered with. After every try, and at the
-end, the invariants are checked: nothing recorded is lost (a node seen SUCCEEDED stays
+killed at random, and artifact bytes are tampered with. Where the test may mount one,
+the artifact folder is a tmpfs of its own, now and then filled up or remounted
+read-only for a moment: a run or recovery that meets it may end FAILED (exit 1, one
+line, no traceback), and is then recovered once the fault is over. After every try, and
+at the end, the invariants are checked: nothing recorded is lost (a node seen SUCCEEDED stays
 so), no node ran twice in one execution and no RECOVERED node ran, nothing is left
 RUNNING once its process is gone, recoveries end SUCCEEDED with the right output, and
 ``pragma integrity_check`` is ok. The tally (tries, recovered, anomalies) is printed.
@@ -45,6 +48,8 @@ class Tally:
     recovered: int = 0
     prunes_killed: int = 0
     tampered: int = 0
+    faults: int = 0
+    failed_by_faults: int = 0
     anomalies: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -79,6 +84,82 @@ class Home:
             return db.execute(sql, params).fetchall()
         finally:
             db.close()
+
+
+class Faults:
+    """Fill or remount read-only the home's artifact folder (a tmpfs of its own) for a
+    moment, now and then. ``epoch`` changes when a fault begins and when it ends, so a
+    try that saw ``seen(epoch at its start)`` false met none."""
+
+    def __init__(self, folder: Path | None) -> None:
+        self.folder = folder
+        self.epoch = 0
+        self.active = False
+
+    def seen(self, since: int) -> bool:
+        return self.active or self.epoch != since
+
+    def settle(self, deadline: float = 60) -> None:
+        """Wait until no fault is on."""
+        limit = time.monotonic() + deadline
+        while self.active and time.monotonic() < limit:
+            time.sleep(0.05)
+
+
+def _mount_tmpfs(folder: Path) -> bool:
+    """Put ``folder``'s contents on a 512 MiB tmpfs mounted there; False where this test
+    may not mount one (then there are no file system faults)."""
+    aside = folder.parent / (folder.name + "-aside")
+    folder.rename(aside)
+    folder.mkdir()
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512m", "tmpfs", str(folder)],
+                          capture_output=True)
+    if made.returncode != 0:
+        folder.rmdir()
+        aside.rename(folder)
+        return False
+    for entry in aside.iterdir():  # another file system: copied, not renamed
+        subprocess.run(["cp", "-a", str(entry), str(folder)], check=True)
+    subprocess.run(["rm", "-rf", str(aside)], check=True)
+    return True
+
+
+def _fault_loop(faults: Faults, rng: random.Random, tally: Tally,
+                stop: threading.Event) -> None:
+    folder = faults.folder
+    assert folder is not None
+    while not stop.wait(rng.uniform(1.0, 3.0)):
+        how = rng.choice(["full", "read-only"])
+        filler = folder / "filler"
+        if how == "read-only":
+            if subprocess.run(["mount", "-o", "remount,ro", str(folder)],
+                              capture_output=True).returncode != 0:
+                continue  # busy (a file open for writing): no fault this time
+        faults.epoch += 1
+        faults.active = True
+        tally.add(faults=1)
+        try:
+            if how == "full":
+                try:
+                    with open(filler, "wb") as f:
+                        while True:
+                            f.write(b"x" * 65536)
+                            f.flush()
+                except OSError:
+                    pass
+            stop.wait(rng.uniform(0.5, 3.0))
+        finally:
+            if how == "full":
+                filler.unlink(missing_ok=True)
+            else:
+                subprocess.run(["mount", "-o", "remount,rw", str(folder)], check=True)
+            faults.active = False
+            faults.epoch += 1
+
+
+def _failed_by_fault(code: int | None, err: str) -> bool:
+    """A one-line failure (exit 1 or 2, no traceback), as a fault may cause."""
+    return code in (1, 2) and "Traceback" not in err
 
 
 def _kill_at_random(proc: subprocess.Popen[str], rng: random.Random, tally: Tally,
@@ -139,9 +220,10 @@ _STARTS = itertools.count(1)
 
 
 def _lane(home: Home, rng: random.Random, tally: Tally, deadline: float,
-          executor: str, seen: dict[tuple[str, str], str]) -> None:
+          executor: str, seen: dict[tuple[str, str], str], faults: Faults) -> None:
     while time.monotonic() < deadline and tally.kills < KILLS:
         start = next(_STARTS)
+        epoch = faults.epoch
         proc = home.start("run", TARGET, "--start", str(start), "--executor", executor,
                           "--json")
         def recorded(start: int = start) -> bool:
@@ -152,16 +234,24 @@ def _lane(home: Home, rng: random.Random, tally: Tally, deadline: float,
         out, err = proc.communicate()
         tally.add(tries=1)
         if not killed:  # it ended first: it succeeded, with the right output
-            if proc.returncode != 0 or json.loads(out)["outputs"]["o0"] != _expected(start):
+            if faults.seen(epoch) and _failed_by_fault(proc.returncode, err):
+                tally.add(failed_by_faults=1)  # recovered below, once the fault is over
+            elif proc.returncode != 0 or json.loads(out)["outputs"]["o0"] != _expected(start):
                 tally.anomaly(f"run --start {start} exited {proc.returncode}: {out} "
                               f"{err.strip()[-300:]}")
         exec_id = _execution_of(home, start)
         if exec_id is None:
             continue  # killed before it recorded anything: nothing to recover
         target = exec_id
-        for _ in range(4):  # recover; the recovery itself may be killed
+        for _ in range(8):  # recover; the recovery itself may be killed or meet a fault
+            faults.settle()
+            epoch = faults.epoch
             code, out, err = _recover(home, target, rng, tally)
             if code == "killed":
+                target = _child_of(home, target) or target
+                continue
+            if code != 0 and faults.seen(epoch) and _failed_by_fault(code, err):
+                tally.add(failed_by_faults=1)
                 target = _child_of(home, target) or target
                 continue
             if code != 0:
@@ -203,13 +293,17 @@ def _remember_succeeded(home: Home, seen: dict[tuple[str, str], str]) -> None:
         seen.setdefault((e, n), outs)
 
 
-def _prune_loop(home: Home, rng: random.Random, tally: Tally, stop: threading.Event) -> None:
+def _prune_loop(home: Home, rng: random.Random, tally: Tally, stop: threading.Event,
+                faults: Faults) -> None:
     while not stop.is_set():
+        epoch = faults.epoch
         proc = home.start("prune", "--older-than", "30d", "--max-size", "1G")
         if rng.random() < 0.5 and _kill_at_random(proc, rng, tally):
             tally.add(prunes_killed=1)
         out, err = proc.communicate(timeout=300)
-        if proc.returncode not in (0, -9, -15) or "Traceback" in err:
+        if faults.seen(epoch) and _failed_by_fault(proc.returncode, err):
+            pass  # what it left is reclaimed by a later prune
+        elif proc.returncode not in (0, -9, -15) or "Traceback" in err:
             tally.anomaly(f"prune exited {proc.returncode}: {err.strip()[-300:]}")
         stop.wait(rng.uniform(0.2, 1.0))
 
@@ -264,28 +358,41 @@ def test_chaos(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     seed = int(os.environ.get("CHAOS_SEED", str(random.randrange(1 << 30))))
     tally = Tally()
     seen: dict[tuple[str, str], str] = {}
-    deadline = time.monotonic() + SECONDS
+    artifacts = home.path / "artifacts"
+    faults = Faults(artifacts if _mount_tmpfs(artifacts) else None)
     stop = threading.Event()
     helpers = [threading.Thread(target=_prune_loop, args=(home, random.Random(seed + 1),
-                                                          tally, stop)),
+                                                          tally, stop, faults)),
                threading.Thread(target=_tamper_loop, args=(home, random.Random(seed + 2),
                                                            tally, stop))]
+    if faults.folder is not None:
+        helpers.append(threading.Thread(target=_fault_loop, args=(
+            faults, random.Random(seed + 3), tally, stop)))
+    deadline = time.monotonic() + SECONDS
     lanes = [threading.Thread(target=_lane, args=(home, random.Random(seed + 10 + i), tally,
-                                                  deadline, executor, seen))
+                                                  deadline, executor, seen, faults))
              for i, executor in enumerate(["inline", "processes", "inline"])]
-    for t in helpers + lanes:
-        t.start()
-    for t in lanes:
-        t.join()
-    stop.set()
-    for t in helpers:
-        t.join()
-    _check_final(home, seen, tally)
+    try:
+        for t in helpers + lanes:
+            t.start()
+        for t in lanes:
+            t.join()
+        stop.set()
+        for t in helpers:
+            t.join()
+        _check_final(home, seen, tally)
+    finally:
+        stop.set()
+        if faults.folder is not None:
+            subprocess.run(["umount", "-l", str(artifacts)], check=False)
     with capsys.disabled():
         sys.stderr.write(
             f"\nchaos (seed {seed}): tries {tally.tries}, kills {tally.kills} (prunes killed "
             f"{tally.prunes_killed}), recovered {tally.recovered}, tampered "
-            f"{tally.tampered}, anomalies {len(tally.anomalies)}\n")
+            f"{tally.tampered}, file system faults "
+            f"{tally.faults if faults.folder is not None else 'none (no tmpfs here)'} "
+            f"(runs/recoveries failed by them {tally.failed_by_faults}), anomalies "
+            f"{len(tally.anomalies)}\n")
         for a in tally.anomalies[:20]:
             sys.stderr.write(f"  anomaly: {a}\n")
     assert not tally.anomalies
