@@ -66,3 +66,40 @@ def test_read_only_commands_show_a_pickled_value_without_running_it(cli, load, u
     walked = as_json["artifacts"] if isinstance(as_json, dict) else as_json
     assert "pickled" in str(walked) and "wf_integrity.Marked" in str(walked)
     assert not unpickled.exists(), unpickled.read_text()
+
+
+def test_the_servers_api_shows_a_pickled_value_without_running_it(tmp_path, load,
+                                                                  unpickled):
+    """The same values over HTTP (execution detail, cache, lineage, artifact): described
+    from their records, a tampered one as well; the server's process never unpickles."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "server"))
+    from serverkit import serve
+
+    mod = load("wf_integrity")
+    home = tmp_path / "home"
+    taking = rillet.run(mod.takes_marked, home=str(home), executor="inline", m=mod.Marked(5))
+    making = rillet.run(mod.marked, home=str(home), executor="inline", n=3)
+    pickles = _pickles(home)
+    m = taking.record.inputs["m"]
+    pickles[m].write_bytes(pickles[m].read_bytes().replace(b"xxxx", b"xxxy", 1))
+    unpickled.unlink(missing_ok=True)
+    with serve(tmp_path, home) as served:
+        def ok(path: str):
+            r = served.get(f"/api/v1{path}")
+            assert r.status_code == 200, r.text
+            return r.json()
+
+        detail = ok(f"/executions/{taking.id}")
+        value = detail["input_values"]["m"]
+        assert value["pickled"] is True and value["hash"] == m
+        assert value["type"] == "wf_integrity.Marked"
+        made = ok(f"/executions/{making.id}")
+        assert made["status"] == "SUCCEEDED"
+        entries = [e for e in ok("/cache") if e["task"].endswith(":make")]
+        assert len(entries) == 2 and all(e["output_values"]["o0"]["pickled"]
+                                         for e in entries)
+        assert "wf_integrity.Marked" in str(ok(f"/lineage/{taking.id}:use"))
+        assert ok(f"/artifacts/{m}")["hash"] == m
+    assert not unpickled.exists(), unpickled.read_text()
