@@ -3,8 +3,10 @@ map figures): the same workloads with verification on (as shipped) and off, roun
 interleaved, in one process.
 
 "Off" is a switch of this benchmark only (``verification_off``): bytes read back are
-not hashed, and a cache hit or a recovered node trusts its output's record without
-reading its bytes (what rillet did before issue 11). Workloads:
+not hashed, a cache hit or a recovered node trusts its output's record without
+reading its bytes, and the inline executor does not watch for processes an attempt
+leaves behind (what rillet did before issue 11; the audit hook that watch installs
+stays, it cannot be removed from a process). Workloads:
 
     chain_inline   a 200-task chain of ints through ``rillet.run`` (values kept inline:
                    no bytes read, so nothing hashed; the engine's added checks only)
@@ -80,13 +82,18 @@ def verification_off() -> Iterator[None]:
         except ValueUnavailable as exc:
             return exc.reason
 
+    from rillet.executors import _inline
+
     saved = _values.verified, _values.ValueStore.unusable
     _values.verified = unhashed  # type: ignore[assignment]
     _values.ValueStore.unusable = recorded_only  # type: ignore[method-assign]
+    watch, _inline.AttemptProcesses = (  # type: ignore[misc]
+        _inline.AttemptProcesses, contextlib.nullcontext)
     try:
         yield
     finally:
         _values.verified, _values.ValueStore.unusable = saved  # type: ignore[method-assign]
+        _inline.AttemptProcesses = watch  # type: ignore[misc]
 
 
 def workflows() -> Any:
