@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import json
 import os
+import select
+import signal
+import time
 from collections.abc import Callable
 
 from rillet.compiler._access import AccessError
@@ -23,15 +26,18 @@ from rillet.types._literal import Literal
 
 __all__ = ["available", "encoded_apart"]
 
+TIMEOUT = 600.0  # seconds a child may take (a value that hangs when decoded)
+
 
 def available() -> bool:
     """Whether values can be built apart here (a platform with ``fork``)."""
     return hasattr(os, "fork")
 
 
-def encoded_apart(make: Callable[[], Literal]) -> Literal:
+def encoded_apart(make: Callable[[], Literal], timeout: float = TIMEOUT) -> Literal:
     """``make()`` run in a forked child: the Literal it returns, or its error raised
-    here (AccessError and TypeMismatchError as they are, anything else as StoreError)."""
+    here (AccessError and TypeMismatchError as they are, anything else as StoreError;
+    a child that does not answer within ``timeout`` seconds is killed: StoreError)."""
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: never returns
@@ -42,9 +48,21 @@ def encoded_apart(make: Callable[[], Literal]) -> Literal:
             os._exit(0)
     os.close(write_end)
     chunks = []
-    with os.fdopen(read_end, "rb") as f:
-        while chunk := f.read(1 << 20):
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([read_end], [], [], left)[0]:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                raise StoreError(f"the process that decodes a value apart did not answer "
+                                 f"within {timeout:g} s (ended)")
+            chunk = os.read(read_end, 1 << 20)
+            if not chunk:
+                break
             chunks.append(chunk)
+    finally:
+        os.close(read_end)
     _, status = os.waitpid(pid, 0)
     data = b"".join(chunks)
     head, sep, blob = data.partition(b"\n")

@@ -46,3 +46,13 @@ def test_errors_of_the_child_come_back_as_the_engine_handles_them():
 def test_a_child_that_dies_without_an_answer_is_a_store_error():
     with pytest.raises(StoreError, match="ended without a result"):
         encoded_apart(lambda: os._exit(3))
+
+
+def test_a_child_that_does_not_answer_is_ended():
+    def hang():
+        import time
+
+        time.sleep(300)
+
+    with pytest.raises(StoreError, match="did not answer within 0.5 s"):
+        encoded_apart(hang, timeout=0.5)
