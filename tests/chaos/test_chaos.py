@@ -130,7 +130,7 @@ def _fault_loop(faults: Faults, rng: random.Random, tally: Tally,
     assert folder is not None
     while not stop.wait(rng.uniform(1.0, 3.0)):
         how = rng.choice(["full", "read-only"])
-        filler = folder / "filler"
+        filler = folder / ".filler"  # the tamper loop leaves it alone
         if how == "read-only":
             if subprocess.run(["mount", "-o", "remount,ro", str(folder)],
                               capture_output=True).returncode != 0:
@@ -258,7 +258,8 @@ def _lane(home: Home, rng: random.Random, tally: Tally, deadline: float,
                 if "still RUNNING" in err:
                     time.sleep(0.2)
                     continue
-                tally.anomaly(f"recover {target} exited {code}: {err.strip()[-300:]}")
+                tally.anomaly(f"recover {target} exited {code}: {err.strip()[-300:]} "
+                              f"{out.strip()[-300:]}")
                 break
             body = json.loads(out)
             if body.get("status") != "SUCCEEDED":
@@ -310,7 +311,8 @@ def _prune_loop(home: Home, rng: random.Random, tally: Tally, stop: threading.Ev
 
 def _tamper_loop(home: Home, rng: random.Random, tally: Tally, stop: threading.Event) -> None:
     while not stop.wait(rng.uniform(1.0, 3.0)):
-        files = [p for p in (home.path / "artifacts").rglob("*") if p.is_file()]
+        files = [p for p in (home.path / "artifacts").rglob("*")
+                 if p.is_file() and p.name != ".filler"]
         if not files:
             continue
         victim = rng.choice(files)
