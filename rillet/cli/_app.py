@@ -88,7 +88,45 @@ def remote(server: str) -> Any:
     return Remote(server, token=token or os.environ.get("RILLET_TOKEN") or None)
 
 
-@click.group(context_settings=CONTEXT)
+# The module of each command that is not in this one: it is imported when the command
+# is asked for (``rillet server`` imports none of the others' modules); ``--help``
+# imports them all. A test keeps this map equal to what the modules define.
+COMMAND_MODULES = {
+    "cache": "_cache", "prune": "_cache", "compare": "_compare", "metrics": "_compare",
+    "diff": "_diff", "reproduce": "_diff", "executions": "_inspect", "lineage": "_inspect",
+    "logs": "_inspect", "launch": "_launch", "register": "_launch", "versions": "_launch",
+    "worker": "_launch", "models": "_models", "serve": "_models", "notebook": "_notebook",
+    "abort": "_platform", "server": "_platform", "ui": "_platform", "outputs": "_results",
+    "audit": "_teams", "launchplan": "_teams", "project": "_teams", "promote": "_teams",
+    "token": "_teams", "tune": "_tune",
+}
+
+
+class LazyGroup(click.Group):
+    """The top group: a command's module is imported when the command is looked up."""
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = COMMAND_MODULES.get(cmd_name)
+        if module is not None and cmd_name not in self.commands:
+            import importlib
+
+            importlib.import_module(f"rillet.cli.{module}")
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        import_all()
+        return super().list_commands(ctx)
+
+
+def import_all() -> None:
+    """Import every command's module (``--help``, and what needs all commands)."""
+    import importlib
+
+    for module in sorted(set(COMMAND_MODULES.values())):
+        importlib.import_module(f"rillet.cli.{module}")
+
+
+@click.group(cls=LazyGroup, context_settings=CONTEXT)
 @click.option("--home", type=click.Path(file_okay=False), default=None,
               help="The rillet home (default: $RILLET_HOME or ./.rillet).")
 @click.version_option(package_name="rillet")
@@ -395,16 +433,3 @@ def open_instance(ctx: click.Context, home: str | None) -> Any:
         return Instance.home(home_of(ctx, home), create=False)
     except StoreError as exc:
         fail(str(exc))
-
-
-from rillet.cli import _cache as _cache  # noqa: E402
-from rillet.cli import _compare as _compare  # noqa: E402
-from rillet.cli import _diff as _diff  # noqa: E402
-from rillet.cli import _inspect as _inspect  # noqa: E402  (registers commands)
-from rillet.cli import _launch as _launch  # noqa: E402  (register, versions, launch, worker)
-from rillet.cli import _models as _models  # noqa: E402
-from rillet.cli import _notebook as _notebook  # noqa: E402
-from rillet.cli import _platform as _platform  # noqa: E402
-from rillet.cli import _results as _results  # noqa: E402
-from rillet.cli import _teams as _teams  # noqa: E402  (project, promote, audit)
-from rillet.cli import _tune as _tune  # noqa: E402
