@@ -329,6 +329,7 @@ class PgDatabase(AlchemyDatabase):
         self._idle: list[Any] = []
         self._pool_lock = threading.Lock()
         self._pid = os.getpid()
+        self._closed = False  # after close(), a connection checked in is closed, not kept
 
     def _checkout(self) -> Any:
         with self._pool_lock:
@@ -354,7 +355,7 @@ class PgDatabase(AlchemyDatabase):
             conn.close()
             return
         with self._pool_lock:
-            if len(self._idle) < self.POOL:
+            if not self._closed and len(self._idle) < self.POOL:
                 self._idle.append(conn)
                 return
         conn.close()
@@ -398,6 +399,7 @@ class PgDatabase(AlchemyDatabase):
         with self._pool_lock:
             idle, self._idle = self._idle, []
             mine = self._pid == os.getpid()
+            self._closed = True
         if mine:
             for conn in idle:
                 conn.close()

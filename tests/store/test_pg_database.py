@@ -73,3 +73,23 @@ def test_connections_are_reused_not_opened_per_statement(db: Any) -> None:
             c.execute("INSERT INTO t (k, v) VALUES (?, ?)", (f"k{i}", i))
         db.read("SELECT v FROM t WHERE k = ?", (f"k{i}",))
     assert backends() <= before + 1
+
+
+def test_a_connection_in_use_when_the_database_closes_is_closed_not_kept(pg_url: str) -> None:
+    """A read or write still running when another thread closes the database (a store
+    closed at the end of a run while a heartbeat writes) hands its connection back after
+    ``close``: it is closed then, not kept open in the pool of a closed database (where
+    it stayed open until garbage collection)."""
+    d = open_database(database_url(pg_url))
+    watcher = open_database(database_url(pg_url))
+    try:
+        def mine() -> int:
+            return int(watcher.read("SELECT count(*) FROM pg_stat_activity WHERE "
+                                    "application_name = 'rillet-close-test'")[0][0])
+
+        with d.write() as c:
+            c.execute("SET application_name = 'rillet-close-test'")
+            d.close()  # meanwhile, elsewhere
+        assert mine() == 0
+    finally:
+        watcher.close()
