@@ -107,16 +107,7 @@ def end_children(rounds: int = 20) -> int:
         left = children(me)
         if not left:
             break
-        for pid in left:  # below them first: killing a parent orphans its children to us
-            for below in reversed(descendants(pid)):
-                with contextlib.suppress(OSError):
-                    os.kill(below, signal.SIGKILL)
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
-        for pid in left:
-            with contextlib.suppress(ChildProcessError, OSError):
-                os.waitpid(pid, 0)
-                ended += 1
+        ended += _kill_and_reap(left)
         while True:  # orphans that came to us meanwhile and already ended
             try:
                 pid, _ = os.waitpid(-1, os.WNOHANG)
@@ -124,6 +115,22 @@ def end_children(rounds: int = 20) -> int:
                 break
             if pid == 0:
                 break
+    return ended
+
+
+def _kill_and_reap(pids: list[int]) -> int:
+    """SIGKILL each of ``pids`` (children of this process) with what is below it, below
+    first (killing a parent orphans its children to us), then reap them; how many were
+    reaped."""
+    for pid in pids:
+        kill_tree(pid)
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    ended = 0
+    for pid in pids:
+        with contextlib.suppress(ChildProcessError, OSError):
+            os.waitpid(pid, 0)
+            ended += 1
     return ended
 
 
@@ -250,14 +257,5 @@ class AttemptProcesses:
             mine = self._mine(me)
             if not mine:
                 break
-            for pid in mine:  # below them first: killing a parent orphans its children
-                for below in reversed(descendants(pid)):
-                    with contextlib.suppress(OSError):
-                        os.kill(below, signal.SIGKILL)
-                with contextlib.suppress(OSError):
-                    os.kill(pid, signal.SIGKILL)
-            for pid in mine:
-                with contextlib.suppress(ChildProcessError, OSError):
-                    os.waitpid(pid, 0)
-                    ended += 1
+            ended += _kill_and_reap(mine)
         return ended
