@@ -760,10 +760,15 @@ def _metric_batches(batch: Batch) -> list[tuple[Any, ...]]:
     return out
 
 
+_SENDS: dict[type, bool] = {}  # cursor type -> whether it has ``send`` (PostgreSQL's)
+
+
 def _many(c: Any, sql: str, rows: list[Any]) -> None:
-    send = getattr(c, "send", None)
-    if send is not None:  # PostgreSQL: a statement per power of two of rows
-        _values(send, sql, rows)
+    sends = _SENDS.get(type(c))
+    if sends is None:  # (a failed getattr per call would cost SQLite's path ~1 us)
+        sends = _SENDS[type(c)] = callable(getattr(type(c), "send", None))
+    if sends:  # PostgreSQL: a statement per power of two of rows
+        _values(c.send, sql, rows)
     elif len(rows) == 1:
         c.execute(sql, rows[0])
     else:
