@@ -10,7 +10,10 @@ fails with ``TaskTimeoutError``; a Ray task lost with its node fails with
 ``WorkerDied`` (the engine retries it, Ray places the retry on a live node).
 Ray never retries by itself (``max_retries=0``): one job is one rillet attempt.
 Outputs come back to the driver, which records them in the artifact store as
-with every executor. Call ``submit``/``wait`` from one thread.
+with every executor. What a task prints, and the metrics a ``live_metrics`` job logs,
+reach the driver while it runs once it has run ``STREAM_AFTER`` seconds
+(``_raystream``: ``poll_output`` and ``listen``, as on the process executor); ``stop``
+cancels a running attempt's Ray task. Call ``submit``/``wait`` from one thread.
 
 What one attempt costs the driver is kept near a bare ``ray.remote`` call: the Ray
 task's options are built once per set of requests (not per attempt), the cluster's
@@ -23,7 +26,9 @@ of the cluster; the elements of each batch that succeeded are told to the engine
 
 from __future__ import annotations
 
+import codecs
 import contextlib
+import itertools
 import math
 import os
 import pickle
@@ -31,12 +36,14 @@ import socket
 import sys
 import tempfile
 import time
+import uuid
 from typing import Any
 
-from rillet.engine._protocols import AttemptJob, AttemptResult
+from rillet.engine._protocols import AttemptJob, AttemptResult, MetricListener, MetricPoint
 from rillet.errors import ExecutorError, TaskTimeoutError
 from rillet.executors._processes import _Attempt, _describe, unequal_map
-from rillet.executors._run import clip, error_fields, run_attempt
+from rillet.executors._raystream import STREAM_AFTER, STREAM_EVERY, STREAMER, Mail, start_mailbox
+from rillet.executors._run import LOG_LIMIT, clip, error_fields, run_attempt
 from rillet.executors._worker import attempt_environ, dumps, load_message, unsendable
 
 _EPS = 1e-9
@@ -55,22 +62,33 @@ def _ray() -> Any:
     return ray
 
 
-def run_remote(payload: bytes) -> bytes:
-    """What one Ray task runs: one attempt or one chunk of a map, on whatever node."""
+def run_remote(payload: bytes, token: int = 0, mailbox: str = "") -> bytes:
+    """What one Ray task runs: one attempt or one chunk of a map, on whatever node.
+    With a ``mailbox``, an attempt that runs long streams to it (``_raystream``); the
+    reply says whether it did: ``(kind, body, host, streamed)``."""
     try:
         job, collect, env = load_message(payload)
     except BaseException as exc:
         fields = error_fields(exc)
         fields["retryable"] = False
-        return dumps(("failed", fields, socket.gethostname()))
+        return dumps(("failed", fields, socket.gethostname(), False))
+    streamed = False
     with attempt_environ(env, os.getcwd()):
-        result = run_attempt(job, capture="fd", apply_timeout=False, log_fd=_log_fd(),
-                             collect_failures=collect)
+        fd = _log_fd()
+        if mailbox:
+            STREAMER.begin(token, mailbox, fd)
+        try:
+            result = run_attempt(job, capture="fd", apply_timeout=False, log_fd=fd,
+                                 collect_failures=collect,
+                                 live=STREAMER.metric if mailbox else None)
+        finally:
+            if mailbox:
+                streamed = STREAMER.end()
     try:
-        return dumps(("result", result, socket.gethostname()))
+        return dumps(("result", result, socket.gethostname(), streamed))
     except Exception as exc:
         return dumps(("result", unsendable(job, result, exc, "the Ray worker"),
-                      socket.gethostname()))
+                      socket.gethostname(), streamed))
 
 
 def _log_fd() -> int:
@@ -109,6 +127,25 @@ def runtime_env_of(task: Any) -> dict[str, Any] | None:
     return {"pip": {"packages": list(env.packages), "pip_check": False}}
 
 
+class _Piece:
+    """One Ray task in flight: a whole attempt or one chunk of a map."""
+
+    __slots__ = ("attempt", "decoder", "metrics", "start", "started", "text", "token")
+
+    def __init__(self, attempt: _Attempt, start: int, token: int) -> None:
+        self.attempt = attempt
+        self.start = start  # the index of its first element (its chunk's key)
+        self.token = token  # its name in the mailbox's messages (0: it does not stream)
+        self.started = time.monotonic()
+        self.decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self.text: list[str] = []  # what it printed, as streamed (for a stop or timeout)
+        self.metrics: list[MetricPoint] = []  # the metrics it streamed
+
+    def keep(self, text: str) -> None:
+        if sum(map(len, self.text)) < LOG_LIMIT:
+            self.text.append(text)
+
+
 class RayExecutor:
     """Executor over a Ray cluster (an existing one, or a local one it starts)."""
 
@@ -126,9 +163,19 @@ class RayExecutor:
         self._nodes_at = 0.0
         self._keeping = False  # whether the engine polls finished map elements
         self._elements: list[tuple[_Attempt, int, AttemptResult]] = []  # batches ended
-        self._pieces: dict[Any, tuple[_Attempt, int]] = {}  # ObjectRef -> (attempt, start)
+        self._pieces: dict[Any, _Piece] = {}  # ObjectRef -> its piece
         self._attempts: dict[int, _Attempt] = {}
         self._ready: list[AttemptResult] = []
+        # live output and metrics (_raystream)
+        self._listener: MetricListener | None = None
+        self._output: list[tuple[str, int, str]] = []
+        self._collecting = False  # poll_output was called: keep output for the next call
+        self._mailbox_name = f"rillet-mailbox-{uuid.uuid4().hex}"
+        self._mailbox: Any = None  # its actor, made once an attempt runs STREAM_AFTER s
+        self._take: Any = None  # the ObjectRef of the mailbox's ``take`` in flight
+        self._take_at = 0.0  # when the next ``take`` is due
+        self._tokens = itertools.count(1)
+        self._streams: dict[int, _Piece] = {}  # token -> a piece that may stream
 
     # -- the cluster --
 
@@ -200,18 +247,53 @@ class RayExecutor:
                     time.sleep(end - now)
                 return []
             nearest = min((a.deadline for a in self._attempts.values()), default=math.inf)
-            wait_for = max(0.0, min(end, nearest, now + 1.0) - now)
+            limit = min(end, nearest, now + 1.0)
+            if self._streams:
+                limit = min(limit, self._mail_due(ray, now))
             refs = list(self._pieces)
-            done, _ = ray.wait(refs, num_returns=1, timeout=wait_for)
+            if self._take is not None:
+                refs.append(self._take)
+            done, _ = ray.wait(refs, num_returns=1, timeout=max(0.0, limit - now))
             if done and len(refs) > 1:  # and all the others that are done by now
                 done, _ = ray.wait(refs, num_returns=len(refs), timeout=0)
             for ref in done:
-                self._on_done(ray, ref)
+                if ref in self._pieces:
+                    self._on_done(ray, ref)
+                elif self._take is not None and ref == self._take:
+                    self._take_mail(ray)
             self._expire(ray)
             if time.monotonic() >= end:
                 break
         ready, self._ready = self._ready, []
         return ready
+
+    def poll_output(self) -> list[tuple[str, int, str]]:
+        """What running (and just finished) attempts printed since the last call: (node
+        id, attempt, text) each; a running one's once it has run ``STREAM_AFTER`` s.
+        Nothing is kept before the first call (an engine that writes no log file never
+        calls it), and attempts submitted before it do not stream."""
+        self._collecting = True
+        out, self._output = self._output, []
+        return out
+
+    def listen(self, listener: MetricListener | None) -> None:
+        """Call ``listener`` (from inside ``wait``) with each metric a ``live_metrics``
+        job logs: while it runs once it has run ``STREAM_AFTER`` s, else as it ends."""
+        self._listener = listener
+
+    def stop(self, execution_id: str, node_id: str, reason: str) -> None:
+        """Cancel the Ray tasks of that node's running attempt (``force=True``: their
+        worker processes end); its result (``stopped=True``) has the metrics and the
+        output streamed until then."""
+        for attempt in list(self._attempts.values()):
+            job = attempt.job
+            if job.execution_id == execution_id and job.node_id == node_id:
+                logs, streamed = self._so_far(attempt)
+                self._cancel(attempt)
+                self._finish(attempt, attempt.result(
+                    ok=False, stopped=True, retryable=False, error_type="AttemptStopped",
+                    error_message=reason, traceback=reason, logs=clip(logs),
+                    metrics=streamed, element_values=attempt.finished_elements()))
 
     def running(self) -> int:
         return len(self._attempts) + len(self._ready)
@@ -227,12 +309,18 @@ class RayExecutor:
 
     def shutdown(self) -> None:
         """Cancel running Ray tasks; stop Ray when this executor started it."""
-        ray = _ray() if self._pieces or self._started else None
+        ray = _ray() if self._pieces or self._started or self._mailbox is not None else None
         if ray is not None:
             for ref in list(self._pieces):
                 with contextlib.suppress(Exception):
                     ray.cancel(ref, force=True)
+        if ray is not None and self._mailbox is not None:
+            with contextlib.suppress(Exception):
+                ray.kill(self._mailbox)
+        self._mailbox = self._take = None
         self._pieces.clear()
+        self._streams.clear()
+        self._output.clear()
         self._attempts.clear()
         self._ready.clear()
         self._elements.clear()
@@ -284,6 +372,7 @@ class RayExecutor:
 
     def _start_chunks(self, ray: Any, attempt: _Attempt) -> None:
         remote = self._remote_for(attempt.job)
+        stream = self._collecting or attempt.job.live_metrics
         while True:
             span = attempt.next_chunk(even=True)
             if span is None:
@@ -297,26 +386,118 @@ class RayExecutor:
                 fields["retryable"] = False
                 self._chunk_done(attempt, span[0], attempt.result(ok=False, **fields))
                 return
-            ref = remote.remote(payload)
-            self._pieces[ref] = (attempt, span[0])
+            if stream:
+                piece = _Piece(attempt, span[0], next(self._tokens))
+                ref = remote.remote(payload, piece.token, self._mailbox_name)
+                self._streams[piece.token] = piece
+            else:
+                piece = _Piece(attempt, span[0], 0)
+                ref = remote.remote(payload)
+            self._pieces[ref] = piece
             attempt.pieces.add(ref)
 
     def _on_done(self, ray: Any, ref: Any) -> None:
-        attempt, start = self._pieces.pop(ref)
+        piece = self._pieces.pop(ref)
+        attempt = piece.attempt
         attempt.pieces.discard(ref)
         if id(attempt) not in self._attempts:
+            self._streams.pop(piece.token, None)
             return
         try:
-            kind, body, _host = pickle.loads(ray.get(ref))
+            kind, body, _host, streamed = pickle.loads(ray.get(ref))
         except Exception as exc:  # the Ray task or its node died, or it was cancelled
             message = (f"the Ray task running task '{attempt.name}' ended without returning "
                        f"a result: {type(exc).__name__}: {str(exc).splitlines()[0][:500]}")
             result = attempt.result(ok=False, error_type="WorkerDied", error_message=message,
-                                    traceback=message)
+                                    traceback=message, logs=clip("".join(piece.text)))
             self._nodes = None  # its node may be gone: read the cluster again
         else:
             result = body if kind == "result" else attempt.result(ok=False, **body)
-        self._chunk_done(attempt, start, result)
+            if streamed:  # the rest of its output and metrics wait in the mailbox
+                self._drain(ray)
+            else:
+                self._unstreamed(piece, result)
+        self._streams.pop(piece.token, None)
+        if id(attempt) in self._attempts:  # (a listener may have stopped it meanwhile)
+            self._chunk_done(attempt, piece.start, result)
+
+    # -- live output and metrics --
+
+    def _mail_due(self, ray: Any, now: float) -> float:
+        """When ``wait`` must look at the mailbox next (``math.inf``: its ``take`` is in
+        flight); makes the mailbox once a piece that may stream has run STREAM_AFTER s."""
+        oldest = min(p.started for p in self._streams.values())
+        if now < oldest + STREAM_AFTER:
+            return oldest + STREAM_AFTER
+        if self._take is not None:
+            return math.inf
+        if now < self._take_at:
+            return self._take_at
+        if self._mailbox is None:
+            self._mailbox = start_mailbox(ray, self._mailbox_name)
+        self._take = self._mailbox.take.remote()
+        self._take_at = now + STREAM_EVERY
+        return math.inf
+
+    def _take_mail(self, ray: Any, timeout: float | None = None) -> None:
+        ref, self._take = self._take, None
+        try:
+            items: list[Mail] = ray.get(ref, timeout=timeout)
+        except Exception:  # the mailbox died (it is restarted) or is slow: messages lost
+            return
+        self._read_mail(items)
+
+    def _drain(self, ray: Any) -> None:
+        """Take everything the mailbox holds (a piece that streamed has ended, and its
+        last send is there)."""
+        if self._mailbox is None:
+            return
+        if self._take is not None:
+            self._take_mail(ray, timeout=30.0)
+        self._take = self._mailbox.take.remote()
+        self._take_mail(ray, timeout=30.0)
+
+    def _read_mail(self, items: list[Mail]) -> None:
+        for token, data, metrics, final in items:
+            piece = self._streams.get(token)
+            if piece is None:  # ended, stopped or timed out already
+                continue
+            job = piece.attempt.job
+            text = piece.decoder.decode(data, final)
+            if text:
+                piece.keep(text)
+                if self._collecting:
+                    self._output.append((job.node_id, job.attempt, text))
+            for point in metrics:
+                piece.metrics.append(point)
+                if self._listener is not None and job.live_metrics:
+                    self._listener(job, *point)
+                    if token not in self._streams:  # the listener stopped it
+                        break
+
+    def _unstreamed(self, piece: _Piece, result: AttemptResult) -> None:
+        """A piece that ended before it streamed: its output and metrics as it ends."""
+        job = piece.attempt.job
+        if self._collecting and result.logs:
+            self._output.append((job.node_id, job.attempt, result.logs))
+        if self._listener is not None and job.live_metrics:
+            for point in result.metrics:
+                self._listener(job, *point[:4])
+                if id(piece.attempt) not in self._attempts:  # the listener stopped it
+                    return
+
+    def _so_far(self, attempt: _Attempt) -> tuple[str, list[MetricPoint]]:
+        """What ``attempt`` printed and the metrics it logged until now: its ended
+        chunks' whole, its running pieces' as streamed."""
+        done = sorted(attempt.done.items())
+        logs = [r.logs for _, r in done]
+        metrics = [m for _, r in done for m in r.metrics]
+        running = sorted((self._pieces[r] for r in attempt.pieces if r in self._pieces),
+                         key=lambda p: p.start)
+        for piece in running:
+            logs.append("".join(piece.text))
+            metrics.extend(piece.metrics)
+        return "".join(logs), metrics
 
     def _chunk_done(self, attempt: _Attempt, start: int, result: AttemptResult) -> None:
         if not attempt.is_map:
@@ -331,8 +512,9 @@ class RayExecutor:
     def _cancel(self, attempt: _Attempt) -> None:
         ray = _ray()
         for ref in list(attempt.pieces):
-            if ref in self._pieces:
-                self._pieces.pop(ref, None)
+            piece = self._pieces.pop(ref, None)
+            if piece is not None:
+                self._streams.pop(piece.token, None)
                 with contextlib.suppress(Exception):
                     ray.cancel(ref, force=True)
         attempt.pieces.clear()
@@ -340,14 +522,14 @@ class RayExecutor:
     def _expire(self, ray: Any) -> None:
         now = time.monotonic()
         for attempt in [a for a in self._attempts.values() if a.deadline <= now]:
+            logs, _ = self._so_far(attempt)
             self._cancel(attempt)
-            logs = [r.logs for _, r in sorted(attempt.done.items())]
             error = TaskTimeoutError(
                 f"task '{attempt.name}' ran past its timeout of {attempt.job.timeout:g}s "
                 "and its Ray task was cancelled (force=True)")
             fields = error_fields(error)
             fields["traceback"] = str(error)
-            self._finish(attempt, attempt.result(ok=False, logs=clip("".join(logs)), **fields))
+            self._finish(attempt, attempt.result(ok=False, logs=clip(logs), **fields))
 
     def _finish(self, attempt: _Attempt, result: AttemptResult) -> None:
         self._attempts.pop(id(attempt), None)

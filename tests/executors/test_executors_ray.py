@@ -101,6 +101,9 @@ def test_runs_on_the_cluster_with_placement_logs_params_and_metrics(
     h = rillet.sdk._run._open_home(str(tmp_path / "home"))
     logs = "".join(a.logs for a in h.store.attempts(ex.id))
     assert "stdout of plain 4" in logs and "stderr of plain 4" in logs, logs
+    in_file = Path(h.log_path(ex.id)).read_text()  # the driver wrote its output there too
+    assert "plain#1| stdout of plain 4\n" in in_file and "plain#1| stderr of plain 4\n" \
+        in in_file, in_file
     assert any(p.key == "x" for p in h.store.params(ex.id))
     assert any(m.key == "double" and m.value == 8.0 for m in h.store.metrics(ex.id))
 
@@ -292,3 +295,117 @@ def test_a_worker_runs_launched_executions_on_ray(ray_cluster: Nodes, tmp_path: 
         assert [v for v, _ in values] == [1, 4, 9]
     finally:
         s.close()
+
+
+def _gone(pid: int) -> bool:
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def test_a_running_ray_task_streams_output_and_metrics_and_stop_ends_it(
+        ray_cluster: Nodes, tmp_path: Path) -> None:
+    """What a task on Ray prints, and the metrics a live_metrics job logs, reach the
+    driver while the task runs (blocked here until the test releases it); ``stop``
+    cancels its Ray task, keeping what it streamed."""
+    import dataclasses
+
+    from tasks_for_tests import collect, job, run_one
+
+    from rillet.engine._protocols import OutputStreamingExecutor, StoppableExecutor
+    from rillet.executors._ray import RayExecutor
+
+    talker = _wf("talker")
+    release, pid = tmp_path / "release", tmp_path / "pid"
+    ex = RayExecutor()
+    assert isinstance(ex, OutputStreamingExecutor) and isinstance(ex, StoppableExecutor)
+    seen: list[tuple[str, str, float, int | None]] = []
+    ex.listen(lambda j, key, value, step, at: seen.append((j.node_id, key, value, step)))
+    try:
+        assert ex.poll_output() == []  # it collects from now on
+        j = dataclasses.replace(job(talker, tmp_path, node="talk", inputs={
+            "release": str(release), "pid": str(pid)}), live_metrics=True)
+        assert ex.submit(j)
+        printed: list[str] = []
+
+        def streamed() -> bool:
+            assert ex.wait(0.2) == []  # it runs on: blocked until released
+            printed.extend(text for _, _, text in ex.poll_output())
+            return len(seen) == 3 and "tick 2\n" in "".join(printed)
+
+        _wait_for("the running task's output and metrics", streamed, 120)
+        assert seen == [("talk", "loss", 10.0 - i, i) for i in range(3)]
+        assert "".join(printed) == "tick 0\ntick 1\ntick 2\n"
+        worker = int(pid.read_text())
+        assert not _gone(worker)
+        ex.stop("e1", "talk", "stopped by the test")
+        (r,) = collect(ex, 1)
+        assert not r.ok and r.stopped and not r.retryable
+        assert r.error_type == "AttemptStopped" and r.error_message == "stopped by the test"
+        assert [(k, v, s) for k, v, s, *_ in r.metrics] == [("loss", 10.0 - i, i)
+                                                             for i in range(3)]
+        assert r.logs == "tick 0\ntick 1\ntick 2\n"
+        _wait_for("the stopped task's Ray worker to end", lambda: _gone(worker), 60)
+
+        # a short task streams nothing: its output and metrics come as it ends
+        release.write_text("go")
+        seen.clear()
+        quick = dataclasses.replace(j, node_id="quick", inputs={
+            "release": str(release), "pid": str(pid), "steps": 1})
+        again = run_one(ex, quick, limit=120)
+        assert again.ok and again.outputs == 1, again.error_message
+        assert seen == [("quick", "loss", 10.0, 0)]
+        assert ex.poll_output() == [("quick", 1, "tick 0\nreleased\n")]
+    finally:
+        ex.shutdown()
+
+
+def test_a_running_ray_task_s_output_is_followed_live_and_abort_ends_it(
+        ray_cluster: Nodes, tmp_path: Path) -> None:
+    """``rillet run --executor ray``: the output of a task still running (blocked) is in
+    the execution's log file and ``rillet logs -f`` shows it; ``rillet abort`` ends the
+    task's Ray worker and the ABORTED attempt keeps that output."""
+    import threading
+
+    release, pid = tmp_path / "release", tmp_path / "pid"
+    home = str(tmp_path / "home")
+    driver = _driver(tmp_path, "talks", f"--release={release}", f"--pid={pid}")
+    follow: subprocess.Popen[str] | None = None
+    try:
+        h = rillet.sdk._run._open_home(home)
+        (eid,) = _wait_for("the execution", lambda: [e.id for e in h.store.list_executions()])
+        log_file = Path(h.log_path(eid))
+        _wait_for("the running task's output in the log file",
+                  lambda: log_file.exists() and "talker#1| tick 2\n" in log_file.read_text())
+        assert driver.poll() is None and not release.exists()  # the task still runs
+        follow = subprocess.Popen(
+            [sys.executable, "-m", "rillet.cli", "logs", eid, "talker", "-f", "--home", home],
+            cwd=tmp_path, env=rillet_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True)
+        lines: list[str] = []
+        out = follow.stdout
+        assert out is not None
+        reader = threading.Thread(target=lambda: lines.extend(out), daemon=True)
+        reader.start()
+        _wait_for("rillet logs -f to show it", lambda: "tick 2\n" in lines, 120)
+        worker = int(pid.read_text())
+        subprocess.run([sys.executable, "-m", "rillet.cli", "abort", eid, "--home", home],
+                       cwd=tmp_path, env=rillet_env(), check=True, capture_output=True,
+                       timeout=120)
+        driver.wait(timeout=120)
+        _wait_for("the aborted task's Ray worker to end", lambda: _gone(worker), 60)
+        follow.wait(timeout=120)  # the attempt ended: so does the following
+        reader.join(timeout=60)
+        assert lines[:3] == ["tick 0\n", "tick 1\n", "tick 2\n"], lines
+    finally:
+        driver.kill()
+        if follow is not None:
+            follow.kill()
+    record = h.store.get_execution(eid)
+    assert record.status.value == "ABORTED"
+    (attempt,) = h.store.attempts(eid, "talker")
+    assert attempt.status.value == "ABORTED" and attempt.logs == "tick 0\ntick 1\ntick 2\n"
+    assert not release.exists()

@@ -125,3 +125,24 @@ def held(log: str, release: str, x: int) -> int:
 @workflow
 def held_map(log: str, release: str) -> list[int]:
     return map_task(functools.partial(held, log=log, release=release))(x=list(range(12)))
+
+
+@task
+def talker(release: str, pid: str, steps: int = 3) -> int:
+    """Prints and logs a metric per step, then waits for ``release`` (the test looks at
+    its output and metrics meanwhile, and may stop or abort it)."""
+    with open(pid, "w") as f:
+        f.write(str(os.getpid()))
+    for step in range(steps):
+        print(f"tick {step}", flush=True)
+        current_context().log_metric("loss", 10.0 - step, step=step)
+    deadline = time.monotonic() + 600
+    while not os.path.exists(release) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    print("released", flush=True)
+    return steps
+
+
+@workflow
+def talks(release: str, pid: str) -> int:
+    return talker(release=release, pid=pid)
