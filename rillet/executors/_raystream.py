@@ -60,33 +60,35 @@ class _Current:
 
 
 class Streamer:
-    """In a Ray worker process: streams the running attempt (see the module)."""
+    """In a Ray worker process: streams the running attempt (see the module). Its
+    thread ticks every ``STREAM_EVERY`` s while the process lives; an attempt's start
+    and end only set what it looks at (a short attempt costs two lock round trips)."""
 
     def __init__(self) -> None:
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()
         self._current: _Current | None = None
         self._thread: threading.Thread | None = None
         self._handle: tuple[str, Any] | None = None  # (mailbox name, actor handle)
 
     def begin(self, token: int, mailbox: str, fd: int) -> None:
-        with self._cond:
-            self._current = _Current(token, mailbox, fd)
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, daemon=True,
-                                                name="rillet-stream")
-                self._thread.start()
-            self._cond.notify()
+        current = _Current(token, mailbox, fd)
+        with self._lock:
+            self._current = current
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, daemon=True,
+                                            name="rillet-stream")
+            self._thread.start()
 
     def metric(self, point: tuple[str, float, int | None, float]) -> None:
         """A metric the running attempt just logged (``run_attempt``'s ``live``)."""
-        with self._cond:
+        with self._lock:
             if self._current is not None:
                 self._current.metrics.append(point)
 
     def end(self) -> bool:
         """The attempt ended: when it streamed, send the rest and wait until the mailbox
         has it. Whether it streamed (then the driver has its output from the mailbox)."""
-        with self._cond:
+        with self._lock:
             current, self._current = self._current, None
             if current is None or not current.streamed:
                 return False
@@ -100,14 +102,10 @@ class Streamer:
 
     def _run(self) -> None:
         while True:
-            with self._cond:
+            time.sleep(STREAM_EVERY / 2)
+            with self._lock:
                 current = self._current
-                if current is None:
-                    self._cond.wait()
-                    continue
-                left = current.next_at - time.monotonic()
-                if left > 0:
-                    self._cond.wait(left)
+                if current is None or time.monotonic() < current.next_at:
                     continue
                 with contextlib.suppress(Exception):
                     self._send(current, final=False)

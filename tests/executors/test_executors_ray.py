@@ -409,3 +409,27 @@ def test_a_running_ray_task_s_output_is_followed_live_and_abort_ends_it(
     (attempt,) = h.store.attempts(eid, "talker")
     assert attempt.status.value == "ABORTED" and attempt.logs == "tick 0\ntick 1\ntick 2\n"
     assert not release.exists()
+
+
+def test_median_stopping_stops_a_trial_running_on_ray(ray_cluster: Nodes, tmp_path: Path) -> None:
+    """``tune(..., executor="ray", early_stopping=...)``: the steps of a trial running on
+    Ray reach the pruner while it runs; the pruned trial's Ray task is cancelled."""
+    from rillet import Float, tune
+
+    wf = load_file(str(WF.parent / "wf_tune.py"))
+    home, counter = str(tmp_path / "h"), tmp_path / "counter"
+    study = tune(wf.training, {"x": Float(0.0, 1.0)}, objective="loss", max_trials=6,
+                 early_stopping="median", seed=0, executor="ray",
+                 inputs={"counter": str(counter), "slow_after": 5}, home=home)
+    states = [t.state for t in study.trials]  # unstopped, the last sleeps 5 x 60 s
+    assert states == ["COMPLETE"] * 5 + ["PRUNED"], states
+    assert all(len(t.intermediate) == 5 for t in study.trials[:5])
+    pruned = study.trials[5]
+    assert pruned.intermediate == [(0, 11.0)] and "pruned at step 0" in (pruned.error or "")
+    h = rillet.sdk._run._open_home(home)
+    (attempt,) = h.store.attempts(pruned.execution_id)
+    assert attempt.error_type == "AttemptStopped" and "median" in (attempt.error_message or "")
+    assert [(m.key, m.value, m.step) for m in h.store.metrics(pruned.execution_id)] == [
+        ("loss", 11.0, 0)]
+    worker = int(counter.read_text().split()[-1])  # the pruned trial's Ray worker
+    _wait_for("the pruned trial's Ray worker to end", lambda: _gone(worker), 60)
