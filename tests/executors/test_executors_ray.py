@@ -310,7 +310,7 @@ def test_a_running_ray_task_streams_output_and_metrics_and_stop_ends_it(
         ray_cluster: Nodes, tmp_path: Path) -> None:
     """What a task on Ray prints, and the metrics a live_metrics job logs, reach the
     driver while the task runs (blocked here until the test releases it); ``stop``
-    cancels its Ray task, keeping what it streamed."""
+    cancels its Ray task, keeping what it streamed; so does a timeout."""
     import dataclasses
 
     from tasks_for_tests import collect, job, run_one
@@ -319,7 +319,7 @@ def test_a_running_ray_task_streams_output_and_metrics_and_stop_ends_it(
     from rillet.executors._ray import RayExecutor
 
     talker = _wf("talker")
-    release, pid = tmp_path / "release", tmp_path / "pid"
+    release = tmp_path / "release"
     ex = RayExecutor()
     assert isinstance(ex, OutputStreamingExecutor) and isinstance(ex, StoppableExecutor)
     seen: list[tuple[str, str, float, int | None]] = []
@@ -327,34 +327,43 @@ def test_a_running_ray_task_streams_output_and_metrics_and_stop_ends_it(
     try:
         assert ex.poll_output() == []  # it collects from now on
         j = dataclasses.replace(job(talker, tmp_path, node="talk", inputs={
-            "release": str(release), "pid": str(pid)}), live_metrics=True)
-        assert ex.submit(j)
-        printed: list[str] = []
+            "release": str(release), "pid": str(tmp_path / "pid")}), live_metrics=True)
+        # beside it, one that times out (after it streamed: 45 s is far more than that)
+        timed = dataclasses.replace(j, node_id="timed", timeout=45.0, live_metrics=False,
+                                    inputs={**j.inputs, "pid": str(tmp_path / "timed-pid")})
+        assert ex.submit(j) and ex.submit(timed)
+        printed: dict[str, str] = {"talk": "", "timed": ""}
 
         def streamed() -> bool:
-            assert ex.wait(0.2) == []  # it runs on: blocked until released
-            printed.extend(text for _, _, text in ex.poll_output())
-            return len(seen) == 3 and "tick 2\n" in "".join(printed)
+            assert ex.wait(0.2) == []  # they run on: blocked until released
+            for node, _, text in ex.poll_output():
+                printed[node] += text
+            return len(seen) == 3 and all("tick 2\n" in t for t in printed.values())
 
-        _wait_for("the running task's output and metrics", streamed, 120)
-        assert seen == [("talk", "loss", 10.0 - i, i) for i in range(3)]
-        assert "".join(printed) == "tick 0\ntick 1\ntick 2\n"
-        worker = int(pid.read_text())
+        _wait_for("the running tasks' output and metrics", streamed, 40)
+        assert seen == [("talk", "loss", 10.0 - i, i) for i in range(3)]  # live_metrics only
+        assert printed == {"talk": "tick 0\ntick 1\ntick 2\n", "timed": "tick 0\ntick 1\ntick 2\n"}
+        worker = int((tmp_path / "pid").read_text())
         assert not _gone(worker)
         ex.stop("e1", "talk", "stopped by the test")
         (r,) = collect(ex, 1)
-        assert not r.ok and r.stopped and not r.retryable
+        assert r.node_id == "talk" and not r.ok and r.stopped and not r.retryable
         assert r.error_type == "AttemptStopped" and r.error_message == "stopped by the test"
         assert [(k, v, s) for k, v, s, *_ in r.metrics] == [("loss", 10.0 - i, i)
                                                              for i in range(3)]
         assert r.logs == "tick 0\ntick 1\ntick 2\n"
         _wait_for("the stopped task's Ray worker to end", lambda: _gone(worker), 60)
 
+        (t,) = collect(ex, 1, limit=120)  # the timeout cancels the other one
+        assert t.node_id == "timed" and not t.ok and t.error_type == "TaskTimeoutError"
+        assert t.logs == "tick 0\ntick 1\ntick 2\n"  # what it streamed
+        timed_worker = int((tmp_path / "timed-pid").read_text())
+        _wait_for("the timed-out task's Ray worker to end", lambda: _gone(timed_worker), 60)
+
         # a short task streams nothing: its output and metrics come as it ends
         release.write_text("go")
         seen.clear()
-        quick = dataclasses.replace(j, node_id="quick", inputs={
-            "release": str(release), "pid": str(pid), "steps": 1})
+        quick = dataclasses.replace(j, node_id="quick", inputs={**j.inputs, "steps": 1})
         again = run_one(ex, quick, limit=120)
         assert again.ok and again.outputs == 1, again.error_message
         assert seen == [("quick", "loss", 10.0, 0)]
