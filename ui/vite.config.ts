@@ -19,5 +19,7 @@ export default defineConfig({
     environment: "jsdom",
     globals: true,
     include: ["src/**/*.test.tsx", "src/**/*.test.ts"],
+    // generous: a loaded 2-core machine (the 5 s default timed out under load)
+    testTimeout: 30_000,
   },
 });

@@ -15,6 +15,8 @@ import multiprocessing.connection
 import os
 import pickle
 import signal
+import socket
+import stat
 import sys
 import tempfile
 import threading
@@ -56,6 +58,7 @@ def worker_main(conn: multiprocessing.connection.Connection, parent: int, log_fd
     """
     with contextlib.suppress(OSError):
         os.setpgid(0, 0)  # a group of its own: a timeout kills the task's children too
+    drop_server_sockets(keep=conn.fileno())
     become_subreaper()  # and what leaves the group (setsid) stays below it, to be ended
     sys.stdout, sys.stderr = fd_stream(1), fd_stream(2)  # not the parent's replacements
     with contextlib.suppress(Exception):
@@ -76,6 +79,53 @@ def worker_main(conn: multiprocessing.connection.Connection, parent: int, log_fd
             conn.send_bytes(reply)
         except OSError:
             return
+
+
+def drop_server_sockets(keep: int) -> int:
+    """Let go of the server sockets the fork copied from the parent (a ``rillet server``
+    runs its executions' workers): its listening TCP sockets and the connections it
+    accepted on them. Held here, a connection the server closes (an idle keep-alive)
+    would stay open (no FIN while a copy lives), and a browser's next request on it
+    would never be answered. Each is replaced by /dev/null, so that its number is not
+    reused under a socket object the fork also copied. Client sockets (a database, an
+    object store) are left alone. How many were dropped."""
+    folder = "/proc/self/fd" if os.path.isdir("/proc/self/fd") else "/dev/fd"
+    try:
+        fds = sorted(int(n) for n in os.listdir(folder) if n.isdigit())
+    except OSError:
+        return 0
+    listening: set[int] = set()  # ports: a connection accepted on one has it as its own
+    dropped: list[int] = []
+    others: list[tuple[int, int]] = []
+    for fd in fds:
+        if fd == keep or fd <= 2:
+            continue
+        try:
+            if not stat.S_ISSOCK(os.fstat(fd).st_mode):
+                continue
+            with socket.socket(fileno=os.dup(fd)) as probe:
+                if probe.family not in (socket.AF_INET, socket.AF_INET6) or \
+                        probe.type != socket.SOCK_STREAM:
+                    continue
+                where = int(probe.getsockname()[1])
+                if probe.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN):
+                    listening.add(where)
+                    dropped.append(fd)
+                else:
+                    others.append((fd, where))
+        except OSError:
+            continue
+    dropped += [fd for fd, where in others if where in listening]
+    if not dropped:
+        return 0
+    null = os.open(os.devnull, os.O_RDWR)
+    try:
+        for fd in dropped:
+            with contextlib.suppress(OSError):
+                os.dup2(null, fd)
+    finally:
+        os.close(null)
+    return len(dropped)
 
 
 def _serve(data: bytes, log_fd: int, cwd: str,

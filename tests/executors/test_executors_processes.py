@@ -348,3 +348,27 @@ def test_a_task_changing_directory_does_not_move_the_next(tmp_path: Path) -> Non
         assert t.run_one(executor, t.job(t.where, tmp_path)).outputs == os.getcwd()
     finally:
         executor.shutdown()
+
+
+def test_a_worker_lets_go_of_the_parents_server_sockets(pool, tmp_path: Path) -> None:
+    """A server (``rillet server``) forks its executions' workers while it holds client
+    connections: a connection it then closes must really close (the client sees the
+    end), not stay open in the worker, where the client's next request would be lost."""
+    import socket
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    client = socket.create_connection(listener.getsockname())
+    accepted, _ = listener.accept()
+    outgoing = socket.create_connection(listener.getsockname())  # a client socket of ours
+    server_side, _ = listener.accept()
+    try:
+        assert t.run_one(pool, t.job(t.whoami, tmp_path)).outputs != os.getpid()  # forked
+        accepted.close()  # the server closes an idle connection
+        client.settimeout(30)
+        assert client.recv(1) == b""  # the end reaches the client (it did not, held)
+        outgoing.sendall(b"x")  # a client socket of the parent is not touched
+        server_side.settimeout(30)
+        assert server_side.recv(1) == b"x"
+    finally:
+        for s in (client, accepted, outgoing, server_side, listener):
+            s.close()

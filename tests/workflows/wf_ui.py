@@ -2,13 +2,16 @@
 task sleeps until it is aborted (it writes its pid first, so the test knows it runs);
 a launch plan of the diamond on a yearly cron (the Launch plans page activates it; it
 never fires during a test); a workflow whose values are a DataFrame, a pickled object
-and a file (previews and downloads)."""
+and a file (previews and downloads); one whose input is a dataclass of dataclasses (the launch
+form's nested JSON editor)."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
 import time
+from typing import Literal
 
 import pandas as pd
 
@@ -123,3 +126,27 @@ def tables(n: int = 80) -> str:
     """A DataFrame (previewed: its first rows and schema), a pickled value and a file
     (downloaded) feeding one report."""
     return describe(df=table(n=n), o=opaque(n=n), f=note(n=n))
+
+
+@dataclasses.dataclass
+class Layer:
+    width: int
+    act: Literal["relu", "tanh"] = "relu"
+
+
+@dataclasses.dataclass
+class Net:
+    name: str
+    layers: list[Layer]
+
+
+@task
+def units(net: Net) -> str:
+    return f"{net.name}: {sum(layer.width for layer in net.layers)} units, " + ",".join(
+        layer.act for layer in net.layers)
+
+
+@workflow
+def build(net: Net) -> str:
+    """A nested input: the launch form checks it against Net's fields before sending."""
+    return units(net=net)

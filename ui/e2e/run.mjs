@@ -27,6 +27,7 @@ const browser = await chromium.launch({
   args: ["--no-sandbox", "--disable-dev-shm-usage"],
 });
 const consoleErrors = [];
+const pending = new Map();
 const axeViolations = [];
 let step = 0;
 let page;
@@ -37,6 +38,10 @@ try {
     if (m.type() === "error") consoleErrors.push(`console: ${m.text()}`);
   });
   page.on("pageerror", (e) => consoleErrors.push(`page error: ${e.message}`));
+  // Requests not answered yet, printed on a failure (a request left pending says where).
+  page.on("request", (r) => pending.set(r, `${r.method()} ${r.url()} (from ${new Date().toISOString()})`));
+  page.on("requestfinished", (r) => pending.delete(r));
+  page.on("requestfailed", (r) => pending.delete(r));
   // axe-core on the page as it stands: serious and critical violations are failures.
   const axe = async (name) => {
     if (!(await page.evaluate(() => "axe" in window))) await page.addScriptTag({ path: AXE });
@@ -339,9 +344,34 @@ try {
   await opaquePanel.locator("code", { hasText: "pickle" }).waitFor();
   if ((await opaquePanel.getByRole("region").count()) !== 0) throw new Error("a pickled value was previewed");
 
+  // 18. A nested input (a dataclass of dataclasses): its fields listed under a JSON
+  // editor, a skeleton to start from, a bad part refused by name before sending, and a
+  // good value launched and run by the server's worker.
+  await page.goto(`${url}/launch?name=wf_ui.build`);
+  const netField = page.locator("#input-net");
+  await page.getByRole("list", { name: "fields of net" }).locator("text=layers: list[Layer]").waitFor();
+  await page.getByRole("button", { name: "Fill in the fields of net" }).click();
+  const skeleton = JSON.parse(await netField.inputValue());
+  if (skeleton.name !== "" || JSON.stringify(skeleton.layers) !== "[]" || Object.keys(skeleton).length !== 2)
+    throw new Error(`the skeleton of net: ${await netField.inputValue()}`);
+  await netField.fill('{"name": "mlp", "layers": [{"width": 8}, {"width": "4"}]}');
+  await page.getByRole("button", { name: "Launch" }).click();
+  await page.getByRole("alert").filter({ hasText: "net.layers[1].width expects int, got str" }).waitFor();
+  await shot("launch-nested-refused");
+  await netField.fill('{"name": "mlp", "layers": [{"width": 8}, {"width": 4, "act": "tanh"}]}');
+  await page.getByRole("button", { name: "Launch" }).click();
+  await page.waitForURL(/\/executions\/[0-9a-f]+$/);
+  await page.locator('#execution-title [data-status="SUCCEEDED"]').waitFor({ timeout: 120_000 });
+  await page.locator('.react-flow__node[data-id="units"]').click();
+  await page
+    .getByRole("complementary", { name: "node units" })
+    .locator('[data-values="outputs"] code', { hasText: '"mlp: 12 units, relu,tanh"' })
+    .waitFor();
+
 } catch (error) {
   if (page) await page.screenshot({ path: join(shots, "failure.png"), fullPage: true });
   console.error(consoleErrors.join("\n"));
+  console.error(`requests pending at ${new Date().toISOString()}:\n${[...pending.values()].join("\n")}`);
   throw error;
 } finally {
   await browser.close();

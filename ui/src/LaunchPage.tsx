@@ -2,6 +2,7 @@ import { useMemo, useState } from "react";
 import { useMutation, useQuery } from "@tanstack/react-query";
 import { getExecution, launch, listVersions, type ExecutionDetail, type RegisteredEntity } from "./api";
 import { collect, fieldsOf, prefilled, type Field } from "./form";
+import { fieldLines, skeleton } from "./nested";
 import { useAllows } from "./roles";
 import { executionPath, navigate } from "./router";
 
@@ -43,8 +44,40 @@ function Input({ field, text, onChange }: { field: Field; text: string; onChange
           ))}
         </select>
       );
-    case "json":
-      return <textarea {...common} rows={3} value={text} onChange={(e) => onChange(e.target.value)} />;
+    case "json": {
+      // A dataclass or pydantic model: a JSON editor whose placeholder has its fields,
+      // listed under it with their types; checked against the interface on launch.
+      const nested = fieldLines(field.descriptor);
+      const shape = JSON.stringify(skeleton(field.descriptor), null, 1);
+      return (
+        <>
+          <textarea
+            {...common}
+            rows={nested.length > 0 ? Math.min(12, nested.length + 2) : 3}
+            value={text}
+            placeholder={nested.length > 0 ? shape : undefined}
+            spellCheck={false}
+            onChange={(e) => onChange(e.target.value)}
+          />
+          {nested.length > 0 && (
+            <>
+              <ul className="nested-fields" aria-label={`fields of ${field.name}`}>
+                {nested.map((line) => (
+                  <li key={line}>
+                    <code>{line}</code>
+                  </li>
+                ))}
+              </ul>
+              {text.trim() === "" && (
+                <button type="button" className="linkish" onClick={() => onChange(shape)}>
+                  Fill in the fields of {field.name}
+                </button>
+              )}
+            </>
+          )}
+        </>
+      );
+    }
     default:
       return (
         <input

@@ -50,7 +50,7 @@ describe("the launch form's fields", () => {
     expect(got.errors).toEqual({
       n: "n expects an integer, got '2.5'",
       rate: "rate expects a number, got 'fast'",
-      xs: "xs expects a list (JSON)",
+      xs: "xs expects list[int], got dict",
       cfg: "cfg is not valid JSON",
       color: "color must be one of red, blue",
     });

@@ -1,6 +1,7 @@
 // A launch form from a workflow's type descriptors: one field per input, its widget
 // chosen by the descriptor's kind, its text parsed and checked before anything is sent.
 import type { Descriptor } from "./api";
+import { misfit } from "./nested";
 
 export type Widget = "int" | "float" | "bool" | "str" | "enum" | "json";
 
@@ -70,22 +71,6 @@ export function fieldsOf(
 
 export type Parsed = { ok: true; value: unknown } | { ok: false; error: string };
 
-function kindOk(d: Descriptor, v: unknown): boolean {
-  switch (d.kind) {
-    case "list":
-    case "set":
-    case "frozenset":
-    case "tuple":
-      return Array.isArray(v);
-    case "dict":
-    case "dataclass":
-    case "pydantic":
-      return typeof v === "object" && v !== null && !Array.isArray(v);
-    default:
-      return true; // the server checks the rest
-  }
-}
-
 /** The JSON value of one field's text, or why it is refused. An empty field is
  * left out (the default applies), null for an optional input, or an error. */
 export function parseField(field: Field, text: string): Parsed | { ok: true; omit: true } {
@@ -123,9 +108,9 @@ export function parseField(field: Field, text: string): Parsed | { ok: true; omi
       } catch {
         return { ok: false, error: `${field.name} is not valid JSON` };
       }
-      return kindOk(field.descriptor, value)
-        ? { ok: true, value }
-        : { ok: false, error: `${field.name} expects a ${field.descriptor.kind} (JSON)` };
+      // Checked all the way down: a dataclass's fields, a model's schema, list items.
+      const bad = misfit(field.descriptor, value, field.name);
+      return bad === null ? { ok: true, value } : { ok: false, error: bad };
     }
   }
 }
