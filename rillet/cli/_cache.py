@@ -113,26 +113,65 @@ def _say_if_unknown(inst: Any, task: str | None) -> None:
 @click.argument("target")
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--home", type=click.Path(file_okay=False), default=None)
+@click.option("--version", "version", default=None,
+              help="With --server: the registered version (default: the newest).")
+@click.option("--project", default=None, help="With --server: the project (default).")
+@click.option("--domain", default=None, help="With --server: the domain (development).")
+@server_option
 @click.pass_context
-def cache_explain(ctx: click.Context, target: str, as_json: bool, home: str | None) -> None:
-    """Say, before a run, which nodes of FILE.py:WORKFLOW will hit the cache and why not."""
+def cache_explain(ctx: click.Context, target: str, as_json: bool, home: str | None,
+                  version: str | None, project: str | None, domain: str | None,
+                  server: str | None) -> None:
+    """Say, before a run, which nodes of FILE.py:WORKFLOW will hit the cache and why not
+    (with --server: of the registered NAME, as a launch in --project/--domain would)."""
     from rillet.cli._output import print_json, table
-    from rillet.services import cache_explain as explain
 
-    wf = pick_workflow(target)
-    inputs = resolved_inputs(ctx, wf)
-    inst = open_instance(ctx, home)
-    try:
-        result = explain(inst, wf, inputs)
-    except RilletError as exc:
-        fail(str(exc))
-    finally:
-        inst.close()
+    if server:
+        result = _explain_remote(ctx, server, target, version, project or "default",
+                                 domain or "development")
+    else:
+        from rillet.services import cache_explain as explain
+
+        # Without a server these are not options: a workflow's inputs of those names.
+        for flag, value in (("--version", version), ("--project", project),
+                            ("--domain", domain)):
+            if value is not None:
+                ctx.args.extend([flag, value])
+        wf = pick_workflow(target)
+        inputs = resolved_inputs(ctx, wf)
+        inst = open_instance(ctx, home)
+        try:
+            result = explain(inst, wf, inputs)
+        except RilletError as exc:
+            fail(str(exc))
+        finally:
+            inst.close()
     if as_json:
         print_json(result)
         return
     click.echo(table([[e["node_id"], e["status"], e["reason"]] for e in result["nodes"]],
                      ["NODE", "CACHE", "WHY"]))
+
+
+def _explain_remote(ctx: click.Context, server: str, name: str, version: str | None,
+                    project: str, domain: str) -> Any:
+    """``cache explain --server``: NAME is registered; the inputs are read against its
+    registered interface, as ``launch --server`` reads them."""
+    from rillet.cli._launch import cli_inputs
+
+    try:
+        with remote(server) as r:
+            found = [e for e in r.versions(name, project=project, domain=domain)
+                     if version is None or e["version"] == version]
+            if not found:
+                fail(f"{name}{'@' + version if version else ''} is not registered in "
+                     f"{project}/{domain} (with --server, name a registered workflow, "
+                     "as `rillet versions` lists it)")
+            inputs = cli_inputs(list(ctx.args), found[0]["interface"])
+            return r.cache_explain(name, found[0]["version"], project=project,
+                                   domain=domain, **inputs)
+    except RilletError as exc:  # an InputError too
+        fail(str(exc))
 
 
 @cli.command(context_settings=CONTEXT)
@@ -147,18 +186,28 @@ def cache_explain(ctx: click.Context, target: str, as_json: bool, home: str | No
               help="A shared metadata store (postgresql://...), with --artifacts.")
 @click.option("--artifacts", "artifacts_url", default=None, metavar="URL",
               help="A shared artifact store (a folder or s3://bucket/prefix), with --db.")
+@server_option
 @click.pass_context
 def prune(ctx: click.Context, older_than: str | None, max_size: str | None, dry_run: bool,
           as_json: bool, home: str | None, db_url: str | None,
-          artifacts_url: str | None) -> None:
+          artifacts_url: str | None, server: str | None) -> None:
     """Free stored values nothing kept refers to (and the checkpoints, work folders and
     logs of the executions --older-than prunes)."""
-    from rillet.cli._output import print_json
     from rillet.services import prune as prune_instance
     from rillet.services import usage
     from rillet.services._maintenance import NOTHING_CHOSEN
 
     shared = db_url is not None or artifacts_url is not None
+    if server:  # the server's stores, through its API (an admin's, with --auth)
+        if shared or home:
+            fail("give --server URL or --home/--db/--artifacts, not both")
+        try:
+            with remote(server) as r:
+                report = r.prune(older_than=older_than, max_size=max_size, dry_run=dry_run)
+        except RilletError as exc:
+            fail(str(exc))
+        _print_prune(report, as_json, dry_run, max_size)
+        return
     if shared:  # the platform's stores: values and stored checkpoints (no local folders)
         from rillet.store._instance import Instance, InstanceConfig
 
@@ -185,6 +234,12 @@ def prune(ctx: click.Context, older_than: str | None, max_size: str | None, dry_
             fail(str(exc))
     finally:
         inst.close()
+    _print_prune(report, as_json, dry_run, max_size)
+
+
+def _print_prune(report: Any, as_json: bool, dry_run: bool, max_size: str | None) -> None:
+    from rillet.cli._output import print_json
+
     if as_json:
         print_json(report)
         return

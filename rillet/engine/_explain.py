@@ -50,11 +50,12 @@ class Explanation:
 
 class _Explainer:
     def __init__(self, store: MetadataStore, spec: WorkflowSpec, inputs: dict[str, Any],
-                 artifacts: ArtifactStore | None) -> None:
+                 artifacts: ArtifactStore | None, scope: str = "") -> None:
         from rillet.engine._values import ValueStore
         from rillet.types._literal import content_hash
 
         self.store = store
+        self.scope = scope
         self.hash = content_hash
         self.values = ValueStore(store, artifacts) if artifacts is not None else None
         self.inputs = inputs
@@ -158,7 +159,7 @@ class _Explainer:
             hashes[k] = h
         version, parts = task_version(task)
         name = task.name + ("#map" if n.kind == "map" else "")
-        key = cache_key(name, version, keyed_inputs(task, hashes))
+        key = cache_key(name, version, keyed_inputs(task, hashes), self.scope)
         entries = self.entries_of(task.name)
         hit = next((e for e in entries if e.key == key), None)
         gone = self.gone(n, hit) if hit is not None else None
@@ -200,6 +201,14 @@ class _Explainer:
         same_inputs = [e for e in entries if e.input_hashes == hashes]
         if same_inputs:
             old = max(same_inputs, key=lambda e: e.created_at)
+            if old.cache_version == version and old.code_parts == parts:
+                # same task version and inputs, another key: another cache scope
+                return Explanation(
+                    node_id=nid, task=task.name, status=MISS,
+                    reason="no entry in this cache scope: the same task version and inputs "
+                           f"are cached by execution {old.execution_id} in another "
+                           "project/domain",
+                    source_execution=old.execution_id, source_node=old.node_id)
             if not version.startswith("code:") or not old.cache_version.startswith("code:"):
                 return Explanation(
                     node_id=nid, task=task.name, status=MISS,
@@ -242,12 +251,14 @@ def _shown(c: dict[str, str]) -> str:
 
 
 def explain(store: MetadataStore, workflow: Any, inputs: dict[str, Any],
-            artifacts: ArtifactStore | None = None) -> list[Explanation]:
+            artifacts: ArtifactStore | None = None, scope: str = "") -> list[Explanation]:
     """Predict, node by node, what a run of ``workflow(**inputs)`` would take from the cache.
 
     With ``artifacts``, an input built from several upstream values (a list or dict of
     promises) is predicted from those values, read from the store; without, it is UNKNOWN.
+    ``scope`` is the cache scope of the run (``project/domain`` of a launched execution,
+    '' for ``rillet run`` and default/development).
     """
-    ex = _Explainer(store, workflow.spec, inputs, artifacts)
+    ex = _Explainer(store, workflow.spec, inputs, artifacts, scope)
     ex.walk(workflow.spec.nodes, "", None)
     return ex.out

@@ -104,6 +104,24 @@ class Remote:
         body = self._call("DELETE", "/cache", params={"task": task} if task else {})
         return int(body["removed"])
 
+    def cache_explain(self, name: str, version: str | None = None, *,
+                      project: str = "default", domain: str = "development",
+                      **inputs: Any) -> dict[str, Any]:
+        """Which nodes of registered ``name`` a launch with ``inputs`` (JSON values,
+        checked as a launch checks them) would take from the cache, and why the others
+        would not: ``{"workflow", "nodes": [{node_id, task, status, reason, ...}]}``,
+        as ``rillet cache explain --json`` prints it."""
+        return dict(self._call("POST", "/cache/explain", json={
+            "name": name, "version": version, "project": project, "domain": domain,
+            "inputs": inputs}))
+
+    def prune(self, *, older_than: str | float | None = None,
+              max_size: str | int | None = None, dry_run: bool = False) -> dict[str, Any]:
+        """``rillet prune`` on the server's stores (an admin token when it runs with
+        ``--auth``): what was freed (or would be, ``dry_run``), as ``--json`` prints it."""
+        return dict(self._call("POST", "/prune", json={
+            "older_than": older_than, "max_size": max_size, "dry_run": dry_run}))
+
     def artifact_json(self, digest: str) -> dict[str, Any]:
         return dict(self._call("GET", f"/artifacts/{_seg(digest)}"))
 

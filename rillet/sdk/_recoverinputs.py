@@ -15,7 +15,7 @@ from typing import Any
 
 from rillet.engine._records import ExecutionRecord
 from rillet.engine._values import ValueStore
-from rillet.errors import DefinitionError, StoreError
+from rillet.errors import DefinitionError, ValueUnavailable
 from rillet.types._compat import check_value, type_name
 from rillet.types._descriptor import describe_name
 
@@ -50,9 +50,10 @@ def recovery_inputs(old: ExecutionRecord, wf: Any, values: ValueStore,
         was = describe_name(record.type) if record is not None else "unknown"
         why = values.unusable(digest, tp)  # recorded, bytes there and hashing to digest
         if why is not None:
-            raise StoreError(f"cannot recover execution {old.id}: its input '{name}': its "
-                             f"value {digest[:12]} is {why}; give it again with "
-                             f"{_flag(name)} VALUE")
+            # not the store failing: a value that is gone (a 404 on the API, not a 503)
+            raise ValueUnavailable(f"cannot recover execution {old.id}: its input '{name}': "
+                                   f"its value {digest[:12]} is {why}; give it again with "
+                                   f"{_flag(name)} VALUE", digest=digest, reason=why)
         if record is not None and record.type == describe(tp):
             # Same type: not decoded here (recovery plans without running a pickle); the
             # engine decodes it when a node that runs needs it.

@@ -40,6 +40,8 @@ POLICY: dict[tuple[str, str], tuple[str, str]] = {
     ("GET", "/lineage/{ref}"): ("viewer", "any"),
     ("GET", "/cache"): ("viewer", "any"),
     ("DELETE", "/cache"): ("admin", "global"),
+    ("POST", "/cache/explain"): ("viewer", "body"),  # reads (its bundle loads in a child)
+    ("POST", "/prune"): ("admin", "global"),  # the stores of every project
     ("GET", "/artifacts/{digest}"): ("viewer", "any"),
     ("GET", "/artifacts/{digest}/preview"): ("viewer", "any"),
     ("GET", "/artifacts/{digest}/download"): ("viewer", "any"),

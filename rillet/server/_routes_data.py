@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
@@ -44,6 +44,46 @@ class Cleared(BaseModel):
 async def cache_clear(request: Request, task: Task = None) -> Any:
     """Delete cache entries (of one task, or all)."""
     return JSONResponse({"removed": services.cache_clear(instance(request), task)})
+
+
+class ExplainRequest(BaseModel):
+    name: Annotated[str, Field(min_length=1, max_length=500, pattern=r"^[^\x00]+$")]
+    version: Annotated[str | None, Field(min_length=1, max_length=200,
+                                         pattern=r"^[^\x00]+$")] = None
+    project: Annotated[str, Field(min_length=1, max_length=200)] = "default"
+    domain: Annotated[str, Field(min_length=1, max_length=200)] = "development"
+    inputs: dict[str, Any] = Field(default_factory=dict)
+
+
+@router.post("/cache/explain", response_model=services.CacheExplainShape)
+async def cache_explain(request: Request, body: ExplainRequest) -> Any:
+    """Which nodes of a registered workflow or launch plan (the newest version, or
+    ``version``) a launch with these inputs in ``project``/``domain`` would take from
+    the cache, and why the others would not; writes nothing. The inputs are checked as
+    a launch checks them (400 naming the input). The version's bundle is loaded in a
+    process of its own, never in the server's."""
+    return JSONResponse(await run_in_threadpool(
+        services.cache_explain_registered, instance(request), body.name, body.version,
+        project=body.project, domain=body.domain, inputs=body.inputs))
+
+
+class PruneRequest(BaseModel):
+    older_than: Annotated[str, Field(min_length=1, max_length=40)] | Annotated[
+        float, Field(ge=0, allow_inf_nan=False)] | None = None
+    max_size: Annotated[str, Field(min_length=1, max_length=40)] | Annotated[
+        int, Field(ge=0)] | None = None
+    dry_run: bool = False
+
+
+@router.post("/prune", response_model=services.PruneShape)
+async def prune(request: Request, body: PruneRequest) -> Any:
+    """Free stored values nothing kept refers to, as ``rillet prune`` does: of executions
+    older than ``older_than`` (seconds, or an age like ``30d``) and/or least recently used
+    cache entries until the values fit ``max_size`` (bytes, or a size like ``2G``); with
+    ``dry_run`` only say what would go. An admin's operation when auth is on."""
+    return JSONResponse(await run_in_threadpool(
+        services.prune, instance(request), older_than=body.older_than,
+        max_size=body.max_size, dry_run=body.dry_run))
 
 
 @router.get("/artifacts/{digest}", response_model=services.ArtifactShape)

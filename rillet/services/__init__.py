@@ -14,7 +14,12 @@ from rillet.services._executions import (
     list_executions,
     node_logs,
 )
-from rillet.services._maintenance import cache_explain, prune, usage
+from rillet.services._maintenance import (
+    cache_explain,
+    cache_explain_registered,
+    prune,
+    usage,
+)
 from rillet.services._shapes import (
     ArtifactShape,
     AttemptLogs,
@@ -34,6 +39,7 @@ __all__ = [
     "CacheExplainShape",
     "PruneShape",
     "cache_explain",
+    "cache_explain_registered",
     "prune",
     "usage",
     "AttemptLogs",

@@ -69,3 +69,31 @@ def cache_explain(inst: Instance, workflow: Any, inputs: dict[str, Any]) -> Cach
          "changed": list(e.changed)}
         for e in explain(inst.store, workflow, inputs, inst.artifacts)]
     return {"workflow": workflow.name, "nodes": nodes}
+
+
+def cache_explain_registered(inst: Instance, name: str, version: str | None = None, *,
+                             project: str = "default", domain: str = "development",
+                             inputs: dict[str, Any] | None = None) -> CacheExplainShape:
+    """``cache_explain`` of a registered workflow or launch plan (the newest version, or
+    ``version``) with JSON ``inputs`` (checked as a launch checks them: an
+    ``InputRejected`` names the input), in the cache scope a launch in ``project`` /
+    ``domain`` runs in. The version's bundle is loaded in a new process
+    (``rillet.platform._explain``): this process imports no user code."""
+    from rillet.errors import DefinitionError
+    from rillet.platform._check import check_inputs
+    from rillet.platform._explain import explain_in_child
+    from rillet.platform._registry import check_scope, default_cache, find
+    from rillet.platform._worker import cache_scope
+
+    check_scope(project, domain)
+    entity = find(inst.store, name, version, project=project, domain=domain)
+    if entity.kind == "task":
+        raise DefinitionError(f"{name} is a task; explain a workflow or a launch plan")
+    values = check_inputs(name, entity.interface, dict(inputs or {}))
+    home = inst.home_path
+    stores: dict[str, Any] = ({"home": home} if home is not None else
+                              {"metadata_url": inst.store.url,
+                               "artifacts_url": str(inst.artifacts.root)})
+    answer = explain_in_child(stores, entity, values, cache_scope(project, domain),
+                              default_cache())
+    return {"workflow": answer["workflow"], "nodes": answer["nodes"]}
