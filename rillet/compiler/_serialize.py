@@ -123,21 +123,30 @@ def _tasks(spec: WorkflowSpec) -> dict[str, Any]:
     return found
 
 
-_HASHES: dict[int, tuple[WorkflowSpec, str]] = {}
+_HASHES: dict[int, tuple[WorkflowSpec, str, str]] = {}
 
 
 def spec_hash(spec: WorkflowSpec) -> str:
     """sha256 of the spec's JSON and the code hash of each of its tasks (memoized)."""
+    return _hashed(spec)[0]
+
+
+def spec_text(spec: WorkflowSpec) -> str:
+    """The spec's JSON as the text that :func:`spec_hash` hashed (memoized with it)."""
+    return _hashed(spec)[1]
+
+
+def _hashed(spec: WorkflowSpec) -> tuple[str, str]:
     hit = _HASHES.get(id(spec))
     if hit is not None and hit[0] is spec:
-        return hit[1]
+        return hit[1], hit[2]
     from rillet.compiler._codehash import code_hash
 
-    h = hashlib.sha256(json.dumps(spec_json(spec), sort_keys=True,
-                                  separators=(",", ":")).encode())
+    text = json.dumps(spec_json(spec), sort_keys=True, separators=(",", ":"))
+    h = hashlib.sha256(text.encode())
     for name, entity in sorted(_tasks(spec).items()):
         h.update(b"\0" + name.encode() + b"=")
         h.update(code_hash(entity.fn).digest.encode())
     digest = h.hexdigest()
-    _HASHES[id(spec)] = (spec, digest)
-    return digest
+    _HASHES[id(spec)] = (spec, digest, text)
+    return digest, text

@@ -145,6 +145,10 @@ class _Run(Memo, Expansion, Elements):
             self.record, inputs={k: v.hash for k, v in self.input_values.items()}
         )
         self.batch.executions.append(self.record)
+        if self.record.spec_hash:  # its whole DAG, for the UI (kept once per spec)
+            from rillet.compiler._serialize import spec_text
+
+            self.batch.specs.append((self.record.spec_hash, spec_text(self.spec)))
         added = self.graph.expand(self.spec.nodes, "", None)
         self._load_cache(added)
         if self.reuse is not None:  # a reused node then checks its values without a query

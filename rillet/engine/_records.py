@@ -220,13 +220,16 @@ class Batch:
     map_elements: list[MapElementRecord] = field(default_factory=list)
     # Events beyond the status changes the store derives from the records above.
     events: list[Event] = field(default_factory=list)
+    # (spec_hash, spec_json text) of a workflow an execution starts: kept once per hash
+    # (``workflow_specs``), so its whole DAG can be drawn before its nodes run.
+    specs: list[tuple[str, str]] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(
             self.executions or self.nodes or self.attempts or self.artifacts
             or self.cache_entries or self.cache_hits or self.params or self.metrics
             or self.metric_points or self.map_elements
-            or self.events
+            or self.events or self.specs
         )
 
 

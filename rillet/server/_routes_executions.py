@@ -64,6 +64,14 @@ async def get_execution(request: Request, execution_id: Id) -> Any:
     return JSONResponse(services.execution_detail(instance(request), execution_id))
 
 
+@router.get("/executions/{execution_id}/graph", response_model=services.ExecutionGraph)
+def execution_graph(request: Request, execution_id: Id) -> Any:
+    """The execution's whole DAG from its compiled IR: every node (those not started
+    included) and the edges its bindings draw; ``planned`` is false when no IR is kept
+    for it. A dynamic's children appear in the execution's nodes once it runs."""
+    return JSONResponse(services.execution_graph(instance(request), execution_id))
+
+
 @router.get("/executions/{execution_id}/nodes/{node_id}/logs",
             response_model=services.AttemptLogs)
 async def node_logs(request: Request, execution_id: Id, node_id: Id,

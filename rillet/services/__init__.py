@@ -14,6 +14,7 @@ from rillet.services._executions import (
     list_executions,
     node_logs,
 )
+from rillet.services._graph import execution_graph
 from rillet.services._maintenance import (
     cache_explain,
     cache_explain_registered,
@@ -27,6 +28,7 @@ from rillet.services._shapes import (
     CacheExplainShape,
     EventShape,
     ExecutionDetail,
+    ExecutionGraph,
     ExecutionSummary,
     LineageShape,
     MapElementShape,
@@ -54,6 +56,8 @@ __all__ = [
     "task_names",
     "EventShape",
     "ExecutionDetail",
+    "ExecutionGraph",
+    "execution_graph",
     "ExecutionSummary",
     "NodeShape",
     "abort",

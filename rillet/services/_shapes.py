@@ -58,6 +58,27 @@ class ExecutionDetail(TypedDict):
     domain: str
 
 
+class GraphNodeShape(TypedDict):
+    node_id: str
+    kind: str  # task | map | dynamic | eager | workflow | branch
+    task: str  # the entity it runs (module:qualname), "" for a branch
+
+
+class GraphEdgeShape(TypedDict):
+    source: str
+    target: str
+
+
+class ExecutionGraph(TypedDict):
+    """An execution's DAG from its compiled IR, nodes not started included."""
+
+    execution_id: str
+    planned: bool  # false: no IR is kept for it (the recorded nodes are all there is)
+    source: str | None  # recorded (workflow_specs) | registered (its bundle's workflow)
+    nodes: list[GraphNodeShape]
+    edges: list[GraphEdgeShape]
+
+
 class AttemptLogs(TypedDict):
     execution_id: str
     node_id: str

@@ -7,8 +7,8 @@ keeps them equal to ``_schema.sqlite_ddl()``)."""
 from __future__ import annotations
 
 # Alembic revisions of rillet/store/migrations, oldest first (a test checks them).
-REVISIONS: tuple[str, ...] = ('0001', '0002', '0003', '0004', '0005', '0006', '0007', '0008', '0009', '0010', '0011', '0012', '0013', '0014', '0015', '0016', '0017')
-HEAD = '0017'
+REVISIONS: tuple[str, ...] = ('0001', '0002', '0003', '0004', '0005', '0006', '0007', '0008', '0009', '0010', '0011', '0012', '0013', '0014', '0015', '0016', '0017', '0018')
+HEAD = '0018'
 
 ALEMBIC_VERSION_DDL = (
     "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
@@ -51,6 +51,7 @@ SQLITE_DDL: tuple[str, ...] = (
     'CREATE TABLE studies ( name VARCHAR NOT NULL, workflow VARCHAR NOT NULL, source TEXT NOT NULL, space TEXT NOT NULL, objectives TEXT NOT NULL, directions TEXT NOT NULL, settings TEXT NOT NULL, created_at FLOAT NOT NULL, CONSTRAINT pk_studies PRIMARY KEY (name) )',
     'CREATE TABLE tokens ( hash VARCHAR NOT NULL, username VARCHAR NOT NULL, is_admin BOOLEAN NOT NULL, created_at FLOAT NOT NULL, created_by VARCHAR NOT NULL, revoked_at FLOAT, CONSTRAINT pk_tokens PRIMARY KEY (hash) )',
     'CREATE TABLE webhook_deliveries ( execution_id VARCHAR NOT NULL, hook INTEGER NOT NULL, attempt INTEGER NOT NULL, url TEXT NOT NULL, event VARCHAR NOT NULL, state VARCHAR NOT NULL, http_status INTEGER, error TEXT, at FLOAT NOT NULL, sent_by VARCHAR NOT NULL, CONSTRAINT pk_webhook_deliveries PRIMARY KEY (execution_id, hook, attempt) )',
+    'CREATE TABLE workflow_specs ( hash VARCHAR NOT NULL, spec TEXT NOT NULL, created_at FLOAT NOT NULL, CONSTRAINT pk_workflow_specs PRIMARY KEY (hash) )',
     'CREATE TABLE events ( seq INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT, execution_id VARCHAR NOT NULL, node_id VARCHAR NOT NULL, kind VARCHAR NOT NULL, status VARCHAR NOT NULL, at FLOAT NOT NULL, data TEXT NOT NULL, CONSTRAINT fk_events_executions FOREIGN KEY(execution_id) REFERENCES executions (id) ON DELETE CASCADE )',
     'CREATE INDEX ix_events_execution_id_seq ON events (execution_id, seq)',
     'CREATE TABLE node_executions ( execution_id VARCHAR NOT NULL, node_id VARCHAR NOT NULL, task VARCHAR NOT NULL, kind VARCHAR NOT NULL, status VARCHAR NOT NULL, attempts INTEGER NOT NULL, inputs TEXT NOT NULL, outputs TEXT NOT NULL, cache_key VARCHAR, code_hash VARCHAR, source_execution VARCHAR, source_node VARCHAR, started_at FLOAT, ended_at FLOAT, error TEXT, seq BIGINT NOT NULL, CONSTRAINT pk_node_executions PRIMARY KEY (execution_id, node_id), CONSTRAINT fk_node_executions_executions FOREIGN KEY(execution_id) REFERENCES executions (id) ON DELETE CASCADE ) WITHOUT ROWID',

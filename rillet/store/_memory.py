@@ -53,6 +53,7 @@ class MemoryMetadataStore:
         self._metrics: list[MetricRecord] = []
         self._elements: dict[tuple[str, str, int, int], MapElementRecord] = {}
         self._events: list[Event] = []
+        self._specs: dict[str, str] = {}
         self.supports_listen = False
 
     # -- writes ------------------------------------------------------------------------
@@ -106,6 +107,8 @@ class MemoryMetadataStore:
                     map_index=p[4] if len(p) > 4 else None) for p in points)
             for el in batch.map_elements:
                 self._elements[(el.execution_id, el.node_id, el.attempt, el.map_index)] = el
+            for digest, text in batch.specs:
+                self._specs.setdefault(digest, text)
             for ev in status_events(batch, now, stored):
                 self._append(ev)
 
@@ -220,6 +223,11 @@ class MemoryMetadataStore:
             return len(doomed)
 
     # -- reads -------------------------------------------------------------------------
+    def workflow_spec(self, spec_hash: str) -> str | None:
+        """The JSON IR recorded for ``spec_hash`` (None: none recorded)."""
+        with self._lock:
+            return self._specs.get(spec_hash)
+
     def get_execution(self, execution_id: str) -> ExecutionRecord:
         with self._lock:
             record = self._executions.get(execution_id)

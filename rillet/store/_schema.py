@@ -265,6 +265,17 @@ registered_entities = Table(
     Index(None, "bundle_hash"),
 )
 
+# 0018: the compiled IR (``spec_json``) of each workflow that ran, content-addressed by
+# its ``spec_hash`` (``executions.spec_hash``): an execution's whole DAG, nodes not
+# started included, for the web UI. Written once per spec with the execution's first
+# record (ON CONFLICT DO NOTHING), never updated.
+workflow_specs = Table(
+    "workflow_specs", metadata,
+    Column("hash", String, primary_key=True),
+    Column("spec", Text, nullable=False),  # JSON
+    Column("created_at", Float, nullable=False),
+)
+
 # Launched executions waiting for (or held by) a worker. A claim is a lease: its holder
 # renews ``lease_expires_at`` with its heartbeat; once it lapses another worker may claim.
 launch_queue = Table(

@@ -125,6 +125,8 @@ UPSERT_CACHE = _upsert("cache_entries", CACHE_COLS, ("key",))
 UPSERT_PARAM = _upsert("params", PARAM_COLS, ("execution_id", "node_id", "attempt", "key"))
 UPSERT_ELEMENT = _upsert("map_elements", ELEMENT_COLS,
                          ("execution_id", "node_id", "attempt", "map_index"))
+INSERT_SPEC = _insert("workflow_specs", ("hash", "spec", "created_at"),
+                      " ON CONFLICT (hash) DO NOTHING")
 INSERT_METRICS = _insert("metric_batches", ("execution_id", "node_id", "attempt",
                                             "metric_keys", "point_count", "points"))
 EVENT_COLS = ("execution_id", "node_id", "kind", "status", "at", "data")
@@ -382,6 +384,7 @@ class SqlMetadataStore:
         self.supports_listen = url.startswith("postgresql")
         self._io_seen: dict[tuple[str, str], dict[tuple[str, str], str]] = {}
         self._wrote: dict[str, tuple[str, float]] = {}
+        self._specs_seen: set[str] = set()  # spec hashes this store wrote (or found)
 
     @property
     def database(self) -> Database:
@@ -397,6 +400,7 @@ class SqlMetadataStore:
         store.supports_listen = db.url.startswith("postgresql")
         store._io_seen = {}
         store._wrote = {}
+        store._specs_seen = set()
         return store
 
     # -- writes ------------------------------------------------------------------------
@@ -417,6 +421,12 @@ class SqlMetadataStore:
             if batch.executions:
                 self._fence(fence, batch.executions, stored)
                 wrote = self._write_executions(c, batch.executions, stored)
+            if batch.specs:
+                at = time.time()
+                specs = [(h, text, at) for h, text in dict(batch.specs).items()
+                         if h not in self._specs_seen]
+                if specs:
+                    _many(c, INSERT_SPEC, specs)
             if batch.artifacts:
                 _many(c, UPSERT_ARTIFACT, [_artifact_row(a) for a in batch.artifacts])
             if batch.nodes:
@@ -460,6 +470,8 @@ class SqlMetadataStore:
             if len(self._wrote) > 10_000:
                 self._wrote.clear()
             self._wrote.update(wrote)
+        if batch.specs:  # committed: this process need not send these again
+            self._specs_seen.update(h for h, _ in batch.specs)
         if io:  # committed: remember the lineage rows, so the next batch need not read them
             if len(self._io_seen) > 100_000:
                 self._io_seen.clear()
@@ -610,6 +622,11 @@ class SqlMetadataStore:
             return int(cursor.rowcount)
 
     # -- reads -------------------------------------------------------------------------
+    def workflow_spec(self, spec_hash: str) -> str | None:
+        """The JSON IR recorded for ``spec_hash`` (None: none recorded)."""
+        rows = self._db.read("SELECT spec FROM workflow_specs WHERE hash = ?", (spec_hash,))
+        return str(rows[0][0]) if rows else None
+
     def get_execution(self, execution_id: str) -> ExecutionRecord:
         read = self._db.read
         rows = read(f"{SELECT_EXECUTION} WHERE id = ?", (execution_id,))

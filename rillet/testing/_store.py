@@ -79,6 +79,17 @@ class MetadataStoreContract:
         with pytest.raises(NotFound):
             store.get_execution("nope")
 
+    def test_a_workflow_spec_is_kept_once_per_hash(self, store: Any) -> None:
+        """The IR an execution starts with (``Batch.specs``), kept under its hash: the
+        first text stays (equal hashes hold equal specs), nothing else changes."""
+        store.apply(Batch(executions=[execution("e1")], specs=[("h1", '{"nodes": []}')]))
+        store.apply(Batch(executions=[execution("e2")], specs=[("h1", '{"other": 1}'),
+                                                                ("h2", '{"n": 2}')]))
+        assert store.workflow_spec("h1") == '{"nodes": []}'
+        assert store.workflow_spec("h2") == '{"n": 2}'
+        assert store.workflow_spec("h3") is None
+        assert store.get_execution("e2").id == "e2"
+
     def test_list_filters_and_pages(self, store: Any) -> None:
         recs = [execution(f"e{i}", created_at=float(i), workflow=f"m:wf{i % 2}",
                           status=ExecutionStatus.SUCCEEDED if i % 3 else ExecutionStatus.FAILED)

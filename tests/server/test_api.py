@@ -306,3 +306,75 @@ def test_a_node_attempts_logs_download_as_a_text_file(served: Served) -> None:
         f'attachment; filename="{eid}-table-attempt1.log"')
     assert served.get(f"/api/v1/executions/{eid}/nodes/table/logs/download",
                       params={"attempt": 2}).status_code == 404
+
+
+def test_an_executions_graph_holds_every_node_of_its_ir_with_edges(served: Served) -> None:
+    """Issue 16: the whole DAG of an execution from its IR (kept once per spec by the
+    engine): a subworkflow's nodes, both arms of a conditional, their edges, and exactly
+    the node ids the engine records."""
+    import wf_ui
+
+    first = rillet.run(wf_ui.planned, home=str(served.home), executor="inline", n=3)
+    again = rillet.run(wf_ui.planned, home=str(served.home), executor="inline", n=1)
+    got = served.get(f"/api/v1/executions/{first.id}/graph")
+    assert got.status_code == 200, got.text
+    graph = got.json()
+    assert (graph["execution_id"], graph["planned"], graph["source"]) == (
+        first.id, True, "recorded")
+    ids = [n["node_id"] for n in graph["nodes"]]
+    assert ids == ["diamond/load", "diamond/total", "diamond/biggest", "diamond/report",
+                   "diamond", "loud", "shout", "whisper"]
+    assert {n["node_id"]: (n["kind"], n["task"]) for n in graph["nodes"]}["diamond/total"] == (
+        "task", "wf_ui:total")
+    edges = {(e["source"], e["target"]) for e in graph["edges"]}
+    assert {("diamond/load", "diamond/total"), ("diamond/load", "diamond/biggest"),
+            ("diamond/total", "diamond/report"), ("diamond/biggest", "diamond/report"),
+            ("diamond/report", "diamond"), ("diamond", "shout"), ("diamond", "whisper"),
+            ("shout", "loud"), ("whisper", "loud")} <= edges
+    # the engine recorded the same nodes (the arm not taken as SKIPPED)
+    for ex, skipped in ((first, "whisper"), (again, "shout")):
+        recorded = {n["node_id"]: n["status"] for n in served.get(
+            f"/api/v1/executions/{ex.id}").json()["nodes"]}
+        assert set(recorded) == set(ids) and recorded[skipped] == "SKIPPED"
+    assert served.get(f"/api/v1/executions/{again.id}/graph").json()["nodes"] == graph["nodes"]
+    # one spec row for the two executions of the same workflow
+    from rillet.store._home import Home
+
+    with Home.open(str(served.home)) as home:
+        rows = home.store.database.read(
+            "SELECT COUNT(*) FROM workflow_specs WHERE hash = (SELECT spec_hash FROM "
+            "executions WHERE id = ?)", (first.id,))
+    assert rows == [(1,)]
+
+
+GRAPH_FLOWS = ('from rillet import task, workflow\n\n'
+               '@task\ndef one(x: int) -> int:\n    return x + 1\n\n'
+               '@task\ndef two(a: int, b: int) -> int:\n    return a + b\n\n'
+               '@workflow\ndef inner(x: int) -> int:\n    return one(x=x)\n\n'
+               '@workflow\ndef outer(x: int = 1) -> int:\n'
+               '    return two(a=inner(x=x), b=one(x=x))\n')
+
+
+def test_a_queued_launch_is_drawn_from_its_registered_version(served: Served) -> None:
+    """A launched execution that no worker started (this server has none): its nodes
+    come from the registered workflow of its bundle. Bad ids are JSON 4xx."""
+    from rillet import Remote
+
+    flows = served.home.parent / "graphflows.py"
+    flows.write_text(GRAPH_FLOWS)
+    with Remote(served.url) as remote:
+        remote.register(str(flows))
+        eid = remote.launch("graphflows.outer", x=2).id
+    assert served.get(f"/api/v1/executions/{eid}").json()["nodes"] == []
+    graph = served.get(f"/api/v1/executions/{eid}/graph").json()
+    assert (graph["planned"], graph["source"]) == (True, "registered")
+    assert graph["nodes"] == [
+        {"node_id": "inner/one", "kind": "task", "task": "graphflows:one"},
+        {"node_id": "inner", "kind": "workflow", "task": "graphflows:inner"},
+        {"node_id": "one", "kind": "task", "task": "graphflows:one"},
+        {"node_id": "two", "kind": "task", "task": "graphflows:two"}]
+    assert graph["edges"] == [{"source": "inner/one", "target": "inner"},
+                              {"source": "inner", "target": "two"},
+                              {"source": "one", "target": "two"}]
+    missing = served.get("/api/v1/executions/nope/graph")
+    assert missing.status_code == 404 and "no execution 'nope'" in missing.json()["error"]

@@ -3,7 +3,8 @@ task sleeps until it is aborted (it writes its pid first, so the test knows it r
 a launch plan of the diamond on a yearly cron (the Launch plans page activates it; it
 never fires during a test); a workflow whose values are a DataFrame, a pickled object
 and a file (previews and downloads); one whose input is a dataclass of dataclasses (the launch
-form's nested JSON editor)."""
+form's nested JSON editor); one with a subworkflow and a conditional whose whole DAG
+the execution page draws before its nodes run (its IR is kept per execution)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,16 @@ from typing import Literal
 
 import pandas as pd
 
-from rillet import CronSchedule, File, LaunchPlan, current_context, map_task, task, workflow
+from rillet import (
+    CronSchedule,
+    File,
+    LaunchPlan,
+    conditional,
+    current_context,
+    map_task,
+    task,
+    workflow,
+)
 
 
 @task
@@ -150,3 +160,21 @@ def units(net: Net) -> str:
 def build(net: Net) -> str:
     """A nested input: the launch form checks it against Net's fields before sending."""
     return units(net=net)
+
+
+@task
+def shout(s: str) -> str:
+    return s.upper()
+
+
+@task
+def whisper(s: str) -> str:
+    return s.lower()
+
+
+@workflow
+def planned(n: int = 3) -> str:
+    """A subworkflow (``diamond/load`` ... ``diamond``) and a conditional (``loud``, its
+    arms beside it): the IR names every node before any runs."""
+    s = diamond(n=n)
+    return conditional("loud").if_(n > 2).then(shout(s=s)).else_().then(whisper(s=s))
