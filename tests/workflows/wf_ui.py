@@ -67,9 +67,15 @@ def sleeper(marker: str, seconds: float) -> int:
     return 1
 
 
+@task
+def after(x: int) -> int:
+    return x + 1
+
+
 @workflow
 def slow(marker: str, seconds: float = 300.0) -> int:
-    return sleeper(marker=marker, seconds=seconds)
+    """``after`` waits for the sleeper: the page draws it, and its edge, before it runs."""
+    return after(x=sleeper(marker=marker, seconds=seconds))
 
 
 yearly = LaunchPlan.get_or_create(diamond, name="diamond_yearly", default_inputs={"n": 2},

@@ -66,6 +66,16 @@ try {
     console.log(`screenshot ${file}`);
   };
   const row = (id) => page.locator(`tr[data-execution="${id}"]`);
+  // Open a node's panel: click it until its panel shows (a click can land while the
+  // graph is drawn again); a condition, not a timer, ends the wait.
+  const openNode = async (id) => {
+    const panel = page.getByRole("complementary", { name: `node ${id}` });
+    for (let i = 0; i < 20 && !(await panel.isVisible()); i++) {
+      await page.locator(`.react-flow__node[data-id="${id}"]`).click();
+      await panel.waitFor({ timeout: 3000 }).catch(() => undefined);
+    }
+    await panel.waitFor();
+  };
 
   // 1. The list shows both executions with their live status.
   await page.goto(url);
@@ -99,6 +109,14 @@ try {
   await page.waitForURL(`**/executions/${running}`);
   const sleeper = page.locator('.react-flow__node [data-node="sleeper"]');
   await sleeper.and(page.locator('[data-status="RUNNING"]')).waitFor();
+  // The whole DAG from the execution's IR: `after` has not started (it has no inputs
+  // yet, so no data flow could draw its edge), and its edge from the sleeper is drawn.
+  const afterNode = page.locator('.react-flow__node [data-node="after"]');
+  await afterNode.waitFor();
+  const afterStatus = await afterNode.getAttribute("data-status");
+  if (afterStatus !== "QUEUED" && afterStatus !== "PENDING")
+    throw new Error(`the node after the sleeper is ${afterStatus}, not QUEUED or PENDING`);
+  await page.locator('.react-flow__edge[data-id="sleeper->after"]').waitFor({ state: "attached" }); // a flat line: no height
   await shot("running-execution");
   await page.getByRole("button", { name: "Abort" }).click();
   await page.locator('#execution-title [data-status="ABORTED"]').waitFor();
@@ -130,7 +148,7 @@ try {
   await shot("dag");
 
   // 6. The node panel: its output value inline, its attempt and its logs.
-  await page.locator('.react-flow__node[data-id="total"]').click();
+  await openNode("total");
   const panel = page.getByRole("complementary", { name: "node total" });
   await panel.locator('[data-values="outputs"] code', { hasText: /^10$/ }).waitFor();
   await panel.locator('[data-values="inputs"] code', { hasText: "[0,1,2,3,4]" }).waitFor();
@@ -173,7 +191,7 @@ try {
   await page.waitForURL(/\/executions\/[0-9a-f]+$/);
   await page.locator('#execution-title [data-status="SUCCEEDED"]').waitFor({ timeout: 120_000 });
   await page.locator('.react-flow__node [data-status="SUCCEEDED"]').nth(3).waitFor();
-  await page.locator('.react-flow__node[data-id="report"]').click();
+  await openNode("report");
   await page
     .getByRole("complementary", { name: "node report" })
     .locator('[data-values="outputs"] code', { hasText: '"sum=3 max=2"' })
@@ -195,7 +213,10 @@ try {
   await page.waitForURL((u) => /^\/executions\/[0-9a-f]+$/.test(u.pathname) && !u.pathname.endsWith(launched));
   const relaunched = page.url().split("/").pop();
   await page.locator('#execution-title [data-status="SUCCEEDED"]').waitFor({ timeout: 120_000 });
-  await page.locator('.react-flow__node[data-id="report"]').click();
+  // The report node as the server recorded it (not only the end from the event stream):
+  // SUCCEEDED in the DAG, then its panel opened, then its output shown.
+  await page.locator('.react-flow__node [data-node="report"][data-status="SUCCEEDED"]').waitFor();
+  await openNode("report");
   await page
     .getByRole("complementary", { name: "node report" })
     .locator('[data-values="outputs"] code', { hasText: '"sum=6 max=3"' })
@@ -230,7 +251,7 @@ try {
   // this execution and in the re-run (another execution that used the same value).
   await page.locator("thead").getByRole("link", { name: done }).click();
   await page.waitForURL(`**/executions/${done}`);
-  await page.locator('.react-flow__node[data-id="total"]').click();
+  await openNode("total");
   await page.getByRole("complementary", { name: "node total" }).getByRole("link", { name: "Lineage of its outputs" }).click();
   await page.waitForURL((u) => u.pathname === `/lineage/${encodeURIComponent(`${done}:total`)}`);
   await page.locator(".lineage-artifact.root").waitFor();
@@ -291,7 +312,7 @@ try {
   // 15. A map node's elements: three, the second FAILED (tolerated) with its error and
   // its own logs, the others with their values.
   await page.goto(`${url}/executions/${mapped}`);
-  await page.locator('.react-flow__node[data-id="map-square"]').click();
+  await openNode("map-square");
   const mapPanel = page.getByRole("complementary", { name: "node map-square" });
   await mapPanel.locator('[data-element="2"] code', { hasText: /^9$/ }).waitFor();
   await mapPanel.locator('[data-element="0"] code', { hasText: /^1$/ }).waitFor();
@@ -321,7 +342,7 @@ try {
   // downloaded (a parquet file under the server's name) and the attempt's logs too; a
   // pickled output can be downloaded but has no preview.
   await page.goto(`${url}/executions/${tables}`);
-  await page.locator('.react-flow__node[data-id="table"]').click();
+  await openNode("table");
   const tablePanel = page.getByRole("complementary", { name: "node table" });
   const preview = tablePanel.getByRole("region", { name: "preview of o0" });
   await preview.locator("caption", { hasText: "80 rows × 3 columns, the first 20 shown" }).waitFor();
@@ -338,7 +359,7 @@ try {
   if (logName !== `${tables}-table-attempt1.log` || logBytes.toString() !== "a table of 80 rows\n")
     throw new Error(`the logs download: ${logName}: ${logBytes.toString()}`);
   await shot("dataframe-preview");
-  await page.locator('.react-flow__node[data-id="opaque"]').click();
+  await openNode("opaque");
   const opaquePanel = page.getByRole("complementary", { name: "node opaque" });
   await opaquePanel.getByRole("link", { name: "Download o0" }).waitFor();
   await opaquePanel.locator("code", { hasText: "pickle" }).waitFor();
@@ -362,7 +383,7 @@ try {
   await page.getByRole("button", { name: "Launch" }).click();
   await page.waitForURL(/\/executions\/[0-9a-f]+$/);
   await page.locator('#execution-title [data-status="SUCCEEDED"]').waitFor({ timeout: 120_000 });
-  await page.locator('.react-flow__node[data-id="units"]').click();
+  await openNode("units");
   await page
     .getByRole("complementary", { name: "node units" })
     .locator('[data-values="outputs"] code', { hasText: '"mlp: 12 units, relu,tanh"' })

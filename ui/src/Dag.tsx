@@ -2,7 +2,7 @@ import { useMemo } from "react";
 import { Handle, Position, type Node as FlowNode, type NodeProps } from "@xyflow/react";
 import type { NodeShape } from "./api";
 import { FlowGraph } from "./FlowGraph";
-import { collapse, groups, inferEdges } from "./graph";
+import { collapse, groups, inferEdges, type Edge } from "./graph";
 
 type StepData = { node: NodeShape; selected: boolean; inside: number; open: boolean };
 type StepNode = FlowNode<StepData, "step">;
@@ -18,7 +18,7 @@ function Step({ data }: NodeProps<StepNode>) {
       <Handle type="target" position={Position.Left} isConnectable={false} />
       <div className="step-name">{node.node_id}</div>
       <div className="step-status">
-        {node.status}
+        {node.status === "PENDING" ? "not started" : node.status}
         {node.attempts > 1 ? ` · ${node.attempts} attempts` : ""}
         {inside > 0 ? ` · ${open ? "open" : `${inside} inside`}` : ""}
       </div>
@@ -32,20 +32,23 @@ const CLOSED = new Set<string>();
 
 /** The execution's nodes left to right; a click selects one. A subworkflow or a
  * dynamic node is drawn as one node with its count of nodes inside, until it is in
- * ``expanded`` (its panel opens it). */
+ * ``expanded`` (its panel opens it). ``edges``: those of its IR (graph.ts withPlan),
+ * else the recorded data flow. */
 export function Dag({
   nodes,
+  edges,
   selected,
   onSelect,
   expanded = CLOSED,
 }: {
   nodes: NodeShape[];
+  edges?: Edge[];
   selected: string | null;
   onSelect: (nodeId: string) => void;
   expanded?: Set<string>;
 }) {
   const inside = useMemo(() => groups(nodes), [nodes]);
-  const graph = useMemo(() => collapse(nodes, inferEdges(nodes), expanded), [nodes, expanded]);
+  const graph = useMemo(() => collapse(nodes, edges ?? inferEdges(nodes), expanded), [nodes, edges, expanded]);
   return (
     <FlowGraph
       className="dag"

@@ -1,10 +1,10 @@
 import { useMemo, useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { abortExecution, ended, getExecution, recoverExecution } from "./api";
+import { abortExecution, ended, getExecution, getExecutionGraph, recoverExecution } from "./api";
 import { Dag } from "./Dag";
-import { groups } from "./graph";
+import { groups, withPlan } from "./graph";
 import { seconds, when } from "./format";
-import { pollEvery, useLiveExecution } from "./live";
+import { detailPolling, useLiveExecution } from "./live";
 import { NodePanel } from "./NodePanel";
 import { Link } from "./Link";
 import { useAllows } from "./roles";
@@ -20,12 +20,21 @@ export function ExecutionPage({ id }: { id: string }) {
     queryKey: ["execution", id],
     queryFn: () => getExecution(id),
     // The event stream drives updates; polling is the backstop while it runs.
-    refetchInterval: (q) =>
-      q.state.data && ended(q.state.data.status) ? false : pollEvery(q.state.data?.nodes.length ?? 0),
+    refetchInterval: (q) => detailPolling(q.state.data),
+  });
+  // The whole DAG from the execution's IR (it never changes: asked once). The page
+  // waits for it, so that the nodes do not move when it comes; without it (an old
+  // server, an error) the recorded nodes are drawn with their data-flow edges.
+  const plan = useQuery({
+    queryKey: ["graph", id],
+    queryFn: () => getExecutionGraph(id),
+    staleTime: Infinity,
+    retry: false,
   });
   useLiveExecution(id, detail.data?.status, detail.data?.nodes.length);
   const mayLaunch = useAllows(detail.data?.project ?? "default", "launcher");
-  const inside = useMemo(() => groups(detail.data?.nodes ?? []), [detail.data?.nodes]);
+  const drawn = useMemo(() => withPlan(detail.data?.nodes ?? [], plan.data), [detail.data?.nodes, plan.data]);
+  const inside = useMemo(() => groups(drawn.nodes), [drawn.nodes]);
   const recover = useMutation({
     mutationFn: (fromNodes: string[]) => recoverExecution(id, fromNodes),
     onSuccess: (r) => {
@@ -38,10 +47,10 @@ export function ExecutionPage({ id }: { id: string }) {
     onSettled: () => client.invalidateQueries({ queryKey: ["execution", id] }),
   });
 
-  if (detail.isPending) return <p>Loading {id}…</p>;
+  if (detail.isPending || plan.isPending) return <p>Loading {id}…</p>;
   if (detail.isError) return <p role="alert">{detail.error.message}</p>;
   const e = detail.data;
-  const node = e.nodes.find((n) => n.node_id === selected);
+  const node = drawn.nodes.find((n) => n.node_id === selected);
   return (
     <section className="execution" aria-labelledby="execution-title">
       <p>
@@ -52,7 +61,9 @@ export function ExecutionPage({ id }: { id: string }) {
       </h1>
       <p className="muted">
         {e.workflow} · created {when(e.created_at)} · {seconds(e.started_at, e.ended_at)} ·{" "}
-        {e.nodes.length} nodes
+        {e.nodes.length === drawn.nodes.length
+          ? `${e.nodes.length} nodes`
+          : `${e.nodes.length} of ${drawn.nodes.length} nodes started`}
         {!ended(e.status) && mayLaunch && (
           <>
             {" "}
@@ -79,13 +90,15 @@ export function ExecutionPage({ id }: { id: string }) {
       {recover.isError && <p role="alert">Could not recover: {recover.error.message}</p>}
       {e.error && <pre className="traceback">{e.error}</pre>}
       <div className="execution-body">
-        <Dag nodes={e.nodes} selected={selected} onSelect={setSelected} expanded={expanded} />
+        <Dag nodes={drawn.nodes} edges={drawn.edges} selected={selected} onSelect={setSelected} expanded={expanded} />
         {node ? (
           <NodePanel
             executionId={e.execution_id}
             node={node}
             onRerun={
-              ended(e.status) && mayLaunch && !recover.isPending ? () => recover.mutate([node.node_id]) : undefined
+              ended(e.status) && mayLaunch && !recover.isPending && node.status !== "PENDING"
+                ? () => recover.mutate([node.node_id])
+                : undefined
             }
             inside={inside.get(node.node_id) ?? 0}
             open={expanded.has(node.node_id)}

@@ -50,6 +50,19 @@ export interface ExecutionDetail {
   /** Where it runs (the scope a token's role is checked in). */
   project?: string;
   domain?: string;
+  /** Set by the page (live.ts applyEvent) on a detail an event changed, never by the
+   * server: a status from the stream, the rest not refetched yet. */
+  patched?: boolean;
+}
+
+/** An execution's whole DAG from its compiled IR (nodes not started included);
+ * ``planned`` is false when no IR is kept for it. */
+export interface ExecutionGraph {
+  execution_id: string;
+  planned: boolean;
+  source: string | null;
+  nodes: { node_id: string; kind: string; task: string }[];
+  edges: { source: string; target: string }[];
 }
 
 export interface AttemptLogs {
@@ -151,6 +164,10 @@ export function listExecutions(filters: ExecutionFilters): Promise<ExecutionSumm
 
 export function getExecution(id: string): Promise<ExecutionDetail> {
   return call(`/executions/${encodeURIComponent(id)}`);
+}
+
+export function getExecutionGraph(id: string): Promise<ExecutionGraph> {
+  return call<ExecutionGraph>(`/executions/${encodeURIComponent(id)}/graph`);
 }
 
 export function abortExecution(id: string): Promise<ExecutionSummary> {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { NodeShape } from "./api";
-import { collapse, groups, inferEdges, layout } from "./graph";
+import { collapse, groups, inferEdges, layout, PENDING, withPlan } from "./graph";
 import { valueText } from "./format";
-import { applyEvent } from "./live";
+import { applyEvent, detailPolling } from "./live";
 
 function node(id: string, inputs: Record<string, string>, outputs: Record<string, string>, t: number): NodeShape {
   return {
@@ -84,5 +84,60 @@ describe("subworkflows and dynamic children", () => {
     const open = collapse(sub, inferEdges(sub), new Set(["inner"]));
     expect(open.nodes).toHaveLength(5);
     expect(open.edges.map((e) => `${e.source}>${e.target}`)).toContain("inner/a>inner/b");
+  });
+});
+
+describe("the DAG from the execution's IR", () => {
+  const plan = {
+    execution_id: "e1", planned: true, source: "recorded",
+    nodes: ["load", "total", "biggest", "report", "fan"].map((id) => ({ node_id: id, kind: id === "fan" ? "dynamic" : "task", task: `m:${id}` })),
+    edges: [
+      { source: "load", target: "total" }, { source: "load", target: "biggest" },
+      { source: "total", target: "report" }, { source: "biggest", target: "report" },
+      { source: "report", target: "fan" },
+    ],
+  };
+
+  it("draws every node of the IR, those not started as PENDING, with the IR's edges", () => {
+    const drawn = withPlan([diamond[0]!], plan);
+    expect(drawn.nodes.map((n) => `${n.node_id}:${n.status}`)).toEqual([
+      "load:SUCCEEDED", `total:${PENDING}`, `biggest:${PENDING}`, `report:${PENDING}`, `fan:${PENDING}`]);
+    expect(drawn.nodes[4]).toMatchObject({ kind: "dynamic", task: "m:fan", attempts: 0, outputs: {} });
+    expect(drawn.edges).toEqual(plan.edges);
+    // nothing recorded yet (a queued launch): all of it, laid out left to right
+    const queued = withPlan([], plan);
+    const at = Object.fromEntries(layout(queued.nodes.map((n) => n.node_id), queued.edges).map((p) => [p.id, p.x]));
+    expect(at.load!).toBeLessThan(at.total!);
+    expect(at.report!).toBeLessThan(at.fan!);
+  });
+
+  it("adds the recorded nodes the IR cannot name (a dynamic's children) with their data-flow edges", () => {
+    const child = node("fan/sq", { x: "h-r" }, { o0: "h-s" }, 3);
+    const drawn = withPlan([...diamond, child], plan);
+    expect(drawn.nodes.map((n) => n.node_id)).toEqual(["load", "total", "biggest", "report", "fan", "fan/sq"]);
+    expect(drawn.edges).toContainEqual({ source: "report", target: "fan/sq" });
+    expect(drawn.edges).toHaveLength(6); // the IR's 5, no data-flow duplicate of them
+  });
+
+  it("without an IR, the recorded nodes and their data-flow edges", () => {
+    const none = { ...plan, planned: false, nodes: [], edges: [] };
+    expect(withPlan(diamond, none)).toEqual({ nodes: diamond, edges: inferEdges(diamond) });
+    expect(withPlan(diamond, undefined).edges).toHaveLength(4);
+  });
+});
+
+describe("polling after the end event", () => {
+  const detail = {
+    execution_id: "e1", workflow: "m:wf", source: "wf.py", status: "RUNNING", parent_id: null,
+    error: null, inputs: {}, outputs: null, created_at: 0, started_at: 0, ended_at: null, nodes: diamond,
+  };
+  const end = { seq: 9, execution_id: "e1", node_id: "", kind: "execution", status: "SUCCEEDED", at: 1, data: {} };
+
+  it("keeps polling an end known from the stream only, stops once the server said it", () => {
+    expect(detailPolling(detail)).toBe(2000);
+    const patched = applyEvent(detail, end);
+    expect(patched).toMatchObject({ status: "SUCCEEDED", patched: true });
+    expect(detailPolling(patched)).toBe(2000);
+    expect(detailPolling({ ...detail, status: "SUCCEEDED" })).toBe(false);
   });
 });

@@ -1,9 +1,12 @@
-// The DAG of an execution, from its node records, laid out left to right (layered.ts).
+// The DAG of an execution, laid out left to right (layered.ts).
 //
-// The store keeps no IR per execution, so the edges are the recorded data flow: an
+// Its nodes and edges come from the execution's compiled IR (GET /executions/{id}/graph,
+// which the store keeps once per workflow spec): every node, those not started drawn
+// as PENDING. Where no IR is kept (an execution written before it), and for the nodes
+// the IR cannot name (a dynamic's children), the edges are the recorded data flow: an
 // edge u -> v when an output of u (its content hash) is an input of v and u ended
-// before v started. Two nodes producing an equal value both link to its consumer.
-import type { NodeShape } from "./api";
+// before v started. Two nodes producing an equal value both link to that consumer.
+import type { ExecutionGraph, NodeShape } from "./api";
 import { layered } from "./layered";
 
 export interface Edge {
@@ -95,4 +98,32 @@ export function collapse(nodes: NodeShape[], edges: Edge[], expanded: Set<string
     moved.push({ source, target });
   }
   return { nodes: kept, edges: moved };
+}
+
+/** The status of a node that the IR names and that has no record yet. */
+export const PENDING = "PENDING";
+
+function pendingNode(node_id: string, kind: string, task: string): NodeShape {
+  return {
+    node_id, task, kind, status: PENDING, attempts: 0, started_at: null, ended_at: null,
+    duration: null, cache_key: null, source_execution: null, source_node: null, inputs: {},
+    outputs: {}, error: null, params: {}, metrics: [],
+  };
+}
+
+/** The nodes to draw and their edges: the IR's nodes in its order (each its record when
+ * there is one, else PENDING) with the IR's edges, then the recorded nodes the IR does
+ * not name (a dynamic's children) with their data-flow edges. Without an IR: the
+ * recorded nodes and their data-flow edges. */
+export function withPlan(nodes: NodeShape[], plan: ExecutionGraph | undefined): { nodes: NodeShape[]; edges: Edge[] } {
+  if (!plan?.planned) return { nodes, edges: inferEdges(nodes) };
+  const recorded = new Map(nodes.map((n) => [n.node_id, n]));
+  const named = new Set(plan.nodes.map((n) => n.node_id));
+  const merged = plan.nodes.map((p) => recorded.get(p.node_id) ?? pendingNode(p.node_id, p.kind, p.task));
+  for (const n of nodes) if (!named.has(n.node_id)) merged.push(n);
+  const edges: Edge[] = plan.edges.map((e) => ({ source: e.source, target: e.target }));
+  if (merged.length > plan.nodes.length) {
+    for (const e of inferEdges(nodes)) if (!named.has(e.source) || !named.has(e.target)) edges.push(e);
+  }
+  return { nodes: merged, edges };
 }

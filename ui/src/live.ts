@@ -3,14 +3,28 @@ import { useQueryClient } from "@tanstack/react-query";
 import { ended, eventsUrl, type EventShape, type ExecutionDetail } from "./api";
 import { followEvents, type StreamEvent } from "./sse";
 
-/** Apply one event of the stream to the execution's cached detail. */
+/** Apply one event of the stream to the execution's cached detail. The result is
+ * marked ``patched``: only a status changed, its times, outputs and new nodes are not
+ * there until the next answer of the server replaces it (see ``pollEvery``). */
 export function applyEvent(detail: ExecutionDetail, event: EventShape): ExecutionDetail {
-  if (event.kind === "execution") return { ...detail, status: event.status };
+  if (event.kind === "execution") return { ...detail, status: event.status, patched: true };
   if (!detail.nodes.some((n) => n.node_id === event.node_id)) return detail;
   return {
     ...detail,
+    patched: true,
     nodes: detail.nodes.map((n) => (n.node_id === event.node_id ? { ...n, status: event.status } : n)),
   };
+}
+
+/** The detail's polling interval (TanStack Query's ``refetchInterval``): none once the
+ * server itself answered an ended execution. An end known only from the event stream
+ * (a patched detail) is polled until the server's answer replaces it: the refetch the
+ * end event asks for is then never the last word, even if it is lost or answered
+ * before the end's records (the e2e's step 8b once saw an ended execution whose last
+ * node had no outputs). */
+export function detailPolling(detail: ExecutionDetail | undefined): number | false {
+  if (detail && ended(detail.status) && !detail.patched) return false;
+  return pollEvery(detail?.nodes.length ?? 0);
 }
 
 /** How long a refetch of the detail waits after an event (at most one per this
