@@ -147,3 +147,36 @@ def check_inputs(name: str, interface: dict[str, Any], given: dict[str, Any]) ->
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+_CONTENT_FORMATS = {"file": "file", "directory": "dir"}
+
+
+def check_stored_files(store: Any, name: str, interface: dict[str, Any],
+                       values: dict[str, Any]) -> None:
+    """Each File/Directory input given as ``artifact:DIGEST`` (an upload) names a stored
+    value of that kind, not pruned; else an ``InputRejected`` naming the input."""
+    from rillet.platform._decode import ARTIFACT_REF
+
+    inputs: dict[str, Any] = interface.get("inputs", {})
+    for key, value in values.items():
+        if not (isinstance(value, str) and value.startswith(ARTIFACT_REF)):
+            continue
+        desc = inputs.get(key, {})
+        if desc.get("kind") == "optional":
+            desc = desc.get("inner", {})
+        fmt = _CONTENT_FORMATS.get(str(desc.get("kind")))
+        if fmt is None:
+            continue  # a str input that happens to start so: a plain string
+        digest = value[len(ARTIFACT_REF):]
+        if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+            raise InputRejected(f"{name}: input '{key}' names {value[:80]!r}, not an "
+                                "artifact:<sha256 hex digest>", input=key)
+        record = store.artifacts([digest]).get(digest)
+        if record is None:
+            raise InputRejected(f"{name}: input '{key}' names artifact {digest[:12]}, which "
+                                "is not stored (upload the file first)", input=key)
+        if record.format != fmt or record.purged:
+            state = "was pruned" if record.purged else f"is a {record.format} value"
+            raise InputRejected(f"{name}: input '{key}' names artifact {digest[:12]}, which "
+                                f"{state}, not a stored {desc.get('kind')}", input=key)

@@ -6,25 +6,43 @@ with a ``DefinitionError`` naming the input.
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import datetime
 import enum
 import typing
+from collections.abc import Callable
 from typing import Any
 
 from rillet.errors import DefinitionError
 from rillet.types._compat import is_union, normalize, type_name, union_members
 
+# A File input given as ``artifact:<sha256>``: a file uploaded to the server
+# (``POST /api/v1/uploads``) and stored as a File value under that digest.
+ARTIFACT_REF = "artifact:"
 
-def decode_inputs(values: dict[str, Any], types: dict[str, Any]) -> dict[str, Any]:
+# How a worker loads a stored value (digest, declared type) -> object: set around a
+# decode by ``decode_inputs(..., stored=...)``; None: a reference cannot be read.
+_STORED: contextvars.ContextVar[Callable[[str, Any], Any] | None] = contextvars.ContextVar(
+    "rillet_stored_inputs", default=None)
+
+
+def decode_inputs(values: dict[str, Any], types: dict[str, Any],
+                  stored: Callable[[str, Any], Any] | None = None) -> dict[str, Any]:
+    """``stored(digest, type)`` loads a File given as ``artifact:DIGEST`` (the worker's
+    artifact store, its bytes checked against the digest when first read)."""
     out: dict[str, Any] = {}
-    for key, value in values.items():
-        try:
-            out[key] = decode(value, types.get(key, Any))
-        except Exception as exc:
-            raise DefinitionError(
-                f"input '{key}': cannot read {value!r:.60} as {type_name(types.get(key))}: "
-                f"{exc}") from None
+    token = _STORED.set(stored)
+    try:
+        for key, value in values.items():
+            try:
+                out[key] = decode(value, types.get(key, Any))
+            except Exception as exc:
+                raise DefinitionError(
+                    f"input '{key}': cannot read {value!r:.60} as {type_name(types.get(key))}: "
+                    f"{exc}") from None
+    finally:
+        _STORED.reset(token)
     return out
 
 
@@ -78,5 +96,11 @@ def decode(value: Any, tp: Any) -> Any:
         return tp.model_validate(value)
     name = getattr(tp, "__name__", "")
     if name in ("File", "Directory") and getattr(tp, "__module__", "").startswith("rillet"):
+        if isinstance(value, str) and value.startswith(ARTIFACT_REF):
+            load = _STORED.get()
+            if load is None:
+                raise DefinitionError(f"{value[:30]}... names a stored value, and no artifact "
+                                      "store is at hand to read it")
+            return load(value[len(ARTIFACT_REF):], tp)
         return tp(value)
     return value

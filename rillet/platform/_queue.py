@@ -19,7 +19,7 @@ from typing import Any
 from rillet.engine._reaper import WORKER_PREFIX
 from rillet.engine._runstate import new_execution_id
 from rillet.errors import DefinitionError
-from rillet.platform._check import check_inputs
+from rillet.platform._check import check_inputs, check_stored_files
 from rillet.platform._registry import RegisteredEntity, check_scope, find
 
 CHANNEL = "rillet_launch"
@@ -78,6 +78,7 @@ def launch(store: Any, name: str, version: str | None = None, *, project: str = 
     if entity.kind == "task":
         raise DefinitionError(f"{name} is a task; launch a workflow or a launch plan")
     values = check_inputs(name, entity.interface, dict(inputs or {}))
+    check_stored_files(store, name, entity.interface, values)
     return enqueue(store, entity, values, who=who)
 
 

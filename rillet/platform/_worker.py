@@ -186,6 +186,13 @@ class Worker:
             pass  # the store is busy or away: next beat
 
     # -- one execution ----------------------------------------------------------------
+    def _stored(self, digest: str, tp: Any) -> Any:
+        """A stored value given as a launch input (an uploaded file): loaded lazily, its
+        bytes checked against ``digest`` when first read (``ValueStore.load``)."""
+        from rillet.engine._values import ValueStore
+
+        return ValueStore(self.store, self.artifacts).load(digest, tp)
+
     def _execute(self, engine: Engine, got: Claim) -> None:
         key = (got.project, got.domain, got.name, got.version)
         entity = self._entities.get(key)  # registered versions never change
@@ -197,7 +204,8 @@ class Worker:
             folder = unpack(self.artifacts.get(entity.bundle_uri), entity.bundle_hash,
                             self.cache)
         workflow = load_workflow(folder, entity.identity)
-        values = workflow.resolve_inputs((), decode_inputs(got.inputs, workflow.interface.inputs))
+        values = workflow.resolve_inputs((), decode_inputs(
+            got.inputs, workflow.interface.inputs, stored=self._stored))
         # Aborted since the claim (while the bundle loaded)? Then nothing runs. (An abort
         # after this look is the store's: it refuses any write over an ended status.)
         record = self.store.get_execution(got.execution_id)

@@ -51,6 +51,7 @@ POLICY: dict[tuple[str, str], tuple[str, str]] = {
     ("GET", "/versions/{version}/files"): ("viewer", "query"),
     ("GET", "/versions/{version}/file"): ("viewer", "query"),
     ("POST", "/launch"): ("launcher", "body"),
+    ("POST", "/uploads"): ("launcher", "query"),  # a file for a launch's File input
     # the model registry of the query's project and domain (writes: admin in production)
     ("GET", "/models"): ("viewer", "query"),
     ("GET", "/models/{name}"): ("viewer", "query"),

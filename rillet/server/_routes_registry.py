@@ -56,6 +56,38 @@ async def register(request: Request, project: Scope = "default",
         version=version, who=who(request)))
 
 
+@router.post("/uploads", response_model=services.UploadShape, status_code=201, openapi_extra={
+    "requestBody": {"required": True, "content": {"application/octet-stream": {
+        "schema": {"type": "string", "format": "binary"}}}}})
+async def upload(request: Request,
+                 name: Annotated[str, Query(min_length=1, max_length=255,
+                                            pattern=r"^[^\x00/\\]+$")],
+                 project: Scope = "default") -> Any:
+    """Store an uploaded file (the raw body, streamed) as a File value; a launch gives
+    a File input as the answer's ``ref`` (``artifact:<hash>``). Over the server's limit
+    (256 MiB): 413, nothing stored."""
+    from rillet.services._uploads import UploadSink, UploadTooLarge
+
+    inst = _inst(request)
+    limit = int(getattr(request.app.state, "upload_limit", 0) or services.MAX_UPLOAD)
+    declared = request.headers.get("content-length", "")
+    try:
+        if declared.isdigit() and int(declared) > limit:
+            raise UploadTooLarge(f"the upload '{name}' ({declared} bytes) is larger than the "
+                                 f"server's limit of {limit} bytes; nothing was stored")
+        sink = await run_in_threadpool(UploadSink, inst, name, limit)
+        try:
+            async for chunk in request.stream():
+                if chunk:
+                    sink.write(chunk)
+        except BaseException:
+            sink.close()
+            raise
+        return JSONResponse(await run_in_threadpool(sink.store), status_code=201)
+    except UploadTooLarge as exc:
+        return JSONResponse({"error": str(exc)}, status_code=413)
+
+
 @router.get("/versions", response_model=list[dict[str, Any]])
 async def versions(request: Request,
                    name: Annotated[str | None, Query(min_length=1, max_length=500,

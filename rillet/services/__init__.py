@@ -34,7 +34,9 @@ from rillet.services._shapes import (
     MapElementShape,
     NodeShape,
     PruneShape,
+    UploadShape,
 )
+from rillet.services._uploads import MAX_UPLOAD
 
 __all__ = [
     "ArtifactShape",
@@ -58,6 +60,8 @@ __all__ = [
     "ExecutionDetail",
     "ExecutionGraph",
     "execution_graph",
+    "MAX_UPLOAD",
+    "UploadShape",
     "ExecutionSummary",
     "NodeShape",
     "abort",

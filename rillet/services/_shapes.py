@@ -58,6 +58,16 @@ class ExecutionDetail(TypedDict):
     domain: str
 
 
+class UploadShape(TypedDict):
+    """A file uploaded for a launch: a File input is given as its ``ref``."""
+
+    hash: str
+    name: str
+    size: int
+    format: str  # file
+    ref: str  # artifact:<hash>
+
+
 class GraphNodeShape(TypedDict):
     node_id: str
     kind: str  # task | map | dynamic | eager | workflow | branch

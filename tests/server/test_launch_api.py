@@ -136,3 +136,86 @@ def test_a_registered_versions_code_is_listed_and_read(with_workers: Served) -> 
         assert bad.status_code == 404 and "is corrupt" in bad.json()["error"], bad.text
     finally:
         path.write_bytes(good)
+
+
+FILE_FLOWS = ("from rillet import File, task, workflow\n\n"
+              "@task\ndef count(f: File) -> str:\n"
+              "    with f.open() as fh:\n"
+              "        text = fh.read()\n"
+              "    return f'{f.name}: {len(text.splitlines())} lines'\n\n"
+              "@workflow\ndef lines(f: File, n: int = 1) -> str:\n"
+              "    return count(f=f)\n")
+
+
+def test_an_uploaded_file_is_a_launchs_file_input(with_workers: Served, tmp_path) -> None:
+    """Issue 16 (launch form, files as uploads): POST /uploads streams a file into the
+    artifact store as the File value a task would store (same digest), and a launch
+    gives it as ``artifact:<hash>``: the worker's task reads it. Bad uploads and bad
+    references are JSON 4xx; nothing is stored for them."""
+    from rillet.types._files import File
+    from rillet.types._literal import encode
+
+    c = with_workers.client
+    flows = with_workers.home / "fileflows.py"
+    flows.write_text(FILE_FLOWS)
+    with Remote(with_workers.url) as remote:
+        remote.create_project("files")
+        remote.register(str(flows), project="files")
+    body = b"a,b\n1,2\n3,4\n"
+    got = c.post("/api/v1/uploads", params={"name": "data.csv", "project": "files"},
+                 content=body, headers={"content-type": "application/octet-stream"})
+    assert got.status_code == 201, got.text
+    up = got.json()
+    local = tmp_path / "data.csv"
+    local.write_bytes(body)
+    assert up == {"hash": encode(File(str(local)), File).hash, "name": "data.csv",
+                  "size": len(body), "format": "file", "ref": f"artifact:{up['hash']}"}
+    record = c.get(f"/api/v1/artifacts/{up['hash']}").json()
+    assert (record["format"], record["size"]) == ("file", len(body))
+    download = c.get(f"/api/v1/artifacts/{up['hash']}/download")
+    assert download.status_code == 200 and download.content == body
+    assert 'filename="data.csv"' in download.headers["content-disposition"]
+    again = c.post("/api/v1/uploads", params={"name": "data.csv"}, content=body)
+    assert again.status_code == 201 and again.json() == up  # stored once
+
+    launched = c.post("/api/v1/launch", json={"name": "fileflows.lines", "project": "files",
+                                               "inputs": {"f": up["ref"]}})
+    assert launched.status_code == 200, launched.text
+    with Remote(with_workers.url) as remote:
+        done = remote.execution(launched.json()["execution_id"]).wait(timeout=60)
+        assert done.status.value == "SUCCEEDED", done.record.error
+        assert done.output("o0") == "data.csv: 3 lines"
+        assert done.record.inputs["f"] == up["hash"]  # the upload is the input's value
+
+    def refused(ref: str) -> str:
+        r = c.post("/api/v1/launch", json={"name": "fileflows.lines", "project": "files",
+                                            "inputs": {"f": ref}})
+        assert r.status_code == 400, r.text
+        return str(r.json()["error"])
+
+    assert "is not stored (upload the file first)" in refused("artifact:" + "0" * 64)
+    assert "not an artifact:<sha256 hex digest>" in refused("artifact:../../etc/passwd")
+    number = c.get(f"/api/v1/executions/{done.id}").json()["nodes"][0]["outputs"]["o0"]
+    assert "is a json value, not a stored file" in refused(f"artifact:{number}")
+
+    # bad uploads: 4xx JSON, nothing stored
+    for params, status, says in (({}, 400, "name"), ({"name": "a/b.csv"}, 400, "name"),
+                                 ({"name": ".."}, 400, "plain base name")):
+        r = c.post("/api/v1/uploads", params=params, content=b"x")
+        assert r.status_code == status and says in r.json()["error"], (params, r.text)
+    with_workers.app.state.upload_limit = 8
+    try:
+        big = b"0123456789" * 3
+        r = c.post("/api/v1/uploads", params={"name": "big.bin"}, content=big)
+        assert r.status_code == 413 and "limit of 8 bytes" in r.json()["error"], r.text
+
+        def chunks():  # no Content-Length: the limit is found while streaming
+            yield big[:6]
+            yield big[6:]
+
+        r = c.post("/api/v1/uploads", params={"name": "big.bin"}, content=chunks())
+        assert r.status_code == 413 and "nothing was stored" in r.json()["error"], r.text
+    finally:
+        with_workers.app.state.upload_limit = 0
+    leftovers = [p for p in with_workers.home.rglob(".upload-*")]
+    assert leftovers == []

@@ -2,9 +2,10 @@
 task sleeps until it is aborted (it writes its pid first, so the test knows it runs);
 a launch plan of the diamond on a yearly cron (the Launch plans page activates it; it
 never fires during a test); a workflow whose values are a DataFrame, a pickled object
-and a file (previews and downloads); one whose input is a dataclass of dataclasses (the launch
-form's nested JSON editor); one with a subworkflow and a conditional whose whole DAG
-the execution page draws before its nodes run (its IR is kept per execution)."""
+and a file (previews and downloads); one whose input is a dataclass of dataclasses (the
+launch form's nested JSON editor); one whose input is a File (an upload in the launch
+form); one with a subworkflow and a conditional whose whole DAG the execution page
+draws before its nodes run (its IR is kept per execution)."""
 
 from __future__ import annotations
 
@@ -184,3 +185,16 @@ def planned(n: int = 3) -> str:
     arms beside it): the IR names every node before any runs."""
     s = diamond(n=n)
     return conditional("loud").if_(n > 2).then(shout(s=s)).else_().then(whisper(s=s))
+
+
+@task
+def count_lines(f: File) -> str:
+    with f.open() as fh:
+        text = fh.read()
+    return f"{f.name}: {len(text.splitlines())} lines"
+
+
+@workflow
+def lines(f: File) -> str:
+    """A File input: the launch form uploads the chosen file and launches with it."""
+    return count_lines(f=f)

@@ -389,6 +389,26 @@ try {
     .locator('[data-values="outputs"] code', { hasText: '"mlp: 12 units, relu,tanh"' })
     .waitFor();
 
+  // 19. A File input as an upload: the chosen file goes to POST /uploads at once, the
+  // input becomes its artifact:<hash>, and the launched task reads the file.
+  await page.goto(`${url}/launch?name=wf_ui.lines`);
+  await page.getByLabel("upload a file for f").setInputFiles({
+    name: "data.csv", mimeType: "text/csv", buffer: Buffer.from("a,b\n1,2\n3,4\n"),
+  });
+  await page.locator("#input-f-upload-state", { hasText: "data.csv uploaded: 12 bytes" }).waitFor();
+  if (!(await page.locator("#input-f").inputValue()).startsWith("artifact:"))
+    throw new Error(`the File input holds '${await page.locator("#input-f").inputValue()}', not an artifact reference`);
+  await shot("launch-file-uploaded");
+  await page.getByRole("button", { name: "Launch" }).click();
+  await page.waitForURL(/\/executions\/[0-9a-f]+$/);
+  await page.locator('#execution-title [data-status="SUCCEEDED"]').waitFor({ timeout: 120_000 });
+  await page.locator('.react-flow__node [data-node="count_lines"][data-status="SUCCEEDED"]').waitFor();
+  await openNode("count_lines");
+  const linesPanel = page.getByRole("complementary", { name: "node count_lines" });
+  await linesPanel.locator('[data-values="outputs"] code', { hasText: '"data.csv: 3 lines"' }).waitFor();
+  await linesPanel.getByRole("link", { name: "Download f" }).waitFor(); // the upload, as the input
+  await shot("uploaded-file-run");
+
 } catch (error) {
   if (page) await page.screenshot({ path: join(shots, "failure.png"), fullPage: true });
   console.error(consoleErrors.join("\n"));

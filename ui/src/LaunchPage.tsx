@@ -1,7 +1,15 @@
 import { useMemo, useState } from "react";
 import { useMutation, useQuery } from "@tanstack/react-query";
-import { getExecution, launch, listVersions, type ExecutionDetail, type RegisteredEntity } from "./api";
-import { collect, fieldsOf, prefilled, type Field } from "./form";
+import {
+  getExecution,
+  launch,
+  listVersions,
+  uploadFile,
+  type ExecutionDetail,
+  type RegisteredEntity,
+  type UploadShape,
+} from "./api";
+import { collect, fieldsOf, prefilled, UPLOADED, type Field } from "./form";
 import { fieldLines, skeleton } from "./nested";
 import { useAllows } from "./roles";
 import { executionPath, navigate } from "./router";
@@ -25,10 +33,87 @@ export function entityFor(entities: RegisteredEntity[], e: ExecutionDetail): Reg
   return same.find((x) => x.bundle_hash !== undefined && e.source === `bundle:${x.bundle_hash}`) ?? same[0];
 }
 
-function Input({ field, text, onChange }: { field: Field; text: string; onChange: (t: string) => void }) {
+/** A File input: a file chosen here is uploaded at once (POST /uploads, streamed) and
+ * the input becomes its ``artifact:<hash>``; or a path or URL the worker can read. */
+function FileInput({
+  field,
+  text,
+  project,
+  onChange,
+  onBusy,
+}: {
+  field: Field;
+  text: string;
+  project: string;
+  onChange: (t: string) => void;
+  onBusy: (busy: boolean) => void;
+}) {
+  const id = `input-${field.name}`;
+  const [uploaded, setUploaded] = useState<UploadShape | null>(null);
+  const upload = useMutation({
+    mutationFn: (file: globalThis.File) => uploadFile(file, project),
+    onMutate: () => onBusy(true),
+    onSettled: () => onBusy(false),
+    onSuccess: (u) => {
+      setUploaded(u);
+      onChange(u.ref);
+    },
+  });
+  const stored = text.startsWith(UPLOADED);
+  return (
+    <>
+      <input
+        id={`${id}-upload`}
+        type="file"
+        aria-label={`upload a file for ${field.name}`}
+        onChange={(e) => {
+          const file = e.target.files?.[0];
+          if (file) upload.mutate(file);
+        }}
+      />
+      <input
+        id={id}
+        name={field.name}
+        type="text"
+        aria-describedby={`${id}-error ${id}-upload-state`}
+        placeholder="or a path or URL the worker can read"
+        value={text}
+        onChange={(e) => {
+          setUploaded(null);
+          onChange(e.target.value);
+        }}
+      />
+      <span id={`${id}-upload-state`} className="muted" data-upload={upload.isPending ? "pending" : stored ? "stored" : "none"}>
+        {upload.isPending && "uploading…"}
+        {upload.isError && <span role="alert">Upload refused: {upload.error.message}</span>}
+        {!upload.isPending && stored && uploaded && uploaded.ref === text
+          ? `${uploaded.name} uploaded: ${uploaded.size} bytes, sha256 ${uploaded.hash.slice(0, 12)}`
+          : !upload.isPending && stored
+            ? `a stored file, sha256 ${text.slice(UPLOADED.length, UPLOADED.length + 12)}`
+            : ""}
+      </span>
+    </>
+  );
+}
+
+function Input({
+  field,
+  text,
+  onChange,
+  project = "default",
+  onBusy = () => undefined,
+}: {
+  field: Field;
+  text: string;
+  onChange: (t: string) => void;
+  project?: string;
+  onBusy?: (busy: boolean) => void;
+}) {
   const id = `input-${field.name}`;
   const common = { id, name: field.name, "aria-describedby": `${id}-error` };
   switch (field.widget) {
+    case "file":
+      return <FileInput field={field} text={text} project={project} onChange={onChange} onBusy={onBusy} />;
     case "bool":
       return (
         <input {...common} type="checkbox" checked={text === "true"} onChange={(e) => onChange(String(e.target.checked))} />
@@ -98,6 +183,7 @@ function LaunchForm({ entity, values }: { entity: RegisteredEntity; values?: Rec
   );
   const [texts, setTexts] = useState<Record<string, string>>(() => prefilled(fields, values ?? {}));
   const [errors, setErrors] = useState<Record<string, string>>({});
+  const [uploading, setUploading] = useState<Set<string>>(() => new Set());
   const mayLaunch = useAllows(entity.project, "launcher");
   const submit = useMutation({
     mutationFn: launch,
@@ -135,7 +221,20 @@ function LaunchForm({ entity, values }: { entity: RegisteredEntity; values?: Rec
           <label htmlFor={`input-${f.name}`}>
             {f.name} <span className="muted">{f.optional ? `${f.descriptor.kind} | None` : f.descriptor.kind}</span>
           </label>
-          <Input field={f} text={texts[f.name] ?? ""} onChange={(t) => setTexts({ ...texts, [f.name]: t })} />
+          <Input
+            field={f}
+            text={texts[f.name] ?? ""}
+            project={entity.project}
+            onChange={(t) => setTexts((now) => ({ ...now, [f.name]: t }))}
+            onBusy={(busy) =>
+              setUploading((now) => {
+                const next = new Set(now);
+                if (busy) next.add(f.name);
+                else next.delete(f.name);
+                return next;
+              })
+            }
+          />
           <span id={`input-${f.name}-error`} className="field-error" role={errors[f.name] ? "alert" : undefined}>
             {errors[f.name] ?? ""}
           </span>
@@ -143,7 +242,7 @@ function LaunchForm({ entity, values }: { entity: RegisteredEntity; values?: Rec
       ))}
       {submit.isError && <p role="alert">Launch refused: {submit.error.message}</p>}
       {mayLaunch ? (
-        <button type="submit" disabled={submit.isPending}>
+        <button type="submit" disabled={submit.isPending || uploading.size > 0}>
           Launch
         </button>
       ) : (

@@ -342,6 +342,26 @@ export function launch(request: LaunchRequest): Promise<ExecutionDetail> {
   });
 }
 
+/** A file uploaded for a launch (POST /uploads): a File input is given as ``ref``. */
+export interface UploadShape {
+  hash: string;
+  name: string;
+  size: number;
+  format: string;
+  ref: string;
+}
+
+/** Upload ``file`` (its bytes as the request body, streamed by the browser) as a File
+ * value; the server answers its digest and the ``artifact:<hash>`` to launch with. */
+export function uploadFile(file: Blob & { name: string }, project = "default"): Promise<UploadShape> {
+  const query = new URLSearchParams({ name: file.name, project });
+  return call(`/uploads?${query.toString()}`, {
+    method: "POST",
+    headers: { "content-type": "application/octet-stream" },
+    body: file,
+  });
+}
+
 /** A launch plan (rillet/platform/_schedule.py `_shown`): its schedule is
  * {type: "FixedRate", seconds} or {type: "CronSchedule", schedule}, or null. */
 export interface LaunchPlanShape {

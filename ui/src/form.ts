@@ -3,7 +3,7 @@
 import type { Descriptor } from "./api";
 import { misfit } from "./nested";
 
-export type Widget = "int" | "float" | "bool" | "str" | "enum" | "json";
+export type Widget = "int" | "float" | "bool" | "str" | "enum" | "file" | "json";
 
 export interface Field {
   name: string;
@@ -31,6 +31,8 @@ function widgetOf(d: Descriptor): Widget {
     case "enum":
     case "literal":
       return "enum";
+    case "file":
+      return "file"; // an upload (artifact:<hash>), or a path or URL the worker can read
     default:
       return "json"; // lists, dicts, tuples, dataclasses, models, unions...
   }
@@ -95,6 +97,8 @@ export function parseField(field: Field, text: string): Parsed | { ok: true; omi
       return { ok: true, value: t === "true" };
     case "str":
       return { ok: true, value: text };
+    case "file":
+      return { ok: true, value: t };
     case "enum": {
       const value = JSON.parse(t) as unknown;
       return field.choices.some((c) => JSON.stringify(c) === JSON.stringify(value))
@@ -128,6 +132,9 @@ export function collect(fields: Field[], texts: Record<string, string>):
   return Object.keys(errors).length > 0 ? { ok: false, errors } : { ok: true, inputs };
 }
 
+/** A File input's value naming a stored file (an upload, or the file of an earlier run). */
+export const UPLOADED = "artifact:";
+
 /** Whether a shown value stands for one not shown whole (a record with its hash). */
 export function isRecord(value: unknown): boolean {
   if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
@@ -139,7 +146,11 @@ export function isRecord(value: unknown): boolean {
 export function prefilled(fields: Field[], values: Record<string, unknown>): Record<string, string> {
   return Object.fromEntries(
     fields.map((f) => {
-      if (!(f.name in values) || isRecord(values[f.name])) return [f.name, f.initial];
+      const v0 = values[f.name];
+      // a file the earlier execution read is stored: launched again by its digest
+      if (f.widget === "file" && isRecord(v0) && typeof (v0 as { hash?: unknown }).hash === "string")
+        return [f.name, `${UPLOADED}${(v0 as { hash: string }).hash}`];
+      if (!(f.name in values) || isRecord(v0)) return [f.name, f.initial];
       const v = values[f.name];
       return [f.name, f.optional && v === null ? "" : initialText(f.widget, v, true)];
     }),
