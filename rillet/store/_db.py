@@ -389,6 +389,9 @@ class PgDatabase(AlchemyDatabase):
                 conn.execute("COMMIT")
             done = True
         except psycopg.Error as exc:
+            # Not kept: psycopg counts the statements the failed pipeline skipped as
+            # prepared (a later use fails: 'prepared statement "_pg3_1" does not exist').
+            conn.close()
             raise _translate(exc, self.url) from exc
         finally:
             if not done:

@@ -7,8 +7,8 @@ keeps them equal to ``_schema.sqlite_ddl()``)."""
 from __future__ import annotations
 
 # Alembic revisions of rillet/store/migrations, oldest first (a test checks them).
-REVISIONS: tuple[str, ...] = ('0001', '0002', '0003', '0004', '0005', '0006', '0007', '0008', '0009', '0010', '0011', '0012', '0013', '0014', '0015', '0016', '0017', '0018')
-HEAD = '0018'
+REVISIONS: tuple[str, ...] = ('0001', '0002', '0003', '0004', '0005', '0006', '0007', '0008', '0009', '0010', '0011', '0012', '0013', '0014', '0015', '0016', '0017', '0018', '0019')
+HEAD = '0019'
 
 ALEMBIC_VERSION_DDL = (
     "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
@@ -61,4 +61,8 @@ SQLITE_DDL: tuple[str, ...] = (
     'CREATE TABLE metric_batches ( id INTEGER NOT NULL, execution_id VARCHAR NOT NULL, node_id VARCHAR NOT NULL, attempt INTEGER NOT NULL, metric_keys TEXT NOT NULL, point_count INTEGER NOT NULL, points BLOB NOT NULL, CONSTRAINT pk_metric_batches PRIMARY KEY (id), CONSTRAINT fk_metric_batches_node_executions FOREIGN KEY(execution_id, node_id) REFERENCES node_executions (execution_id, node_id) ON DELETE CASCADE )',
     'CREATE INDEX ix_metric_batches_execution_id_node_id ON metric_batches (execution_id, node_id)',
     'CREATE TABLE params ( execution_id VARCHAR NOT NULL, node_id VARCHAR NOT NULL, attempt INTEGER NOT NULL, "key" VARCHAR NOT NULL, value TEXT NOT NULL, CONSTRAINT pk_params PRIMARY KEY (execution_id, node_id, attempt, "key"), CONSTRAINT fk_params_node_executions FOREIGN KEY(execution_id, node_id) REFERENCES node_executions (execution_id, node_id) ON DELETE CASCADE ) WITHOUT ROWID',
+    "CREATE TRIGGER rillet_node_executions_ended_insert BEFORE INSERT ON node_executions WHEN NEW.status = 'RUNNING' AND EXISTS (SELECT 1 FROM executions WHERE id = NEW.execution_id AND status IN ('SUCCEEDED', 'FAILED', 'ABORTED')) BEGIN SELECT RAISE(ABORT, 'rillet: execution ended'); END",
+    "CREATE TRIGGER rillet_node_executions_ended_update BEFORE UPDATE OF status ON node_executions WHEN NEW.status = 'RUNNING' AND EXISTS (SELECT 1 FROM executions WHERE id = NEW.execution_id AND status IN ('SUCCEEDED', 'FAILED', 'ABORTED')) BEGIN SELECT RAISE(ABORT, 'rillet: execution ended'); END",
+    "CREATE TRIGGER rillet_attempts_ended_insert BEFORE INSERT ON attempts WHEN NEW.status = 'RUNNING' AND EXISTS (SELECT 1 FROM executions WHERE id = NEW.execution_id AND status IN ('SUCCEEDED', 'FAILED', 'ABORTED')) BEGIN SELECT RAISE(ABORT, 'rillet: execution ended'); END",
+    "CREATE TRIGGER rillet_attempts_ended_update BEFORE UPDATE OF status ON attempts WHEN NEW.status = 'RUNNING' AND EXISTS (SELECT 1 FROM executions WHERE id = NEW.execution_id AND status IN ('SUCCEEDED', 'FAILED', 'ABORTED')) BEGIN SELECT RAISE(ABORT, 'rillet: execution ended'); END",
 )

@@ -23,6 +23,7 @@ from rillet.engine._records import (
     CacheEntry,
     Event,
     ExecutionRecord,
+    ExecutionStatus,
     MapElementRecord,
     MetricRecord,
     NodeRecord,
@@ -71,6 +72,15 @@ class MemoryMetadataStore:
                     raise LeaseLost(e.id, e.lease_owner, holder)
             stored = {e.id: self._executions[e.id].status.value for e in batch.executions
                       if e.id in self._executions}
+            # as SQL's 0019 triggers: no row goes RUNNING under an execution that had ended
+            running = [r.execution_id for r in batch.nodes if r.status is NodeStatus.RUNNING]
+            running += [a.execution_id for a in batch.attempts
+                        if a.status is NodeStatus.RUNNING]
+            new = {e.id: e for e in batch.executions if e.id not in self._executions}
+            for eid in running:  # (a new execution: by its own record, as SQL's order)
+                prev = self._executions.get(eid) or new.get(eid)
+                if prev is not None and prev.status in ENDED:
+                    raise ExecutionEnded(eid, prev.status.value, "RUNNING")
             for e in batch.executions:
                 prev = self._executions.get(e.id)
                 if prev is not None:  # an upsert keeps the abort request (as in SQL)
@@ -109,8 +119,34 @@ class MemoryMetadataStore:
                 self._elements[(el.execution_id, el.node_id, el.attempt, el.map_index)] = el
             for digest, text in batch.specs:
                 self._specs.setdefault(digest, text)
-            for ev in status_events(batch, now, stored):
+            swept = self._end_unfinished(batch.executions, stored, now)
+            for ev in swept + status_events(batch, now, stored):
                 self._append(ev)
+
+    def _end_unfinished(self, records: list[ExecutionRecord], stored: dict[str, str],
+                        now: float) -> list[Event]:
+        """As SQL's ``_end_unfinished``: an execution's end ends its nodes still QUEUED
+        or RUNNING and its RUNNING attempts; the events of those nodes."""
+        out: list[Event] = []
+        ending = {e.id: e for e in records if e.status in ENDED
+                  and stored.get(e.id) not in {s.value for s in ENDED}}
+        for eid, e in ending.items():
+            ran = NodeStatus.FAILED if e.status is ExecutionStatus.FAILED else NodeStatus.ABORTED
+            why = e.error or f"the execution ended {e.status.value}"
+            at = e.ended_at or now
+            for key, n in list(self._nodes.items()):
+                if key[0] == eid and n.status in (NodeStatus.RUNNING, NodeStatus.QUEUED):
+                    status = ran if n.status is NodeStatus.RUNNING else NodeStatus.ABORTED
+                    self._nodes[key] = dataclasses.replace(n, status=status, ended_at=at,
+                                                           error=n.error or why)
+                    out.append(Event(execution_id=eid, node_id=n.node_id, kind="node",
+                                     status=status.value, at=at, data={"error": why}))
+            for akey, a in list(self._attempts.items()):
+                if akey[0] == eid and a.status is NodeStatus.RUNNING:
+                    self._attempts[akey] = dataclasses.replace(
+                        a, status=ran, ended_at=at, error_type=a.error_type or "Ended",
+                        error_message=a.error_message or why)
+        return out
 
     def _append(self, ev: Event) -> None:
         seq = self._events[-1].seq + 1 if self._events else 1

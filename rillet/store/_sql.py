@@ -33,7 +33,7 @@ from rillet.engine._records import (
     lease_holder,
     status_events,
 )
-from rillet.errors import AmbiguousId, ExecutionEnded, LeaseLost, NotFound
+from rillet.errors import AmbiguousId, ExecutionEnded, LeaseLost, NotFound, StoreError
 from rillet.store._db import Database, open_database
 from rillet.store._metricpack import pack, unpack
 
@@ -44,6 +44,10 @@ _TOP = "\U0010ffff"  # sorts after every character: [p, p + _TOP) holds the ids 
 
 
 ENDED_VALUES = frozenset(s.value for s in ENDED)
+# What revision 0019's triggers raise (``_schema.SQLITE_ENDED_FENCE``, ``PG_ENDED_FENCE``).
+ENDED_FENCE_MESSAGE = "rillet: execution ended"
+# ``request_abort`` NOTIFYs it on PostgreSQL with the execution's id (platform workers LISTEN).
+ABORT_CHANNEL = "rillet_abort"
 
 
 def _dumps(d: dict[str, Any]) -> str:
@@ -136,6 +140,24 @@ _IO_KEY = "hash = ? AND direction = ? AND execution_id = ? AND node_id = ? AND n
 DELETE_IO = f"DELETE FROM node_io WHERE {_IO_KEY}"
 INSERT_IO = _insert("node_io", ("hash", "direction", "execution_id", "node_id", "name"))
 
+# An execution's end ends its unfinished nodes and attempts (``_end_unfinished``):
+# (node status for RUNNING, ended_at, error, execution id); QUEUED nodes -> ABORTED.
+_UNFINISHED = "execution_id = ? AND status IN ('RUNNING', 'QUEUED')"
+END_UNFINISHED_EVENTS = (
+    "INSERT INTO events (execution_id, node_id, kind, status, at, data) "
+    "SELECT execution_id, node_id, 'node', CASE WHEN status = 'RUNNING' THEN ? "
+    f"ELSE 'ABORTED' END, ?, ? FROM node_executions WHERE {_UNFINISHED}")
+END_UNFINISHED_NODES = (
+    "UPDATE node_executions SET status = CASE WHEN status = 'RUNNING' THEN ? "
+    f"ELSE 'ABORTED' END, ended_at = ?, error = COALESCE(error, ?) WHERE {_UNFINISHED}")
+END_UNFINISHED_ATTEMPTS = (
+    "UPDATE attempts SET status = ?, ended_at = ?, error_type = COALESCE(error_type, ?), "
+    "error_message = COALESCE(error_message, ?) WHERE execution_id = ? AND status = 'RUNNING'")
+END_UNFINISHED_PG = (  # the three as one statement
+    f"WITH n AS ({END_UNFINISHED_NODES} RETURNING execution_id, node_id, status), "
+    f"a AS ({END_UNFINISHED_ATTEMPTS} RETURNING 1) "
+    "INSERT INTO events (execution_id, node_id, kind, status, at, data) "
+    "SELECT execution_id, node_id, 'node', status, ?, ? FROM n")
 SELECT_EXECUTION = f"SELECT {_q(EXEC_COLS)} FROM executions"
 SELECT_NODE = f"SELECT {_q('n.' + c for c in NODE_COLS)} FROM node_executions n".replace(
     '"n.', 'n."')
@@ -407,7 +429,22 @@ class SqlMetadataStore:
     def apply(self, batch: Batch, *, also: Callable[[Any], None] | None = None) -> None:
         """Write ``batch`` in one transaction: executemany upserts, table by table;
         ``also(cursor)`` then writes a caller's own rows in the same transaction (a
-        study's trial with its execution's records, ``rillet.tuning``)."""
+        study's trial with its execution's records, ``rillet.tuning``).
+
+        The records of executions already stored are written after the batch's node and
+        attempt rows: those are judged (revision 0019's triggers: no row goes RUNNING
+        under an ended execution, ``ExecutionEnded``) by the status before the batch. A
+        record that ends an execution also ends, in the same transaction, the rows of
+        its nodes and attempts still QUEUED or RUNNING (with their events): nothing
+        stays RUNNING under an ended execution."""
+        try:
+            self._apply(batch, also)
+        except StoreError as exc:
+            if ENDED_FENCE_MESSAGE not in str(exc):
+                raise
+            raise self._ended_refusal(batch) from None
+
+    def _apply(self, batch: Batch, also: Callable[[Any], None] | None) -> None:
         io: dict[tuple[str, str], dict[tuple[str, str], str]] = {}
         wrote: dict[str, tuple[str, float]] = {}
         with self._db.write() as c:
@@ -418,9 +455,13 @@ class SqlMetadataStore:
             seen = self._io_seen
             asked_io = _ask_stored_io(c, [k for k in last if k not in seen]) if last else []
             stored: dict[str, str] = {}
+            later: list[ExecutionRecord] = []
             if batch.executions:
                 self._fence(fence, batch.executions, stored)
-                wrote = self._write_executions(c, batch.executions, stored)
+                new = [e for e in batch.executions if e.id not in stored]
+                later = [e for e in batch.executions if e.id in stored]
+                if new:  # before their nodes (the foreign keys)
+                    wrote = self._write_executions(c, new, stored)
             if batch.specs:
                 at = time.time()
                 specs = [(h, text, at) for h, text in dict(batch.specs).items()
@@ -438,6 +479,10 @@ class SqlMetadataStore:
                 io = _write_io(c, last, before)
             if batch.attempts:
                 _many(c, UPSERT_ATTEMPT, [_attempt_row(a) for a in batch.attempts])
+            if later:  # judged by the status before the batch: after its nodes
+                wrote.update(self._write_executions(c, later, stored))
+            if batch.executions:
+                self._end_unfinished(c, batch.executions, stored)
             if batch.cache_entries:
                 _many(c, UPSERT_CACHE, [_cache_row(e) for e in batch.cache_entries])
             if batch.cache_hits:
@@ -476,6 +521,45 @@ class SqlMetadataStore:
             if len(self._io_seen) > 100_000:
                 self._io_seen.clear()
             self._io_seen.update(io)
+
+    def _end_unfinished(self, c: Any, records: list[ExecutionRecord],
+                        stored: dict[str, str]) -> None:
+        """For each record that ends its execution (stored not ended before): its nodes
+        still QUEUED (-> ABORTED) or RUNNING (-> ABORTED; FAILED when the execution
+        failed) and its RUNNING attempts end with it, each node with an event. Writes
+        only (no round trip of its own on PostgreSQL: one statement there)."""
+        ending = {e.id: e for e in records if e.status.value in ENDED_VALUES
+                  and stored.get(e.id) not in ENDED_VALUES}
+        postgres = self.url.startswith("postgresql")
+        for eid, e in ending.items():
+            ran = "FAILED" if e.status is ExecutionStatus.FAILED else "ABORTED"
+            why = e.error or f"the execution ended {e.status.value}"
+            at = e.ended_at or time.time()
+            args = (ran, at, why, eid)
+            if postgres:
+                c.execute(END_UNFINISHED_PG, (*args, ran, at, "Ended", why, eid, at,
+                                              _dumps({"error": why})))
+                continue
+            c.execute(END_UNFINISHED_EVENTS, (ran, at, _dumps({"error": why}), eid))
+            c.execute(END_UNFINISHED_NODES, args)
+            c.execute(END_UNFINISHED_ATTEMPTS, (ran, at, "Ended", why, eid))
+
+    def _ended_refusal(self, batch: Batch) -> ExecutionEnded:
+        """The ``ExecutionEnded`` of a batch the 0019 triggers refused (read after the
+        rollback: which of its executions ended, and how)."""
+        ids = list(dict.fromkeys([*(n.execution_id for n in batch.nodes
+                                    if n.status is NodeStatus.RUNNING),
+                                  *(a.execution_id for a in batch.attempts
+                                    if a.status is NodeStatus.RUNNING)]))
+        own = {e.id: e.status.value for e in batch.executions}
+        for eid in ids:
+            try:
+                status = self.get_execution(eid).status.value
+            except NotFound:  # a new one, judged by its own record
+                status = own.get(eid, "")
+            if status in ENDED_VALUES:
+                return ExecutionEnded(eid, status, "RUNNING")
+        return ExecutionEnded(ids[0] if ids else "?", "ended", "RUNNING")
 
     def _write_executions(self, c: Any, records: list[ExecutionRecord],
                           stored: dict[str, str]) -> dict[str, tuple[str, float]]:
@@ -583,6 +667,8 @@ class SqlMetadataStore:
             if cursor.rowcount != 1:
                 return False
             c.execute(INSERT_EVENT, (execution_id, "", "abort_requested", "", at, "{}"))
+            if self.supports_listen:  # its worker LISTENs: it stops the attempts at once
+                c.execute(f"SELECT pg_notify('{ABORT_CHANNEL}', ?)", (execution_id,))
             return True
 
     def reserve(self, key: str, owner: str, stale_after: float) -> str | None:

@@ -233,8 +233,9 @@ class MetadataStoreContract:
         got = store.get_execution("e1")
         assert (got.status, got.ended_at, got.error) == (
             ExecutionStatus.ABORTED, now, "aborted on request")
-        assert [n.status for n in store.nodes("e1")] == [NodeStatus.RUNNING]
-        assert [a.status for a in store.attempts("e1")] == [NodeStatus.RUNNING]
+        # the abort ended its running node and attempt with it (nothing stays RUNNING)
+        assert [n.status for n in store.nodes("e1")] == [NodeStatus.ABORTED]
+        assert [a.status for a in store.attempts("e1")] == [NodeStatus.ABORTED]
         assert store.params("e1") == []
         assert store.events("e1") == events
         # the same ended status again (with its nodes' end) is written, with no new event
@@ -252,6 +253,87 @@ class MetadataStoreContract:
             with pytest.raises(ExecutionEnded):
                 store.apply(Batch(executions=[execution(eid, status=then, ended_at=now)]))
             assert store.get_execution(eid).status is first
+
+    def test_no_node_or_attempt_goes_running_under_an_ended_execution(
+            self, store: Any) -> None:
+        """Once an execution has ended, a batch that would write a RUNNING node or
+        attempt under it (a writer that has not seen the abort yet: a worker's engine
+        between heartbeats) is refused whole with ``ExecutionEnded``: no row, no event.
+        Rows of other statuses are written (the engine's own abort records its nodes
+        ABORTED). The end itself ends the execution's QUEUED and RUNNING rows."""
+        now = time.time()
+        store.apply(Batch(executions=[execution()],
+                          nodes=[node(status=NodeStatus.RUNNING, attempts=1),
+                                 node("n1", status=NodeStatus.QUEUED)],
+                          attempts=[attempt()]))
+        aborted = dataclasses.replace(store.get_execution("e1"), status=ExecutionStatus.ABORTED,
+                                      ended_at=now, error="aborted on request")
+        store.apply(Batch(executions=[aborted]))
+        by_id = {n.node_id: n for n in store.nodes("e1")}
+        assert {k: n.status for k, n in by_id.items()} == {
+            "n0": NodeStatus.ABORTED, "n1": NodeStatus.ABORTED}
+        assert (by_id["n0"].ended_at, by_id["n0"].error) == (now, "aborted on request")
+        (att,) = store.attempts("e1")
+        assert (att.status, att.ended_at, att.error_message) == (
+            NodeStatus.ABORTED, now, "aborted on request")
+        kinds = [(e.kind, e.node_id, e.status) for e in store.events("e1")]
+        assert kinds[-3:] == [("node", "n0", "ABORTED"), ("node", "n1", "ABORTED"),
+                              ("execution", "", "ABORTED")] or kinds[-3:] == [
+            ("node", "n1", "ABORTED"), ("node", "n0", "ABORTED"), ("execution", "", "ABORTED")]
+        events = store.events("e1")
+        late = (
+            Batch(nodes=[node(status=NodeStatus.RUNNING, attempts=2)]),  # an existing node
+            Batch(nodes=[node("n2", status=NodeStatus.RUNNING)]),  # a new one
+            Batch(nodes=[node(status=NodeStatus.SUCCEEDED, attempts=1)],  # an attempt alone
+                  attempts=[attempt(n=2)]),
+            Batch(attempts=[dataclasses.replace(att, status=NodeStatus.RUNNING)]),
+        )
+        for batch in late:
+            with pytest.raises(ExecutionEnded, match="already ended ABORTED") as raised:
+                store.apply(batch)
+            assert (raised.value.execution_id, raised.value.ended) == ("e1", "ABORTED")
+        assert {n.node_id: n.status for n in store.nodes("e1")} == {
+            "n0": NodeStatus.ABORTED, "n1": NodeStatus.ABORTED}
+        assert [a.status for a in store.attempts("e1")] == [NodeStatus.ABORTED]
+        assert store.events("e1") == events
+        # other statuses are written: the engine recording its own abort, with output
+        store.apply(Batch(nodes=[node(status=NodeStatus.ABORTED, error="stopped")],
+                          attempts=[dataclasses.replace(att, logs="so far")]))
+        assert store.attempts("e1")[0].logs == "so far"
+        # each ended status fences; other executions are not touched
+        for first in (ExecutionStatus.SUCCEEDED, ExecutionStatus.FAILED):
+            eid = f"e-{first.value}"
+            store.apply(Batch(executions=[execution(eid, status=first, ended_at=now)]))
+            with pytest.raises(ExecutionEnded, match=f"already ended {first.value}"):
+                store.apply(Batch(nodes=[node(eid=eid, status=NodeStatus.RUNNING)]))
+            assert store.nodes(eid) == []
+        store.apply(Batch(executions=[execution("e2")],
+                          nodes=[node(eid="e2", status=NodeStatus.RUNNING)]))
+        assert [n.status for n in store.nodes("e2")] == [NodeStatus.RUNNING]
+
+    def test_a_batch_is_judged_by_the_status_before_it(self, store: Any) -> None:
+        """A batch that ends its execution may hold RUNNING rows of it (they are judged
+        by the status before the batch); the end then ends them with it: a FAILED end
+        fails the running ones and aborts the queued ones. A new execution, with no
+        status before, is judged by its own record."""
+        store.apply(Batch(executions=[execution()], nodes=[node("q")]))
+        ended = dataclasses.replace(store.get_execution("e1"), status=ExecutionStatus.FAILED,
+                                    ended_at=9.0, error="node 'x' failed")
+        store.apply(Batch(executions=[ended], nodes=[node(status=NodeStatus.RUNNING,
+                                                          attempts=1)],
+                          attempts=[attempt()]))
+        assert {n.node_id: n.status for n in store.nodes("e1")} == {
+            "n0": NodeStatus.FAILED, "q": NodeStatus.ABORTED}
+        (att,) = store.attempts("e1")
+        assert (att.status, att.error_message) == (NodeStatus.FAILED, "node 'x' failed")
+        assert store.get_execution("e1").status is ExecutionStatus.FAILED
+        # a new execution has no status before the batch: its own record judges
+        with pytest.raises(ExecutionEnded, match="e3 already ended SUCCEEDED"):
+            store.apply(Batch(executions=[execution("e3", status=ExecutionStatus.SUCCEEDED,
+                                                    ended_at=9.0)],
+                              nodes=[node(eid="e3", status=NodeStatus.RUNNING)]))
+        with pytest.raises(NotFound):
+            store.get_execution("e3")
 
     def test_heartbeat_extends_the_lease(self, store: Any) -> None:
         store.apply(Batch(executions=[execution(lease_owner="p")]))

@@ -12,9 +12,12 @@ from sqlalchemy import create_engine, inspect
 from rillet.engine._records import (
     ArtifactRecord,
     AttemptRecord,
+    Batch,
     CacheEntry,
     ExecutionRecord,
+    ExecutionStatus,
     NodeRecord,
+    NodeStatus,
     ParamRecord,
 )
 from rillet.errors import StoreError
@@ -199,3 +202,35 @@ def test_postgresql_database_that_is_not_rillets_is_refused_untouched(pg_url):
         SqlMetadataStore(pg_url)
     assert inspect(engine).get_table_names() == ["customers"]
     engine.dispose()
+
+
+def _fenced(url: str) -> bool:
+    """Whether a RUNNING node under an ABORTED execution is refused (revision 0019)."""
+    from rillet.errors import ExecutionEnded
+    from rillet.testing._store import execution, node
+
+    store = SqlMetadataStore(url)
+    try:
+        store.apply(Batch(executions=[execution(status=ExecutionStatus.ABORTED, ended_at=1.0)]))
+        try:
+            store.apply(Batch(nodes=[node(status=NodeStatus.RUNNING)]))
+        except ExecutionEnded:
+            return store.nodes("e1") == []
+        return False
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_the_ended_fence_on_a_new_store_and_after_an_upgrade(kind, tmp_path, request):
+    """Revision 0019: no RUNNING node under an ended execution, on a new store and on one
+    upgraded from 0018 (SQLite: the home's frozen DDL, and Alembic's upgrade)."""
+    if kind == "sqlite":
+        new, old = f"sqlite:///{tmp_path / 'new.db'}", f"sqlite:///{tmp_path / 'old.db'}"
+    else:
+        pg = request.getfixturevalue("pg_server")
+        new, old = pg.url(), pg.url()
+    assert _fenced(new)
+    upgrade(old, "0018")
+    upgrade(old)
+    assert _fenced(old)

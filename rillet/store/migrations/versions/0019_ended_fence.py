@@ -1,0 +1,64 @@
+"""No node or attempt row goes RUNNING under an execution that has ended (issue 14):
+triggers on ``node_executions`` and ``attempts`` refuse such a row, so a writer that has
+not yet seen an abort (a worker's engine between heartbeats) cannot leave a RUNNING
+row under an ABORTED execution. On PostgreSQL the execution's row is read FOR SHARE, so
+a concurrent end is waited for and then seen.
+
+The SQL is written out here, not imported, so that this revision keeps meaning what it
+meant (``rillet/store/_schema.py`` creates the same on a new database).
+
+Revision ID: 0019
+Revises: 0018
+Create Date: 2026-12-06
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = "0019"
+down_revision: str | None = "0018"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+ENDED = "('SUCCEEDED', 'FAILED', 'ABORTED')"
+MESSAGE = "rillet: execution ended"
+TABLES = ("node_executions", "attempts")
+SQLITE = tuple(
+    f"CREATE TRIGGER rillet_{table}_ended_{when.split()[0].lower()} BEFORE {when} ON {table} "
+    f"WHEN NEW.status = 'RUNNING' AND EXISTS (SELECT 1 FROM executions "
+    f"WHERE id = NEW.execution_id AND status IN {ENDED}) "
+    f"BEGIN SELECT RAISE(ABORT, '{MESSAGE}'); END"
+    for table in TABLES for when in ("INSERT", "UPDATE OF status"))
+POSTGRES = (
+    "CREATE OR REPLACE FUNCTION rillet_ended_fence() RETURNS trigger LANGUAGE plpgsql AS $$ "
+    "DECLARE st varchar; BEGIN "
+    "SELECT status INTO st FROM executions WHERE id = NEW.execution_id FOR SHARE; "
+    f"IF st IN {ENDED} THEN "
+    f"RAISE EXCEPTION '{MESSAGE}' USING ERRCODE = 'RL001'; END IF; "
+    "RETURN NEW; END $$",
+    *(f"CREATE TRIGGER rillet_{table}_ended BEFORE INSERT OR UPDATE ON {table} "
+      "FOR EACH ROW WHEN (NEW.status = 'RUNNING') EXECUTE PROCEDURE rillet_ended_fence()"
+      for table in TABLES),
+)
+
+
+def upgrade() -> None:
+    dialect = op.get_bind().dialect.name
+    for statement in POSTGRES if dialect == "postgresql" else SQLITE if dialect == "sqlite" \
+            else ():
+        op.execute(statement)
+
+
+def downgrade() -> None:
+    dialect = op.get_bind().dialect.name
+    if dialect == "postgresql":
+        for table in TABLES:
+            op.execute(f"DROP TRIGGER IF EXISTS rillet_{table}_ended ON {table}")
+        op.execute("DROP FUNCTION IF EXISTS rillet_ended_fence()")
+    elif dialect == "sqlite":
+        for table in TABLES:
+            for when in ("insert", "update"):
+                op.execute(f"DROP TRIGGER IF EXISTS rillet_{table}_ended_{when}")
