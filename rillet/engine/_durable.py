@@ -11,6 +11,7 @@ stores and executors come in through the protocols.
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -63,6 +64,7 @@ STORE_FAULTS = (StoreError, OSError)
 LOST_ATTEMPT = ("the worker running this attempt was lost; another worker took the "
                 "execution over and ran the node again")
 OUTPUT_POLL = 0.25  # how often running attempts' output is read while they run
+ABORT_POLL = 0.1  # how often an engine given an ``abort_signal`` looks at it
 
 __all__ = ["Engine", "Interrupted", "Observer", "Reuse", "new_execution_id", "owner_identity"]
 
@@ -105,6 +107,11 @@ class Engine:
         # it), and a console echo of it, line by line with the node's id.
         self.log_path = log_path
         self.echo = echo
+        # Set by an owner that learns of an abort at once (a platform worker: LISTEN on
+        # PostgreSQL, the server's own signal on the home): while it is given, the loop
+        # looks at it every ABORT_POLL seconds (in memory, no query) besides its
+        # heartbeat's look at the store, and aborts when it is set.
+        self.abort_signal: threading.Event | None = None
 
     def execute(
         self,
@@ -194,6 +201,9 @@ class _Run(Memo, Expansion, Elements):
             timeout = SERIALIZE_POLL if self.waiting_lock else self.beat_every
             if self.streams is not None:
                 timeout = min(timeout, OUTPUT_POLL)
+            signal = self.engine.abort_signal
+            if signal is not None:
+                timeout = min(timeout, ABORT_POLL)
             results = self.executor.wait(timeout) if self.running else self._sleep(timeout)
             if self.streams is not None:
                 self.streams.poll()
@@ -204,6 +214,9 @@ class _Run(Memo, Expansion, Elements):
             if self.element_poll is not None:  # after the results: not those just ended
                 self._poll_elements()
             self._recheck_locks()
+            if signal is not None and signal.is_set():
+                self._abort("aborted on request")
+                return
             now = time.time()
             if now - self.last_beat > self.beat_every:
                 if self.fenced:  # first: a lost lease stops it before anything is written

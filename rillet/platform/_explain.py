@@ -81,8 +81,12 @@ def _explain(request: dict[str, Any]) -> dict[str, Any]:
             folder = unpack(inst.artifacts.get(request["bundle_uri"]), digest,
                             request["cache"])
         workflow = load_workflow(folder, request["identity"])
-        values = workflow.resolve_inputs(
-            (), decode_inputs(request["inputs"], workflow.interface.inputs))
+        from rillet.engine._values import ValueStore
+
+        values_store = ValueStore(inst.store, inst.artifacts)
+        values = workflow.resolve_inputs((), decode_inputs(  # an uploaded file as a worker
+            request["inputs"], workflow.interface.inputs,  # reads it
+            stored=lambda digest, tp: values_store.load(digest, tp)))
         found = explain(inst.store, workflow, values, inst.artifacts, request["scope"])
         return {"workflow": workflow.name, "nodes": [
             {"node_id": e.node_id, "task": e.task, "status": e.status, "reason": e.reason,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,6 +50,36 @@ class _Wake:
 
 
 WAKE = _Wake()
+
+
+class _Aborts:
+    """Aborts asked for in this process (``services.abort``): the workers of this
+    process stop the attempts of an execution they hold at once (the server's own signal
+    on the embedded home; on PostgreSQL workers anywhere LISTEN to ``rillet_abort``)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._listeners: dict[int, Callable[[str], None]] = {}
+        self._next = 0
+
+    def subscribe(self, listener: Callable[[str], None]) -> int:
+        with self._lock:
+            self._next += 1
+            self._listeners[self._next] = listener
+            return self._next
+
+    def unsubscribe(self, token: int) -> None:
+        with self._lock:
+            self._listeners.pop(token, None)
+
+    def notify(self, execution_id: str) -> None:
+        with self._lock:
+            listeners = list(self._listeners.values())
+        for listener in listeners:
+            listener(execution_id)
+
+
+ABORTS = _Aborts()
 
 
 def is_postgres(db: Any) -> bool:

@@ -26,6 +26,7 @@ from rillet.errors import ExecutionEnded, LeaseLost, RilletError
 from rillet.platform._bundle import module_file, unpack
 from rillet.platform._decode import decode_inputs
 from rillet.platform._queue import (
+    ABORTS,
     CHANNEL,
     WAKE,
     Claim,
@@ -64,12 +65,20 @@ class Worker:
         self._listen_lock = threading.Lock()
         self.completed = 0
         self._entities: dict[tuple[str, str, str, str], Any] = {}
+        # execution id -> the abort signal of the engine running it (set on an abort)
+        self._signals: dict[str, threading.Event] = {}
+        self._done = threading.Event()  # run() returned (after a drain)
 
     # -- the loop ---------------------------------------------------------------------
     def run(self, max_executions: int | None = None) -> int:
         """Claim and run until :meth:`stop` (or ``max_executions`` ran); return how many."""
         beat = threading.Thread(target=self._heartbeat, daemon=True, name="rillet-lease")
         beat.start()
+        self._done.clear()
+        token = ABORTS.subscribe(self._aborted)
+        if is_postgres(self.store.database):
+            threading.Thread(target=self._listen_aborts, daemon=True,
+                             name="rillet-aborts").start()
         slots = [threading.Thread(target=self._slot, args=(max_executions,), daemon=True,
                                   name=f"rillet-slot-{i}") for i in range(self.concurrency)]
         for t in slots:
@@ -80,9 +89,43 @@ class Worker:
                     t.join(0.5)
         finally:
             self._stop.set()
+            self._done.set()
+            ABORTS.unsubscribe(token)
             if self._listener is not None:
                 self._listener.close()
         return self.completed
+
+    def _aborted(self, execution_id: str) -> None:
+        """An abort of ``execution_id`` was asked for: when a slot of this worker runs it,
+        its engine aborts at once (stops the attempts, records them ABORTED)."""
+        with self._lock:
+            signal = self._signals.get(execution_id)
+        if signal is not None:
+            signal.set()
+
+    def _listen_aborts(self) -> None:
+        """On PostgreSQL: LISTEN to ``rillet_abort`` (``request_abort`` NOTIFYs it with the
+        execution's id) while the worker runs; the engines' heartbeats cover a gap."""
+        import psycopg
+
+        from rillet.store._sql import ABORT_CHANNEL
+
+        url = str(self.store.database.url).replace("postgresql+psycopg://", "postgresql://")
+        while not self._done.is_set():
+            try:
+                conn = psycopg.connect(url, autocommit=True)
+            except Exception:
+                self._done.wait(1.0)
+                continue
+            try:
+                conn.execute(f"LISTEN {ABORT_CHANNEL}")
+                while not self._done.is_set():
+                    for note in conn.notifies(timeout=1.0):
+                        self._aborted(note.payload)
+            except Exception:
+                self._done.wait(1.0)  # the server went away: connect again
+            finally:
+                conn.close()
 
     def stop(self) -> None:
         """Drain: take no new execution; those running finish and are recorded."""
@@ -206,6 +249,18 @@ class Worker:
         workflow = load_workflow(folder, entity.identity)
         values = workflow.resolve_inputs((), decode_inputs(
             got.inputs, workflow.interface.inputs, stored=self._stored))
+        signal = threading.Event()  # before the look: an abort after it sets the signal
+        with self._lock:
+            self._signals[got.execution_id] = signal
+        try:
+            self._run_claimed(engine, got, entity, workflow, values, signal)
+        finally:
+            engine.abort_signal = None
+            with self._lock:
+                self._signals.pop(got.execution_id, None)
+
+    def _run_claimed(self, engine: Engine, got: Claim, entity: Any, workflow: Any,
+                     values: dict[str, Any], signal: threading.Event) -> None:
         # Aborted since the claim (while the bundle loaded)? Then nothing runs. (An abort
         # after this look is the store's: it refuses any write over an ended status.)
         record = self.store.get_execution(got.execution_id)
@@ -218,6 +273,7 @@ class Worker:
         if got.claims > 1:  # a worker held it before and died: keep what it recorded
             nodes = {n.node_id: n for n in self.store.nodes(got.execution_id)}
             reuse = Reuse(execution_id=got.execution_id, nodes=nodes)
+        engine.abort_signal = signal
         engine.execute(workflow, values, source=f"bundle:{entity.bundle_hash}",
                        execution_id=got.execution_id, reuse=reuse,
                        cache_scope=cache_scope(got.project, got.domain))

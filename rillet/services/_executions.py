@@ -144,7 +144,10 @@ def abort(inst: Instance, execution_id: str, who: str | None = None) -> Executio
                        "nothing to abort")
     now = time.time()
     store.request_abort(record.id, now)
+    from rillet.platform._queue import ABORTS
     from rillet.services._teams import record_abort
+
+    ABORTS.notify(record.id)  # this process's workers stop its attempts at once
 
     record_abort(inst, record.id, who)
     record = store.get_execution(record.id)
