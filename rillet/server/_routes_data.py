@@ -102,19 +102,25 @@ class Preview(BaseModel):
     hash: str
     type: str
     size: int
+    kind: Literal["dataframe", "ndarray", "json", "csv", "text", "none"]
     num_rows: int
     num_columns: int
     columns: list[Column]
     rows: list[dict[str, Any]]
     truncated: bool
+    shape: list[int] | None = None  # an ndarray's
+    text: str | None = None  # a text file's first lines
+    reason: str | None = None  # kind none: why this value cannot be shown
 
 
 @router.get("/artifacts/{digest}/preview", response_model=Preview)
 async def artifact_preview(request: Request, digest: Digest,
                            rows: Annotated[int, Query(ge=1, le=_blobs.MAX_ROWS)] = 50) -> Any:
-    """A stored DataFrame's schema and first ``rows`` rows, read with pyarrow from its
-    bytes once they hash to its digest. Any other value is a 400 (a pickle is never
-    loaded); bytes that do not match their digest are a 404 saying so."""
+    """A stored value's first ``rows`` rows as a table, read from its bytes once they
+    hash to its digest: a DataFrame's schema and rows (pyarrow), an ndarray's shape and
+    first rows, a JSON value (records as a table), a CSV file's header and rows, a text
+    file's first lines (``text``). A pickle (never loaded), a directory or a binary file
+    is a 400; bytes that do not match their digest are a 404 saying so."""
     return JSONResponse(await run_in_threadpool(_blobs.preview, instance(request), digest,
                                                 rows))
 

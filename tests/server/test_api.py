@@ -261,9 +261,10 @@ def test_a_pickled_value_is_never_previewed_and_other_values_say_why(served: Ser
     assert "is pickled" in got.json()["error"] and "never previewed" in got.json()["error"]
     raw = served.get(f"/api/v1/artifacts/{out['opaque']}/download")  # its bytes, not loaded
     assert raw.status_code == 200 and raw.headers["content-disposition"].endswith('.pkl"')
-    for node, says in (("note", "stored as file"), ("describe", "stored as json")):
-        refused = served.get(f"/api/v1/artifacts/{out[node]}/preview")
-        assert refused.status_code == 400 and says in refused.json()["error"], refused.text
+    note = served.get(f"/api/v1/artifacts/{out['note']}/preview").json()
+    assert (note["kind"], note["text"], note["truncated"]) == ("text", "7 rows", False)
+    said = served.get(f"/api/v1/artifacts/{out['describe']}/preview").json()
+    assert (said["kind"], said["rows"]) == ("json", [{"value": "7 rows, opaque 7, note '7 rows'"}])
     inline = served.get(f"/api/v1/artifacts/{out['describe']}/download")
     assert inline.json() == "7 rows, opaque 7, note '7 rows'"
     for rows in (0, 501):
@@ -271,6 +272,46 @@ def test_a_pickled_value_is_never_previewed_and_other_values_say_why(served: Ser
         assert bad.status_code == 400 and "rows" in bad.json()["error"]
     assert served.get(f"/api/v1/artifacts/{'0' * 64}/preview").status_code == 404
     assert served.get(f"/api/v1/artifacts/{'0' * 64}/download").status_code == 404
+
+
+def test_arrays_json_and_files_preview_as_tables_or_text(served: Served) -> None:
+    """Previews beyond parquet: an ndarray's shape and first rows (read from its npy
+    header and those rows), a list of records as a table, a CSV file's header and rows;
+    an array of objects (pickled inside its npy) and a binary file have none."""
+    import wf_ui
+
+    eid = rillet.run(wf_ui.shapes, home=str(served.home), executor="inline", n=30).id
+    out = _outputs(served, eid)
+
+    def preview(node: str, **params: int) -> dict:
+        got = served.get(f"/api/v1/artifacts/{out[node]}/preview", params=params)
+        assert got.status_code == 200, got.text
+        return dict(got.json())
+
+    grid = preview("grid", rows=4)
+    assert (grid["kind"], grid["shape"], grid["num_rows"], grid["truncated"]) == (
+        "ndarray", [30, 3], 30, True)
+    assert [c["name"] for c in grid["columns"]] == ["0", "1", "2"]
+    assert {c["type"] for c in grid["columns"]} == {"float64"}
+    assert grid["rows"] == [{"0": i * 1.5, "1": i * 1.5 + 0.5, "2": i * 1.5 + 1.0}
+                            for i in range(4)]
+    cube = preview("cube", rows=2)
+    assert (cube["shape"], cube["rows"]) == ([30, 2, 2], [
+        {"value": [[0, 1], [2, 3]]}, {"value": [[4, 5], [6, 7]]}])
+    recs = preview("records", rows=3)
+    assert (recs["kind"], recs["num_rows"], [c["name"] for c in recs["columns"]]) == (
+        "json", 30, ["i", "square"])
+    assert recs["rows"] == [{"i": 0, "square": 0}, {"i": 1, "square": 1},
+                            {"i": 2, "square": 4}]
+    sheet = preview("sheet", rows=2)
+    assert (sheet["kind"], sheet["num_rows"], sheet["truncated"]) == ("csv", 30, True)
+    assert [c["name"] for c in sheet["columns"]] == ["id", "name"]
+    assert sheet["rows"] == [{"id": "0", "name": "row 0"}, {"id": "1", "name": "row 1"}]
+    for node, says in (("boxed", "array of Python objects"), ("blob", "not UTF-8 text")):
+        none = preview(node)  # a format with previews, this value's content shown none
+        assert (none["kind"], none["rows"]) == ("none", []) and says in none["reason"], none
+    run = served.get(f"/api/v1/executions/{eid}").json()
+    assert run["status"] == "SUCCEEDED"
 
 
 def test_corrupt_or_missing_bytes_are_neither_previewed_nor_sent(served: Served) -> None:

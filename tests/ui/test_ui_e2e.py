@@ -55,6 +55,8 @@ def test_the_ui_shows_executions_their_dag_and_a_node_live(tmp_path: Path) -> No
     assert nested.status == "SUCCEEDED"
     tables = rillet.run(wf_ui.tables, home=str(home), executor="inline", n=80)
     assert tables.status == "SUCCEEDED"
+    shapes = rillet.run(wf_ui.shapes, home=str(home), executor="inline", n=30)
+    assert shapes.status == "SUCCEEDED"
 
     # Two worker slots: the one running the execution that the browser aborts may take
     # a heartbeat to notice; the launch from the form runs on the other at once.
@@ -84,7 +86,7 @@ def test_the_ui_shows_executions_their_dag_and_a_node_live(tmp_path: Path) -> No
         env = {**os.environ, "RILLET_URL": url, "RILLET_SHOTS": str(shots),
                "RILLET_E2E": json.dumps({"done": done.id, "running": running,
                                          "mapped": mapped.id, "nested": nested.id,
-                                         "tables": tables.id}),
+                                         "tables": tables.id, "shapes": shapes.id}),
                "CHROMIUM": CHROMIUM}
         r = subprocess.run(["node", "e2e/run.mjs"], cwd=UI, env=env, capture_output=True,
                            text=True, timeout=240)
@@ -92,7 +94,7 @@ def test_the_ui_shows_executions_their_dag_and_a_node_live(tmp_path: Path) -> No
         assert r.returncode == 0, f"the browser test failed:\n{r.stdout}\n{r.stderr}"
         assert "e2e passed" in r.stdout
         taken = sorted(p.name for p in shots.glob("*.png"))
-        assert len(taken) == 23 and all((shots / n).stat().st_size > 1000 for n in taken), taken
+        assert len(taken) == 24 and all((shots / n).stat().st_size > 1000 for n in taken), taken
         assert remote.execution(running).status == "ABORTED"
     finally:
         if remote is not None and running is not None:

@@ -15,6 +15,7 @@ import tempfile
 import time
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 
 from rillet import (
@@ -198,3 +199,53 @@ def count_lines(f: File) -> str:
 def lines(f: File) -> str:
     """A File input: the launch form uploads the chosen file and launches with it."""
     return count_lines(f=f)
+
+
+@task
+def grid(n: int) -> np.ndarray:
+    return np.arange(n * 3, dtype=np.float64).reshape(n, 3) / 2
+
+
+@task
+def cube(n: int) -> np.ndarray:
+    return np.arange(n * 4, dtype=np.int32).reshape(n, 2, 2)
+
+
+@task
+def boxed(n: int) -> np.ndarray:
+    """An array of objects: npy pickles it, so it has no preview."""
+    return np.array([{"i": i} for i in range(n)], dtype=object)
+
+
+@task
+def records(n: int) -> list[dict[str, int]]:
+    return [{"i": i, "square": i * i} for i in range(n)]
+
+
+@task
+def sheet(n: int) -> File:
+    path = os.path.join(tempfile.mkdtemp(), "sheet.csv")
+    with open(path, "w") as f:
+        f.write("id,name\n" + "".join(f"{i},row {i}\n" for i in range(n)))
+    return File(path)
+
+
+@task
+def blob(n: int) -> File:
+    path = os.path.join(tempfile.mkdtemp(), "blob.bin")
+    with open(path, "wb") as f:
+        f.write(bytes(range(256)) * n)
+    return File(path)
+
+
+@task
+def tally(g: np.ndarray, c: np.ndarray, o: np.ndarray, r: list[dict[str, int]], s: File,
+          b: File) -> str:
+    return f"{g.shape} {c.shape} {len(o)} {len(r)} {s.name} {b.name}"
+
+
+@workflow
+def shapes(n: int = 30) -> str:
+    """Values of every previewable kind (and two that are not): the node panel's previews."""
+    return tally(g=grid(n=n), c=cube(n=n), o=boxed(n=n), r=records(n=n), s=sheet(n=n),
+                 b=blob(n=n))

@@ -3,7 +3,7 @@
 // runs this script). Exits 1 with one line per failed check; a screenshot per step,
 // each after an axe-core check of the page (no serious or critical violation).
 //
-//   RILLET_URL=http://127.0.0.1:PORT RILLET_SHOTS=DIR RILLET_E2E='{"done": ID, "running": ID, "mapped": ID, "nested": ID, "tables": ID}'
+//   RILLET_URL=http://127.0.0.1:PORT RILLET_SHOTS=DIR RILLET_E2E='{"done": ID, "running": ID, "mapped": ID, "nested": ID, "tables": ID, "shapes": ID}'
 //   [CHROMIUM=/usr/bin/chromium] node e2e/run.mjs
 import { mkdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -14,8 +14,8 @@ const AXE = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
 
 const url = process.env.RILLET_URL;
 const shots = process.env.RILLET_SHOTS ?? "e2e/out";
-const { done, running, mapped, nested, tables } = JSON.parse(process.env.RILLET_E2E ?? "{}");
-if (!url || !done || !running || !mapped || !nested || !tables) {
+const { done, running, mapped, nested, tables, shapes } = JSON.parse(process.env.RILLET_E2E ?? "{}");
+if (!url || !done || !running || !mapped || !nested || !tables || !shapes) {
   console.error("run.mjs: set RILLET_URL and RILLET_E2E ({\"done\": ID, \"running\": ID, \"mapped\": ID, \"nested\": ID, \"tables\": ID})");
   process.exit(2);
 }
@@ -408,6 +408,20 @@ try {
   await linesPanel.locator('[data-values="outputs"] code', { hasText: '"data.csv: 3 lines"' }).waitFor();
   await linesPanel.getByRole("link", { name: "Download f" }).waitFor(); // the upload, as the input
   await shot("uploaded-file-run");
+
+  // 20. Previews beyond DataFrames: the tally node's inputs are an ndarray (its shape
+  // and first rows), a CSV file (a table), a list of records (a table); the array of
+  // objects and the binary file have none, and say why.
+  await page.goto(`${url}/executions/${shapes}`);
+  await openNode("tally");
+  const tally = page.getByRole("complementary", { name: "node tally" });
+  await tally.getByRole("region", { name: "preview of g" }).locator("caption", { hasText: "an array of shape 30 × 3, float64" }).waitFor();
+  await tally.getByRole("region", { name: "preview of s" }).locator('th[data-column="name"]').waitFor();
+  await tally.getByRole("region", { name: "preview of s" }).locator("td", { hasText: "row 19" }).waitFor();
+  await tally.getByRole("region", { name: /(preview|records) of r/ }).locator("td", { hasText: "361" }).waitFor();
+  await tally.locator("text=array of Python objects").waitFor();
+  await tally.locator("text=not UTF-8 text").waitFor();
+  await shot("previews-array-csv-records");
 
 } catch (error) {
   if (page) await page.screenshot({ path: join(shots, "failure.png"), fullPage: true });

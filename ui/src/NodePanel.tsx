@@ -1,11 +1,26 @@
 import { useQueries, useQuery } from "@tanstack/react-query";
 import { downloadUrl, getArtifact, logsDownloadUrl, nodeLogs, type NodeShape } from "./api";
-import { DownloadLink, FramePreview } from "./Downloads";
+import { DownloadLink, InlineRecords, previewable, ValuePreview } from "./Downloads";
 import { seconds, valueText } from "./format";
 import { Link } from "./Link";
 import { MapElements } from "./MapElements";
 import { lineagePath } from "./router";
 import { Status } from "./Status";
+
+function inlineValue(inline: unknown): unknown {
+  if (typeof inline !== "string") return inline;
+  try {
+    return JSON.parse(inline) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A pickled value's type by name (its bytes are never loaded here or on the server). */
+function typeName(type: Record<string, unknown>): string {
+  const name = type.name ?? type.kind;
+  return typeof name === "string" ? name : "";
+}
 
 function Value({ hash, name }: { hash: string; name: string }) {
   const artifact = useQuery({
@@ -21,6 +36,7 @@ function Value({ hash, name }: { hash: string; name: string }) {
     <>
       <code className="value" title={`sha256 ${a.hash}`}>
         {valueText(a.inline, a.format, a.size)}
+        {a.format === "pickle" && typeName(a.type) ? ` (${typeName(a.type)}, never unpickled)` : ""}
         {a.purged ? " (pruned)" : ""}
       </code>
       {stored && (
@@ -29,7 +45,8 @@ function Value({ hash, name }: { hash: string; name: string }) {
           <DownloadLink url={downloadUrl(a.hash)} name={a.hash.slice(0, 12)} label={`Download ${name}`} />
         </>
       )}
-      {stored && a.format === "parquet" && <FramePreview hash={a.hash} label={name} />}
+      {previewable(a.format, stored) && <ValuePreview hash={a.hash} label={name} />}
+      {a.format === "json" && a.uri === null && <InlineRecords value={inlineValue(a.inline)} label={name} />}
     </>
   );
 }

@@ -222,6 +222,12 @@ export interface PreviewShape {
   hash: string;
   type: string;
   size: number;
+  /** dataframe | ndarray | json | csv (a table) | text (its first lines in ``text``) */
+  kind: "dataframe" | "ndarray" | "json" | "csv" | "text" | "none";
+  shape?: number[] | null;
+  text?: string | null;
+  /** kind none: why this value's content cannot be shown */
+  reason?: string | null;
   num_rows: number;
   num_columns: number;
   columns: { name: string; type: string; nullable: boolean }[];
