@@ -78,6 +78,7 @@ def test_the_ui_shows_executions_their_dag_and_a_node_live(tmp_path: Path) -> No
         # A model for the Models page: the diamond's total, version 1 under alias prod.
         assert remote.models.register("wf_ui_total", execution=done.id, node="total",
                                       alias="prod") == 1
+        assert remote.models.register("wf_ui_total", execution=done.id, node="load") == 2
         marker = tmp_path / "sleeper.pid"
         running = remote.launch("wf_ui.slow", marker=str(marker), seconds=300.0).id
         wait_for(marker.exists, limit=120)

@@ -299,7 +299,8 @@ try {
   await page.locator('tr[data-plan="diamond_yearly"][data-active="false"]').waitFor();
 
   // 14. Models: wf_ui_total with alias prod at version 1; picked, its version comes
-  // from the diamond's execution, and its history holds the registration.
+  // from the diamond's execution, and its history holds the registration; prod is
+  // moved to version 2 from the page; version 1's lineage opens.
   await nav("Models");
   const model = page.locator('tr[data-model="wf_ui_total"]');
   await model.locator("text=prod → 1").waitFor();
@@ -307,7 +308,20 @@ try {
   const v1 = page.locator('tr[data-model-version="1"]');
   await v1.getByRole("link", { name: done }).waitFor();
   await page.locator('.model-history li[data-event="register"]').first().waitFor();
+  // Move prod to version 2 through the page: the history records the move.
+  const aliasForm = page.getByRole("form", { name: "move an alias of wf_ui_total" });
+  await aliasForm.getByLabel("Alias").fill("prod");
+  await aliasForm.getByLabel(/to version/).selectOption("2");
+  await aliasForm.getByRole("button", { name: "Move alias" }).click();
+  await page.locator('.model-history li[data-event="alias"]', { hasText: "prod → 2 (was 1)" }).waitFor();
+  await page.locator('tr[data-model-version="2"]', { hasText: "prod" }).waitFor();
   await shot("models");
+  // A version's lineage: the value it is, upstream and downstream across executions.
+  await v1.getByRole("link", { name: "lineage of version 1" }).click();
+  await page.waitForURL("**/lineage/**");
+  await page.locator(".lineage-artifact.root").waitFor();
+  for (const r of [`${done}:load`, `${done}:total`, `${done}:report`])
+    await page.locator(`[data-run="${r}"]`).waitFor();
 
   // 15. A map node's elements: three, the second FAILED (tolerated) with its error and
   // its own logs, the others with their values.

@@ -8,6 +8,7 @@ import {
   getModel,
   listLaunchPlans,
   listModels,
+  moveAlias,
   listVersions,
   setPlanActive,
   type LaunchPlanShape,
@@ -15,7 +16,7 @@ import {
 import { when } from "./format";
 import { Link } from "./Link";
 import { useAllows } from "./roles";
-import { executionPath, versionPath } from "./router";
+import { executionPath, lineagePath, versionPath } from "./router";
 
 /** The project and domain that a page lists (default/development to begin with). */
 function Scope({ project, domain, onChange }: {
@@ -186,10 +187,62 @@ export function LaunchPlansPage() {
   );
 }
 
+/** Move an alias of a model to one of its versions (an editor's write; the server's
+ * refusal is said in one line). The history below shows the move. */
+function AliasForm({ name, versions, aliases }: { name: string; versions: number[]; aliases: string[] }) {
+  const client = useQueryClient();
+  const [alias, setAlias] = useState(aliases[0] ?? "");
+  const [version, setVersion] = useState(String(versions[0] ?? ""));
+  const move = useMutation({
+    mutationFn: () => moveAlias(name, alias.trim(), Number(version)),
+    onSuccess: () => {
+      void client.invalidateQueries({ queryKey: ["model", name] });
+      void client.invalidateQueries({ queryKey: ["models"] });
+    },
+  });
+  const bad = alias.trim() === "" ? "an alias needs a name" : null;
+  return (
+    <form
+      className="alias-form"
+      aria-label={`move an alias of ${name}`}
+      onSubmit={(e) => {
+        e.preventDefault();
+        if (bad === null) move.mutate();
+      }}
+    >
+      <label>
+        Alias <input name="alias" list={`aliases-${name}`} value={alias} onChange={(e) => setAlias(e.target.value)} />
+      </label>
+      <datalist id={`aliases-${name}`}>
+        {aliases.map((a) => (
+          <option key={a} value={a} />
+        ))}
+      </datalist>{" "}
+      <label>
+        to version{" "}
+        <select name="version" value={version} onChange={(e) => setVersion(e.target.value)}>
+          {versions.map((v) => (
+            <option key={v} value={String(v)}>
+              {v}
+            </option>
+          ))}
+        </select>
+      </label>{" "}
+      <button type="submit" disabled={move.isPending || bad !== null}>
+        Move alias
+      </button>
+      {move.isError && <span role="alert"> Could not move it: {move.error.message}</span>}
+      {move.isSuccess && <span className="muted"> {alias.trim()} → {version}</span>}
+    </form>
+  );
+}
+
 function ModelDetailView({ name }: { name: string }) {
   const model = useQuery({ queryKey: ["model", name], queryFn: () => getModel(name) });
+  const mayEdit = useAllows("default", "editor");
   if (model.isError) return <p role="alert">Could not read model {name}: {model.error.message}</p>;
   if (!model.data) return <p>Loading {name}…</p>;
+  const aliases = [...new Set(model.data.versions.flatMap((v) => v.aliases))].sort();
   return (
     <section aria-labelledby="model-title" className="model-detail">
       <h2 id="model-title">Model {name}</h2>
@@ -209,7 +262,7 @@ function ModelDetailView({ name }: { name: string }) {
               <td>{v.aliases.join(", ") || "–"}</td>
               <td>
                 <Link to={executionPath(v.execution_id)}>{v.execution_id}</Link> {v.node_id}.
-                {v.output}
+                {v.output} · <Link to={lineagePath(v.hash)}>{`lineage of version ${v.version}`}</Link>
               </td>
               <td>
                 {when(v.created_at)} by {v.created_by}
@@ -218,6 +271,9 @@ function ModelDetailView({ name }: { name: string }) {
           ))}
         </tbody>
       </table>
+      {mayEdit && model.data.versions.length > 0 && (
+        <AliasForm name={name} versions={model.data.versions.map((v) => v.version)} aliases={aliases} />
+      )}
       <h3>History</h3>
       <ol className="model-history">
         {model.data.history.map((h, i) => (

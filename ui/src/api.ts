@@ -443,3 +443,12 @@ export function listModels(): Promise<ModelSummary[]> {
 export function getModel(name: string): Promise<ModelDetail> {
   return call(`/models/${encodeURIComponent(name)}`);
 }
+
+/** Point ``alias`` of model ``name`` at ``version`` (recorded in its history). */
+export function moveAlias(name: string, alias: string, version: number): Promise<Record<string, unknown>> {
+  return call(`/models/${encodeURIComponent(name)}/aliases/${encodeURIComponent(alias)}`, {
+    method: "PUT",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ version }),
+  });
+}

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { cleanup, fireEvent, render, screen, within } from "@testing-library/react";
+import { cleanup, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import type { ReactNode } from "react";
 import { LaunchPlansPage, ModelsPage, scheduleText, VersionsPage } from "./Catalog";
@@ -235,6 +235,44 @@ describe("ModelsPage", () => {
     const events = [...container.querySelectorAll(".model-history li")].map((li) => li.getAttribute("data-event"));
     expect(events).toEqual(["register", "alias"]);
     expect(container.querySelector('.model-history li[data-event="alias"]')?.textContent).toMatch(/bo: alias prod → 1$/);
+  });
+
+  it("links each version to its lineage and moves an alias, the move then in the history", async () => {
+    let prod = 1;
+    const history: { name: string; event: string; alias: string | null; version: number; previous: number | null; detail: object; at: number; who: string }[] = [
+      { name: "ranker", event: "register", alias: null, version: 1, previous: null, detail: {}, at: 1, who: "ana" },
+      { name: "ranker", event: "alias", alias: "prod", version: 1, previous: null, detail: {}, at: 2, who: "bo" },
+    ];
+    routes = {
+      "GET /api/v1/models": () => ({ body: [{ name: "ranker", latest: 2, versions: 2, aliases: { prod }, updated_at: 1 }] }),
+      "GET /api/v1/models/ranker": () => ({
+        body: {
+          name: "ranker",
+          versions: [1, 2].map((v) => ({
+            name: "ranker", version: v, aliases: v === prod ? ["prod"] : [], execution_id: `e${v}`, node_id: "total",
+            output: "o0", hash: `hash${v}`, workflow: "wf:diamond", task: "t", inputs: {}, created_at: v, created_by: "ana",
+          })),
+          history,
+        },
+      }),
+      "PUT /api/v1/models/ranker/aliases/prod": () => {
+        history.push({ name: "ranker", event: "alias", alias: "prod", version: 2, previous: prod, detail: {}, at: 3, who: "cy" });
+        prod = 2;
+        return { body: { name: "ranker", alias: "prod", version: 2 } };
+      },
+    };
+    const { container } = wrap(<ModelsPage />);
+    fireEvent.click(await screen.findByRole("button", { name: "ranker" }));
+    const link = await screen.findByRole("link", { name: "lineage of version 2" });
+    expect(link.getAttribute("href")).toBe("/lineage/hash2");
+    const form = screen.getByRole("form", { name: "move an alias of ranker" });
+    expect((within(form).getByLabelText("Alias") as HTMLInputElement).value).toBe("prod");
+    fireEvent.change(within(form).getByLabelText(/to version/), { target: { value: "2" } });
+    fireEvent.click(within(form).getByRole("button", { name: "Move alias" }));
+    await waitFor(() => expect(container.querySelectorAll(".model-history li")).toHaveLength(3));
+    expect(bodies).toContainEqual({ version: 2 });
+    expect(container.querySelectorAll(".model-history li")[2]?.textContent).toMatch(/cy: alias prod → 2 \(was 1\)$/);
+    expect(within(container.querySelector('tr[data-model-version="2"]') as HTMLElement).getByText("prod")).toBeTruthy();
   });
 
   it("says when there is none", async () => {
