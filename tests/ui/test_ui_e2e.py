@@ -75,6 +75,16 @@ def test_the_ui_shows_executions_their_dag_and_a_node_live(tmp_path: Path) -> No
         # A real running execution: registered and launched through the server, run by
         # the server's own worker; its task writes the marker once it runs.
         remote.register(str(WORKFLOWS / "wf_ui.py"))
+        # Two versions of one file in a project of their own, for the version diff.
+        remote.create_project("diffs")
+        first = remote.register(str(WORKFLOWS / "wf_ui.py"), project="diffs")[0]["version"]
+        changed = tmp_path / "v2" / "wf_ui.py"
+        changed.parent.mkdir()
+        changed.write_text((WORKFLOWS / "wf_ui.py").read_text().replace(
+            "def report(s: int, m: int) -> str:\n    return f\"sum={s} max={m}\"",
+            "def report(s: int, m: int) -> str:\n    return f\"total={s} biggest={m}\""))
+        second = remote.register(str(changed), project="diffs")[0]["version"]
+        assert first != second
         # A model for the Models page: the diamond's total, version 1 under alias prod.
         assert remote.models.register("wf_ui_total", execution=done.id, node="total",
                                       alias="prod") == 1
@@ -87,7 +97,8 @@ def test_the_ui_shows_executions_their_dag_and_a_node_live(tmp_path: Path) -> No
         env = {**os.environ, "RILLET_URL": url, "RILLET_SHOTS": str(shots),
                "RILLET_E2E": json.dumps({"done": done.id, "running": running,
                                          "mapped": mapped.id, "nested": nested.id,
-                                         "tables": tables.id, "shapes": shapes.id}),
+                                         "tables": tables.id, "shapes": shapes.id,
+                                         "versions": [first, second]}),
                "CHROMIUM": CHROMIUM}
         r = subprocess.run(["node", "e2e/run.mjs"], cwd=UI, env=env, capture_output=True,
                            text=True, timeout=240)
@@ -95,7 +106,7 @@ def test_the_ui_shows_executions_their_dag_and_a_node_live(tmp_path: Path) -> No
         assert r.returncode == 0, f"the browser test failed:\n{r.stdout}\n{r.stderr}"
         assert "e2e passed" in r.stdout
         taken = sorted(p.name for p in shots.glob("*.png"))
-        assert len(taken) == 24 and all((shots / n).stat().st_size > 1000 for n in taken), taken
+        assert len(taken) == 25 and all((shots / n).stat().st_size > 1000 for n in taken), taken
         assert remote.execution(running).status == "ABORTED"
     finally:
         if remote is not None and running is not None:

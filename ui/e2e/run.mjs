@@ -14,8 +14,8 @@ const AXE = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
 
 const url = process.env.RILLET_URL;
 const shots = process.env.RILLET_SHOTS ?? "e2e/out";
-const { done, running, mapped, nested, tables, shapes } = JSON.parse(process.env.RILLET_E2E ?? "{}");
-if (!url || !done || !running || !mapped || !nested || !tables || !shapes) {
+const { done, running, mapped, nested, tables, shapes, versions } = JSON.parse(process.env.RILLET_E2E ?? "{}");
+if (!url || !done || !running || !mapped || !nested || !tables || !shapes || !versions) {
   console.error("run.mjs: set RILLET_URL and RILLET_E2E ({\"done\": ID, \"running\": ID, \"mapped\": ID, \"nested\": ID, \"tables\": ID})");
   process.exit(2);
 }
@@ -283,6 +283,16 @@ try {
   const code = page.getByLabel("code of wf_ui.py");
   await code.locator("text=def diamond(n: int = 5) -> str:").waitFor();
   await shot("version-code");
+  // 12c. Two versions' code side by side: report's changed line, removed beside added.
+  const [va, vb] = versions;
+  await page.goto(`${url}/versions/${va}?project=diffs&domain=development`);
+  await page.getByLabel("Compare with").selectOption(vb);
+  const diff = page.getByRole("region", { name: "diff of wf_ui.py" });
+  await diff.locator("text=1 line differs").waitFor();
+  const changedRow = diff.locator('tr[data-kind="changed"]');
+  await changedRow.locator("td.old", { hasText: 'return f"sum={s} max={m}"' }).waitFor();
+  await changedRow.locator("td.new", { hasText: 'return f"total={s} biggest={m}"' }).waitFor();
+  await shot("version-diff");
 
   // 13. Launch plans: the yearly plan, inactive; Activate gives it a next fire time,
   // Deactivate takes it back (through the server's scheduler state).

@@ -57,7 +57,14 @@ function Page({ r }: { r: Route }) {
       )}
       {r.page === "versions" && <VersionsPage />}
       {r.page === "version" && (
-        <VersionPage key={`${r.project}|${r.domain}|${r.version}`} version={r.version} project={r.project} domain={r.domain} file={r.file} />
+        <VersionPage
+          key={`${r.project}|${r.domain}|${r.version}`}
+          version={r.version}
+          project={r.project}
+          domain={r.domain}
+          file={r.file}
+          compare={r.compare}
+        />
       )}
       {r.page === "launchplans" && <LaunchPlansPage />}
       {r.page === "models" && <ModelsPage />}

@@ -107,7 +107,7 @@ describe("VersionPage", () => {
     const cell = await screen.findByRole("link", { name: "v9" });
     expect(cell.getAttribute("href")).toBe("/versions/v9?project=team&domain=development");
     expect(route("/versions/v9?project=team&domain=development&file=team%2Fflow.py")).toEqual({
-      page: "version", version: "v9", project: "team", domain: "development", file: "team/flow.py",
+      page: "version", version: "v9", project: "team", domain: "development", file: "team/flow.py", compare: null,
     });
     cleanup();
 
@@ -118,6 +118,38 @@ describe("VersionPage", () => {
     expect(screen.getByRole("link", { name: "Launch team.flow" }).getAttribute("href")).toBe("/launch?name=team.flow&project=team");
     expect(screen.queryByRole("link", { name: "Launch team.step" })).toBeNull();
     expect(calls).toContain("GET /api/v1/versions/v9/file?path=team%2F__init__.py&project=team&domain=development");
+  });
+
+  it("compares two versions' code side by side: the files each has, a file's changed lines", async () => {
+    const listing = (version: string, files: string[]) => ({
+      body: { project: "default", domain: "development", version, bundle_hash: "d".repeat(64), created_at: 1,
+              entities: [], files: files.map((path) => ({ path, size: 9 })) },
+    });
+    const texts: Record<string, string> = {
+      "v1/flow.py": "from rillet import task\n\n@task\ndef f(n: int) -> int:\n    return n + 1\n",
+      "v2/flow.py": "from rillet import task\n\n@task\ndef f(n: int, k: int = 1) -> int:\n    return n + k\n",
+      "v1/old.py": "x = 1\n",
+      "v2/new.py": "y = 2\n",
+    };
+    routes = {
+      "GET /api/v1/versions": () => ({ body: [entity("flow.f", "workflow", "v1", "default"), { ...entity("flow.f", "workflow", "v2", "default"), created_at: 2 }] }),
+      "GET /api/v1/versions/v1/files": () => listing("v1", ["flow.py", "old.py"]),
+      "GET /api/v1/versions/v2/files": () => listing("v2", ["flow.py", "new.py"]),
+      "GET /api/v1/versions/v1/file": (url) => ({ body: { path: url.searchParams.get("path"), size: 9, text: texts[`v1/${url.searchParams.get("path")}`] } }),
+      "GET /api/v1/versions/v2/file": (url) => ({ body: { path: url.searchParams.get("path"), size: 9, text: texts[`v2/${url.searchParams.get("path")}`] } }),
+    };
+    expect(route("/versions/v1?project=default&domain=development&compare=v2")).toMatchObject({ version: "v1", compare: "v2" });
+    const { container } = wrap(<VersionPage version="v1" project="default" domain="development" file={null} compare="v2" />);
+    const diff = await screen.findByRole("region", { name: "diff of flow.py" });
+    expect(diff.textContent).toContain("2 lines differ");
+    const changed = [...diff.querySelectorAll('tr[data-kind="changed"]')].map((tr) => tr.textContent);
+    expect(changed).toEqual(["4− def f(n: int) -> int:4+ def f(n: int, k: int = 1) -> int:", "5−     return n + 15+     return n + k"]);
+    expect(diff.querySelectorAll('tr[data-kind="same"]')).toHaveLength(3);
+    const states = [...container.querySelectorAll("li[data-state]")].map((li) => `${li.getAttribute("data-state")}:${li.querySelector("a")?.textContent}`);
+    expect(states).toEqual(["both:flow.py", "added:new.py", "removed:old.py"]);
+    fireEvent.click(screen.getByRole("link", { name: "new.py" }));
+    await waitFor(() => expect(window.location.search).toContain("file=new.py"));
+    expect((screen.getByLabelText("Compare with") as HTMLSelectElement).value).toBe("v2");
   });
 
   it("opens the file the URL names, and says why one cannot be shown", async () => {

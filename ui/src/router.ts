@@ -1,6 +1,6 @@
 // A small history router: "/" (executions), "/executions/<id>", "/launch[?from=<id>]",
 // "/compare?ids=<id>,<id>", "/lineage/<ref>", "/versions", "/versions/<version>?project=&domain=",
-// "/launchplans" and "/models".
+// "/launchplans" and "/models"; "/versions/<version>?...&compare=<other>" diffs two versions' code.
 import { useSyncExternalStore } from "react";
 
 function subscribe(onChange: () => void): () => void {
@@ -27,9 +27,10 @@ export const executionPath = (id: string): string => `/executions/${encodeURICom
 export const lineagePath = (ref: string): string => `/lineage/${encodeURIComponent(ref)}`;
 
 /** The page of a registered version (its code), in a project and domain. */
-export function versionPath(version: string, project: string, domain: string, file?: string): string {
+export function versionPath(version: string, project: string, domain: string, file?: string, compare?: string | null): string {
   const query = new URLSearchParams({ project, domain });
   if (file) query.set("file", file);
+  if (compare) query.set("compare", compare);
   return `/versions/${encodeURIComponent(version)}?${query.toString()}`;
 }
 
@@ -38,7 +39,7 @@ export type Route =
   | { page: "execution"; id: string }
   | { page: "launch"; from: string | null; name: string | null; project: string; domain: string }
   | { page: "versions" }
-  | { page: "version"; version: string; project: string; domain: string; file: string | null }
+  | { page: "version"; version: string; project: string; domain: string; file: string | null; compare: string | null }
   | { page: "launchplans" }
   | { page: "models" }
   | { page: "compare"; ids: string[] }
@@ -75,6 +76,7 @@ export function route(full: string): Route {
       project: query.get("project") || "default",
       domain: query.get("domain") || "development",
       file: query.get("file") || null,
+      compare: query.get("compare") || null,
     };
   const l = /^\/lineage\/([^/]+)\/?$/.exec(path);
   if (l?.[1]) return { page: "lineage", ref: decodeURIComponent(l[1]) };
