@@ -128,7 +128,8 @@ class MemoryMetadataStore:
         """As SQL's ``_end_unfinished``: an execution's end ends its nodes still QUEUED
         or RUNNING and its RUNNING attempts; the events of those nodes."""
         out: list[Event] = []
-        ending = {e.id: e for e in records if e.status in ENDED
+        ending = {e.id: e for e in records  # (a SUCCEEDED end is its engine's own)
+                  if e.status in (ExecutionStatus.ABORTED, ExecutionStatus.FAILED)
                   and stored.get(e.id) not in {s.value for s in ENDED}}
         for eid, e in ending.items():
             ran = NodeStatus.FAILED if e.status is ExecutionStatus.FAILED else NodeStatus.ABORTED

@@ -48,6 +48,7 @@ ENDED_VALUES = frozenset(s.value for s in ENDED)
 ENDED_FENCE_MESSAGE = "rillet: execution ended"
 # ``request_abort`` NOTIFYs it on PostgreSQL with the execution's id (platform workers LISTEN).
 ABORT_CHANNEL = "rillet_abort"
+_SWEPT = frozenset(("ABORTED", "FAILED"))  # ends that end their unfinished rows too
 
 
 def _dumps(d: dict[str, Any]) -> str:
@@ -434,9 +435,9 @@ class SqlMetadataStore:
         The records of executions already stored are written after the batch's node and
         attempt rows: those are judged (revision 0019's triggers: no row goes RUNNING
         under an ended execution, ``ExecutionEnded``) by the status before the batch. A
-        record that ends an execution also ends, in the same transaction, the rows of
-        its nodes and attempts still QUEUED or RUNNING (with their events): nothing
-        stays RUNNING under an ended execution."""
+        record that ends an execution ABORTED or FAILED also ends, in the same
+        transaction, the rows of its nodes and attempts still QUEUED or RUNNING (with
+        their events): nothing stays RUNNING under an ended execution."""
         try:
             self._apply(batch, also)
         except StoreError as exc:
@@ -524,11 +525,13 @@ class SqlMetadataStore:
 
     def _end_unfinished(self, c: Any, records: list[ExecutionRecord],
                         stored: dict[str, str]) -> None:
-        """For each record that ends its execution (stored not ended before): its nodes
+        """For each record that ends its execution ABORTED or FAILED (an abort, a reaper,
+        a failure; a SUCCEEDED end is its engine's own, which has recorded every node:
+        no statement on the hot path), stored not ended before: its nodes
         still QUEUED (-> ABORTED) or RUNNING (-> ABORTED; FAILED when the execution
         failed) and its RUNNING attempts end with it, each node with an event. Writes
         only (no round trip of its own on PostgreSQL: one statement there)."""
-        ending = {e.id: e for e in records if e.status.value in ENDED_VALUES
+        ending = {e.id: e for e in records if e.status.value in _SWEPT
                   and stored.get(e.id) not in ENDED_VALUES}
         postgres = self.url.startswith("postgresql")
         for eid, e in ending.items():

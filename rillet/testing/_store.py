@@ -260,7 +260,8 @@ class MetadataStoreContract:
         attempt under it (a writer that has not seen the abort yet: a worker's engine
         between heartbeats) is refused whole with ``ExecutionEnded``: no row, no event.
         Rows of other statuses are written (the engine's own abort records its nodes
-        ABORTED). The end itself ends the execution's QUEUED and RUNNING rows."""
+        ABORTED). An ABORTED or FAILED end itself ends the execution's QUEUED and
+        RUNNING rows (a SUCCEEDED end is written by the engine that recorded them all)."""
         now = time.time()
         store.apply(Batch(executions=[execution()],
                           nodes=[node(status=NodeStatus.RUNNING, attempts=1),
