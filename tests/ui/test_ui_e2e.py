@@ -106,7 +106,7 @@ def test_the_ui_shows_executions_their_dag_and_a_node_live(tmp_path: Path) -> No
         assert r.returncode == 0, f"the browser test failed:\n{r.stdout}\n{r.stderr}"
         assert "e2e passed" in r.stdout
         taken = sorted(p.name for p in shots.glob("*.png"))
-        assert len(taken) == 25 and all((shots / n).stat().st_size > 1000 for n in taken), taken
+        assert len(taken) == 26 and all((shots / n).stat().st_size > 1000 for n in taken), taken
         assert remote.execution(running).status == "ABORTED"
     finally:
         if remote is not None and running is not None:

@@ -249,3 +249,21 @@ def shapes(n: int = 30) -> str:
     """Values of every previewable kind (and two that are not): the node panel's previews."""
     return tally(g=grid(n=n), c=cube(n=n), o=boxed(n=n), r=records(n=n), s=sheet(n=n),
                  b=blob(n=n))
+
+
+@dataclasses.dataclass
+class Params:
+    lr: float
+    depth: int
+    act: Literal["relu", "tanh"]
+
+
+@task
+def fit_params(p: Params) -> str:
+    return f"lr={p.lr} depth={p.depth} act={p.act}"
+
+
+@workflow
+def fit(p: Params) -> str:
+    """A dataclass of scalars: the launch form draws one widget per field."""
+    return fit_params(p=p)

@@ -433,6 +433,27 @@ try {
   await linesPanel.getByRole("link", { name: "Download f" }).waitFor(); // the upload, as the input
   await shot("uploaded-file-run");
 
+  // 19b. A dataclass of scalars as nested fields: one widget per field, a bad one
+  // named before sending, the object launched and read by the task.
+  await page.goto(`${url}/launch?name=wf_ui.fit`);
+  const params = page.getByRole("group", { name: "p" });
+  await params.getByLabel(/^lr/).fill("fast");
+  await params.getByLabel(/^depth/).fill("4");
+  await params.getByLabel(/^act/).selectOption('"tanh"');
+  await page.getByRole("button", { name: "Launch" }).click();
+  await page.getByRole("alert").filter({ hasText: "p.lr expects a number, got 'fast'" }).waitFor();
+  await shot("launch-nested-fields");
+  await params.getByLabel(/^lr/).fill("0.5");
+  await page.getByRole("button", { name: "Launch" }).click();
+  await page.waitForURL(/\/executions\/[0-9a-f]+$/);
+  await page.locator('#execution-title [data-status="SUCCEEDED"]').waitFor({ timeout: 120_000 });
+  await page.locator('.react-flow__node [data-node="fit_params"][data-status="SUCCEEDED"]').waitFor();
+  await openNode("fit_params");
+  await page
+    .getByRole("complementary", { name: "node fit_params" })
+    .locator('[data-values="outputs"] code', { hasText: '"lr=0.5 depth=4 act=tanh"' })
+    .waitFor();
+
   // 20. Previews beyond DataFrames: the tally node's inputs are an ndarray (its shape
   // and first rows), a CSV file (a table), a list of records (a table); the array of
   // objects and the binary file have none, and say why.

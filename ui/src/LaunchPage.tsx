@@ -96,6 +96,39 @@ function FileInput({
   );
 }
 
+/** A dataclass of scalars: one widget per field, in a fieldset named by the input. */
+function Fields({
+  field,
+  texts,
+  errors,
+  onChange,
+}: {
+  field: Field;
+  texts: Record<string, string>;
+  errors: Record<string, string>;
+  onChange: (name: string, t: string) => void;
+}) {
+  return (
+    <fieldset className="nested" aria-label={field.name}>
+      <legend>
+        {field.name} <span className="muted">{String(field.descriptor.name ?? field.descriptor.kind).split(".").pop()}</span>
+      </legend>
+      {(field.subfields ?? []).map((f) => (
+        <div className="field" key={f.name}>
+          <label htmlFor={`input-${f.name}`}>
+            {f.name.slice(field.name.length + 1)}{" "}
+            <span className="muted">{f.optional ? `${f.descriptor.kind} | None` : f.descriptor.kind}</span>
+          </label>
+          <Input field={f} text={texts[f.name] ?? ""} onChange={(t) => onChange(f.name, t)} />
+          <span id={`input-${f.name}-error`} className="field-error" role={errors[f.name] ? "alert" : undefined}>
+            {errors[f.name] ?? ""}
+          </span>
+        </div>
+      ))}
+    </fieldset>
+  );
+}
+
 function Input({
   field,
   text,
@@ -216,7 +249,16 @@ function LaunchForm({ entity, values }: { entity: RegisteredEntity; values?: Rec
         {entity.kind} {entity.name} · version {entity.version} · {entity.project}/{entity.domain}
       </p>
       {fields.length === 0 && <p className="muted">No inputs.</p>}
-      {fields.map((f) => (
+      {fields.map((f) =>
+        f.widget === "fields" ? (
+          <Fields
+            key={f.name}
+            field={f}
+            texts={texts}
+            errors={errors}
+            onChange={(name, t) => setTexts((now) => ({ ...now, [name]: t }))}
+          />
+        ) : (
         <div className="field" key={f.name}>
           <label htmlFor={`input-${f.name}`}>
             {f.name} <span className="muted">{f.optional ? `${f.descriptor.kind} | None` : f.descriptor.kind}</span>
@@ -239,7 +281,8 @@ function LaunchForm({ entity, values }: { entity: RegisteredEntity; values?: Rec
             {errors[f.name] ?? ""}
           </span>
         </div>
-      ))}
+        ),
+      )}
       {submit.isError && <p role="alert">Launch refused: {submit.error.message}</p>}
       {mayLaunch ? (
         <button type="submit" disabled={submit.isPending || uploading.size > 0}>

@@ -9,7 +9,9 @@ const inputs = {
   color: { kind: "enum", name: "m.Color", values: ["red", "blue"] },
   xs: { kind: "list", item: { kind: "int" } },
   limit: { kind: "optional", inner: { kind: "int" } },
-  cfg: { kind: "dataclass", name: "m.Cfg", fields: { a: { kind: "int" } } },
+  // a dataclass with a list inside: a checked JSON editor (one of scalars only gets
+  // one widget per field: fields.test.tsx)
+  cfg: { kind: "dataclass", name: "m.Cfg", fields: { a: { kind: "list", item: { kind: "int" } } } },
 };
 const defaults = { rate: 0.5, flag: true, name: "x", color: "red", xs: [1, 2] };
 
@@ -35,10 +37,10 @@ describe("the launch form's fields", () => {
 
   it("collects typed JSON values, and null for an empty optional", () => {
     const fields = fieldsOf(inputs, defaults);
-    const got = collect(fields, { n: "7", cfg: '{"a": 1}', rate: "2.5e-1", limit: "" });
+    const got = collect(fields, { n: "7", cfg: '{"a": [1]}', rate: "2.5e-1", limit: "" });
     expect(got).toEqual({
       ok: true,
-      inputs: { n: 7, cfg: { a: 1 }, rate: 0.25, flag: true, name: "x", color: "red", xs: [1, 2], limit: null },
+      inputs: { n: 7, cfg: { a: [1] }, rate: 0.25, flag: true, name: "x", color: "red", xs: [1, 2], limit: null },
     });
   });
 

@@ -3,7 +3,7 @@
 import type { Descriptor } from "./api";
 import { misfit } from "./nested";
 
-export type Widget = "int" | "float" | "bool" | "str" | "enum" | "file" | "json";
+export type Widget = "int" | "float" | "bool" | "str" | "enum" | "file" | "fields" | "json";
 
 export interface Field {
   name: string;
@@ -13,6 +13,21 @@ export interface Field {
   choices: unknown[];
   hasDefault: boolean;
   initial: string;
+  /** widget "fields": a dataclass (or namedtuple) of scalars, one widget per field;
+   * their texts are kept under ``name.field``. */
+  subfields?: Field[];
+}
+
+const SCALARS = new Set(["int", "float", "bool", "str", "enum", "literal"]);
+
+/** A dataclass or namedtuple whose fields are all scalars (optional ones too): drawn as
+ * one widget per field. Anything deeper stays a checked JSON editor. */
+function flatRecord(d: Descriptor): boolean {
+  if (d.kind !== "dataclass" && d.kind !== "namedtuple") return false;
+  const fields = d.fields;
+  if (typeof fields !== "object" || fields === null) return false;
+  const all = Object.values(fields as Record<string, Descriptor>);
+  return all.length > 0 && all.length <= 30 && all.every((f) => SCALARS.has(inner(f).d.kind));
 }
 
 function inner(d: Descriptor): { d: Descriptor; optional: boolean } {
@@ -33,6 +48,9 @@ function widgetOf(d: Descriptor): Widget {
       return "enum";
     case "file":
       return "file"; // an upload (artifact:<hash>), or a path or URL the worker can read
+    case "dataclass":
+    case "namedtuple":
+      return flatRecord(d) ? "fields" : "json";
     default:
       return "json"; // lists, dicts, tuples, dataclasses, models, unions...
   }
@@ -57,9 +75,9 @@ export function fieldsOf(
     .sort()
     .map((name) => {
       const { d, optional } = inner(inputs[name] as Descriptor);
-      const widget = widgetOf(d);
+      const widget = optional && flatRecord(d) ? "json" : widgetOf(d);
       const hasDefault = name in defaults;
-      return {
+      const field: Field = {
         name,
         descriptor: d,
         widget,
@@ -68,6 +86,15 @@ export function fieldsOf(
         hasDefault,
         initial: initialText(widget, defaults[name], hasDefault),
       };
+      if (widget === "fields") {
+        const given = defaults[name];
+        const inside = typeof given === "object" && given !== null ? (given as Record<string, unknown>) : {};
+        const order = Object.keys(d.fields as Record<string, Descriptor>);
+        field.subfields = fieldsOf(d.fields as Record<string, Descriptor>, inside)
+          .sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name))
+          .map((f) => ({ ...f, name: `${name}.${f.name}` }));
+      }
+      return field;
     });
 }
 
@@ -99,6 +126,8 @@ export function parseField(field: Field, text: string): Parsed | { ok: true; omi
       return { ok: true, value: text };
     case "file":
       return { ok: true, value: t };
+    case "fields": // collected from its subfields (collect)
+      return { ok: false, error: `${field.name} is made of fields` };
     case "enum": {
       const value = JSON.parse(t) as unknown;
       return field.choices.some((c) => JSON.stringify(c) === JSON.stringify(value))
@@ -125,6 +154,16 @@ export function collect(fields: Field[], texts: Record<string, string>):
   const inputs: Record<string, unknown> = {};
   const errors: Record<string, string> = {};
   for (const f of fields) {
+    if (f.widget === "fields" && f.subfields) {
+      // one object from its fields' widgets; an empty field keeps the default's value
+      const got = collect(f.subfields, texts);
+      if (!got.ok) Object.assign(errors, got.errors);
+      else
+        inputs[f.name] = Object.fromEntries(
+          Object.entries(got.inputs).map(([k, v]) => [k.slice(f.name.length + 1), v]),
+        );
+      continue;
+    }
     const parsed = parseField(f, texts[f.name] ?? f.initial);
     if (!parsed.ok) errors[f.name] = parsed.error;
     else if (!("omit" in parsed)) inputs[f.name] = parsed.value;
@@ -145,14 +184,22 @@ export function isRecord(value: unknown): boolean {
  * shown inline (a value kept as a file or pickle keeps the field's default). */
 export function prefilled(fields: Field[], values: Record<string, unknown>): Record<string, string> {
   return Object.fromEntries(
-    fields.map((f) => {
+    fields.flatMap((f): [string, string][] => {
+      if (f.widget === "fields" && f.subfields) {
+        const v = values[f.name];
+        const inside = typeof v === "object" && v !== null && !isRecord(v) ? (v as Record<string, unknown>) : {};
+        const short = Object.fromEntries(
+          Object.entries(inside).map(([k, x]) => [`${f.name}.${k}`, x]),
+        );
+        return Object.entries(prefilled(f.subfields, short));
+      }
       const v0 = values[f.name];
       // a file the earlier execution read is stored: launched again by its digest
       if (f.widget === "file" && isRecord(v0) && typeof (v0 as { hash?: unknown }).hash === "string")
-        return [f.name, `${UPLOADED}${(v0 as { hash: string }).hash}`];
-      if (!(f.name in values) || isRecord(v0)) return [f.name, f.initial];
+        return [[f.name, `${UPLOADED}${(v0 as { hash: string }).hash}`]];
+      if (!(f.name in values) || isRecord(v0)) return [[f.name, f.initial]];
       const v = values[f.name];
-      return [f.name, f.optional && v === null ? "" : initialText(f.widget, v, true)];
+      return [[f.name, f.optional && v === null ? "" : initialText(f.widget, v, true)]];
     }),
   );
 }
