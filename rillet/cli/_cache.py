@@ -157,19 +157,14 @@ def _explain_remote(ctx: click.Context, server: str, name: str, version: str | N
                     project: str, domain: str) -> Any:
     """``cache explain --server``: NAME is registered; the inputs are read against its
     registered interface, as ``launch --server`` reads them."""
-    from rillet.cli._launch import cli_inputs
+    from rillet.cli._launch import registered_inputs
 
     try:
         with remote(server) as r:
-            found = [e for e in r.versions(name, project=project, domain=domain)
-                     if version is None or e["version"] == version]
-            if not found:
-                fail(f"{name}{'@' + version if version else ''} is not registered in "
-                     f"{project}/{domain} (with --server, name a registered workflow, "
-                     "as `rillet versions` lists it)")
-            inputs = cli_inputs(list(ctx.args), found[0]["interface"])
-            return r.cache_explain(name, found[0]["version"], project=project,
-                                   domain=domain, **inputs)
+            version_, inputs = registered_inputs(
+                ctx, r, name, version, project, domain,
+                " (with --server, name a registered workflow, as `rillet versions` lists it)")
+            return r.cache_explain(name, version_, project=project, domain=domain, **inputs)
     except RilletError as exc:  # an InputError too
         fail(str(exc))
 

@@ -203,18 +203,25 @@ def launch(ctx: click.Context, name: str, version: str | None, project: str, dom
     report_record(stores, record, as_json)
 
 
+def registered_inputs(ctx: click.Context, r: Any, name: str, version: str | None,
+                      project: str, domain: str, hint: str = "") -> tuple[str, dict[str, Any]]:
+    """The registered version of NAME (``version``, else the newest) in project/domain and
+    the command line's inputs read against its interface (``--server`` commands)."""
+    found = [e for e in r.versions(name, project=project, domain=domain)
+             if version is None or e["version"] == version]
+    if not found:
+        fail(f"{name}{'@' + version if version else ''} is not registered in "
+             f"{project}/{domain}{hint}")
+    return found[0]["version"], cli_inputs(list(ctx.args), found[0]["interface"])
+
+
 def _launch_remote(ctx: click.Context, server: str, name: str, version: str | None,
                    project: str, domain: str, wait: bool, as_json: bool) -> None:
     """``launch --server``: the inputs are read against the server's registered interface."""
     try:
         with remote(server) as r:
-            found = [e for e in r.versions(name, project=project, domain=domain)
-                     if version is None or e["version"] == version]
-            if not found:
-                fail(f"{name}{'@' + version if version else ''} is not registered in "
-                     f"{project}/{domain}")
-            inputs = cli_inputs(list(ctx.args), found[0]["interface"])
-            ex = r.launch(name, found[0]["version"], project=project, domain=domain, **inputs)
+            version_, inputs = registered_inputs(ctx, r, name, version, project, domain)
+            ex = r.launch(name, version_, project=project, domain=domain, **inputs)
             if wait:
                 ex = ex.wait()
     except RilletError as exc:
