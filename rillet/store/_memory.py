@@ -72,7 +72,7 @@ class MemoryMetadataStore:
                     raise LeaseLost(e.id, e.lease_owner, holder)
             stored = {e.id: self._executions[e.id].status.value for e in batch.executions
                       if e.id in self._executions}
-            # as SQL's 0019 triggers: no row goes RUNNING under an execution that had ended
+            # as SQL's ended fence: no row goes RUNNING under an execution that had ended
             running = [r.execution_id for r in batch.nodes if r.status is NodeStatus.RUNNING]
             running += [a.execution_id for a in batch.attempts
                         if a.status is NodeStatus.RUNNING]

@@ -44,8 +44,10 @@ _TOP = "\U0010ffff"  # sorts after every character: [p, p + _TOP) holds the ids 
 
 
 ENDED_VALUES = frozenset(s.value for s in ENDED)
-# What revision 0019's triggers raise (``_schema.SQLITE_ENDED_FENCE``, ``PG_ENDED_FENCE``).
+# What revision 0019's triggers raise on PostgreSQL (``_schema.PG_ENDED_FENCE``) and
+# ``SqlMetadataStore._fence_running`` on SQLite.
 ENDED_FENCE_MESSAGE = "rillet: execution ended"
+_ENDED_IN = ", ".join(f"'{v}'" for v in sorted(ENDED_VALUES))
 # ``request_abort`` NOTIFYs it on PostgreSQL with the execution's id (platform workers LISTEN).
 ABORT_CHANNEL = "rillet_abort"
 _SWEPT = frozenset(("ABORTED", "FAILED"))  # ends that end their unfinished rows too
@@ -385,6 +387,28 @@ def _stored_io(asked: list[Any]) -> dict[tuple[str, str], dict[tuple[str, str], 
     return out
 
 
+def _fence_running(c: Any, batch: Batch, stored: dict[str, str],
+                   new: list[ExecutionRecord]) -> None:
+    """SQLite's ended fence (PostgreSQL's is revision 0019's triggers): a batch with a
+    RUNNING node or attempt row under an ended execution is refused, judged by the
+    status stored before the batch (read in the batch's write transaction, which keeps
+    every other writer out; ``stored``: the batch's own executions, read already) or,
+    for an execution the batch creates, by its own record."""
+    ids = {n.execution_id for n in batch.nodes if n.status is NodeStatus.RUNNING}
+    ids.update(a.execution_id for a in batch.attempts if a.status is NodeStatus.RUNNING)
+    if not ids:
+        return
+    before = {e.id: e.status.value for e in new}
+    before.update(stored)
+    if any(before.get(i) in ENDED_VALUES for i in ids):
+        raise StoreError(ENDED_FENCE_MESSAGE)
+    for chunk in _chunks([i for i in ids if i not in before]):
+        marks = ", ".join("?" * len(chunk))
+        if c.execute(f"SELECT 1 FROM executions WHERE id IN ({marks}) "
+                     f"AND status IN ({_ENDED_IN}) LIMIT 1", chunk).fetchone():
+            raise StoreError(ENDED_FENCE_MESSAGE)
+
+
 class SqlMetadataStore:
     """The engine's ``MetadataStore`` on SQL.
 
@@ -402,9 +426,14 @@ class SqlMetadataStore:
         except BaseException:
             db.close()
             raise
-        self._db: Database = db
+        self._attach(db)
         self.url = url
-        self.supports_listen = url.startswith("postgresql")
+
+    def _attach(self, db: Database) -> None:
+        self._db: Database = db
+        self.url = db.url
+        self.supports_listen = db.url.startswith("postgresql")
+        self._sqlite = db.url.startswith("sqlite")
         self._io_seen: dict[tuple[str, str], dict[tuple[str, str], str]] = {}
         self._wrote: dict[str, tuple[str, float]] = {}
         self._specs_seen: set[str] = set()  # spec hashes this store wrote (or found)
@@ -418,12 +447,7 @@ class SqlMetadataStore:
     def from_database(cls, db: Database) -> SqlMetadataStore:
         """Wrap a database whose schema is already at head (as ``Home`` checks it)."""
         store = cls.__new__(cls)
-        store._db = db
-        store.url = db.url
-        store.supports_listen = db.url.startswith("postgresql")
-        store._io_seen = {}
-        store._wrote = {}
-        store._specs_seen = set()
+        store._attach(db)
         return store
 
     # -- writes ------------------------------------------------------------------------
@@ -433,8 +457,9 @@ class SqlMetadataStore:
         study's trial with its execution's records, ``rillet.tuning``).
 
         The records of executions already stored are written after the batch's node and
-        attempt rows: those are judged (revision 0019's triggers: no row goes RUNNING
-        under an ended execution, ``ExecutionEnded``) by the status before the batch. A
+        attempt rows: those are judged (revision 0019's triggers on PostgreSQL, a read in
+        the same transaction on SQLite: no row goes RUNNING under an ended execution,
+        ``ExecutionEnded``) by the status before the batch. A
         record that ends an execution ABORTED or FAILED also ends, in the same
         transaction, the rows of its nodes and attempts still QUEUED or RUNNING (with
         their events): nothing stays RUNNING under an ended execution."""
@@ -457,10 +482,14 @@ class SqlMetadataStore:
             asked_io = _ask_stored_io(c, [k for k in last if k not in seen]) if last else []
             stored: dict[str, str] = {}
             later: list[ExecutionRecord] = []
+            new: list[ExecutionRecord] = []
             if batch.executions:
                 self._fence(fence, batch.executions, stored)
                 new = [e for e in batch.executions if e.id not in stored]
                 later = [e for e in batch.executions if e.id in stored]
+            if self._sqlite and (batch.nodes or batch.attempts):
+                _fence_running(c, batch, stored, new)
+            if batch.executions:
                 if new:  # before their nodes (the foreign keys)
                     wrote = self._write_executions(c, new, stored)
             if batch.specs:
@@ -548,7 +577,7 @@ class SqlMetadataStore:
             c.execute(END_UNFINISHED_ATTEMPTS, (ran, at, "Ended", why, eid))
 
     def _ended_refusal(self, batch: Batch) -> ExecutionEnded:
-        """The ``ExecutionEnded`` of a batch the 0019 triggers refused (read after the
+        """The ``ExecutionEnded`` of a batch the ended fence refused (read after the
         rollback: which of its executions ended, and how)."""
         ids = list(dict.fromkeys([*(n.execution_id for n in batch.nodes
                                     if n.status is NodeStatus.RUNNING),
