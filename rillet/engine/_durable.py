@@ -142,6 +142,19 @@ class _Run(Memo, Expansion, Elements):
 
     use_cache = True
     cache_scope = ""
+    _checks: dict[tuple[int, int], tuple[Any, Any, OutputCheck]] | None = None
+
+    def _output_check(self, node: RNode) -> OutputCheck:
+        """The output check of a task node, made once per task and outputs."""
+        assert node.spec is not None
+        entity, outs = node.spec.entity, node.outputs
+        checks = self._checks
+        if checks is None:
+            checks = self._checks = {}
+        got = checks.get((id(entity), id(outs)))
+        if got is None or got[0] is not entity or got[1] is not outs:
+            got = checks[(id(entity), id(outs))] = (entity, outs, OutputCheck(entity, outs))
+        return got[2]
 
     # -- the loop -----------------------------------------------------------
     def go(self) -> ExecutionRecord:
@@ -385,7 +398,7 @@ class _Run(Memo, Expansion, Elements):
         if r.ok:
             try:
                 if node.kind == "task":  # the message names the task and both types
-                    OutputCheck(node.spec.entity, node.outputs)(r.outputs)  # type: ignore[union-attr]
+                    self._output_check(node)(r.outputs)
                 self._store_outputs(node, self._whole_map(node, r.outputs)
                                     if node.kind == "map" else r.outputs)
             except Exception as exc:  # the task returned something we cannot store

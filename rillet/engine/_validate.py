@@ -60,8 +60,24 @@ def _boxed(fn: Callable[..., Any], named: Any) -> Callable[..., Any]:
     return box
 
 
+_MADE: dict[int, tuple[Any, Any, Callable[..., Any]]] = {}  # id(entity) -> entity, fn, made
+
+
 def validated_fn(entity: Any) -> Callable[..., Any]:
-    """``entity.fn``, or a wrapper validating its typed DataFrames."""
+    """``entity.fn``, or a wrapper validating its typed DataFrames (made once per task
+    and function: an attempt of a known task pays a dict lookup)."""
+    fn = entity.fn
+    made = _MADE.get(id(entity))
+    if made is not None and made[0] is entity and made[1] is fn:
+        return made[2]
+    if len(_MADE) > 4096:
+        _MADE.clear()
+    out = _validated_fn(entity)
+    _MADE[id(entity)] = (entity, fn, out)
+    return out
+
+
+def _validated_fn(entity: Any) -> Callable[..., Any]:
     fn: Callable[..., Any] = entity.fn
     iface = entity.interface
     if getattr(iface, "drain", False):  # ``-> Iterator[T]``: its output is the list

@@ -18,6 +18,9 @@ from rillet.engine._protocols import ArtifactStore, MetadataStore
 from rillet.engine._records import ArtifactRecord
 from rillet.errors import NotFound, StoreError, ValueUnavailable
 
+# json.dumps(x, separators=...) builds an encoder per call; one, made once, writes the same
+_compact = json.JSONEncoder(separators=(",", ":")).encode
+
 _UNSET: Any = object()
 
 
@@ -188,7 +191,7 @@ class ValueStore:
                                              lit.blob if obj is _UNSET else None)
             inline = None
             if lit.blob is None or lit.inline is not None:  # File/Directory keep their name
-                inline = json.dumps(lit.inline, separators=(",", ":"))
+                inline = _compact(lit.inline)
             record = ArtifactRecord(
                 hash=digest, format=lit.format, type=describe(tp), size=lit.size,
                 uri=uri, inline=inline, created_at=time.time(), tag=lit.tag,

@@ -20,6 +20,10 @@ from rillet.errors import Conflict, StoreError
 
 BUSY_TIMEOUT_MS = 30_000
 WAL_AUTOCHECKPOINT_PAGES = 4000
+# Commits of one process between its background checkpoints (``_Checkpointer``): ~1,200
+# WAL pages for an inline chain (~9 pages a commit), well before the writer's own
+# automatic checkpoint at WAL_AUTOCHECKPOINT_PAGES, which stays as the backstop.
+CHECKPOINT_EVERY = 128
 
 
 class Database(Protocol):
@@ -128,6 +132,8 @@ class SqliteDatabase:
         self._lock = threading.RLock()
         self._pid = os.getpid()
         self._tuned = False
+        self._commits = 0
+        self._checkpointer: _Checkpointer | None = None
         try:  # connecting reads nothing and writes nothing yet
             self._conn: sqlite3.Connection | None = connect_sqlite(path)
         except sqlite3.Error as exc:
@@ -178,6 +184,10 @@ class SqliteDatabase:
             try:
                 yield conn
                 conn.execute("COMMIT")
+                self._commits += 1
+                if self._commits >= CHECKPOINT_EVERY:
+                    self._commits = 0
+                    self._checkpoint_soon()
             except BaseException as exc:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
@@ -192,7 +202,19 @@ class SqliteDatabase:
             except sqlite3.Error as exc:
                 raise _translate(exc, self.url) from exc
 
+    def _checkpoint_soon(self) -> None:
+        """Ask this process's checkpointer thread to copy the WAL into the database."""
+        if self.path == ":memory:" or not self._tuned:
+            return
+        cp = self._checkpointer
+        if cp is None or cp.pid != os.getpid():  # (a fork's copy has no thread)
+            cp = self._checkpointer = _Checkpointer(self.path)
+        cp.wake()
+
     def close(self) -> None:
+        cp, self._checkpointer = self._checkpointer, None
+        if cp is not None and cp.pid == os.getpid():
+            cp.stop()
         with self._lock:
             if self._conn is not None and self._pid == os.getpid():
                 self._conn.close()
@@ -487,3 +509,63 @@ class _PgResult:
     def rowcount(self) -> int:
         self._pipeline.sync()
         return int(self._cur.rowcount)
+
+
+# Held while a checkpointer thread is in SQLite, and across every os.fork of this process
+# (register_at_fork): a child is never forked while another thread holds SQLite's own
+# mutexes (it would wait on them forever at its first connection).
+_CHECKPOINTING = threading.Lock()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(before=_CHECKPOINTING.acquire,
+                        after_in_parent=_CHECKPOINTING.release,
+                        after_in_child=_CHECKPOINTING.release)
+
+
+class _Checkpointer:
+    """Copies a SQLite home's WAL into its database from a thread of its own, on its
+    own connection, with ``PRAGMA wal_checkpoint(PASSIVE)`` (which waits for no lock
+    and keeps no writer or reader waiting). Without it the checkpoint runs inside the
+    COMMIT that fills the WAL to ``WAL_AUTOCHECKPOINT_PAGES``, and that one commit pays
+    for copying the pages and syncing the database file: ~19 ms every ~400 commits of
+    an inline chain, 40 us a commit on average, a sixth of the chain's time per task.
+    The sqlite3 module lets go of the GIL while SQLite works, so the engine runs on."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.pid = os.getpid()
+        self._wake = threading.Event()
+        self._stopped = False
+        self.done = 0  # checkpoints run
+        self._thread = threading.Thread(target=self._run, name="rillet-checkpoint",
+                                        daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopped = True
+        self._wake.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        conn: sqlite3.Connection | None = None
+        try:
+            while True:
+                self._wake.wait()
+                self._wake.clear()
+                if self._stopped:
+                    return
+                try:
+                    with _CHECKPOINTING:
+                        if conn is None:
+                            conn = sqlite3.connect(self.path, isolation_level=None,
+                                                   check_same_thread=False)
+                        conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                    self.done += 1
+                except sqlite3.Error:
+                    pass  # the writer's automatic checkpoint is the backstop
+        finally:
+            if conn is not None:
+                with _CHECKPOINTING:
+                    conn.close()
