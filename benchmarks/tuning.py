@@ -8,11 +8,16 @@ Workloads:
                 execution; the study opens its home, which exists already, creates its
                 row, runs, and closes the home inside the timing) against Optuna's own
                 in-memory ``study.optimize`` with the same sampler, interleaved over at
-                least 5 rounds after a warm-up study (target: <= 2x Optuna), for TPE
+                least 9 rounds after a warm-up study (target: <= 2x Optuna), for TPE
                 and random, inline and processes. The note gives the median of the
                 rounds' ratios, and the time per trial within the study (first trial's
                 start to last trial's end, / N) on both sides: the per-trial cost
-                without the study's fixed open and close
+                without the study's fixed open and close; and the CPU time (this
+                thread's) per trial on both sides, steadier than wall time on a
+                shared machine. Inline, it also times N durable executions of the
+                same workflow by one engine with no study (the home opened and
+                closed inside the timing, as the study does): rillet's figure minus
+                that is the study's own share (Optuna's ask and tell, trial rows)
     parallel    200 trials of a 0.1 s objective (``time.sleep``) with ``parallel=2``
                 on the process executor: wall time against the ideal 10 s
                 (target: <= 1.15x); Optuna's ``n_jobs=2`` in the same run
@@ -90,6 +95,36 @@ def _optuna_sampler(optuna: Any, algorithm: str) -> Any:
             else optuna.samplers.RandomSampler(seed=0))
 
 
+def executions(flows: Any, n: int, where: str) -> float:
+    """Seconds per durable execution of ``flows.trivial``: ``n`` of them by one engine
+    on the inline executor, as a study runs its trials, with no study around them (the
+    home, which exists, opened and closed inside the timing, as ``tune`` does)."""
+    import functools
+    import random
+
+    from rillet.engine._durable import Engine
+    from rillet.sdk._run import make_executor, source_of
+    from rillet.store._home import Home
+
+    rng = random.Random(0)
+    t0 = time.perf_counter()
+    home = Home.open(where)
+    try:
+        engine = Engine(store=home.store, artifacts=home.artifacts,
+                        executor=make_executor("inline", None),
+                        checkpoint_path=functools.partial(home.checkpoint_path, make=False),
+                        work_dir=functools.partial(home.work_dir, make=False))
+        source = source_of(flows.trivial)
+        for _ in range(n):
+            values = flows.trivial.resolve_inputs(
+                (), {"x": rng.uniform(-1.0, 1.0), "y": rng.uniform(-1.0, 1.0)})
+            record = engine.execute(flows.trivial, values, source=source)
+            assert record.status.value == "SUCCEEDED", record.error
+    finally:
+        home.close()
+    return (time.perf_counter() - t0) / n
+
+
 def overhead(flows: Any, rounds: int) -> dict[str, Any]:
     import optuna
 
@@ -115,20 +150,25 @@ def overhead(flows: Any, rounds: int) -> dict[str, Any]:
             tune(flows.trivial, space, objective="loss", algorithm=algorithm, seed=0,
                  max_trials=3, home=home(), executor=executor)
             rows: dict[str, list[float]] = {k: [] for k in (
-                "rillet", "optuna", "rillet_span", "optuna_span", "ratio", "span_ratio")}
+                "rillet", "optuna", "rillet_span", "optuna_span", "ratio", "span_ratio",
+                "rillet_cpu", "optuna_cpu", "cpu_ratio", "executions")}
             for _ in range(rounds):
                 study = optuna.create_study(sampler=_optuna_sampler(optuna, algorithm))
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.thread_time()
                 study.optimize(plain, n_trials=TRIALS)
                 theirs = (time.perf_counter() - t0) / TRIALS
+                their_cpu = (time.thread_time() - c0) / TRIALS
                 first, last = study.trials[0], study.trials[-1]
                 assert last.datetime_complete is not None and first.datetime_start is not None
                 their_span = (last.datetime_complete - first.datetime_start).total_seconds()
                 where = home()
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.thread_time()
                 done = tune(flows.trivial, space, objective="loss", algorithm=algorithm,
                             seed=0, max_trials=TRIALS, home=where, executor=executor)
                 ours = (time.perf_counter() - t0) / TRIALS
+                our_cpu = (time.thread_time() - c0) / TRIALS
+                if executor == "inline":
+                    rows["executions"].append(executions(flows, TRIALS, home()))
                 assert done.counts()["COMPLETE"] == TRIALS
                 end = done.trials[-1].ended_at
                 assert end is not None
@@ -137,9 +177,12 @@ def overhead(flows: Any, rounds: int) -> dict[str, Any]:
                                    ("rillet_span", our_span),
                                    ("optuna_span", their_span / TRIALS),
                                    ("ratio", ours / theirs),
-                                   ("span_ratio", our_span * TRIALS / their_span)):
+                                   ("span_ratio", our_span * TRIALS / their_span),
+                                   ("rillet_cpu", our_cpu), ("optuna_cpu", their_cpu),
+                                   ("cpu_ratio", our_cpu / their_cpu)):
                     rows[key].append(value)
-            out[f"{algorithm}_{executor}"] = {k: statistics.median(v) for k, v in rows.items()}
+            out[f"{algorithm}_{executor}"] = {k: statistics.median(v) if v else None
+                                              for k, v in rows.items()}
     return out
 
 
@@ -238,6 +281,17 @@ def validation(rounds: int) -> dict[str, Any]:
             "pandera_lazy": statistics.median(lazy)}
 
 
+def _overhead_note(v: dict[str, Any]) -> str:
+    note = (f"median of per-round ratios {v['ratio']:.2f}x; within the study "
+            f"{v['rillet_span'] * 1e3:.2f} vs {v['optuna_span'] * 1e3:.2f} ms "
+            f"({v['span_ratio']:.2f}x); CPU {v['rillet_cpu'] * 1e3:.2f} vs "
+            f"{v['optuna_cpu'] * 1e3:.2f} ms ({v['cpu_ratio']:.2f}x)")
+    if v.get("executions") is not None:
+        note += (f"; the executions alone {v['executions'] * 1e3:.2f} ms, the study's own "
+                 f"{(v['rillet'] - v['executions']) * 1e3:.2f} ms (Optuna's included)")
+    return note
+
+
 def main(argv: list[str] | None = None) -> int:
     args, names = h.script_args(
         argv, __doc__, workloads=WORKLOADS, profiles=(), rounds=3,
@@ -248,17 +302,14 @@ def main(argv: list[str] | None = None) -> int:
     res: dict[str, Any] = {}
     rows: list[h.Row] = []
     if "overhead" in names:
-        res["overhead"] = o = overhead(flows, max(args.rounds, 5))
+        res["overhead"] = o = overhead(flows, max(args.rounds, 9))
         for key, v in o.items():
             rows.append(h.Row(workload=f"overhead {key.replace('_', ', ')}", unit="ms/trial",
                               value=v["rillet"] * 1e3,
                               target=2 * v["optuna"] * 1e3 if key.startswith("tpe_inline")
                               else None,
                               peers={"optuna": v["optuna"] * 1e3},
-                              note=f"median of per-round ratios {v['ratio']:.2f}x; "
-                                   f"within the study {v['rillet_span'] * 1e3:.2f} vs "
-                                   f"{v['optuna_span'] * 1e3:.2f} ms "
-                                   f"({v['span_ratio']:.2f}x)"))
+                              note=_overhead_note(v)))
     if "parallel" in names:
         res["parallel"] = p = parallel(flows)
         rows.append(h.Row(workload="200 x 0.1 s, parallel=2", unit="s", value=p["rillet"],
