@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from rillet.engine._durable import Engine, Reuse
@@ -47,7 +48,8 @@ class Worker:
 
     def __init__(self, store: Any, artifacts: Any, *, concurrency: int = 1,
                  executor: str = "processes", lease: float = LEASE, cache: str | None = None,
-                 scratch: str | None = None, name: str | None = None) -> None:
+                 scratch: str | None = None, name: str | None = None,
+                 log_path: Callable[[str], str] | None = None) -> None:
         if concurrency < 1:
             raise RilletError(f"worker concurrency must be >= 1, got {concurrency}")
         self.store = store
@@ -57,6 +59,7 @@ class Worker:
         self.lease = lease
         self.cache = cache or default_cache()
         self.scratch = scratch or os.path.join(os.path.dirname(self.cache), "scratch")
+        self.log_path = log_path  # where running tasks' output goes (a server reads it)
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._stop = threading.Event()
         self._held: set[str] = set()
@@ -136,7 +139,7 @@ class Worker:
         engine = Engine(store=self.store, artifacts=self.artifacts,
                         executor=_make_executor(self.executor_kind),
                         checkpoint_path=self._checkpoint_path, work_dir=self._work_dir,
-                        owner=(self.name, 0, 0.0),
+                        log_path=self.log_path, owner=(self.name, 0, 0.0),
                         # the one lease: the execution's, renewed by the engine (and by
                         # this worker's heartbeat); lost, the engine stops its attempts
                         lease_owner=lease_owner(self.name), lease_ttl=self.lease,

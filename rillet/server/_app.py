@@ -123,4 +123,6 @@ def start_local_workers(instance: Instance, n: int) -> LocalWorkers | None:
 
     return LocalWorkers(Worker(instance.store, instance.artifacts, concurrency=n,
                                executor=instance.executor,
-                               scratch=os.path.join(instance.scratch, "workers")))
+                               scratch=os.path.join(instance.scratch, "workers"),
+                               # the tasks' output as it comes: GET .../logs/stream reads it
+                               log_path=instance.log_path))

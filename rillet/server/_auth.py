@@ -33,6 +33,7 @@ POLICY: dict[tuple[str, str], tuple[str, str]] = {
     ("GET", "/executions/{execution_id}"): ("viewer", "execution"),
     ("GET", "/executions/{execution_id}/nodes/{node_id}/logs"): ("viewer", "execution"),
     ("GET", "/executions/{execution_id}/nodes/{node_id}/logs/download"): ("viewer", "execution"),
+    ("GET", "/executions/{execution_id}/nodes/{node_id}/logs/stream"): ("viewer", "execution"),
     ("GET", "/executions/{execution_id}/events"): ("viewer", "execution"),
     ("GET", "/executions/{execution_id}/graph"): ("viewer", "execution"),
     ("GET", "/executions/{execution_id}/nodes/{node_id}/elements"): ("viewer", "execution"),

@@ -18,6 +18,7 @@ from rillet.engine._records import ENDED, Event, ExecutionStatus
 from rillet.server._auth import who
 from rillet.server._broadcast import queue_listener
 from rillet.server._errors import ERROR_RESPONSES
+from rillet.server._logstream import follow_log
 from rillet.store._instance import Instance
 
 router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
@@ -94,6 +95,33 @@ async def node_logs_download(request: Request, execution_id: Id, node_id: Id,
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
     return PlainTextResponse(got["logs"], headers={
         "content-disposition": f'attachment; filename="{safe}"'})
+
+
+@router.get("/executions/{execution_id}/nodes/{node_id}/logs/stream",
+            response_class=JSONResponse,
+            responses={200: {"description": "A text/event-stream of the attempt's output "
+                             "while it runs: `log` events (data: {text, offset}), then one "
+                             "`end` event (data: {status, offset}); each id is a byte offset",
+                             "content": {"text/event-stream": {"schema": SSE_EVENT}}}})
+async def node_logs_stream(
+    request: Request, execution_id: Id, node_id: Id,
+    attempt: Annotated[int | None, Query(ge=1, le=10_000)] = None,
+    offset: Annotated[int, Query(ge=0, le=2**62)] = 0,
+    last_event_id: Annotated[str | None, Header(max_length=30)] = None,
+) -> Any:
+    """Server-sent events: one attempt's output (default: the last attempt) as it is
+    written, from byte ``offset`` of the execution's log file (or the ``Last-Event-ID``)
+    on, ending when the attempt ends; its recorded logs (``.../logs``) are then the
+    whole of it."""
+    from sse_starlette.sse import EventSourceResponse
+
+    inst = instance(request)
+    got = await run_in_threadpool(services.node_logs, inst, execution_id, node_id, attempt)
+    if last_event_id and last_event_id.isdigit():
+        offset = max(offset, min(int(last_event_id), 2**62))
+    return EventSourceResponse(follow_log(inst, request.app.state.broadcaster,
+                                          got["execution_id"], node_id, got["attempt"],
+                                          offset), ping=15)
 
 
 @router.get("/executions/{execution_id}/nodes/{node_id}/elements",

@@ -1,7 +1,8 @@
 """The web UI end to end: a real ``rillet server`` process on a home with a succeeded
 execution and a running one, driven in Debian's chromium by ``ui/e2e/run.mjs``
 (playwright-core): the list and its filter, a live abort from the execution page, the
-DAG (node count, states, left to right), a node's output value and logs, a re-run from
+DAG (node count, states, left to right), a running node's logs streamed, a node's
+output value and logs, a re-run from
 that node (a recovery through the server), and the
 launch form of a registered workflow (a bad value refused, a good one run), a relaunch
 with its inputs prefilled, compare and lineage, the Versions, Launch plans (activate,
@@ -106,7 +107,7 @@ def test_the_ui_shows_executions_their_dag_and_a_node_live(tmp_path: Path) -> No
         assert r.returncode == 0, f"the browser test failed:\n{r.stdout}\n{r.stderr}"
         assert "e2e passed" in r.stdout
         taken = sorted(p.name for p in shots.glob("*.png"))
-        assert len(taken) == 26 and all((shots / n).stat().st_size > 1000 for n in taken), taken
+        assert len(taken) == 27 and all((shots / n).stat().st_size > 1000 for n in taken), taken
         assert remote.execution(running).status == "ABORTED"
     finally:
         if remote is not None and running is not None:

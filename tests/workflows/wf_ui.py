@@ -63,9 +63,15 @@ def diamond(n: int = 5) -> str:
 
 @task
 def sleeper(marker: str, seconds: float) -> int:
+    """Prints a tick every half second while it sleeps (the UI streams its logs)."""
     with open(marker, "w") as f:
         f.write(str(os.getpid()))
-    time.sleep(seconds)
+    end = time.monotonic() + seconds
+    tick = 0
+    while time.monotonic() < end:
+        tick += 1
+        print(f"still sleeping: tick {tick}", flush=True)
+        time.sleep(min(0.5, max(0.0, end - time.monotonic())))
     return 1
 
 

@@ -118,6 +118,15 @@ try {
     throw new Error(`the node after the sleeper is ${afterStatus}, not QUEUED or PENDING`);
   await page.locator('.react-flow__edge[data-id="sleeper->after"]').waitFor({ state: "attached" }); // a flat line: no height
   await shot("running-execution");
+  // The sleeper's logs stream while it runs: a tick printed after the panel opened
+  // appears in it with no reload (the server's log stream, not a refetch).
+  await openNode("sleeper");
+  const liveLogs = page.locator('pre[aria-label="logs of attempt 1"][data-live="true"]');
+  await liveLogs.filter({ hasText: "still sleeping: tick" }).waitFor();
+  const ticks = (text) => Math.max(0, ...[...text.matchAll(/tick (\d+)/g)].map((m) => Number(m[1])));
+  const firstTick = ticks(await liveLogs.textContent());
+  await liveLogs.filter({ hasText: `tick ${firstTick + 2}` }).waitFor();
+  await shot("running-node-logs");
   await page.getByRole("button", { name: "Abort" }).click();
   await page.locator('#execution-title [data-status="ABORTED"]').waitFor();
   await page.waitForFunction(

@@ -3,6 +3,7 @@ import { downloadUrl, getArtifact, logsDownloadUrl, nodeLogs, type NodeShape } f
 import { DownloadLink, InlineRecords, previewable, ValuePreview } from "./Downloads";
 import { seconds, valueText } from "./format";
 import { Link } from "./Link";
+import { useLiveLog } from "./liveLog";
 import { MapElements } from "./MapElements";
 import { lineagePath } from "./router";
 import { Status } from "./Status";
@@ -74,6 +75,17 @@ function Values({ title, values }: { title: string; values: Record<string, strin
   );
 }
 
+/** An attempt's output: while it runs, streamed as printed; then its recorded logs. */
+function LogText(props: { executionId: string; nodeId: string; attempt: number; running: boolean; recorded: string }) {
+  const live = useLiveLog(props.executionId, props.nodeId, props.attempt, props.running);
+  const text = props.running ? live.text || props.recorded : props.recorded;
+  return (
+    <pre className="logs" aria-label={`logs of attempt ${props.attempt}`} data-live={props.running ? "true" : undefined}>
+      {text || (props.running ? "(no output yet)" : "(no output)")}
+    </pre>
+  );
+}
+
 /** Every attempt of the node: its status, error traceback and captured logs. */
 function Attempts({ executionId, node }: { executionId: string; node: NodeShape }) {
   const numbers = Array.from({ length: node.attempts }, (_, i) => i + 1);
@@ -81,10 +93,10 @@ function Attempts({ executionId, node }: { executionId: string; node: NodeShape 
     queries: numbers.map((n) => ({
       queryKey: ["logs", executionId, node.node_id, n, node.status],
       queryFn: () => nodeLogs(executionId, node.node_id, n),
-      // The last attempt of a running node: its logs so far, again every second.
-      refetchInterval: node.status === "RUNNING" && n === node.attempts ? 1000 : (false as const),
     })),
   });
+  // The last attempt of a running node: its output streamed as it is printed.
+  const live = (n: number) => node.status === "RUNNING" && n === node.attempts;
   return (
     <section>
       <h3>Attempts</h3>
@@ -103,9 +115,13 @@ function Attempts({ executionId, node }: { executionId: string; node: NodeShape 
           {q.data?.traceback && <pre className="traceback">{q.data.traceback}</pre>}
           {q.data && (
             <>
-              <pre className="logs" aria-label={`logs of attempt ${numbers[i]}`}>
-                {q.data.logs || "(no output)"}
-              </pre>
+              <LogText
+                executionId={executionId}
+                nodeId={node.node_id}
+                attempt={numbers[i] ?? 1}
+                running={live(numbers[i] ?? 1)}
+                recorded={q.data.logs}
+              />
               <DownloadLink
                 url={logsDownloadUrl(executionId, node.node_id, numbers[i] ?? 1)}
                 name={`${node.node_id}-attempt${numbers[i] ?? 1}.log`}

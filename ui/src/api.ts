@@ -278,6 +278,12 @@ export function eventsUrl(id: string): string {
   return `${API}/executions/${encodeURIComponent(id)}/events`;
 }
 
+/** A running attempt's output as server-sent events, from byte ``offset`` of the
+ * execution's log file on: ``log`` events ({text, offset}), then one ``end``. */
+export function logStreamUrl(id: string, node: string, attempt: number, offset = 0): string {
+  return `${API}/executions/${encodeURIComponent(id)}/nodes/${encodeURIComponent(node)}/logs/stream?attempt=${attempt}&offset=${offset}`;
+}
+
 /** A JSON type descriptor (rillet/types/_descriptor.py): {"kind": "int"}, {"kind":
  * "list", "item": {...}}, {"kind": "enum", "values": [...]}, ... */
 export interface Descriptor {
