@@ -53,6 +53,7 @@ POLICY: dict[tuple[str, str], tuple[str, str]] = {
     ("GET", "/versions/{version}/file"): ("viewer", "query"),
     ("POST", "/launch"): ("launcher", "body"),
     ("POST", "/uploads"): ("launcher", "query"),  # a file for a launch's File input
+    ("POST", "/uploads/directory"): ("launcher", "query"),  # a Directory input's folder
     # the model registry of the query's project and domain (writes: admin in production)
     ("GET", "/models"): ("viewer", "query"),
     ("GET", "/models/{name}"): ("viewer", "query"),

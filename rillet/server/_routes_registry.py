@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
@@ -84,6 +84,43 @@ async def upload(request: Request,
             sink.close()
             raise
         return JSONResponse(await run_in_threadpool(sink.store), status_code=201)
+    except UploadTooLarge as exc:
+        return JSONResponse({"error": str(exc)}, status_code=413)
+
+
+@router.post("/uploads/directory", response_model=services.UploadShape, status_code=201,
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "application/octet-stream": {"schema": {"type": "string",
+                                                         "format": "binary"}}}}})
+async def upload_directory(request: Request,
+                           name: Annotated[str, Query(min_length=1, max_length=255,
+                                                      pattern=r"^[^\x00/\\]+$")],
+                           format: Literal["tar", "tgz", "zip"] = "tar",
+                           project: Scope = "default") -> Any:
+    """Store an uploaded folder, sent as an archive (the raw body: a tar, tar.gz or
+    zip), as a Directory value; a launch gives a Directory input as the answer's
+    ``ref``. An entry that is a link or special file, or whose name is absolute or has
+    ``..``: 400, nothing stored. Over the server's limit, sent or unpacked: 413."""
+    from rillet.services._dir_uploads import ArchiveSink, store_directory
+    from rillet.services._uploads import UploadTooLarge
+
+    inst = _inst(request)
+    limit = int(getattr(request.app.state, "upload_limit", 0) or services.MAX_UPLOAD)
+    declared = request.headers.get("content-length", "")
+    try:
+        if declared.isdigit() and int(declared) > limit:
+            raise UploadTooLarge(f"the archive ({declared} bytes) is larger than the "
+                                 f"server's limit of {limit} bytes; nothing was stored")
+        sink = await run_in_threadpool(ArchiveSink, inst, limit)
+        try:
+            async for chunk in request.stream():
+                if chunk:
+                    sink.write(chunk)
+            path = sink.finish()
+            shown = await run_in_threadpool(store_directory, inst, path, format, name, limit)
+        finally:
+            sink.close()
+        return JSONResponse(shown, status_code=201)
     except UploadTooLarge as exc:
         return JSONResponse({"error": str(exc)}, status_code=413)
 

@@ -20,6 +20,7 @@ import pandas as pd
 
 from rillet import (
     CronSchedule,
+    Directory,
     File,
     LaunchPlan,
     conditional,
@@ -205,6 +206,23 @@ def count_lines(f: File) -> str:
 def lines(f: File) -> str:
     """A File input: the launch form uploads the chosen file and launches with it."""
     return count_lines(f=f)
+
+
+@task
+def list_tree(d: Directory) -> str:
+    found = []
+    for root, _dirs, files in os.walk(d.path):
+        for name in files:
+            path = os.path.join(root, name)
+            with open(path) as fh:
+                found.append(f"{os.path.relpath(path, d.path)}={fh.read().strip()}")
+    return f"{d.name}: " + ", ".join(sorted(found))
+
+
+@workflow
+def tree(d: Directory) -> str:
+    """A Directory input: the launch form uploads a chosen folder (packed as a tar)."""
+    return list_tree(d=d)
 
 
 @task

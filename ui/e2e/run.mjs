@@ -5,7 +5,8 @@
 //
 //   RILLET_URL=http://127.0.0.1:PORT RILLET_SHOTS=DIR RILLET_E2E='{"done": ID, "running": ID, "mapped": ID, "nested": ID, "tables": ID, "shapes": ID}'
 //   [CHROMIUM=/usr/bin/chromium] node e2e/run.mjs
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
@@ -441,6 +442,25 @@ try {
   await linesPanel.locator('[data-values="outputs"] code', { hasText: '"data.csv: 3 lines"' }).waitFor();
   await linesPanel.getByRole("link", { name: "Download f" }).waitFor(); // the upload, as the input
   await shot("uploaded-file-run");
+
+  // 19a. A Directory input as an upload: a chosen folder is packed as a tar in the
+  // page, POST /uploads/directory unpacks it, and the launched task reads the tree.
+  const folder = join(mkdtempSync(join(tmpdir(), "rillet-e2e-")), "data");
+  mkdirSync(join(folder, "sub"), { recursive: true });
+  writeFileSync(join(folder, "a.txt"), "alpha\n");
+  writeFileSync(join(folder, "sub", "b.txt"), "beta\n");
+  await page.goto(`${url}/launch?name=wf_ui.tree`);
+  await page.getByLabel("upload a folder for d").setInputFiles(folder);
+  await page.locator("#input-d-upload-state", { hasText: "data uploaded:" }).waitFor();
+  await shot("launch-directory-uploaded");
+  await page.getByRole("button", { name: "Launch" }).click();
+  await page.waitForURL(/\/executions\/[0-9a-f]+$/);
+  await page.locator('#execution-title [data-status="SUCCEEDED"]').waitFor({ timeout: 120_000 });
+  await openNode("list_tree");
+  await page
+    .getByRole("complementary", { name: "node list_tree" })
+    .locator('[data-values="outputs"] code', { hasText: '"data: a.txt=alpha, sub/b.txt=beta"' })
+    .waitFor();
 
   // 19b. A dataclass of scalars as nested fields: one widget per field, a bad one
   // named before sending, the object launched and read by the task.

@@ -4,11 +4,13 @@ import {
   getExecution,
   launch,
   listVersions,
+  uploadDirectory,
   uploadFile,
   type ExecutionDetail,
   type RegisteredEntity,
   type UploadShape,
 } from "./api";
+import { archiveFormat, folderEntries, tarParts } from "./tar";
 import { collect, fieldsOf, prefilled, UPLOADED, type Field } from "./form";
 import { fieldLines, skeleton } from "./nested";
 import { useAllows } from "./roles";
@@ -33,8 +35,27 @@ export function entityFor(entities: RegisteredEntity[], e: ExecutionDetail): Reg
   return same.find((x) => x.bundle_hash !== undefined && e.source === `bundle:${x.bundle_hash}`) ?? same[0];
 }
 
-/** A File input: a file chosen here is uploaded at once (POST /uploads, streamed) and
- * the input becomes its ``artifact:<hash>``; or a path or URL the worker can read. */
+/** What the chooser of a File or Directory input sends: the body, the name, and for
+ * a Directory the archive's format (a folder is packed as a tar here). */
+type Upload = { body: Blob; name: string; format?: "tar" | "tgz" | "zip" };
+
+/** The upload of a Directory input's chooser: a folder (packed as a tar) or an archive
+ * (sent as it is); an Error for a file that is neither. */
+function directoryUpload(files: FileList, folder: boolean): Upload {
+  if (folder) {
+    const { name, entries } = folderEntries(files);
+    if (entries.length === 0) throw new Error("the folder is empty");
+    return { body: new Blob(tarParts(entries) as BlobPart[]), name, format: "tar" };
+  }
+  const file = files[0] as globalThis.File;
+  const archive = archiveFormat(file.name);
+  if (!archive) throw new Error(`'${file.name}' is not a .zip, .tar, .tar.gz or .tgz archive`);
+  return { body: file, name: archive.name, format: archive.format };
+}
+
+/** A File or Directory input: a file (or a folder, or an archive of one) chosen here
+ * is uploaded at once (POST /uploads or /uploads/directory, streamed) and the input
+ * becomes its ``artifact:<hash>``; or a path or URL the worker can read. */
 function FileInput({
   field,
   text,
@@ -49,9 +70,13 @@ function FileInput({
   onBusy: (busy: boolean) => void;
 }) {
   const id = `input-${field.name}`;
+  const directory = field.descriptor.kind === "directory";
+  const what = directory ? "directory" : "file";
   const [uploaded, setUploaded] = useState<UploadShape | null>(null);
+  const [refused, setRefused] = useState<string | null>(null); // before any request
   const upload = useMutation({
-    mutationFn: (file: globalThis.File) => uploadFile(file, project),
+    mutationFn: (u: Upload) =>
+      u.format ? uploadDirectory(u.body, u.name, u.format, project) : uploadFile(u.body as globalThis.File, project),
     onMutate: () => onBusy(true),
     onSettled: () => onBusy(false),
     onSuccess: (u) => {
@@ -59,18 +84,51 @@ function FileInput({
       onChange(u.ref);
     },
   });
+  const choose = (files: FileList | null, folder: boolean) => {
+    if (!files || files.length === 0) return;
+    if (!directory) {
+      const file = files[0] as globalThis.File;
+      upload.mutate({ body: file, name: file.name });
+      return;
+    }
+    try {
+      upload.mutate(directoryUpload(files, folder));
+    } catch (e) {
+      upload.reset();
+      setRefused(e instanceof Error ? e.message : String(e));
+      return;
+    }
+    setRefused(null);
+  };
   const stored = text.startsWith(UPLOADED);
   return (
     <>
-      <input
-        id={`${id}-upload`}
-        type="file"
-        aria-label={`upload a file for ${field.name}`}
-        onChange={(e) => {
-          const file = e.target.files?.[0];
-          if (file) upload.mutate(file);
-        }}
-      />
+      {directory ? (
+        <>
+          <input
+            id={`${id}-upload`}
+            type="file"
+            multiple
+            {...{ webkitdirectory: "" }}
+            aria-label={`upload a folder for ${field.name}`}
+            onChange={(e) => choose(e.target.files, true)}
+          />
+          <input
+            id={`${id}-archive`}
+            type="file"
+            accept=".zip,.tar,.tar.gz,.tgz"
+            aria-label={`upload an archive (zip, tar, tar.gz) for ${field.name}`}
+            onChange={(e) => choose(e.target.files, false)}
+          />
+        </>
+      ) : (
+        <input
+          id={`${id}-upload`}
+          type="file"
+          aria-label={`upload a file for ${field.name}`}
+          onChange={(e) => choose(e.target.files, false)}
+        />
+      )}
       <input
         id={id}
         name={field.name}
@@ -86,10 +144,11 @@ function FileInput({
       <span id={`${id}-upload-state`} className="muted" data-upload={upload.isPending ? "pending" : stored ? "stored" : "none"}>
         {upload.isPending && "uploading…"}
         {upload.isError && <span role="alert">Upload refused: {upload.error.message}</span>}
+        {refused && <span role="alert">Upload refused: {refused}</span>}
         {!upload.isPending && stored && uploaded && uploaded.ref === text
           ? `${uploaded.name} uploaded: ${uploaded.size} bytes, sha256 ${uploaded.hash.slice(0, 12)}`
           : !upload.isPending && stored
-            ? `a stored file, sha256 ${text.slice(UPLOADED.length, UPLOADED.length + 12)}`
+            ? `a stored ${what}, sha256 ${text.slice(UPLOADED.length, UPLOADED.length + 12)}`
             : ""}
       </span>
     </>

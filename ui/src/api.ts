@@ -374,6 +374,22 @@ export function uploadFile(file: Blob & { name: string }, project = "default"): 
   });
 }
 
+/** Upload a folder as an archive (``format``: tar, tgz or zip) as a Directory value
+ * named ``name``; the server unpacks it safely and answers the ``artifact:<hash>``. */
+export function uploadDirectory(
+  body: Blob,
+  name: string,
+  format: "tar" | "tgz" | "zip",
+  project = "default",
+): Promise<UploadShape> {
+  const query = new URLSearchParams({ name, format, project });
+  return call(`/uploads/directory?${query.toString()}`, {
+    method: "POST",
+    headers: { "content-type": "application/octet-stream" },
+    body,
+  });
+}
+
 /** A launch plan (rillet/platform/_schedule.py `_shown`): its schedule is
  * {type: "FixedRate", seconds} or {type: "CronSchedule", schedule}, or null. */
 export interface LaunchPlanShape {

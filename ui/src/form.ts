@@ -47,6 +47,7 @@ function widgetOf(d: Descriptor): Widget {
     case "literal":
       return "enum";
     case "file":
+    case "directory":
       return "file"; // an upload (artifact:<hash>), or a path or URL the worker can read
     case "dataclass":
     case "namedtuple":
