@@ -130,15 +130,19 @@ def unpack(path: str, fmt: str, target: str, limit: int = MAX_UPLOAD) -> int:
         dest = os.path.realpath(os.path.join(root, rel))
         if os.path.commonpath([root, dest]) != root:  # only checked names get here
             raise UnsafeArchive(f"the archive's entry {rel[:120]!r} leaves the folder")
-        if is_dir:
-            os.makedirs(dest, exist_ok=True)
-            continue
-        if rel in seen or os.path.isdir(dest):
+        if rel in seen or (not is_dir and os.path.isdir(dest)):
             raise UnsafeArchive(f"the archive names {rel[:120]!r} twice; nothing was stored")
         seen.add(rel)
-        os.makedirs(os.path.dirname(dest), exist_ok=True)
-        with opener() as source, open(dest, "xb") as out:
-            written = _copy(source, out, written, limit)
+        try:
+            if is_dir:
+                os.makedirs(dest, exist_ok=True)
+                continue
+            os.makedirs(os.path.dirname(dest), exist_ok=True)
+            with opener() as source, open(dest, "xb") as out:
+                written = _copy(source, out, written, limit)
+        except (FileExistsError, NotADirectoryError, IsADirectoryError):
+            raise UnsafeArchive(f"the archive's entry {rel[:120]!r} is both a file and a "
+                                "folder; nothing was stored") from None
     return written
 
 

@@ -137,6 +137,8 @@ def _device(name: str) -> tarfile.TarInfo:
      "tar", "is a link"),
     (tar_bytes({"a.txt": b"x"}, extra=[_device("dev")]), "tar", "special file"),
     (tar_bytes({"a.txt": b"x", "./a.txt": b"y"}), "tar", "twice"),
+    (tar_bytes({"a": b"x", "a/b": b"y"}), "tar", "both a file and a folder"),
+    (zip_bytes({"a/b": b"y", "a": b"x"}), "zip", "twice"),
     (zip_bytes({"../evil.txt": b"x"}), "zip", "not a plain relative path"),
     (zip_bytes({"/abs/evil.txt": b"x"}), "zip", "not a plain relative path"),
     (zip_bytes({"a.txt": b"x"}, links={"up": "../../.."}), "zip", "is a link"),
