@@ -2,14 +2,13 @@
 execution and a running one, driven in Debian's chromium by ``ui/e2e/run.mjs``
 (playwright-core): the list and its filter, a live abort from the execution page, the
 DAG (node count, states, left to right), a running node's logs streamed, a node's
-output value and logs, a re-run from
-that node (a recovery through the server), and the
+output value and logs, a re-run from that node (a recovery through the server), and the
 launch form of a registered workflow (a bad value refused, a good one run), a relaunch
 with its inputs prefilled, compare and lineage, the Versions, Launch plans (activate,
 deactivate) and Models pages, a DataFrame's preview and downloads (its bytes, logs),
-a version's code, a nested (dataclass) launch input, a folder uploaded as a
-Directory input; a screenshot per step under this test's folder; no console error in
-the page."""
+a version's code, nested (dataclass) launch inputs, a list of scalars as rows, a
+folder uploaded as a Directory input; a screenshot per step under this test's folder;
+no console error in the page."""
 
 from __future__ import annotations
 
@@ -108,7 +107,7 @@ def test_the_ui_shows_executions_their_dag_and_a_node_live(tmp_path: Path) -> No
         assert r.returncode == 0, f"the browser test failed:\n{r.stdout}\n{r.stderr}"
         assert "e2e passed" in r.stdout
         taken = sorted(p.name for p in shots.glob("*.png"))
-        assert len(taken) == 28 and all((shots / n).stat().st_size > 1000 for n in taken), taken
+        assert len(taken) == 29 and all((shots / n).stat().st_size > 1000 for n in taken), taken
         assert remote.execution(running).status == "ABORTED"
     finally:
         if remote is not None and running is not None:

@@ -399,21 +399,18 @@ try {
   await opaquePanel.locator("code", { hasText: "pickle" }).waitFor();
   if ((await opaquePanel.getByRole("region").count()) !== 0) throw new Error("a pickled value was previewed");
 
-  // 18. A nested input (a dataclass of dataclasses): its fields listed under a JSON
-  // editor, a skeleton to start from, a bad part refused by name before sending, and a
-  // good value launched and run by the server's worker.
+  // 18. A nested input (a dataclass holding a list of dataclasses): a fieldset, its
+  // name a text field and its layers a checked JSON editor; a bad part refused by name
+  // before sending, and a good value launched and run by the server's worker.
   await page.goto(`${url}/launch?name=wf_ui.build`);
-  const netField = page.locator("#input-net");
-  await page.getByRole("list", { name: "fields of net" }).locator("text=layers: list[Layer]").waitFor();
-  await page.getByRole("button", { name: "Fill in the fields of net" }).click();
-  const skeleton = JSON.parse(await netField.inputValue());
-  if (skeleton.name !== "" || JSON.stringify(skeleton.layers) !== "[]" || Object.keys(skeleton).length !== 2)
-    throw new Error(`the skeleton of net: ${await netField.inputValue()}`);
-  await netField.fill('{"name": "mlp", "layers": [{"width": 8}, {"width": "4"}]}');
+  const netGroup = page.getByRole("group", { name: "net" });
+  await netGroup.getByLabel(/^name/).fill("mlp");
+  const layersField = netGroup.getByLabel(/^layers/);
+  await layersField.fill('[{"width": 8}, {"width": "4"}]');
   await page.getByRole("button", { name: "Launch" }).click();
   await page.getByRole("alert").filter({ hasText: "net.layers[1].width expects int, got str" }).waitFor();
   await shot("launch-nested-refused");
-  await netField.fill('{"name": "mlp", "layers": [{"width": 8}, {"width": 4, "act": "tanh"}]}');
+  await layersField.fill('[{"width": 8}, {"width": 4, "act": "tanh"}]');
   await page.getByRole("button", { name: "Launch" }).click();
   await page.waitForURL(/\/executions\/[0-9a-f]+$/);
   await page.locator('#execution-title [data-status="SUCCEEDED"]').waitFor({ timeout: 120_000 });
@@ -422,6 +419,25 @@ try {
     .getByRole("complementary", { name: "node units" })
     .locator('[data-values="outputs"] code', { hasText: '"mlp: 12 units, relu,tanh"' })
     .waitFor();
+
+  // 18b. A list of scalars: one row per item, added in the form, a bad item named
+  // before sending, one removed, the list sent and run.
+  await page.goto(`${url}/launch?name=wf_ui.squares`);
+  const xsGroup = page.getByRole("group", { name: /^xs/ });
+  for (let i = 0; i < 3; i++) await xsGroup.getByRole("button", { name: "Add an item to xs" }).click();
+  await xsGroup.getByLabel("xs item 0").fill("2");
+  await xsGroup.getByLabel("xs item 1").fill("two");
+  await xsGroup.getByLabel("xs item 2").fill("3");
+  await page.getByRole("button", { name: "Launch" }).click();
+  await page.getByRole("alert").filter({ hasText: "xs[1] expects an integer, got 'two'" }).waitFor();
+  await shot("launch-list-rows");
+  await xsGroup.getByRole("button", { name: "Remove item 1 of xs" }).click();
+  const sent = page.waitForRequest((r) => r.url().endsWith("/api/v1/launch") && r.method() === "POST");
+  await page.getByRole("button", { name: "Launch" }).click();
+  const xsSent = (await sent).postDataJSON().inputs.xs;
+  if (JSON.stringify(xsSent) !== "[2,3]") throw new Error(`the list sent is ${JSON.stringify(xsSent)}, not [2,3]`);
+  await page.waitForURL(/\/executions\/[0-9a-f]+$/);
+  await page.locator('#execution-title [data-status="SUCCEEDED"]').waitFor({ timeout: 120_000 });
 
   // 19. A File input as an upload: the chosen file goes to POST /uploads at once, the
   // input becomes its artifact:<hash>, and the launched task reads the file.

@@ -211,7 +211,9 @@ describe("LaunchPage relaunch", () => {
     expect((await screen.findByRole("heading")).textContent).toBe("Relaunch e-old");
     expect(await screen.findByText(/version v1/)).toBeTruthy(); // the bundle that ran it, not the newest
     expect((screen.getByLabelText(/^n/) as HTMLInputElement).value).toBe("7");
-    expect(JSON.parse((screen.getByLabelText(/^xs/) as HTMLTextAreaElement).value)).toEqual([1, 2]);
+    // a list of scalars: one row per item, prefilled
+    expect((screen.getByLabelText("xs item 0") as HTMLInputElement).value).toBe("1");
+    expect((screen.getByLabelText("xs item 1") as HTMLInputElement).value).toBe("2");
     expect((screen.getByLabelText(/^color/) as HTMLSelectElement).value).toBe('"red"');
     expect((screen.getByLabelText(/^data/) as HTMLTextAreaElement).value).toBe(""); // a file: its default
     fireEvent.change(screen.getByLabelText(/^n/), { target: { value: "8" } });

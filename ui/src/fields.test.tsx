@@ -6,7 +6,7 @@ import { collect, fieldsOf, prefilled } from "./form";
 import type { Descriptor } from "./api";
 
 // A dataclass of scalars as nested fields: one widget per field (its fieldset), checked
-// per field, sent as one object; a deeper one stays a checked JSON editor.
+// per field, sent as one object (deeper ones: listFields.test.tsx).
 const params: Descriptor = {
   kind: "dataclass", name: "wf.Params",
   fields: { lr: { kind: "float" }, depth: { kind: "int" }, on: { kind: "bool" }, act: { kind: "enum", name: "wf.Act", values: ["relu", "tanh"] }, note: { kind: "optional", inner: { kind: "str" } } },
@@ -42,7 +42,8 @@ describe("a dataclass input as nested fields", () => {
     const [p] = fieldsOf({ p: params, net: deep }, {}).filter((f) => f.name === "p");
     expect(p?.widget).toBe("fields");
     expect(p?.subfields?.map((f) => `${f.name}:${f.widget}`)).toEqual(["p.lr:float", "p.depth:int", "p.on:bool", "p.act:enum", "p.note:str"]);
-    expect(fieldsOf({ net: deep }, {})[0]?.widget).toBe("json");
+    // a list of scalars inside is a list of rows (listFields.test.tsx)
+    expect(fieldsOf({ net: deep }, {})[0]?.subfields?.map((f) => f.widget)).toEqual(["list"]);
     const fields = fieldsOf({ p: params }, {});
     expect(collect(fields, { "p.lr": "fast", "p.depth": "" })).toEqual({
       ok: false, errors: { "p.lr": "p.lr expects a number, got 'fast'", "p.depth": "p.depth is required", "p.act": "p.act is required" } });

@@ -3,7 +3,7 @@
 import type { Descriptor } from "./api";
 import { misfit } from "./nested";
 
-export type Widget = "int" | "float" | "bool" | "str" | "enum" | "file" | "fields" | "json";
+export type Widget = "int" | "float" | "bool" | "str" | "enum" | "file" | "fields" | "list" | "json";
 
 export interface Field {
   name: string;
@@ -13,21 +13,33 @@ export interface Field {
   choices: unknown[];
   hasDefault: boolean;
   initial: string;
-  /** widget "fields": a dataclass (or namedtuple) of scalars, one widget per field;
-   * their texts are kept under ``name.field``. */
+  /** widget "fields": a dataclass (or namedtuple), one widget per field (a nested
+   * dataclass a fieldset of its own); their texts are kept under ``name.field``. */
   subfields?: Field[];
+  /** widget "list": a list (or set) of scalars, one row per item; the field's text is
+   * the JSON array of the items' texts, each item shown by this field's widget. */
+  item?: Field;
 }
 
 const SCALARS = new Set(["int", "float", "bool", "str", "enum", "literal"]);
+const LISTS = new Set(["list", "set", "frozenset"]);
+const MAX_DEPTH = 3; // dataclasses inside dataclasses drawn as fieldsets, then JSON
 
-/** A dataclass or namedtuple whose fields are all scalars (optional ones too): drawn as
- * one widget per field. Anything deeper stays a checked JSON editor. */
-function flatRecord(d: Descriptor): boolean {
+/** A dataclass or namedtuple of 1 to 30 fields, at most ``MAX_DEPTH`` deep: drawn as a
+ * fieldset, one widget per field (scalars, lists of scalars and dataclasses as their
+ * own widgets; any other field, a dict say, its checked JSON editor). */
+function record(d: Descriptor, depth: number): boolean {
   if (d.kind !== "dataclass" && d.kind !== "namedtuple") return false;
   const fields = d.fields;
-  if (typeof fields !== "object" || fields === null) return false;
+  if (typeof fields !== "object" || fields === null || depth >= MAX_DEPTH) return false;
   const all = Object.values(fields as Record<string, Descriptor>);
-  return all.length > 0 && all.length <= 30 && all.every((f) => SCALARS.has(inner(f).d.kind));
+  return all.length > 0 && all.length <= 30;
+}
+
+/** A list, set or frozenset of (non-optional) scalars: one row per item. */
+function scalarList(d: Descriptor): boolean {
+  if (!LISTS.has(d.kind) || typeof d.item !== "object" || d.item === null) return false;
+  return SCALARS.has((d.item as Descriptor).kind);
 }
 
 function inner(d: Descriptor): { d: Descriptor; optional: boolean } {
@@ -36,7 +48,7 @@ function inner(d: Descriptor): { d: Descriptor; optional: boolean } {
   return { d, optional: false };
 }
 
-function widgetOf(d: Descriptor): Widget {
+function widgetOf(d: Descriptor, depth = 0): Widget {
   switch (d.kind) {
     case "int":
     case "float":
@@ -51,14 +63,20 @@ function widgetOf(d: Descriptor): Widget {
       return "file"; // an upload (artifact:<hash>), or a path or URL the worker can read
     case "dataclass":
     case "namedtuple":
-      return flatRecord(d) ? "fields" : "json";
+      return record(d, depth) ? "fields" : "json";
+    case "list":
+    case "set":
+    case "frozenset":
+      return scalarList(d) ? "list" : "json";
     default:
       return "json"; // lists, dicts, tuples, dataclasses, models, unions...
   }
 }
 
 /** The text a field starts with: the default as the widget shows it. */
-function initialText(widget: Widget, value: unknown, present: boolean): string {
+function initialText(widget: Widget, value: unknown, present: boolean, item?: Widget): string {
+  if (widget === "list")
+    return JSON.stringify(Array.isArray(value) ? value.map((x) => initialText(item ?? "json", x, true)) : []);
   if (!present || value === null || value === undefined) return "";
   if (widget === "str" && typeof value === "string") return value;
   if (widget === "enum") return JSON.stringify(value);
@@ -66,18 +84,47 @@ function initialText(widget: Widget, value: unknown, present: boolean): string {
   return String(value);
 }
 
+/** ``field`` and its subfields (and item) renamed under ``prefix``. */
+function under(prefix: string, field: Field): Field {
+  const name = `${prefix}.${field.name}`;
+  return {
+    ...field,
+    name,
+    subfields: field.subfields?.map((f) => under(prefix, f)),
+    item: field.item && { ...field.item, name: `${name}[]` },
+  };
+}
+
+/** The field that shows and checks one item of a list field (``name[i]``). */
+export function itemField(list: Field, i: number): Field {
+  return { ...(list.item as Field), name: `${list.name}[${i}]` };
+}
+
+/** The items' texts of a list field's text (a JSON array of strings; else none). */
+export function listItems(text: string): string[] {
+  try {
+    const got = JSON.parse(text) as unknown;
+    return Array.isArray(got) ? got.map((x) => (typeof x === "string" ? x : JSON.stringify(x))) : [];
+  } catch {
+    return [];
+  }
+}
+
 export function fieldsOf(
   inputs: Record<string, Descriptor>,
   defaults: Record<string, unknown>,
   fixed: Record<string, unknown> = {},
+  depth = 0,
 ): Field[] {
   return Object.keys(inputs)
     .filter((name) => !(name in fixed))
     .sort()
     .map((name) => {
       const { d, optional } = inner(inputs[name] as Descriptor);
-      const widget = optional && flatRecord(d) ? "json" : widgetOf(d);
+      // an optional dataclass or list stays JSON: null or a value
+      const widget = optional && (record(d, depth) || scalarList(d)) ? "json" : widgetOf(d, depth);
       const hasDefault = name in defaults;
+      const item = widget === "list" ? fieldsOf({ [`${name}[]`]: d.item as Descriptor }, {}, {}, depth + 1)[0] : undefined;
       const field: Field = {
         name,
         descriptor: d,
@@ -85,15 +132,16 @@ export function fieldsOf(
         optional,
         choices: Array.isArray(d.values) ? (d.values as unknown[]) : [],
         hasDefault,
-        initial: initialText(widget, defaults[name], hasDefault),
+        initial: initialText(widget, defaults[name], hasDefault, item?.widget),
+        item,
       };
       if (widget === "fields") {
         const given = defaults[name];
         const inside = typeof given === "object" && given !== null ? (given as Record<string, unknown>) : {};
         const order = Object.keys(d.fields as Record<string, Descriptor>);
-        field.subfields = fieldsOf(d.fields as Record<string, Descriptor>, inside)
+        field.subfields = fieldsOf(d.fields as Record<string, Descriptor>, inside, {}, depth + 1)
           .sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name))
-          .map((f) => ({ ...f, name: `${name}.${f.name}` }));
+          .map((f) => under(name, f));
       }
       return field;
     });
@@ -105,7 +153,7 @@ export type Parsed = { ok: true; value: unknown } | { ok: false; error: string }
  * left out (the default applies), null for an optional input, or an error. */
 export function parseField(field: Field, text: string): Parsed | { ok: true; omit: true } {
   const t = field.widget === "str" ? text : text.trim();
-  if (t === "" && field.widget !== "bool") {
+  if (t === "" && field.widget !== "bool" && field.widget !== "list") {
     if (field.hasDefault) return { ok: true, omit: true };
     if (field.optional) return { ok: true, value: null };
     if (field.widget !== "str") return { ok: false, error: `${field.name} is required` };
@@ -129,6 +177,16 @@ export function parseField(field: Field, text: string): Parsed | { ok: true; omi
       return { ok: true, value: t };
     case "fields": // collected from its subfields (collect)
       return { ok: false, error: `${field.name} is made of fields` };
+    case "list": {
+      // each item checked as its own field (named name[i]); an empty str item is ""
+      const values: unknown[] = [];
+      for (const [i, itemText] of listItems(text).entries()) {
+        const got = parseField(itemField(field, i), itemText);
+        if (!got.ok) return got;
+        values.push("omit" in got ? null : got.value);
+      }
+      return { ok: true, value: values };
+    }
     case "enum": {
       const value = JSON.parse(t) as unknown;
       return field.choices.some((c) => JSON.stringify(c) === JSON.stringify(value))
@@ -200,7 +258,7 @@ export function prefilled(fields: Field[], values: Record<string, unknown>): Rec
         return [[f.name, `${UPLOADED}${(v0 as { hash: string }).hash}`]];
       if (!(f.name in values) || isRecord(v0)) return [[f.name, f.initial]];
       const v = values[f.name];
-      return [[f.name, f.optional && v === null ? "" : initialText(f.widget, v, true)]];
+      return [[f.name, f.optional && v === null ? "" : initialText(f.widget, v, true, f.item?.widget)]];
     }),
   );
 }

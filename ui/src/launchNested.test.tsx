@@ -3,8 +3,9 @@ import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/re
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { LaunchPage } from "./LaunchPage";
 
-// The launch form of a workflow whose input is a dataclass of dataclasses: its fields
-// listed under the JSON editor, a skeleton to start from, a bad part refused by name.
+// The launch form of a workflow whose input is an optional dataclass (null or a value:
+// a checked JSON editor, not a fieldset): its fields listed under the editor, a
+// skeleton to start from, a bad part refused by name.
 const posted: unknown[] = [];
 const net = {
   kind: "dataclass", name: "wf.Net", fields: {
@@ -22,7 +23,7 @@ beforeEach(() => {
     if (url.pathname === "/api/v1/whoami") return json({ user: "anonymous", auth: false, admin: true, roles: {} });
     if (url.pathname === "/api/v1/versions")
       return json([{ name: "wf.build", kind: "workflow", version: "v1", project: "default", domain: "development",
-                     created_at: 1, interface: { inputs: { net }, defaults: {} } }]);
+                     created_at: 1, interface: { inputs: { net: { kind: "optional", inner: net } }, defaults: {} } }]);
     if (url.pathname === "/api/v1/launch") {
       posted.push(JSON.parse(String(init?.body)));
       return json({ execution_id: "e-net" });

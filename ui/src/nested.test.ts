@@ -55,9 +55,12 @@ describe("nested inputs checked against the interface", () => {
 
   it("refuses a bad nested value in the launch form before anything is sent", () => {
     const fields = fieldsOf({ net, cfg: train }, {});
-    const bad = collect(fields, { net: '{"name": "a", "layers": [{"width": "4"}]}', cfg: '{"opt": {}}' });
-    expect(bad).toEqual({ ok: false, errors: { net: "net.layers[0].width expects int, got str", cfg: "cfg.opt.lr is required" } });
-    const good = collect(fields, { net: '{"name": "a", "layers": [{"width": 4}]}', cfg: '{"opt": {"lr": 0.5}}' });
-    expect(good).toEqual({ ok: true, inputs: { net: { name: "a", layers: [{ width: 4 }] }, cfg: { opt: { lr: 0.5 } } } });
+    // net is a fieldset; its list of dataclasses is that field's checked JSON editor
+    expect(fields.find((f) => f.name === "net")?.subfields?.map((f) => `${f.name}:${f.widget}`)).toEqual([
+      "net.name:str", "net.layers:json", "net.dropout:float"]);
+    const bad = collect(fields, { "net.name": "a", "net.layers": '[{"width": "4"}]', cfg: '{"opt": {}}' });
+    expect(bad).toEqual({ ok: false, errors: { "net.layers": "net.layers[0].width expects int, got str", cfg: "cfg.opt.lr is required" } });
+    const good = collect(fields, { "net.name": "a", "net.layers": '[{"width": 4}]', cfg: '{"opt": {"lr": 0.5}}' });
+    expect(good).toEqual({ ok: true, inputs: { net: { name: "a", layers: [{ width: 4 }], dropout: null }, cfg: { opt: { lr: 0.5 } } } });
   });
 });
