@@ -26,7 +26,6 @@ from rillet.store._instance import Instance
 FILE_POLL = 0.2  # seconds between looks at the log file
 RECHECK = 5.0  # seconds between looks at the attempt's record with no event at all
 LIVE = frozenset({"RUNNING", "QUEUED"})
-MAX_CHUNK = 1 << 20  # bytes of text in one event at most (a burst is split)
 
 
 def attempt_status(inst: Instance, execution_id: str, node_id: str, attempt: int) -> str:
@@ -58,10 +57,9 @@ async def follow_log(inst: Instance, broadcaster: Broadcaster, execution_id: str
             ended = status not in LIVE
             text, offset = await run_in_threadpool(read_attempt_lines, path, node_id,
                                                    attempt, offset)
-            for start in range(0, len(text), MAX_CHUNK):
+            if text:  # one event per read: its id resumes after all of it
                 yield {"id": str(offset), "event": "log",
-                       "data": json.dumps({"text": text[start:start + MAX_CHUNK],
-                                           "offset": offset})}
+                       "data": json.dumps({"text": text, "offset": offset})}
             if ended:
                 yield {"id": str(offset), "event": "end",
                        "data": json.dumps({"status": status, "offset": offset})}
@@ -85,5 +83,5 @@ async def _touched(queue: asyncio.Queue[Event], node_id: str) -> bool:
         while True:
             touched = touched or event.node_id in (node_id, "")
             event = queue.get_nowait()
-    except (TimeoutError, asyncio.QueueEmpty):
+    except (asyncio.TimeoutError, asyncio.QueueEmpty):  # asyncio's is not the builtin on 3.10
         return touched

@@ -22,6 +22,7 @@ import tarfile
 import tempfile
 import time
 import zipfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO, Any
@@ -143,6 +144,11 @@ def unpack(path: str, fmt: str, target: str, limit: int = MAX_UPLOAD) -> int:
         except (FileExistsError, NotADirectoryError, IsADirectoryError):
             raise UnsafeArchive(f"the archive's entry {rel[:120]!r} is both a file and a "
                                 "folder; nothing was stored") from None
+        except (tarfile.TarError, zipfile.BadZipFile, zlib.error, EOFError, RuntimeError,
+                NotImplementedError) as exc:  # truncated, encrypted, unknown compression
+            raise DefinitionError(f"the archive's entry {rel[:120]!r} cannot be read "
+                                  f"({type(exc).__name__}: {str(exc)[:200]}); nothing was "
+                                  "stored") from None
     return written
 
 

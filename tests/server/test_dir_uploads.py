@@ -145,6 +145,9 @@ def _device(name: str) -> tarfile.TarInfo:
     (b"not an archive at all", "zip", "not a zip archive"),
     (b"not an archive at all", "tar", "not a tar archive"),
     (tar_bytes({}), "tar", "empty"),
+    (tar_bytes({"big.bin": bytes(range(256)) * 400}, gz=True)[:-200], "tgz", "not a readable"),
+    (zip_bytes({"big.bin": bytes(range(256)) * 400}).replace(b"PK\x01\x02", b"XX\x01\x02"),
+     "zip", "not a zip archive"),
 ])
 def test_unsafe_or_broken_archives_are_refused_with_nothing_written(
         with_workers: Served, body: bytes, fmt: str, says: str) -> None:
@@ -154,6 +157,15 @@ def test_unsafe_or_broken_archives_are_refused_with_nothing_written(
     home = with_workers.home
     assert not list(home.parent.rglob("evil.txt"))
     assert [p for p in home.rglob(".upload-*")] == []
+
+
+def test_an_entry_whose_bytes_are_corrupt_is_a_400(with_workers: Served) -> None:
+    body = bytearray(zip_bytes({"f.bin": bytes(range(256)) * 40}))
+    body[40:60] = b"\xff" * 20  # inside the compressed data; the directory is intact
+    r = upload(with_workers, bytes(body), "zip")
+    assert r.status_code == 400, r.text  # type: ignore[attr-defined]
+    assert "'f.bin' cannot be read" in r.json()["error"], r.text  # type: ignore[attr-defined]
+    assert [p for p in with_workers.home.rglob(".upload-*")] == []
 
 
 def test_bad_parameters_and_bombs_are_4xx(with_workers: Served) -> None:
