@@ -44,7 +44,10 @@ class UnsafeArchive(DefinitionError):
 
 
 def entry_path(name: str) -> str:
-    """An archive entry's name as a relative path inside the folder, or UnsafeArchive."""
+    """An archive entry's name as a relative path inside the folder ('' for the folder
+    itself: ``tar -C folder -cf x.tar .`` names it '.'), or UnsafeArchive."""
+    if name in (".", "./"):
+        return ""
     clean = name[2:] if name.startswith("./") else name
     clean = clean.rstrip("/")
     parts = clean.split("/")
@@ -62,9 +65,12 @@ def _refuse_kind(name: str, kind: str) -> UnsafeArchive:
                          "and folders are taken; nothing was stored")
 
 
-def _tar_entries(path: str) -> Iterator[tuple[str, bool, Any]]:
-    """(relative path, is a folder, opener of its bytes) of each entry, all checked
-    before the first is returned."""
+Entry = tuple[str, bool, bool, Any]  # (relative path, a folder, executable, opener)
+
+
+def _tar_entries(path: str) -> Iterator[Entry]:
+    """(relative path, is a folder, is executable, opener of its bytes) of each entry,
+    all checked before the first is returned."""
     try:
         tar = tarfile.open(path, "r:*")  # noqa: SIM115 - closed below
     except (tarfile.TarError, EOFError, OSError) as exc:
@@ -83,10 +89,10 @@ def _tar_entries(path: str) -> Iterator[tuple[str, bool, Any]]:
             checked.append((entry_path(m.name), m))
         _check_count(len(members))
         for rel, m in checked:
-            yield rel, m.isdir(), (lambda m=m: tar.extractfile(m))
+            yield rel, m.isdir(), bool(m.mode & 0o100), (lambda m=m: tar.extractfile(m))
 
 
-def _zip_entries(path: str) -> Iterator[tuple[str, bool, Any]]:
+def _zip_entries(path: str) -> Iterator[Entry]:
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
@@ -104,7 +110,8 @@ def _zip_entries(path: str) -> Iterator[tuple[str, bool, Any]]:
             checked.append((entry_path(info.filename), info))
         _check_count(len(infos))
         for rel, info in checked:
-            yield rel, info.is_dir(), (lambda info=info: archive.open(info))
+            yield (rel, info.is_dir(), bool((info.external_attr >> 16) & 0o100),
+                   (lambda info=info: archive.open(info)))
 
 
 def _check_count(n: int) -> None:
@@ -127,7 +134,12 @@ def unpack(path: str, fmt: str, target: str, limit: int = MAX_UPLOAD) -> int:
     root = os.path.realpath(target)
     written = 0
     seen: set[str] = set()
-    for rel, is_dir, opener in entries:
+    for rel, is_dir, executable, opener in entries:
+        if rel == "":
+            if not is_dir:
+                raise UnsafeArchive("the archive's entry '.' is not a folder; nothing was "
+                                    "stored")
+            continue
         dest = os.path.realpath(os.path.join(root, rel))
         if os.path.commonpath([root, dest]) != root:  # only checked names get here
             raise UnsafeArchive(f"the archive's entry {rel[:120]!r} leaves the folder")
@@ -141,6 +153,8 @@ def unpack(path: str, fmt: str, target: str, limit: int = MAX_UPLOAD) -> int:
             os.makedirs(os.path.dirname(dest), exist_ok=True)
             with opener() as source, open(dest, "xb") as out:
                 written = _copy(source, out, written, limit)
+            if executable:  # kept: the stored tar says 0755 for it, as for a task's folder
+                os.chmod(dest, 0o755)
         except (FileExistsError, NotADirectoryError, IsADirectoryError):
             raise UnsafeArchive(f"the archive's entry {rel[:120]!r} is both a file and a "
                                 "folder; nothing was stored") from None

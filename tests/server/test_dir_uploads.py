@@ -113,6 +113,31 @@ def test_an_uploaded_folder_is_a_launchs_directory_input(
     assert r.status_code == 400 and "not a stored directory" in r.json()["error"], r.text
 
 
+def test_an_executable_file_keeps_its_mode(with_workers: Served, tmp_path: Path) -> None:
+    """The stored tar says 0755 for an executable file (as for a task's folder): an
+    uploaded one keeps it, so the digest is that of the folder it came from."""
+    from rillet.types._files import Directory
+    from rillet.types._literal import encode
+
+    local = tmp_path / "tools"
+    local.mkdir()
+    (local / "run.sh").write_bytes(b"#!/bin/sh\necho hi\n")
+    (local / "run.sh").chmod(0o755)
+    (local / "notes.txt").write_bytes(b"plain")
+    expected = encode(Directory(str(local)), Directory).hash
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        tar.add(str(local), arcname=".")
+    zipped = io.BytesIO()
+    with zipfile.ZipFile(zipped, "w") as z:
+        for name in ("run.sh", "notes.txt"):
+            z.write(local / name, name)
+    for body, fmt in ((buf.getvalue(), "tar"), (zipped.getvalue(), "zip")):
+        r = upload(with_workers, body, fmt, name="tools")
+        assert r.status_code == 201, r.text  # type: ignore[attr-defined]
+        assert r.json()["hash"] == expected, fmt  # type: ignore[attr-defined]
+
+
 def _link(name: str, kind: bytes, target: str) -> tarfile.TarInfo:
     info = tarfile.TarInfo(name)
     info.type, info.linkname = kind, target
@@ -145,6 +170,7 @@ def _device(name: str) -> tarfile.TarInfo:
     (b"not an archive at all", "zip", "not a zip archive"),
     (b"not an archive at all", "tar", "not a tar archive"),
     (tar_bytes({}), "tar", "empty"),
+    (tar_bytes({".": b"x"}), "tar", "'.' is not a folder"),
     (tar_bytes({"big.bin": bytes(range(256)) * 400}, gz=True)[:-200], "tgz", "not a readable"),
     (zip_bytes({"big.bin": bytes(range(256)) * 400}).replace(b"PK\x01\x02", b"XX\x01\x02"),
      "zip", "not a zip archive"),
