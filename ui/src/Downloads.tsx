@@ -90,7 +90,7 @@ export function ValuePreview({ hash, label }: { hash: string; label: string }) {
       {p.kind === "text" ? (
         <>
           <p className="muted">{caption(p)}</p>
-          <pre className="logs">{p.text ?? ""}</pre>
+          <pre className="logs" tabIndex={0}>{p.text ?? ""}</pre>
         </>
       ) : (
         <RowsTable columns={p.columns} rows={p.rows} title={caption(p)} />

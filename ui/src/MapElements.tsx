@@ -39,7 +39,7 @@ export function MapElements({ executionId, nodeId, status }: { executionId: stri
                       <summary>{e.error}</summary>
                       {e.traceback && <pre className="traceback">{e.traceback}</pre>}
                       {e.logs && (
-                        <pre className="logs" aria-label={`logs of element ${e.map_index}`}>
+                        <pre className="logs" tabIndex={0} aria-label={`logs of element ${e.map_index}`}>
                           {e.logs}
                         </pre>
                       )}

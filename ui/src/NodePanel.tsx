@@ -80,7 +80,7 @@ function LogText(props: { executionId: string; nodeId: string; attempt: number; 
   const live = useLiveLog(props.executionId, props.nodeId, props.attempt, props.running);
   const text = props.running ? live.text || props.recorded : props.recorded;
   return (
-    <pre className="logs" aria-label={`logs of attempt ${props.attempt}`} data-live={props.running ? "true" : undefined}>
+    <pre className="logs" tabIndex={0} aria-label={`logs of attempt ${props.attempt}`} data-live={props.running ? "true" : undefined}>
       {text || (props.running ? "(no output yet)" : "(no output)")}
     </pre>
   );
