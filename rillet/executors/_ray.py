@@ -62,12 +62,15 @@ def _ray() -> Any:
     return ray
 
 
-def run_remote(payload: bytes, token: int = 0, mailbox: str = "") -> bytes:
+def run_remote(payload: bytes) -> bytes:
     """What one Ray task runs: one attempt or one chunk of a map, on whatever node.
-    With a ``mailbox``, an attempt that runs long streams to it (``_raystream``); the
-    reply says whether it did: ``(kind, body, host, streamed)``."""
+    A payload that ``streamed_payload`` framed names a mailbox: an attempt that runs
+    long streams to it (``_raystream``); the reply says whether it did: ``(kind, body,
+    host, streamed)``. (One argument: each argument of a Ray task costs the driver and
+    the worker a serialization of its own, ~0.15 ms per chain step for two more.)"""
+    token, mailbox, message = _unframe(payload)
     try:
-        job, collect, env = load_message(payload)
+        job, collect, env = load_message(message)
     except BaseException as exc:
         fields = error_fields(exc)
         fields["retryable"] = False
@@ -89,6 +92,23 @@ def run_remote(payload: bytes, token: int = 0, mailbox: str = "") -> bytes:
     except Exception as exc:
         return dumps(("result", unsendable(job, result, exc, "the Ray worker"),
                       socket.gethostname(), streamed))
+
+
+_FRAMED = b"S"  # a message made by _Attempt.message is a pickle: it starts with b"\x80"
+
+
+def streamed_payload(message: bytes, token: int, mailbox: str) -> bytes:
+    """``message`` with the token and mailbox of a piece that may stream, in front."""
+    return b"%s%d %s\n%s" % (_FRAMED, token, mailbox.encode(), message)
+
+
+def _unframe(payload: bytes) -> tuple[int, str, bytes]:
+    """(token, mailbox, message) of a payload (0, "", payload when not framed)."""
+    if payload[:1] != _FRAMED:
+        return 0, "", payload
+    end = payload.index(b"\n")
+    token, mailbox = payload[1:end].split(b" ", 1)
+    return int(token), mailbox.decode(), payload[end + 1:]
 
 
 def _log_fd() -> int:
@@ -157,7 +177,6 @@ class RayExecutor:
         self._address = address
         self._max_parallel = max_parallel
         self._started = False  # whether this executor started (and so stops) Ray
-        self._remote: Any = None
         self._remotes: dict[tuple[Any, ...], Any] = {}  # options -> Ray remote function
         self._nodes: list[dict[str, float]] | None = None
         self._nodes_at = 0.0
@@ -195,8 +214,6 @@ class RayExecutor:
         if _LOCAL["owned"] and not self._started:
             self._started = True  # one more user of the local Ray (several executors share it)
             _LOCAL["users"] += 1
-        if self._remote is None:
-            self._remote = ray.remote(max_retries=0)(run_remote)
         return ray
 
     def nodes(self, fresh: bool = True) -> list[dict[str, float]]:
@@ -308,13 +325,17 @@ class RayExecutor:
                 if id(a) in self._attempts]
 
     def shutdown(self) -> None:
-        """Cancel running Ray tasks; stop Ray when this executor started it."""
+        """Cancel running Ray tasks; stop Ray when this executor started it. When this
+        process is no longer connected (``ray.shutdown()`` came first, e.g. at exit),
+        nothing is asked of Ray: a call would connect again (Ray's auto-init) and wait
+        for a cluster that may be gone."""
         ray = _ray() if self._pieces or self._started or self._mailbox is not None else None
-        if ray is not None:
+        live = ray is not None and ray.is_initialized()
+        if live:
             for ref in list(self._pieces):
                 with contextlib.suppress(Exception):
                     ray.cancel(ref, force=True)
-        if ray is not None and self._mailbox is not None:
+        if live and self._mailbox is not None:
             with contextlib.suppress(Exception):
                 ray.kill(self._mailbox)
         self._mailbox = self._take = None
@@ -327,11 +348,11 @@ class RayExecutor:
         self._nodes = None
         if ray is not None and self._started:
             self._started = False
-            self._remote = None
             self._remotes.clear()
             _LOCAL["users"] -= 1
             if _LOCAL["users"] <= 0:  # the last user stops the local Ray
-                ray.shutdown()
+                if live:
+                    ray.shutdown()
                 _LOCAL["owned"], _LOCAL["users"] = False, 0
 
     # -- admission --
@@ -351,8 +372,9 @@ class RayExecutor:
     # -- dispatch and results --
 
     def _remote_for(self, job: AttemptJob) -> Any:
-        """The Ray remote function with the options of ``job``'s requests (built once
-        for each set of requests: ``options()`` costs more than the call it prepares)."""
+        """The Ray remote function with the options of ``job``'s requests, made once for
+        each set of requests (``ray.remote(**options)``, not ``options()``: a call
+        through ``options()`` merges the options again each time)."""
         custom = custom_of(job.task)
         runtime_env = runtime_env_of(job.task)
         key = (job.cpu, job.mem, job.gpu, tuple(sorted(custom.items())),
@@ -367,7 +389,7 @@ class RayExecutor:
                 options["resources"] = custom
             if runtime_env:
                 options["runtime_env"] = runtime_env
-            remote = self._remotes[key] = self._remote.options(**options)
+            remote = self._remotes[key] = _ray().remote(max_retries=0, **options)(run_remote)
         return remote
 
     def _start_chunks(self, ray: Any, attempt: _Attempt) -> None:
@@ -388,7 +410,7 @@ class RayExecutor:
                 return
             if stream:
                 piece = _Piece(attempt, span[0], next(self._tokens))
-                ref = remote.remote(payload, piece.token, self._mailbox_name)
+                ref = remote.remote(streamed_payload(payload, piece.token, self._mailbox_name))
                 self._streams[piece.token] = piece
             else:
                 piece = _Piece(attempt, span[0], 0)

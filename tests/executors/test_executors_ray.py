@@ -311,6 +311,40 @@ def test_a_worker_runs_launched_executions_on_ray(ray_cluster: Nodes, tmp_path: 
         s.close()
 
 
+_AFTER_SHUTDOWN = """
+import os, sys, time
+import ray
+import rillet
+from rillet.engine._loading import load_file
+from rillet.sdk._run import _EXECUTORS, _shutdown_executors
+
+flows = load_file(sys.argv[1])
+done = rillet.run(flows.too_slow, home=sys.argv[2], executor="ray", seconds=1.0)
+assert done.status == "SUCCEEDED", done.error
+(ex,) = [e for k, e in _EXECUTORS.items() if k[0] == "ray"]
+assert ex._mailbox is not None  # a task ran past STREAM_AFTER: the mailbox was made
+ray.shutdown()
+os.environ["RAY_ADDRESS"] = "127.0.0.1:9"  # the cluster is gone (as at a script's exit)
+started = time.monotonic()
+_shutdown_executors()  # what atexit runs
+print("connected", ray.is_initialized(), "in", round(time.monotonic() - started, 1))
+"""
+
+
+def test_the_executor_s_shutdown_after_ray_s_own_does_not_connect_again(
+        ray_cluster: Nodes, tmp_path: Path) -> None:
+    # A script that stops Ray (and its cluster) before exiting: the executor's
+    # shutdown at exit used to cancel/kill through Ray's auto-init, which connected
+    # again and waited for the gone cluster (benchmarks/ray_bench.py hung at exit).
+    script = tmp_path / "after.py"
+    script.write_text(_AFTER_SHUTDOWN)
+    env = rillet_env(RAY_ADDRESS=os.environ["RAY_ADDRESS"])
+    done = subprocess.run([sys.executable, str(script), str(WF), str(tmp_path / "home")],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "connected False in 0.0" in done.stdout, (done.stdout, done.stderr[-3000:])
+
+
 def _gone(pid: int) -> bool:
     import psutil
 
