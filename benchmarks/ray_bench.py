@@ -118,14 +118,19 @@ def main() -> None:
     def bare_each() -> None:
         assert len(ray.get([bare_inc.remote(x) for x in xs])) == len(xs)
 
-    cases = {"rillet chain": rillet_chain, "bare chain": bare_chain,
-             "rillet map": rillet_map, "bare batched map": bare_batched}
-    times: dict[str, list[float]] = {k: [] for k in [*cases, "bare per-element map"]}
-    for fn in [*cases.values(), bare_each]:  # warm up: workers started, modules imported
+    chains = {"rillet chain": rillet_chain, "bare chain": bare_chain}
+    maps = {"rillet map": rillet_map, "bare batched map": bare_batched}
+    times: dict[str, list[float]] = {k: [] for k in [*chains, *maps, "bare per-element map"]}
+    for fn in [*chains.values(), *maps.values(), bare_each]:  # warm up: workers, imports
         fn()
-    for _ in range(args.rounds):  # interleaved, so that load hits every case alike
-        for name, fn in cases.items():
-            times[name].append(_timed(fn))
+    # Interleaved, so that load hits every case alike, each pair in its rounds of its own
+    # and in turns first and second: a map of 10,000 leaves the cluster busy for a while
+    # after it ends (its objects freed, its workers returned), which slowed whichever
+    # chain ran right after it (always rillet's, before 6 Dec 2026).
+    for cases in (chains, maps):
+        for turn in range(args.rounds):
+            for name, fn in list(cases.items())[::-1 if turn % 2 else 1]:
+                times[name].append(_timed(fn))
     # 10,000 Ray tasks keep the cluster busy for a while after they end (freeing their
     # objects and workers): that baseline runs in rounds of its own, after the others,
     # rather than slowing whichever case would follow it.

@@ -330,14 +330,14 @@ class RayExecutor:
         nothing is asked of Ray: a call would connect again (Ray's auto-init) and wait
         for a cluster that may be gone."""
         ray = _ray() if self._pieces or self._started or self._mailbox is not None else None
-        live = ray is not None and ray.is_initialized()
-        if live:
+        live = ray is not None and bool(ray.is_initialized())
+        if ray is not None and live:
             for ref in list(self._pieces):
                 with contextlib.suppress(Exception):
                     ray.cancel(ref, force=True)
-        if live and self._mailbox is not None:
-            with contextlib.suppress(Exception):
-                ray.kill(self._mailbox)
+            if self._mailbox is not None:
+                with contextlib.suppress(Exception):
+                    ray.kill(self._mailbox)
         self._mailbox = self._take = None
         self._pieces.clear()
         self._streams.clear()
