@@ -125,8 +125,8 @@ def main() -> None:
         fn()
     # Interleaved, so that load hits every case alike, each pair in its rounds of its own
     # and in turns first and second: a map of 10,000 leaves the cluster busy for a while
-    # after it ends (its objects freed, its workers returned), which slowed whichever
-    # chain ran right after it (always rillet's, before 6 Dec 2026).
+    # after it ends (its objects freed, its workers returned), and before 6 Dec 2026
+    # rillet's chain always ran right after one (how much that cost was not measured).
     for cases in (chains, maps):
         for turn in range(args.rounds):
             for name, fn in list(cases.items())[::-1 if turn % 2 else 1]:
