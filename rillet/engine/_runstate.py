@@ -13,7 +13,7 @@ import time
 import uuid
 from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from rillet.compiler._access import follow
 from rillet.compiler._interface import is_namedtuple
@@ -240,7 +240,7 @@ class RunState:
         self.beat_every = min(HEARTBEAT_EVERY, engine.lease_ttl / 3) if self.fenced \
             else HEARTBEAT_EVERY
         self.streams: OutputStreams | None = None
-        if engine.log_path is not None and isinstance(self.executor, OutputStreamingExecutor):
+        if engine.log_path is not None and _streams_output(self.executor):
             self.executor.poll_output()  # it collects from now on (and drops what it had)
             self.streams = OutputStreams(engine.log_path(execution_id),
                                          self.executor.poll_output, engine.echo)
@@ -451,3 +451,16 @@ class RunState:
             if "/" not in head:
                 return False
             head = head.rpartition("/")[0]
+
+
+_STREAMING: dict[type, bool] = {}
+
+
+def _streams_output(executor: Any) -> TypeGuard[OutputStreamingExecutor]:
+    """``isinstance(executor, OutputStreamingExecutor)``, once per class (a runtime
+    protocol check walks the protocol's members: ~50 us, at every execution's start)."""
+    cls = type(executor)
+    known = _STREAMING.get(cls)
+    if known is None:
+        known = _STREAMING[cls] = isinstance(executor, OutputStreamingExecutor)
+    return known

@@ -7,6 +7,7 @@ together. The CLI calls these same functions.
 from __future__ import annotations
 
 import atexit
+import functools
 import os
 import sys
 from typing import Any
@@ -105,9 +106,13 @@ def _open_home(home: str | None) -> Any:
 
 def _engine(h: Any, executor: str | Executor, max_parallel: int | None,
             observer: Observer | None, echo: Echo | None = None) -> Engine:
+    # A run's checkpoint and work folders are made by what writes into them (the
+    # executors' sinks, ``working_directory``), as a study's trials do: not two mkdirs
+    # for every execution.
     return Engine(store=h.store, artifacts=h.artifacts,
                   executor=make_executor(executor, max_parallel),
-                  checkpoint_path=h.checkpoint_path, work_dir=h.work_dir, observer=observer,
+                  checkpoint_path=functools.partial(h.checkpoint_path, make=False),
+                  work_dir=functools.partial(h.work_dir, make=False), observer=observer,
                   log_path=h.log_path, echo=echo)
 
 

@@ -81,10 +81,11 @@ class Instance:
         """The home folder when this is the embedded home, else None."""
         return self._home.path if self._home is not None else None
 
-    def checkpoint_path(self, scope: str, node_id: str) -> str:
+    def checkpoint_path(self, scope: str, node_id: str, *, make: bool = True) -> str:
+        """As ``Home.checkpoint_path`` (``make=False``: the folder is left to the writer)."""
         if self._home is not None:
-            return self._home.checkpoint_path(scope, node_id)
-        return os.path.join(self._folder("checkpoints", scope), _safe_name(node_id))
+            return self._home.checkpoint_path(scope, node_id, make=make)
+        return os.path.join(self._folder("checkpoints", scope, make=make), _safe_name(node_id))
 
     def log_path(self, execution_id: str) -> str:
         """The file the output of ``execution_id``'s tasks goes to while they run."""
@@ -92,14 +93,15 @@ class Instance:
             return self._home.log_path(execution_id)
         return os.path.join(self.scratch, "logs", _safe_name(execution_id) + ".log")
 
-    def work_dir(self, execution_id: str) -> str:
+    def work_dir(self, execution_id: str, *, make: bool = True) -> str:
+        """As ``Home.work_dir`` (``make=False``: the folder is left to what writes there)."""
         if self._home is not None:
-            return self._home.work_dir(execution_id)
-        return self._folder("work", execution_id)
+            return self._home.work_dir(execution_id, make=make)
+        return self._folder("work", execution_id, make=make)
 
-    def _folder(self, kind: str, name: str) -> str:
+    def _folder(self, kind: str, name: str, *, make: bool = True) -> str:
         folder = os.path.join(self.scratch, kind, _safe_name(name))
-        if folder not in self._made:
+        if make and folder not in self._made:
             os.makedirs(folder, exist_ok=True)
             self._made.add(folder)
         return folder
