@@ -24,6 +24,9 @@ WAL_AUTOCHECKPOINT_PAGES = 4000
 # WAL pages for an inline chain (~9 pages a commit), well before the writer's own
 # automatic checkpoint at WAL_AUTOCHECKPOINT_PAGES, which stays as the backstop.
 CHECKPOINT_EVERY = 128
+# Seconds a checkpointer thread waits for work before it ends (closing its connection):
+# a database nobody closes (a home opened per ``rillet.run``) leaves no thread behind.
+CHECKPOINT_IDLE = 10.0
 
 
 class Database(Protocol):
@@ -207,9 +210,9 @@ class SqliteDatabase:
         if self.path == ":memory:" or not self._tuned:
             return
         cp = self._checkpointer
-        if cp is None or cp.pid != os.getpid():  # (a fork's copy has no thread)
-            cp = self._checkpointer = _Checkpointer(self.path)
-        cp.wake()
+        # (a fork's copy has no thread; an idle one has ended)
+        if cp is None or cp.pid != os.getpid() or not cp.wake():
+            self._checkpointer = _Checkpointer(self.path)
 
     def close(self) -> None:
         cp, self._checkpointer = self._checkpointer, None
@@ -534,14 +537,22 @@ class _Checkpointer:
         self.path = path
         self.pid = os.getpid()
         self._wake = threading.Event()
+        self._wake.set()  # a checkpoint was asked for when it was made
+        self._state = threading.Lock()  # between an idle end and a wake
+        self._ended = False
         self._stopped = False
         self.done = 0  # checkpoints run
         self._thread = threading.Thread(target=self._run, name="rillet-checkpoint",
                                         daemon=True)
         self._thread.start()
 
-    def wake(self) -> None:
-        self._wake.set()
+    def wake(self) -> bool:
+        """Ask for a checkpoint; False when the thread has ended (idle), asking nothing."""
+        with self._state:
+            if self._ended:
+                return False
+            self._wake.set()
+            return True
 
     def stop(self) -> None:
         self._stopped = True
@@ -552,7 +563,11 @@ class _Checkpointer:
         conn: sqlite3.Connection | None = None
         try:
             while True:
-                self._wake.wait()
+                if not self._wake.wait(CHECKPOINT_IDLE):
+                    with self._state:
+                        if not self._wake.is_set():  # idle: end (a wake now makes another)
+                            self._ended = True
+                            return
                 self._wake.clear()
                 if self._stopped:
                     return
@@ -566,6 +581,8 @@ class _Checkpointer:
                 except sqlite3.Error:
                     pass  # the writer's automatic checkpoint is the backstop
         finally:
+            with self._state:
+                self._ended = True
             if conn is not None:
                 with _CHECKPOINTING:
                     conn.close()

@@ -63,7 +63,7 @@ _TOP = "\U0010ffff"  # sorts after every character: [p, p + _TOP) holds the ids 
 
 ENDED_VALUES = frozenset(s.value for s in ENDED)
 # What revision 0019's triggers raise on PostgreSQL (``_schema.PG_ENDED_FENCE``) and
-# ``SqlMetadataStore._fence_running`` on SQLite.
+# ``_fence_running`` (in ``SqlMetadataStore.apply``) on SQLite.
 ENDED_FENCE_MESSAGE = "rillet: execution ended"
 _ENDED_IN = ", ".join(f"'{v}'" for v in sorted(ENDED_VALUES))
 _ENDED_ONE = f"SELECT 1 FROM executions WHERE id = ? AND status IN ({_ENDED_IN})"

@@ -92,3 +92,27 @@ def test_no_fork_while_the_checkpointer_is_in_sqlite(tmp_path: Path) -> None:
         assert cp is not None and cp.done >= 1
     finally:
         db.close()
+
+
+def test_an_idle_checkpointer_ends_and_the_next_commits_make_another(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A database nobody closes (a home opened per ``rillet.run``) keeps no thread and no
+    connection past ``CHECKPOINT_IDLE``; its next checkpoint starts a thread again."""
+    monkeypatch.setattr(_db, "CHECKPOINT_IDLE", 0.2)
+    db = _db_with_table(tmp_path / "home.db")
+    try:
+        for _ in range(_db.CHECKPOINT_EVERY):
+            with db.write() as c:
+                c.execute("INSERT INTO t (v) VALUES ('z')")
+        first = db._checkpointer
+        assert first is not None
+        _wait("the idle thread to end", lambda: not first._thread.is_alive())
+        assert first.done == 1 and not first.wake()  # ended: asks nothing
+        for _ in range(_db.CHECKPOINT_EVERY):
+            with db.write() as c:
+                c.execute("INSERT INTO t (v) VALUES ('z')")
+        second = db._checkpointer
+        assert second is not None and second is not first
+        _wait("the new thread's checkpoint", lambda: second.done == 1)
+    finally:
+        db.close()
