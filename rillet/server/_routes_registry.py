@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
@@ -16,6 +17,11 @@ from rillet.server._auth import who
 from rillet.server._errors import ERROR_RESPONSES
 from rillet.services import _registry
 from rillet.store._instance import Instance
+
+if TYPE_CHECKING:
+    from rillet.services._uploads import Spool
+
+S = TypeVar("S", bound="Spool")
 
 router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
 
@@ -69,20 +75,10 @@ async def upload(request: Request,
     from rillet.services._uploads import UploadSink, UploadTooLarge
 
     inst = _inst(request)
-    limit = int(getattr(request.app.state, "upload_limit", 0) or services.MAX_UPLOAD)
-    declared = request.headers.get("content-length", "")
+    limit = _upload_limit(request)
     try:
-        if declared.isdigit() and int(declared) > limit:
-            raise UploadTooLarge(f"the upload '{name}' ({declared} bytes) is larger than the "
-                                 f"server's limit of {limit} bytes; nothing was stored")
-        sink = await run_in_threadpool(UploadSink, inst, name, limit)
-        try:
-            async for chunk in request.stream():
-                if chunk:
-                    sink.write(chunk)
-        except BaseException:
-            sink.close()
-            raise
+        sink = await _spooled(request, lambda: UploadSink(inst, name, limit), limit,
+                              f"the upload '{name}'")
         return JSONResponse(await run_in_threadpool(sink.store), status_code=201)
     except UploadTooLarge as exc:
         return JSONResponse({"error": str(exc)}, status_code=413)
@@ -101,28 +97,46 @@ async def upload_directory(request: Request,
     zip), as a Directory value; a launch gives a Directory input as the answer's
     ``ref``. An entry that is a link or special file, or whose name is absolute or has
     ``..``: 400, nothing stored. Over the server's limit, sent or unpacked: 413."""
-    from rillet.services._dir_uploads import ArchiveSink, store_directory
-    from rillet.services._uploads import UploadTooLarge
+    from rillet.services._dir_uploads import store_directory
+    from rillet.services._uploads import Spool, UploadTooLarge
 
     inst = _inst(request)
-    limit = int(getattr(request.app.state, "upload_limit", 0) or services.MAX_UPLOAD)
-    declared = request.headers.get("content-length", "")
+    limit = _upload_limit(request)
     try:
-        if declared.isdigit() and int(declared) > limit:
-            raise UploadTooLarge(f"the archive ({declared} bytes) is larger than the "
-                                 f"server's limit of {limit} bytes; nothing was stored")
-        sink = await run_in_threadpool(ArchiveSink, inst, limit)
+        sink = await _spooled(request, lambda: Spool(inst, "the archive", limit), limit,
+                              "the archive")
         try:
-            async for chunk in request.stream():
-                if chunk:
-                    sink.write(chunk)
-            path = sink.finish()
-            shown = await run_in_threadpool(store_directory, inst, path, format, name, limit)
+            shown = await run_in_threadpool(store_directory, inst, sink.finish(), format,
+                                            name, limit)
         finally:
             sink.close()
         return JSONResponse(shown, status_code=201)
     except UploadTooLarge as exc:
         return JSONResponse({"error": str(exc)}, status_code=413)
+
+
+def _upload_limit(request: Request) -> int:
+    return int(getattr(request.app.state, "upload_limit", 0) or services.MAX_UPLOAD)
+
+
+async def _spooled(request: Request, make: Callable[[], S], limit: int, what: str) -> S:
+    """The request's body in a spool ``make()`` gives (made in a thread): refused
+    before reading when its declared length is over ``limit``; dropped on any error."""
+    from rillet.services._uploads import UploadTooLarge
+
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise UploadTooLarge(f"{what} ({declared} bytes) is larger than the server's limit "
+                             f"of {limit} bytes; nothing was stored")
+    sink = await run_in_threadpool(make)
+    try:
+        async for chunk in request.stream():
+            if chunk:
+                sink.write(chunk)
+    except BaseException:
+        sink.close()
+        raise
+    return sink
 
 
 @router.get("/versions", response_model=list[dict[str, Any]])

@@ -14,23 +14,26 @@ Nothing is parsed or unpickled: the files are content.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import stat
 import tarfile
 import tempfile
-import time
 import zipfile
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO, Any
 
-from rillet.engine._records import ArtifactRecord, Batch
 from rillet.errors import DefinitionError
 from rillet.services._shapes import UploadShape
-from rillet.services._uploads import MAX_UPLOAD, UploadTooLarge, check_name, upload_shape
+from rillet.services._uploads import (
+    MAX_UPLOAD,
+    UploadTooLarge,
+    check_name,
+    keep_upload,
+    local_root,
+)
 from rillet.store._instance import Instance
 
 FORMATS = ("tar", "tgz", "zip")
@@ -177,42 +180,6 @@ def _copy(source: IO[bytes], out: IO[bytes], written: int, limit: int) -> int:
     return written
 
 
-class ArchiveSink:
-    """Receives an uploaded archive's bytes chunk by chunk into a temporary file,
-    refusing more than ``limit`` bytes; :meth:`close` removes it."""
-
-    def __init__(self, inst: Instance, limit: int = MAX_UPLOAD) -> None:
-        self.limit = limit
-        self.size = 0
-        self._file = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed by close
-            prefix=".upload-archive-", dir=_local_root(inst), delete=False)
-        self.path = self._file.name
-
-    def write(self, chunk: bytes) -> None:
-        self.size += len(chunk)
-        if self.size > self.limit:
-            raise UploadTooLarge(f"the archive is larger than the server's limit of "
-                                 f"{self.limit} bytes; nothing was stored")
-        self._file.write(chunk)
-
-    def finish(self) -> str:
-        self._file.close()
-        return self.path
-
-    def close(self) -> None:
-        self._file.close()
-        try:
-            os.unlink(self.path)
-        except FileNotFoundError:
-            pass
-
-
-def _local_root(inst: Instance) -> str | None:
-    folder = getattr(inst.artifacts, "root", None)
-    return folder if isinstance(folder, str) and "://" not in folder and \
-        os.path.isdir(folder) else None
-
-
 class _HashingFile:
     """A write-only file that hashes what it is given (after ``header``)."""
 
@@ -229,7 +196,7 @@ class _HashingFile:
 
 @contextmanager
 def _scratch(inst: Instance) -> Iterator[str]:
-    path = tempfile.mkdtemp(prefix=".upload-dir-", dir=_local_root(inst))
+    path = tempfile.mkdtemp(prefix=".upload-dir-", dir=local_root(inst))
     try:
         yield path
     finally:
@@ -240,7 +207,6 @@ def store_directory(inst: Instance, archive: str, fmt: str, name: str,
                     limit: int = MAX_UPLOAD) -> UploadShape:
     """Unpack the uploaded archive at ``archive`` and store the folder as a Directory
     value named ``name`` (once per digest); the answer's ``ref`` is the launch input."""
-    from rillet.types._descriptor import describe
     from rillet.types._files import Directory, archive_directory
     from rillet.types._literal import blob_headers
 
@@ -256,13 +222,4 @@ def store_directory(inst: Instance, archive: str, fmt: str, name: str,
             archive_directory(tree, sink)  # type: ignore[arg-type]
         digest = sink.hash.hexdigest()
         _, uri = inst.artifacts.put_file(tar_path, digest)
-    record = ArtifactRecord(
-        hash=digest, format="dir", type=describe(Directory), size=sink.size, uri=uri,
-        inline=json.dumps({"name": name}, separators=(",", ":")),
-        created_at=time.time(), tag="directory")
-    known = inst.store.artifacts([digest]).get(digest)
-    if known is None or known.purged:
-        inst.store.apply(Batch(artifacts=[record]))
-    shown = upload_shape(digest, name, sink.size)
-    shown["format"] = "dir"
-    return shown
+    return keep_upload(inst, digest, Directory, "dir", "directory", name, sink.size, uri)

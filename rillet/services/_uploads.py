@@ -40,67 +40,95 @@ def check_name(name: str) -> str:
     return name
 
 
-class UploadSink:
-    """Receives one upload's bytes chunk by chunk: a temporary file and the File digest,
-    refusing more than ``limit`` bytes. :meth:`store` keeps it, :meth:`close` drops it."""
+def local_root(inst: Instance) -> str | None:
+    """The artifacts' folder when it is a local one (a temporary file made there is
+    renamed into the store on the same disk), else None (the system's temp folder)."""
+    folder = getattr(inst.artifacts, "root", None)
+    return folder if isinstance(folder, str) and "://" not in folder and \
+        os.path.isdir(folder) else None
+
+
+class Spool:
+    """Receives an upload's bytes chunk by chunk into a temporary file beside the
+    artifacts, refusing more than ``limit`` bytes (``what`` names it in the error);
+    :meth:`close` removes the file."""
+
+    def __init__(self, inst: Instance, what: str, limit: int = MAX_UPLOAD) -> None:
+        self.what = what
+        self.limit = limit
+        self.size = 0
+        self._file = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed by finish/close
+            prefix=".upload-", dir=local_root(inst), delete=False)
+        self.path = self._file.name
+
+    def write(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self.size > self.limit:
+            raise UploadTooLarge(f"{self.what} is larger than the server's limit of "
+                                 f"{self.limit} bytes; nothing was stored")
+        self._file.write(chunk)
+
+    def finish(self) -> str:
+        """The temporary file, complete and closed."""
+        self._file.close()
+        return self.path
+
+    def close(self) -> None:
+        self._file.close()
+        try:
+            os.unlink(self.path)
+        except FileNotFoundError:
+            pass
+
+
+class UploadSink(Spool):
+    """An uploaded file: spooled while it is hashed as a File value; :meth:`store`
+    keeps it, :meth:`close` drops it."""
 
     def __init__(self, inst: Instance, name: str, limit: int = MAX_UPLOAD) -> None:
         from rillet.types._literal import blob_headers
 
         self.name = check_name(name)
-        self.limit = limit
-        self.size = 0
         (header,) = blob_headers("file", "file", {"name": self.name})
         self._hash = hashlib.sha256(header)
-        folder = getattr(inst.artifacts, "root", None)
-        # beside the artifacts when they are a local folder (the rename stays on one disk)
-        local = folder if isinstance(folder, str) and "://" not in folder and \
-            os.path.isdir(folder) else None
-        self._file = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed by store/close
-            prefix=".upload-", dir=local, delete=False)
         self._inst = inst
+        super().__init__(inst, f"the upload '{self.name}'", limit)
 
     def write(self, chunk: bytes) -> None:
-        self.size += len(chunk)
-        if self.size > self.limit:
-            raise UploadTooLarge(f"the upload '{self.name}' is larger than the server's limit "
-                                 f"of {self.limit} bytes; nothing was stored")
+        super().write(chunk)
         self._hash.update(chunk)
-        self._file.write(chunk)
 
     def store(self) -> UploadShape:
         """Store the bytes (once per digest) and their record; the temporary file goes."""
-        from rillet.types._descriptor import describe
         from rillet.types._files import File
 
         digest = self._hash.hexdigest()
         try:
-            self._file.close()
-            _, uri = self._inst.artifacts.put_file(self._file.name, digest)
+            _, uri = self._inst.artifacts.put_file(self.finish(), digest)
         finally:
             self.close()
-        record = ArtifactRecord(
-            hash=digest, format="file", type=describe(File), size=self.size, uri=uri,
-            inline=json.dumps({"name": self.name}, separators=(",", ":")),
-            created_at=time.time(), tag="file")
-        known = self._inst.store.artifacts([digest]).get(digest)
-        if known is None or known.purged:
-            self._inst.store.apply(Batch(artifacts=[record]))
-        return upload_shape(digest, self.name, self.size)
-
-    def close(self) -> None:
-        try:
-            self._file.close()
-        finally:
-            try:
-                os.unlink(self._file.name)
-            except FileNotFoundError:
-                pass
+        return keep_upload(self._inst, digest, File, "file", "file", self.name, self.size, uri)
 
 
-def upload_shape(digest: str, name: str, size: int) -> UploadShape:
+def keep_upload(inst: Instance, digest: str, tp: type, fmt: str, tag: str, name: str,
+                size: int, uri: str) -> UploadShape:
+    """Record an uploaded value whose bytes are stored (a File's or a Directory's, with
+    its name), unless a live record of that digest exists; the answer to the upload."""
+    from rillet.types._descriptor import describe
+
+    record = ArtifactRecord(
+        hash=digest, format=fmt, type=describe(tp), size=size, uri=uri,
+        inline=json.dumps({"name": name}, separators=(",", ":")),
+        created_at=time.time(), tag=tag)
+    known = inst.store.artifacts([digest]).get(digest)
+    if known is None or known.purged:
+        inst.store.apply(Batch(artifacts=[record]))
+    return upload_shape(digest, name, size, fmt)
+
+
+def upload_shape(digest: str, name: str, size: int, fmt: str = "file") -> UploadShape:
     from rillet.platform._decode import ARTIFACT_REF
 
-    return {"hash": digest, "name": name, "size": size, "format": "file",
+    return {"hash": digest, "name": name, "size": size, "format": fmt,
             "ref": f"{ARTIFACT_REF}{digest}"}
 
