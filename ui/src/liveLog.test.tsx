@@ -1,10 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { cleanup, render, screen, waitFor } from "@testing-library/react";
-import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
-import type { ReactNode } from "react";
+import { cleanup, screen, waitFor } from "@testing-library/react";
+import type { ReactElement } from "react";
 import { NodePanel } from "./NodePanel";
 import type { NodeShape } from "./api";
 import { applyLogEvent, EMPTY_LOG } from "./liveLog";
+import { renderWithClient } from "./testkit";
 
 // A running node's logs come from the server's log stream (server-sent events over
 // fetch), resumed from the last byte offset after a dropped connection; an ended
@@ -46,10 +46,7 @@ afterEach(() => {
   vi.unstubAllGlobals();
 });
 
-function wrap(ui: ReactNode) {
-  const client = new QueryClient({ defaultOptions: { queries: { retry: false } } });
-  return render(<QueryClientProvider client={client}>{ui}</QueryClientProvider>);
-}
+const wrap = (ui: ReactElement) => renderWithClient(ui);
 
 const node = (status: string): NodeShape => ({
   node_id: "sleeper", task: "wf:sleeper", kind: "task", status, attempts: 1,

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/react";
-import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
+import { cleanup, fireEvent, screen, waitFor } from "@testing-library/react";
 import { LaunchPage } from "./LaunchPage";
+import { ANONYMOUS, jsonResponse, renderWithClient } from "./testkit";
 import { collect, fieldsOf, prefilled } from "./form";
 
 // Files as uploads in the launch form: a File input's chosen file is uploaded at once
@@ -25,9 +25,8 @@ beforeEach(() => {
     const url = new URL(input, "http://ui.test");
     const method = init?.method ?? "GET";
     calls.push({ method, path: `${url.pathname}${url.search}`, body: init?.body });
-    const json = (body: unknown, status = 200) =>
-      new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
-    if (url.pathname === "/api/v1/whoami") return json({ user: "anonymous", auth: false, admin: true, roles: {} });
+    const json = jsonResponse;
+    if (url.pathname === "/api/v1/whoami") return json(ANONYMOUS);
     if (url.pathname === "/api/v1/versions") return json([entity]);
     if (url.pathname === "/api/v1/uploads") return json(uploadAnswer.body, uploadAnswer.status);
     if (url.pathname === "/api/v1/launch") return json({ execution_id: "e-new" });
@@ -41,12 +40,7 @@ afterEach(() => {
 });
 
 function wrap() {
-  const client = new QueryClient({ defaultOptions: { queries: { retry: false } } });
-  return render(
-    <QueryClientProvider client={client}>
-      <LaunchPage name="wf.lines" project="team" />
-    </QueryClientProvider>,
-  );
+  return renderWithClient(<LaunchPage name="wf.lines" project="team" />);
 }
 
 describe("a File input of the launch form", () => {
