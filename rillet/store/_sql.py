@@ -76,15 +76,6 @@ def _dumps(d: dict[str, Any]) -> str:
     return _encode(d) if d else "{}"
 
 
-def _event_data(d: dict[str, Any]) -> str:
-    """An event's data as JSON; a node's usual ``{"attempts": N}`` without the encoder."""
-    if len(d) == 1:
-        n = d.get("attempts")
-        if type(n) is int:
-            return f'{{"attempts":{n}}}'
-    return _dumps(d)
-
-
 def _loads(text: str) -> Any:
     return _decode(text) if text != "{}" else {}
 
@@ -570,7 +561,7 @@ class SqlMetadataStore:
             events = status_events(batch, time.time(), stored)
             if events:
                 _many(c, INSERT_EVENT, [
-                    (e.execution_id, e.node_id, e.kind, e.status, e.at, _event_data(e.data))
+                    (e.execution_id, e.node_id, e.kind, e.status, e.at, _dumps(e.data))
                     for e in events
                 ])
             if also is not None:
