@@ -136,8 +136,10 @@ class SqliteDatabase:
         self._pid = os.getpid()
         self._tuned = False
         self._commits = 0
+        self._wrote = False  # committed a write: its close is worth a thread
         self._checkpointer: _Checkpointer | None = None
         try:  # connecting reads nothing and writes nothing yet
+            _wait_for_close(path)
             self._conn: sqlite3.Connection | None = connect_sqlite(path)
         except sqlite3.Error as exc:
             raise _translate(exc, self.url) from exc
@@ -146,6 +148,7 @@ class SqliteDatabase:
         conn = self._conn
         if conn is None or self._pid != os.getpid():  # closed, or inherited by a fork
             self._pid = os.getpid()
+            _wait_for_close(self.path)
             conn = self._conn = connect_sqlite(self.path)
             if self._tuned:
                 tune_sqlite(conn)
@@ -187,6 +190,7 @@ class SqliteDatabase:
             try:
                 yield conn
                 conn.execute("COMMIT")
+                self._wrote = True
                 self._commits += 1
                 if self._commits >= CHECKPOINT_EVERY:
                     self._commits = 0
@@ -214,14 +218,23 @@ class SqliteDatabase:
         if cp is None or cp.pid != os.getpid() or not cp.wake():
             self._checkpointer = _Checkpointer(self.path)
 
-    def close(self) -> None:
+    def close(self, behind: bool = False) -> None:
+        """Close the connection. The last connection to a database checkpoints its WAL
+        into it, syncs both files and deletes the WAL (~13 ms after a 60-trial study,
+        most of it waiting on the disk). ``behind``: after writes, that close runs in a
+        thread (:func:`_close_behind`) and the caller goes on while the disk syncs (the
+        files are settled only once it ends: for a caller that leaves the files alone,
+        as ``tune`` does with the home it opened)."""
         cp, self._checkpointer = self._checkpointer, None
         if cp is not None and cp.pid == os.getpid():
             cp.stop()
         with self._lock:
-            if self._conn is not None and self._pid == os.getpid():
-                self._conn.close()
-            self._conn = None
+            conn, self._conn = self._conn, None
+            if conn is not None and self._pid == os.getpid():
+                if behind and self._wrote and self.path != ":memory:":
+                    _close_behind(self.path, conn)
+                else:
+                    conn.close()
 
 
 class AlchemyDatabase:
@@ -586,3 +599,41 @@ class _Checkpointer:
             if conn is not None:
                 with _CHECKPOINTING:
                     conn.close()
+
+
+# Closes running in threads (``SqliteDatabase.close``), by database path. A connection
+# opened to a path waits for its close first: the closing connection, if it is the
+# last, deletes the WAL by name, which must not be the WAL of a new database made at
+# the same path meanwhile (a folder removed and made again).
+_CLOSING: dict[str, threading.Thread] = {}
+_CLOSING_LOCK = threading.Lock()
+
+
+def _close_behind(path: str, conn: sqlite3.Connection) -> None:
+    """``conn.close()`` in a thread of its own. Not a daemon: the interpreter's exit
+    waits for it, so a process that ends leaves its database checkpointed as before.
+    Held under ``_CHECKPOINTING``: no fork while it is in SQLite."""
+    def run() -> None:
+        try:
+            with _CHECKPOINTING:
+                conn.close()
+        except sqlite3.Error:
+            pass  # the WAL stays; the next connection recovers it
+        finally:
+            with _CLOSING_LOCK:
+                if _CLOSING.get(path) is thread:
+                    del _CLOSING[path]
+
+    _wait_for_close(path)
+    thread = threading.Thread(target=run, name="rillet-close", daemon=False)
+    with _CLOSING_LOCK:
+        _CLOSING[path] = thread
+    thread.start()
+
+
+def _wait_for_close(path: str) -> None:
+    """Wait for this process's close of ``path`` in progress, if any."""
+    with _CLOSING_LOCK:
+        thread = _CLOSING.get(path)
+    if thread is not None and thread is not threading.current_thread():
+        thread.join()

@@ -124,8 +124,10 @@ class Home:
             os.makedirs(folder, exist_ok=True)
         return folder
 
-    def close(self) -> None:
-        self._db.close()
+    def close(self, behind: bool = False) -> None:
+        """``behind``: the database's last close (a WAL checkpoint and two syncs) runs in
+        a thread; see ``SqliteDatabase.close``."""
+        self._db.close(behind=behind)
 
     def __enter__(self) -> Home:
         return self

@@ -73,7 +73,7 @@ def tune(workflow: Any, space: dict[str, Dimension] | None = None, *,
         tuner.run()
         return tuner.view()
     finally:
-        h.close()
+        h.close(behind=True)  # the WAL's checkpoint and syncs need not hold the caller
 
 
 def load_study(name: str, home: str | None = None) -> Study:

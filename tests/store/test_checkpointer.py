@@ -6,8 +6,12 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import subprocess
+import sys
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -116,3 +120,72 @@ def test_an_idle_checkpointer_ends_and_the_next_commits_make_another(
         _wait("the new thread's checkpoint", lambda: second.done == 1)
     finally:
         db.close()
+
+
+def _closing(path: Path) -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "rillet-close"]
+
+
+def test_a_close_behind_settles_the_files_in_a_thread_and_the_next_open_waits_for_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``close(behind=True)`` (what ``tune`` does with its home) returns before the WAL's
+    checkpoint; the thread ends with the WAL copied and deleted. A connection opened to
+    the same path meanwhile waits for it: the closing connection deletes the WAL by name,
+    which must never be the WAL of a database made again at that path."""
+    path = tmp_path / "home.db"
+    db = _db_with_table(path)
+    for _ in range(200):
+        with db.write() as c:
+            c.execute("INSERT INTO t (v) VALUES (?)", ("w" * 3000,))
+    slow = threading.Event()
+    real = _db._CHECKPOINTING
+    monkeypatch.setattr(_db, "_CHECKPOINTING", _Held(real, slow))
+    db.close(behind=True)  # returns at once: the thread waits for ``slow``
+    assert (tmp_path / "home.db-wal").exists() and _closing(path)
+    os.unlink(path)  # the folder's database replaced by a new one meanwhile
+    os.unlink(str(path) + "-wal")
+    threading.Timer(0.5, slow.set).start()  # the old close goes on in 0.5 s
+    again = _db_with_table(path)  # waited for the old close before connecting
+    try:
+        assert not _closing(path)
+        with again.write() as c:
+            c.execute("INSERT INTO t (v) VALUES ('new')")
+        assert (tmp_path / "home.db-wal").exists()  # the new WAL, not deleted by the old
+        assert again.read("SELECT v FROM t")[0][0] == "new"
+    finally:
+        again.close()
+    assert not (tmp_path / "home.db-wal").exists()  # a plain close settles at once
+
+
+def test_the_process_exit_waits_for_a_close_behind(
+        tmp_path: Path) -> None:
+    """The interpreter waits for a close behind before it exits: a process that ends
+    leaves its home checkpointed (no WAL left), as a plain close does."""
+    code = (
+        "from rillet.store._db import SqliteDatabase\n"
+        f"db = SqliteDatabase({str(tmp_path / 'x.db')!r}); db.prepare()\n"
+        "with db.write() as c:\n"
+        "    c.execute('CREATE TABLE t (v TEXT)')\n"
+        "    c.executemany('INSERT INTO t VALUES (?)', [('v' * 2000,)] * 500)\n"
+        "db.close(behind=True)\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+    assert (tmp_path / "x.db").stat().st_size > 500 * 2000
+    assert not (tmp_path / "x.db-wal").exists()
+    conn = sqlite3.connect(tmp_path / "x.db")
+    assert conn.execute("SELECT count(*) FROM t").fetchone()[0] == 500
+    conn.close()
+
+
+class _Held:
+    """A stand-in for ``_CHECKPOINTING`` whose holder waits for ``go`` first."""
+
+    def __init__(self, lock: Any, go: threading.Event) -> None:
+        self.lock, self.go = lock, go
+
+    def __enter__(self) -> None:
+        assert self.go.wait(20)
+        self.lock.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.lock.release()
