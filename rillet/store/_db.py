@@ -19,6 +19,11 @@ from typing import Any, Protocol
 from rillet.errors import Conflict, StoreError
 
 BUSY_TIMEOUT_MS = 30_000
+# A new home's page size. Every commit appends each page it changed to the WAL (a write
+# of the page and one of its header): an inline one-task execution changes ~32 pages in
+# its two commits, and with 2 KB pages the kernel's share of it (copying the pages) is
+# ~20 % lower (0.15 vs 0.19 ms of system time an execution) for ~15 % more pages.
+PAGE_SIZE = 2048
 WAL_AUTOCHECKPOINT_PAGES = 4000
 # Commits of one process between its background checkpoints (``_Checkpointer``): ~1,200
 # WAL pages for an inline chain (~9 pages a commit), well before the writer's own
@@ -69,6 +74,9 @@ def tune_sqlite(conn: sqlite3.Connection) -> None:
     """WAL, synchronous=NORMAL, a 30 s busy timeout, foreign keys (per connection)."""
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() not in ("wal", "memory"):
+        # a new database takes PAGE_SIZE before its first page is written (an existing
+        # one keeps its own: WAL mode cannot change it)
+        conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
         _switch_to_wal(conn)
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA foreign_keys = ON")

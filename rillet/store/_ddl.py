@@ -7,8 +7,8 @@ keeps them equal to ``_schema.sqlite_ddl()``)."""
 from __future__ import annotations
 
 # Alembic revisions of rillet/store/migrations, oldest first (a test checks them).
-REVISIONS: tuple[str, ...] = ('0001', '0002', '0003', '0004', '0005', '0006', '0007', '0008', '0009', '0010', '0011', '0012', '0013', '0014', '0015', '0016', '0017', '0018', '0019')
-HEAD = '0019'
+REVISIONS: tuple[str, ...] = ('0001', '0002', '0003', '0004', '0005', '0006', '0007', '0008', '0009', '0010', '0011', '0012', '0013', '0014', '0015', '0016', '0017', '0018', '0019', '0020')
+HEAD = '0020'
 
 ALEMBIC_VERSION_DDL = (
     "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
@@ -25,8 +25,7 @@ SQLITE_DDL: tuple[str, ...] = (
     "CREATE TABLE executions ( id VARCHAR NOT NULL, workflow VARCHAR NOT NULL, source TEXT NOT NULL, spec_hash VARCHAR NOT NULL, status VARCHAR NOT NULL, inputs TEXT NOT NULL, outputs TEXT, error TEXT, parent_id VARCHAR, executor VARCHAR NOT NULL, created_at FLOAT NOT NULL, started_at FLOAT, ended_at FLOAT, owner_host VARCHAR NOT NULL, owner_pid INTEGER NOT NULL, owner_started FLOAT NOT NULL, heartbeat_at FLOAT, checkpoint_scope VARCHAR NOT NULL, name VARCHAR, tags TEXT, lease_owner VARCHAR DEFAULT '' NOT NULL, lease_expires_at FLOAT, abort_requested_at FLOAT, project VARCHAR DEFAULT 'default' NOT NULL, domain VARCHAR DEFAULT 'development' NOT NULL, CONSTRAINT pk_executions PRIMARY KEY (id) )",
     'CREATE INDEX ix_executions_created_at ON executions (created_at)',
     'CREATE INDEX ix_executions_project_domain_created_at ON executions (project, domain, created_at)',
-    'CREATE INDEX ix_executions_status_created_at ON executions (status, created_at)',
-    'CREATE INDEX ix_executions_workflow_status_created_at ON executions (workflow, status, created_at)',
+    'CREATE INDEX ix_executions_workflow_created_at ON executions (workflow, created_at)',
     'CREATE TABLE launch_plan_states ( project VARCHAR NOT NULL, domain VARCHAR NOT NULL, name VARCHAR NOT NULL, version VARCHAR NOT NULL, active BOOLEAN NOT NULL, catch_up BOOLEAN NOT NULL, activated_at FLOAT NOT NULL, updated_at FLOAT NOT NULL, updated_by VARCHAR NOT NULL, CONSTRAINT pk_launch_plan_states PRIMARY KEY (project, domain, name) )',
     'CREATE TABLE launch_queue ( execution_id VARCHAR NOT NULL, project VARCHAR NOT NULL, domain VARCHAR NOT NULL, name VARCHAR NOT NULL, version VARCHAR NOT NULL, inputs TEXT NOT NULL, state VARCHAR NOT NULL, lease_owner VARCHAR, lease_expires_at FLOAT, claims INTEGER NOT NULL, created_at FLOAT NOT NULL, CONSTRAINT pk_launch_queue PRIMARY KEY (execution_id) )',
     'CREATE INDEX ix_launch_queue_state_created_at ON launch_queue (state, created_at)',

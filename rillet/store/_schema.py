@@ -84,8 +84,7 @@ executions = Table(
     Column("project", String, nullable=False, server_default="default"),
     Column("domain", String, nullable=False, server_default="development"),
     Index(None, "created_at"),
-    Index(None, "workflow", "status", "created_at"),
-    Index(None, "status", "created_at"),
+    Index(None, "workflow", "created_at"),
     Index(None, "project", "domain", "created_at"),
 )
 

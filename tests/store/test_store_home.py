@@ -67,6 +67,27 @@ def test_an_empty_folder_becomes_a_home(tmp_path):
         assert os.path.exists(home.db_path)
 
 
+def test_a_new_home_has_small_pages_and_an_old_one_keeps_its_own(tmp_path, monkeypatch):
+    """A new home's database takes ``PAGE_SIZE`` (fewer bytes per WAL frame); a home
+    made with 4 KB pages (any home made before) is opened and written as it is."""
+    from rillet.store import _db
+
+    Home.open(str(tmp_path / "new")).close()
+    conn = sqlite3.connect(tmp_path / "new" / "rillet.db")
+    assert conn.execute("PRAGMA page_size").fetchone()[0] == _db.PAGE_SIZE == 2048
+    conn.close()
+    old = tmp_path / "old"
+    with monkeypatch.context() as m:  # a home made before: 4 KB pages
+        m.setattr(_db, "PAGE_SIZE", 4096)
+        Home.open(str(old)).close()
+    with Home.open(str(old)) as h:
+        h.store.apply(Batch(executions=[execution("e-old")]))
+        assert h.store.get_execution("e-old").id == "e-old"
+    conn = sqlite3.connect(old / "rillet.db")
+    assert conn.execute("PRAGMA page_size").fetchone()[0] == 4096
+    conn.close()
+
+
 def test_reopen_keeps_records(tmp_path):
     with Home.open(str(tmp_path / "h")) as home:
         home.store.apply(Batch(executions=[execution("e1")]))
