@@ -122,6 +122,23 @@ def _environment_key() -> str:
 def environment_hash(home_path: str, artifacts: Any) -> str:
     """The sha256 of this interpreter's environment JSON, stored in the artifact store."""
     key = _environment_key()
+    known = _ENV_SEEN.get((home_path, key))
+    if known is not None:
+        return known
+    digest = _environment_hash(home_path, artifacts, key)
+    _ENV_SEEN[(home_path, key)] = digest
+    return digest
+
+
+# What this process found or stored: (home folder, environment key) -> the environment's
+# hash; (file, its size and modification time) -> its hash, and the record stores.
+_ENV_SEEN: dict[tuple[str, str], str] = {}
+_FILE_SEEN: dict[tuple[str, int, int], str] = {}
+_STORES: dict[str, Any] = {}
+_RACY_NS = 2_000_000_000  # a file modified this recently is read again each time
+
+
+def _environment_hash(home_path: str, artifacts: Any, key: str) -> str:
     cache_file = os.path.join(home_path, _ENV_CACHE)
     try:
         with open(cache_file) as fh:
@@ -157,9 +174,12 @@ def record_store(home: Any) -> Any:
     from rillet.artifacts import FolderArtifactStore
 
     folder = _local_folder(home)
-    if folder is not None:
-        return FolderArtifactStore(os.path.join(folder, "records"))
-    return FolderArtifactStore(f"{home.artifacts.root.rstrip('/')}/records")
+    root = (os.path.join(folder, "records") if folder is not None
+            else f"{home.artifacts.root.rstrip('/')}/records")
+    found = _STORES.get(root)
+    if found is None:
+        found = _STORES[root] = FolderArtifactStore(root)
+    return found
 
 
 def save_record(home: Any, workflow: Any, execution_id: str) -> RunRecord:
@@ -169,10 +189,17 @@ def save_record(home: Any, workflow: Any, execution_id: str) -> RunRecord:
     root = os.path.commonpath([os.path.dirname(p) for p in paths]) if paths else ""
     files: dict[str, str] = {}
     for path in paths:
-        with open(path, "rb") as fh:
-            data = fh.read()
-        digest = _digest(data)
-        artifacts.put(digest, data)
+        st = os.stat(path)
+        seen = (path, st.st_size, st.st_mtime_ns)
+        digest = _FILE_SEEN.get(seen)
+        if digest is None or not artifacts.exists(f"{digest[:2]}/{digest[2:]}"):
+            with open(path, "rb") as fh:
+                data = fh.read()
+            digest = _digest(data)
+            artifacts.put(digest, data)
+            if st.st_mtime_ns < time.time_ns() - _RACY_NS:  # (git's "racy" rule: a file
+                _FILE_SEEN[seen] = digest  # changed again within the clock's tick keeps
+                # its size and time)
         files[os.path.relpath(path, root)] = digest
     record = RunRecord(execution_id=execution_id, root=root, files=files,
                        environment=environment_hash(_local_folder(home) or home.scratch,

@@ -101,7 +101,7 @@ def source_of(workflow: Any) -> str:
 def _open_home(home: str | None) -> Any:
     from rillet.store._home import Home
 
-    return Home.open(home)
+    return Home.shared(home)
 
 
 def _engine(h: Any, executor: str | Executor, max_parallel: int | None,
