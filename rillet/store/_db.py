@@ -12,6 +12,7 @@ import os
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
@@ -146,9 +147,11 @@ class SqliteDatabase:
         self._commits = 0
         self._wrote = False  # committed a write: its close is worth a thread
         self._checkpointer: _Checkpointer | None = None
+        _OPEN.add(self)
         try:  # connecting reads nothing and writes nothing yet
             _wait_for_close(path)
-            self._conn: sqlite3.Connection | None = connect_sqlite(path)
+            with self._lock:  # (no fork meanwhile)
+                self._conn: sqlite3.Connection | None = connect_sqlite(path)
         except sqlite3.Error as exc:
             raise _translate(exc, self.url) from exc
 
@@ -535,14 +538,33 @@ class _PgResult:
         return int(self._cur.rowcount)
 
 
-# Held while a checkpointer thread is in SQLite, and across every os.fork of this process
-# (register_at_fork): a child is never forked while another thread holds SQLite's own
-# mutexes (it would wait on them forever at its first connection).
+# Held while a checkpointer or closing thread is in SQLite, and across every os.fork of
+# this process (register_at_fork), as is the lock of every open ``SqliteDatabase`` (held
+# while its thread is in SQLite): a child is never forked while another thread holds
+# SQLite's own mutexes (it would wait on them forever at its first connection). The
+# databases' locks are taken first: a thread closing one (its lock held) may wait for a
+# closing thread that needs _CHECKPOINTING.
 _CHECKPOINTING = threading.Lock()
+_OPEN: weakref.WeakSet[SqliteDatabase] = weakref.WeakSet()
+_HELD: list[SqliteDatabase] = []
+
+
+def _before_fork() -> None:
+    for db in sorted(_OPEN, key=id):
+        db._lock.acquire()
+        _HELD.append(db)
+    _CHECKPOINTING.acquire()
+
+
+def _after_fork() -> None:
+    _CHECKPOINTING.release()
+    while _HELD:
+        _HELD.pop()._lock.release()
+
+
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(before=_CHECKPOINTING.acquire,
-                        after_in_parent=_CHECKPOINTING.release,
-                        after_in_child=_CHECKPOINTING.release)
+    os.register_at_fork(before=_before_fork, after_in_parent=_after_fork,
+                        after_in_child=_after_fork)
 
 
 class _Checkpointer:

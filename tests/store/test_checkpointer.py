@@ -189,3 +189,52 @@ class _Held:
 
     def __exit__(self, *exc: object) -> None:
         self.lock.release()
+
+
+def test_no_fork_while_another_thread_is_in_sqlite(tmp_path: Path) -> None:
+    """A thread writing and reading through a ``SqliteDatabase`` (a server's request
+    thread) while another forks (a local worker's processes executor): every child
+    opens the database and reads it. A child forked while the other thread was inside
+    SQLite (holding its mutexes) would wait on them forever."""
+    db = _db_with_table(tmp_path / "home.db")
+    stop = threading.Event()
+
+    def busy() -> None:
+        i = 0
+        while not stop.is_set():
+            with db.write() as c:
+                c.executemany("INSERT INTO t (v) VALUES (?)", [("b" * 500,)] * 50)
+            db.read("SELECT count(*), max(length(v)) FROM t")
+            i += 1
+            if i % 20 == 0:
+                with db.write() as c:
+                    c.execute("DELETE FROM t")
+
+    thread = threading.Thread(target=busy)
+    thread.start()
+    try:
+        for _ in range(150):
+            pid = os.fork()
+            if pid == 0:
+                try:
+                    conn = sqlite3.connect(str(tmp_path / "home.db"), timeout=5)
+                    conn.execute("SELECT count(*) FROM t").fetchone()
+                    conn.close()
+                    os._exit(0)
+                except BaseException:
+                    os._exit(3)
+            deadline = time.monotonic() + 20
+            while True:
+                done, status = os.waitpid(pid, os.WNOHANG)
+                if done:
+                    assert os.waitstatus_to_exitcode(status) == 0
+                    break
+                if time.monotonic() > deadline:
+                    os.kill(pid, 9)
+                    os.waitpid(pid, 0)
+                    pytest.fail("a forked child hung opening the database")
+                time.sleep(0.002)
+    finally:
+        stop.set()
+        thread.join()
+        db.close()
