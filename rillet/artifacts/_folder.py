@@ -201,6 +201,80 @@ class FolderArtifactStore:
             shutil.rmtree(folder, ignore_errors=True)
         return held
 
+    # -- live logs: a remote worker's running output, in chunks by byte offset -----------
+    def put_log_chunk(self, execution_id: str, offset: int, data: bytes) -> None:
+        """Store the bytes of ``execution_id``'s live log from byte ``offset`` on (one
+        chunk; the next one starts at ``offset + len(data)``). A platform worker ships
+        its running tasks' output so; the server streams it (``rillet.platform``)."""
+        path = self._resolve(_log_chunk_key(execution_id, offset))
+        if self._remote:
+            self._filesystem().pipe_file(path, bytes(data))
+            return
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        tmp = f"{path}.{os.urandom(8).hex()}{_TMP_SUFFIX}"
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)  # a reader never sees half a chunk
+
+    def get_log_chunk(self, execution_id: str, offset: int) -> bytes | None:
+        """The chunk of ``execution_id``'s live log starting at ``offset``; None if none."""
+        path = self._resolve(_log_chunk_key(execution_id, offset))
+        try:
+            if self._remote:
+                return bytes(self._filesystem().cat_file(path))
+            with open(path, "rb") as f:
+                return f.read()
+        except FileNotFoundError:
+            return None
+
+    def log_chunks(self, execution_id: str) -> list[int]:
+        """The offsets at which the chunks of ``execution_id``'s live log start, sorted."""
+        folder = self._resolve(f"{LIVE_LOGS}/{_log_folder(execution_id)}")
+        try:
+            if self._remote:
+                fs = self._filesystem()
+                fs.invalidate_cache(folder)
+                names = [posixpath.basename(p) for p in fs.ls(folder, detail=False)]
+            else:
+                names = os.listdir(folder)
+        except FileNotFoundError:
+            return []
+        return sorted(int(n) for n in names if n.isdigit())
+
+    def live_logs(self) -> list[str]:
+        """The execution ids that have a live log here."""
+        folder = self._resolve(LIVE_LOGS)
+        try:
+            if self._remote:
+                fs = self._filesystem()
+                fs.invalidate_cache(folder)
+                # the chunks' folders (an object store may keep an emptied folder's entry)
+                names = {posixpath.relpath(p, folder).partition("/")[0]
+                         for p in fs.find(folder)}
+            else:
+                names = set(os.listdir(folder))
+        except FileNotFoundError:
+            return []
+        return sorted(_unsafe_id(n) for n in names)
+
+    def remove_live_log(self, execution_id: str, dry_run: bool = False) -> int:
+        """Remove every chunk of ``execution_id``'s live log; the bytes they held."""
+        folder = self._resolve(f"{LIVE_LOGS}/{_log_folder(execution_id)}")
+        if self._remote:
+            fs = self._filesystem()
+            fs.invalidate_cache(folder)
+            if not fs.exists(folder):
+                return 0
+            held = int(fs.du(folder, total=True))
+            if not dry_run:
+                fs.rm(folder, recursive=True)
+                fs.invalidate_cache(folder)
+            return held
+        held = _folder_size(folder)
+        if not dry_run:
+            shutil.rmtree(folder, ignore_errors=True)
+        return held
+
     def _local(self, key: str) -> str:
         return os.path.join(self.root, *key.split("/"))
 
@@ -300,6 +374,25 @@ def _checkpoint_key(name: str) -> str:
             ".", ".."):
         raise StoreError(f"checkpoint name {name!r} is not SCOPE/NODE; refusing it")
     return f"{CHECKPOINTS}/{name}"
+
+
+LIVE_LOGS = "live-logs"  # the folder of live logs under the root
+
+
+def _log_folder(execution_id: str) -> str:
+    if not isinstance(execution_id, str) or not execution_id or execution_id in (".", ".."):
+        raise StoreError(f"execution id {execution_id!r} cannot name a live log; refusing it")
+    return execution_id.replace("%", "%25").replace("/", "%2F").replace("\\", "%5C")
+
+
+def _unsafe_id(name: str) -> str:
+    return name.replace("%5C", "\\").replace("%2F", "/").replace("%25", "%")
+
+
+def _log_chunk_key(execution_id: str, offset: int) -> str:
+    if offset < 0:
+        raise StoreError(f"a live log chunk starts at a byte offset >= 0, not {offset}")
+    return f"{LIVE_LOGS}/{_log_folder(execution_id)}/{offset:016d}"
 
 
 def _write_bytes(path: str, data: bytes) -> None:

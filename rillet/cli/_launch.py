@@ -277,11 +277,14 @@ def report_record(stores: Any, record: Any, as_json: bool) -> NoReturn:
               help="Executions at once.")
 @click.option("--lease", type=click.FloatRange(min=1.0), default=30.0,
               help="Seconds a claim holds without a heartbeat before another worker takes it.")
+@click.option("--ship-logs/--no-ship-logs", default=True, show_default=True,
+              help="Ship running tasks' output to the artifact store every 0.25 s, so the "
+                   "server's UI streams it (from a worker on another machine).")
 @click.option("--max-executions", type=click.IntRange(min=1), default=None, hidden=True)
 @click.pass_context
 def worker(ctx: click.Context, home: str | None, db_url: str | None, artifacts_url: str | None,
            executor: str, ray_address: str | None, concurrency: int, lease: float,
-           max_executions: int | None) -> None:
+           ship_logs: bool, max_executions: int | None) -> None:
     """Claim launched executions and run them (SIGTERM drains: running ones finish)."""
     from rillet.platform._worker import Worker
 
@@ -290,7 +293,7 @@ def worker(ctx: click.Context, home: str | None, db_url: str | None, artifacts_u
 
     stores = _open(ctx, home, db_url, artifacts_url)
     w = Worker(stores.store, stores.artifacts, concurrency=concurrency, executor=executor,
-               lease=lease)
+               lease=lease, ship_logs=ship_logs)
 
     def drain(_sig: int, _frame: Any) -> None:
         click.echo(f"worker {w.name}: draining (no new claims)", err=True)

@@ -96,7 +96,11 @@ def read_attempt_lines(path: str, node_id: str, attempt: int, offset: int = 0
     except FileNotFoundError:
         return "", offset
     end = data.rfind(b"\n") + 1
+    return attempt_text(data[:end], node_id, attempt), offset + end
+
+
+def attempt_text(data: bytes, node_id: str, attempt: int) -> str:
+    """The output of one attempt in whole lines of an execution's log (``data``)."""
     prefix = log_line_prefix(node_id, attempt).encode()
-    text = "".join(line[len(prefix):].decode("utf-8", "replace")
-                   for line in data[:end].splitlines(keepends=True) if line.startswith(prefix))
-    return text, offset + end
+    return "".join(line[len(prefix):].decode("utf-8", "replace")
+                   for line in data.splitlines(keepends=True) if line.startswith(prefix))

@@ -26,6 +26,7 @@ from rillet.engine._records import ENDED, Batch, ExecutionStatus
 from rillet.errors import ExecutionEnded, LeaseLost, RilletError
 from rillet.platform._bundle import module_file, unpack
 from rillet.platform._decode import decode_inputs
+from rillet.platform._livelogs import LogShipper
 from rillet.platform._queue import (
     ABORTS,
     CHANNEL,
@@ -49,7 +50,8 @@ class Worker:
     def __init__(self, store: Any, artifacts: Any, *, concurrency: int = 1,
                  executor: str = "processes", lease: float = LEASE, cache: str | None = None,
                  scratch: str | None = None, name: str | None = None,
-                 log_path: Callable[[str], str] | None = None) -> None:
+                 log_path: Callable[[str], str] | None = None,
+                 ship_logs: bool = False) -> None:
         if concurrency < 1:
             raise RilletError(f"worker concurrency must be >= 1, got {concurrency}")
         self.store = store
@@ -60,6 +62,12 @@ class Worker:
         self.cache = cache or default_cache()
         self.scratch = scratch or os.path.join(os.path.dirname(self.cache), "scratch")
         self.log_path = log_path  # where running tasks' output goes (a server reads it)
+        # On a machine of its own: the output goes to a file here, shipped to the artifact
+        # store while it runs (the server streams it from there).
+        self.shipper: LogShipper | None = None
+        if ship_logs:
+            self.log_path = log_path or self._log_file
+            self.shipper = LogShipper(artifacts, self.log_path)
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._stop = threading.Event()
         self._held: set[str] = set()
@@ -79,6 +87,9 @@ class Worker:
         beat.start()
         self._done.clear()
         token = ABORTS.subscribe(self._aborted)
+        if self.shipper is not None:
+            threading.Thread(target=self.shipper.run, daemon=True,
+                             name="rillet-live-logs").start()
         if is_postgres(self.store.database):
             threading.Thread(target=self._listen_aborts, daemon=True,
                              name="rillet-aborts").start()
@@ -93,6 +104,8 @@ class Worker:
         finally:
             self._stop.set()
             self._done.set()
+            if self.shipper is not None:
+                self.shipper.stop()
             ABORTS.unsubscribe(token)
             if self._listener is not None:
                 self._listener.close()
@@ -156,6 +169,8 @@ class Worker:
                     continue
                 with self._lock:
                     self._held.add(got.execution_id)
+                if self.shipper is not None:
+                    self.shipper.follow(got.execution_id)
                 try:
                     self._execute(engine, got)
                 except ExecutionEnded:  # aborted while it ran: the abort's end stands
@@ -165,6 +180,8 @@ class Worker:
                 except Exception as exc:  # the code could not load or start: it fails
                     self._fail(got.execution_id, f"{type(exc).__name__}: {exc}")
                 finally:
+                    if self.shipper is not None:
+                        self.shipper.drop(got.execution_id)
                     with self._lock:
                         self._held.discard(got.execution_id)
                         self.completed += 1
@@ -297,6 +314,9 @@ class Worker:
         folder = os.path.join(self.scratch, "checkpoints", _safe(scope))
         os.makedirs(folder, exist_ok=True)
         return os.path.join(folder, _safe(node_id))
+
+    def _log_file(self, execution_id: str) -> str:
+        return os.path.join(self.scratch, "logs", _safe(execution_id) + ".log")
 
     def _work_dir(self, execution_id: str) -> str:
         folder = os.path.join(self.scratch, "work", _safe(execution_id))

@@ -161,6 +161,7 @@ def prune(store: SqlMetadataStore, blobs: ArtifactStore, *, older_than: float | 
             else []
         if dry_run:
             _remove_checkpoints(blobs, scopes, report, dry_run)
+            _remove_live_logs(store, blobs, report, dry_run)
             return report
         if evict:
             c.executemany('DELETE FROM cache_entries WHERE "key" = ?', [(k,) for k in evict])
@@ -170,6 +171,7 @@ def prune(store: SqlMetadataStore, blobs: ArtifactStore, *, older_than: float | 
     leftover.update((h, artifacts[h][0]) for h in doomed if artifacts[h][0])
     _remove_bytes(store, blobs, leftover)
     _remove_checkpoints(blobs, scopes, report, dry_run)
+    _remove_live_logs(store, blobs, report, dry_run)
     return report
 
 
@@ -191,6 +193,28 @@ def _remove_checkpoints(blobs: ArtifactStore, scopes: list[str], report: PruneRe
     remove = getattr(blobs, "remove_checkpoints", None)
     if remove is not None and scopes:
         report.by_kind["stored checkpoints"] = sum(int(remove(s, dry_run)) for s in scopes)
+
+
+def _remove_live_logs(store: SqlMetadataStore, blobs: ArtifactStore, report: PruneReport,
+                      dry_run: bool) -> None:
+    """The live logs a platform worker shipped for executions that have ended (or are
+    gone): a worker removes its own when an execution leaves it, so these are those of
+    a worker that died. Whatever the age: once ended, the recorded logs hold them."""
+    listed, remove = getattr(blobs, "live_logs", None), getattr(blobs, "remove_live_log", None)
+    if listed is None or remove is None:
+        return
+    ids: list[str] = listed()
+    if not ids:
+        return
+    live: set[str] = set()
+    for chunk in _chunks(ids):
+        marks = ", ".join("?" * len(chunk))
+        live.update(i for (i,) in store.database.read(
+            f"SELECT id FROM executions WHERE id IN ({marks}) AND status IN "
+            "('RUNNING', 'QUEUED')", tuple(chunk)))
+    freed = sum(int(remove(i, dry_run)) for i in ids if i not in live)
+    if freed:
+        report.by_kind["live logs"] = freed
 
 
 def _remove_bytes(store: SqlMetadataStore, blobs: ArtifactStore, uris: dict[str, str]) -> None:

@@ -200,3 +200,25 @@ def test_local_store_does_not_import_fsspec(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_live_log_chunks_by_offset(store):
+    """A worker's live log: chunks named by the offset they start at, listed, read, and
+    removed with every chunk of the execution; an id with a slash stays one folder."""
+    eid = "ex/1"
+    assert store.get_log_chunk(eid, 0) is None and store.log_chunks(eid) == []
+    store.put_log_chunk(eid, 0, b"a#1| one\n")
+    store.put_log_chunk(eid, 9, b"a#1| two\n")
+    store.put_log_chunk("other", 0, b"b#1| x\n")
+    assert store.log_chunks(eid) == [0, 9]
+    assert store.get_log_chunk(eid, 9) == b"a#1| two\n"
+    assert store.live_logs() == ["ex/1", "other"]
+    assert store.remove_live_log(eid, dry_run=True) == 18
+    assert store.log_chunks(eid) == [0, 9]
+    assert store.remove_live_log(eid) == 18
+    assert store.log_chunks(eid) == [] and store.live_logs() == ["other"]
+    assert store.remove_live_log(eid) == 0
+    with pytest.raises(StoreError):
+        store.put_log_chunk("..", 0, b"x")
+    with pytest.raises(StoreError):
+        store.put_log_chunk(eid, -1, b"x")

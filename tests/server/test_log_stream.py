@@ -140,3 +140,72 @@ def test_an_unknown_execution_node_or_attempt_is_a_404(
     bad = c.get(f"/api/v1/executions/{eid}/nodes/chatter/logs/stream",
                 params={"offset": -1})
     assert bad.status_code == 400 and "error" in bad.json(), bad.text
+
+
+def test_a_remote_workers_running_output_is_streamed_from_the_artifact_store(
+        tmp_path: Path) -> None:
+    """A ``rillet worker`` on a machine of its own (its own scratch and log folder, the
+    server's database and artifact store shared): its task's lines reach the server's
+    stream while the execution is RUNNING, shipped through the artifact store; the
+    chunks go when the execution leaves the worker."""
+    import signal
+    import subprocess
+    import sys
+
+    from clikit import rillet_env
+    from serverkit import serve
+
+    from rillet.artifacts import FolderArtifactStore
+
+    home = tmp_path / "home"
+    with serve(tmp_path, home) as served:  # no worker of its own
+        flows = tmp_path / "remoteflows.py"
+        flows.write_text(FLOWS)
+        with Remote(served.url) as remote:
+            remote.register(str(flows))
+            eid = remote.launch("remoteflows.chatty", gate=str(tmp_path / "gate")).id
+        elsewhere = tmp_path / "elsewhere"  # the worker's machine: its cache and scratch
+        env = rillet_env(RILLET_BUNDLE_CACHE=str(elsewhere / "bundles"))
+        with open(tmp_path / "worker.log", "wb") as out:
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "rillet.cli", "worker", "--db",
+                 str(home / "rillet.db"), "--artifacts", str(home / "artifacts")],
+                cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT)
+        c = served.client
+
+        def running() -> bool:
+            nodes = c.get(f"/api/v1/executions/{eid}").json()["nodes"]
+            return any(n["node_id"] == "chatter" and n["status"] == "RUNNING" for n in nodes)
+
+        try:
+            wait_for(running, limit=60)
+            stream = f"/api/v1/executions/{eid}/nodes/chatter/logs/stream"
+            with c.stream("GET", stream) as r:
+                assert r.status_code == 200
+                first, offset = read_until(r, "tick 3\n")
+            assert first.startswith("first line\ntick 1\n"), first
+            assert c.get(f"/api/v1/executions/{eid}").json()["status"] == "RUNNING"
+            # Not from a file of the server's: the worker's own, shipped in chunks.
+            assert not (home / "logs" / f"{eid}.log").exists()
+            assert (elsewhere / "scratch" / "logs" / f"{eid}.log").is_file()
+            shipped = FolderArtifactStore(str(home / "artifacts"))
+            assert shipped.log_chunks(eid)[0] == 0
+            seen = first.count("\n")
+            with c.stream("GET", stream, params={"offset": offset}) as r:
+                rest, ended = "", {}
+                for kind, _ident, data in events(r):
+                    if kind == "log":
+                        rest += str(data["text"])
+                        (tmp_path / "gate").touch()
+                    else:
+                        ended = data
+            assert rest.startswith(f"tick {seen}\n"), rest
+            assert ended["status"] == "SUCCEEDED", ended
+            recorded = c.get(f"/api/v1/executions/{eid}/nodes/chatter/logs").json()
+            assert recorded["logs"].startswith(first + rest.rstrip("last line\n"))
+            # The execution left the worker: its live log is gone from the store.
+            wait_for(lambda: eid not in shipped.live_logs(), limit=30)
+            assert not (elsewhere / "scratch" / "logs" / f"{eid}.log").exists()
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            assert worker.wait(timeout=120) == 0, (tmp_path / "worker.log").read_text()
