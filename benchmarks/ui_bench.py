@@ -15,6 +15,12 @@ last nodes this script ends one by one.
   for events that other processes write).
 - ``assets``: what the first load of ``/`` fetches, gzipped (target <= 500 KB);
   baseline: the same files raw.
+- ``compare``: navigation to ``/compare`` of ``--compare`` executions (each a node
+  with params and two metrics of ``--steps`` steps) until the table and every chart's
+  canvas are shown (target <= 1 s, the issue's "staying responsive with 100 runs");
+  baseline: the page's one request (``GET /compare``), fetched from the page. Then ``toggle``:
+  a metric's checkbox unticked then ticked again until its chart is drawn again
+  (target <= 100 ms, an interaction's budget); no baseline.
 
 The executions are written through the store (``MetadataStore.apply``), as an engine
 writes them; the server reads them as it reads any. Medians over ``--rounds``.
@@ -90,7 +96,8 @@ def _dag_nodes(execution_id: str, count: int, t0: float, running_tail: int) -> l
     return nodes
 
 
-def seed(home: Path, executions: int, nodes: int) -> dict[str, str]:
+def seed(home: Path, executions: int, nodes: int, compare: int, steps: int
+         ) -> dict[str, Any]:
     """The home's executions; returns the ids of the big one and the live one (its last
     layer RUNNING)."""
     from rillet.engine._records import Batch, ExecutionRecord, ExecutionStatus
@@ -122,10 +129,48 @@ def seed(home: Path, executions: int, nodes: int) -> dict[str, str]:
                            created_at=now - 30, started_at=now - 29)
     store.apply(Batch(executions=[big], nodes=_dag_nodes(big.id, nodes, now - 119, 0)))
     store.apply(Batch(executions=[live], nodes=_dag_nodes(live.id, nodes, now - 29, WIDTH)))
+    compared = seed_compared(store, compare, steps, now)
     closer = getattr(stores.home, "close", None)
     if closer is not None:
         closer()
-    return {"big": big.id, "live": live.id}
+    return {"big": big.id, "live": live.id, "compare": compared}
+
+
+def seed_compared(store: Any, count: int, steps: int, now: float) -> list[str]:
+    """``count`` executions of one node that logged params and two metrics (``loss``,
+    ``accuracy``) at ``steps`` steps each, as a training task would; their ids."""
+    from rillet.engine._records import (
+        Batch,
+        ExecutionRecord,
+        ExecutionStatus,
+        MetricRecord,
+        NodeRecord,
+        NodeStatus,
+        ParamRecord,
+    )
+
+    ids = [f"c0{i:014x}" for i in range(count)]
+    for i, eid in enumerate(ids):
+        lr = 0.001 * (1 + i % 10)
+        at = now - 600 + i
+        metrics = [MetricRecord(execution_id=eid, node_id="train", attempt=1, key=key,
+                                value=value, step=step, timestamp=at + step / 1000)
+                   for step in range(steps)
+                   for key, value in (("loss", 2.0 / (1 + lr * step) + 0.01 * (i % 7)),
+                                      ("accuracy", 1 - 1 / (1 + lr * step * (1 + i % 3))))]
+        store.apply(Batch(
+            executions=[ExecutionRecord(
+                id=eid, workflow="bench_ui:train", source="bench_ui.py", spec_hash="s",
+                status=ExecutionStatus.SUCCEEDED, inputs={}, created_at=at,
+                started_at=at, ended_at=at + 60)],
+            nodes=[NodeRecord(execution_id=eid, node_id="train", task="bench_ui:fit",
+                              kind="task", status=NodeStatus.SUCCEEDED, attempts=1, inputs={},
+                              outputs={}, started_at=at, ended_at=at + 60)],
+            params=[ParamRecord(execution_id=eid, node_id="train", attempt=1, key=key,
+                                value=value)
+                    for key, value in (("lr", lr), ("batch", 32 * (1 + i % 4)))],
+            metrics=metrics))
+    return ids
 
 
 def end_live_nodes(home: Path, live: str, names: list[str], pace: float) -> list[tuple[str, float]]:
@@ -169,7 +214,7 @@ def serve(home: Path, tmp: Path) -> tuple[subprocess.Popen[str], str]:
     return proc, line.split()[3]
 
 
-def browse(url: str, ids: dict[str, str], args: argparse.Namespace,
+def browse(url: str, ids: dict[str, Any], args: argparse.Namespace,
            home: Path) -> tuple[dict[str, Any], list[tuple[str, float]]]:
     """Run bench.mjs; end the live nodes when it says READY; its RESULT line."""
     env = {**os.environ, "RILLET_URL": url, "CHROMIUM": CHROMIUM, "RILLET_BENCH": json.dumps(
@@ -217,7 +262,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--nodes", type=int, default=1000)
     parser.add_argument("--live-nodes", type=int, default=10, help="at most, of those in view")
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--workloads", default="", help="a subset of dag,list,live (profiling)")
+    parser.add_argument("--compare", type=int, default=100, help="executions compared")
+    parser.add_argument("--steps", type=int, default=1000, help="steps of each metric")
+    parser.add_argument("--workloads", default="",
+                        help="a subset of dag,list,live,compare (profiling)")
     parser.add_argument("--json", type=Path, default=RESULTS_DIR / "ui_bench.json")
     args = parser.parse_args(argv)
     machine = machine_info()
@@ -229,8 +277,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) / "home"
         started = time.perf_counter()
-        ids = seed(home, args.executions, args.nodes)
-        print(f"seeded {args.executions:,} executions and two of {args.nodes:,} nodes in "
+        ids = seed(home, args.executions, args.nodes, args.compare, args.steps)
+        print(f"seeded {args.executions:,} executions, two of {args.nodes:,} nodes and "
+              f"{args.compare} with {args.steps:,}-step metrics in "
               f"{time.perf_counter() - started:.1f} s", flush=True)
         proc, url = serve(home, Path(tmp))
         try:
@@ -245,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
     lags = [(shown[node] / 1000 - at) * 1000 for node, at in recorded if node in shown]
     raw, packed = gzipped(result["first_load"])
     result = {"dag": [], "dag_api": [], "list": [], "older": [], "page_api": [], "filter": [],
-              "filter_api": [], **result}
+              "filter_api": [], "compare": [], "compare_api": [], "toggle": [], **result}
     rows = [
         Row("dag painted (1,000 nodes)", "ms", median(result["dag"]), 1000,
             median(result["dag_api"]), note="baseline: the API's answer, fetched"),
@@ -259,6 +308,11 @@ def main(argv: list[str] | None = None) -> int:
             note=f"max {max(lags):.0f} ms over {len(lags)} in view" if lags else "none seen"),
         Row("first-load assets, gzipped", "KB", packed / 1000, 500, raw / 1000,
             note="baseline: raw"),
+        Row(f"compare {args.compare} runs: table and charts", "ms", median(result["compare"]),
+            1000, median(result["compare_api"]),
+            note=f"2 metrics x {args.steps:,} steps; baseline: its answer fetched"),
+        Row("compare: a metric toggled, redrawn", "ms", median(result["toggle"]), 100, None,
+            note=f"{args.compare} curves of {args.steps:,} points"),
     ]
     print()
     print_table(rows)

@@ -24,6 +24,7 @@ API = "/api/v1"
 #   query / body: the request's ``project`` (default ``default``);
 #   query? : the ``project`` filter; without one only a global admin may ask;
 #   execution: the project of the execution in the path;
+#   executions: the project of each execution in the ``ids`` query (the role in each);
 #   request: the project of the served request in the path (its model's);
 #   any: a role in some project (data not kept per project: artifacts, lineage);
 #   global: an admin token only;
@@ -36,6 +37,7 @@ POLICY: dict[tuple[str, str], tuple[str, str]] = {
     ("GET", "/executions/{execution_id}/nodes/{node_id}/logs/stream"): ("viewer", "execution"),
     ("GET", "/executions/{execution_id}/events"): ("viewer", "execution"),
     ("GET", "/executions/{execution_id}/graph"): ("viewer", "execution"),
+    ("GET", "/compare"): ("viewer", "executions"),
     ("GET", "/executions/{execution_id}/nodes/{node_id}/elements"): ("viewer", "execution"),
     ("POST", "/executions/{execution_id}/abort"): ("launcher", "execution"),
     ("POST", "/executions/{execution_id}/recover"): ("launcher", "execution"),
@@ -141,6 +143,15 @@ async def authorize(request: Request) -> None:
     elif source == "execution":
         project = await run_in_threadpool(_execution_project, store,
                                           request.path_params.get("execution_id", ""))
+    elif source == "executions":
+        wanted = [i for i in request.query_params.get("ids", "").split(",") if i]
+        for project in sorted(set(await run_in_threadpool(
+                lambda: [_execution_project(store, i) for i in wanted[:200]]))):
+            if not identity.allows(project, role):
+                raise _deny(403, f"{request.method} {path} needs the role {role} in "
+                                 f"project {project!r} (an execution of it is asked for); "
+                                 f"{identity.user} has {identity.roles.get(project) or 'none'}")
+        return
     elif source == "request":
         project = await run_in_threadpool(
             _request_project, store, request.path_params.get("request_id", ""),

@@ -60,9 +60,20 @@ async def list_executions(
 
 
 @router.get("/executions/{execution_id}", response_model=services.ExecutionDetail)
-async def get_execution(request: Request, execution_id: Id) -> Any:
+def get_execution(request: Request, execution_id: Id) -> Any:
     """One execution with its nodes (a unique prefix of the id is accepted)."""
     return JSONResponse(services.execution_detail(instance(request), execution_id))
+
+
+@router.get("/compare", response_model=list[services.ComparedExecution])
+def compare_executions(request: Request, ids: Annotated[str, Query(
+        min_length=1, max_length=20_000, pattern=r"^[^\x00]+$",
+        description="execution ids (unique prefixes accepted), comma-separated, at most "
+                    "200")]) -> Any:
+    """Executions side by side: their inputs, params and metrics (each metric as steps
+    and values columns), in the order given; for the compare page."""
+    wanted = [i for i in ids.split(",") if i]
+    return JSONResponse(services.compare_executions(instance(request), wanted))
 
 
 @router.get("/executions/{execution_id}/graph", response_model=services.ExecutionGraph)

@@ -4,6 +4,7 @@ CLI nor the API builds those by hand. No HTTP and no terminal output here."""
 
 from __future__ import annotations
 
+from rillet.services._compare import compare_executions
 from rillet.services._data import artifact, cache_clear, cache_list, lineage, task_names
 from rillet.services._elements import map_elements
 from rillet.services._executions import (
@@ -26,6 +27,7 @@ from rillet.services._shapes import (
     AttemptLogs,
     CacheEntryShape,
     CacheExplainShape,
+    ComparedExecution,
     EventShape,
     ExecutionDetail,
     ExecutionGraph,
@@ -39,6 +41,8 @@ from rillet.services._shapes import (
 from rillet.services._uploads import MAX_UPLOAD
 
 __all__ = [
+    "ComparedExecution",
+    "compare_executions",
     "ArtifactShape",
     "CacheExplainShape",
     "PruneShape",

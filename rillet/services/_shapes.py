@@ -58,6 +58,28 @@ class ExecutionDetail(TypedDict):
     domain: str
 
 
+class MetricColumns(TypedDict):
+    """One metric of a node: its points' steps (null: not given) and values."""
+
+    steps: list[int | None]
+    values: list[float]
+
+
+class ComparedExecution(TypedDict):
+    """An execution as the compare page shows it (``GET /compare``)."""
+
+    execution_id: str
+    workflow: str
+    status: str
+    created_at: float
+    started_at: float | None
+    ended_at: float | None
+    inputs: dict[str, str]
+    input_values: dict[str, Any]
+    params: dict[str, dict[str, Any]]  # node id -> {key: value}
+    metrics: dict[str, dict[str, MetricColumns]]  # node id -> {key: columns}
+
+
 class UploadShape(TypedDict):
     """A file uploaded for a launch: a File input is given as its ``ref``."""
 

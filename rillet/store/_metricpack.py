@@ -68,3 +68,27 @@ def unpack(keys: str, data: bytes
     index, value, step, at, element = (values[i * n:(i + 1) * n] for i in range(_COLUMNS))
     return [(names[int(k)], v, None if s != s else int(s), t, None if e != e else int(e))
             for k, v, s, t, e in zip(index, value, step, at, element, strict=True)]
+
+
+def columns(keys: str, data: bytes) -> dict[str, tuple[list[int | None], list[float]]]:
+    """The points of a packed row by key, as columns: ``{key: (steps, values)}`` in
+    logging order (a step not given is None). What ``unpack`` gives, without a tuple per
+    point: a chart of many long curves reads these."""
+    names = json.loads(keys)
+    values = array("d")
+    values.frombytes(bytes(data))
+    if sys.byteorder == "big":
+        values.byteswap()
+    n = len(values) // _COLUMNS
+    index, value, step = (values[i * n:(i + 1) * n] for i in range(3))
+    steps = [None if s != s else int(s) for s in step]
+    if len(names) == 1:
+        return {names[0]: (steps, value.tolist())}
+    out: dict[str, tuple[list[int | None], list[float]]] = {
+        k: ([], []) for k in names}
+    columns_of = [out[k] for k in names]
+    for k, v, s in zip(index, value, steps, strict=True):
+        got = columns_of[int(k)]
+        got[0].append(s)
+        got[1].append(v)
+    return out

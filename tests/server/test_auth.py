@@ -69,6 +69,8 @@ def _request(method: str, path: str, project: str, tokens: dict[str, Any]
               "request_id": "r"}
     url = path.format(**{k: v for k, v in values.items() if "{" + k + "}" in path})
     kw: dict[str, Any] = {"params": {"project": project}}
+    if path.endswith("/compare"):  # the executions compared: the project's own
+        kw["params"]["ids"] = tokens[f"exec-{project}"]
     if method in ("POST", "PUT"):
         if path.endswith("/register"):
             kw["content"] = b"not a bundle"

@@ -10,7 +10,7 @@
 import { chromium } from "playwright-core";
 
 const url = process.env.RILLET_URL;
-const { big, live, rounds, live_nodes: liveNodes, only } = JSON.parse(process.env.RILLET_BENCH ?? "{}");
+const { big, live, compare, rounds, live_nodes: liveNodes, only } = JSON.parse(process.env.RILLET_BENCH ?? "{}");
 const wanted = (name) => !only || only.includes(name);
 if (!url || !big || !live) {
   console.error("bench.mjs: set RILLET_URL and RILLET_BENCH");
@@ -22,6 +22,14 @@ const TIMEOUT = 120_000;
 // and the first where the executions table has rows.
 const MARKS = () => {
   window.__marks = {};
+  // When the compare page's answer was read (its data in).
+  const fetched = window.fetch.bind(window);
+  window.fetch = (...args) =>
+    fetched(...args).then((res) => {
+      if (/\/api\/v1\/compare\?/.test(res.url))
+        res.clone().arrayBuffer().then(() => (window.__marks.dataIn = performance.now()));
+      return res;
+    });
   const visible = (el) => el !== null && el.checkVisibility({ visibilityProperty: true });
   const tick = () => {
     const m = window.__marks;
@@ -37,6 +45,12 @@ const MARKS = () => {
       }
     }
     if (m.list === undefined && document.querySelector("tr[data-execution]") !== null) m.list = performance.now();
+    if (m.compare === undefined && document.querySelector(".compare-table tr[data-row]") !== null) {
+      // Compared: the table and a drawn canvas for every metric's chart.
+      const toggles = document.querySelectorAll("input[data-metric-toggle]").length;
+      const drawn = document.querySelectorAll("figure[data-chart] canvas").length;
+      if (toggles > 0 && drawn === toggles) m.compare = performance.now();
+    }
     requestAnimationFrame(tick);
   };
   requestAnimationFrame(tick);
@@ -74,7 +88,8 @@ const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
   args: ["--no-sandbox", "--disable-dev-shm-usage"],
 });
-const out = { dag: [], dag_api: [], dag_nodes: 0, list: [], older: [], page_api: [], filter: [], filter_api: [] };
+const out = { dag: [], dag_api: [], dag_nodes: 0, list: [], older: [], page_api: [], filter: [], filter_api: [],
+  compare: [], compare_data: [], compare_api: [], compare_details: [], toggle: [] };
 const errors = [];
 try {
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
@@ -143,6 +158,30 @@ try {
     out.filter_api.push(await fetchMs(page, `/api/v1/executions?status=${status}&limit=100`));
     console.log(`round ${r + 1}: older ${out.older.slice(-3).map((v) => v.toFixed(0)).join("/")} ms, ` +
       `filter ${status} ${out.filter.at(-1).toFixed(0)} ms`);
+  }
+
+  // Compare: many executions with long metric curves; then a metric hidden and shown.
+  for (let r = 0; r < (wanted("compare") && compare?.length ? rounds : 0); r++) {
+    await page.goto(`${url}/compare?ids=${compare.join(",")}`);
+    out.compare.push(await marked("compare"));
+    out.compare_data.push(await page.evaluate(() => window.__marks.dataIn));
+    out.compare_api.push(await fetchMs(page, `/api/v1/compare?ids=${compare.join(",")}`));
+    // For the record: the same data as one detail answer per execution (before round 6).
+    out.compare_details.push(
+      await page.evaluate(async (ids) => {
+        const t0 = performance.now();
+        await Promise.all(ids.map((id) => fetch(`/api/v1/executions/${id}`).then((res) => res.json())));
+        return performance.now() - t0;
+      }, compare),
+    );
+    const box = "document.querySelector('input[data-metric-toggle=\"train.accuracy\"]').click()";
+    const chart = "document.querySelector('figure[data-chart=\"train.accuracy\"] canvas')";
+    await timed(page, box, `return ${chart} === null`);
+    out.toggle.push(await timed(page, box, `return ${chart} !== null`));
+    console.log(`round ${r + 1}: compare ${compare.length} ${out.compare.at(-1).toFixed(0)} ms ` +
+      `(data in at ${out.compare_data.at(-1).toFixed(0)} ms) ` +
+      `(its answer ${out.compare_api.at(-1).toFixed(0)} ms; ${compare.length} detail answers ` +
+      `${out.compare_details.at(-1).toFixed(0)} ms), toggle ${out.toggle.at(-1).toFixed(0)} ms`);
   }
 
   // Live: the running execution's page watches its nodes; the Python side ends them.

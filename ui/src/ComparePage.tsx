@@ -1,11 +1,12 @@
-import { lazy, Suspense, useMemo } from "react";
-import { useQueries } from "@tanstack/react-query";
-import { ended, getExecution, type ExecutionDetail } from "./api";
+import { lazy, Suspense, useEffect, useMemo, useState } from "react";
+import { useQuery } from "@tanstack/react-query";
+import { comparedDetail, ended, getCompared } from "./api";
 import { compareRows, curves, type Section } from "./compare";
 import { Link } from "./Link";
 import { executionPath } from "./router";
 
-const MetricChart = lazy(() => import("./MetricChart"));
+const loadChart = () => import("./MetricChart");
+const MetricChart = lazy(loadChart);
 
 const TITLES: Record<Section, string> = {
   execution: "Execution",
@@ -17,22 +18,28 @@ const TITLES: Record<Section, string> = {
 /** Executions side by side (inputs, params, final metrics; the rows that differ
  * highlighted) and each metric's curves overlaid, step on x. */
 export function ComparePage({ ids }: { ids: string[] }) {
-  const results = useQueries({
-    queries: ids.map((id) => ({
-      queryKey: ["execution", id],
-      queryFn: () => getExecution(id),
-      refetchInterval: (q: { state: { data?: ExecutionDetail } }) =>
-        q.state.data && ended(q.state.data.status) ? false : 2000,
-    })),
+  useEffect(() => {
+    void loadChart(); // the chart's chunk comes while the data do, not after them
+  }, []);
+  // One request for all of them (their metrics as columns); again every 2 s while one runs.
+  const compared = useQuery({
+    queryKey: ["compare", ids.join(",")],
+    queryFn: () => getCompared(ids),
+    enabled: ids.length >= 2,
+    refetchInterval: (q) => (q.state.data && q.state.data.every((e) => ended(e.status)) ? false : 2000),
   });
-  const loaded = results.every((r) => r.data !== undefined);
-  const failed = results.find((r) => r.isError);
-  const executions = useMemo(
-    () => (loaded ? results.map((r) => r.data as ExecutionDetail) : []),
-    [loaded, ...results.map((r) => r.dataUpdatedAt)],
-  );
+  const loaded = compared.data !== undefined;
+  const failed = compared.isError ? compared : undefined;
+  const executions = useMemo(() => (compared.data ?? []).map(comparedDetail), [compared.data]);
   const rows = useMemo(() => compareRows(executions), [executions]);
-  const charts = useMemo(() => curves(executions), [executions]);
+  const charts = useMemo(() => curves(compared.data ?? []), [compared.data]);
+  const [hidden, setHidden] = useState<ReadonlySet<string>>(new Set());
+  const toggle = (name: string) =>
+    setHidden((h) => {
+      const next = new Set(h);
+      if (!next.delete(name)) next.add(name);
+      return next;
+    });
 
   if (ids.length < 2) return <p role="alert">Pick two executions or more in the list to compare them.</p>;
   if (failed?.error) return <p role="alert">{failed.error.message}</p>;
@@ -86,9 +93,20 @@ export function ComparePage({ ids }: { ids: string[] }) {
       </div>
       <h2>Metric curves</h2>
       {charts.length === 0 && <p className="muted">No numeric metric was logged.</p>}
+      {charts.length > 1 && (
+        <fieldset className="metric-toggles">
+          <legend>Metrics shown</legend>
+          {charts.map((c) => (
+            <label key={c.name}>
+              <input type="checkbox" data-metric-toggle={c.name} checked={!hidden.has(c.name)} onChange={() => toggle(c.name)} />{" "}
+              {c.name}
+            </label>
+          ))}
+        </fieldset>
+      )}
       <Suspense fallback={<p>Loading charts…</p>}>
         <div className="charts">
-          {charts.map((c) => (
+          {charts.filter((c) => !hidden.has(c.name)).map((c) => (
             <MetricChart key={c.name} curves={c} labels={ids} />
           ))}
         </div>

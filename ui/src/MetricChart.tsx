@@ -12,13 +12,13 @@ export function colour(i: number): string {
 
 export default function MetricChart({ curves, labels }: { curves: Curves; labels: string[] }) {
   const box = useRef<HTMLDivElement>(null);
-  // Rebuilt only when the data change, not on every refetch of the same data.
-  const key = useMemo(() => JSON.stringify([curves, labels]), [curves, labels]);
+  // Rebuilt only when the data change (the query keeps the same answer's objects on a
+  // refetch of the same data), not on every render.
+  const names = useMemo(() => labels, [labels.join(",")]);
   useEffect(() => {
     const el = box.current;
     if (!el) return;
-    const { x, ys, name } = JSON.parse(key)[0] as Curves;
-    const names = JSON.parse(key)[1] as string[];
+    const { x, ys, name } = curves;
     const many = names.length > 12;
     const plot = new uPlot(
       {
@@ -37,7 +37,7 @@ export default function MetricChart({ curves, labels }: { curves: Curves; labels
       el,
     );
     return () => plot.destroy();
-  }, [key]);
+  }, [curves, names]);
   return (
     <figure className="chart" data-chart={curves.name}>
       <figcaption className="visually-hidden">

@@ -166,6 +166,55 @@ export function getExecution(id: string): Promise<ExecutionDetail> {
   return call(`/executions/${encodeURIComponent(id)}`);
 }
 
+/** An execution as the compare page reads it (GET /compare): every metric of a node as
+ * two columns, its points' steps (null: not given) and values. */
+export interface ComparedExecution {
+  execution_id: string;
+  workflow: string;
+  status: string;
+  created_at: number;
+  started_at: number | null;
+  ended_at: number | null;
+  inputs: Record<string, string>;
+  input_values: Record<string, unknown>;
+  params: Record<string, Record<string, unknown>>;
+  metrics: Record<string, Record<string, MetricColumns>>;
+}
+
+/** One metric of a node: its points' steps (null: not given) and values, in logging order. */
+export interface MetricColumns {
+  steps: (number | null)[];
+  values: number[];
+}
+
+/** Executions side by side in one request (in the order given). */
+export function getCompared(ids: string[]): Promise<ComparedExecution[]> {
+  return call(`/compare?ids=${ids.map(encodeURIComponent).join(",")}`);
+}
+
+/** A compared execution as the detail the compare rows read: a node per node id that has
+ * params or metrics, each metric as its final point (the last of its highest step). */
+export function comparedDetail(c: ComparedExecution): ExecutionDetail {
+  const ids = [...new Set([...Object.keys(c.params), ...Object.keys(c.metrics)])];
+  return {
+    execution_id: c.execution_id, workflow: c.workflow, source: "", status: c.status, parent_id: null, error: null,
+    inputs: c.inputs, outputs: null, created_at: c.created_at, started_at: c.started_at, ended_at: c.ended_at,
+    input_values: c.input_values,
+    nodes: ids.map((node_id) => ({
+      node_id, task: "", kind: "task", status: "", attempts: 0, started_at: null, ended_at: null, duration: null,
+      cache_key: null, source_execution: null, source_node: null, inputs: {}, outputs: {}, error: null,
+      params: c.params[node_id] ?? {},
+      metrics: Object.entries(c.metrics[node_id] ?? {}).map(([key, { steps, values }]) => {
+        let last = 0;
+        steps.forEach((s, i) => {
+          if ((s ?? i) >= (steps[last] ?? last)) last = i;
+        });
+        return { key, value: values[last], step: steps[last] ?? last };
+      }),
+    })),
+  };
+}
+
 export function getExecutionGraph(id: string): Promise<ExecutionGraph> {
   return call<ExecutionGraph>(`/executions/${encodeURIComponent(id)}/graph`);
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { ExecutionDetail, NodeShape } from "./api";
+import { comparedDetail, type ComparedExecution, type ExecutionDetail, type NodeShape } from "./api";
 import { compareRows, curves, shown } from "./compare";
 
 const node = (node_id: string, params: Record<string, unknown>, metrics: Record<string, unknown>[]): NodeShape => ({
@@ -36,24 +36,38 @@ describe("compareRows", () => {
   });
 });
 
+const compared = (id: string, metrics: ComparedExecution["metrics"]): ComparedExecution => ({
+  execution_id: id, workflow: "wf:train", status: "SUCCEEDED", created_at: 1, started_at: 10, ended_at: 12,
+  inputs: {}, input_values: {}, params: { fit: { lr: 0.1 } }, metrics,
+});
+const loss = (values: number[], steps?: (number | null)[]) => ({ fit: { loss: { steps: steps ?? values.map((_, s) => s), values } } });
+
 describe("curves", () => {
   it("aligns each execution's points on the union of the steps", () => {
-    const [loss] = curves([execution("a", 1, 0.1, [3, 2, 1]), execution("b", 1, 0.1, [5, 4])]);
-    expect(loss).toEqual({ name: "fit.loss", x: [0, 1, 2], ys: [[3, 2, 1], [5, 4, null]] });
+    const [a] = curves([compared("a", loss([3, 2, 1])), compared("b", loss([5, 4]))]);
+    expect(a).toEqual({ name: "fit.loss", x: [0, 1, 2], ys: [[3, 2, 1], [5, 4, null]] });
+    const [b] = curves([compared("a", loss([3, 2], [0, 10])), compared("b", loss([5, 4], [5, 10]))]);
+    expect(b).toEqual({ name: "fit.loss", x: [0, 5, 10], ys: [[3, null, 2], [null, 5, 4]] });
+    const [c] = curves([compared("a", loss([3])), compared("b", {})]);  // b logged none
+    expect(c).toEqual({ name: "fit.loss", x: [0], ys: [[3], [null]] });
   });
 
-  it("skips non-numeric metrics and numbers unstepped points by position", () => {
-    const e = execution("a", 1, 0.1, []);
-    e.nodes = [node("fit", {}, [{ key: "acc", value: 0.5 }, { key: "acc", value: 0.7 }, { key: "note", value: "x" }])];
-    expect(curves([e])).toEqual([{ name: "fit.acc", x: [0, 1], ys: [[0.5, 0.7]] }]);
+  it("numbers unstepped points by position, a step given twice keeps its last value", () => {
+    expect(curves([compared("a", loss([0.5, 0.7], [null, null]))])).toEqual([{ name: "fit.loss", x: [0, 1], ys: [[0.5, 0.7]] }]);
+    expect(curves([compared("a", loss([1, 2, 3], [0, 1, 1]))])).toEqual([{ name: "fit.loss", x: [0, 1], ys: [[1, 3]] }]);
   });
 
-  it("handles 100 executions of 1,000 steps", () => {
-    const many = Array.from({ length: 100 }, (_, i) =>
-      execution(`e${i}`, i, i / 100, Array.from({ length: 1000 }, (_, s) => s * i)));
-    const [loss] = curves(many);
-    expect(loss?.x.length).toBe(1000);
-    expect(loss?.ys.length).toBe(100);
-    expect(compareRows(many).find((r) => r.name === "fit.lr")?.differs).toBe(true);
+  it("gives each compared execution's final metric to the rows: the last point of its highest step", () => {
+    const rows = compareRows([compared("a", loss([3, 9, 1], [0, 2, 1])), compared("b", loss([4, 2]))].map(comparedDetail));
+    expect(rows.find((r) => r.name === "fit.loss")).toMatchObject({ cells: ["9", "2"], differs: true });
+    expect(rows.find((r) => r.name === "fit.lr")).toMatchObject({ cells: ["0.1", "0.1"], differs: false });
+  });
+
+  it("handles 100 executions of 1,000 steps: the shared steps are the curves as they are", () => {
+    const many = Array.from({ length: 100 }, (_, i) => compared(`e${i}`, loss(Array.from({ length: 1000 }, (_, s) => s * i))));
+    const [a] = curves(many);
+    expect(a?.x.length).toBe(1000);
+    expect(a?.ys.length).toBe(100);
+    expect(a?.ys[3]).toBe(many[3]?.metrics.fit?.loss?.values);
   });
 });

@@ -1,6 +1,6 @@
 // Executions side by side: their inputs, params and final metrics as rows (a cell per
 // execution, the rows that differ marked), and each metric's curves aligned on the step.
-import type { ExecutionDetail } from "./api";
+import type { ComparedExecution, ExecutionDetail, MetricColumns } from "./api";
 import { isRecord } from "./form";
 
 export type Section = "execution" | "input" | "param" | "metric";
@@ -90,23 +90,34 @@ export interface Curves {
   ys: (number | null)[][];
 }
 
-/** Each numeric metric (node.metric) with one curve per execution, on a shared step axis. */
-export function curves(executions: ExecutionDetail[]): Curves[] {
-  const byName = new Map<string, Map<number, number>[]>();
+/** Each metric (node.metric) with one curve per execution, on a shared step axis, from
+ * the compared executions' metric columns. A point without a step is numbered by its
+ * position; a step given twice keeps its last value. When every execution logged the
+ * same ascending steps (the usual training loop) the columns are the curves as they are. */
+export function curves(executions: ComparedExecution[]): Curves[] {
+  const byName = new Map<string, (MetricColumns | undefined)[]>();
   executions.forEach((e, i) => {
-    for (const n of e.nodes)
-      for (const p of points(n.metrics)) {
-        if (typeof p.value !== "number") continue;
-        const name = `${n.node_id}.${p.key}`;
+    for (const [node, keys] of Object.entries(e.metrics))
+      for (const [key, column] of Object.entries(keys)) {
+        if (!column.values.every((v) => typeof v === "number")) continue;
+        const name = `${node}.${key}`;
         let per = byName.get(name);
-        if (!per) byName.set(name, (per = executions.map(() => new Map<number, number>())));
-        per[i]?.set(p.step as number, p.value);
+        if (!per) byName.set(name, (per = executions.map(() => undefined)));
+        per[i] = column;
       }
   });
   return [...byName.entries()]
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([name, per]) => {
-      const x = [...new Set(per.flatMap((m) => [...m.keys()]))].sort((a, b) => a - b);
-      return { name, x, ys: per.map((m) => x.map((s) => m.get(s) ?? null)) };
+      const steps = per.map((c) => (c ? c.steps.map((s, j) => s ?? j) : []));
+      const first = steps[0] ?? [];
+      const shared =
+        per.every((c) => c !== undefined) &&
+        first.every((s, j) => j === 0 || s > (first[j - 1] as number)) &&
+        steps.every((s) => s.length === first.length && s.every((v, j) => v === first[j]));
+      if (shared) return { name, x: first, ys: per.map((c) => (c as MetricColumns).values) };
+      const maps = per.map((c, i) => new Map((steps[i] ?? []).map((s, j): [number, number] => [s, c?.values[j] as number])));
+      const x = [...new Set(steps.flat())].sort((a, b) => a - b);
+      return { name, x, ys: maps.map((m) => x.map((s) => m.get(s) ?? null)) };
     });
 }

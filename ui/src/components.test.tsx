@@ -255,17 +255,16 @@ describe("Compare", () => {
   });
 
   it("shows the executions side by side, differences marked, and a chart per metric", async () => {
-    const detail = (id: string, n: number, losses: number[]) => ({
-      execution_id: id, workflow: "wf:train", source: "file", status: "SUCCEEDED", parent_id: null, error: null,
-      inputs: { n: "h" }, outputs: null, created_at: 1, started_at: 1, ended_at: 2, input_values: { n, seed: 1 },
-      nodes: [{ node_id: "fit", task: "wf:fit", kind: "task", status: "SUCCEEDED", attempts: 1, started_at: 1,
-                ended_at: 2, duration: 1, cache_key: null, source_execution: null, source_node: null, inputs: {},
-                outputs: {}, error: null, params: { lr: 0.1 },
-                metrics: losses.map((value, step) => ({ key: "loss", value, step })) }],
+    const compared = (id: string, n: number, losses: number[]) => ({
+      execution_id: id, workflow: "wf:train", status: "SUCCEEDED", created_at: 1, started_at: 1, ended_at: 2,
+      inputs: { n: "h" }, input_values: { n, seed: 1 }, params: { fit: { lr: 0.1 } },
+      metrics: { fit: { loss: { steps: losses.map((_, step) => step), values: losses } } },
     });
     routes = {
-      "GET /api/v1/executions/a": () => ({ body: detail("a", 3, [3, 1]) }),
-      "GET /api/v1/executions/b": () => ({ body: detail("b", 4, [2]) }),
+      "GET /api/v1/compare": (url) => {
+        expect(url.searchParams.get("ids")).toBe("a,b");  // one request for all of them
+        return { body: [compared("a", 3, [3, 1]), compared("b", 4, [2])] };
+      },
     };
     const { container } = wrap(<ComparePage ids={["a", "b"]} />);
     await screen.findByRole("heading", { name: "Compare 2 executions" });
@@ -276,6 +275,25 @@ describe("Compare", () => {
     expect(row("param:fit.lr")?.getAttribute("data-differs")).toBe("false");
     expect(row("metric:fit.loss")?.textContent).toBe("fit.loss (differs)12");
     expect((await screen.findByText(/^fit\.loss: a,b/)).textContent).toBe("fit.loss: a,b [[3,1],[2,null]]");
+  });
+
+  it("hides and shows a metric's chart by its checkbox", async () => {
+    const columns = { steps: [0, 1], values: [1, 2] };
+    const one = (id: string) => ({
+      execution_id: id, workflow: "wf:train", status: "SUCCEEDED", created_at: 1, started_at: 1, ended_at: 2,
+      inputs: {}, input_values: {}, params: {}, metrics: { fit: { loss: columns, acc: columns } },
+    });
+    routes = { "GET /api/v1/compare": () => ({ body: [one("a"), one("b")] }) };
+    wrap(<ComparePage ids={["a", "b"]} />);
+    const acc = (await screen.findByLabelText("fit.acc")) as HTMLInputElement;
+    expect(acc.checked).toBe(true);
+    await screen.findByText(/^fit\.acc: a,b/);
+    fireEvent.click(acc);
+    expect(acc.checked).toBe(false);
+    expect(screen.queryByText(/^fit\.acc: a,b/)).toBeNull();
+    expect(screen.getByText(/^fit\.loss: a,b/)).toBeTruthy();
+    fireEvent.click(acc);
+    await screen.findByText(/^fit\.acc: a,b/);
   });
 
   it("asks for two executions", () => {
