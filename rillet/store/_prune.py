@@ -1,7 +1,8 @@
 """``rillet prune``: free stored values that nothing kept refers to.
 
 First the values of executions older than AGE are purged (their records,
-hashes and lineage stay; loading a purged value says so). Then least recently
+hashes and lineage stay; loading a purged value says so), and the compiled
+workflows (``workflow_specs``) that no execution names any more are removed. Then least recently
 used cache entries are evicted until the stored values fit in SIZE. A value
 referenced by a kept execution (its nodes' inputs and outputs, its own, the kept
 values of its maps' elements) or a kept cache entry is never removed.
@@ -62,15 +63,21 @@ class PruneReport:
     # the orphan sweep: value files no record names, temp files of unfinished writes
     orphan_files: int = 0
     stale_temp_files: int = 0
+    orphan_specs: int = 0  # workflow_specs rows no execution names (removed)
 
 
 _OLD = "created_at < ? AND status NOT IN ('RUNNING', 'QUEUED')"  # executions older than AGE
+# An execution's IR (revision 0018) that no execution names any more. An engine writes a
+# spec in the batch that starts its execution (one transaction), and prune keeps writers
+# of both tables out while it looks (``_lock_out_writers``): a spec being written, or one
+# an execution starting now names again, is never taken.
+_ORPHAN_SPEC = "hash NOT IN (SELECT spec_hash FROM executions)"
 
 
 Query = Callable[[str, tuple[Any, ...]], list[tuple[Any, ...]]]
 
-_PG_LOCK = ("LOCK TABLE artifacts, node_io, map_elements, executions, cache_entries "
-            "IN SHARE ROW EXCLUSIVE MODE")
+_PG_LOCK = ("LOCK TABLE artifacts, node_io, map_elements, executions, cache_entries, "
+            "workflow_specs IN SHARE ROW EXCLUSIVE MODE")
 
 
 def _execution_refs(query: Query, where: str, params: tuple[Any, ...]) -> set[str]:
@@ -159,10 +166,17 @@ def prune(store: SqlMetadataStore, blobs: ArtifactStore, *, older_than: float | 
                               "NULL", ()))
         scopes = _old_scopes(query, time.time() - older_than) if older_than is not None \
             else []
+        (specs, spec_bytes), = query(f"SELECT count(*), coalesce(sum(length(spec)), 0) "
+                                     f"FROM workflow_specs WHERE {_ORPHAN_SPEC}", ())
+        report.orphan_specs = int(specs)
+        if specs:
+            report.by_kind["workflow specs"] = int(spec_bytes)
         if dry_run:
             _remove_checkpoints(blobs, scopes, report, dry_run)
             _remove_live_logs(store, blobs, report, dry_run)
             return report
+        if specs:
+            c.execute(f"DELETE FROM workflow_specs WHERE {_ORPHAN_SPEC}")
         if evict:
             c.executemany('DELETE FROM cache_entries WHERE "key" = ?', [(k,) for k in evict])
         if doomed:
