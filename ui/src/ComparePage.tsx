@@ -1,12 +1,14 @@
-import { lazy, Suspense, useEffect, useMemo, useState } from "react";
+import { useEffect, useMemo, useState } from "react";
 import { useQuery } from "@tanstack/react-query";
 import { comparedDetail, ended, getCompared } from "./api";
 import { compareRows, curves, type Section } from "./compare";
 import { Link } from "./Link";
 import { executionPath } from "./router";
 
-const loadChart = () => import("./MetricChart");
-const MetricChart = lazy(loadChart);
+// The chart (uPlot) is a chunk of its own, loaded when the page opens, beside the data.
+// Held in state rather than React.lazy: a lazy component suspends on its first render
+// even when its chunk is in, and React then holds the reveal back (~300 ms).
+type Chart = typeof import("./MetricChart").default;
 
 const TITLES: Record<Section, string> = {
   execution: "Execution",
@@ -18,8 +20,13 @@ const TITLES: Record<Section, string> = {
 /** Executions side by side (inputs, params, final metrics; the rows that differ
  * highlighted) and each metric's curves overlaid, step on x. */
 export function ComparePage({ ids }: { ids: string[] }) {
+  const [MetricChart, setChart] = useState<Chart | null>(null);
   useEffect(() => {
-    void loadChart(); // the chart's chunk comes while the data do, not after them
+    let live = true;
+    void import("./MetricChart").then((m) => live && setChart(() => m.default));
+    return () => {
+      live = false;
+    };
   }, []);
   // One request for all of them (their metrics as columns); again every 2 s while one runs.
   const compared = useQuery({
@@ -104,13 +111,15 @@ export function ComparePage({ ids }: { ids: string[] }) {
           ))}
         </fieldset>
       )}
-      <Suspense fallback={<p>Loading charts…</p>}>
+      {MetricChart === null ? (
+        charts.length > 0 && <p>Loading charts…</p>
+      ) : (
         <div className="charts">
           {charts.filter((c) => !hidden.has(c.name)).map((c) => (
             <MetricChart key={c.name} curves={c} labels={ids} />
           ))}
         </div>
-      </Suspense>
+      )}
     </section>
   );
 }
