@@ -370,6 +370,13 @@ try {
   const xIn = async (id) => (await page.locator(`.react-flow__node[data-id="${id}"]`).boundingBox()).x;
   if (!((await xIn("diamond/load")) < (await xIn("diamond/report"))))
     throw new Error("the opened subworkflow is not drawn left to right");
+  // The view is fitted again on the opened nodes: every one of them inside the pane.
+  await page.waitForFunction(() => {
+    const pane = document.querySelector(".dag")?.getBoundingClientRect();
+    const nodes = [...document.querySelectorAll(".react-flow__node")].map((n) => n.getBoundingClientRect());
+    return pane !== undefined && nodes.length >= 5 &&
+      nodes.every((b) => b.left >= pane.left && b.right <= pane.right && b.top >= pane.top && b.bottom <= pane.bottom);
+  }, null, { timeout: 5000 });
   await shot("subworkflow-open");
 
   // 17. A DataFrame output: its schema and first rows in the node's panel; its bytes

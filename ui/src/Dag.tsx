@@ -67,6 +67,7 @@ export function Dag({
       })}
       edges={graph.edges}
       focus={graph.nodes.filter((n) => n.status === "RUNNING").map((n) => n.node_id)}
+      fitKey={[...expanded].sort().join("\u0000")}
       onNodeClick={(n) => onSelect(n.id)}
     />
   );

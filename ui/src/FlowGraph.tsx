@@ -1,7 +1,7 @@
 // The React Flow canvas that the execution's DAG (Dag.tsx) and the lineage graph
 // (LineagePage.tsx) share: nodes laid out left to right by graph.ts, arrowed edges,
 // nothing draggable or connectable. Each caller brings its node component and data.
-import { useMemo, useRef } from "react";
+import { useEffect, useMemo, useRef } from "react";
 import {
   Background,
   Controls,
@@ -10,8 +10,10 @@ import {
   ReactFlow,
   type NodeHandle,
   type Edge as FlowEdge,
+  type FitViewOptions,
   type Node as FlowNode,
   type NodeTypes,
+  useReactFlow,
 } from "@xyflow/react";
 import "@xyflow/react/dist/style.css";
 import { layout, NODE_HEIGHT, NODE_WIDTH, type Edge } from "./graph";
@@ -32,6 +34,7 @@ export function FlowGraph<D extends Record<string, unknown>>({
   className,
   label,
   focus = [],
+  fitKey = "",
 }: {
   /** ``version``: what the node shows, as a string; while it and the node's place
    * stay the same, the node is not redrawn (``data`` is not compared). */
@@ -46,6 +49,9 @@ export function FlowGraph<D extends Record<string, unknown>>({
   label: string;
   /** The nodes a big graph opens on (else its middle), e.g. those running. */
   focus?: string[];
+  /** When this changes (a subworkflow opened or closed), the view is fitted again; a
+   * node that merely appears (a live graph growing) leaves the view where it is. */
+  fitKey?: string;
 }) {
   // The layout depends on the graph's shape only: a status change keeps positions.
   const edgeKey = edges.map((e) => `${e.source}>${e.target}`).join(",");
@@ -86,6 +92,13 @@ export function FlowGraph<D extends Record<string, unknown>>({
       })),
     [edgeKey],
   );
+  const fitOptions: FitViewOptions = {
+    maxZoom: 1,
+    minZoom: 0.75,
+    // Fit on the declared sizes: a culled node is never measured.
+    includeHiddenNodes: true,
+    ...(items.length > LARGE && focus.length > 0 ? { nodes: focus.map((id) => ({ id })) } : {}),
+  };
   return (
     <div className={className} aria-label={label}>
       <ReactFlow
@@ -97,13 +110,7 @@ export function FlowGraph<D extends Record<string, unknown>>({
         // A big graph opens at a readable zoom (its middle) with only what is in view
         // in the DOM: a 1,000-node DAG paints in well under a second
         // (benchmarks/ui_bench.py); zooming out shows the rest.
-        fitViewOptions={{
-          maxZoom: 1,
-          minZoom: 0.75,
-          // Fit on the declared sizes: a culled node is never measured.
-          includeHiddenNodes: true,
-          ...(items.length > LARGE && focus.length > 0 ? { nodes: focus.map((id) => ({ id })) } : {}),
-        }}
+        fitViewOptions={fitOptions}
         minZoom={0.05}
         onlyRenderVisibleElements={items.length > LARGE}
         nodesConnectable={false}
@@ -111,7 +118,24 @@ export function FlowGraph<D extends Record<string, unknown>>({
       >
         <Background />
         <Controls showInteractive={false} />
+        <Refit fitKey={fitKey} options={fitOptions} />
       </ReactFlow>
     </div>
   );
+}
+
+/** Fits the view again when ``fitKey`` changes (not on the first draw: ``fitView`` does
+ * that), once React Flow holds the new nodes (the next frame). */
+function Refit({ fitKey, options }: { fitKey: string; options: FitViewOptions }) {
+  const { fitView } = useReactFlow();
+  const drawn = useRef(fitKey);
+  const latest = useRef(options);
+  latest.current = options;
+  useEffect(() => {
+    if (drawn.current === fitKey) return;
+    drawn.current = fitKey;
+    const frame = requestAnimationFrame(() => void fitView(latest.current));
+    return () => cancelAnimationFrame(frame);
+  }, [fitKey, fitView]);
+  return null;
 }
