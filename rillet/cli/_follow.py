@@ -1,5 +1,6 @@
 """``rillet logs ID NODE -f``: the output of an attempt while it runs, read from the
-execution's log file (where the engine writes it line by line), until the attempt's
+execution's log file (where the engine writes it line by line; for a ``rillet worker``
+on another machine, the chunks it ships to the artifact store), until the attempt's
 record says it ended; then the rest from the record."""
 
 from __future__ import annotations
@@ -9,14 +10,15 @@ import time
 from typing import Any
 
 from rillet.engine._records import NodeStatus
-from rillet.engine._streams import read_attempt_lines
+from rillet.platform._livelogs import read_output
 
 POLL = 0.2
 
 
 def live_text(h: Any, execution_id: str, node_id: str, attempt: int) -> str:
     """What a running (or killed) attempt printed so far, from the log file."""
-    text, _ = read_attempt_lines(h.log_path(execution_id), node_id, attempt)
+    text, _ = read_output(h.log_path(execution_id), getattr(h, "artifacts", None),
+                          execution_id, node_id, attempt)
     return text
 
 
@@ -26,11 +28,12 @@ def follow(h: Any, execution_id: str, node_id: str, attempt: int,
     from rillet.engine._reaper import reap
 
     path = h.log_path(execution_id)
+    artifacts = getattr(h, "artifacts", None)
     offset = 0
     printed = 0
     deadline = None if timeout is None else time.monotonic() + timeout
     while True:
-        text, offset = read_attempt_lines(path, node_id, attempt, offset)
+        text, offset = read_output(path, artifacts, execution_id, node_id, attempt, offset)
         if text:
             sys.stdout.write(text)
             sys.stdout.flush()
@@ -45,7 +48,8 @@ def follow(h: Any, execution_id: str, node_id: str, attempt: int,
             if final is not None and final.logs and len(final.logs) > printed:
                 sys.stdout.write(final.logs[printed:])  # what the file had not got yet
             elif final is None or not final.logs:
-                rest, _ = read_attempt_lines(path, node_id, attempt, offset)
+                rest, _ = read_output(path, artifacts, execution_id, node_id, attempt,
+                                      offset)
                 sys.stdout.write(rest)
             return final
         if deadline is not None and time.monotonic() > deadline:

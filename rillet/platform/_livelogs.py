@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from rillet.engine._streams import attempt_text
+from rillet.engine._streams import attempt_text, read_attempt_lines
 
 SHIP_EVERY = 0.25  # seconds between two chunks of one execution, at most
 SHIP_LIMIT = 16 << 20  # bytes of one execution's output shipped, at most
@@ -131,3 +131,13 @@ def read_live_lines(artifacts: Any, execution_id: str, node_id: str, attempt: in
         chunk = artifacts.get_log_chunk(execution_id, offset + len(data))
     end = data.rfind(b"\n") + 1 if len(data) < limit else len(data)
     return attempt_text(bytes(data[:end]), node_id, attempt), offset + end
+
+
+def read_output(path: str, artifacts: Any, execution_id: str, node_id: str, attempt: int,
+                offset: int = 0) -> tuple[str, int]:
+    """A running attempt's output from ``offset`` on: from this machine's log file
+    (``path``) when there is one, else from the chunks a remote worker shipped to
+    ``artifacts`` (the server's stream, ``rillet logs -f`` on the server's home)."""
+    if artifacts is None or os.path.exists(path):
+        return read_attempt_lines(path, node_id, attempt, offset)
+    return read_live_lines(artifacts, execution_id, node_id, attempt, offset)

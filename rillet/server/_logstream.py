@@ -17,15 +17,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
 from rillet.engine._records import Event
-from rillet.engine._streams import read_attempt_lines
-from rillet.platform._livelogs import read_live_lines
+from rillet.platform._livelogs import read_output
 from rillet.server._broadcast import Broadcaster, queue_listener
 from rillet.store._instance import Instance
 
@@ -47,15 +45,6 @@ def attempt_status(inst: Instance, execution_id: str, node_id: str, attempt: int
     return status
 
 
-def read_lines(inst: Instance, path: str, execution_id: str, node_id: str, attempt: int,
-               offset: int) -> tuple[str, int]:
-    """The attempt's lines from ``offset`` on: from this machine's log file when there is
-    one (the server's own workers), else from the chunks a remote worker shipped."""
-    if os.path.exists(path):
-        return read_attempt_lines(path, node_id, attempt, offset)
-    return read_live_lines(inst.artifacts, execution_id, node_id, attempt, offset)
-
-
 async def follow_log(inst: Instance, broadcaster: Broadcaster, execution_id: str,
                      node_id: str, attempt: int, offset: int
                      ) -> AsyncIterator[dict[str, Any]]:
@@ -70,8 +59,8 @@ async def follow_log(inst: Instance, broadcaster: Broadcaster, execution_id: str
         waited = 0.0
         while True:
             ended = status not in LIVE
-            text, offset = await run_in_threadpool(read_lines, inst, path, execution_id,
-                                                   node_id, attempt, offset)
+            text, offset = await run_in_threadpool(read_output, path, inst.artifacts,
+                                                   execution_id, node_id, attempt, offset)
             if text:  # one event per read: its id resumes after all of it
                 yield {"id": str(offset), "event": "log",
                        "data": json.dumps({"text": text, "offset": offset})}

@@ -146,8 +146,8 @@ def test_a_remote_workers_running_output_is_streamed_from_the_artifact_store(
         tmp_path: Path) -> None:
     """A ``rillet worker`` on a machine of its own (its own scratch and log folder, the
     server's database and artifact store shared): its task's lines reach the server's
-    stream while the execution is RUNNING, shipped through the artifact store; the
-    chunks go when the execution leaves the worker."""
+    stream (and ``rillet logs`` on its home) while the execution is RUNNING, shipped
+    through the artifact store; the chunks go when the execution leaves the worker."""
     import signal
     import subprocess
     import sys
@@ -190,6 +190,12 @@ def test_a_remote_workers_running_output_is_streamed_from_the_artifact_store(
             assert (elsewhere / "scratch" / "logs" / f"{eid}.log").is_file()
             shipped = FolderArtifactStore(str(home / "artifacts"))
             assert shipped.log_chunks(eid)[0] == 0
+            # `rillet logs` on the server's home reads the same chunks while it runs
+            cli = subprocess.run([sys.executable, "-m", "rillet.cli", "logs", eid, "chatter",
+                                  "--home", str(home)], capture_output=True, text=True,
+                                 env=rillet_env(), timeout=120)
+            assert cli.stdout.startswith("first line\ntick 1\n"), (cli.stdout, cli.stderr)
+            assert "still running" in cli.stderr
             seen = first.count("\n")
             with c.stream("GET", stream, params={"offset": offset}) as r:
                 rest, ended = "", {}
