@@ -18,7 +18,7 @@ POLL = 0.2
 def live_text(h: Any, execution_id: str, node_id: str, attempt: int) -> str:
     """What a running (or killed) attempt printed so far, from the log file."""
     text, _ = read_output(h.log_path(execution_id), getattr(h, "artifacts", None),
-                          execution_id, node_id, attempt)
+                          execution_id, node_id, attempt, limit=-1)
     return text
 
 
@@ -33,7 +33,8 @@ def follow(h: Any, execution_id: str, node_id: str, attempt: int,
     printed = 0
     deadline = None if timeout is None else time.monotonic() + timeout
     while True:
-        text, offset = read_output(path, artifacts, execution_id, node_id, attempt, offset)
+        text, offset = read_output(path, artifacts, execution_id, node_id, attempt, offset,
+                                   limit=-1)
         if text:
             sys.stdout.write(text)
             sys.stdout.flush()
@@ -49,7 +50,7 @@ def follow(h: Any, execution_id: str, node_id: str, attempt: int,
                 sys.stdout.write(final.logs[printed:])  # what the file had not got yet
             elif final is None or not final.logs:
                 rest, _ = read_output(path, artifacts, execution_id, node_id, attempt,
-                                      offset)
+                                      offset, limit=-1)
                 sys.stdout.write(rest)
             return final
         if deadline is not None and time.monotonic() > deadline:

@@ -85,14 +85,17 @@ class OutputStreams:
             self._file = None
 
 
-def read_attempt_lines(path: str, node_id: str, attempt: int, offset: int = 0
-                       ) -> tuple[str, int]:
+def read_attempt_lines(path: str, node_id: str, attempt: int, offset: int = 0,
+                       limit: int = -1) -> tuple[str, int]:
     """The output of one attempt in an execution's log file, from byte ``offset`` on:
-    (its text, the offset to read from next). Only whole lines are taken."""
+    (its text, the offset to read from next). Only whole lines are taken, of at most
+    ``limit`` bytes of the file when given (a line longer than that: the rest at once)."""
     try:
         with open(path, "rb") as f:
             f.seek(offset)
-            data = f.read()
+            data = f.read(limit)
+            if 0 < limit <= len(data) and b"\n" not in data:
+                data += f.read()
     except FileNotFoundError:
         return "", offset
     end = data.rfind(b"\n") + 1

@@ -115,7 +115,8 @@ class LogShipper:
 def read_live_lines(artifacts: Any, execution_id: str, node_id: str, attempt: int,
                     offset: int = 0, limit: int = READ_MAX) -> tuple[str, int]:
     """As ``read_attempt_lines`` over the shipped chunks of ``execution_id``: one
-    attempt's output from byte ``offset`` on, and the offset to read from next."""
+    attempt's output from byte ``offset`` on, and the offset to read from next; whole
+    chunks, until ``limit`` bytes (negative: every chunk there is)."""
     chunk = artifacts.get_log_chunk(execution_id, offset)
     if chunk is None and offset > 0:  # an offset inside a chunk: find the chunk
         starts = [s for s in artifacts.log_chunks(execution_id) if s < offset]
@@ -124,20 +125,23 @@ def read_live_lines(artifacts: Any, execution_id: str, node_id: str, attempt: in
             if found is not None and starts[-1] + len(found) > offset:
                 chunk = found[offset - starts[-1]:]
     data = bytearray()
+    full = False  # ``limit`` bytes read (a negative limit: none)
     while chunk is not None:
         data += chunk
-        if len(data) >= limit:
+        full = 0 <= limit <= len(data)
+        if full:
             break
         chunk = artifacts.get_log_chunk(execution_id, offset + len(data))
-    end = data.rfind(b"\n") + 1 if len(data) < limit else len(data)
+    end = len(data) if full else data.rfind(b"\n") + 1
     return attempt_text(bytes(data[:end]), node_id, attempt), offset + end
 
 
 def read_output(path: str, artifacts: Any, execution_id: str, node_id: str, attempt: int,
-                offset: int = 0) -> tuple[str, int]:
-    """A running attempt's output from ``offset`` on: from this machine's log file
-    (``path``) when there is one, else from the chunks a remote worker shipped to
-    ``artifacts`` (the server's stream, ``rillet logs -f`` on the server's home)."""
+                offset: int = 0, limit: int = READ_MAX) -> tuple[str, int]:
+    """A running attempt's output from ``offset`` on, at most about ``limit`` bytes of
+    the log a read: from this machine's log file (``path``) when there is one, else from
+    the chunks a remote worker shipped to ``artifacts`` (the server's stream, ``rillet
+    logs -f`` on the server's home)."""
     if artifacts is None or os.path.exists(path):
-        return read_attempt_lines(path, node_id, attempt, offset)
-    return read_live_lines(artifacts, execution_id, node_id, attempt, offset)
+        return read_attempt_lines(path, node_id, attempt, offset, limit)
+    return read_live_lines(artifacts, execution_id, node_id, attempt, offset, limit)

@@ -23,7 +23,7 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 
 from rillet.engine._records import Event
-from rillet.platform._livelogs import read_output
+from rillet.platform._livelogs import READ_MAX, read_output
 from rillet.server._broadcast import Broadcaster, queue_listener
 from rillet.store._instance import Instance
 
@@ -59,11 +59,14 @@ async def follow_log(inst: Instance, broadcaster: Broadcaster, execution_id: str
         waited = 0.0
         while True:
             ended = status not in LIVE
+            before = offset
             text, offset = await run_in_threadpool(read_output, path, inst.artifacts,
                                                    execution_id, node_id, attempt, offset)
             if text:  # one event per read: its id resumes after all of it
                 yield {"id": str(offset), "event": "log",
                        "data": json.dumps({"text": text, "offset": offset})}
+            if offset - before >= READ_MAX // 2:
+                continue  # a backlog (a resume after a burst): read on, an event a MiB
             if ended:
                 yield {"id": str(offset), "event": "end",
                        "data": json.dumps({"status": status, "offset": offset})}

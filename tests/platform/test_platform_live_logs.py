@@ -12,7 +12,8 @@ from pathlib import Path
 
 from rillet.artifacts import FolderArtifactStore
 from rillet.engine._records import Batch, ExecutionRecord, ExecutionStatus
-from rillet.platform._livelogs import LogShipper, read_live_lines
+from rillet.engine._streams import read_attempt_lines
+from rillet.platform._livelogs import LogShipper, read_live_lines, read_output
 from rillet.store._home import Home
 from rillet.store._prune import prune_home
 
@@ -70,3 +71,20 @@ def test_prune_removes_the_live_logs_of_ended_executions(tmp_path: Path) -> None
         assert h.artifacts.live_logs() == ["running"]
     finally:
         h.close()
+
+
+def test_a_read_takes_whole_lines_up_to_a_limit_from_the_file_or_the_chunks(
+        tmp_path: Path) -> None:
+    blobs = FolderArtifactStore(str(tmp_path / "artifacts"))
+    log = tmp_path / "e.log"
+    log.write_bytes(b"t#1| one\nt#1| two\nt#1| three\n")
+    assert read_attempt_lines(str(log), "t", 1, 0, limit=20) == ("one\ntwo\n", 18)
+    # a line longer than the limit: the rest at once, never half a line
+    assert read_attempt_lines(str(log), "t", 1, 18, limit=5) == ("three\n", 29)
+    assert read_output(str(log), blobs, "e", "t", 1) == ("one\ntwo\nthree\n", 29)
+    blobs.put_log_chunk("e", 0, b"t#1| shipped\n")  # no file here: the chunks
+    assert read_output(str(tmp_path / "none.log"), blobs, "e", "t", 1) == ("shipped\n", 13)
+    assert read_output(str(tmp_path / "none.log"), None, "e", "t", 1) == ("", 0)
+    blobs.put_log_chunk("e", 13, b"t#1| more\n")
+    assert read_live_lines(blobs, "e", "t", 1, 0, limit=-1) == ("shipped\nmore\n", 23)
+    assert read_live_lines(blobs, "e", "t", 1, 0, limit=13) == ("shipped\n", 13)

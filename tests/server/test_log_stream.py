@@ -28,7 +28,13 @@ FLOWS = ("import os, time\n"
          "    print('last line', flush=True)\n"
          "    return i\n\n"
          "@workflow\ndef chatty(gate: str) -> int:\n"
-         "    return chatter(gate=gate)\n")
+         "    return chatter(gate=gate)\n\n"
+         "@task\ndef shout(n: int) -> int:\n"
+         "    for i in range(n):\n"
+         "        print(f'{i:05d} ' + 'x' * 994, flush=False)\n"
+         "    return n\n\n"
+         "@workflow\ndef burst(n: int) -> int:\n"
+         "    return shout(n=n)\n")
 
 
 def events(response: httpx.Response) -> Iterator[tuple[str, str, dict[str, object]]]:
@@ -119,6 +125,25 @@ def test_a_running_attempt_streams_its_lines_and_resumes_from_an_offset(
     with c.stream("GET", stream, params={"offset": int(offset)}) as r:
         kinds = [kind for kind, _i, _d in events(r)]
     assert kinds == ["log", "end"]
+
+
+def test_a_backlog_is_streamed_an_event_a_mebibyte(with_workers: Served, chatty: None) -> None:
+    """3 MB of output read from offset 0 (a resume after a burst): events of about a
+    MiB each, whole lines, together the whole output, then the end."""
+    c = with_workers.client
+    with Remote(with_workers.url) as remote:
+        eid = remote.launch("chattyflows.burst", project="logstream", n=3000).wait(
+            timeout=120).id
+    sizes, text = [], ""
+    with c.stream("GET", f"/api/v1/executions/{eid}/nodes/shout/logs/stream") as r:
+        for kind, _ident, data in events(r):
+            if kind == "log":
+                sizes.append(len(str(data["text"])))
+                text += str(data["text"])
+            else:
+                assert kind == "end" and data["status"] == "SUCCEEDED", data
+    assert len(sizes) >= 3 and max(sizes) <= 1 << 20, sizes
+    assert text == "".join(f"{i:05d} " + "x" * 994 + "\n" for i in range(3000))
 
 
 @pytest.mark.parametrize(("path", "what"), [
