@@ -462,7 +462,6 @@ class SqlMetadataStore:
         self._sqlite = db.url.startswith("sqlite")
         self._io_seen: dict[tuple[str, str], dict[tuple[str, str], str]] = {}
         self._wrote: dict[str, tuple[str, float]] = {}
-        self._specs_seen: set[str] = set()  # spec hashes this store wrote (or found)
 
     @property
     def database(self) -> Database:
@@ -519,10 +518,10 @@ class SqlMetadataStore:
                 wrote = self._write_executions(c, new, stored)
             if batch.specs:
                 at = time.time()
-                specs = [(h, text, at) for h, text in dict(batch.specs).items()
-                         if h not in self._specs_seen]
-                if specs:
-                    _many(c, INSERT_SPEC, specs)
+                # written every time (a conflict is a key lookup): a spec this store
+                # wrote before may have been pruned since by another process, once no
+                # execution named it
+                _many(c, INSERT_SPEC, [(h, text, at) for h, text in dict(batch.specs).items()])
             if batch.artifacts:
                 _many(c, UPSERT_ARTIFACT, [_artifact_row(a) for a in batch.artifacts])
             if batch.nodes:
@@ -570,8 +569,6 @@ class SqlMetadataStore:
             if len(self._wrote) > 10_000:
                 self._wrote.clear()
             self._wrote.update(wrote)
-        if batch.specs:  # committed: this process need not send these again
-            self._specs_seen.update(h for h, _ in batch.specs)
         if io:  # committed: remember the lineage rows, so the next batch need not read them
             if len(self._io_seen) > 100_000:
                 self._io_seen.clear()

@@ -45,3 +45,29 @@ def test_prune_removes_the_workflow_specs_no_execution_names(
         assert again.orphan_specs == 0 and "workflow specs" not in again.by_kind
     finally:
         store.close()
+
+
+def test_a_spec_pruned_by_another_process_is_written_again_by_a_store_that_wrote_it(
+        tmp_path: Path) -> None:
+    """A long-lived store (a server's, a notebook's ``rillet.run``) that wrote a spec
+    writes it again with its next execution once a prune elsewhere removed it."""
+    url = f"sqlite:///{tmp_path / 'meta.db'}"
+    store, other = SqlMetadataStore(url), SqlMetadataStore(url)
+    blobs = FolderArtifactStore(str(tmp_path / "artifacts"))
+    now = time.time()
+
+    def execution(eid: str) -> ExecutionRecord:
+        return ExecutionRecord(id=eid, workflow="m:wf", source="wf.py", spec_hash="s1",
+                               status=ExecutionStatus.SUCCEEDED, inputs={}, created_at=now,
+                               started_at=now, ended_at=now + 1)
+    try:
+        store.apply(Batch(executions=[execution("e1")], specs=[("s1", SPEC)]))
+        with other.database.write() as c:
+            c.execute("DELETE FROM executions WHERE id = 'e1'")
+        prune(other, blobs, older_than=30 * 86400.0, max_size=None)
+        assert other.workflow_spec("s1") is None  # an orphan, pruned
+        store.apply(Batch(executions=[execution("e2")], specs=[("s1", SPEC)]))
+        assert other.workflow_spec("s1") == SPEC
+    finally:
+        store.close()
+        other.close()
