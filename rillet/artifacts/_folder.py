@@ -185,7 +185,13 @@ class FolderArtifactStore:
         they held (and leaves them, with ``dry_run``)."""
         from rillet.engine._protocols import checkpoint_name
 
-        folder = self._resolve(f"{CHECKPOINTS}/{checkpoint_name(scope, '%').partition('/')[0]}")
+        return self._remove_folder(
+            self._resolve(f"{CHECKPOINTS}/{checkpoint_name(scope, '%').partition('/')[0]}"),
+            dry_run)
+
+    def _remove_folder(self, folder: str, dry_run: bool) -> int:
+        """Remove ``folder`` (a path from ``_resolve``) and all in it; the bytes it held
+        (left in place with ``dry_run``)."""
         if self._remote:
             fs = self._filesystem()
             fs.invalidate_cache(folder)
@@ -259,21 +265,8 @@ class FolderArtifactStore:
 
     def remove_live_log(self, execution_id: str, dry_run: bool = False) -> int:
         """Remove every chunk of ``execution_id``'s live log; the bytes they held."""
-        folder = self._resolve(f"{LIVE_LOGS}/{_log_folder(execution_id)}")
-        if self._remote:
-            fs = self._filesystem()
-            fs.invalidate_cache(folder)
-            if not fs.exists(folder):
-                return 0
-            held = int(fs.du(folder, total=True))
-            if not dry_run:
-                fs.rm(folder, recursive=True)
-                fs.invalidate_cache(folder)
-            return held
-        held = _folder_size(folder)
-        if not dry_run:
-            shutil.rmtree(folder, ignore_errors=True)
-        return held
+        return self._remove_folder(
+            self._resolve(f"{LIVE_LOGS}/{_log_folder(execution_id)}"), dry_run)
 
     def _local(self, key: str) -> str:
         return os.path.join(self.root, *key.split("/"))

@@ -56,16 +56,20 @@ def _absent_as_nan(column: Sequence[Any]) -> Sequence[Any]:
     return [_NAN if v is None else v for v in column]
 
 
-def unpack(keys: str, data: bytes
-           ) -> list[tuple[str, float, int | None, float, int | None]]:
-    """The points of a packed row: ``(key, value, step, timestamp, map_index)``."""
-    names = json.loads(keys)
+def _read(keys: str, data: bytes) -> tuple[list[str], list[array[float]]]:
+    """A packed row's key names and its five columns."""
     values = array("d")
     values.frombytes(bytes(data))
     if sys.byteorder == "big":
         values.byteswap()
     n = len(values) // _COLUMNS
-    index, value, step, at, element = (values[i * n:(i + 1) * n] for i in range(_COLUMNS))
+    return json.loads(keys), [values[i * n:(i + 1) * n] for i in range(_COLUMNS)]
+
+
+def unpack(keys: str, data: bytes
+           ) -> list[tuple[str, float, int | None, float, int | None]]:
+    """The points of a packed row: ``(key, value, step, timestamp, map_index)``."""
+    names, (index, value, step, at, element) = _read(keys, data)
     return [(names[int(k)], v, None if s != s else int(s), t, None if e != e else int(e))
             for k, v, s, t, e in zip(index, value, step, at, element, strict=True)]
 
@@ -74,13 +78,7 @@ def columns(keys: str, data: bytes) -> dict[str, tuple[list[int | None], list[fl
     """The points of a packed row by key, as columns: ``{key: (steps, values)}`` in
     logging order (a step not given is None). What ``unpack`` gives, without a tuple per
     point: a chart of many long curves reads these."""
-    names = json.loads(keys)
-    values = array("d")
-    values.frombytes(bytes(data))
-    if sys.byteorder == "big":
-        values.byteswap()
-    n = len(values) // _COLUMNS
-    index, value, step = (values[i * n:(i + 1) * n] for i in range(3))
+    names, (index, value, step, _, _) = _read(keys, data)
     steps = [None if s != s else int(s) for s in step]
     if len(names) == 1:
         return {names[0]: (steps, value.tolist())}

@@ -34,6 +34,31 @@ def _wait(what: str, check: object, limit: float = 20.0) -> None:
         time.sleep(0.01)
 
 
+def _fork_a_reader(path: Path) -> None:
+    """Fork a child that opens the database and reads it; fail if it hangs (a child
+    forked while another thread held SQLite's mutexes waits on them forever)."""
+    pid = os.fork()
+    if pid == 0:  # the child: a connection of its own, one read, out
+        try:
+            conn = sqlite3.connect(str(path), timeout=5)
+            conn.execute("SELECT count(*) FROM t").fetchone()
+            conn.close()
+            os._exit(0)
+        except BaseException:
+            os._exit(3)
+    deadline = time.monotonic() + 20
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            assert os.waitstatus_to_exitcode(status) == 0
+            return
+        if time.monotonic() > deadline:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+            pytest.fail("a forked child hung opening the database")
+        time.sleep(0.002)
+
+
 def test_the_wal_is_checkpointed_by_a_thread_of_the_writer(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # the writer's own automatic checkpoint out of the way: only the thread can copy
@@ -72,26 +97,7 @@ def test_no_fork_while_the_checkpointer_is_in_sqlite(tmp_path: Path) -> None:
                     c.execute("INSERT INTO t (v) VALUES (?)", ("y" * 3000,))
             db._checkpoint_soon()
             time.sleep(0.0005 * (round_ % 4))  # fork at different points of the copy
-            pid = os.fork()
-            if pid == 0:  # the child: a connection of its own, one read, out
-                try:
-                    conn = sqlite3.connect(str(tmp_path / "home.db"), timeout=5)
-                    conn.execute("SELECT count(*) FROM t").fetchone()
-                    conn.close()
-                    os._exit(0)
-                except BaseException:
-                    os._exit(3)
-            deadline = time.monotonic() + 20
-            while True:
-                done, status = os.waitpid(pid, os.WNOHANG)
-                if done:
-                    assert os.waitstatus_to_exitcode(status) == 0
-                    break
-                if time.monotonic() > deadline:
-                    os.kill(pid, 9)
-                    os.waitpid(pid, 0)
-                    pytest.fail("a forked child hung opening the database")
-                time.sleep(0.005)
+            _fork_a_reader(tmp_path / "home.db")
         cp = db._checkpointer
         assert cp is not None and cp.done >= 1
     finally:
@@ -214,26 +220,7 @@ def test_no_fork_while_another_thread_is_in_sqlite(tmp_path: Path) -> None:
     thread.start()
     try:
         for _ in range(150):
-            pid = os.fork()
-            if pid == 0:
-                try:
-                    conn = sqlite3.connect(str(tmp_path / "home.db"), timeout=5)
-                    conn.execute("SELECT count(*) FROM t").fetchone()
-                    conn.close()
-                    os._exit(0)
-                except BaseException:
-                    os._exit(3)
-            deadline = time.monotonic() + 20
-            while True:
-                done, status = os.waitpid(pid, os.WNOHANG)
-                if done:
-                    assert os.waitstatus_to_exitcode(status) == 0
-                    break
-                if time.monotonic() > deadline:
-                    os.kill(pid, 9)
-                    os.waitpid(pid, 0)
-                    pytest.fail("a forked child hung opening the database")
-                time.sleep(0.002)
+            _fork_a_reader(tmp_path / "home.db")
     finally:
         stop.set()
         thread.join()
