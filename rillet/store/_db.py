@@ -8,6 +8,7 @@ SQLAlchemy unless a non-``sqlite:///`` URL asks for it (0.2 s of import time).
 
 from __future__ import annotations
 
+import functools
 import os
 import sqlite3
 import threading
@@ -147,7 +148,7 @@ class SqliteDatabase:
         self._commits = 0
         self._wrote = False  # committed a write: its close is worth a thread
         self._checkpointer: _Checkpointer | None = None
-        _OPEN.add(self)
+        _OPEN[id(self)] = weakref.ref(self, functools.partial(_forget, id(self)))
         try:  # connecting reads nothing and writes nothing yet
             _wait_for_close(path)
             with self._lock:  # (no fork meanwhile)
@@ -545,12 +546,19 @@ class _PgResult:
 # databases' locks are taken first: a thread closing one (its lock held) may wait for a
 # closing thread that needs _CHECKPOINTING.
 _CHECKPOINTING = threading.Lock()
-_OPEN: weakref.WeakSet[SqliteDatabase] = weakref.WeakSet()
+# the open databases (id -> a weak reference): a dict, whose copy is one step under the
+# GIL while another thread may add to it
+_OPEN: dict[int, weakref.ref[SqliteDatabase]] = {}
 _HELD: list[SqliteDatabase] = []
 
 
+def _forget(key: int, _ref: object) -> None:
+    _OPEN.pop(key, None)
+
+
 def _before_fork() -> None:
-    for db in sorted(_OPEN, key=id):
+    found = [ref() for ref in list(_OPEN.values())]
+    for db in sorted((db for db in found if db is not None), key=id):
         db._lock.acquire()
         _HELD.append(db)
     _CHECKPOINTING.acquire()
