@@ -150,27 +150,34 @@ class FolderArtifactStore:
         """Store ``data`` as the checkpoint ``name`` (``SCOPE/NODE``, from
         ``rillet.engine._protocols.checkpoint_name``), replacing what was there: a temp
         file renamed locally, one object put (atomic) on an object store."""
-        path = self._resolve(_checkpoint_key(name))
+        self._put_named(self._resolve(_checkpoint_key(name)), data, sync=True)
+
+    def get_checkpoint(self, name: str) -> bytes | None:
+        """The bytes of checkpoint ``name``; None when none was stored."""
+        return self._get_named(self._resolve(_checkpoint_key(name)))
+
+    def _put_named(self, path: str, data: bytes, *, sync: bool) -> None:
+        """Replace the bytes at ``path`` (from ``_resolve``) at once: a temp file renamed
+        locally (synced first with ``sync``), one object put on an object store."""
         if self._remote:
             self._filesystem().pipe_file(path, bytes(data))
             return
-        folder = os.path.dirname(path)
-        os.makedirs(folder, exist_ok=True)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
         tmp = f"{path}.{os.urandom(8).hex()}{_TMP_SUFFIX}"
         try:
             with open(tmp, "wb") as f:
                 f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
+                if sync:
+                    f.flush()
+                    os.fsync(f.fileno())
             os.replace(tmp, path)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
             raise
 
-    def get_checkpoint(self, name: str) -> bytes | None:
-        """The bytes of checkpoint ``name``; None when none was stored."""
-        path = self._resolve(_checkpoint_key(name))
+    def _get_named(self, path: str) -> bytes | None:
+        """The bytes at ``path`` (from ``_resolve``); None when there are none."""
         try:
             if self._remote:
                 return bytes(self._filesystem().cat_file(path))
@@ -212,26 +219,13 @@ class FolderArtifactStore:
         """Store the bytes of ``execution_id``'s live log from byte ``offset`` on (one
         chunk; the next one starts at ``offset + len(data)``). A platform worker ships
         its running tasks' output so; the server streams it (``rillet.platform``)."""
-        path = self._resolve(_log_chunk_key(execution_id, offset))
-        if self._remote:
-            self._filesystem().pipe_file(path, bytes(data))
-            return
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        tmp = f"{path}.{os.urandom(8).hex()}{_TMP_SUFFIX}"
-        with open(tmp, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)  # a reader never sees half a chunk
+        # a reader never sees half a chunk; no sync: the attempt's recorded logs are the
+        # durable copy
+        self._put_named(self._resolve(_log_chunk_key(execution_id, offset)), data, sync=False)
 
     def get_log_chunk(self, execution_id: str, offset: int) -> bytes | None:
         """The chunk of ``execution_id``'s live log starting at ``offset``; None if none."""
-        path = self._resolve(_log_chunk_key(execution_id, offset))
-        try:
-            if self._remote:
-                return bytes(self._filesystem().cat_file(path))
-            with open(path, "rb") as f:
-                return f.read()
-        except FileNotFoundError:
-            return None
+        return self._get_named(self._resolve(_log_chunk_key(execution_id, offset)))
 
     def log_chunks(self, execution_id: str) -> list[int]:
         """The offsets at which the chunks of ``execution_id``'s live log start, sorted."""
