@@ -14,6 +14,7 @@ import json
 from typing import Any
 
 from rillet.compiler._access import Attr
+from rillet.compiler._identity import ByIdentity
 from rillet.compiler._spec import (
     CONST,
     DICT,
@@ -123,7 +124,7 @@ def _tasks(spec: WorkflowSpec) -> dict[str, Any]:
     return found
 
 
-_HASHES: dict[int, tuple[WorkflowSpec, str, str]] = {}
+_HASHES: ByIdentity[tuple[str, str]] = ByIdentity()
 
 
 def spec_hash(spec: WorkflowSpec) -> str:
@@ -137,9 +138,10 @@ def spec_text(spec: WorkflowSpec) -> str:
 
 
 def _hashed(spec: WorkflowSpec) -> tuple[str, str]:
-    hit = _HASHES.get(id(spec))
-    if hit is not None and hit[0] is spec:
-        return hit[1], hit[2]
+    return _HASHES.get((spec,), lambda: _hash(spec))
+
+
+def _hash(spec: WorkflowSpec) -> tuple[str, str]:
     from rillet.compiler._codehash import code_hash
 
     text = json.dumps(spec_json(spec), sort_keys=True, separators=(",", ":"))
@@ -147,6 +149,4 @@ def _hashed(spec: WorkflowSpec) -> tuple[str, str]:
     for name, entity in sorted(_tasks(spec).items()):
         h.update(b"\0" + name.encode() + b"=")
         h.update(code_hash(entity.fn).digest.encode())
-    digest = h.hexdigest()
-    _HASHES[id(spec)] = (spec, digest, text)
-    return digest, text
+    return h.hexdigest(), text

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from rillet.compiler._access import AccessError
+from rillet.compiler._identity import ByIdentity
 from rillet.engine._cachekey import cache_key, keyed_inputs
 from rillet.engine._direct import OutputCheck
 from rillet.engine._elements import Elements
@@ -137,24 +138,20 @@ class Engine:
         return run.go()
 
 
+_CHECKS: ByIdentity[OutputCheck] = ByIdentity()
+
+
 class _Run(Memo, Expansion, Elements):
     """Advances one execution: the loop, dispatch, results and the end."""
 
     use_cache = True
     cache_scope = ""
-    _checks: dict[tuple[int, int], tuple[Any, Any, OutputCheck]] | None = None
 
     def _output_check(self, node: RNode) -> OutputCheck:
         """The output check of a task node, made once per task and outputs."""
         assert node.spec is not None
         entity, outs = node.spec.entity, node.outputs
-        checks = self._checks
-        if checks is None:
-            checks = self._checks = {}
-        got = checks.get((id(entity), id(outs)))
-        if got is None or got[0] is not entity or got[1] is not outs:
-            got = checks[(id(entity), id(outs))] = (entity, outs, OutputCheck(entity, outs))
-        return got[2]
+        return _CHECKS.get((entity, outs), lambda: OutputCheck(entity, outs))
 
     # -- the loop -----------------------------------------------------------
     def go(self) -> ExecutionRecord:

@@ -12,6 +12,7 @@ import typing
 from collections.abc import Callable
 from typing import Any
 
+from rillet.compiler._identity import ByIdentity
 from rillet.types._frames import frame_model, validate_frame
 
 
@@ -60,21 +61,13 @@ def _boxed(fn: Callable[..., Any], named: Any) -> Callable[..., Any]:
     return box
 
 
-_MADE: dict[int, tuple[Any, Any, Callable[..., Any]]] = {}  # id(entity) -> entity, fn, made
+_MADE: ByIdentity[Callable[..., Any]] = ByIdentity()
 
 
 def validated_fn(entity: Any) -> Callable[..., Any]:
     """``entity.fn``, or a wrapper validating its typed DataFrames (made once per task
     and function: an attempt of a known task pays a dict lookup)."""
-    fn = entity.fn
-    made = _MADE.get(id(entity))
-    if made is not None and made[0] is entity and made[1] is fn:
-        return made[2]
-    if len(_MADE) > 4096:
-        _MADE.clear()
-    out = _validated_fn(entity)
-    _MADE[id(entity)] = (entity, fn, out)
-    return out
+    return _MADE.get((entity, entity.fn), lambda: _validated_fn(entity))
 
 
 def _validated_fn(entity: Any) -> Callable[..., Any]:
