@@ -35,7 +35,7 @@ from rillet.engine._records import (
 )
 from rillet.errors import AmbiguousId, ExecutionEnded, LeaseLost, NotFound, StoreError
 from rillet.store._db import Database, open_database
-from rillet.store._metricpack import pack, unpack
+from rillet.store._metricpack import columns, pack, unpack
 
 _encode: Callable[[Any], str] = json.JSONEncoder(separators=(",", ":"),
                                                 ensure_ascii=False).encode
@@ -845,6 +845,22 @@ class SqlMetadataStore:
                              value=v, step=step, timestamp=at, map_index=element)
                 for node, attempt, keys, data in rows
                 for k, v, step, at, element in unpack(keys, data)]
+
+    def metric_columns(self, execution_id: str
+                       ) -> dict[str, dict[str, tuple[list[int | None], list[float]]]]:
+        """Every metric of an execution as columns, ``{node: {key: (steps, values)}}`` in
+        logging order (a step not given is None), every attempt's: what ``metrics`` holds,
+        without a record per point (a chart of many long curves reads these)."""
+        out: dict[str, dict[str, tuple[list[int | None], list[float]]]] = {}
+        for node, keys, data in self._db.read(
+                "SELECT node_id, metric_keys, points FROM metric_batches "
+                "WHERE execution_id = ? ORDER BY id", (execution_id,)):
+            mine = out.setdefault(node, {})
+            for key, (steps, values) in columns(keys, data).items():
+                got = mine.setdefault(key, ([], []))
+                got[0].extend(steps)
+                got[1].extend(values)
+        return out
 
     def map_elements(self, execution_id: str) -> list[MapElementRecord]:
         rows = self._db.read(
