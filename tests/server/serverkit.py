@@ -63,6 +63,19 @@ def serve(root: Path, home: Path, **app_kw: Any) -> Iterator[Served]:
         inst.close()
 
 
+def register_file(served: Served, name: str, text: str, project: str,
+                  **options: Any) -> list[dict[str, Any]]:
+    """Write ``text`` as the file ``name`` in the served home, make ``project`` and
+    register the file there (through the REST API); what the server registered."""
+    from rillet import Remote
+
+    flows = served.home / name
+    flows.write_text(text)
+    with Remote(served.url) as remote:
+        remote.create_project(project)
+        return list(remote.register(str(flows), project=project, **options))
+
+
 def load_model_in_a_fresh_process(served: Served, ref: str, show: str, cwd: Path,
                                   project: str = "default") -> str:
     """What ``print(SHOW)`` prints (stripped) after ``m = models.load(REF)`` (a model of

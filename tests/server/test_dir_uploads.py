@@ -14,7 +14,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from serverkit import Served
+from serverkit import Served, register_file
 
 from rillet import Remote
 
@@ -61,11 +61,7 @@ def zip_bytes(entries: dict[str, bytes], links: dict[str, str] | None = None) ->
 
 @pytest.fixture(scope="module")
 def registered(with_workers: Served) -> None:
-    flows = with_workers.home / "dirflows.py"
-    flows.write_text(DIR_FLOWS)
-    with Remote(with_workers.url) as remote:
-        remote.create_project("dirs")
-        remote.register(str(flows), project="dirs")
+    register_file(with_workers, "dirflows.py", DIR_FLOWS, "dirs")
 
 
 def upload(served: Served, body: bytes, fmt: str, name: str = "data") -> object:

@@ -4,7 +4,7 @@ the launches in the server process (and stops them at shutdown)."""
 from __future__ import annotations
 
 import pytest
-from serverkit import Served
+from serverkit import Served, register_file
 
 from rillet import Remote
 from rillet.errors import DefinitionError, NotFound
@@ -18,11 +18,7 @@ FLOWS = ("from rillet import task, workflow\n\n"
 
 @pytest.fixture(scope="module")
 def registered(with_workers: Served) -> list[dict[str, object]]:
-    flows = with_workers.home / "calcflows.py"
-    flows.write_text(FLOWS)
-    with Remote(with_workers.url) as remote:
-        remote.create_project("p1")
-        return remote.register(str(flows), project="p1", domain="development")
+    return register_file(with_workers, "calcflows.py", FLOWS, "p1", domain="development")
 
 
 def test_server_workers_run_a_remote_launch(with_workers: Served, registered) -> None:
@@ -156,11 +152,7 @@ def test_an_uploaded_file_is_a_launchs_file_input(with_workers: Served, tmp_path
     from rillet.types._literal import encode
 
     c = with_workers.client
-    flows = with_workers.home / "fileflows.py"
-    flows.write_text(FILE_FLOWS)
-    with Remote(with_workers.url) as remote:
-        remote.create_project("files")
-        remote.register(str(flows), project="files")
+    register_file(with_workers, "fileflows.py", FILE_FLOWS, "files")
     body = b"a,b\n1,2\n3,4\n"
     got = c.post("/api/v1/uploads", params={"name": "data.csv", "project": "files"},
                  content=body, headers={"content-type": "application/octet-stream"})

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 from clikit import wait_for
-from serverkit import Served
+from serverkit import Served, register_file
 
 from rillet import Remote
 
@@ -73,11 +73,7 @@ def read_until(response: httpx.Response, done: str) -> tuple[str, str]:
 
 @pytest.fixture(scope="module")
 def chatty(with_workers: Served) -> None:
-    flows = with_workers.home / "chattyflows.py"
-    flows.write_text(FLOWS)
-    with Remote(with_workers.url) as remote:
-        remote.create_project("logstream")
-        remote.register(str(flows), project="logstream")
+    register_file(with_workers, "chattyflows.py", FLOWS, "logstream")
 
 
 def test_a_running_attempt_streams_its_lines_and_resumes_from_an_offset(
