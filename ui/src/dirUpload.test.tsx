@@ -1,37 +1,24 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { cleanup, fireEvent, screen, waitFor } from "@testing-library/react";
-import { LaunchPage } from "./LaunchPage";
-import { ANONYMOUS, jsonResponse, renderWithClient } from "./testkit";
+import { type Call, jsonResponse, launches, renderLaunch, stubLaunchApi, workflowVersion } from "./testkit";
 import { fieldsOf } from "./form";
 import { archiveFormat, folderEntries, splitPath, tarHeader, tarParts } from "./tar";
 
 // Directory inputs in the launch form: a chosen folder is packed as a tar here (its
 // files' bytes never read: the archive is a Blob of headers and the Files), an archive
 // is sent as it is; POST /uploads/directory answers the artifact:<hash> to launch with.
-type Call = { method: string; path: string; body: unknown };
-const calls: Call[] = [];
+let calls: Call[] = [];
 const HASH = "cd".repeat(32);
 
-const entity = {
-  name: "wf.tree", kind: "workflow", version: "v1", project: "team", domain: "development", created_at: 1,
-  identity: "wf:tree",
-  interface: { inputs: { d: { kind: "directory" } }, defaults: {} },
-};
+const entity = workflowVersion("wf.tree", { d: { kind: "directory" } }, {}, "team");
 
 beforeEach(() => {
-  calls.length = 0;
   window.history.replaceState(null, "", "/launch");
-  vi.stubGlobal("fetch", async (input: string, init?: RequestInit) => {
-    const url = new URL(input, "http://ui.test");
-    const method = init?.method ?? "GET";
-    calls.push({ method, path: `${url.pathname}${url.search}`, body: init?.body });
-    const json = jsonResponse;
-    if (url.pathname === "/api/v1/whoami") return json(ANONYMOUS);
-    if (url.pathname === "/api/v1/versions") return json([entity]);
-    if (url.pathname === "/api/v1/uploads/directory")
-      return json({ hash: HASH, name: url.searchParams.get("name"), size: 3072, format: "dir", ref: `artifact:${HASH}` }, 201);
-    if (url.pathname === "/api/v1/launch") return json({ execution_id: "e-new" });
-    return json({ error: `no route ${url.pathname}` }, 404);
+  calls = stubLaunchApi([entity], {
+    route: (url) =>
+      url.pathname === "/api/v1/uploads/directory"
+        ? jsonResponse({ hash: HASH, name: url.searchParams.get("name"), size: 3072, format: "dir", ref: `artifact:${HASH}` }, 201)
+        : undefined,
   });
 });
 
@@ -40,9 +27,7 @@ afterEach(() => {
   vi.unstubAllGlobals();
 });
 
-function wrap() {
-  return renderWithClient(<LaunchPage name="wf.tree" project="team" />);
-}
+const wrap = () => renderLaunch("wf.tree", "team");
 
 function inFolder(path: string, text: string): File {
   const file = new File([text], path.split("/").pop() ?? path);
@@ -106,8 +91,7 @@ describe("a Directory input of the launch form", () => {
     expect((screen.getByLabelText(/^d/, { selector: "input[type=text]" }) as HTMLInputElement).value).toBe(`artifact:${HASH}`);
     fireEvent.click(screen.getByRole("button", { name: "Launch" }));
     await waitFor(() => expect(window.location.pathname).toBe("/executions/e-new"));
-    const launched = calls.find((c) => c.path === "/api/v1/launch");
-    expect(JSON.parse(String(launched?.body))).toMatchObject({ name: "wf.tree", inputs: { d: `artifact:${HASH}` } });
+    expect(launches(calls)[0]).toMatchObject({ name: "wf.tree", inputs: { d: `artifact:${HASH}` } });
   });
 
   it("sends an archive as it is, and refuses a file that is not one with no request", async () => {

@@ -1,7 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { cleanup, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
-import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
-import { LaunchPage } from "./LaunchPage";
+import { cleanup, fireEvent, screen, waitFor, within } from "@testing-library/react";
+import { type Call, launches, renderLaunch, stubLaunchApi, workflowVersion } from "./testkit";
 import { collect, fieldsOf, prefilled } from "./form";
 import type { Descriptor } from "./api";
 
@@ -12,24 +11,12 @@ const params: Descriptor = {
   fields: { lr: { kind: "float" }, depth: { kind: "int" }, on: { kind: "bool" }, act: { kind: "enum", name: "wf.Act", values: ["relu", "tanh"] }, note: { kind: "optional", inner: { kind: "str" } } },
 };
 const deep: Descriptor = { kind: "dataclass", name: "wf.Net", fields: { layers: { kind: "list", item: { kind: "int" } } } };
-const bodies: unknown[] = [];
+let calls: Call[] = [];
 
 beforeEach(() => {
-  bodies.length = 0;
   window.history.replaceState(null, "", "/launch");
-  vi.stubGlobal("fetch", async (input: string, init?: RequestInit) => {
-    const url = new URL(input, "http://ui.test");
-    const json = (body: unknown) => new Response(JSON.stringify(body), { status: 200, headers: { "content-type": "application/json" } });
-    if (url.pathname === "/api/v1/whoami") return json({ user: "anonymous", auth: false, admin: true, roles: {} });
-    if (url.pathname === "/api/v1/versions")
-      return json([{ name: "wf.fit", kind: "workflow", version: "v1", project: "default", domain: "development", created_at: 1,
-                     identity: "wf:fit", interface: { inputs: { p: params }, defaults: { p: { lr: 0.1, depth: 3, on: true, act: "relu", note: null } } } }]);
-    if (url.pathname === "/api/v1/launch") {
-      bodies.push(JSON.parse(String(init?.body)));
-      return json({ execution_id: "e-fit" });
-    }
-    return new Response(JSON.stringify({ error: "no route" }), { status: 404 });
-  });
+  calls = stubLaunchApi([workflowVersion("wf.fit", { p: params }, { p: { lr: 0.1, depth: 3, on: true, act: "relu", note: null } })],
+                        { executionId: "e-fit" });
 });
 
 afterEach(() => {
@@ -55,22 +42,18 @@ describe("a dataclass input as nested fields", () => {
   });
 
   it("is a fieldset in the launch form, its defaults filled in; a bad field is named before sending", async () => {
-    render(
-      <QueryClientProvider client={new QueryClient({ defaultOptions: { queries: { retry: false } } })}>
-        <LaunchPage name="wf.fit" />
-      </QueryClientProvider>,
-    );
+    renderLaunch("wf.fit");
     const group = await screen.findByRole("group", { name: "p" });
     expect((within(group).getByLabelText(/^lr/) as HTMLInputElement).value).toBe("0.1");
     expect((within(group).getByLabelText(/^on/) as HTMLInputElement).checked).toBe(true);
     fireEvent.change(within(group).getByLabelText(/^depth/), { target: { value: "deep" } });
     fireEvent.click(screen.getByRole("button", { name: "Launch" }));
     expect((await screen.findByRole("alert")).textContent).toBe("p.depth expects an integer, got 'deep'");
-    expect(bodies).toEqual([]);
+    expect(launches(calls)).toEqual([]);
     fireEvent.change(within(group).getByLabelText(/^depth/), { target: { value: "6" } });
     fireEvent.change(within(group).getByLabelText(/^act/), { target: { value: '"tanh"' } });
     fireEvent.click(screen.getByRole("button", { name: "Launch" }));
-    await waitFor(() => expect(bodies).toHaveLength(1));
-    expect(bodies[0]).toMatchObject({ inputs: { p: { lr: 0.1, depth: 6, on: true, act: "tanh" } } });
+    await waitFor(() => expect(launches(calls)).toHaveLength(1));
+    expect(launches(calls)[0]).toMatchObject({ inputs: { p: { lr: 0.1, depth: 6, on: true, act: "tanh" } } });
   });
 });

@@ -1,7 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { cleanup, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
-import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
-import { LaunchPage } from "./LaunchPage";
+import { cleanup, fireEvent, screen, waitFor, within } from "@testing-library/react";
+import { type Call, launches, renderLaunch, stubLaunchApi, workflowVersion } from "./testkit";
 import { collect, fieldsOf, prefilled } from "./form";
 import type { Descriptor } from "./api";
 
@@ -21,25 +20,13 @@ const net: Descriptor = {
     opt,
   },
 };
-const posted: unknown[] = [];
+let calls: Call[] = [];
 
 beforeEach(() => {
-  posted.length = 0;
   window.history.replaceState(null, "", "/launch");
-  vi.stubGlobal("fetch", async (input: string, init?: RequestInit) => {
-    const url = new URL(input, "http://ui.test");
-    const json = (body: unknown) => new Response(JSON.stringify(body), { status: 200, headers: { "content-type": "application/json" } });
-    if (url.pathname === "/api/v1/whoami") return json({ user: "anonymous", auth: false, admin: true, roles: {} });
-    if (url.pathname === "/api/v1/versions")
-      return json([{ name: "wf.build", kind: "workflow", version: "v1", project: "default", domain: "development", created_at: 1,
-                     identity: "wf:build", interface: { inputs: { net, seeds: { kind: "list", item: { kind: "int" } } },
-                                                        defaults: { net: { acts: ["relu"], extra: {}, layers: [8], opt: { lr: 0.1, tags: [] } } } } }]);
-    if (url.pathname === "/api/v1/launch") {
-      posted.push(JSON.parse(String(init?.body)));
-      return json({ execution_id: "e-net" });
-    }
-    return new Response("{}", { status: 404 });
-  });
+  calls = stubLaunchApi([workflowVersion("wf.build", { net, seeds: { kind: "list", item: { kind: "int" } } },
+                                         { net: { acts: ["relu"], extra: {}, layers: [8], opt: { lr: 0.1, tags: [] } } })],
+                        { executionId: "e-net" });
 });
 
 afterEach(() => {
@@ -83,11 +70,7 @@ describe("nested fields beyond scalars", () => {
   });
 
   it("adds, edits and removes rows in the launch form, and sends the nested value", async () => {
-    render(
-      <QueryClientProvider client={new QueryClient({ defaultOptions: { queries: { retry: false } } })}>
-        <LaunchPage name="wf.build" />
-      </QueryClientProvider>,
-    );
+    renderLaunch("wf.build");
     const outer = await screen.findByRole("group", { name: "net" });
     const inner = within(outer).getByRole("group", { name: "net.opt" });
     expect((within(inner).getByLabelText(/^lr/) as HTMLInputElement).value).toBe("0.1");
@@ -110,12 +93,12 @@ describe("nested fields beyond scalars", () => {
 
     fireEvent.click(screen.getByRole("button", { name: "Launch" }));
     expect((await screen.findByRole("alert")).textContent).toBe("seeds[1] expects an integer, got 'two'");
-    expect(posted).toEqual([]);
+    expect(launches(calls)).toEqual([]);
     fireEvent.click(within(seeds).getByRole("button", { name: "Remove item 1 of seeds" }));
     expect(seeds.getAttribute("data-items")).toBe("1");
     fireEvent.click(screen.getByRole("button", { name: "Launch" }));
-    await waitFor(() => expect(posted).toHaveLength(1));
-    expect(posted[0]).toMatchObject({
+    await waitFor(() => expect(launches(calls)).toHaveLength(1));
+    expect(launches(calls)[0]).toMatchObject({
       inputs: { seeds: [1], net: { acts: ["relu", "tanh"], extra: {}, layers: [8, 4], opt: { lr: 0.1, tags: ["small"] } } },
     });
   });

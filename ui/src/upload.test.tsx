@@ -1,36 +1,21 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { cleanup, fireEvent, screen, waitFor } from "@testing-library/react";
-import { LaunchPage } from "./LaunchPage";
-import { ANONYMOUS, jsonResponse, renderWithClient } from "./testkit";
+import { type Call, jsonResponse, launches, renderLaunch, stubLaunchApi, workflowVersion } from "./testkit";
 import { collect, fieldsOf, prefilled } from "./form";
 
 // Files as uploads in the launch form: a File input's chosen file is uploaded at once
 // (POST /uploads, the file as the body) and the input is sent as its artifact:<hash>.
-type Call = { method: string; path: string; body: unknown };
-const calls: Call[] = [];
+let calls: Call[] = [];
 let uploadAnswer: { status: number; body: unknown };
 const HASH = "ab".repeat(32);
 
-const entity = {
-  name: "wf.lines", kind: "workflow", version: "v1", project: "team", domain: "development", created_at: 1,
-  identity: "wf:lines",
-  interface: { inputs: { f: { kind: "file" }, n: { kind: "int" } }, defaults: { n: 1 } },
-};
+const entity = workflowVersion("wf.lines", { f: { kind: "file" }, n: { kind: "int" } }, { n: 1 }, "team");
 
 beforeEach(() => {
-  calls.length = 0;
   uploadAnswer = { status: 201, body: { hash: HASH, name: "data.csv", size: 12, format: "file", ref: `artifact:${HASH}` } };
   window.history.replaceState(null, "", "/launch");
-  vi.stubGlobal("fetch", async (input: string, init?: RequestInit) => {
-    const url = new URL(input, "http://ui.test");
-    const method = init?.method ?? "GET";
-    calls.push({ method, path: `${url.pathname}${url.search}`, body: init?.body });
-    const json = jsonResponse;
-    if (url.pathname === "/api/v1/whoami") return json(ANONYMOUS);
-    if (url.pathname === "/api/v1/versions") return json([entity]);
-    if (url.pathname === "/api/v1/uploads") return json(uploadAnswer.body, uploadAnswer.status);
-    if (url.pathname === "/api/v1/launch") return json({ execution_id: "e-new" });
-    return json({ error: `no route ${url.pathname}` }, 404);
+  calls = stubLaunchApi([entity], {
+    route: (url) => (url.pathname === "/api/v1/uploads" ? jsonResponse(uploadAnswer.body, uploadAnswer.status) : undefined),
   });
 });
 
@@ -39,9 +24,7 @@ afterEach(() => {
   vi.unstubAllGlobals();
 });
 
-function wrap() {
-  return renderWithClient(<LaunchPage name="wf.lines" project="team" />);
-}
+const wrap = () => renderLaunch("wf.lines", "team");
 
 describe("a File input of the launch form", () => {
   it("is required, and is parsed as the text it holds", () => {
@@ -66,8 +49,7 @@ describe("a File input of the launch form", () => {
     expect((screen.getByLabelText(/^f/) as HTMLInputElement).value).toBe(`artifact:${HASH}`);
     fireEvent.click(screen.getByRole("button", { name: "Launch" }));
     await waitFor(() => expect(window.location.pathname).toBe("/executions/e-new"));
-    const launched = calls.find((c) => c.path === "/api/v1/launch");
-    expect(JSON.parse(String(launched?.body))).toMatchObject({ name: "wf.lines", inputs: { f: `artifact:${HASH}` } });
+    expect(launches(calls)[0]).toMatchObject({ name: "wf.lines", inputs: { f: `artifact:${HASH}` } });
   });
 
   it("says why an upload was refused, and sends no launch", async () => {
@@ -79,6 +61,6 @@ describe("a File input of the launch form", () => {
     expect((await screen.findByText(/Upload refused/)).textContent).toContain("larger than the server's limit of 8 bytes");
     fireEvent.click(screen.getByRole("button", { name: "Launch" }));
     expect(await screen.findByText("f is required")).toBeTruthy();
-    expect(calls.filter((c) => c.path === "/api/v1/launch")).toEqual([]);
+    expect(launches(calls)).toEqual([]);
   });
 });
